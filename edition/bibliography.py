@@ -1,0 +1,140 @@
+"""BibTeX files: parsed and checked with bibtexparser 2, converted to CSL JSON.
+
+Pandoc's BibLaTeX reader makes the CSL JSON (names, dates, LaTeX accents, case
+protection); it drops the archival fields Chicago needs, so those are copied in
+from bibtexparser's parse (``ARCHIVE_FIELDS``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import bibtexparser
+from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
+
+from .diagnostics import Collector
+from .model import BibEntry, SourceLocation
+from .tools import pandoc_path
+
+#: BibTeX field -> CSL variable that Pandoc's reader does not map.
+ARCHIVE_FIELDS = {
+    "archive": "archive",
+    "signature": "archive_location",
+    "archive_location": "archive_location",
+    "archive_place": "archive-place",
+    "collection": "collection-title",
+}
+
+#: Fields each supported entry type needs; a tuple means "one of these".
+REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "book": (("author", "editor"), ("title",), ("date", "year"), ("publisher",)),
+    "article": (("author",), ("title",), ("journaltitle", "journal"), ("date", "year")),
+    "incollection": (("author",), ("title",), ("booktitle",), ("date", "year")),
+    "report": (("author", "institution"), ("title",), ("institution",), ("date", "year")),
+    "thesis": (("author",), ("title",), ("institution", "school"), ("date", "year")),
+    "phdthesis": (("author",), ("title",), ("school", "institution"), ("date", "year")),
+    "online": (("title",), ("url",)),
+    "misc": (("title",), ("date", "year")),
+    "unpublished": (("title",), ("date", "year")),
+}
+
+logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
+
+
+def load(path: Path, diags: Collector) -> dict[str, BibEntry]:
+    """Entries by key; syntax errors, duplicates and missing fields go to ``diags``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        diags.error(SourceLocation(path), "file.missing", "BibTeX file not found")
+        return {}
+    except UnicodeDecodeError as exc:
+        diags.error(SourceLocation(path), "file.encoding", f"not UTF-8: {exc.reason}; save the file as UTF-8")
+        return {}
+    library = bibtexparser.parse_string(text)
+    for block in library.failed_blocks:
+        _report_failed(block, path, diags)
+    entries: dict[str, BibEntry] = {}
+    for entry in library.entries:
+        fields = {f.key.lower(): str(f.value) for f in entry.fields}
+        loc = SourceLocation(path, entry.start_line + 1)
+        entries[entry.key] = BibEntry(entry.key, entry.entry_type.lower(), fields, loc)
+        _check_required(entries[entry.key], diags)
+    return entries
+
+
+def _report_failed(block: Any, path: Path, diags: Collector) -> None:
+    line = block.start_line + 1
+    if isinstance(block, DuplicateFieldKeyBlock):
+        for name in sorted(block.duplicate_keys):
+            offset = _second_occurrence(block.raw, name)
+            diags.error(
+                SourceLocation(path, line + offset),
+                "bib.duplicate-field",
+                f"field {name!r} appears twice in this entry; keep one",
+            )
+    elif isinstance(block, DuplicateBlockKeyBlock):
+        diags.error(
+            SourceLocation(path, line),
+            "bib.duplicate-key",
+            f"key {block.key!r} is already used by another entry; give each entry its own key",
+        )
+    else:
+        reason = str(getattr(block, "error", "")).splitlines()
+        detail = next((r.strip() for r in reversed(reason) if r.strip()), "syntax error")
+        diags.error(SourceLocation(path, line), "bib.syntax", f"BibTeX entry cannot be parsed: {detail}")
+
+
+def _second_occurrence(raw: str, name: str) -> int:
+    seen = 0
+    for number, text in enumerate(raw.split("\n")):
+        if text.strip().lower().startswith(name.lower()) and "=" in text:
+            seen += 1
+            if seen == 2:
+                return number
+    return 0
+
+
+def _check_required(entry: BibEntry, diags: Collector) -> None:
+    for options in REQUIRED.get(entry.entry_type, ()):
+        if not any(o in entry.fields for o in options):
+            diags.error(
+                entry.location,
+                "bib.missing-field",
+                f"@{entry.entry_type}{{{entry.key}}} lacks the field {' or '.join(options)!r}",
+            )
+
+
+def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
+    """CSL JSON items for the file, through Pandoc's reader plus our archival fields."""
+    result = subprocess.run(
+        [pandoc_path(), str(path), "-f", "biblatex", "-t", "csljson"],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    items = json.loads(result.stdout)
+    for item in items:
+        entry = entries.get(item["id"])
+        if entry is not None:
+            _augment(item, entry)
+    return items
+
+
+def _augment(item: dict[str, Any], entry: BibEntry) -> None:
+    for bib_field, csl_var in ARCHIVE_FIELDS.items():
+        if bib_field in entry.fields:
+            item[csl_var] = entry.fields[bib_field]
+    kind = entry.fields.get("type", "").lower()
+    if entry.entry_type in ("misc", "unpublished"):
+        if kind == "speech":
+            item["type"] = "speech"
+            item.pop("genre", None)
+        elif "archive" in entry.fields:
+            item["type"] = "document"
+        elif not item.get("type"):
+            item["type"] = "manuscript" if entry.entry_type == "unpublished" else "document"

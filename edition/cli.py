@@ -1,0 +1,85 @@
+"""Command line: ``python build.py [slug ...] [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .atomic import Terminated, terminate_as_exception
+from .diagnostics import BuildFailed, Diagnostic
+from .pipeline import FORMATS, Options, run
+from .pdf import PAPERS
+
+log = logging.getLogger("edition")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports bad options in our diagnostic form, exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(Diagnostic(None, "cli.option", message), file=sys.stderr)
+        sys.exit(2)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = Parser(prog="build.py", description="Build the editions in content/ into dist/.")
+    p.add_argument("slugs", nargs="*", help="works to build (default: every work in content/)")
+    p.add_argument("--format", choices=FORMATS, action="append", help="build only this format (repeatable)")
+    p.add_argument("--paper", choices=sorted(PAPERS), default="letter", help="paper size of the PDF")
+    p.add_argument("--out", type=Path, default=Path("dist"), help="output folder (default: dist)")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    p.add_argument("-v", "--verbose", action="store_true", help="print details and tracebacks")
+    return p
+
+
+def main(argv: list[str] | None = None, project: Path | None = None) -> int:
+    args = parser().parse_args(argv)
+    _configure_logging(args.quiet, args.verbose)
+    project = (project or Path.cwd()).resolve()
+    options = Options(
+        project=project,
+        out=(args.out if args.out.is_absolute() else Path.cwd() / args.out),
+        slugs=tuple(args.slugs),
+        formats=tuple(args.format or FORMATS),
+        paper=args.paper,
+        strict=args.strict,
+    )
+    start = time.perf_counter()
+    try:
+        with terminate_as_exception():
+            result = run(options)
+    except BuildFailed as failed:
+        for diagnostic in failed.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        errors = sum(1 for d in failed.diagnostics if d.severity == "error")
+        print(f"build failed: {errors} error(s); dist/ was not changed", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Terminated):
+        print("build interrupted; dist/ was not changed", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: a bug or the environment
+        if args.verbose:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - start
+    if not args.quiet:
+        pages = ", ".join(f"{slug} {n} pages" for slug, n in result.pages.items())
+        names = ", ".join(str(p.name) for p in result.outputs)
+        print(f"built {names} ({pages}) in {elapsed:.1f} s")
+    return 0
+
+
+def _configure_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("edition")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False

@@ -1,0 +1,103 @@
+"""One diagnostic type for every problem a build can find in its input.
+
+Printed as ``path:line: error: message [code]`` (Sphinx's form, with Standard
+Ebooks-style stable codes). Each phase collects all its problems and raises
+``BuildFailed`` once, so the user sees every mistake in one run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .model import SourceLocation
+
+#: Every code the pipeline emits, with what it means. The README's table is
+#: checked against this mapping by the tests.
+CODES: dict[str, str] = {
+    "cli.option": "a command-line option has a value the pipeline does not know",
+    "file.missing": "a file or folder the content refers to does not exist",
+    "file.encoding": "a file is not valid UTF-8",
+    "yaml.syntax": "YAML metadata or front matter cannot be parsed",
+    "meta.unknown-key": "metadata or front matter has a key the schema does not know",
+    "meta.missing": "metadata or front matter lacks a required key",
+    "meta.type": "a metadata value has the wrong type",
+    "md.footnote-undefined": "a note is called but never defined",
+    "md.footnote-unused": "a note is defined but never called",
+    "md.footnote-duplicate": "a note label is defined twice",
+    "md.div": "a fenced div is unknown or malformed",
+    "cite.unknown": "a citation key is not in the work's BibTeX file",
+    "cite.syntax": "a citation cannot be parsed",
+    "bib.syntax": "a BibTeX block cannot be parsed",
+    "bib.duplicate-key": "a BibTeX key is defined twice",
+    "bib.duplicate-field": "a BibTeX entry has the same field twice",
+    "bib.missing-field": "a BibTeX entry lacks a field its type requires",
+    "csv.header": "a CSV table's header differs from the declared columns",
+    "csv.fields": "a CSV row has the wrong number of fields",
+    "csv.type": "a CSV value has the wrong type",
+    "table.unknown": "the text places a table that has no data file",
+    "template.error": "a template cannot be rendered",
+    "resource.refused": "content refers to a resource outside the project",
+    "layout.note-missing": "a note is missing from the laid-out PDF",
+    "layout.note-misplaced": "a note is printed on another page than its call",
+    "check.epub": "EPUBCheck reports a problem",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    location: SourceLocation | None
+    code: str
+    message: str
+    severity: str = "error"
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"undocumented diagnostic code {self.code!r}")
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}{self.severity}: {self.message} [{self.code}]"
+
+
+class BuildFailed(Exception):
+    """Bad input: carries every diagnostic of the phase that found them."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+@dataclass
+class Collector:
+    """Gathers a phase's diagnostics; ``check()`` raises if any is an error."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, location: SourceLocation | None, code: str, message: str) -> None:
+        self.items.append(Diagnostic(location, code, message))
+
+    def warn(self, location: SourceLocation | None, code: str, message: str) -> None:
+        self.items.append(Diagnostic(location, code, message, "warning"))
+
+    def extend(self, other: Iterable[Diagnostic]) -> None:
+        self.items.extend(other)
+
+    def check(self, strict: bool = False) -> None:
+        failing = [d for d in self.items if d.severity == "error" or strict]
+        if failing:
+            raise BuildFailed(self.items)
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choices, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
+
+
+def location(path: Path, line: int | None) -> SourceLocation:
+    return SourceLocation(path, line)

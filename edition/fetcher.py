@@ -1,0 +1,34 @@
+"""The only way WeasyPrint may read a resource: files inside allowed folders.
+
+WeasyPrint's default fetcher reads any ``file://`` path and goes out to the
+network. This one allows ``file:`` URLs that resolve (symlinks followed) inside
+the project or the font folder, and ``data:`` URLs; everything else is refused
+and recorded, so the build can name it.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError
+
+
+class SandboxFetcher(URLFetcher):
+    def __init__(self, allowed: list[Path]) -> None:
+        super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
+        self.allowed = [p.resolve() for p in allowed]
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        if url.startswith("data:"):
+            return super().fetch(url, headers)
+        parsed = urlparse(url)
+        if parsed.scheme == "file":
+            path = Path(unquote(parsed.path)).resolve()
+            if path.is_file() and any(path.is_relative_to(root) for root in self.allowed):
+                mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+        self.refused.append(url)
+        raise URLFetchingError(f"refused: {url} is outside the project")

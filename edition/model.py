@@ -1,0 +1,190 @@
+"""The document model: plain frozen dataclasses, no I/O.
+
+Readers build these from ``content/``; ``resolve`` numbers notes and formats
+citations; renderers only read them. Everything a reader produced carries a
+``SourceLocation`` so a later phase can still name the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from markdown_it.token import Token
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    path: Path
+    line: int | None = None
+
+    def __str__(self) -> str:
+        try:
+            shown = os.path.relpath(self.path)
+        except ValueError:
+            shown = str(self.path)
+        if shown.startswith(".."):
+            shown = str(self.path)
+        return f"{shown}:{self.line}" if self.line else shown
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    sort_name: str = ""
+    affiliation: str = ""
+
+
+@dataclass(frozen=True)
+class WorkMeta:
+    title: str
+    authors: tuple[Person, ...]
+    language: str
+    identifier: str
+    date: str
+    rights: str
+    publisher: str
+    subtitle: str = ""
+    short_title: str = ""
+    series: str = ""
+    number: str = ""
+    series_editors: tuple[str, ...] = ()
+    place: str = ""
+    abstract: str = ""
+    source: str = ""
+    bibliography: str = ""
+    appendix_title: str = "Appendix"
+    original_page: int | None = None
+    appendix_original_page: int | None = None
+
+    @property
+    def author_line(self) -> str:
+        names = [a.name for a in self.authors]
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+    @property
+    def running_title(self) -> str:
+        return self.short_title or self.title
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One bracketed citation cluster, e.g. ``[see @a, 12; @b]``."""
+
+    id: str
+    raw: str
+    keys: tuple[str, ...]
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class Note:
+    label: str
+    number: int
+    tokens: tuple[Token, ...]
+    location: SourceLocation
+    citations: tuple[Citation, ...] = ()
+    source: str = ""  # the note's Markdown, as written, for the citation processor
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    columns: Mapping[str, str]
+    headers: Mapping[str, str]
+    rows: tuple[Mapping[str, Any], ...]
+    group_by: str
+    list_column: str
+    location: SourceLocation
+    source_note: str = ""
+    original_pages: Mapping[Any, int] = field(default_factory=dict)
+    stated_totals: Mapping[str, Any] | None = None
+
+    def groups(self) -> list[tuple[Any, list[Mapping[str, Any]]]]:
+        """Rows grouped by ``group_by`` in the order they first appear."""
+        out: dict[Any, list[Mapping[str, Any]]] = {}
+        for row in self.rows:
+            out.setdefault(row[self.group_by], []).append(row)
+        return list(out.items())
+
+
+@dataclass(frozen=True)
+class Section:
+    """A chapter or a document of the appendix: a titled body of Markdown."""
+
+    kind: str  # "chapter" | "document"
+    slug: str
+    title: str
+    tokens: tuple[Token, ...]
+    location: SourceLocation
+    original_page: int | None = None
+    # documents only
+    number: int | None = None
+    label: str = ""
+    source_line: str = ""
+    date: str = ""
+    cite: str = ""
+    obtained_by: str = ""
+    translated_by: str = ""
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    kind: str
+    source: str
+    edition: str
+    source_line: int
+    file: str
+    why: str
+
+
+@dataclass(frozen=True)
+class BibEntry:
+    key: str
+    entry_type: str
+    fields: Mapping[str, str]
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class Work:
+    slug: str
+    root: Path
+    meta: WorkMeta
+    sections: tuple[Section, ...]
+    documents: tuple[Section, ...]
+    tables: Mapping[str, Table]
+    notes: tuple[Note, ...]
+    register: tuple[RegisterEntry, ...]
+    bib: Mapping[str, BibEntry]
+    bib_path: Path | None
+    inputs: tuple[Path, ...]
+    # filled by resolve
+    citations: Mapping[str, str] = field(default_factory=dict)
+    bibliography: tuple[tuple[str, str], ...] = ()  # (key, html) in style order
+
+    @property
+    def all_sections(self) -> tuple[Section, ...]:
+        return self.sections + self.documents
+
+    @property
+    def note_by_label(self) -> dict[tuple[str, str], Note]:
+        return {(n.location.path.name, n.label): n for n in self.notes}
+
+
+@dataclass(frozen=True)
+class Edition:
+    """What a build publishes: one work, or several works as a course reader."""
+
+    slug: str
+    title: str
+    identifier: str
+    language: str
+    parts: tuple[Work, ...]
+
+    @property
+    def main(self) -> Work:
+        return self.parts[0]

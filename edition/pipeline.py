@@ -1,0 +1,145 @@
+"""The build, phase by phase: read -> resolve -> render -> lay out -> write.
+
+Everything is read and checked before anything is written (MkDocs' model):
+a build that fails on bad input leaves ``dist/`` as it was.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__, epub, fonts, pdf
+from .atomic import write_bytes
+from .diagnostics import BuildFailed, Collector
+from .model import Edition
+from .progress import Timings
+from .reader import read_work
+from .render import PRINT, environment, render_bodies, render_template
+from .resolve import resolve_work, single_work_edition
+from .tools import pandoc_version
+
+from markupsafe import Markup
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("pdf", "epub")
+
+
+@dataclass(frozen=True)
+class Options:
+    project: Path
+    out: Path
+    slugs: tuple[str, ...] = ()
+    formats: tuple[str, ...] = FORMATS
+    paper: str = "letter"
+    strict: bool = False
+
+
+@dataclass
+class Result:
+    outputs: list[Path] = field(default_factory=list)
+    pages: dict[str, int] = field(default_factory=dict)
+    timings: Timings = field(default_factory=Timings)
+
+
+def discover(project: Path) -> list[str]:
+    content = project / "content"
+    return sorted(p.name for p in content.iterdir() if (p / "work.yaml").is_file()) if content.is_dir() else []
+
+
+def build_date(edition: Edition) -> datetime.datetime:
+    """SOURCE_DATE_EPOCH if set, else the work's own date: never the clock."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc)
+    parts = [int(p) for p in edition.main.meta.date.split("-")] + [1, 1]
+    return datetime.datetime(parts[0], parts[1], parts[2], tzinfo=datetime.timezone.utc)
+
+
+def run(options: Options) -> Result:
+    result = Result()
+    missing = fonts.missing()
+    if missing:
+        raise EnvironmentError(f"font file {missing[0]} is missing: run the set-up (README) first")
+    slugs = list(options.slugs) or discover(options.project)
+    _check_slugs(options.project, slugs)
+    with result.timings.stage("read"):
+        works = _read_all(options.project, slugs)
+    with result.timings.stage("resolve citations"):
+        works = [resolve_work(w) for w in works]
+    env = environment(options.project / "templates")
+    for work in works:
+        edition = single_work_edition(work)
+        build(edition, env, options, result)
+    return result
+
+
+def _check_slugs(project: Path, slugs: list[str]) -> None:
+    diags = Collector()
+    known = discover(project)
+    from .diagnostics import suggest
+
+    for slug in slugs:
+        if slug not in known:
+            diags.error(None, "cli.option", f"no work {slug!r} in content/{suggest(slug, known)}")
+    if not slugs:
+        diags.error(None, "file.missing", "content/ holds no work (a folder with a work.yaml)")
+    diags.check()
+
+
+def _read_all(project: Path, slugs: list[str]) -> list:
+    works, problems = [], []
+    for slug in slugs:
+        try:
+            works.append(read_work(project, slug))
+        except BuildFailed as failed:
+            problems.extend(failed.diagnostics)
+    if problems:
+        raise BuildFailed(problems)
+    return works
+
+
+def build(edition: Edition, env, options: Options, result: Result) -> None:
+    date = build_date(edition)
+    files: dict[Path, bytes] = {}
+    if "pdf" in options.formats:
+        with result.timings.stage(f"{edition.slug}: render print html"):
+            html = print_html(edition, env, options, date)
+        with result.timings.stage(f"{edition.slug}: lay out pages"):
+            document = pdf.lay_out(html, options.project)
+        with result.timings.stage(f"{edition.slug}: check notes"):
+            pdf.fail_on_note_faults(document)
+        with result.timings.stage(f"{edition.slug}: write pdf"):
+            files[options.out / f"{edition.slug}.pdf"] = pdf.pdf_bytes(
+                document, pdf_identifier=edition.identifier.encode()
+            )
+        result.pages[edition.slug] = len(document.pages)
+    if "epub" in options.formats:
+        with result.timings.stage(f"{edition.slug}: build epub"):
+            files[options.out / f"{edition.slug}.epub"] = epub.build_epub(edition, env, options.project, date)
+    with result.timings.stage(f"{edition.slug}: write files"):
+        for path, data in files.items():
+            write_bytes(path, data)
+            result.outputs.append(path)
+
+
+def print_html(edition: Edition, env, options: Options, date: datetime.datetime) -> str:
+    bodies = {work.slug: render_bodies(work, PRINT, env)[0] for work in edition.parts}
+    css = options.project / "templates"
+    return render_template(
+        env,
+        "print/book.html",
+        edition=edition,
+        bodies=bodies,
+        blocks=env.get_template("body/blocks.html").module,
+        paper=pdf.Paper(options.paper),
+        fonts_css=Markup(fonts.font_face_css(lambda p: p.resolve().as_uri())),
+        stylesheets={"base": (css / "base.css").resolve().as_uri(), "print": (css / "print/print.css").resolve().as_uri()},
+        keywords=", ".join(filter(None, [edition.main.meta.series, "Korea", "edition"])),
+        generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
+        build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )

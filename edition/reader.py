@@ -1,0 +1,429 @@
+"""Read one work folder, ``content/<slug>/``, into a ``Work``.
+
+Every problem in the folder is collected and raised together at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from markdown_it.token import Token
+
+from . import bibliography
+from .diagnostics import BuildFailed, Collector
+from .markdown import Parsed, div_attrs, parse, walk_inline
+from .model import (
+    BibEntry,
+    Note,
+    Person,
+    RegisterEntry,
+    Section,
+    SourceLocation,
+    Table,
+    Work,
+    WorkMeta,
+)
+from .schema import Field, text, validate
+from .sources import Mapping_, load_yaml, read_text, split_front_matter
+
+WORK_SCHEMA = {
+    "title": Field(str, True),
+    "subtitle": Field(str),
+    "short_title": Field(str),
+    "authors": Field(list, True),
+    "series": Field(str),
+    "number": Field((int, str)),
+    "series_editors": Field(list),
+    "publisher": Field(str, True),
+    "place": Field(str),
+    "date": Field((str, int), True),
+    "language": Field(str, True),
+    "identifier": Field(str, True),
+    "rights": Field(str, True),
+    "abstract": Field(str),
+    "source": Field(str),
+    "bibliography": Field(str),
+    "appendix_title": Field(str),
+    "original_page": Field(int),
+    "appendix_original_page": Field(int),
+}
+AUTHOR_KEYS = {"name", "sort_name", "affiliation"}
+SECTION_SCHEMA = {"title": Field(str, True), "original_page": Field(int)}
+DOCUMENT_SCHEMA = {
+    "number": Field(int, True),
+    "label": Field(str, True),
+    "title": Field(str, True),
+    "source_line": Field(str, True),
+    "date": Field((str, int)),
+    "cite": Field(str),
+    "obtained_by": Field(str),
+    "translated_by": Field(str),
+    "original_page": Field(int),
+}
+TABLE_SCHEMA = {
+    "columns": Field(dict, True),
+    "group_by": Field(str, True),
+    "list_column": Field(str, True),
+    "headers": Field(dict),
+    "original_pages": Field(dict),
+    "source_note": Field(str),
+    "stated_totals": Field(dict),
+}
+REGISTER_KEYS = ("kind", "source", "edition", "source_line", "file", "why")
+COLUMN_TYPES = {"integer": int, "text": str}
+
+
+def read_work(project: Path, slug: str) -> Work:
+    root = project / "content" / slug
+    diags = Collector()
+    meta_map = _load_mapping(root / "work.yaml", diags)
+    meta = _work_meta(meta_map, root / "work.yaml", diags) if meta_map else None
+    tables = _read_tables(root / "tables", diags)
+    parsed_sections = [_read_section(p, slug, diags) for p in sorted((root / "text").glob("*.md"))]
+    parsed_documents = [_read_document(p, slug, diags) for p in sorted((root / "documents").glob("*.md"))]
+    if not parsed_sections and not (root / "text").is_dir():
+        diags.error(SourceLocation(root / "text"), "file.missing", "a work needs a text/ folder of Markdown files")
+    parsed_documents.sort(key=lambda pair: pair[0].number if pair and pair[0].number else 0)
+    register = _read_register(root / "editorial-register.yaml", diags)
+    bib_path, bib = _read_bib(project, meta, root / "work.yaml", diags)
+    sections = tuple(s for s, _ in filter(None, parsed_sections))
+    documents = tuple(s for s, _ in filter(None, parsed_documents))
+    parses = [p for _, p in filter(None, parsed_sections + parsed_documents)]
+    notes = _number_notes(parses)
+    _check_tables(sections, tables, diags)
+    _check_citations(notes, parses, bib, bib_path, diags)
+    _check_documents(documents, bib, diags)
+    _check_images(parses, project, diags)
+    diags.check()
+    assert meta is not None
+    inputs = tuple(sorted(p for p in root.rglob("*") if p.is_file())) + ((bib_path,) if bib_path else ())
+    return Work(
+        slug=slug,
+        root=root,
+        meta=meta,
+        sections=sections,
+        documents=documents,
+        tables=tables,
+        notes=notes,
+        register=register,
+        bib=bib,
+        bib_path=bib_path,
+        inputs=inputs,
+    )
+
+
+def _load_mapping(path: Path, diags: Collector) -> Mapping_ | None:
+    source = read_text(path, diags)
+    return None if source is None else load_yaml(source, path, diags)
+
+
+def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
+    if not validate(m, WORK_SCHEMA, path, diags, "work metadata"):
+        return None
+    authors = []
+    for item in m.data["authors"]:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or "name" not in item or set(item) - AUTHOR_KEYS:
+            diags.error(
+                SourceLocation(path, m.line("authors")),
+                "meta.type",
+                "each author needs 'name' and may have 'sort_name' and 'affiliation'",
+            )
+            return None
+        authors.append(Person(str(item["name"]), text(item.get("sort_name")), text(item.get("affiliation"))))
+    d = m.data
+    return WorkMeta(
+        title=d["title"],
+        subtitle=text(d.get("subtitle")),
+        short_title=text(d.get("short_title")),
+        authors=tuple(authors),
+        series=text(d.get("series")),
+        number=text(d.get("number")),
+        series_editors=tuple(str(e) for e in d.get("series_editors") or ()),
+        publisher=d["publisher"],
+        place=text(d.get("place")),
+        date=str(d["date"]),
+        language=d["language"],
+        identifier=d["identifier"],
+        rights=d["rights"],
+        abstract=text(d.get("abstract")),
+        source=text(d.get("source")),
+        bibliography=text(d.get("bibliography")),
+        appendix_title=text(d.get("appendix_title")) or "Appendix",
+        original_page=d.get("original_page"),
+        appendix_original_page=d.get("appendix_original_page"),
+    )
+
+
+def _front(path: Path, diags: Collector) -> tuple[Mapping_, str, int] | None:
+    source = read_text(path, diags)
+    if source is None:
+        return None
+    front, body, first = split_front_matter(source)
+    if front is None:
+        diags.error(SourceLocation(path, 1), "meta.missing", "the file needs YAML front matter between '---' lines")
+        return None
+    mapping = load_yaml(front, path, diags, line_offset=1)
+    return None if mapping is None else (mapping, body, first)
+
+
+def _read_section(path: Path, slug: str, diags: Collector) -> tuple[Section, Parsed] | None:
+    loaded = _front(path, diags)
+    if loaded is None:
+        return None
+    mapping, body, first = loaded
+    if not validate(mapping, SECTION_SCHEMA, path, diags, "section front matter"):
+        return None
+    parsed = parse(body, path, first, diags, f"{slug}-{path.stem}")
+    section = Section(
+        kind="chapter",
+        slug=path.stem,
+        title=mapping.data["title"],
+        tokens=tuple(parsed.tokens),
+        location=SourceLocation(path, 1),
+        original_page=mapping.data.get("original_page"),
+    )
+    return section, parsed
+
+
+def _read_document(path: Path, slug: str, diags: Collector) -> tuple[Section, Parsed] | None:
+    loaded = _front(path, diags)
+    if loaded is None:
+        return None
+    mapping, body, first = loaded
+    if not validate(mapping, DOCUMENT_SCHEMA, path, diags, "document front matter"):
+        return None
+    d = mapping.data
+    parsed = parse(body, path, first, diags, f"{slug}-doc-{path.stem}")
+    section = Section(
+        kind="document",
+        slug=f"document-{d['number']}",
+        title=d["title"],
+        tokens=tuple(parsed.tokens),
+        location=SourceLocation(path, 1),
+        original_page=d.get("original_page"),
+        number=d["number"],
+        label=d["label"],
+        source_line=d["source_line"],
+        date=text(d.get("date")),
+        cite=text(d.get("cite")),
+        obtained_by=text(d.get("obtained_by")),
+        translated_by=text(d.get("translated_by")),
+    )
+    return section, parsed
+
+
+def _number_notes(parses: list[Parsed]) -> tuple[Note, ...]:
+    """Notes numbered through the work in the order of their calls.
+
+    Each call token gets its note's number (``meta["note_number"]``), so the
+    renderers never count.
+    """
+    notes: list[Note] = []
+    for parsed in parses:
+        base = len(notes)
+        for child, _ in walk_inline(parsed.tokens + [t for n in parsed.notes for t in n.tokens]):
+            if child.type == "footnote_ref":
+                child.meta["note_number"] = base + child.meta["id"] + 1
+        for pn in parsed.notes:
+            number = len(notes) + 1
+            citations = tuple(c for c in parsed.citations if _in_tokens(c.id, pn.tokens))
+            notes.append(Note(pn.label, number, tuple(pn.tokens), pn.location, citations, pn.source))
+    return tuple(notes)
+
+
+def _in_tokens(citation_id: str, tokens: list[Token]) -> bool:
+    return any(child.type == "citation" and child.meta.get("id") == citation_id for child, _ in walk_inline(tokens))
+
+
+def _read_tables(folder: Path, diags: Collector) -> dict[str, Table]:
+    tables: dict[str, Table] = {}
+    for spec_path in sorted(folder.glob("*.yaml")):
+        spec = _load_mapping(spec_path, diags)
+        if spec is None or not validate(spec, TABLE_SCHEMA, spec_path, diags, "table description"):
+            continue
+        table = _read_csv(spec_path.with_suffix(".csv"), spec, spec_path, diags)
+        if table is not None:
+            tables[table.id] = table
+    return tables
+
+
+def _read_csv(path: Path, spec: Mapping_, spec_path: Path, diags: Collector) -> Table | None:
+    source = read_text(path, diags)
+    if source is None:
+        return None
+    columns: dict[str, str] = {str(k): str(v) for k, v in spec.data["columns"].items()}
+    for name, kind in columns.items():
+        if kind not in COLUMN_TYPES:
+            diags.error(
+                SourceLocation(spec_path, spec.line("columns")),
+                "meta.type",
+                f"column {name!r} has unknown type {kind!r}; use one of {', '.join(COLUMN_TYPES)}",
+            )
+            return None
+    reader = csv.reader(io.StringIO(source, newline=""))
+    rows: list[dict[str, Any]] = []
+    try:
+        header = next(reader, None)
+        if header != list(columns):
+            diags.error(
+                SourceLocation(path, 1),
+                "csv.header",
+                f"header is {','.join(header or [])!r}; expected {','.join(columns)!r}",
+            )
+            return None
+        for record in reader:
+            line = reader.line_num
+            if not record:
+                continue
+            if len(record) != len(columns):
+                diags.error(
+                    SourceLocation(path, line),
+                    "csv.fields",
+                    f"row has {len(record)} fields; expected {len(columns)} ({', '.join(columns)})",
+                )
+                continue
+            row = _typed_row(record, columns, path, line, diags)
+            if row is not None:
+                rows.append(row)
+    except csv.Error as exc:
+        diags.error(SourceLocation(path, reader.line_num), "csv.fields", f"CSV cannot be read: {exc}")
+        return None
+    d = spec.data
+    for key in (d["group_by"], d["list_column"]):
+        if key not in columns:
+            diags.error(SourceLocation(spec_path, spec.line("group_by")), "meta.type", f"no column {key!r}")
+            return None
+    return Table(
+        id=path.stem,
+        columns=columns,
+        headers={str(k): str(v) for k, v in (d.get("headers") or {}).items()},
+        rows=tuple(rows),
+        group_by=d["group_by"],
+        list_column=d["list_column"],
+        location=SourceLocation(path, 1),
+        source_note=text(d.get("source_note")),
+        original_pages=dict(d.get("original_pages") or {}),
+        stated_totals=d.get("stated_totals"),
+    )
+
+
+def _typed_row(
+    record: list[str], columns: dict[str, str], path: Path, line: int, diags: Collector
+) -> dict[str, Any] | None:
+    row: dict[str, Any] = {}
+    for (name, kind), value in zip(columns.items(), record):
+        try:
+            row[name] = COLUMN_TYPES[kind](value)
+        except ValueError:
+            diags.error(SourceLocation(path, line), "csv.type", f"{name} {value!r} is not {kind}")
+            return None
+    return row
+
+
+def _read_register(path: Path, diags: Collector) -> tuple[RegisterEntry, ...]:
+    if not path.exists():
+        return ()
+    mapping = _load_mapping(path, diags)
+    if mapping is None:
+        return ()
+    entries = mapping.data.get("entries") or []
+    out = []
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) != set(REGISTER_KEYS):
+            diags.error(
+                SourceLocation(path, mapping.line("entries")),
+                "meta.type",
+                f"each register entry needs exactly the keys {', '.join(REGISTER_KEYS)}",
+            )
+            return ()
+        out.append(RegisterEntry(**{k: entry[k] for k in REGISTER_KEYS}))
+    return tuple(out)
+
+
+def _read_bib(
+    project: Path, meta: WorkMeta | None, meta_path: Path, diags: Collector
+) -> tuple[Path | None, dict[str, BibEntry]]:
+    if meta is None or not meta.bibliography:
+        return None, {}
+    path = project / "bib" / meta.bibliography
+    if not path.exists():
+        diags.error(SourceLocation(meta_path), "file.missing", f"bibliography bib/{meta.bibliography} does not exist")
+        return None, {}
+    return path, bibliography.load(path, diags)
+
+
+def _check_tables(sections: tuple[Section, ...], tables: dict[str, Table], diags: Collector) -> None:
+    for section in sections:
+        for token in section.tokens:
+            if token.type == "container_div_open":
+                ident, classes, _ = div_attrs(token.info)
+                line = token.map[0] + 1 if token.map else None
+                if "table" in classes and ident not in tables:
+                    diags.error(
+                        SourceLocation(section.location.path, line),
+                        "table.unknown",
+                        f"no table {ident!r}: add tables/{ident}.csv and tables/{ident}.yaml",
+                    )
+
+
+def _check_citations(
+    notes: tuple[Note, ...], parses: list[Parsed], bib: dict[str, BibEntry], bib_path: Path | None, diags: Collector
+) -> None:
+    from .diagnostics import suggest
+
+    for parsed in parses:
+        for citation in parsed.citations:
+            for key in citation.keys:
+                if key not in bib:
+                    where = f"bib/{bib_path.name}" if bib_path else "the work's bibliography (none is set)"
+                    diags.error(
+                        citation.location,
+                        "cite.unknown",
+                        f"unknown citation key {key!r}: not in {where}{suggest(key, bib)}",
+                    )
+        for child, line in walk_inline(parsed.tokens):
+            if child.type == "citation":
+                diags.error(
+                    SourceLocation(parsed.path, line),
+                    "cite.syntax",
+                    "a citation in the running text must stand in a note: write [^n] and '[^n]: [@key]'",
+                )
+
+
+def _check_documents(documents: tuple[Section, ...], bib: dict[str, BibEntry], diags: Collector) -> None:
+    from .diagnostics import suggest
+
+    for document in documents:
+        if document.cite and document.cite not in bib:
+            diags.error(
+                document.location,
+                "cite.unknown",
+                f"unknown citation key {document.cite!r} in 'cite'{suggest(document.cite, bib)}",
+            )
+
+
+def _check_images(parses: list[Parsed], project: Path, diags: Collector) -> None:
+    for parsed in parses:
+        for child, line in walk_inline(parsed.tokens):
+            if child.type == "image":
+                _check_resource(str(child.attrGet("src") or ""), parsed.path, line, project, diags)
+
+
+def _check_resource(src: str, path: Path, line: int | None, project: Path, diags: Collector) -> None:
+    where = SourceLocation(path, line)
+    if ":" in src.split("/")[0]:
+        diags.error(where, "resource.refused", f"{src!r}: only files inside the project may be used")
+        return
+    target = (path.parent / src).resolve()
+    if not target.is_relative_to(project.resolve()):
+        diags.error(where, "resource.refused", f"{src!r} is outside the project")
+    elif not target.exists():
+        diags.error(where, "file.missing", f"image {src!r} does not exist")
+
+
+__all__ = ["read_work", "BuildFailed"]

@@ -1,0 +1,359 @@
+"""Render the document model to HTML (print) or XHTML (EPUB) through Jinja.
+
+Bodies are markdown-it tokens; ``BodyRenderer`` turns them into markup and hands
+every piece that has its own template (note calls, tables, original-page
+markers) to the shared macros in ``templates/body/``. The same renderer runs
+for both targets: the only branch on the target is inside the notes macro.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
+from markupsafe import Markup, escape
+
+from . import ids
+from .diagnostics import BuildFailed, Diagnostic
+from .markdown import PARSER, div_attrs
+from .model import Note, Section, SourceLocation, Table, Work
+
+#: Span and div attributes content may set; everything else is dropped.
+SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
+HREF_RE = re.compile(r'href="#([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Target:
+    """What differs between outputs, declared as data."""
+
+    name: str  # "print" | "epub"
+    xhtml: bool
+    file_per_section: bool
+
+
+PRINT = Target("print", xhtml=False, file_per_section=False)
+EPUB = Target("epub", xhtml=True, file_per_section=True)
+
+
+def environment(templates: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals["note_id"] = ids.note_id
+    env.globals["noteref_id"] = ids.noteref_id
+    env.globals["output_id"] = ids.output_id
+    env.globals["original_page_id"] = ids.original_page_id
+    return configure(env)
+
+
+def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
+    """Render a template; a template error becomes a diagnostic naming its line."""
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BuildFailed([_template_diag(exc.filename or name, exc.lineno, exc.message or str(exc))]) from exc
+    except jinja2.TemplateError as exc:
+        line = _template_line(exc)
+        raise BuildFailed([_template_diag(line[0] or name, line[1], str(exc))]) from exc
+
+
+def _template_diag(filename: str, line: int | None, message: str) -> Diagnostic:
+    return Diagnostic(SourceLocation(Path(filename), line), "template.error", f"template error: {message}")
+
+
+def _template_line(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost template frame of a traceback (Jinja maps it to template lines)."""
+    tb = exc.__traceback__
+    found: tuple[str | None, int | None] = (None, None)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".xhtml", ".css", ".xml")):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+@dataclass
+class Locator:
+    """Where each work-local id ends up: the file (EPUB) and the output id."""
+
+    work: Work
+    target: Target
+    files: dict[str, str] = field(default_factory=dict)  # local id -> file name
+
+    def href(self, local: str) -> str:
+        target_id = ids.output_id(self.work.slug, local)
+        if not self.target.file_per_section:
+            return f"#{target_id}"
+        file = self.files.get(local, "")
+        return f"{file}#{target_id}"
+
+
+def section_file(work: Work, section: Section) -> str:
+    return f"{work.slug}-{section.slug}.xhtml"
+
+
+def build_locator(work: Work, target: Target) -> Locator:
+    locator = Locator(work, target)
+    for section in work.all_sections:
+        file = section_file(work, section)
+        locator.files[section.slug] = file
+        for token in _all_tokens(section.tokens):
+            local = _local_anchor(token)
+            if local:
+                locator.files[local] = file
+            if token.type == "footnote_ref":
+                number = token.meta["note_number"]
+                locator.files[f"note-{number}"] = file
+                locator.files[f"noteref-{number}"] = file
+    return locator
+
+
+def _all_tokens(tokens: Sequence[Token]):
+    for token in tokens:
+        yield token
+        yield from token.children or ()
+
+
+def _local_anchor(token: Token) -> str | None:
+    if token.type == "container_div_open":
+        return div_attrs(token.info)[0] or None
+    if token.type == "span_open" and "op" in str(token.attrGet("class") or "").split():
+        return f"op-{token.attrGet('n')}"
+    ident = token.attrGet("id") if token.attrs else None
+    return str(ident) if ident else None
+
+
+class BodyRenderer(RendererHTML):
+    """markdown-it tokens -> markup for one work and one target."""
+
+    def __init__(self, work: Work, target: Target, macros: Any, locator: Locator) -> None:
+        super().__init__(PARSER)
+        self.work = work
+        self.target = target
+        self.macros = macros
+        self.locator = locator
+        self.options = OptionsDict({**PARSER.options, "xhtmlOut": target.xhtml})
+        self._spans: list[str] = []
+        self.section: Section | None = None
+
+    # -- entry points -------------------------------------------------------
+
+    def section_body(self, section: Section) -> Markup:
+        self.section = section
+        return Markup(self._blocks(list(section.tokens)))
+
+    def note_body(self, note: Note, inline: bool) -> Markup:
+        """A note's text: paragraphs, or run together for a print footnote."""
+        tokens = list(note.tokens)
+        if inline:
+            tokens = [t for t in tokens if t.type not in ("paragraph_open", "paragraph_close")]
+        return Markup(self._blocks(tokens).strip())
+
+    def inline(self, markdown: str) -> Markup:
+        """Render a line of Markdown from metadata (a caption, a source note)."""
+        tokens = PARSER.parseInline(markdown, {})
+        return Markup(self.renderInline(tokens[0].children or [], self.options, {}))
+
+    # -- blocks -------------------------------------------------------------
+
+    def _blocks(self, tokens: list[Token]) -> str:
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            if token.type == "container_div_open":
+                end = _matching_close(tokens, i)
+                out.append(self._div(token, tokens[i + 1 : end]))
+                i = end + 1
+                continue
+            if token.type == "inline":
+                out.append(self.renderInline(token.children or [], self.options, {}))
+            elif token.type in self.rules:
+                out.append(self.rules[token.type](tokens, i, self.options, {}))
+            else:
+                out.append(self.renderToken(tokens, i, self.options, {}))
+            i += 1
+        return "".join(out)
+
+    def _div(self, token: Token, inner: list[Token]) -> str:
+        ident, classes, _ = div_attrs(token.info)
+        if "table" in classes:
+            caption = self._blocks([t for t in inner if t.type not in ("paragraph_open", "paragraph_close")])
+            table = self.work.tables[ident]
+            return str(self.macros.table(self.work, table, Markup(caption.strip()), self.original_page_marker))
+        attrs = f' class="{escape(" ".join(classes))}"' if classes else ""
+        if ident:
+            attrs += f' id="{escape(ids.output_id(self.work.slug, ident))}"'
+        return f"<div{attrs}>\n{self._blocks(inner)}</div>\n"
+
+    def heading_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        token = tokens[idx]
+        level = min(int(token.tag[1]) + 1, 6)
+        inline = tokens[idx + 1]
+        local = str(token.attrGet("id") or "") or self._heading_slug(inline.content)
+        return f'<h{level} id="{escape(ids.output_id(self.work.slug, local))}">'
+
+    def heading_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        level = min(int(tokens[idx].tag[1]) + 1, 6)
+        return f"</h{level}>\n"
+
+    def _heading_slug(self, text: str) -> str:
+        prefix = self.section.slug if self.section else "h"
+        return f"{prefix}-{ids.slugify(text)}"
+
+    # -- inline -------------------------------------------------------------
+
+    def footnote_ref(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        number = tokens[idx].meta["note_number"]
+        note = self.work.notes[number - 1]
+        body = self.note_body(note, inline=self.target.name == "print")
+        return str(self.macros.note_call(self.work, note, body, self.target.name)).strip()
+
+    def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        markup = self.work.citations.get(tokens[idx].meta["id"], "")
+        return HREF_RE.sub(lambda m: f'href="{escape(self.locator.href(m.group(1)))}"', markup)
+
+    def span_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        token = tokens[idx]
+        classes = str(token.attrGet("class") or "").split()
+        if "op" in classes:
+            self._spans.append("op")
+            return self.original_page_marker(int(str(token.attrGet("n"))))
+        self._spans.append("span")
+        return "<span" + self._safe_attrs(token) + ">"
+
+    def span_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        kind = self._spans.pop() if self._spans else "span"
+        return "" if kind == "op" else "</span>"
+
+    def original_page_marker(self, page: int) -> str:
+        return str(self.macros.original_page(self.work, page)).strip()
+
+    def _safe_attrs(self, token: Token) -> str:
+        out = []
+        for name in SAFE_ATTRIBUTES:
+            value = token.attrGet(name)
+            if value is None:
+                continue
+            if name == "id":
+                value = ids.output_id(self.work.slug, str(value))
+            out.append(f' {name}="{escape(value)}"')
+            if name == "lang" and self.target.xhtml:
+                out.append(f' xml:lang="{escape(value)}"')
+        return "".join(out)
+
+    def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        href = str(tokens[idx].attrGet("href") or "")
+        if href.startswith("#"):
+            return f'<a href="{escape(self.locator.href(href[1:]))}">'
+        if href.startswith(("http://", "https://", "mailto:")):
+            return f'<a href="{escape(href)}">'
+        return "<a>"
+
+    def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        token = tokens[idx]
+        alt = self.renderInlineAsText(token.children or [], options, env)
+        src = str(token.attrGet("src") or "")
+        end = " />" if self.target.xhtml else ">"
+        return f'<img src="{escape(src)}" alt="{escape(alt)}"{end}'
+
+
+def _matching_close(tokens: list[Token], start: int) -> int:
+    depth = 0
+    for i in range(start, len(tokens)):
+        if tokens[i].type == "container_div_open":
+            depth += 1
+        elif tokens[i].type == "container_div_close":
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(tokens) - 1
+
+
+def derived_totals(table: Table) -> dict[str, Any] | None:
+    """The totals the table's own data gives for the totals the text states."""
+    stated = table.stated_totals
+    if not stated:
+        return None
+    column = stated["column"]
+    first, last = stated.get("years", [None, None])
+    counts: dict[str, int] = {}
+    for row in table.rows:
+        year = row[table.group_by]
+        if first is not None and not (first <= year <= last):
+            continue
+        counts[row[column]] = counts.get(row[column], 0) + 1
+    order = list(stated["counts"])
+    rows = [(k, stated["counts"][k], counts.get(k, 0)) for k in order]
+    rows += [(k, 0, v) for k, v in counts.items() if k not in stated["counts"]]
+    return {
+        "first": first,
+        "last": last,
+        "rows": rows,
+        "differs": any(s != d for _, s, d in rows),
+        "stated_sum": sum(s for _, s, _ in rows),
+        "derived_sum": sum(d for _, _, d in rows),
+    }
+
+
+Renderer = Callable[[Section], Markup]
+
+
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+def display_date(value: str) -> str:
+    """``2009-04`` -> ``April 2009``; ``1977-12-13`` -> ``13 December 1977``."""
+    parts = str(value).split("-")
+    if len(parts) == 1:
+        return parts[0]
+    month = MONTHS[int(parts[1]) - 1]
+    return f"{month} {parts[0]}" if len(parts) == 2 else f"{int(parts[2])} {month} {parts[0]}"
+
+
+REGISTER_KINDS = {
+    "rehyphenated": ("hyphen restored in a compound", "hyphens restored in compounds"),
+    "rejoined": ("word rejoined", "words rejoined"),
+    "space-restored": ("lost space restored", "lost spaces restored"),
+    "corrected": ("extraction error corrected", "extraction errors corrected"),
+}
+
+
+def register_kind(kind: str, count: int) -> str:
+    one, many = REGISTER_KINDS.get(kind, (kind, kind))
+    return one if count == 1 else many
+
+
+def configure(env: jinja2.Environment) -> jinja2.Environment:
+    env.filters["display_date"] = display_date
+    env.filters["register_kind"] = register_kind
+    env.globals["derived_totals"] = derived_totals
+    return env
+
+
+def render_bodies(work: Work, target: Target, env: jinja2.Environment) -> tuple[dict[str, Markup], BodyRenderer]:
+    """Each section's and document's body markup, by slug."""
+    macros = env.get_template("body/blocks.html").module
+    renderer = BodyRenderer(work, target, macros, build_locator(work, target))
+    try:
+        bodies = {s.slug: renderer.section_body(s) for s in work.all_sections}
+    except jinja2.TemplateError as exc:
+        line = _template_line(exc)
+        raise BuildFailed([_template_diag(line[0] or "templates/body", line[1], str(exc))]) from exc
+    return bodies, renderer

@@ -1,0 +1,108 @@
+"""Reading source files: UTF-8 text, YAML with line numbers, front matter."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Collector
+from .model import SourceLocation
+
+#: Largest content file read (a pathological 50 MB file fails with a diagnostic).
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
+def read_text(path: Path, diags: Collector) -> str | None:
+    """The file's text, or ``None`` after recording why it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        diags.error(SourceLocation(path), "file.missing", "file not found")
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        diags.error(
+            SourceLocation(path),
+            "file.missing",
+            f"file is {len(data)} bytes, over the {MAX_FILE_BYTES}-byte limit for content files",
+        )
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1)
+        diags.error(
+            SourceLocation(path, line),
+            "file.encoding",
+            f"byte 0x{data[exc.start]:02x} at byte offset {exc.start} (column {column + 1}) "
+            "is not UTF-8; save the file as UTF-8",
+        )
+        return None
+
+
+@dataclass(frozen=True)
+class Mapping_:
+    """A YAML mapping with the line of each top-level key."""
+
+    data: dict[str, Any]
+    lines: dict[str, int]
+    first_line: int
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, self.first_line)
+
+
+def load_yaml(text: str, path: Path, diags: Collector, line_offset: int = 0) -> Mapping_ | None:
+    """Parse a YAML mapping, recording a ``yaml.syntax`` diagnostic on failure."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = (mark.line + 1 + line_offset) if mark else line_offset + 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        diags.error(SourceLocation(path, line), "yaml.syntax", f"YAML cannot be parsed: {problem}")
+        return None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        diags.error(
+            SourceLocation(path, line_offset + 1), "yaml.syntax", "expected a mapping of keys to values"
+        )
+        return None
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:
+            lines[str(key_node.value)] = key_node.start_mark.line + 1 + line_offset
+    data = {str(k): _plain(v) for k, v in data.items()}
+    return Mapping_(data, lines, line_offset + 1)
+
+
+def _plain(value: Any) -> Any:
+    """YAML dates as ISO strings, so metadata stays text."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def split_front_matter(text: str) -> tuple[str | None, str, int]:
+    """``(front_matter, body, body_first_line)`` for a Markdown file.
+
+    The front matter is the Pandoc/Jekyll block between two ``---`` lines at the
+    top of the file.
+    """
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return None, text, 1
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in ("---", "..."):
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1 :]), i + 2
+    return "\n".join(lines[1:]), "", len(lines) + 1
