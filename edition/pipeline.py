@@ -17,6 +17,7 @@ from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector
 from .model import Edition
 from .progress import Timings
+from .layout import split_for_first_fault
 from .reader import read_work
 from .render import PRINT, environment, render_bodies, render_template
 from .resolve import resolve_work, single_work_edition
@@ -43,6 +44,8 @@ class Options:
 class Result:
     outputs: list[Path] = field(default_factory=list)
     pages: dict[str, int] = field(default_factory=dict)
+    layout_rounds: dict[str, int] = field(default_factory=dict)
+    corrections: dict[str, list] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
 
 
@@ -107,12 +110,7 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
     date = build_date(edition)
     files: dict[Path, bytes] = {}
     if "pdf" in options.formats:
-        with result.timings.stage(f"{edition.slug}: render print html"):
-            html = print_html(edition, env, options, date)
-        with result.timings.stage(f"{edition.slug}: lay out pages"):
-            document = pdf.lay_out(html, options.project)
-        with result.timings.stage(f"{edition.slug}: check notes"):
-            pdf.fail_on_note_faults(document)
+        document = lay_out_with_notes_in_place(edition, env, options, date, result)
         with result.timings.stage(f"{edition.slug}: write pdf"):
             files[options.out / f"{edition.slug}.pdf"] = pdf.pdf_bytes(
                 document, pdf_identifier=edition.identifier.encode()
@@ -127,8 +125,39 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
             result.outputs.append(path)
 
 
-def print_html(edition: Edition, env, options: Options, date: datetime.datetime) -> str:
-    bodies = {work.slug: render_bodies(work, PRINT, env)[0] for work in edition.parts}
+#: Bound on the layout rounds that move note calls to their note's page.
+MAX_LAYOUT_ROUNDS = 30
+
+
+def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, result: Result):
+    """Lay out, find every note printed off its call's page, end the paragraph
+    before the call's line so that line starts the next page, and lay out again
+    until every note is on its call's page."""
+    splits: dict[tuple[str, int], int] = {}
+    for round_number in range(1, MAX_LAYOUT_ROUNDS + 1):
+        with result.timings.stage(f"{edition.slug}: render print html"):
+            html = print_html(edition, env, options, date, splits)
+        with result.timings.stage(f"{edition.slug}: lay out pages"):
+            document = pdf.lay_out(html, options.project)
+        with result.timings.stage(f"{edition.slug}: check notes"):
+            fix = split_for_first_fault(document)
+        if fix is None or splits.get(fix[0]) == fix[1]:
+            break
+        (work, number), chars = fix
+        log.info("layout %d: note %d of %s is not on its call's page: its line moves over", round_number, number, work)
+        splits[fix[0]] = chars
+    result.layout_rounds[edition.slug] = round_number
+    result.corrections[edition.slug] = sorted(splits)
+    pdf.fail_on_note_faults(document)
+    return document
+
+
+def print_html(edition: Edition, env, options: Options, date: datetime.datetime, splits=None) -> str:
+    splits = splits or {}
+    bodies = {
+        work.slug: render_bodies(work, PRINT, env, {n: v for (w, n), v in splits.items() if w == work.slug})[0]
+        for work in edition.parts
+    }
     css = options.project / "templates"
     return render_template(
         env,

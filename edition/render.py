@@ -140,8 +140,11 @@ def _local_anchor(token: Token) -> str | None:
 class BodyRenderer(RendererHTML):
     """markdown-it tokens -> markup for one work and one target."""
 
-    def __init__(self, work: Work, target: Target, macros: Any, locator: Locator) -> None:
+    def __init__(
+        self, work: Work, target: Target, macros: Any, locator: Locator, splits: dict[int, int] | None = None
+    ) -> None:
         super().__init__(PARSER)
+        self.splits = splits or {}
         self.work = work
         self.target = target
         self.macros = macros
@@ -180,6 +183,12 @@ class BodyRenderer(RendererHTML):
                 out.append(self._div(token, tokens[i + 1 : end]))
                 i = end + 1
                 continue
+            if token.type == "paragraph_open" and self.splits and i + 2 < len(tokens):
+                split = self._split_paragraph(tokens[i + 1])
+                if split is not None:
+                    out.append(split)
+                    i += 3
+                    continue
             if token.type == "inline":
                 out.append(self.renderInline(token.children or [], self.options, {}))
             elif token.type in self.rules:
@@ -187,6 +196,30 @@ class BodyRenderer(RendererHTML):
             else:
                 out.append(self.renderToken(tokens, i, self.options, {}))
             i += 1
+        return "".join(out)
+
+    def _split_paragraph(self, inline: Token) -> str | None:
+        """A paragraph that must end early so a note call's line starts the next
+        page (print only): rendered as parts, the later ones starting a page
+        without indent, the earlier ones with their last line justified."""
+        numbers = [c.meta["note_number"] for c in inline.children or () if c.type == "footnote_ref"]
+        cuts = sorted({self.splits[n] for n in numbers if n in self.splits})
+        if not cuts:
+            return None
+        parts, rest, done = [], list(inline.children or ()), 0
+        for cut in cuts:
+            before, rest = split_inline(rest, cut - done)
+            parts.append((done, before))
+            done = cut
+        parts.append((done, rest))
+        out = []
+        for k, (offset, children) in enumerate(parts):
+            classes = (["continued"] if k else []) + (["split"] if k < len(parts) - 1 else [])
+            out.append(
+                f'<p class="{" ".join(classes)}" data-chars="{offset}">'
+                + self.renderInline(children, self.options, {})
+                + "</p>\n"
+            )
         return "".join(out)
 
     def _div(self, token: Token, inner: list[Token]) -> str:
@@ -272,6 +305,46 @@ class BodyRenderer(RendererHTML):
         return f'<img src="{escape(src)}" alt="{escape(alt)}"{end}'
 
 
+OPENING = {"em_open": "em_close", "strong_open": "strong_close", "span_open": "span_close", "link_open": "link_close", "s_open": "s_close"}
+
+
+def split_inline(children: list[Token], chars: int) -> tuple[list[Token], list[Token]]:
+    """Split inline tokens before the word holding the ``chars``-th non-space
+    character, closing open elements in the first part and reopening them in
+    the second. Note calls and page markers carry no characters."""
+    seen, open_stack = 0, []
+    word_start: tuple[int, int] | None = None  # (child index, offset) of the current word
+    for index, child in enumerate(children):
+        if child.type in OPENING:
+            open_stack.append(child)
+        elif child.type in OPENING.values() and open_stack:
+            open_stack.pop()
+        elif child.type in ("softbreak", "hardbreak"):
+            word_start = None
+        elif child.type in ("text", "code_inline"):
+            for offset, char in enumerate(child.content):
+                if char.isspace():
+                    word_start = None
+                    continue
+                if word_start is None:
+                    word_start = (index, offset)
+                if seen == chars:
+                    return _cut(children, word_start, open_stack)
+                seen += 1
+    return children, []
+
+
+def _cut(children: list[Token], at: tuple[int, int], open_stack: list[Token]) -> tuple[list[Token], list[Token]]:
+    index, offset = at
+    head, tail = children[:index], children[index + 1 :]
+    token = children[index]
+    before, after = token.copy(), token.copy()
+    before.content, after.content = token.content[:offset].rstrip(), token.content[offset:]
+    closers = [Token(OPENING[t.type], t.tag, -1) for t in reversed(open_stack)]
+    reopen = [t.copy() for t in open_stack]
+    return head + [before] + closers, reopen + [after] + tail
+
+
 def _matching_close(tokens: list[Token], start: int) -> int:
     depth = 0
     for i in range(start, len(tokens)):
@@ -347,10 +420,13 @@ def configure(env: jinja2.Environment) -> jinja2.Environment:
     return env
 
 
-def render_bodies(work: Work, target: Target, env: jinja2.Environment) -> tuple[dict[str, Markup], BodyRenderer]:
-    """Each section's and document's body markup, by slug."""
+def render_bodies(
+    work: Work, target: Target, env: jinja2.Environment, splits: dict[int, int] | None = None
+) -> tuple[dict[str, Markup], BodyRenderer]:
+    """Each section's and document's body markup, by slug; ``splits`` ends a
+    note call's paragraph early (note number -> characters before the cut)."""
     macros = env.get_template("body/blocks.html").module
-    renderer = BodyRenderer(work, target, macros, build_locator(work, target))
+    renderer = BodyRenderer(work, target, macros, build_locator(work, target), splits)
     try:
         bodies = {s.slug: renderer.section_body(s) for s in work.all_sections}
     except jinja2.TemplateError as exc:
