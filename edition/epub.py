@@ -1,4 +1,244 @@
-"""The EPUB builder (placeholder until written)."""
+"""The EPUB 3 builder: one XHTML file per section and document, packed by
+ebooklib, then re-zipped deterministically.
 
-def build_epub(edition, env, project, date) -> bytes:
-    raise NotImplementedError
+ebooklib is used for the package (OPF, NCX, manifest, spine); the XHTML files,
+the navigation document and the CSS are ours, written as plain items so
+ebooklib does not re-serialize them. Its automatic page-list is turned off
+(it lists note references as pages).
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from ebooklib import epub
+from markupsafe import Markup
+
+from . import fonts, ids
+from .cover import cover_alt, draw_cover
+from .model import Edition, Section, Work
+from .render import EPUB, render_bodies, render_template, section_file
+
+CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One XHTML file of the EPUB."""
+
+    file: str
+    title: str
+    content: str
+    body_type: str = "bodymatter"
+    linear: bool = True
+    properties: tuple[str, ...] = ()
+
+
+@dataclass
+class Package:
+    pages: list[Page] = field(default_factory=list)
+    toc: list[dict] = field(default_factory=list)
+    landmarks: list[dict] = field(default_factory=list)
+
+
+def build_epub(edition: Edition, env: jinja2.Environment, project: Path, date: datetime.datetime) -> bytes:
+    package = Package()
+    for work in edition.parts:
+        _add_work(package, work, env)
+    work = edition.main
+    cover_png = draw_cover(work, project / "templates" / "epub" / "cover.yaml")
+    cover_page = Page(
+        "cover.xhtml",
+        "Cover",
+        render_template(env, "epub/cover.xhtml", image="images/cover.png", alt=cover_alt(work)),
+        body_type="cover",
+    )
+    package.pages.insert(0, cover_page)
+    package.landmarks.insert(0, {"type": "cover", "href": "cover.xhtml", "title": "Cover"})
+    package.landmarks.insert(1, {"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
+    book = _book(edition, date)
+    _add_pages(book, package, env, edition.language)
+    _add_nav(book, package, env, edition)
+    _add_assets(book, project, package, cover_png)
+    raw = io.BytesIO()
+    epub.write_epub(raw, book, {"epub3_pages": False, "mtime": date.replace(tzinfo=None), "compresslevel": 9})
+    return normalize_zip(raw.getvalue())
+
+
+def _add_work(package: Package, work: Work, env: jinja2.Environment) -> None:
+    bodies, renderer = render_bodies(work, EPUB, env)
+    blocks = env.get_template("body/blocks.html").module
+    notes = env.get_template("body/notes.html").module
+    note_bodies = {n.number: renderer.note_body(n, inline=True) for n in work.notes}
+
+    def page(file: str, title: str, heading: Markup | None, body: Markup, section: Section | None, kind: str) -> Page:
+        section_notes = [work.notes[n - 1] for n in _note_numbers(section)] if section else []
+        content = render_template(
+            env,
+            "epub/section.xhtml",
+            heading=heading,
+            body=body,
+            work=work,
+            notes=notes,
+            section_notes=section_notes,
+            note_bodies=note_bodies,
+        )
+        return Page(file, title, content, body_type=kind)
+
+    title_file = f"{work.slug}-titlepage.xhtml"
+    package.pages.append(
+        Page(title_file, work.meta.title, render_template(env, "epub/titlepage.xhtml", work=work, blocks=blocks), "frontmatter")
+    )
+    first = section_file(work, work.sections[0]) if work.sections else title_file
+    package.landmarks.append({"type": "bodymatter", "href": first, "title": "Start of the text"})
+    entry = {"href": title_file, "title": work.meta.title, "children": []}
+    for section in work.sections:
+        file = section_file(work, section)
+        package.pages.append(page(file, section.title, None, blocks.section(work, section, bodies[section.slug]), section, "bodymatter"))
+        entry["children"].append({"href": file, "title": section.title})
+    if work.documents:
+        appendix_file = f"{work.slug}-appendix.xhtml"
+        package.pages.append(page(appendix_file, work.meta.appendix_title, blocks.appendix_heading(work), Markup(""), None, "backmatter"))
+        entry["children"].append({"href": appendix_file, "title": work.meta.appendix_title})
+        for doc in work.documents:
+            file = section_file(work, doc)
+            package.pages.append(page(file, doc.label, None, blocks.document(work, doc, bodies[doc.slug]), doc, "backmatter"))
+            entry["children"].append({"href": file, "title": f"{doc.label}: {doc.title}"})
+    if work.bibliography:
+        file = f"{work.slug}-bibliography.xhtml"
+        package.pages.append(page(file, "Bibliography", None, blocks.bibliography(work), None, "backmatter"))
+        entry["children"].append({"href": file, "title": "Bibliography"})
+        package.landmarks.append({"type": "bibliography", "href": file, "title": "Bibliography"})
+    file = f"{work.slug}-note-on-the-text.xhtml"
+    package.pages.append(page(file, "Note on the Text", None, blocks.note_on_the_text(work), None, "backmatter"))
+    entry["children"].append({"href": file, "title": "Note on the Text"})
+    package.toc.append(entry)
+
+
+def _note_numbers(section: Section) -> list[int]:
+    numbers = []
+    for token in section.tokens:
+        for child in token.children or ():
+            if child.type == "footnote_ref":
+                numbers.append(child.meta["note_number"])
+    return numbers
+
+
+def _book(edition: Edition, date: datetime.datetime) -> epub.EpubBook:
+    work = edition.main
+    meta = work.meta
+    book = epub.EpubBook()
+    book.set_identifier(edition.identifier)
+    book.set_title(edition.title)
+    book.set_language(edition.language)
+    for number, author in enumerate(meta.authors, 1):
+        book.add_author(author.name, file_as=author.sort_name or None, role="aut", uid=f"creator-{number}")
+    for number, editor in enumerate(meta.series_editors, 1):
+        book.add_metadata("DC", "contributor", editor, {"id": f"editor-{number}"})
+        book.add_metadata(None, "meta", "edt", {"refines": f"#editor-{number}", "property": "role", "scheme": "marc:relators"})
+    book.add_metadata("DC", "publisher", meta.publisher)
+    book.add_metadata("DC", "date", meta.date)
+    book.add_metadata("DC", "rights", meta.rights)
+    if meta.abstract:
+        book.add_metadata("DC", "description", meta.abstract)
+    if meta.series:
+        book.add_metadata(None, "meta", meta.series, {"property": "belongs-to-collection", "id": "series"})
+        book.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
+        if meta.number:
+            book.add_metadata(None, "meta", meta.number, {"refines": "#series", "property": "group-position"})
+    for prop, value in accessibility_metadata(edition):
+        book.add_metadata(None, "meta", value, {"property": prop})
+    return book
+
+
+def accessibility_metadata(edition: Edition) -> list[tuple[str, str]]:
+    """schema.org accessibility properties computed from what the book holds."""
+    has_tables = any(w.tables for w in edition.parts)
+    features = ["tableOfContents", "readingOrder", "structuralNavigation", "alternativeText"]
+    if has_tables:
+        features.append("table")
+    summary = (
+        "Text with a table of contents, headings for every section and document, notes linked to "
+        "their calls and back"
+        + (", data tables with header cells" if has_tables else "")
+        + ". The cover image has a text description; there are no other images."
+    )
+    pairs = [("schema:accessMode", "textual"), ("schema:accessMode", "visual")]
+    pairs += [("schema:accessModeSufficient", "textual")]
+    pairs += [("schema:accessibilityFeature", f) for f in features]
+    pairs += [("schema:accessibilityHazard", "none"), ("schema:accessibilitySummary", summary)]
+    return pairs
+
+
+def _add_pages(book: epub.EpubBook, package: Package, env: jinja2.Environment, lang: str) -> None:
+    spine: list = []
+    for number, page in enumerate(package.pages):
+        xhtml = render_template(
+            env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
+        )
+        item = epub.EpubItem(
+            uid=f"p{number:03d}", file_name=page.file, media_type="application/xhtml+xml", content=xhtml.encode()
+        )
+        item.properties = list(page.properties)
+        book.add_item(item)
+        spine.append(item if page.linear else (item, "no"))
+        if number == 1:
+            spine.append("nav")
+    book.spine = spine
+
+
+def _add_nav(book: epub.EpubBook, package: Package, env: jinja2.Environment, edition: Edition) -> None:
+    content = render_template(env, "epub/nav.xhtml", toc=package.toc, landmarks=package.landmarks)
+    xhtml = render_template(
+        env, "epub/page.xhtml", lang=edition.language, title="Contents", content=Markup(content), body_type="frontmatter"
+    )
+    nav = epub.EpubItem(uid="nav", file_name="nav.xhtml", media_type="application/xhtml+xml", content=xhtml.encode())
+    nav.properties = ["nav"]
+    book.add_item(nav)
+    book.toc = [
+        (epub.Section(e["title"], e["href"]), [epub.Link(c["href"], c["title"], ids.slugify(c["href"])) for c in e["children"]])
+        for e in package.toc
+    ]
+    book.add_item(epub.EpubNcx())
+
+
+def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png: bytes) -> None:
+    for name, source in CSS_FILES.items():
+        css = (project / "templates" / source).read_text(encoding="utf-8")
+        if name == "css/base.css":
+            css = fonts.font_face_css(lambda p: f"../fonts/{p.name}") + "\n" + css
+        book.add_item(epub.EpubItem(uid=ids.slugify(name), file_name=name, media_type="text/css", content=css.encode()))
+    used = set("".join(p.content for p in package.pages))
+    for face in fonts.FACES:
+        data = fonts.subset(face, used)
+        book.add_item(epub.EpubItem(uid=ids.slugify(face.file), file_name=f"fonts/{face.file}", media_type="font/ttf", content=data))
+    image = epub.EpubItem(uid="cover-image", file_name="images/cover.png", media_type="image/png", content=cover_png)
+    image.properties = ["cover-image"]
+    book.add_item(image)
+    book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+
+
+def normalize_zip(data: bytes) -> bytes:
+    """Same entries, fixed order and timestamps: ``mimetype`` first and stored."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    names = source.namelist()
+    order = ["mimetype", "META-INF/container.xml"] + sorted(n for n in names if n not in ("mimetype", "META-INF/container.xml"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in order:
+            info = zipfile.ZipInfo(name, ZIP_DATE)
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            if name == "mimetype":
+                info.compress_type = zipfile.ZIP_STORED
+                target.writestr(info, source.read(name))
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+                target.writestr(info, source.read(name), compresslevel=9)
+    return out.getvalue()

@@ -45,3 +45,29 @@ def font_face_css(url_for) -> str:
             f"font-weight: {face.weight}; font-style: {face.style}; }}"
         )
     return "\n".join(rules)
+
+
+def subset(face: Face, characters: set[str]) -> bytes:
+    """The face cut down to ``characters`` plus printable ASCII, for embedding.
+
+    Deterministic: the same characters give the same bytes.
+    """
+    import io
+
+    from fontTools import subset as ft_subset
+    from fontTools.ttLib import TTFont
+
+    wanted = {ord(c) for c in characters} | set(range(0x20, 0x7F)) | {0x2010, 0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2026}
+    options = ft_subset.Options()
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    # Graphite tables (SIL's own shaping) are not used by reading systems
+    options.drop_tables += ["Silf", "Silt", "Glat", "Gloc", "Feat", "Sill"]
+    font = TTFont(FONT_DIR / face.file, recalcTimestamp=False)
+    subsetter = ft_subset.Subsetter(options)
+    subsetter.populate(unicodes=sorted(wanted))
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()

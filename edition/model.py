@@ -48,6 +48,7 @@ class WorkMeta:
     rights: str
     publisher: str
     subtitle: str = ""
+    edition_date: str = ""  # this edition's date; the build's timestamps come from it
     short_title: str = ""
     series: str = ""
     number: str = ""

@@ -55,11 +55,13 @@ def discover(project: Path) -> list[str]:
 
 
 def build_date(edition: Edition) -> datetime.datetime:
-    """SOURCE_DATE_EPOCH if set, else the work's own date: never the clock."""
+    """SOURCE_DATE_EPOCH if set, else the edition's date from its metadata:
+    never the clock, so the same inputs give the same bytes."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc)
-    parts = [int(p) for p in edition.main.meta.date.split("-")] + [1, 1]
+    meta = edition.main.meta
+    parts = [int(p) for p in (meta.edition_date or meta.date).split("-")] + [1, 1]
     return datetime.datetime(parts[0], parts[1], parts[2], tzinfo=datetime.timezone.utc)
 
 

@@ -1,0 +1,74 @@
+"""The EPUB cover image, drawn from the metadata by the layout in
+``templates/epub/cover.yaml`` with Pillow and the edition's own font."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import yaml
+from PIL import Image, ImageDraw, ImageFont
+
+from .fonts import FACES, FONT_DIR
+from .model import Work
+
+FACE_FILES = {
+    "regular": FACES[0].file,
+    "italic": FACES[1].file,
+    "bold": FACES[2].file,
+}
+
+
+def cover_texts(work: Work) -> dict[str, str]:
+    meta = work.meta
+    series = f"{meta.series} No. {meta.number}" if meta.series and meta.number else meta.series
+    return {
+        "title": meta.title,
+        "author_line": meta.author_line,
+        "series_line": series,
+        "publisher": meta.publisher,
+    }
+
+
+def cover_alt(work: Work) -> str:
+    texts = cover_texts(work)
+    parts = [f"Cover: {texts['title']}", f"by {texts['author_line']}"]
+    if texts["series_line"]:
+        parts.append(texts["series_line"])
+    return ", ".join(parts) + "."
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and draw.textlength(candidate, font=font) <= width:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines
+
+
+def draw_cover(work: Work, layout_path: Path) -> bytes:
+    spec = yaml.safe_load(layout_path.read_text(encoding="utf-8"))
+    width, height = spec["size"]
+    image = Image.new("RGB", (width, height), spec["background"])
+    draw = ImageDraw.Draw(image)
+    texts = cover_texts(work)
+    for block in spec["blocks"]:
+        text = texts.get(block["text"], "")
+        if not text:
+            continue
+        font = ImageFont.truetype(str(FONT_DIR / FACE_FILES[block["face"]]), block["size"])
+        y = block["top"]
+        for line in _wrap(draw, text, font, block["width"]):
+            line_width = draw.textlength(line, font=font)
+            draw.text(((width - line_width) / 2, y), line, font=font, fill=block["colour"])
+            y += int(block["size"] * block["leading"])
+    rule = spec.get("rule")
+    if rule:
+        left = (width - rule["width"]) // 2
+        draw.rectangle([left, rule["top"], left + rule["width"], rule["top"] + rule["height"]], fill=rule["colour"])
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
