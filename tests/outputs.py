@@ -1,0 +1,173 @@
+"""Read the built outputs back as a reader would: words, note calls, pages.
+
+The PDF is read with pdfplumber. The edition sets everything it adds to the
+author's words (notes, calls, running heads, page markers, apparatus) in a
+near-black apparatus colour, so the author's text is the pure-black text.
+The EPUB is read from its XHTML in spine order, leaving out every element
+marked ``data-edition="apparatus"``, the note asides and the note calls.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pdfplumber
+from lxml import etree
+
+BLACK = (0.0, 0.0, 0.0)
+HYPHENATE = "\u2010"
+XHTML = "{http://www.w3.org/1999/xhtml}"
+EPUB_NS = "{http://www.idpf.org/2007/ops}"
+BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "caption", "div", "section", "header", "blockquote", "aside", "br", "tr"}
+
+
+@dataclass(frozen=True)
+class Call:
+    number: int
+    after: str  # the word the call follows
+
+
+@dataclass(frozen=True)
+class Marker:
+    page: int  # an original-page (or print page) marker before the next word
+
+
+Item = str | Call | Marker
+
+
+def _is_black(char: dict) -> bool:
+    color = char.get("non_stroking_color")
+    return tuple(color or ()) in (BLACK, (0,), (0.0,))
+
+
+def _lines(words: list[dict]) -> list[list[dict]]:
+    lines: list[list[dict]] = []
+    for word in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
+        if lines and abs(lines[-1][0]["top"] - word["top"]) < 2:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    return [sorted(line, key=lambda w: w["x0"]) for line in lines]
+
+
+def pdf_pages(path: Path) -> list[dict]:
+    """Per page: the author's words in reading order (line-end hyphenation
+    undone), the note calls and the notes printed at the foot."""
+    pages = []
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            words = page.extract_words(extra_attrs=["size", "non_stroking_color"], keep_blank_chars=False)
+            black = [w for w in words if tuple(w["non_stroking_color"] or ()) == BLACK]
+            calls = [int(w["text"]) for w in words if w["text"].isdigit() and w["size"] < 6.5 and w not in black]
+            note_words = [w for w in words if 8.0 <= w["size"] <= 8.6 and w not in black]
+            left = min((w["x0"] for w in note_words), default=0)
+            notes = [int(w["text"][:-1]) for w in note_words if re.fullmatch(r"\d+\.", w["text"]) and abs(w["x0"] - left) < 1.5]
+            text_lines = [[w["text"] for w in line] for line in _lines(black)]
+            pages.append({"lines": text_lines, "calls": calls, "notes": notes, "text": page.extract_text() or ""})
+    return pages
+
+
+def join_lines(lines: list[list[str]]) -> list[str]:
+    """Words of consecutive lines, undoing the typesetter's hyphenation:
+    a word broken with the hyphenate character (U+2010) is rejoined without
+    it; one broken after its own hyphen keeps the hyphen."""
+    words: list[str] = []
+    carry = ""
+    for line in lines:
+        for i, word in enumerate(line):
+            if carry:
+                word, carry = carry + word, ""
+            if i == len(line) - 1 and word.endswith(HYPHENATE):
+                carry = word[:-1]
+            elif i == len(line) - 1 and word.endswith("-") and len(word) > 1 and word[-2].isalpha():
+                carry = word
+            else:
+                words.append(word)
+    if carry:
+        words.append(carry)
+    return words
+
+
+def pdf_words(path: Path) -> list[str]:
+    lines = [line for page in pdf_pages(path) for line in page["lines"]]
+    return join_lines(lines)
+
+
+def epub_spine(path: Path) -> list[tuple[str, bytes]]:
+    """(file name, XHTML) of each spine document, in reading order."""
+    with zipfile.ZipFile(path) as z:
+        container = etree.fromstring(z.read("META-INF/container.xml"))
+        opf_path = container.find(".//{*}rootfile").get("full-path")
+        opf = etree.fromstring(z.read(opf_path))
+        base = opf_path.rsplit("/", 1)[0] + "/" if "/" in opf_path else ""
+        manifest = {i.get("id"): i.get("href") for i in opf.iterfind(".//{*}manifest/{*}item")}
+        out = []
+        for ref in opf.iterfind(".//{*}spine/{*}itemref"):
+            href = manifest[ref.get("idref")]
+            out.append((href, z.read(base + href)))
+        return out
+
+
+def _skip(element: etree._Element) -> bool:
+    if element.get("data-edition") == "apparatus":
+        return True
+    tag = etree.QName(element).localname
+    kind = element.get(f"{EPUB_NS}type") or ""
+    return tag in ("nav", "aside", "head") or "noteref" in kind or "pagebreak" in kind
+
+
+def epub_items(path: Path, original_pages: bool = True) -> list[Item]:
+    """Words of the author's text, with note calls and page markers in place."""
+    items: list[Item] = []
+    buffer: list[str] = []
+
+    def flush() -> None:
+        text = "".join(buffer)
+        buffer.clear()
+        items.extend(text.split())
+
+    def visit(element: etree._Element) -> None:
+        tag = etree.QName(element).localname
+        kind = element.get(f"{EPUB_NS}type") or ""
+        if "noteref" in kind:
+            flush()
+            last = next((i for i in reversed(items) if isinstance(i, str)), "")
+            # a call glued to its word: the word is complete only at the next space
+            items.append(Call(int(element.text), last))
+        elif original_pages and element.get("data-original-page"):
+            flush()
+            items.append(Marker(int(element.get("data-original-page"))))
+        elif not original_pages and "pagebreak" in kind:
+            flush()
+            items.append(Marker(int(element.get("aria-label"))))
+        elif not _skip(element):
+            if tag in BLOCKS:
+                flush()
+            buffer.append(element.text or "")
+            for child in element:
+                visit(child)
+                buffer.append(child.tail or "")
+            if tag in BLOCKS:
+                flush()
+            return
+        buffer.append("")
+
+    for name, data in epub_spine(path):
+        if name == "nav.xhtml":
+            continue
+        root = etree.fromstring(data)
+        visit(root.find(f"{XHTML}body"))
+        flush()
+    return items
+
+
+def words_only(items: list[Item]) -> list[str]:
+    return [i for i in items if isinstance(i, str)]
+
+
+def iter_calls(items: list[Item]) -> Iterator[Call]:
+    return (i for i in items if isinstance(i, Call))
