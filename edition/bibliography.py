@@ -29,6 +29,9 @@ ARCHIVE_FIELDS = {
     "collection": "collection-title",
 }
 
+#: Pandoc's thesis genres -> the words CMOS uses (14.113: "PhD diss.").
+GENRES = {"PhD thesis": "PhD diss.", "Master’s thesis": "master’s thesis", "Master's thesis": "master’s thesis"}
+
 #: Fields each supported entry type needs; a tuple means "one of these".
 REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "book": (("author", "editor"), ("title",), ("date", "year"), ("publisher",)),
@@ -129,6 +132,8 @@ def _augment(item: dict[str, Any], entry: BibEntry) -> None:
     for bib_field, csl_var in ARCHIVE_FIELDS.items():
         if bib_field in entry.fields:
             item[csl_var] = entry.fields[bib_field]
+    if item.get("genre") in GENRES:
+        item["genre"] = GENRES[item["genre"]]
     kind = entry.fields.get("type", "").lower()
     if entry.entry_type in ("misc", "unpublished"):
         if kind == "speech":

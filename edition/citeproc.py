@@ -99,7 +99,7 @@ def _read_output(output: str, notes: Sequence[Note], diags: Collector) -> Format
                 "write each citation as [@key, locator]",
             )
             continue
-        for k, (span, citation) in enumerate(zip(spans, note.citations)):
+        for k, (span, citation) in enumerate(zip(spans, note.citations, strict=True)):
             markup = _inner_xml(span)
             if k == 0 and _starts_note(span):
                 markup = _capitalize(markup)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from .atomic import Terminated, terminate_as_exception
 from .diagnostics import BuildFailed, Diagnostic
-from .pipeline import FORMATS, Options, run
 from .pdf import PAPERS
+from .pipeline import FORMATS, Options, run
 
 log = logging.getLogger("edition")
 

@@ -62,7 +62,7 @@ def build_epub(edition: Edition, env: jinja2.Environment, project: Path, date: d
     package.pages.insert(0, cover_page)
     package.landmarks.insert(0, {"type": "cover", "href": "cover.xhtml", "title": "Cover"})
     package.landmarks.insert(1, {"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
-    book = _book(edition, date)
+    book = _book(edition)
     _add_pages(book, package, env, edition.language)
     _add_nav(book, package, env, edition)
     _add_assets(book, project, package, cover_png)
@@ -93,22 +93,33 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment) -> None:
 
     title_file = f"{work.slug}-titlepage.xhtml"
     package.pages.append(
-        Page(title_file, work.meta.title, render_template(env, "epub/titlepage.xhtml", work=work, blocks=blocks), "frontmatter")
+        Page(
+            title_file,
+            work.meta.title,
+            render_template(env, "epub/titlepage.xhtml", work=work, blocks=blocks),
+            "frontmatter",
+        )
     )
     first = section_file(work, work.sections[0]) if work.sections else title_file
     package.landmarks.append({"type": "bodymatter", "href": first, "title": "Start of the text"})
     entry = {"href": title_file, "title": work.meta.title, "children": []}
     for section in work.sections:
         file = section_file(work, section)
-        package.pages.append(page(file, section.title, None, blocks.section(work, section, bodies[section.slug]), section, "bodymatter"))
+        package.pages.append(
+            page(file, section.title, None, blocks.section(work, section, bodies[section.slug]), section, "bodymatter")
+        )
         entry["children"].append({"href": file, "title": section.title})
     if work.documents:
         appendix_file = f"{work.slug}-appendix.xhtml"
-        package.pages.append(page(appendix_file, work.meta.appendix_title, blocks.appendix_heading(work), Markup(""), None, "backmatter"))
+        package.pages.append(
+            page(appendix_file, work.meta.appendix_title, blocks.appendix_heading(work), Markup(""), None, "backmatter")
+        )
         entry["children"].append({"href": appendix_file, "title": work.meta.appendix_title})
         for doc in work.documents:
             file = section_file(work, doc)
-            package.pages.append(page(file, doc.label, None, blocks.document(work, doc, bodies[doc.slug]), doc, "backmatter"))
+            package.pages.append(
+                page(file, doc.label, None, blocks.document(work, doc, bodies[doc.slug]), doc, "backmatter")
+            )
             entry["children"].append({"href": file, "title": f"{doc.label}: {doc.title}"})
     if work.bibliography:
         file = f"{work.slug}-bibliography.xhtml"
@@ -130,7 +141,7 @@ def _note_numbers(section: Section) -> list[int]:
     return numbers
 
 
-def _book(edition: Edition, date: datetime.datetime) -> epub.EpubBook:
+def _book(edition: Edition) -> epub.EpubBook:
     work = edition.main
     meta = work.meta
     book = epub.EpubBook()
@@ -141,7 +152,9 @@ def _book(edition: Edition, date: datetime.datetime) -> epub.EpubBook:
         book.add_author(author.name, file_as=author.sort_name or None, role="aut", uid=f"creator-{number}")
     for number, editor in enumerate(meta.series_editors, 1):
         book.add_metadata("DC", "contributor", editor, {"id": f"editor-{number}"})
-        book.add_metadata(None, "meta", "edt", {"refines": f"#editor-{number}", "property": "role", "scheme": "marc:relators"})
+        book.add_metadata(
+            None, "meta", "edt", {"refines": f"#editor-{number}", "property": "role", "scheme": "marc:relators"}
+        )
     book.add_metadata("DC", "publisher", meta.publisher)
     book.add_metadata("DC", "date", meta.date)
     book.add_metadata("DC", "rights", meta.rights)
@@ -196,13 +209,21 @@ def _add_pages(book: epub.EpubBook, package: Package, env: jinja2.Environment, l
 def _add_nav(book: epub.EpubBook, package: Package, env: jinja2.Environment, edition: Edition) -> None:
     content = render_template(env, "epub/nav.xhtml", toc=package.toc, landmarks=package.landmarks)
     xhtml = render_template(
-        env, "epub/page.xhtml", lang=edition.language, title="Contents", content=Markup(content), body_type="frontmatter"
+        env,
+        "epub/page.xhtml",
+        lang=edition.language,
+        title="Contents",
+        content=Markup(content),
+        body_type="frontmatter",
     )
     nav = epub.EpubItem(uid="nav", file_name="nav.xhtml", media_type="application/xhtml+xml", content=xhtml.encode())
     nav.properties = ["nav"]
     book.add_item(nav)
     book.toc = [
-        (epub.Section(e["title"], e["href"]), [epub.Link(c["href"], c["title"], ids.slugify(c["href"])) for c in e["children"]])
+        (
+            epub.Section(e["title"], e["href"]),
+            [epub.Link(c["href"], c["title"], ids.slugify(c["href"])) for c in e["children"]],
+        )
         for e in package.toc
     ]
     book.add_item(epub.EpubNcx())
@@ -217,7 +238,11 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
     used = set("".join(p.content for p in package.pages))
     for face in fonts.FACES:
         data = fonts.subset(face, used)
-        book.add_item(epub.EpubItem(uid=ids.slugify(face.file), file_name=f"fonts/{face.file}", media_type="font/ttf", content=data))
+        book.add_item(
+            epub.EpubItem(
+                uid=ids.slugify(face.file), file_name=f"fonts/{face.file}", media_type="font/ttf", content=data
+            )
+        )
     image = epub.EpubItem(uid="cover-image", file_name="images/cover.png", media_type="image/png", content=cover_png)
     image.properties = ["cover-image"]
     book.add_item(image)
@@ -228,7 +253,9 @@ def normalize_zip(data: bytes) -> bytes:
     """Same entries, fixed order and timestamps: ``mimetype`` first and stored."""
     source = zipfile.ZipFile(io.BytesIO(data))
     names = source.namelist()
-    order = ["mimetype", "META-INF/container.xml"] + sorted(n for n in names if n not in ("mimetype", "META-INF/container.xml"))
+    order = ["mimetype", "META-INF/container.xml"] + sorted(
+        n for n in names if n not in ("mimetype", "META-INF/container.xml")
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for name in order:

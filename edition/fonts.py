@@ -57,7 +57,11 @@ def subset(face: Face, characters: set[str]) -> bytes:
     from fontTools import subset as ft_subset
     from fontTools.ttLib import TTFont
 
-    wanted = {ord(c) for c in characters} | set(range(0x20, 0x7F)) | {0x2010, 0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2026}
+    wanted = (
+        {ord(c) for c in characters}
+        | set(range(0x20, 0x7F))
+        | {0x2010, 0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2026}
+    )
     options = ft_subset.Options()
     options.layout_features = ["*"]
     options.name_IDs = ["*"]

@@ -191,9 +191,7 @@ def _collect_notes(tokens: list[Token], env: dict, path: Path, diags: Collector)
                     f"note [^{entry.get('label')}] is called {entry['count']} times; "
                     "call each note once (define a second note for the second call)",
                 )
-            source = entry.get("content") or "\n\n".join(
-                t.content for t in current if t.type == "inline"
-            )
+            source = entry.get("content") or "\n\n".join(t.content for t in current if t.type == "inline")
             label = entry.get("label") or f"inline-{meta['id']}"
             notes.append(ParsedNote(label, current, _first_location(current, path), source))
             current = None

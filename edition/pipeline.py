@@ -12,18 +12,18 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from markupsafe import Markup
+
 from . import __version__, epub, fonts, pdf
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector
+from .layout import split_for_first_fault
 from .model import Edition
 from .progress import Timings
-from .layout import split_for_first_fault
 from .reader import read_work
 from .render import PRINT, environment, render_bodies, render_template
 from .resolve import resolve_work, single_work_edition
 from .tools import pandoc_version
-
-from markupsafe import Markup
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +59,17 @@ def build_date(edition: Edition) -> datetime.datetime:
     never the clock, so the same inputs give the same bytes."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc)
+        return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)
     meta = edition.main.meta
     parts = [int(p) for p in (meta.edition_date or meta.date).split("-")] + [1, 1]
-    return datetime.datetime(parts[0], parts[1], parts[2], tzinfo=datetime.timezone.utc)
+    return datetime.datetime(parts[0], parts[1], parts[2], tzinfo=datetime.UTC)
 
 
 def run(options: Options) -> Result:
     result = Result()
     missing = fonts.missing()
     if missing:
-        raise EnvironmentError(f"font file {missing[0]} is missing: run the set-up (README) first")
+        raise OSError(f"font file {missing[0]} is missing: run the set-up (README) first")
     slugs = list(options.slugs) or discover(options.project)
     _check_slugs(options.project, slugs)
     with result.timings.stage("read"):
@@ -169,7 +169,10 @@ def print_html(edition: Edition, env, options: Options, date: datetime.datetime,
         blocks=env.get_template("body/blocks.html").module,
         paper=pdf.Paper(options.paper),
         fonts_css=Markup(fonts.font_face_css(lambda p: p.resolve().as_uri())),
-        stylesheets={"base": (css / "base.css").resolve().as_uri(), "print": (css / "print/print.css").resolve().as_uri()},
+        stylesheets={
+            "base": (css / "base.css").resolve().as_uri(),
+            "print": (css / "print/print.css").resolve().as_uri(),
+        },
         keywords=", ".join(filter(None, [edition.main.meta.series, "Korea", "edition"])),
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),

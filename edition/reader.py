@@ -95,7 +95,7 @@ def read_work(project: Path, slug: str) -> Work:
     parses = [p for _, p in filter(None, parsed_sections + parsed_documents)]
     notes = _number_notes(parses)
     _check_tables(sections, tables, diags)
-    _check_citations(notes, parses, bib, bib_path, diags)
+    _check_citations(parses, bib, bib_path, diags)
     _check_documents(documents, bib, diags)
     _check_images(parses, project, diags)
     diags.check()
@@ -318,7 +318,7 @@ def _typed_row(
     record: list[str], columns: dict[str, str], path: Path, line: int, diags: Collector
 ) -> dict[str, Any] | None:
     row: dict[str, Any] = {}
-    for (name, kind), value in zip(columns.items(), record):
+    for (name, kind), value in zip(columns.items(), record, strict=True):
         try:
             row[name] = COLUMN_TYPES[kind](value)
         except ValueError:
@@ -373,9 +373,7 @@ def _check_tables(sections: tuple[Section, ...], tables: dict[str, Table], diags
                     )
 
 
-def _check_citations(
-    notes: tuple[Note, ...], parses: list[Parsed], bib: dict[str, BibEntry], bib_path: Path | None, diags: Collector
-) -> None:
+def _check_citations(parses: list[Parsed], bib: dict[str, BibEntry], bib_path: Path | None, diags: Collector) -> None:
     from .diagnostics import suggest
 
     for parsed in parses:

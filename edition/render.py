@@ -305,7 +305,13 @@ class BodyRenderer(RendererHTML):
         return f'<img src="{escape(src)}" alt="{escape(alt)}"{end}'
 
 
-OPENING = {"em_open": "em_close", "strong_open": "strong_close", "span_open": "span_close", "link_open": "link_close", "s_open": "s_close"}
+OPENING = {
+    "em_open": "em_close",
+    "strong_open": "strong_close",
+    "span_open": "span_close",
+    "link_open": "link_close",
+    "s_open": "s_close",
+}
 
 
 def split_inline(children: list[Token], chars: int) -> tuple[list[Token], list[Token]]:
@@ -386,9 +392,20 @@ def derived_totals(table: Table) -> dict[str, Any] | None:
 Renderer = Callable[[Section], Markup]
 
 
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def display_date(value: str) -> str:

@@ -70,9 +70,7 @@ def load_yaml(text: str, path: Path, diags: Collector, line_offset: int = 0) -> 
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        diags.error(
-            SourceLocation(path, line_offset + 1), "yaml.syntax", "expected a mapping of keys to values"
-        )
+        diags.error(SourceLocation(path, line_offset + 1), "yaml.syntax", "expected a mapping of keys to values")
         return None
     lines: dict[str, int] = {}
     if isinstance(node, yaml.MappingNode):

@@ -22,7 +22,26 @@ BLACK = (0.0, 0.0, 0.0)
 HYPHENATE = "\u2010"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 EPUB_NS = "{http://www.idpf.org/2007/ops}"
-BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "caption", "div", "section", "header", "blockquote", "aside", "br", "tr"}
+BLOCKS = {
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "td",
+    "th",
+    "caption",
+    "div",
+    "section",
+    "header",
+    "blockquote",
+    "aside",
+    "br",
+    "tr",
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,11 @@ def pdf_pages(path: Path) -> list[dict]:
             calls = [int(w["text"]) for w in words if w["text"].isdigit() and w["size"] < 6.5 and w not in black]
             note_words = [w for w in words if 8.0 <= w["size"] <= 8.6 and w not in black]
             left = min((w["x0"] for w in note_words), default=0)
-            notes = [int(w["text"][:-1]) for w in note_words if re.fullmatch(r"\d+\.", w["text"]) and abs(w["x0"] - left) < 1.5]
+            notes = [
+                int(w["text"][:-1])
+                for w in note_words
+                if re.fullmatch(r"\d+\.", w["text"]) and abs(w["x0"] - left) < 1.5
+            ]
             text_lines = [[w["text"] for w in line] for line in _lines(black)]
             pages.append({"lines": text_lines, "calls": calls, "notes": notes, "text": page.extract_text() or ""})
     return pages

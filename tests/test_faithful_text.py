@@ -26,7 +26,9 @@ def compare(expected: list[str], actual: list[str], what: str) -> None:
         f"  {tag}: transcript {expected[a1 - 3 : a2 + 3]} | {what} {actual[b1 - 3 : b2 + 3]}"
         for tag, a1, a2, b1, b2 in differences
     )
-    print(f"{what}: {len(actual)} words, transcript {len(expected)} words, {len(differences)} unexplained difference(s)")
+    print(
+        f"{what}: {len(actual)} words, transcript {len(expected)} words, {len(differences)} unexplained difference(s)"
+    )
     assert not differences, f"{what} differs from the transcript:\n{report}"
 
 
@@ -64,11 +66,7 @@ def test_note_calls_in_the_pdf_in_order(pdf_pages):
 
 
 def test_32_original_page_markers_at_the_first_word_of_each_page(source, epub_items):
-    markers = [
-        (item.page, epub_items[i + 1])
-        for i, item in enumerate(epub_items)
-        if isinstance(item, outputs.Marker)
-    ]
+    markers = [(item.page, epub_items[i + 1]) for i, item in enumerate(epub_items) if isinstance(item, outputs.Marker)]
     assert [p for p, _ in markers] == list(range(1, 33))
     assert {p: w for p, w in markers} == source.page_starts
 
