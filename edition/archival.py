@@ -165,7 +165,7 @@ def write_pdfa(
             pdf_variant="pdf/a-3a",
             pdf_identifier=identifier,
             attachments=attachments(files, date),
-            finisher=lambda doc, pdf: _finish(pdf, edition, files),
+            finisher=lambda _document, pdf: _finish(pdf, edition, files),
         )
 
 

@@ -54,8 +54,7 @@ def _fonts(pdf: pikepdf.Pdf):
         fonts = page.Resources.get("/Font") or {}
         for _, font in fonts.items():
             yield font
-            for descendant in font.get("/DescendantFonts") or []:
-                yield descendant
+            yield from font.get("/DescendantFonts") or []
 
 
 def fonts_embedded(pdf: pikepdf.Pdf) -> bool:

@@ -83,7 +83,7 @@ def test_author_slips_are_kept(epub_items):
         assert slip in words
 
 
-def test_table_data_is_the_printed_table(source):
+def test_table_data_is_the_printed_table():
     """66 rows, one per country, each with the year of its printed line."""
     import csv
     import re
