@@ -87,8 +87,9 @@ def _report_failed(block: Any, path: Path, diags: Collector) -> None:
             f"key {block.key!r} is already used by another entry; give each entry its own key",
         )
     else:
-        reason = str(getattr(block, "error", "")).splitlines()
-        detail = next((r.strip() for r in reversed(reason) if r.strip()), "syntax error")
+        error = getattr(block, "error", None)
+        reason = getattr(error, "abort_reason", None) or str(error or "") or "syntax error"
+        detail = " ".join(reason.split())
         diags.error(SourceLocation(path, line), "bib.syntax", f"BibTeX entry cannot be parsed: {detail}")
 
 

@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--paper", choices=sorted(PAPERS), default="letter", help="paper size of the PDF")
     p.add_argument("--out", type=Path, default=Path("dist"), help="output folder (default: dist)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--check", action="store_true", help="run EPUBCheck on the EPUB before writing it")
     p.add_argument(
         "--extract",
         nargs=2,
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
         formats=tuple(args.format or FORMATS),
         paper=args.paper,
         strict=args.strict,
+        check=args.check,
     )
     start = time.perf_counter()
     try:

@@ -27,7 +27,8 @@ CODES: dict[str, str] = {
     "md.footnote-undefined": "a note is called but never defined",
     "md.footnote-unused": "a note is defined but never called",
     "md.footnote-duplicate": "a note label is defined twice",
-    "md.div": "a fenced div is unknown or malformed",
+    "md.div": "a fenced div that places a table has no id",
+    "md.nesting": "Markdown nested deeper than the pipeline reads",
     "cite.unknown": "a citation key is not in the work's BibTeX file",
     "cite.syntax": "a citation cannot be parsed",
     "bib.syntax": "a BibTeX block cannot be parsed",
@@ -42,7 +43,8 @@ CODES: dict[str, str] = {
     "resource.refused": "content refers to a resource outside the project",
     "layout.note-missing": "a note is missing from the laid-out PDF",
     "layout.note-misplaced": "a note is printed on another page than its call",
-    "check.epub": "EPUBCheck reports a problem",
+    "check.epub": "EPUBCheck reports a problem (with --check)",
+    "build.warning": "a warning turned into an error by --strict",
 }
 
 

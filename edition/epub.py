@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import mimetypes
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ class Package:
     pages: list[Page] = field(default_factory=list)
     toc: list[dict] = field(default_factory=list)
     landmarks: list[dict] = field(default_factory=list)
+    images: dict[str, tuple[Path, str]] = field(default_factory=dict)  # EPUB name -> (file, alt)
 
 
 def build_epub(edition: Edition, env: jinja2.Environment, project: Path, date: datetime.datetime) -> bytes:
@@ -73,6 +75,7 @@ def build_epub(edition: Edition, env: jinja2.Environment, project: Path, date: d
 
 def _add_work(package: Package, work: Work, env: jinja2.Environment) -> None:
     bodies, renderer = render_bodies(work, EPUB, env)
+    package.images.update(renderer.images)
     blocks = env.get_template("body/blocks.html").module
     notes = env.get_template("body/notes.html").module
     note_bodies = {n.number: renderer.note_body(n, inline=True) for n in work.notes}
@@ -243,6 +246,9 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
                 uid=ids.slugify(face.file), file_name=f"fonts/{face.file}", media_type="font/ttf", content=data
             )
         )
+    for number, (name, (path, _)) in enumerate(sorted(package.images.items())):
+        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        book.add_item(epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=path.read_bytes()))
     image = epub.EpubItem(uid="cover-image", file_name="images/cover.png", media_type="image/png", content=cover_png)
     image.properties = ["cover-image"]
     book.add_item(image)

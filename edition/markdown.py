@@ -130,7 +130,7 @@ def parse(body: str, path: Path, first_line: int, diags: Collector, cite_prefix:
     try:
         tokens = PARSER.parse(body, env)
     except RecursionError:
-        diags.error(SourceLocation(path, first_line), "md.div", "Markdown nested too deeply to parse")
+        diags.error(SourceLocation(path, first_line), "md.nesting", "Markdown nested too deeply to parse")
         return Parsed(path, [])
     for token in tokens:
         if token.map:

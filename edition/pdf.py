@@ -9,10 +9,10 @@ from typing import Any
 
 import weasyprint
 
-from .diagnostics import BuildFailed, Collector
+from .diagnostics import BuildFailed, Collector, Diagnostic
 from .fetcher import SandboxFetcher
 from .fonts import FONT_DIR
-from .layout import note_placement
+from .layout import NotePlacement, note_placement
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +61,28 @@ def lay_out(html: str, project: Path) -> weasyprint.Document:
     return document
 
 
-def check_notes(document: weasyprint.Document) -> list[str]:
-    """Every note must be on its call's page; returns the faults as messages."""
-    faults = []
-    for work, number, call, text in note_placement(document).faults():
+def note_faults(placement: NotePlacement) -> list[Diagnostic]:
+    """One diagnostic per note that is missing or not on its call's page."""
+    out = []
+    for work, number, call, text in placement.faults():
         if text is None:
-            faults.append(f"{work}: note {number} (called on page {call}) is missing from the PDF")
+            out.append(
+                Diagnostic(None, "layout.note-missing", f"{work}: note {number} (called on page {call}) is missing from the PDF")
+            )
+        elif call is None:
+            out.append(Diagnostic(None, "layout.note-missing", f"{work}: the call of note {number} is missing from the PDF"))
         else:
-            faults.append(f"{work}: note {number} is called on page {call} but printed on page {text}")
-    return faults
+            out.append(
+                Diagnostic(
+                    None,
+                    "layout.note-misplaced",
+                    f"{work}: note {number} is called on page {call} but printed on page {text}",
+                )
+            )
+    return out
 
 
 def fail_on_note_faults(document: weasyprint.Document) -> None:
-    faults = check_notes(document)
+    faults = note_faults(note_placement(document))
     if faults:
-        diags = Collector()
-        for fault in faults:
-            code = "layout.note-missing" if "missing" in fault else "layout.note-misplaced"
-            diags.error(None, code, fault)
-        raise BuildFailed(diags.items)
-
-
-def pdf_bytes(document: weasyprint.Document, **options: Any) -> bytes:
-    return document.write_pdf(**options)
+        raise BuildFailed(faults)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, archival, epub, fonts, pdf
+from . import __version__, archival, checks, epub, fonts, pdf
 from .atomic import write_bytes
-from .diagnostics import BuildFailed, Collector
+from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import split_for_first_fault
 from .model import Edition
 from .progress import Timings
@@ -38,6 +38,7 @@ class Options:
     formats: tuple[str, ...] = FORMATS
     paper: str = "letter"
     strict: bool = False
+    check: bool = False
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Result:
     pages: dict[str, int] = field(default_factory=dict)
     layout_rounds: dict[str, int] = field(default_factory=dict)
     corrections: dict[str, list] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
 
 
@@ -65,8 +67,26 @@ def build_date(edition: Edition) -> datetime.datetime:
     return datetime.datetime(parts[0], parts[1], parts[2], tzinfo=datetime.UTC)
 
 
+class _WarningCounter(logging.Handler):
+    def __init__(self, result: Result) -> None:
+        super().__init__(logging.WARNING)
+        self.result = result
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.result.warnings.append(record.getMessage())
+
+
 def run(options: Options) -> Result:
     result = Result()
+    counter = _WarningCounter(result)
+    logging.getLogger("edition").addHandler(counter)
+    try:
+        return _run(options, result)
+    finally:
+        logging.getLogger("edition").removeHandler(counter)
+
+
+def _run(options: Options, result: Result) -> Result:
     missing = fonts.missing()
     if missing:
         raise OSError(f"font file {missing[0]} is missing: run the set-up (README) first")
@@ -125,6 +145,13 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
     if "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: build epub"):
             files[options.out / f"{edition.slug}.epub"] = epub.build_epub(edition, env, options.project, date)
+    if options.check and "epub" in options.formats:
+        with result.timings.stage(f"{edition.slug}: epubcheck"):
+            problems = checks.epubcheck(files[options.out / f"{edition.slug}.epub"], f"{edition.slug}.epub")
+        if problems:
+            raise BuildFailed(problems)
+    if options.strict and result.warnings:
+        raise BuildFailed([Diagnostic(None, "build.warning", w) for w in result.warnings])
     with result.timings.stage(f"{edition.slug}: write files"):
         for path, data in files.items():
             write_bytes(path, data)

@@ -365,7 +365,13 @@ def _check_tables(sections: tuple[Section, ...], tables: dict[str, Table], diags
             if token.type == "container_div_open":
                 ident, classes, _ = div_attrs(token.info)
                 line = token.map[0] + 1 if token.map else None
-                if "table" in classes and ident not in tables:
+                if "table" in classes and not ident:
+                    diags.error(
+                        SourceLocation(section.location.path, line),
+                        "md.div",
+                        "a table div needs the table's id: write '::: {.table #name}' for tables/name.csv",
+                    )
+                elif "table" in classes and ident not in tables:
                     diags.error(
                         SourceLocation(section.location.path, line),
                         "table.unknown",

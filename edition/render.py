@@ -152,6 +152,7 @@ class BodyRenderer(RendererHTML):
         self.options = OptionsDict({**PARSER.options, "xhtmlOut": target.xhtml})
         self._spans: list[str] = []
         self.section: Section | None = None
+        self.images: dict[str, tuple[Path, str]] = {}  # EPUB name -> (file, alt text)
 
     # -- entry points -------------------------------------------------------
 
@@ -298,9 +299,17 @@ class BodyRenderer(RendererHTML):
         return "<a>"
 
     def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        """An image from the content: a file URL in print (the fetcher checks it
+        lies in the project), a file packed into the EPUB under ``images/``."""
         token = tokens[idx]
         alt = self.renderInlineAsText(token.children or [], options, env)
-        src = str(token.attrGet("src") or "")
+        base = self.section.location.path.parent if self.section else Path(".")
+        path = (base / str(token.attrGet("src") or "")).resolve()
+        if self.target.file_per_section:
+            src = f"images/{self.work.slug}-{path.name}"
+            self.images[src] = (path, alt)
+        else:
+            src = path.as_uri()
         end = " />" if self.target.xhtml else ">"
         return f'<img src="{escape(src)}" alt="{escape(alt)}"{end}'
 

@@ -62,9 +62,13 @@ def load_yaml(text: str, path: Path, diags: Collector, line_offset: int = 0) -> 
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # the construct that failed (an unclosed quote, a bad indent) starts at
+        # the context mark; the problem mark is where the parser gave up
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = (mark.line + 1 + line_offset) if mark else line_offset + 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if getattr(exc, "context", None):
+            problem = f"{exc.context}, {problem}"
         diags.error(SourceLocation(path, line), "yaml.syntax", f"YAML cannot be parsed: {problem}")
         return None
     if data is None:
