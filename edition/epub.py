@@ -248,7 +248,9 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
         )
     for number, (name, (path, _)) in enumerate(sorted(package.images.items())):
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        book.add_item(epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=path.read_bytes()))
+        book.add_item(
+            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=path.read_bytes())
+        )
     image = epub.EpubItem(uid="cover-image", file_name="images/cover.png", media_type="image/png", content=cover_png)
     image.properties = ["cover-image"]
     book.add_item(image)

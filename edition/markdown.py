@@ -135,13 +135,38 @@ def parse(body: str, path: Path, first_line: int, diags: Collector, cite_prefix:
     for token in tokens:
         if token.map:
             token.map = [token.map[0] + offset, token.map[1] + offset]
+    deep = next((tok for tok in tokens if tok.level >= MAX_NESTING - 1), None)
+    if deep is not None:
+        line = (deep.map[0] + 1) if deep.map else first_line
+        diags.error(
+            SourceLocation(path, line), "md.nesting", f"Markdown nested more than {MAX_NESTING} levels deep; flatten it"
+        )
+        return Parsed(path, [])
     _check_definitions(body, path, offset, env, diags)
     body_tokens, note_tokens = _split_notes(tokens)
-    notes = _collect_notes(note_tokens, env, path, diags)
+    call_lines = {c.meta["id"]: line for c, line in walk_inline(body_tokens) if c.type == "footnote_ref"}
+    notes = _collect_notes(note_tokens, env, path, diags, call_lines, first_line)
+    for note in notes:
+        if any(child.type == "footnote_ref" for child, _ in walk_inline(note.tokens)):
+            diags.error(
+                note.location, "md.nesting", "a note cannot contain another note; move the inner note's text out"
+            )
     parsed = Parsed(path, body_tokens, notes)
     _number_citations(parsed, path, cite_prefix)
     _check_undefined(body_tokens, path, diags)
+    _check_page_markers(body_tokens, path, diags)
     return parsed
+
+
+def _check_page_markers(tokens: list[Token], path: Path, diags: Collector) -> None:
+    for child, line in walk_inline(tokens):
+        if child.type == "span_open" and "op" in str(child.attrGet("class") or "").split():
+            if not str(child.attrGet("n") or "").isdigit():
+                diags.error(
+                    SourceLocation(path, line),
+                    "md.page-marker",
+                    f"original-page marker with page {child.attrGet('n')!r}: write []{{.op n=5}} with the page number",
+                )
 
 
 def _check_definitions(body: str, path: Path, offset: int, env: dict, diags: Collector) -> None:
@@ -174,7 +199,9 @@ def _split_notes(tokens: list[Token]) -> tuple[list[Token], list[Token]]:
     return tokens, []
 
 
-def _collect_notes(tokens: list[Token], env: dict, path: Path, diags: Collector) -> list[ParsedNote]:
+def _collect_notes(
+    tokens: list[Token], env: dict, path: Path, diags: Collector, call_lines: dict[int, int | None], first_line: int
+) -> list[ParsedNote]:
     listing = env.get("footnotes", {}).get("list", {})
     notes: list[ParsedNote] = []
     current: list[Token] | None = None
@@ -193,11 +220,13 @@ def _collect_notes(tokens: list[Token], env: dict, path: Path, diags: Collector)
                 )
             source = entry.get("content") or "\n\n".join(t.content for t in current if t.type == "inline")
             label = entry.get("label") or f"inline-{meta['id']}"
-            notes.append(ParsedNote(label, current, _first_location(current, path), source))
+            location = _first_location(current, path)
+            if location.line is None:  # an inline note: it stands at its call
+                location = SourceLocation(path, call_lines.get(meta["id"]) or first_line)
+            notes.append(ParsedNote(label, current, location, source))
             current = None
         elif current is not None and token.type != "footnote_anchor":
             current.append(token)
-    # inline notes carry no line: place them at the line of their call
     return notes
 
 

@@ -67,10 +67,16 @@ def note_faults(placement: NotePlacement) -> list[Diagnostic]:
     for work, number, call, text in placement.faults():
         if text is None:
             out.append(
-                Diagnostic(None, "layout.note-missing", f"{work}: note {number} (called on page {call}) is missing from the PDF")
+                Diagnostic(
+                    None,
+                    "layout.note-missing",
+                    f"{work}: note {number} (called on page {call}) is missing from the PDF",
+                )
             )
         elif call is None:
-            out.append(Diagnostic(None, "layout.note-missing", f"{work}: the call of note {number} is missing from the PDF"))
+            out.append(
+                Diagnostic(None, "layout.note-missing", f"{work}: the call of note {number} is missing from the PDF")
+            )
         else:
             out.append(
                 Diagnostic(

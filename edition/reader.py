@@ -75,6 +75,8 @@ TABLE_SCHEMA = {
 }
 REGISTER_KEYS = ("kind", "source", "edition", "source_line", "file", "why")
 COLUMN_TYPES = {"integer": int, "text": str}
+#: More rows than this is not a table for a printed page: refused, not laid out for an hour.
+MAX_TABLE_ROWS = 5000
 
 
 def read_work(project: Path, slug: str) -> Work:
@@ -94,7 +96,7 @@ def read_work(project: Path, slug: str) -> Work:
     documents = tuple(s for s, _ in filter(None, parsed_documents))
     parses = [p for _, p in filter(None, parsed_sections + parsed_documents)]
     notes = _number_notes(parses)
-    _check_tables(sections, tables, diags)
+    _check_tables(sections, tables, root, diags)
     _check_citations(parses, bib, bib_path, diags)
     _check_documents(documents, bib, diags)
     _check_images(parses, project, diags)
@@ -289,6 +291,13 @@ def _read_csv(path: Path, spec: Mapping_, spec_path: Path, diags: Collector) -> 
                     f"row has {len(record)} fields; expected {len(columns)} ({', '.join(columns)})",
                 )
                 continue
+            if len(rows) >= MAX_TABLE_ROWS:
+                diags.error(
+                    SourceLocation(path, line),
+                    "csv.size",
+                    f"the table has more than {MAX_TABLE_ROWS} rows; split it or print an extract",
+                )
+                return None
             row = _typed_row(record, columns, path, line, diags)
             if row is not None:
                 rows.append(row)
@@ -359,7 +368,7 @@ def _read_bib(
     return path, bibliography.load(path, diags)
 
 
-def _check_tables(sections: tuple[Section, ...], tables: dict[str, Table], diags: Collector) -> None:
+def _check_tables(sections: tuple[Section, ...], tables: dict[str, Table], root: Path, diags: Collector) -> None:
     for section in sections:
         for token in section.tokens:
             if token.type == "container_div_open":
@@ -371,7 +380,8 @@ def _check_tables(sections: tuple[Section, ...], tables: dict[str, Table], diags
                         "md.div",
                         "a table div needs the table's id: write '::: {.table #name}' for tables/name.csv",
                     )
-                elif "table" in classes and ident not in tables:
+                elif "table" in classes and ident not in tables and not (root / "tables" / f"{ident}.yaml").exists():
+                    # (a table whose files exist but failed to load has its own diagnostics)
                     diags.error(
                         SourceLocation(section.location.path, line),
                         "table.unknown",

@@ -19,17 +19,18 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 def read_text(path: Path, diags: Collector) -> str | None:
     """The file's text, or ``None`` after recording why it cannot be read."""
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
     except FileNotFoundError:
         diags.error(SourceLocation(path), "file.missing", "file not found")
         return None
-    if len(data) > MAX_FILE_BYTES:
+    if size > MAX_FILE_BYTES:  # checked before reading: a 50 MB file is never loaded
         diags.error(
             SourceLocation(path),
-            "file.missing",
-            f"file is {len(data)} bytes, over the {MAX_FILE_BYTES}-byte limit for content files",
+            "file.size",
+            f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit for content files; split it",
         )
         return None
+    data = path.read_bytes()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -52,3 +52,7 @@ def make_project(
 
 def section(body: str, title: str = "One") -> str:
     return f'---\ntitle: "{title}"\n---\n{body}'
+
+
+#: One valid entry, for projects that cite nothing in particular.
+BIB_MIN = "@book{suh1988,\n  author = {Suh, Dae-Sook},\n  title = {Kim Il Sung},\n  publisher = {Columbia University Press},\n  date = {1988},\n}\n"

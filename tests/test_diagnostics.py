@@ -31,11 +31,15 @@ def relative(lines: list[str], project) -> list[str]:
 CASES = {
     "file.encoding": (
         {"sections": {"01-one.md": b'---\ntitle: "One"\n---\nCaf\xe9 society.\n'}},
-        [f"{TEXT}:4: error: byte 0xe9 at byte offset 24 (column 4) is not UTF-8; save the file as UTF-8 [file.encoding]"],
+        [
+            f"{TEXT}:4: error: byte 0xe9 at byte offset 24 (column 4) is not UTF-8; save the file as UTF-8 [file.encoding]"
+        ],
     ),
     "yaml.syntax": (
         {"sections": {"01-one.md": '---\ntitle: "One\nkind: x\n---\nText.\n'}},
-        [f"{TEXT}:2: error: YAML cannot be parsed: while scanning a quoted scalar, found unexpected end of stream [yaml.syntax]"],
+        [
+            f"{TEXT}:2: error: YAML cannot be parsed: while scanning a quoted scalar, found unexpected end of stream [yaml.syntax]"
+        ],
     ),
     "meta.unknown-key": (
         {"sections": {"01-one.md": '---\ntitel: "One"\n---\nText.\n'}},
@@ -58,7 +62,9 @@ CASES = {
     ),
     "md.footnote-unused": (
         {"sections": {"01-one.md": section("Text.[^1]\n\n[^1]: [@suh1988]\n[^2]: [@suh1988, 3]\n")}},
-        [f"{TEXT}:7: error: note [^2] is defined but never called; add [^2] to the text or delete it [md.footnote-unused]"],
+        [
+            f"{TEXT}:7: error: note [^2] is defined but never called; add [^2] to the text or delete it [md.footnote-unused]"
+        ],
     ),
     "md.footnote-duplicate": (
         {"sections": {"01-one.md": section("Text.[^1]\n\n[^1]: [@suh1988]\n\n[^1]: [@suh1988, 3]\n")}},
@@ -68,7 +74,15 @@ CASES = {
     ),
     "md.div": (
         {"sections": {"01-one.md": section("Text.\n\n::: {.table}\nCaption\n:::\n")}},
-        [f"{TEXT}:6: error: a table div needs the table's id: write '::: {{.table #name}}' for tables/name.csv [md.div]"],
+        [
+            f"{TEXT}:6: error: a table div needs the table's id: write '::: {{.table #name}}' for tables/name.csv [md.div]"
+        ],
+    ),
+    "md.page-marker": (
+        {"sections": {"01-one.md": section("Text []{.op n=x}here.\n")}},
+        [
+            f"{TEXT}:4: error: original-page marker with page 'x': write []{{.op n=5}} with the page number [md.page-marker]"
+        ],
     ),
     "table.unknown": (
         {"sections": {"01-one.md": section("Text.\n\n::: {.table #ghost}\nCaption\n:::\n")}},
@@ -76,7 +90,9 @@ CASES = {
     ),
     "cite.unknown": (
         {"sections": {"01-one.md": section("Text.[^1]\n\n[^1]: [@suh1989, 12]\n")}},
-        [f"{TEXT}:6: error: unknown citation key 'suh1989': not in bib/test.bib (did you mean 'suh1988'?) [cite.unknown]"],
+        [
+            f"{TEXT}:6: error: unknown citation key 'suh1989': not in bib/test.bib (did you mean 'suh1988'?) [cite.unknown]"
+        ],
     ),
     "cite.syntax": (
         {"sections": {"01-one.md": section("Text [@suh1988].\n")}},
@@ -85,34 +101,56 @@ CASES = {
         ],
     ),
     "bib.syntax": (
-        {"bib": BIB + "\n@book{broken,\n  title = {Unclosed\n}\n@book{x, title={y}, publisher={p}, date={2000}, author={A}}\n"},
+        {
+            "bib": BIB
+            + "\n@book{broken,\n  title = {Unclosed\n}\n@book{x, title={y}, publisher={p}, date={2000}, author={A}}\n"
+        },
         [
             "bib/test.bib:8: error: BibTeX entry cannot be parsed: Unexpected block start: `@book`. "
             "Was still looking for field-value closing `,` or `}` [bib.syntax]"
         ],
     ),
     "bib.duplicate-field": (
-        {"bib": "@book{suh1988,\n  author = {Suh},\n  title = {A},\n  title = {B},\n  publisher = {P},\n  date = {1988},\n}\n"},
+        {
+            "bib": "@book{suh1988,\n  author = {Suh},\n  title = {A},\n  title = {B},\n  publisher = {P},\n  date = {1988},\n}\n"
+        },
         ["bib/test.bib:4: error: field 'title' appears twice in this entry; keep one [bib.duplicate-field]"],
     ),
     "bib.duplicate-key": (
         {"bib": BIB + "\n" + BIB},
-        ["bib/test.bib:8: error: key 'suh1988' is already used by another entry; give each entry its own key [bib.duplicate-key]"],
+        [
+            "bib/test.bib:8: error: key 'suh1988' is already used by another entry; give each entry its own key [bib.duplicate-key]"
+        ],
     ),
     "bib.missing-field": (
         {"bib": "@book{suh1988,\n  author = {Suh},\n  title = {A},\n  date = {1988},\n}\n"},
         ["bib/test.bib:1: error: @book{suh1988} lacks the field 'publisher' [bib.missing-field]"],
     ),
     "csv.header": (
-        {"extra": {"content/test/tables/t.csv": "year,nation\n1971,Malta\n", "content/test/tables/t.yaml": "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\n"}},
+        {
+            "extra": {
+                "content/test/tables/t.csv": "year,nation\n1971,Malta\n",
+                "content/test/tables/t.yaml": "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\n",
+            }
+        },
         ["content/test/tables/t.csv:1: error: header is 'year,nation'; expected 'year,country' [csv.header]"],
     ),
     "csv.fields": (
-        {"extra": {"content/test/tables/t.csv": "year,country\n1971,Malta\n1972,Chile,extra\n", "content/test/tables/t.yaml": "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\n"}},
+        {
+            "extra": {
+                "content/test/tables/t.csv": "year,country\n1971,Malta\n1972,Chile,extra\n",
+                "content/test/tables/t.yaml": "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\n",
+            }
+        },
         ["content/test/tables/t.csv:3: error: row has 3 fields; expected 2 (year, country) [csv.fields]"],
     ),
     "csv.type": (
-        {"extra": {"content/test/tables/t.csv": "year,country\n1971,Malta\nnineteen,Chile\n", "content/test/tables/t.yaml": "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\n"}},
+        {
+            "extra": {
+                "content/test/tables/t.csv": "year,country\n1971,Malta\nnineteen,Chile\n",
+                "content/test/tables/t.yaml": "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\n",
+            }
+        },
         ["content/test/tables/t.csv:3: error: year 'nineteen' is not integer [csv.type]"],
     ),
     "file.missing": (
@@ -209,7 +247,7 @@ def test_internal_error_exit_1_and_traceback_with_v(tmp_path, capsys, monkeypatc
 def test_every_code_is_documented_in_the_readme_and_tested():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     tested = set(CASES) | {"cli.option", "template.error", "layout.note-missing", "layout.note-misplaced"}
-    tested |= {"md.nesting", "check.epub", "build.warning"}  # tested in test_robustness.py
+    tested |= {"md.nesting", "check.epub", "build.warning", "file.size", "csv.size"}  # in test_robustness.py
     for code in CODES:
         assert f"`{code}`" in readme, f"{code} is not in the README's table"
         assert code in tested, f"{code} has no test"
