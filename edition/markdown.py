@@ -160,13 +160,13 @@ def parse(body: str, path: Path, first_line: int, diags: Collector, cite_prefix:
 
 def _check_page_markers(tokens: list[Token], path: Path, diags: Collector) -> None:
     for child, line in walk_inline(tokens):
-        if child.type == "span_open" and "op" in str(child.attrGet("class") or "").split():
-            if not str(child.attrGet("n") or "").isdigit():
-                diags.error(
-                    SourceLocation(path, line),
-                    "md.page-marker",
-                    f"original-page marker with page {child.attrGet('n')!r}: write []{{.op n=5}} with the page number",
-                )
+        marker = child.type == "span_open" and "op" in str(child.attrGet("class") or "").split()
+        if marker and not str(child.attrGet("n") or "").isdigit():
+            diags.error(
+                SourceLocation(path, line),
+                "md.page-marker",
+                f"original-page marker with page {child.attrGet('n')!r}: write []{{.op n=5}} with the page number",
+            )
 
 
 def _check_definitions(body: str, path: Path, offset: int, env: dict, diags: Collector) -> None:

@@ -234,7 +234,7 @@ def test_internal_error_exit_1_and_traceback_with_v(tmp_path, capsys, monkeypatc
     project = make_project(tmp_path, bib=BIB)
     from edition import pipeline
 
-    def boom(*args, **kwargs):
+    def boom(*_args, **_kwargs):
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(pipeline, "build", boom)
