@@ -13,6 +13,7 @@ import datetime
 import io
 import mimetypes
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from markupsafe import Markup
 from . import fonts, ids
 from .cover import cover_alt, draw_cover
 from .model import Edition, Section, Work
-from .render import EPUB, render_bodies, render_template, section_file
+from . import pagebreaks
+from .layout import PageStart
+from .render import EPUB, build_locator, render_bodies, render_template, section_file, toc_entries
 
 CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -49,7 +52,14 @@ class Package:
     images: dict[str, tuple[Path, str]] = field(default_factory=dict)  # EPUB name -> (file, alt)
 
 
-def build_epub(edition: Edition, env: jinja2.Environment, project: Path, date: datetime.datetime) -> bytes:
+def build_epub(
+    edition: Edition,
+    env: jinja2.Environment,
+    project: Path,
+    date: datetime.datetime,
+    page_starts: Sequence[PageStart] = (),
+    print_identifier: str = "",
+) -> bytes:
     package = Package()
     for work in edition.parts:
         _add_work(package, work, env)
@@ -63,14 +73,16 @@ def build_epub(edition: Edition, env: jinja2.Environment, project: Path, date: d
     )
     package.pages.insert(0, cover_page)
     package.landmarks.insert(0, {"type": "cover", "href": "cover.xhtml", "title": "Cover"})
-    package.landmarks.insert(1, {"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
-    book = _book(edition)
-    _add_pages(book, package, env, edition.language)
-    _add_nav(book, package, env, edition)
+    contents = ids.output_id(work.slug, "contents")
+    package.landmarks.insert(1, {"type": "toc", "href": f"nav.xhtml#{contents}", "title": "Contents"})
+    a11y = accessibility_metadata(edition, package.images, cover_alt(work), len(page_starts))
+    book = _book(edition, a11y, bool(page_starts), print_identifier)
+    page_files = _add_pages(book, package, env, edition.language, page_starts)
+    _add_nav(book, package, env, edition, page_starts, page_files)
     _add_assets(book, project, package, cover_png)
     raw = io.BytesIO()
     epub.write_epub(raw, book, {"epub3_pages": False, "mtime": date.replace(tzinfo=None), "compresslevel": 9})
-    return normalize_zip(raw.getvalue())
+    return normalize_zip(raw.getvalue(), {"EPUB/content.opf": lambda opf: _package_lang(opf, edition.language)})
 
 
 def _add_work(package: Package, work: Work, env: jinja2.Environment) -> None:
@@ -105,34 +117,28 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment) -> None:
     )
     first = section_file(work, work.sections[0]) if work.sections else title_file
     package.landmarks.append({"type": "bodymatter", "href": first, "title": "Start of the text"})
-    entry = {"href": title_file, "title": work.meta.title, "children": []}
     for section in work.sections:
         file = section_file(work, section)
         package.pages.append(
             page(file, section.title, None, blocks.section(work, section, bodies[section.slug]), section, "bodymatter")
         )
-        entry["children"].append({"href": file, "title": section.title})
     if work.documents:
         appendix_file = f"{work.slug}-appendix.xhtml"
         package.pages.append(
             page(appendix_file, work.meta.appendix_title, blocks.appendix_heading(work), Markup(""), None, "backmatter")
         )
-        entry["children"].append({"href": appendix_file, "title": work.meta.appendix_title})
         for doc in work.documents:
             file = section_file(work, doc)
             package.pages.append(
                 page(file, doc.label, None, blocks.document(work, doc, bodies[doc.slug]), doc, "backmatter")
             )
-            entry["children"].append({"href": file, "title": f"{doc.label}: {doc.title}"})
     if work.bibliography:
         file = f"{work.slug}-bibliography.xhtml"
         package.pages.append(page(file, "Bibliography", None, blocks.bibliography(work), None, "backmatter"))
-        entry["children"].append({"href": file, "title": "Bibliography"})
         package.landmarks.append({"type": "bibliography", "href": file, "title": "Bibliography"})
     file = f"{work.slug}-note-on-the-text.xhtml"
     package.pages.append(page(file, "Note on the Text", None, blocks.note_on_the_text(work), None, "backmatter"))
-    entry["children"].append({"href": file, "title": "Note on the Text"})
-    package.toc.append(entry)
+    package.toc.extend(toc_entries(work, build_locator(work, EPUB)))
 
 
 def _note_numbers(section: Section) -> list[int]:
@@ -144,7 +150,7 @@ def _note_numbers(section: Section) -> list[int]:
     return numbers
 
 
-def _book(edition: Edition) -> epub.EpubBook:
+def _book(edition: Edition, a11y: list[tuple[str, str]], paginated: bool, print_identifier: str) -> epub.EpubBook:
     work = edition.main
     meta = work.meta
     book = epub.EpubBook()
@@ -168,38 +174,81 @@ def _book(edition: Edition) -> epub.EpubBook:
         book.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
         if meta.number:
             book.add_metadata(None, "meta", meta.number, {"refines": "#series", "property": "group-position"})
-    for prop, value in accessibility_metadata(edition):
+    if paginated and print_identifier:
+        book.add_metadata("DC", "source", print_identifier)
+        book.add_metadata(None, "meta", print_identifier, {"property": "pageBreakSource"})
+    for prop, value in a11y:
         book.add_metadata(None, "meta", value, {"property": prop})
     return book
 
 
-def accessibility_metadata(edition: Edition) -> list[tuple[str, str]]:
-    """schema.org accessibility properties computed from what the book holds."""
-    has_tables = any(w.tables for w in edition.parts)
-    features = ["tableOfContents", "readingOrder", "structuralNavigation", "alternativeText"]
-    if has_tables:
-        features.append("table")
-    summary = (
-        "Text with a table of contents, headings for every section and document, notes linked to "
-        "their calls and back"
-        + (", data tables with header cells" if has_tables else "")
-        + ". The cover image has a text description; there are no other images."
-    )
-    pairs = [("schema:accessMode", "textual"), ("schema:accessMode", "visual")]
-    pairs += [("schema:accessModeSufficient", "textual")]
+CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
+
+
+def accessibility_metadata(
+    edition: Edition, images: dict[str, tuple[Path, str]], cover_alt_text: str, pages: int
+) -> list[tuple[str, str]]:
+    """schema.org accessibility properties computed from what the book holds:
+    its images and their alt text, tables, notes and print page numbers."""
+    works = edition.parts
+    has_tables = any(w.tables for w in works)
+    content_images = len(images)
+    all_alt = all(alt.strip() for _, alt in images.values()) and bool(cover_alt_text.strip())
+    features = ["tableOfContents", "readingOrder", "structuralNavigation"]
+    if all_alt:
+        features.append("alternativeText")
+    if pages:
+        features += ["pageBreakMarkers", "printPageNumbers", "pageNavigation"]
+    pairs = [("schema:accessMode", "textual")]
+    if content_images:
+        pairs.append(("schema:accessMode", "visual"))
+    pairs.append(("schema:accessModeSufficient", "textual" if all_alt else "textual,visual"))
     pairs += [("schema:accessibilityFeature", f) for f in features]
-    pairs += [("schema:accessibilityHazard", "none"), ("schema:accessibilitySummary", summary)]
+    pairs += [("schema:accessibilityHazard", "none"), ("schema:accessibilitySummary", _summary(edition, content_images, all_alt, pages))]
+    if all_alt and pages:
+        pairs.append(("dcterms:conformsTo", CONFORMANCE))
     return pairs
 
 
-def _add_pages(book: epub.EpubBook, package: Package, env: jinja2.Environment, lang: str) -> None:
+def _summary(edition: Edition, images: int, all_alt: bool, pages: int) -> str:
+    works = edition.parts
+    sections = sum(len(w.sections) for w in works)
+    documents = sum(len(w.documents) for w in works)
+    notes = sum(len(w.notes) for w in works)
+    tables = sum(len(w.tables) for w in works)
+    parts = [f"{sections} chapter{'s' if sections != 1 else ''} with headings"]
+    if documents:
+        parts.append(f"{documents} archival document{'s' if documents != 1 else ''}")
+    if notes:
+        parts.append(f"{notes} notes, each linked to its call and back")
+    if tables:
+        parts.append(f"{tables} data table{'s' if tables != 1 else ''} with header cells and a caption")
+    text = "This publication has " + ", ".join(parts) + "."
+    if pages:
+        text += f" Page-break markers and a page list give the {pages} pages of the print edition."
+    if images:
+        text += f" Its {images} image{'s have' if images != 1 else ' has'} " + ("text alternatives." if all_alt else "no text alternative in every case.")
+    text += " The cover image has a text description."
+    return text
+
+
+def _add_pages(
+    book: epub.EpubBook, package: Package, env: jinja2.Environment, lang: str, starts: Sequence[PageStart]
+) -> dict[int, str]:
+    """Add the XHTML files with their print page breaks; returns page -> file."""
     spine: list = []
+    page_files: dict[int, str] = {}
     for number, page in enumerate(package.pages):
         xhtml = render_template(
             env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
         )
+        here = [s for s in starts if f'id="{s.anchor}"' in xhtml]
+        page_files.update({s.page: page.file for s in here})
         item = epub.EpubItem(
-            uid=f"p{number:03d}", file_name=page.file, media_type="application/xhtml+xml", content=xhtml.encode()
+            uid=f"p{number:03d}",
+            file_name=page.file,
+            media_type="application/xhtml+xml",
+            content=pagebreaks.insert(xhtml.encode(), here),
         )
         item.properties = list(page.properties)
         book.add_item(item)
@@ -207,10 +256,31 @@ def _add_pages(book: epub.EpubBook, package: Package, env: jinja2.Environment, l
         if number == 1:
             spine.append("nav")
     book.spine = spine
+    return page_files
 
 
-def _add_nav(book: epub.EpubBook, package: Package, env: jinja2.Environment, edition: Edition) -> None:
-    content = render_template(env, "epub/nav.xhtml", toc=package.toc, landmarks=package.landmarks)
+def _add_nav(
+    book: epub.EpubBook,
+    package: Package,
+    env: jinja2.Environment,
+    edition: Edition,
+    starts: Sequence[PageStart],
+    page_files: dict[int, str],
+) -> None:
+    blocks = env.get_template("body/blocks.html").module
+    contents = ids.output_id(edition.main.slug, "contents")
+    here = [s for s in starts if s.anchor == contents]
+    page_files.update({s.page: "nav.xhtml" for s in here})
+    page_list = [{"page": p, "href": f"{page_files[p]}#{pagebreaks.page_id(p)}"} for p in sorted(page_files)]
+    content = render_template(
+        env,
+        "epub/nav.xhtml",
+        toc=package.toc,
+        landmarks=package.landmarks,
+        blocks=blocks,
+        contents_id=contents,
+        page_list=page_list,
+    )
     xhtml = render_template(
         env,
         "epub/page.xhtml",
@@ -219,17 +289,23 @@ def _add_nav(book: epub.EpubBook, package: Package, env: jinja2.Environment, edi
         content=Markup(content),
         body_type="frontmatter",
     )
-    nav = epub.EpubItem(uid="nav", file_name="nav.xhtml", media_type="application/xhtml+xml", content=xhtml.encode())
+    nav = epub.EpubItem(
+        uid="nav",
+        file_name="nav.xhtml",
+        media_type="application/xhtml+xml",
+        content=pagebreaks.insert(xhtml.encode(), here),
+    )
     nav.properties = ["nav"]
     book.add_item(nav)
-    book.toc = [
-        (
-            epub.Section(e["title"], e["href"]),
-            [epub.Link(c["href"], c["title"], ids.slugify(c["href"])) for c in e["children"]],
-        )
-        for e in package.toc
-    ]
+    book.toc = [_ncx_entry(e) for e in package.toc]
     book.add_item(epub.EpubNcx())
+
+
+def _ncx_entry(entry: dict):
+    link = epub.Link(entry["href"], entry["title"], ids.slugify(entry["href"]))
+    if not entry["children"]:
+        return link
+    return (epub.Section(entry["title"], entry["href"]), [_ncx_entry(c) for c in entry["children"]])
 
 
 def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png: bytes) -> None:
@@ -257,8 +333,15 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
     book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
 
 
-def normalize_zip(data: bytes) -> bytes:
-    """Same entries, fixed order and timestamps: ``mimetype`` first and stored."""
+def _package_lang(opf: bytes, lang: str) -> bytes:
+    """ebooklib writes no language on <package>; reading systems and Ace want it."""
+    return opf.replace(b"<package ", f'<package xml:lang="{lang}" '.encode(), 1)
+
+
+def normalize_zip(data: bytes, transforms: dict | None = None) -> bytes:
+    """Same entries, fixed order and timestamps: ``mimetype`` first and stored.
+    ``transforms`` maps an entry name to a function applied to its bytes."""
+    transforms = transforms or {}
     source = zipfile.ZipFile(io.BytesIO(data))
     names = source.namelist()
     order = ["mimetype", "META-INF/container.xml"] + sorted(
@@ -275,5 +358,8 @@ def normalize_zip(data: bytes) -> bytes:
                 target.writestr(info, source.read(name))
             else:
                 info.compress_type = zipfile.ZIP_DEFLATED
-                target.writestr(info, source.read(name), compresslevel=9)
+                content = source.read(name)
+                if name in transforms:
+                    content = transforms[name](content)
+                target.writestr(info, content, compresslevel=9)
     return out.getvalue()

@@ -152,3 +152,119 @@ def split_for_first_fault(document: Document) -> tuple[tuple[str, int], int] | N
                 chars += _line_chars(line)
         return (work, number), chars
     return None
+
+
+#: Elements whose text is a unit of reading: a page break is placed inside one.
+TEXT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "caption", "dt", "dd"}
+
+
+def local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def is_marker_element(element) -> bool:
+    """Elements whose text is not the flow's: page markers, note calls and notes."""
+    classes = (element.get("class") or "").split()
+    return bool({"original-page", "footnote", "noteref"} & set(classes))
+
+
+def text_blocks(anchor) -> list:
+    """The text blocks under an element, in order; a paragraph's continuation
+    (``p.continued``, from a note correction) belongs to the block before it."""
+    blocks = []
+    for element in anchor.iter():
+        if not isinstance(element.tag, str) or local_name(element.tag) not in TEXT_BLOCKS:
+            continue
+        if "continued" in (element.get("class") or "").split():
+            continue
+        if any(is_marker_element(e) for e in _ancestors_within(anchor, element)):
+            continue
+        blocks.append(element)
+    return blocks
+
+
+def _ancestors_within(anchor, element) -> list:
+    """The ancestors of ``element`` below ``anchor`` (ElementTree has no parent links)."""
+    path: list = []
+
+    def visit(node, trail) -> bool:
+        if node is element:
+            path.extend(trail)
+            return True
+        return any(visit(child, [*trail, child]) for child in node)
+
+    visit(anchor, [])
+    return path[:-1]
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """Where a printed page begins, in terms both outputs share: the id of the
+    nearest enclosing element with an id, the index of the text block within
+    it, and the non-space characters of that block printed on earlier pages."""
+
+    page: int
+    anchor: str
+    block: int
+    chars: int
+
+
+def page_starts(document: Document) -> list[PageStart]:
+    starts = []
+    for number, page in enumerate(document.pages, 1):
+        found = _first_text(page._page_box.children[0])
+        if found is None:
+            continue
+        stack, line = found
+        block = next(
+            (b for b in reversed(stack) if isinstance(b, boxes.BlockContainerBox) and b.element is not None and b.element.tag in TEXT_BLOCKS),
+            None,
+        )
+        anchor = next(
+            (b.element for b in reversed(stack) if b.element is not None and b.element.get("id") and b.element.tag not in ("span", "a")),
+            None,
+        )
+        if block is None or anchor is None:
+            continue
+        element = block.element
+        chars = int(element.get("data-chars") or 0)
+        for earlier in document.pages[: number - 1]:
+            for earlier_line in _paragraph_lines(earlier._page_box, element):
+                chars += _line_chars(earlier_line)
+        head = _logical_block(anchor, element)
+        starts.append(PageStart(number, anchor.get("id"), text_blocks(anchor).index(head), chars))
+    return starts
+
+
+def _logical_block(anchor, element):
+    """A continued paragraph's first part (the block the EPUB has)."""
+    if "continued" not in (element.get("class") or "").split():
+        return element
+    previous = None
+    for candidate in anchor.iter():
+        if candidate is element:
+            return previous
+        if isinstance(candidate.tag, str) and candidate.tag == "p" and "continued" not in (candidate.get("class") or "").split():
+            previous = candidate
+    return element
+
+
+def _first_text(root: boxes.Box) -> tuple[list[boxes.Box], boxes.Box] | None:
+    """The boxes from the root down to the page's first line of flow text."""
+    stack: list[boxes.Box] = []
+
+    def visit(box: boxes.Box):
+        if _is_marker(box):
+            return None
+        stack.append(box)
+        if isinstance(box, boxes.TextBox) and box.text.strip():
+            line = next((b for b in reversed(stack) if isinstance(b, boxes.LineBox)), None)
+            return list(stack), line
+        for child in getattr(box, "children", ()) or ():
+            found = visit(child)
+            if found:
+                return found
+        stack.pop()
+        return None
+
+    return visit(root)

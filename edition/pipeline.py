@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,11 +18,11 @@ from markupsafe import Markup
 from . import __version__, archival, checks, epub, fonts, pdf
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector, Diagnostic
-from .layout import split_for_first_fault
+from .layout import page_starts, split_for_first_fault
 from .model import Edition
 from .progress import Timings
 from .reader import read_work
-from .render import PRINT, environment, render_bodies, render_template
+from .render import PRINT, build_locator, environment, render_bodies, render_template, toc_entries
 from .resolve import resolve_work, single_work_edition
 from .tools import pandoc_version
 
@@ -103,6 +104,11 @@ def _run(options: Options, result: Result) -> Result:
     return result
 
 
+def print_identifier(edition: Edition, paper: str) -> str:
+    """The print edition's own identifier, derived from the edition's and the paper."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{edition.identifier}/print/{paper}')}"
+
+
 def _check_slugs(project: Path, slugs: list[str]) -> None:
     diags = Collector()
     known = discover(project)
@@ -131,20 +137,23 @@ def _read_all(project: Path, slugs: list[str]) -> list:
 def build(edition: Edition, env, options: Options, result: Result) -> None:
     date = build_date(edition)
     files: dict[Path, bytes] = {}
-    if "pdf" in options.formats or "pdfa" in options.formats:
-        document = lay_out_with_notes_in_place(edition, env, options, date, result)
-        result.pages[edition.slug] = len(document.pages)
-        if "pdf" in options.formats:
-            with result.timings.stage(f"{edition.slug}: write pdf"):
-                files[options.out / f"{edition.slug}.pdf"] = archival.write_print(document, edition.identifier.encode())
-        if "pdfa" in options.formats:
-            with result.timings.stage(f"{edition.slug}: write pdf/a"):
-                sources = archival.edition_sources(edition, options.project)
-                sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
-                files[options.out / f"{edition.slug}-pdfa.pdf"] = archival.write_pdfa(document, edition, sources, date)
+    # the EPUB's print page numbers come from this layout too
+    document = lay_out_with_notes_in_place(edition, env, options, date, result)
+    result.pages[edition.slug] = len(document.pages)
+    if "pdf" in options.formats:
+        with result.timings.stage(f"{edition.slug}: write pdf"):
+            files[options.out / f"{edition.slug}.pdf"] = archival.write_print(document, edition.identifier.encode())
+    if "pdfa" in options.formats:
+        with result.timings.stage(f"{edition.slug}: write pdf/a"):
+            sources = archival.edition_sources(edition, options.project)
+            sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
+            files[options.out / f"{edition.slug}-pdfa.pdf"] = archival.write_pdfa(document, edition, sources, date)
     if "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: build epub"):
-            files[options.out / f"{edition.slug}.epub"] = epub.build_epub(edition, env, options.project, date)
+            starts = page_starts(document)
+            files[options.out / f"{edition.slug}.epub"] = epub.build_epub(
+                edition, env, options.project, date, starts, print_identifier(edition, options.paper)
+            )
     if options.check and "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: epubcheck"):
             problems = checks.epubcheck(files[options.out / f"{edition.slug}.epub"], f"{edition.slug}.epub")
@@ -198,6 +207,7 @@ def print_html(edition: Edition, env, options: Options, date: datetime.datetime,
         edition=edition,
         bodies=bodies,
         blocks=env.get_template("body/blocks.html").module,
+        tocs={work.slug: toc_entries(work, build_locator(work, PRINT)) for work in edition.parts},
         paper=pdf.Paper(options.paper),
         fonts_css=Markup(fonts.font_face_css(lambda p: p.resolve().as_uri())),
         stylesheets={

@@ -108,6 +108,14 @@ def section_file(work: Work, section: Section) -> str:
 
 def build_locator(work: Work, target: Target) -> Locator:
     locator = Locator(work, target)
+    locator.files.update(
+        {
+            "titlepage": f"{work.slug}-titlepage.xhtml",
+            "appendix": f"{work.slug}-appendix.xhtml",
+            "bibliography": f"{work.slug}-bibliography.xhtml",
+            "note-on-the-text": f"{work.slug}-note-on-the-text.xhtml",
+        }
+    )
     for section in work.all_sections:
         file = section_file(work, section)
         locator.files[section.slug] = file
@@ -120,6 +128,19 @@ def build_locator(work: Work, target: Target) -> Locator:
                 locator.files[f"note-{number}"] = file
                 locator.files[f"noteref-{number}"] = file
     return locator
+
+
+def toc_entries(work: Work, locator: Locator) -> list[dict]:
+    """The contents of a work, for the print contents page and the EPUB nav alike."""
+    href = locator.href
+    entries = [{"title": s.title, "href": href(s.slug), "children": []} for s in work.sections]
+    if work.documents:
+        children = [{"title": d.label, "href": href(d.slug), "children": []} for d in work.documents]
+        entries.append({"title": work.meta.appendix_title, "href": href("appendix"), "children": children})
+    if work.bibliography:
+        entries.append({"title": "Bibliography", "href": href("bibliography"), "children": []})
+    entries.append({"title": "Note on the Text", "href": href("note-on-the-text"), "children": []})
+    return entries
 
 
 def _all_tokens(tokens: Sequence[Token]):
@@ -152,12 +173,17 @@ class BodyRenderer(RendererHTML):
         self.options = OptionsDict({**PARSER.options, "xhtmlOut": target.xhtml})
         self._spans: list[str] = []
         self.section: Section | None = None
+        self.heading_shift = 1
         self.images: dict[str, tuple[Path, str]] = {}  # EPUB name -> (file, alt text)
 
     # -- entry points -------------------------------------------------------
 
     def section_body(self, section: Section) -> Markup:
         self.section = section
+        levels = [int(t.tag[1]) for t in section.tokens if t.type == "heading_open"]
+        # the section's title is an h2: its own headings start at h3, whatever
+        # level the Markdown used, so the outline never skips a level
+        self.heading_shift = 3 - min(levels) if levels else 0
         return Markup(self._blocks(list(section.tokens)))
 
     def note_body(self, note: Note, inline: bool) -> Markup:
@@ -236,13 +262,13 @@ class BodyRenderer(RendererHTML):
 
     def heading_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
-        level = min(int(token.tag[1]) + 1, 6)
+        level = min(int(token.tag[1]) + self.heading_shift, 6)
         inline = tokens[idx + 1]
         local = str(token.attrGet("id") or "") or self._heading_slug(inline.content)
         return f'<h{level} id="{escape(ids.output_id(self.work.slug, local))}">'
 
     def heading_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        level = min(int(tokens[idx].tag[1]) + 1, 6)
+        level = min(int(tokens[idx].tag[1]) + self.heading_shift, 6)
         return f"</h{level}>\n"
 
     def _heading_slug(self, text: str) -> str:

@@ -194,3 +194,63 @@ def words_only(items: list[Item]) -> list[str]:
 
 def iter_calls(items: list[Item]) -> Iterator[Call]:
     return (i for i in items if isinstance(i, Call))
+
+
+def epub_page_starts(path: Path) -> dict[int, str]:
+    """For each print page-break marker in the EPUB, the text that follows it
+    up to the next space (apparatus included: the contents, the back matter)."""
+    starts: dict[int, str] = {}
+    pending: list[int] = []
+    buffer: list[str] = []
+
+    def take_text(text: str) -> None:
+        if not pending:
+            return
+        buffer.append(text)
+        joined = "".join(buffer).lstrip()
+        if joined and (" " in joined or "\n" in joined):
+            word = joined.split()[0]
+            for page in pending:
+                starts[page] = word
+            pending.clear()
+            buffer.clear()
+
+    def visit(element: etree._Element) -> None:
+        kind = element.get(f"{EPUB_NS}type") or ""
+        classes = (element.get("class") or "").split()
+        if "pagebreak" in kind:
+            pending.append(int(element.get("aria-label")))
+            buffer.clear()
+        elif "noteref" in kind or "original-page" in classes or etree.QName(element).localname in ("aside", "head"):
+            pass
+        elif etree.QName(element).localname == "nav" and "toc" not in kind:
+            pass
+        else:
+            take_text(element.text or "")
+            for child in element:
+                visit(child)
+                take_text(child.tail or "")
+            if etree.QName(element).localname in BLOCKS:
+                take_text(" ")
+
+    for _, data in epub_spine(path):
+        visit(etree.fromstring(data).find(f"{XHTML}body"))
+    return starts
+
+
+def pdf_page_first_words(path: Path) -> list[str]:
+    """The first word of each page's text block: no running head, folio or
+    margin page marker."""
+    firsts = []
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            top, bottom = 0.85 * 72, page.height - 0.9 * 72
+            words = page.extract_words(extra_attrs=["size"])
+            body = [
+                w
+                for w in words
+                if w["top"] >= top and w["bottom"] <= bottom and not re.fullmatch(r"\[\d+\]", w["text"])
+            ]
+            lines = _lines(body)
+            firsts.append(lines[0][0]["text"] if lines else "")
+    return firsts
