@@ -21,11 +21,10 @@ import jinja2
 from ebooklib import epub
 from markupsafe import Markup
 
-from . import fonts, ids
+from . import fonts, ids, pagebreaks
 from .cover import cover_alt, draw_cover
-from .model import Edition, Section, Work
-from . import pagebreaks
 from .layout import PageStart
+from .model import Edition, Section, Work
 from .render import EPUB, build_locator, render_bodies, render_template, section_file, toc_entries
 
 CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
@@ -190,8 +189,6 @@ def accessibility_metadata(
 ) -> list[tuple[str, str]]:
     """schema.org accessibility properties computed from what the book holds:
     its images and their alt text, tables, notes and print page numbers."""
-    works = edition.parts
-    has_tables = any(w.tables for w in works)
     content_images = len(images)
     all_alt = all(alt.strip() for _, alt in images.values()) and bool(cover_alt_text.strip())
     features = ["tableOfContents", "readingOrder", "structuralNavigation"]
@@ -204,7 +201,10 @@ def accessibility_metadata(
         pairs.append(("schema:accessMode", "visual"))
     pairs.append(("schema:accessModeSufficient", "textual" if all_alt else "textual,visual"))
     pairs += [("schema:accessibilityFeature", f) for f in features]
-    pairs += [("schema:accessibilityHazard", "none"), ("schema:accessibilitySummary", _summary(edition, content_images, all_alt, pages))]
+    pairs += [
+        ("schema:accessibilityHazard", "none"),
+        ("schema:accessibilitySummary", _summary(edition, content_images, all_alt, pages)),
+    ]
     if all_alt and pages:
         pairs.append(("dcterms:conformsTo", CONFORMANCE))
     return pairs
@@ -227,7 +227,9 @@ def _summary(edition: Edition, images: int, all_alt: bool, pages: int) -> str:
     if pages:
         text += f" Page-break markers and a page list give the {pages} pages of the print edition."
     if images:
-        text += f" Its {images} image{'s have' if images != 1 else ' has'} " + ("text alternatives." if all_alt else "no text alternative in every case.")
+        text += f" Its {images} image{'s have' if images != 1 else ' has'} " + (
+            "text alternatives." if all_alt else "no text alternative in every case."
+        )
     text += " The cover image has a text description."
     return text
 

@@ -210,30 +210,52 @@ class PageStart:
 
 
 def page_starts(document: Document) -> list[PageStart]:
-    starts = []
-    for number, page in enumerate(document.pages, 1):
-        found = _first_text(page._page_box.children[0])
-        if found is None:
-            continue
-        stack, line = found
-        block = next(
-            (b for b in reversed(stack) if isinstance(b, boxes.BlockContainerBox) and b.element is not None and b.element.tag in TEXT_BLOCKS),
-            None,
-        )
-        anchor = next(
-            (b.element for b in reversed(stack) if b.element is not None and b.element.get("id") and b.element.tag not in ("span", "a")),
-            None,
-        )
-        if block is None or anchor is None:
-            continue
-        element = block.element
-        chars = int(element.get("data-chars") or 0)
-        for earlier in document.pages[: number - 1]:
-            for earlier_line in _paragraph_lines(earlier._page_box, element):
-                chars += _line_chars(earlier_line)
-        head = _logical_block(anchor, element)
-        starts.append(PageStart(number, anchor.get("id"), text_blocks(anchor).index(head), chars))
+    """Where every page begins. A blank page (the verso before a part that
+    opens on a recto) begins where the next page does: its marker stands just
+    before the next page's, so the page list still has every page."""
+    found_starts = [_page_start(document, number, page) for number, page in enumerate(document.pages, 1)]
+    starts: list[PageStart] = []
+    for number, start in enumerate(found_starts, 1):
+        if start is None:
+            following = next((s for s in found_starts[number:] if s is not None), None)
+            if following is None:
+                continue
+            start = PageStart(number, following.anchor, following.block, following.chars)
+        starts.append(start)
     return starts
+
+
+def _page_start(document: Document, number: int, page) -> PageStart | None:
+    """Where one page begins, or None for a page with no text."""
+    found = _first_text(page._page_box.children[0])
+    if found is None:
+        return None
+    stack, _ = found
+    block = next(
+        (
+            b
+            for b in reversed(stack)
+            if isinstance(b, boxes.BlockContainerBox) and b.element is not None and b.element.tag in TEXT_BLOCKS
+        ),
+        None,
+    )
+    anchor = next(
+        (
+            b.element
+            for b in reversed(stack)
+            if b.element is not None and b.element.get("id") and b.element.tag not in ("span", "a")
+        ),
+        None,
+    )
+    if block is None or anchor is None:
+        return None
+    element = block.element
+    chars = int(element.get("data-chars") or 0)
+    for earlier in document.pages[: number - 1]:
+        for earlier_line in _paragraph_lines(earlier._page_box, element):
+            chars += _line_chars(earlier_line)
+    head = _logical_block(anchor, element)
+    return PageStart(number, anchor.get("id"), text_blocks(anchor).index(head), chars)
 
 
 def _logical_block(anchor, element):
@@ -244,7 +266,11 @@ def _logical_block(anchor, element):
     for candidate in anchor.iter():
         if candidate is element:
             return previous
-        if isinstance(candidate.tag, str) and candidate.tag == "p" and "continued" not in (candidate.get("class") or "").split():
+        if (
+            isinstance(candidate.tag, str)
+            and candidate.tag == "p"
+            and "continued" not in (candidate.get("class") or "").split()
+        ):
             previous = candidate
     return element
 

@@ -38,7 +38,9 @@ def insert(xhtml: bytes, starts: Sequence[PageStart]) -> bytes:
             raise LookupError(f"page {start.page}: no element {start.anchor!r}")
         block = text_blocks(anchor)[start.block]
         if not _insert_at(block, start.chars, _marker(start.page)):
-            raise LookupError(f"page {start.page}: block {start.block} of {start.anchor!r} is shorter than {start.chars}")
+            raise LookupError(
+                f"page {start.page}: block {start.block} of {start.anchor!r} is shorter than {start.chars}"
+            )
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", doctype="<!DOCTYPE html>")
 
 

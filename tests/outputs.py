@@ -221,9 +221,13 @@ def epub_page_starts(path: Path) -> dict[int, str]:
         if "pagebreak" in kind:
             pending.append(int(element.get("aria-label")))
             buffer.clear()
-        elif "noteref" in kind or "original-page" in classes or etree.QName(element).localname in ("aside", "head"):
-            pass
-        elif etree.QName(element).localname == "nav" and "toc" not in kind:
+        elif (
+            "noteref" in kind
+            or "original-page" in classes
+            or etree.QName(element).localname in ("aside", "head")
+            or etree.QName(element).localname == "nav"
+            and "toc" not in kind
+        ):
             pass
         else:
             take_text(element.text or "")
@@ -254,3 +258,17 @@ def pdf_page_first_words(path: Path) -> list[str]:
             lines = _lines(body)
             firsts.append(lines[0][0]["text"] if lines else "")
     return firsts
+
+
+def opf(path: Path) -> etree._Element:
+    with zipfile.ZipFile(path) as z:
+        container = etree.fromstring(z.read("META-INF/container.xml"))
+        return etree.fromstring(z.read(container.find(".//{*}rootfile").get("full-path")))
+
+
+def a11y(path: Path) -> dict[str, list[str]]:
+    """The package's meta properties (schema:, dcterms:), name -> values."""
+    out: dict[str, list[str]] = {}
+    for meta in opf(path).iterfind(".//{*}meta[@property]"):
+        out.setdefault(meta.get("property"), []).append(meta.text or "")
+    return out

@@ -1,0 +1,180 @@
+"""The EPUB for readers: print page numbers, accessibility, notes, Ace."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from . import outputs
+from .conftest import build_into
+from .projects import BIB_MIN, make_project, section
+
+ACE = Path(os.environ.get("EDITION_ACE_DIR", "/opt/edition-ace")) / "node_modules/.bin/ace-cli"
+TEXT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "caption"}
+
+
+def assert_markers_match_pages(pdf: Path, epub: Path) -> None:
+    firsts = outputs.pdf_page_first_words(pdf)
+    starts = outputs.epub_page_starts(epub)
+    assert sorted(starts) == list(range(1, len(firsts) + 1)), "a page has no marker"
+    for page, pdf_word in enumerate(firsts, 1):
+        if not pdf_word:  # a blank page: its marker stands with the next page's
+            assert starts[page] == starts[page + 1], f"blank page {page}"
+            continue
+        fragment = pdf_word.removesuffix("\u2010")  # a word hyphenated at the end of the page's first line
+        assert starts[page].startswith(fragment), (
+            f"page {page}: PDF begins {pdf_word!r}, EPUB marker before {starts[page]!r}"
+        )
+
+
+def test_each_marker_precedes_the_first_word_of_its_pdf_page(built):
+    assert_markers_match_pages(built.pdf, built.epub)
+
+
+def test_page_list_lists_every_page_in_order(built, pdf_pages):
+    nav = dict(outputs.epub_spine(built.epub))["nav.xhtml"]
+    root = etree.fromstring(nav)
+    page_list = root.find(".//{*}nav[@id='page-list']")
+    entries = [(a.text, a.get("href")) for a in page_list.iter("{*}a")]
+    assert [int(t) for t, _ in entries] == list(range(1, len(pdf_pages) + 1))
+    spine = dict(outputs.epub_spine(built.epub))
+    for _text, href in entries:
+        file, fragment = href.split("#")
+        assert f'id="{fragment}"' in spine[file].decode(), href
+
+
+def test_markers_stand_inside_text_blocks(built):
+    count = 0
+    for _, data in outputs.epub_spine(built.epub):
+        for marker in etree.fromstring(data).iterfind(".//{*}span[@role='doc-pagebreak']"):
+            parent = etree.QName(marker.getparent()).localname
+            ancestors = {etree.QName(a).localname for a in marker.iterancestors()}
+            assert parent in TEXT_BLOCKS or ancestors & TEXT_BLOCKS, marker.get("id")
+            assert marker.get("aria-label") == marker.get("id").removeprefix("page-")
+            count += 1
+    assert count == len(outputs.pdf_page_first_words(built.pdf))
+
+
+def test_page_source_metadata(built):
+    opf = outputs.opf(built.epub)
+    source = opf.findtext(".//{http://purl.org/dc/elements/1.1/}source")
+    assert source and source.startswith("urn:uuid:")
+    assert opf.find(".//{*}meta[@property='pageBreakSource']").text == source
+    features = {m.text for m in opf.iterfind(".//{*}meta[@property='schema:accessibilityFeature']")}
+    assert {"printPageNumbers", "pageNavigation", "pageBreakMarkers", "tableOfContents"} <= features
+
+
+@pytest.fixture(scope="module")
+def a4(tmp_path_factory):
+    return build_into(tmp_path_factory.mktemp("a4"), formats=("pdf", "epub"), paper="a4")
+
+
+def test_a4_epub_follows_the_a4_pages(a4, built):
+    assert_markers_match_pages(a4.pdf, a4.epub)
+    assert outputs.epub_page_starts(a4.epub) != outputs.epub_page_starts(built.epub)
+
+
+def test_a4_notes_are_on_the_page_of_their_call(a4):
+    pages = outputs.pdf_pages(a4.pdf)
+    calls = {n: i for i, p in enumerate(pages) for n in p["calls"]}
+    notes = {n: i for i, p in enumerate(pages) for n in p["notes"]}
+    assert sorted(calls) == sorted(notes) == list(range(1, 62))
+    assert {n: (calls[n], notes[n]) for n in calls if calls[n] != notes[n]} == {}
+
+
+def test_accessibility_metadata_of_the_paper(built):
+    meta = outputs.a11y(built.epub)
+    assert meta["schema:accessMode"] == ["textual"]  # no images but the cover
+    assert meta["schema:accessModeSufficient"] == ["textual"]
+    assert "alternativeText" in meta["schema:accessibilityFeature"]
+    assert meta["schema:accessibilityHazard"] == ["none"]
+    assert meta["dcterms:conformsTo"] == ["EPUB Accessibility 1.1 - WCAG 2.2 Level AA"]
+    summary = meta["schema:accessibilitySummary"][0]
+    assert (
+        "8 chapters" in summary
+        and "61 notes" in summary
+        and f"{len(outputs.pdf_page_first_words(built.pdf))} pages" in summary
+    )
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("alt", ["A red square", ""])
+def test_alternative_text_follows_the_images(tmp_path, alt):
+    from edition.cli import main
+
+    body = section(f"A figure:\n\n![{alt}](square.png)\n")
+    project = make_project(
+        tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra={"content/test/text/square.png": _png()}
+    )
+    assert main(["-q", "--out", str(tmp_path / "dist"), "--format", "epub"], project=project) == 0
+    meta = outputs.a11y(tmp_path / "dist/test.epub")
+    assert "visual" in meta["schema:accessMode"]
+    if alt:
+        assert "alternativeText" in meta["schema:accessibilityFeature"]
+        assert meta["schema:accessModeSufficient"] == ["textual"]
+        assert "dcterms:conformsTo" in meta
+    else:
+        assert "alternativeText" not in meta["schema:accessibilityFeature"]
+        assert meta["schema:accessModeSufficient"] == ["textual,visual"]
+        assert "dcterms:conformsTo" not in meta
+    names = [n for n, _ in outputs.epub_spine(tmp_path / "dist/test.epub")]
+    assert "test-01-one.xhtml" in names
+
+
+def test_every_document_has_its_language(built):
+    for name, data in outputs.epub_spine(built.epub):
+        root = etree.fromstring(data)
+        assert root.get("lang") == "en" and root.get("{http://www.w3.org/XML/1998/namespace}lang") == "en", name
+    assert outputs.opf(built.epub).get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+
+
+def test_note_markup_for_every_reader(built):
+    """noteref -> an aside footnote later in the same file, id on the aside,
+    the back link first in the note, short notes (Kobo's, Apple's and Kindle's
+    conditions for pop-ups)."""
+    for name, data in outputs.epub_spine(built.epub):
+        text = data.decode()
+        for number in re.findall(r'id="juche--noteref-(\d+)"', text):
+            ref = text.index(f'id="juche--noteref-{number}"')
+            aside = text.index(
+                f'<aside class="footnote" epub:type="footnote" role="doc-footnote" id="juche--note-{number}">'
+            )
+            assert aside > ref, (name, number)
+            note = text[aside : text.index("</aside>", aside)]
+            assert re.search(rf'<p><a class="note-number" href="#juche--noteref-{number}" role="doc-backlink"', note)
+            assert len(re.sub(r"<[^>]+>", "", note)) < 5000
+
+
+def test_ace_reports_no_violation(built, tmp_path):
+    assert ACE.exists(), f"DAISY Ace is not installed at {ACE}: run bash .ci/setup"
+    env = {**os.environ, "PUPPETEER_EXECUTABLE_PATH": "/usr/bin/chromium", "PUPPETEER_SKIP_DOWNLOAD": "1"}
+    subprocess.run(
+        [str(ACE), "--silent", "--force", "--outdir", str(tmp_path / "ace"), str(built.epub)],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    report = json.loads((tmp_path / "ace/report.json").read_text())
+    violations = [
+        (a["earl:testSubject"]["url"], t["earl:test"]["dct:title"])
+        for a in report["assertions"]
+        for t in a.get("assertions", [])
+    ]
+    assert violations == []
+    assert report["earl:result"]["earl:outcome"] == "pass"
