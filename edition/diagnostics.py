@@ -46,6 +46,7 @@ CODES: dict[str, str] = {
     "resource.refused": "content refers to a resource outside the project",
     "layout.note-missing": "a note is missing from the laid-out PDF",
     "layout.note-misplaced": "a note is printed on another page than its call",
+    "preflight.fault": "the print preflight finds a typographic fault (an error with --strict)",
     "check.epub": "EPUBCheck reports a problem (with --check)",
     "build.warning": "a warning turned into an error by --strict",
 }

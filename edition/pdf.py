@@ -15,16 +15,23 @@ from .layout import NotePlacement, note_placement
 
 log = logging.getLogger(__name__)
 
-PAPERS = {"letter": "letter", "a4": "A4", "6x9": "6in 9in"}
-
 
 @dataclass(frozen=True)
 class Paper:
-    name: str
+    """A page size and what changes with it: the margins (top, inside, bottom,
+    outside, for a recto) and the body type size."""
 
-    @property
-    def size(self) -> str:
-        return PAPERS[self.name]
+    name: str
+    size: str
+    margins: tuple[str, str, str, str]
+    font_size: str
+
+
+PAPERS = {
+    "letter": Paper("letter", "letter", ("0.9in", "1.05in", "0.95in", "0.85in"), "10.5pt"),
+    "a4": Paper("a4", "A4", ("23mm", "27mm", "24mm", "21mm"), "10.5pt"),
+    "6x9": Paper("6x9", "6in 9in", ("0.7in", "0.75in", "0.75in", "0.55in"), "10pt"),
+}
 
 
 class WeasyLog(logging.Handler):

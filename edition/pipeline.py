@@ -7,6 +7,7 @@ a build that fails on bad input leaves ``dist/`` as it was.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 import uuid
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, archival, checks, epub, fonts, pdf
+from . import __version__, archival, checks, epub, fonts, pdf, preflight
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import page_starts, split_for_first_fault
@@ -49,6 +50,7 @@ class Result:
     layout_rounds: dict[str, int] = field(default_factory=dict)
     corrections: dict[str, list] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    preflight: dict[str, preflight.Report] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
 
 
@@ -140,6 +142,15 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
     # the EPUB's print page numbers come from this layout too
     document = lay_out_with_notes_in_place(edition, env, options, date, result)
     result.pages[edition.slug] = len(document.pages)
+    with result.timings.stage(f"{edition.slug}: preflight"):
+        report = preflight.preflight(document)
+    result.preflight[edition.slug] = report
+    log.info("preflight: %s", report.summary())
+    files[options.out / f"{edition.slug}.preflight.json"] = (
+        json.dumps(report.as_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    ).encode()
+    if options.strict and report.total:
+        raise BuildFailed(preflight.diagnostics(report))
     if "pdf" in options.formats:
         with result.timings.stage(f"{edition.slug}: write pdf"):
             files[options.out / f"{edition.slug}.pdf"] = archival.write_print(document, edition.identifier.encode())
@@ -208,7 +219,7 @@ def print_html(edition: Edition, env, options: Options, date: datetime.datetime,
         bodies=bodies,
         blocks=env.get_template("body/blocks.html").module,
         tocs={work.slug: toc_entries(work, build_locator(work, PRINT)) for work in edition.parts},
-        paper=pdf.Paper(options.paper),
+        paper=pdf.PAPERS[options.paper],
         fonts_css=Markup(fonts.font_face_css(lambda p: p.resolve().as_uri())),
         stylesheets={
             "base": (css / "base.css").resolve().as_uri(),
