@@ -281,7 +281,9 @@ class BodyRenderer(RendererHTML):
         number = tokens[idx].meta["note_number"]
         note = self.work.notes[number - 1]
         body = self.note_body(note, inline=self.target.name == "print")
-        return str(self.macros.note_call(self.work, note, body, self.target.name)).strip()
+        # a call right after another reads "4,5", not "45"
+        adjacent = idx > 0 and tokens[idx - 1].type == "footnote_ref"
+        return str(self.macros.note_call(self.work, note, body, self.target.name, adjacent)).strip()
 
     def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         markup = self.work.citations.get(tokens[idx].meta["id"], "")

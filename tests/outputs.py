@@ -81,7 +81,12 @@ def pdf_pages(path: Path) -> list[dict]:
         for page in pdf.pages:
             words = page.extract_words(extra_attrs=["size", "non_stroking_color"], keep_blank_chars=False)
             black = [w for w in words if tuple(w["non_stroking_color"] or ()) == BLACK]
-            calls = [int(w["text"]) for w in words if w["text"].isdigit() and w["size"] < 6.5 and w not in black]
+            calls = [
+                int(n)
+                for w in words
+                if w["size"] < 6.5 and w not in black and re.fullmatch(r"\d+(,\d+)*", w["text"])
+                for n in w["text"].split(",")
+            ]
             note_words = [w for w in words if 8.0 <= w["size"] <= 8.6 and w not in black]
             left = min((w["x0"] for w in note_words), default=0)
             notes = [

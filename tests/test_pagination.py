@@ -1,0 +1,155 @@
+"""Print-grade pagination: notes on their call's page on any paper, and the preflight."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edition.cli import main
+from edition.pdf import lay_out
+from edition.pipeline import Options, print_html, build_date
+from edition.preflight import preflight
+from edition.reader import read_work
+from edition.render import environment
+from edition.resolve import resolve_work, single_work_edition
+
+from . import outputs, stress
+from .projects import BIB_MIN, make_project, section
+
+
+def notes_on_their_pages(pdf) -> dict:
+    """Note -> (call page, note page) for every note not on its call's page,
+    read from the PDF's text; a note missing from the PDF shows as None."""
+    pages = outputs.pdf_pages(pdf)
+    calls = {n: i for i, p in enumerate(pages, 1) for n in p["calls"]}
+    notes = {n: i for i, p in enumerate(pages, 1) for n in p["notes"]}
+    return {n: (calls.get(n), notes.get(n)) for n in set(calls) | set(notes) if calls.get(n) != notes.get(n)}
+
+
+def build_stress(tmp_path, seed: int, notes: int, paper: str) -> tuple[int, object]:
+    body = section(stress.document(seed, notes), title="Stress")
+    project = make_project(tmp_path, sections={"01-one.md": body}, bib=BIB_MIN)
+    status = main(["-q", "--out", str(tmp_path / "dist"), "--format", "pdf", "--paper", paper], project=project)
+    return status, tmp_path / "dist"
+
+
+@pytest.mark.parametrize("paper", ["letter", "a4", "6x9"])
+def test_paper_notes_on_every_paper(paper, tmp_path, built):
+    if paper == "letter":
+        pdf = built.pdf
+    else:
+        from .conftest import build_into
+
+        pdf = build_into(tmp_path, formats=("pdf",), paper=paper).pdf
+    pages = outputs.pdf_pages(pdf)
+    assert sorted(n for p in pages for n in p["calls"]) == list(range(1, 62))
+    assert sorted(n for p in pages for n in p["notes"]) == list(range(1, 62))
+    assert notes_on_their_pages(pdf) == {}
+
+
+def test_the_paper_has_a_clean_preflight(built):
+    report = json.loads((built.out / "juche.preflight.json").read_text())
+    assert report["counts"] == {k: 0 for k in report["counts"]}
+    assert report["pages"] == len(outputs.pdf_pages(built.pdf))
+
+
+STRESS_RUNS = [(1, 300, "letter")]  # its first layout misplaces three notes and drops two
+SLOW_RUNS = [(seed, 600, paper) for seed in (1, 2, 3) for paper in ("letter", "a4", "6x9")]
+
+
+@pytest.mark.parametrize(("seed", "notes", "paper"), STRESS_RUNS)
+def test_stress_every_note_present_and_on_its_page(tmp_path, seed, notes, paper):
+    status, dist = build_stress(tmp_path, seed, notes, paper)
+    assert status == 0, f"seed {seed}: the build failed"
+    misplaced = notes_on_their_pages(dist / "test.pdf")
+    pages = outputs.pdf_pages(dist / "test.pdf")
+    assert sorted(n for p in pages for n in p["notes"]) == list(range(1, notes + 1)), f"seed {seed}: a note is missing"
+    assert misplaced == {}, f"seed {seed}, paper {paper}: notes off their call's page {misplaced}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("seed", "notes", "paper"), SLOW_RUNS)
+def test_stress_long(tmp_path, seed, notes, paper):
+    test_stress_every_note_present_and_on_its_page(tmp_path, seed, notes, paper)
+
+
+# -- preflight: each kind of fault on a small case that provokes it --------------------
+
+
+def _report(tmp_path, body: str, css: str = "", paper: str = "letter"):
+    project = make_project(tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN)
+    if css:
+        sheet = project / "templates/print/print.css"
+        sheet.write_text(sheet.read_text() + "\n" + css + "\n")
+    work = resolve_work(read_work(project, "test"))
+    edition = single_work_edition(work)
+    env = environment(project / "templates")
+    options = Options(project=project, out=tmp_path / "dist", paper=paper)
+    document = lay_out(print_html(edition, env, options, build_date(edition)), project)
+    return preflight(document)
+
+
+def test_preflight_finds_notes_off_their_page(tmp_path):
+    """The stress document's first layout, before any correction."""
+    report = _report(tmp_path, stress.document(1, 300))
+    assert report.faults["notes_misplaced"]
+
+
+def test_preflight_finds_widows_and_orphans(tmp_path):
+    body = stress.document(7, 0) + "\n\n".join(stress._sentence(__import__("random").Random(i), 30, 60) for i in range(40))
+    report = _report(tmp_path, body, css="p { widows: 1; orphans: 1; }")
+    assert report.faults["widows"] or report.faults["orphans"]
+    assert all(len(f["line"]) > 0 for f in report.faults["widows"] + report.faults["orphans"])
+
+
+def test_preflight_finds_a_stranded_heading(tmp_path):
+    filler = "\n\n".join(stress._sentence(__import__("random").Random(i), 40, 60) for i in range(12))
+    blocks = [filler[: 700 * k] for k in range(1, 30)]
+    found = False
+    for cut in blocks:
+        report = _report(tmp_path / str(len(cut)), cut + "\n\n### A Heading at the Foot\n\n" + filler, css="h3 { break-after: auto; page-break-after: auto; }")
+        if report.faults["stranded_headings"]:
+            found = True
+            break
+    assert found
+
+
+def test_preflight_finds_an_overfull_line(tmp_path):
+    report = _report(tmp_path, "Text " + "Unbreakable" * 20 + " more text.\n", css="p { hyphens: manual; }")
+    assert report.faults["overfull_lines"]
+    assert report.faults["overfull_lines"][0]["over_by_px"] > 10
+
+
+def test_preflight_finds_a_run_of_hyphenated_lines(tmp_path):
+    words = "internationalization incomprehensibility counterrevolutionary establishmentarianism " * 40
+    report = _report(tmp_path, words + "\n", css="html { hyphenate-limit-zone: 0; hyphenate-limit-chars: 5 2 2; } p { width: 2.2in; }")
+    assert report.faults["hyphenation_runs"]
+
+
+def test_preflight_finds_an_underfull_page(tmp_path):
+    rows = "".join(f"{1900 + i},Country {i}\n" for i in range(45))
+    extra = {
+        "content/test/tables/t.csv": "year,country\n" + rows,
+        "content/test/tables/t.yaml": "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\n",
+    }
+    project_body = "Short opening paragraph.\n\n::: {.table #t}\nA long table\n:::\n\nAfter.\n"
+    project = make_project(tmp_path, sections={"01-one.md": section(project_body)}, bib=BIB_MIN, extra=extra)
+    sheet = project / "templates/print/print.css"
+    sheet.write_text(sheet.read_text() + "\n.table-block, table { break-inside: avoid; }\n")
+    work = resolve_work(read_work(project, "test"))
+    edition = single_work_edition(work)
+    document = lay_out(print_html(edition, environment(project / "templates"), Options(project=project, out=tmp_path), build_date(edition)), project)
+    assert preflight(document).faults["underfull_pages"]
+
+
+def test_strict_fails_on_preflight_faults(tmp_path, capsys):
+    body = "Text " + "Unbreakable" * 20 + " more text.\n"
+    project = make_project(tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN)
+    sheet = project / "templates/print/print.css"
+    sheet.write_text(sheet.read_text() + "\np { hyphens: manual; }\n")
+    assert main(["-q", "--out", str(tmp_path / "dist"), "--format", "pdf"], project=project) == 0
+    assert main(["-q", "--out", str(tmp_path / "strict"), "--format", "pdf", "--strict"], project=project) == 2
+    err = capsys.readouterr().err
+    assert "overfull lines" in err and "[preflight.fault]" in err
+    assert not (tmp_path / "strict").exists()
