@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import platform
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
@@ -154,6 +155,23 @@ def isolated_write(document: weasyprint.Document) -> Iterator[None]:
 def write_print(document: weasyprint.Document, identifier: bytes) -> bytes:
     with isolated_write(document):
         return document.write_pdf(pdf_identifier=identifier)
+
+
+def write_press(document: weasyprint.Document, identifier: bytes, pdfx: bool) -> bytes:
+    """The press file: PDF/X-4 when a CMYK output profile was given, else a
+    plain PDF with the same bleed, crop marks and embedded fonts."""
+    with isolated_write(document):
+        if not pdfx:
+            return document.write_pdf(pdf_identifier=identifier)
+        return document.write_pdf(pdf_variant="pdf/x-4", pdf_identifier=identifier, finisher=_stable_pdfx_ids)
+
+
+def _stable_pdfx_ids(_document: weasyprint.Document, pdf: pydyf.PDF) -> None:
+    """WeasyPrint's PDF/X XMP carries a random DocumentID: derive it from the content."""
+    stream = pdf.objects[_number(pdf.catalog["Metadata"])]
+    content = b"".join(part if isinstance(part, bytes) else str(part).encode() for part in stream.stream)
+    digest = hashlib.sha256(re.sub(rb"xmp\.did:[0-9a-f-]+", b"", content)).hexdigest()[:32]
+    stream.stream = [re.sub(rb"xmp\.did:[0-9a-f-]+", f"xmp.did:{digest}".encode(), content)]
 
 
 def write_pdfa(

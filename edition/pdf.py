@@ -45,9 +45,9 @@ class WeasyLog(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def lay_out(html: str, project: Path) -> weasyprint.Document:
+def lay_out(html: str, project: Path, extra_allowed: list[Path] | None = None) -> weasyprint.Document:
     """Lay the print HTML out once; resources only from the project and fonts."""
-    fetcher = SandboxFetcher([project, FONT_DIR])
+    fetcher = SandboxFetcher([project, FONT_DIR, *(extra_allowed or [])])
     handler = WeasyLog()
     weasy_logger = logging.getLogger("weasyprint")
     weasy_logger.addHandler(handler)

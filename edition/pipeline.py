@@ -40,6 +40,8 @@ class Options:
     formats: tuple[str, ...] = FORMATS
     paper: str = "letter"
     strict: bool = False
+    press: bool = False
+    cmyk_profile: Path | None = None
     check: bool = False
 
 
@@ -106,6 +108,10 @@ def _run(options: Options, result: Result) -> Result:
     return result
 
 
+def _profile_dirs(options: Options, press: bool) -> list[Path]:
+    return [options.cmyk_profile.resolve().parent] if press and options.cmyk_profile else []
+
+
 def print_identifier(edition: Edition, paper: str) -> str:
     """The print edition's own identifier, derived from the edition's and the paper."""
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{edition.identifier}/print/{paper}')}"
@@ -159,6 +165,12 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
             sources = archival.edition_sources(edition, options.project)
             sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
             files[options.out / f"{edition.slug}-pdfa.pdf"] = archival.write_pdfa(document, edition, sources, date)
+    if options.press:
+        press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
+        with result.timings.stage(f"{edition.slug}: write press pdf"):
+            files[options.out / f"{edition.slug}-press.pdf"] = archival.write_press(
+                press_document, edition.identifier.encode(), pdfx=bool(options.cmyk_profile)
+            )
     if "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: build epub"):
             starts = page_starts(document)
@@ -182,16 +194,16 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
 MAX_LAYOUT_ROUNDS = 30
 
 
-def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, result: Result):
+def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, result: Result, press: bool = False):
     """Lay out, find every note printed off its call's page, end the paragraph
     before the call's line so that line starts the next page, and lay out again
     until every note is on its call's page."""
     splits: dict[tuple[str, int], int] = {}
     for round_number in range(1, MAX_LAYOUT_ROUNDS + 1):
         with result.timings.stage(f"{edition.slug}: render print html"):
-            html = print_html(edition, env, options, date, splits)
+            html = print_html(edition, env, options, date, splits, press)
         with result.timings.stage(f"{edition.slug}: lay out pages"):
-            document = pdf.lay_out(html, options.project)
+            document = pdf.lay_out(html, options.project, extra_allowed=_profile_dirs(options, press))
         with result.timings.stage(f"{edition.slug}: check notes"):
             fix = split_for_first_fault(document)
         if fix is None or splits.get(fix[0]) == fix[1]:
@@ -205,7 +217,9 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
     return document
 
 
-def print_html(edition: Edition, env, options: Options, date: datetime.datetime, splits=None) -> str:
+def print_html(
+    edition: Edition, env, options: Options, date: datetime.datetime, splits=None, press: bool = False
+) -> str:
     splits = splits or {}
     bodies = {
         work.slug: render_bodies(work, PRINT, env, {n: v for (w, n), v in splits.items() if w == work.slug})[0]
@@ -224,7 +238,9 @@ def print_html(edition: Edition, env, options: Options, date: datetime.datetime,
         stylesheets={
             "base": (css / "base.css").resolve().as_uri(),
             "print": (css / "print/print.css").resolve().as_uri(),
+            "press": (css / "print/press.css").resolve().as_uri() if press else "",
         },
+        cmyk_profile=options.cmyk_profile.resolve().as_uri() if press and options.cmyk_profile else "",
         keywords=", ".join(filter(None, [edition.main.meta.series, "Korea", "edition"])),
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -8,7 +8,7 @@ import pytest
 
 from edition.cli import main
 from edition.pdf import lay_out
-from edition.pipeline import Options, print_html, build_date
+from edition.pipeline import Options, build_date, print_html
 from edition.preflight import preflight
 from edition.reader import read_work
 from edition.render import environment
@@ -97,7 +97,9 @@ def test_preflight_finds_notes_off_their_page(tmp_path):
 
 
 def test_preflight_finds_widows_and_orphans(tmp_path):
-    body = stress.document(7, 0) + "\n\n".join(stress._sentence(__import__("random").Random(i), 30, 60) for i in range(40))
+    body = stress.document(7, 0) + "\n\n".join(
+        stress._sentence(__import__("random").Random(i), 30, 60) for i in range(40)
+    )
     report = _report(tmp_path, body, css="p { widows: 1; orphans: 1; }")
     assert report.faults["widows"] or report.faults["orphans"]
     assert all(len(f["line"]) > 0 for f in report.faults["widows"] + report.faults["orphans"])
@@ -108,7 +110,11 @@ def test_preflight_finds_a_stranded_heading(tmp_path):
     blocks = [filler[: 700 * k] for k in range(1, 30)]
     found = False
     for cut in blocks:
-        report = _report(tmp_path / str(len(cut)), cut + "\n\n### A Heading at the Foot\n\n" + filler, css="h3 { break-after: auto; page-break-after: auto; }")
+        report = _report(
+            tmp_path / str(len(cut)),
+            cut + "\n\n### A Heading at the Foot\n\n" + filler,
+            css="h3 { break-after: auto; page-break-after: auto; }",
+        )
         if report.faults["stranded_headings"]:
             found = True
             break
@@ -123,7 +129,11 @@ def test_preflight_finds_an_overfull_line(tmp_path):
 
 def test_preflight_finds_a_run_of_hyphenated_lines(tmp_path):
     words = "internationalization incomprehensibility counterrevolutionary establishmentarianism " * 40
-    report = _report(tmp_path, words + "\n", css="html { hyphenate-limit-zone: 0; hyphenate-limit-chars: 5 2 2; } p { width: 2.2in; }")
+    report = _report(
+        tmp_path,
+        words + "\n",
+        css="html { hyphenate-limit-zone: 0; hyphenate-limit-chars: 5 2 2; } p { width: 2.2in; }",
+    )
     assert report.faults["hyphenation_runs"]
 
 
@@ -139,7 +149,12 @@ def test_preflight_finds_an_underfull_page(tmp_path):
     sheet.write_text(sheet.read_text() + "\n.table-block, table { break-inside: avoid; }\n")
     work = resolve_work(read_work(project, "test"))
     edition = single_work_edition(work)
-    document = lay_out(print_html(edition, environment(project / "templates"), Options(project=project, out=tmp_path), build_date(edition)), project)
+    document = lay_out(
+        print_html(
+            edition, environment(project / "templates"), Options(project=project, out=tmp_path), build_date(edition)
+        ),
+        project,
+    )
     assert preflight(document).faults["underfull_pages"]
 
 
@@ -153,3 +168,23 @@ def test_strict_fails_on_preflight_faults(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "overfull lines" in err and "[preflight.fault]" in err
     assert not (tmp_path / "strict").exists()
+
+
+def test_press_file_has_bleed_crop_marks_and_cmyk_black(tmp_path, built):
+    import pikepdf
+
+    from .conftest import build_into
+
+    press = build_into(tmp_path, formats=("pdf",), press=True)
+    path = press.out / "juche-press.pdf"
+    with pikepdf.open(path) as pdf:
+        page = pdf.pages[2]
+        trim = [float(v) for v in page.TrimBox]
+        bleed = [float(v) for v in page.BleedBox]
+        assert trim == [0, 0, 612, 792]
+        assert bleed == [-9, -9, 621, 801]  # 0.125 in on every side
+        operators = {str(op.operator) for p in pdf.pages for op in pikepdf.parse_content_stream(p)}
+        assert not operators & {"rg", "RG", "g", "G"}, "an RGB or grey colour in the press file"
+    # the press file is the same text, page for page
+    assert [p["text"] for p in outputs.pdf_pages(path)] == [p["text"] for p in outputs.pdf_pages(built.pdf)]
+    assert notes_on_their_pages(path) == {}
