@@ -95,6 +95,8 @@ def edition_sources(edition: Edition, project: Path) -> list[SourceFile]:
     for work in edition.parts:
         paths.update(work.inputs)
     paths.update(p for p in (project / "templates").rglob("*") if p.is_file())
+    if edition.reader:
+        paths.add(edition.reader.definition)
     files = []
     for path in sorted(paths):
         rel = path.resolve().relative_to(project.resolve()).as_posix()
@@ -227,17 +229,17 @@ def xmp_packet(info: dict, edition: Edition) -> bytes:
     meta = edition.main.meta
     created = _xmp_date(_info(info, "CreationDate"))
     modified = _xmp_date(_info(info, "ModDate"))
-    creators = "".join(f"<rdf:li>{escape(a.name)}</rdf:li>" for a in meta.authors)
-    relation = f"{meta.series} {meta.number}".strip() if meta.series else ""
+    creators = "".join(f"<rdf:li>{escape(name)}</rdf:li>" for name in edition.creators)
+    relation = f"{meta.series} {meta.number}".strip() if meta.series and not edition.reader else ""
     fields = [
         f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(_info(info, "Title"))}</rdf:li></rdf:Alt></dc:title>',
         f"<dc:creator><rdf:Seq>{creators}</rdf:Seq></dc:creator>",
         f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(_info(info, "Subject"))}</rdf:li></rdf:Alt></dc:description>',
-        f'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">{escape(meta.rights)}</rdf:li></rdf:Alt></dc:rights>',
+        f'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">{escape(edition.rights)}</rdf:li></rdf:Alt></dc:rights>',
         f"<dc:language><rdf:Bag><rdf:li>{escape(edition.language)}</rdf:li></rdf:Bag></dc:language>",
         f"<dc:identifier>{escape(edition.identifier)}</dc:identifier>",
-        f"<dc:date><rdf:Seq><rdf:li>{escape(meta.date)}</rdf:li></rdf:Seq></dc:date>",
-        f"<dc:publisher><rdf:Bag><rdf:li>{escape(meta.publisher)}</rdf:li></rdf:Bag></dc:publisher>",
+        f"<dc:date><rdf:Seq><rdf:li>{escape(edition.date)}</rdf:li></rdf:Seq></dc:date>",
+        f"<dc:publisher><rdf:Bag><rdf:li>{escape(edition.publisher)}</rdf:li></rdf:Bag></dc:publisher>",
         "<dc:format>application/pdf</dc:format>",
     ]
     if relation:

@@ -10,7 +10,7 @@ import yaml
 from PIL import Image, ImageDraw, ImageFont
 
 from .fonts import FACES, FONT_DIR
-from .model import Work
+from .model import Edition
 
 FACE_FILES = {
     "regular": FACES[0].file,
@@ -19,8 +19,16 @@ FACE_FILES = {
 }
 
 
-def cover_texts(work: Work) -> dict[str, str]:
-    meta = work.meta
+def cover_texts(edition: Edition) -> dict[str, str]:
+    if edition.reader:
+        reader = edition.reader
+        return {
+            "title": reader.title,
+            "author_line": reader.instructor,
+            "series_line": f"{reader.course_code}, {reader.term}",
+            "publisher": reader.institution,
+        }
+    meta = edition.main.meta
     series = f"{meta.series} No. {meta.number}" if meta.series and meta.number else meta.series
     return {
         "title": meta.title,
@@ -30,8 +38,7 @@ def cover_texts(work: Work) -> dict[str, str]:
     }
 
 
-def cover_alt(work: Work) -> str:
-    texts = cover_texts(work)
+def cover_alt(texts: dict[str, str]) -> str:
     parts = [f"Cover: {texts['title']}", f"by {texts['author_line']}"]
     if texts["series_line"]:
         parts.append(texts["series_line"])
@@ -49,12 +56,11 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, wi
     return lines
 
 
-def draw_cover(work: Work, layout_path: Path) -> bytes:
+def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
     spec = yaml.safe_load(layout_path.read_text(encoding="utf-8"))
     width, height = spec["size"]
     image = Image.new("RGB", (width, height), spec["background"])
     draw = ImageDraw.Draw(image)
-    texts = cover_texts(work)
     for block in spec["blocks"]:
         text = texts.get(block["text"], "")
         if not text:

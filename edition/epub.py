@@ -22,10 +22,21 @@ from ebooklib import epub
 from markupsafe import Markup
 
 from . import fonts, ids, pagebreaks
-from .cover import cover_alt, draw_cover
+from .cover import cover_alt, cover_texts, draw_cover
 from .layout import PageStart
 from .model import Edition, Section, Work
-from .render import EPUB, build_locator, render_bodies, render_template, section_file, toc_entries
+from .render import (
+    EPUB,
+    build_locator,
+    permission_rows,
+    render_bodies,
+    render_introduction,
+    render_template,
+    section_file,
+    toc_entries,
+    volume_links,
+    volume_toc,
+)
 
 CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -58,23 +69,31 @@ def build_epub(
     date: datetime.datetime,
     page_starts: Sequence[PageStart] = (),
     print_identifier: str = "",
+    reading_pages: dict[str, tuple[int, int]] | None = None,
 ) -> bytes:
     package = Package()
+    if edition.reader:
+        _add_reader_front(package, edition, env)
+    links = volume_links(edition.parts)
     for work in edition.parts:
-        _add_work(package, work, env)
-    work = edition.main
-    cover_png = draw_cover(work, project / "templates" / "epub" / "cover.yaml")
+        _add_work(package, work, env, links.get(work.slug))
+    if edition.reader:
+        package.toc[:] = volume_toc(edition, EPUB)
+        if edition.reader.permissions_page:
+            _add_permissions(package, edition, env, reading_pages)
+    texts = cover_texts(edition)
+    cover_png = draw_cover(texts, project / "templates" / "epub" / "cover.yaml")
     cover_page = Page(
         "cover.xhtml",
         "Cover",
-        render_template(env, "epub/cover.xhtml", image="images/cover.png", alt=cover_alt(work)),
+        render_template(env, "epub/cover.xhtml", image="images/cover.png", alt=cover_alt(texts)),
         body_type="cover",
     )
     package.pages.insert(0, cover_page)
     package.landmarks.insert(0, {"type": "cover", "href": "cover.xhtml", "title": "Cover"})
-    contents = ids.output_id(work.slug, "contents")
+    contents = ids.output_id(edition.slug, "contents")
     package.landmarks.insert(1, {"type": "toc", "href": f"nav.xhtml#{contents}", "title": "Contents"})
-    a11y = accessibility_metadata(edition, package.images, cover_alt(work), len(page_starts))
+    a11y = accessibility_metadata(edition, package.images, cover_alt(texts), len(page_starts))
     book = _book(edition, a11y, bool(page_starts), print_identifier)
     page_files = _add_pages(book, package, env, edition.language, page_starts)
     _add_nav(book, package, env, edition, page_starts, page_files)
@@ -84,8 +103,32 @@ def build_epub(
     return normalize_zip(raw.getvalue(), {"EPUB/content.opf": lambda opf: _package_lang(opf, edition.language)})
 
 
-def _add_work(package: Package, work: Work, env: jinja2.Environment) -> None:
-    bodies, renderer = render_bodies(work, EPUB, env)
+def _add_reader_front(package: Package, edition: Edition, env: jinja2.Environment) -> None:
+    blocks = env.get_template("body/blocks.html").module
+    reader = edition.reader
+    title = f'<section class="titlepage" id="{ids.output_id(edition.slug, "titlepage")}" epub:type="titlepage" aria-label="Title page">'
+    package.pages.append(
+        Page(f"{edition.slug}-titlepage.xhtml", reader.title, title + str(blocks.reader_title_block(reader)) + "</section>", "frontmatter")
+    )
+    if reader.introduction:
+        intro_id = ids.output_id(edition.slug, "introduction")
+        body = render_introduction(edition, EPUB, env)
+        content = (
+            f'<section class="introduction" id="{intro_id}" epub:type="introduction" role="doc-introduction" '
+            f'aria-labelledby="{intro_id}-title" data-edition="apparatus">'
+            f'<h2 id="{intro_id}-title">Introduction</h2>{body}</section>'
+        )
+        package.pages.append(Page(f"{edition.slug}-introduction.xhtml", "Introduction", content, "frontmatter"))
+
+
+def _add_permissions(package: Package, edition: Edition, env: jinja2.Environment, pages) -> None:
+    blocks = env.get_template("body/blocks.html").module
+    content = str(blocks.permissions(edition, permission_rows(edition, pages)))
+    package.pages.append(Page(f"{edition.slug}-permissions.xhtml", "Permissions", content, "backmatter"))
+
+
+def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: dict | None = None) -> None:
+    bodies, renderer = render_bodies(work, EPUB, env, elsewhere=elsewhere)
     package.images.update(renderer.images)
     blocks = env.get_template("body/blocks.html").module
     notes = env.get_template("body/notes.html").module
@@ -106,26 +149,26 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment) -> None:
         return Page(file, title, content, body_type=kind)
 
     title_file = f"{work.slug}-titlepage.xhtml"
-    package.pages.append(
-        Page(
-            title_file,
-            work.meta.title,
-            render_template(env, "epub/titlepage.xhtml", work=work, blocks=blocks),
-            "frontmatter",
-        )
-    )
+    documents_only = work.reading is not None and work.reading.kind == "documents"
+    if work.reading:
+        head = Page(title_file, work.reading.title, str(blocks.reading_head(work)), "bodymatter")
+    else:
+        head = Page(title_file, work.meta.title, render_template(env, "epub/titlepage.xhtml", work=work, blocks=blocks), "frontmatter")
+    package.pages.append(head)
     first = section_file(work, work.sections[0]) if work.sections else title_file
-    package.landmarks.append({"type": "bodymatter", "href": first, "title": "Start of the text"})
+    if not any(mark["type"] == "bodymatter" for mark in package.landmarks):
+        package.landmarks.append({"type": "bodymatter", "href": first, "title": "Start of the text"})
     for section in work.sections:
         file = section_file(work, section)
         package.pages.append(
             page(file, section.title, None, blocks.section(work, section, bodies[section.slug]), section, "bodymatter")
         )
     if work.documents:
-        appendix_file = f"{work.slug}-appendix.xhtml"
-        package.pages.append(
-            page(appendix_file, work.meta.appendix_title, blocks.appendix_heading(work), Markup(""), None, "backmatter")
-        )
+        if not documents_only:
+            appendix_file = f"{work.slug}-appendix.xhtml"
+            package.pages.append(
+                page(appendix_file, work.meta.appendix_title, blocks.appendix_heading(work), Markup(""), None, "backmatter")
+            )
         for doc in work.documents:
             file = section_file(work, doc)
             package.pages.append(
@@ -135,8 +178,9 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment) -> None:
         file = f"{work.slug}-bibliography.xhtml"
         package.pages.append(page(file, "Bibliography", None, blocks.bibliography(work), None, "backmatter"))
         package.landmarks.append({"type": "bibliography", "href": file, "title": "Bibliography"})
-    file = f"{work.slug}-note-on-the-text.xhtml"
-    package.pages.append(page(file, "Note on the Text", None, blocks.note_on_the_text(work), None, "backmatter"))
+    if work.register and not documents_only:
+        file = f"{work.slug}-note-on-the-text.xhtml"
+        package.pages.append(page(file, "Note on the Text", None, blocks.note_on_the_text(work), None, "backmatter"))
     package.toc.extend(toc_entries(work, build_locator(work, EPUB)))
 
 
@@ -150,12 +194,45 @@ def _note_numbers(section: Section) -> list[int]:
 
 
 def _book(edition: Edition, a11y: list[tuple[str, str]], paginated: bool, print_identifier: str) -> epub.EpubBook:
-    work = edition.main
-    meta = work.meta
     book = epub.EpubBook()
     book.set_identifier(edition.identifier)
     book.set_title(edition.title)
     book.set_language(edition.language)
+    if edition.reader:
+        _reader_metadata(book, edition)
+    else:
+        _work_metadata(book, edition.main.meta)
+    if paginated and print_identifier:
+        book.add_metadata("DC", "source", print_identifier)
+        book.add_metadata(None, "meta", print_identifier, {"property": "pageBreakSource"})
+    for prop, value in a11y:
+        book.add_metadata(None, "meta", value, {"property": prop})
+    return book
+
+
+def _reader_metadata(book: epub.EpubBook, edition: Edition) -> None:
+    """The compiler, and each reading's source and authors (dc:source, contributors)."""
+    reader = edition.reader
+    book.add_author(reader.instructor, role="edt", uid="creator-1")
+    book.add_metadata("DC", "publisher", reader.institution)
+    book.add_metadata("DC", "date", reader.date)
+    book.add_metadata("DC", "rights", reader.rights)
+    book.add_metadata("DC", "description", f"Course reader for {reader.course_code}, {reader.term}: {len(edition.parts)} readings.")
+    seen: set[str] = set()
+    for work in edition.parts:
+        if work.reading and work.reading.source_text:
+            book.add_metadata("DC", "source", work.reading.source_text)
+        if work.reading and work.reading.show_authors:
+            for author in work.meta.authors:
+                if author.name in seen:
+                    continue
+                seen.add(author.name)
+                uid = f"contributor-{len(seen)}"
+                book.add_metadata("DC", "contributor", author.name, {"id": uid})
+                book.add_metadata(None, "meta", "aut", {"refines": f"#{uid}", "property": "role", "scheme": "marc:relators"})
+
+
+def _work_metadata(book: epub.EpubBook, meta) -> None:
     for number, author in enumerate(meta.authors, 1):
         book.add_author(author.name, file_as=author.sort_name or None, role="aut", uid=f"creator-{number}")
     for number, editor in enumerate(meta.series_editors, 1):
@@ -173,12 +250,6 @@ def _book(edition: Edition, a11y: list[tuple[str, str]], paginated: bool, print_
         book.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
         if meta.number:
             book.add_metadata(None, "meta", meta.number, {"refines": "#series", "property": "group-position"})
-    if paginated and print_identifier:
-        book.add_metadata("DC", "source", print_identifier)
-        book.add_metadata(None, "meta", print_identifier, {"property": "pageBreakSource"})
-    for prop, value in a11y:
-        book.add_metadata(None, "meta", value, {"property": prop})
-    return book
 
 
 CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
@@ -270,7 +341,7 @@ def _add_nav(
     page_files: dict[int, str],
 ) -> None:
     blocks = env.get_template("body/blocks.html").module
-    contents = ids.output_id(edition.main.slug, "contents")
+    contents = ids.output_id(edition.slug, "contents")
     here = [s for s in starts if s.anchor == contents]
     page_files.update({s.page: "nav.xhtml" for s in here})
     page_list = [{"page": p, "href": f"{page_files[p]}#{pagebreaks.page_id(p)}"} for p in sorted(page_files)]

@@ -280,7 +280,8 @@ def _first_text(root: boxes.Box) -> tuple[list[boxes.Box], boxes.Box] | None:
     stack: list[boxes.Box] = []
 
     def visit(box: boxes.Box):
-        if _is_marker(box):
+        # a table header repeated at the top of the page is not where the page begins
+        if _is_marker(box) or getattr(box, "is_header", False):
             return None
         stack.append(box)
         if isinstance(box, boxes.TextBox) and box.text.strip():

@@ -151,6 +151,38 @@ class BibEntry:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How a work stands in a course reader: which part of it, and what the
+    volume owes its source."""
+
+    work: str  # the work's folder in content/
+    kind: str  # "whole" | "excerpt" | "documents"
+    title: str
+    show_authors: bool
+    source_line: str = ""  # "Originally published as …", as HTML
+    source_text: str = ""  # the same, as plain text (the permissions report)
+    permissions: str = ""
+    words: int = 0  # words of the original the reading reproduces
+    original_words: int = 0  # words of the whole original
+
+
+@dataclass(frozen=True)
+class ReaderMeta:
+    title: str
+    course_code: str
+    instructor: str
+    institution: str
+    term: str
+    identifier: str
+    date: str
+    language: str
+    rights: str
+    introduction: tuple[Token, ...]
+    definition: Path
+    permissions_page: bool = False
+
+
+@dataclass(frozen=True)
 class Work:
     slug: str
     root: Path
@@ -163,6 +195,7 @@ class Work:
     bib: Mapping[str, BibEntry]
     bib_path: Path | None
     inputs: tuple[Path, ...]
+    reading: Reading | None = None  # set when the work is one reading of a volume
     # filled by resolve
     citations: Mapping[str, str] = field(default_factory=dict)
     bibliography: tuple[tuple[str, str], ...] = ()  # (key, html) in style order
@@ -185,7 +218,27 @@ class Edition:
     identifier: str
     language: str
     parts: tuple[Work, ...]
+    reader: ReaderMeta | None = None
 
     @property
     def main(self) -> Work:
         return self.parts[0]
+
+    @property
+    def creators(self) -> list[str]:
+        """Who the volume is by: the compiler of a reader, the authors of a work."""
+        if self.reader:
+            return [self.reader.instructor]
+        return [a.name for a in self.main.meta.authors]
+
+    @property
+    def date(self) -> str:
+        return self.reader.date if self.reader else self.main.meta.date
+
+    @property
+    def publisher(self) -> str:
+        return self.reader.institution if self.reader else self.main.meta.publisher
+
+    @property
+    def rights(self) -> str:
+        return self.reader.rights if self.reader else self.main.meta.rights

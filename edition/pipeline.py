@@ -6,7 +6,9 @@ a build that fails on bad input leaves ``dist/`` as it was.
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import json
 import logging
 import os
@@ -16,14 +18,25 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, archival, checks, epub, fonts, pdf, preflight
+from . import __version__, archival, checks, epub, fonts, ids, pdf, preflight, volume
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import page_starts, split_for_first_fault
 from .model import Edition
 from .progress import Timings
 from .reader import read_work
-from .render import PRINT, build_locator, environment, render_bodies, render_template, toc_entries
+from .render import (
+    PRINT,
+    build_locator,
+    environment,
+    permission_rows,
+    render_bodies,
+    render_introduction,
+    render_template,
+    toc_entries,
+    volume_links,
+    volume_toc,
+)
 from .resolve import resolve_work, single_work_edition
 from .tools import pandoc_version
 
@@ -68,7 +81,8 @@ def build_date(edition: Edition) -> datetime.datetime:
     if epoch:
         return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)
     meta = edition.main.meta
-    parts = [int(p) for p in (meta.edition_date or meta.date).split("-")] + [1, 1]
+    date = edition.reader.date if edition.reader else (meta.edition_date or meta.date)
+    parts = [int(p) for p in date.split("-")] + [1, 1]
     return datetime.datetime(parts[0], parts[1], parts[2], tzinfo=datetime.UTC)
 
 
@@ -95,21 +109,62 @@ def _run(options: Options, result: Result) -> Result:
     missing = fonts.missing()
     if missing:
         raise OSError(f"font file {missing[0]} is missing: run the set-up (README) first")
-    slugs = list(options.slugs) or discover(options.project)
+    readers = volume.discover(options.project)
+    slugs = list(options.slugs) or discover(options.project) + readers
     _check_slugs(options.project, slugs)
     with result.timings.stage("read"):
-        works = _read_all(options.project, slugs)
+        works = _read_all(options.project, [s for s in slugs if s not in readers])
     with result.timings.stage("resolve citations"):
-        works = [resolve_work(w) for w in works]
+        editions = [single_work_edition(resolve_work(w)) for w in works]
+    with result.timings.stage("read readers"):
+        editions += _read_readers(options.project, [s for s in slugs if s in readers])
     env = environment(options.project / "templates")
-    for work in works:
-        edition = single_work_edition(work)
+    for edition in editions:
         build(edition, env, options, result)
     return result
 
 
+def _read_readers(project: Path, slugs: list[str]) -> list[Edition]:
+    editions, problems = [], []
+    for slug in slugs:
+        try:
+            editions.append(volume.read_reader(project, slug))
+        except BuildFailed as failed:
+            problems.extend(failed.diagnostics)
+    if problems:
+        raise BuildFailed(problems)
+    return editions
+
+
 def _profile_dirs(options: Options, press: bool) -> list[Path]:
     return [options.cmyk_profile.resolve().parent] if press and options.cmyk_profile else []
+
+
+def volume_pages(document, edition: Edition) -> dict[str, tuple[int, int]]:
+    """The first and last page of each part of a volume, from the layout."""
+    pages: dict[str, tuple[int, int]] = {}
+    for work in edition.parts:
+        first = ids.output_id(work.slug, "titlepage")
+        last = ids.output_id(work.slug, "end")
+        numbers = {name: n for n, page in enumerate(document.pages, 1) for name in page.anchors if name in (first, last)}
+        if first in numbers and last in numbers:
+            pages[work.slug] = (numbers[first], numbers[last])
+    return pages
+
+
+def permissions_csv(edition: Edition, pages: dict[str, tuple[int, int]]) -> bytes:
+    """The report for the copyright office: each reading, its source, its pages."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["reading", "title", "work", "source", "first_page", "last_page", "pages", "words", "original_words", "share_of_original", "permissions"]
+    )
+    for number, work in enumerate(edition.parts, 1):
+        r = work.reading
+        first, last = pages.get(work.slug, (0, 0))
+        share = f"{r.words / r.original_words:.3f}" if r.original_words else ""
+        writer.writerow([number, r.title, r.work, r.source_text, first, last, last - first + 1 if last else 0, r.words, r.original_words, share, r.permissions])
+    return out.getvalue().encode("utf-8")
 
 
 def print_identifier(edition: Edition, paper: str) -> str:
@@ -119,12 +174,12 @@ def print_identifier(edition: Edition, paper: str) -> str:
 
 def _check_slugs(project: Path, slugs: list[str]) -> None:
     diags = Collector()
-    known = discover(project)
+    known = discover(project) + volume.discover(project)
     from .diagnostics import suggest
 
     for slug in slugs:
         if slug not in known:
-            diags.error(None, "cli.option", f"no work {slug!r} in content/{suggest(slug, known)}")
+            diags.error(None, "cli.option", f"no work {slug!r} in content/ or readers/{suggest(slug, known)}")
     if not slugs:
         diags.error(None, "file.missing", "content/ holds no work (a folder with a work.yaml)")
     diags.check()
@@ -157,6 +212,9 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
     ).encode()
     if options.strict and report.total:
         raise BuildFailed(preflight.diagnostics(report))
+    reading_pages = volume_pages(document, edition)
+    if edition.reader:
+        files[options.out / f"{edition.slug}.permissions.csv"] = permissions_csv(edition, reading_pages)
     if "pdf" in options.formats:
         with result.timings.stage(f"{edition.slug}: write pdf"):
             files[options.out / f"{edition.slug}.pdf"] = archival.write_print(document, edition.identifier.encode())
@@ -175,7 +233,7 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
         with result.timings.stage(f"{edition.slug}: build epub"):
             starts = page_starts(document)
             files[options.out / f"{edition.slug}.epub"] = epub.build_epub(
-                edition, env, options.project, date, starts, print_identifier(edition, options.paper)
+                edition, env, options.project, date, starts, print_identifier(edition, options.paper), reading_pages
             )
     if options.check and "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: epubcheck"):
@@ -221,8 +279,11 @@ def print_html(
     edition: Edition, env, options: Options, date: datetime.datetime, splits=None, press: bool = False
 ) -> str:
     splits = splits or {}
+    links = volume_links(edition.parts)
     bodies = {
-        work.slug: render_bodies(work, PRINT, env, {n: v for (w, n), v in splits.items() if w == work.slug})[0]
+        work.slug: render_bodies(
+            work, PRINT, env, {n: v for (w, n), v in splits.items() if w == work.slug}, links.get(work.slug)
+        )[0]
         for work in edition.parts
     }
     css = options.project / "templates"
@@ -233,6 +294,9 @@ def print_html(
         bodies=bodies,
         blocks=env.get_template("body/blocks.html").module,
         tocs={work.slug: toc_entries(work, build_locator(work, PRINT)) for work in edition.parts},
+        volume_toc=volume_toc(edition, PRINT),
+        introduction=render_introduction(edition, PRINT, env),
+        permissions_rows=permission_rows(edition, None),
         paper=pdf.PAPERS[options.paper],
         fonts_css=Markup(fonts.font_face_css(lambda p: p.resolve().as_uri())),
         stylesheets={
@@ -241,7 +305,7 @@ def print_html(
             "press": (css / "print/press.css").resolve().as_uri() if press else "",
         },
         cmyk_profile=options.cmyk_profile.resolve().as_uri() if press and options.cmyk_profile else "",
-        keywords=", ".join(filter(None, [edition.main.meta.series, "Korea", "edition"])),
+        keywords=", ".join(filter(None, [edition.main.meta.series, edition.reader.course_code if edition.reader else ""])),
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )

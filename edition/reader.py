@@ -79,14 +79,24 @@ COLUMN_TYPES = {"integer": int, "text": str}
 MAX_TABLE_ROWS = 5000
 
 
-def read_work(project: Path, slug: str) -> Work:
+def read_work(
+    project: Path, slug: str, sections: list[str] | None = None, documents: list[int] | None = None
+) -> Work:
+    """Read ``content/<slug>/``; ``sections`` (file stems) and ``documents``
+    (numbers) select an excerpt, whose notes are numbered from 1."""
     root = project / "content" / slug
     diags = Collector()
     meta_map = _load_mapping(root / "work.yaml", diags)
     meta = _work_meta(meta_map, root / "work.yaml", diags) if meta_map else None
     tables = _read_tables(root / "tables", diags)
-    parsed_sections = [_read_section(p, slug, diags) for p in sorted((root / "text").glob("*.md"))]
-    parsed_documents = [_read_document(p, slug, diags) for p in sorted((root / "documents").glob("*.md"))]
+    section_files = sorted((root / "text").glob("*.md"))
+    document_files = sorted((root / "documents").glob("*.md"))
+    if sections is not None:
+        section_files = [p for p in section_files if p.stem in sections]
+    parsed_sections = [_read_section(p, slug, diags) for p in section_files]
+    parsed_documents = [_read_document(p, slug, diags) for p in document_files]
+    if documents is not None:
+        parsed_documents = [d for d in parsed_documents if d is None or d[0].number in documents]
     if not parsed_sections and not (root / "text").is_dir():
         diags.error(SourceLocation(root / "text"), "file.missing", "a work needs a text/ folder of Markdown files")
     parsed_documents.sort(key=lambda pair: pair[0].number if pair and pair[0].number else 0)

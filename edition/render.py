@@ -93,24 +93,45 @@ class Locator:
     work: Work
     target: Target
     files: dict[str, str] = field(default_factory=dict)  # local id -> file name
+    # in a volume: ids of the same work that stand in another reading
+    elsewhere: dict[str, tuple[str, str]] = field(default_factory=dict)  # local id -> (reading slug, file)
 
     def href(self, local: str) -> str:
-        target_id = ids.output_id(self.work.slug, local)
-        if not self.target.file_per_section:
-            return f"#{target_id}"
-        file = self.files.get(local, "")
-        return f"{file}#{target_id}"
+        owner, file = self.work.slug, self.files.get(local, "")
+        if local not in self.files and local in self.elsewhere:
+            owner, file = self.elsewhere[local]
+        target_id = ids.output_id(owner, local)
+        return f"{file}#{target_id}" if self.target.file_per_section else f"#{target_id}"
+
+
+def volume_links(parts: Sequence[Work]) -> dict[str, dict[str, tuple[str, str]]]:
+    """For each reading, where the sections and documents of its work that it
+    leaves out stand in the volume (a note's "printed below as Document No. 3")."""
+    links: dict[str, dict[str, tuple[str, str]]] = {}
+    for work in parts:
+        if work.reading is None:
+            continue
+        own = {s.slug for s in work.all_sections}
+        links[work.slug] = {
+            s.slug: (other.slug, section_file(other, s))
+            for other in parts
+            if other is not work and other.reading and other.reading.work == work.reading.work
+            for s in other.all_sections
+            if s.slug not in own
+        }
+    return links
 
 
 def section_file(work: Work, section: Section) -> str:
     return f"{work.slug}-{section.slug}.xhtml"
 
 
-def build_locator(work: Work, target: Target) -> Locator:
-    locator = Locator(work, target)
+def build_locator(work: Work, target: Target, elsewhere: dict | None = None) -> Locator:
+    locator = Locator(work, target, elsewhere=elsewhere or {})
     locator.files.update(
         {
             "titlepage": f"{work.slug}-titlepage.xhtml",
+            "title": f"{work.slug}-titlepage.xhtml",
             "appendix": f"{work.slug}-appendix.xhtml",
             "bibliography": f"{work.slug}-bibliography.xhtml",
             "note-on-the-text": f"{work.slug}-note-on-the-text.xhtml",
@@ -141,6 +162,53 @@ def toc_entries(work: Work, locator: Locator) -> list[dict]:
         entries.append({"title": "Bibliography", "href": href("bibliography"), "children": []})
     entries.append({"title": "Note on the Text", "href": href("note-on-the-text"), "children": []})
     return entries
+
+
+def volume_toc(edition, target: Target) -> list[dict]:
+    """A reader's contents: each reading, with its sections below it."""
+    if edition.reader is None:
+        return []
+    entries = []
+    if edition.reader.introduction:
+        file = f"{edition.slug}-introduction.xhtml" if target.file_per_section else ""
+        entries.append({"title": "Introduction", "href": f"{file}#{ids.output_id(edition.slug, 'introduction')}", "children": []})
+    for work in edition.parts:
+        locator = build_locator(work, target)
+        children = toc_entries(work, locator)
+        if work.reading and work.reading.kind == "documents":
+            children = []
+        entries.append({"title": work.reading.title if work.reading else work.meta.title, "href": locator.href("titlepage"), "children": children})
+    if edition.reader.permissions_page:
+        file = f"{edition.slug}-permissions.xhtml" if target.file_per_section else ""
+        entries.append({"title": "Permissions", "href": f"{file}#{ids.output_id(edition.slug, 'permissions')}", "children": []})
+    return entries
+
+
+def render_introduction(edition, target: Target, env: jinja2.Environment) -> Markup:
+    if edition.reader is None or not edition.reader.introduction:
+        return Markup("")
+    renderer = BodyRenderer(edition.main, target, env.get_template("body/blocks.html").module, build_locator(edition.main, target))
+    return Markup(renderer._blocks(list(edition.reader.introduction)))
+
+
+def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[dict]:
+    """One row per reading: its source, its pages in the volume, its share of
+    the original. Without a layout yet, the print page shows the range through
+    CSS target-counter links."""
+    rows = []
+    for work in edition.parts:
+        r = work.reading
+        if r is None:
+            continue
+        if pages is None:
+            first = ids.output_id(work.slug, "titlepage")
+            last = ids.output_id(work.slug, "end")
+            span = Markup(f'<a class="page-ref" href="#{first}"></a>–<a class="page-ref" href="#{last}"></a>')
+        else:
+            span = f"{pages[work.slug][0]}–{pages[work.slug][1]}"
+        share = f"{100 * r.words / r.original_words:.0f}% of its words" if r.original_words else ""
+        rows.append({"slug": work.slug, "title": r.title, "source": r.source_text, "pages": span, "share": share})
+    return rows
 
 
 def _all_tokens(tokens: Sequence[Token]):
@@ -475,12 +543,16 @@ def configure(env: jinja2.Environment) -> jinja2.Environment:
 
 
 def render_bodies(
-    work: Work, target: Target, env: jinja2.Environment, splits: dict[int, int] | None = None
+    work: Work,
+    target: Target,
+    env: jinja2.Environment,
+    splits: dict[int, int] | None = None,
+    elsewhere: dict | None = None,
 ) -> tuple[dict[str, Markup], BodyRenderer]:
     """Each section's and document's body markup, by slug; ``splits`` ends a
     note call's paragraph early (note number -> characters before the cut)."""
     macros = env.get_template("body/blocks.html").module
-    renderer = BodyRenderer(work, target, macros, build_locator(work, target), splits)
+    renderer = BodyRenderer(work, target, macros, build_locator(work, target, elsewhere), splits)
     try:
         bodies = {s.slug: renderer.section_body(s) for s in work.all_sections}
     except jinja2.TemplateError as exc:
