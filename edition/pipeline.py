@@ -6,6 +6,7 @@ a build that fails on bad input leaves ``dist/`` as it was.
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import datetime
 import io
@@ -13,7 +14,7 @@ import json
 import logging
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from markupsafe import Markup
@@ -55,6 +56,7 @@ class Options:
     strict: bool = False
     press: bool = False
     cmyk_profile: Path | None = None
+    jobs: int = 1
     check: bool = False
 
 
@@ -112,6 +114,8 @@ def _run(options: Options, result: Result) -> Result:
     readers = volume.discover(options.project)
     slugs = list(options.slugs) or discover(options.project) + readers
     _check_slugs(options.project, slugs)
+    if options.jobs > 1 and len(slugs) > 1:
+        return _run_parallel(options, slugs, readers, result)
     with result.timings.stage("read"):
         works = _read_all(options.project, [s for s in slugs if s not in readers])
     with result.timings.stage("resolve citations"):
@@ -122,6 +126,26 @@ def _run(options: Options, result: Result) -> Result:
     for edition in editions:
         build(edition, env, options, result)
     return result
+
+
+def _run_parallel(options: Options, slugs: list[str], readers: list[str], result: Result) -> Result:
+    """Each edition in its own process; all input is checked first, as in a
+    serial build, so bad input still stops the build before anything is written."""
+    with result.timings.stage("read"):
+        _read_all(options.project, [s for s in slugs if s not in readers])
+        _read_readers(options.project, [s for s in slugs if s in readers])
+    with concurrent.futures.ProcessPoolExecutor(max_workers=options.jobs) as pool:
+        done = pool.map(_run_one, [replace(options, slugs=(slug,), jobs=1) for slug in slugs])
+        for one in done:
+            result.outputs += one.outputs
+            result.pages.update(one.pages)
+            result.warnings += one.warnings
+            result.timings.stages += one.timings.stages
+    return result
+
+
+def _run_one(options: Options) -> Result:
+    return run(options)
 
 
 def _read_readers(project: Path, slugs: list[str]) -> list[Edition]:
