@@ -34,7 +34,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("dist"), help="output folder (default: dist)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--check", action="store_true", help="run EPUBCheck on the EPUB before writing it")
-    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="build N editions at once, in separate processes")
+    p.add_argument(
+        "--jobs", "-j", type=int, default=1, metavar="N", help="build N editions at once, in separate processes"
+    )
     p.add_argument("--press", action="store_true", help="also write <work>-press.pdf: bleed, crop marks, CMYK black")
     p.add_argument(
         "--cmyk-profile", type=Path, metavar="ICC", help="the printer's CMYK ICC profile: makes the press file PDF/X-4"

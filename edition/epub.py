@@ -108,7 +108,12 @@ def _add_reader_front(package: Package, edition: Edition, env: jinja2.Environmen
     reader = edition.reader
     title = f'<section class="titlepage" id="{ids.output_id(edition.slug, "titlepage")}" epub:type="titlepage" aria-label="Title page">'
     package.pages.append(
-        Page(f"{edition.slug}-titlepage.xhtml", reader.title, title + str(blocks.reader_title_block(reader)) + "</section>", "frontmatter")
+        Page(
+            f"{edition.slug}-titlepage.xhtml",
+            reader.title,
+            title + str(blocks.reader_title_block(reader)) + "</section>",
+            "frontmatter",
+        )
     )
     if reader.introduction:
         intro_id = ids.output_id(edition.slug, "introduction")
@@ -153,7 +158,12 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: 
     if work.reading:
         head = Page(title_file, work.reading.title, str(blocks.reading_head(work)), "bodymatter")
     else:
-        head = Page(title_file, work.meta.title, render_template(env, "epub/titlepage.xhtml", work=work, blocks=blocks), "frontmatter")
+        head = Page(
+            title_file,
+            work.meta.title,
+            render_template(env, "epub/titlepage.xhtml", work=work, blocks=blocks),
+            "frontmatter",
+        )
     package.pages.append(head)
     first = section_file(work, work.sections[0]) if work.sections else title_file
     if not any(mark["type"] == "bodymatter" for mark in package.landmarks):
@@ -167,7 +177,14 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: 
         if not documents_only:
             appendix_file = f"{work.slug}-appendix.xhtml"
             package.pages.append(
-                page(appendix_file, work.meta.appendix_title, blocks.appendix_heading(work), Markup(""), None, "backmatter")
+                page(
+                    appendix_file,
+                    work.meta.appendix_title,
+                    blocks.appendix_heading(work),
+                    Markup(""),
+                    None,
+                    "backmatter",
+                )
             )
         for doc in work.documents:
             file = section_file(work, doc)
@@ -217,7 +234,9 @@ def _reader_metadata(book: epub.EpubBook, edition: Edition) -> None:
     book.add_metadata("DC", "publisher", reader.institution)
     book.add_metadata("DC", "date", reader.date)
     book.add_metadata("DC", "rights", reader.rights)
-    book.add_metadata("DC", "description", f"Course reader for {reader.course_code}, {reader.term}: {len(edition.parts)} readings.")
+    book.add_metadata(
+        "DC", "description", f"Course reader for {reader.course_code}, {reader.term}: {len(edition.parts)} readings."
+    )
     seen: set[str] = set()
     for work in edition.parts:
         if work.reading and work.reading.source_text:
@@ -229,7 +248,9 @@ def _reader_metadata(book: epub.EpubBook, edition: Edition) -> None:
                 seen.add(author.name)
                 uid = f"contributor-{len(seen)}"
                 book.add_metadata("DC", "contributor", author.name, {"id": uid})
-                book.add_metadata(None, "meta", "aut", {"refines": f"#{uid}", "property": "role", "scheme": "marc:relators"})
+                book.add_metadata(
+                    None, "meta", "aut", {"refines": f"#{uid}", "property": "role", "scheme": "marc:relators"}
+                )
 
 
 def _work_metadata(book: epub.EpubBook, meta) -> None:

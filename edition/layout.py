@@ -213,7 +213,11 @@ def page_starts(document: Document) -> list[PageStart]:
     """Where every page begins. A blank page (the verso before a part that
     opens on a recto) begins where the next page does: its marker stands just
     before the next page's, so the page list still has every page."""
-    found_starts = [_page_start(document, number, page) for number, page in enumerate(document.pages, 1)]
+    found_starts = []
+    seen_headers: set[int] = set()  # table heads already printed: a repeat is not where a page begins
+    for number, page in enumerate(document.pages, 1):
+        found_starts.append(_page_start(document, number, page, seen_headers))
+        seen_headers |= {id(b.element) for b in _walk(page._page_box.children[0]) if getattr(b, "is_header", False)}
     starts: list[PageStart] = []
     for number, start in enumerate(found_starts, 1):
         if start is None:
@@ -225,9 +229,9 @@ def page_starts(document: Document) -> list[PageStart]:
     return starts
 
 
-def _page_start(document: Document, number: int, page) -> PageStart | None:
+def _page_start(document: Document, number: int, page, seen_headers: set[int]) -> PageStart | None:
     """Where one page begins, or None for a page with no text."""
-    found = _first_text(page._page_box.children[0])
+    found = _first_text(page._page_box.children[0], seen_headers)
     if found is None:
         return None
     stack, _ = found
@@ -275,13 +279,13 @@ def _logical_block(anchor, element):
     return element
 
 
-def _first_text(root: boxes.Box) -> tuple[list[boxes.Box], boxes.Box] | None:
+def _first_text(root: boxes.Box, seen_headers: set[int]) -> tuple[list[boxes.Box], boxes.Box] | None:
     """The boxes from the root down to the page's first line of flow text."""
     stack: list[boxes.Box] = []
 
     def visit(box: boxes.Box):
         # a table header repeated at the top of the page is not where the page begins
-        if _is_marker(box) or getattr(box, "is_header", False):
+        if _is_marker(box) or (getattr(box, "is_header", False) and id(box.element) in seen_headers):
             return None
         stack.append(box)
         if isinstance(box, boxes.TextBox) and box.text.strip():

@@ -170,7 +170,9 @@ def volume_pages(document, edition: Edition) -> dict[str, tuple[int, int]]:
     for work in edition.parts:
         first = ids.output_id(work.slug, "titlepage")
         last = ids.output_id(work.slug, "end")
-        numbers = {name: n for n, page in enumerate(document.pages, 1) for name in page.anchors if name in (first, last)}
+        numbers = {
+            name: n for n, page in enumerate(document.pages, 1) for name in page.anchors if name in (first, last)
+        }
         if first in numbers and last in numbers:
             pages[work.slug] = (numbers[first], numbers[last])
     return pages
@@ -181,13 +183,39 @@ def permissions_csv(edition: Edition, pages: dict[str, tuple[int, int]]) -> byte
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["reading", "title", "work", "source", "first_page", "last_page", "pages", "words", "original_words", "share_of_original", "permissions"]
+        [
+            "reading",
+            "title",
+            "work",
+            "source",
+            "first_page",
+            "last_page",
+            "pages",
+            "words",
+            "original_words",
+            "share_of_original",
+            "permissions",
+        ]
     )
     for number, work in enumerate(edition.parts, 1):
         r = work.reading
         first, last = pages.get(work.slug, (0, 0))
         share = f"{r.words / r.original_words:.3f}" if r.original_words else ""
-        writer.writerow([number, r.title, r.work, r.source_text, first, last, last - first + 1 if last else 0, r.words, r.original_words, share, r.permissions])
+        writer.writerow(
+            [
+                number,
+                r.title,
+                r.work,
+                r.source_text,
+                first,
+                last,
+                last - first + 1 if last else 0,
+                r.words,
+                r.original_words,
+                share,
+                r.permissions,
+            ]
+        )
     return out.getvalue().encode("utf-8")
 
 
@@ -329,7 +357,9 @@ def print_html(
             "press": (css / "print/press.css").resolve().as_uri() if press else "",
         },
         cmyk_profile=options.cmyk_profile.resolve().as_uri() if press and options.cmyk_profile else "",
-        keywords=", ".join(filter(None, [edition.main.meta.series, edition.reader.course_code if edition.reader else ""])),
+        keywords=", ".join(
+            filter(None, [edition.main.meta.series, edition.reader.course_code if edition.reader else ""])
+        ),
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )

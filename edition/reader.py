@@ -79,9 +79,7 @@ COLUMN_TYPES = {"integer": int, "text": str}
 MAX_TABLE_ROWS = 5000
 
 
-def read_work(
-    project: Path, slug: str, sections: list[str] | None = None, documents: list[int] | None = None
-) -> Work:
+def read_work(project: Path, slug: str, sections: list[str] | None = None, documents: list[int] | None = None) -> Work:
     """Read ``content/<slug>/``; ``sections`` (file stems) and ``documents``
     (numbers) select an excerpt, whose notes are numbered from 1."""
     root = project / "content" / slug

@@ -171,23 +171,35 @@ def volume_toc(edition, target: Target) -> list[dict]:
     entries = []
     if edition.reader.introduction:
         file = f"{edition.slug}-introduction.xhtml" if target.file_per_section else ""
-        entries.append({"title": "Introduction", "href": f"{file}#{ids.output_id(edition.slug, 'introduction')}", "children": []})
+        entries.append(
+            {"title": "Introduction", "href": f"{file}#{ids.output_id(edition.slug, 'introduction')}", "children": []}
+        )
     for work in edition.parts:
         locator = build_locator(work, target)
         children = toc_entries(work, locator)
         if work.reading and work.reading.kind == "documents":
             children = []
-        entries.append({"title": work.reading.title if work.reading else work.meta.title, "href": locator.href("titlepage"), "children": children})
+        entries.append(
+            {
+                "title": work.reading.title if work.reading else work.meta.title,
+                "href": locator.href("titlepage"),
+                "children": children,
+            }
+        )
     if edition.reader.permissions_page:
         file = f"{edition.slug}-permissions.xhtml" if target.file_per_section else ""
-        entries.append({"title": "Permissions", "href": f"{file}#{ids.output_id(edition.slug, 'permissions')}", "children": []})
+        entries.append(
+            {"title": "Permissions", "href": f"{file}#{ids.output_id(edition.slug, 'permissions')}", "children": []}
+        )
     return entries
 
 
 def render_introduction(edition, target: Target, env: jinja2.Environment) -> Markup:
     if edition.reader is None or not edition.reader.introduction:
         return Markup("")
-    renderer = BodyRenderer(edition.main, target, env.get_template("body/blocks.html").module, build_locator(edition.main, target))
+    renderer = BodyRenderer(
+        edition.main, target, env.get_template("body/blocks.html").module, build_locator(edition.main, target)
+    )
     return Markup(renderer._blocks(list(edition.reader.introduction)))
 
 

@@ -59,10 +59,18 @@ def read_reader(project: Path, slug: str) -> Edition:
     for index, spec in enumerate(d["readings"], 1):
         where = SourceLocation(path, mapping.line("readings"))
         if not isinstance(spec, dict) or "work" not in spec or set(spec) - READING_KEYS:
-            diags.error(where, "meta.type", f"reading {index} needs 'work' and may have {', '.join(sorted(READING_KEYS - {'work'}))}")
+            diags.error(
+                where,
+                "meta.type",
+                f"reading {index} needs 'work' and may have {', '.join(sorted(READING_KEYS - {'work'}))}",
+            )
             continue
         if spec["work"] not in works:
-            diags.error(where, "meta.type", f"reading {index}: no work {spec['work']!r} in content/{suggest(str(spec['work']), works)}")
+            diags.error(
+                where,
+                "meta.type",
+                f"reading {index}: no work {spec['work']!r} in content/{suggest(str(spec['work']), works)}",
+            )
             continue
         readings.append(_reading(project, index, spec))
     diags.check()
@@ -81,7 +89,14 @@ def read_reader(project: Path, slug: str) -> Edition:
         definition=path,
         permissions_page=bool(d.get("permissions_page")),
     )
-    return Edition(slug=slug, title=reader.title, identifier=reader.identifier, language=reader.language, parts=tuple(readings), reader=reader)
+    return Edition(
+        slug=slug,
+        title=reader.title,
+        identifier=reader.identifier,
+        language=reader.language,
+        parts=tuple(readings),
+        reader=reader,
+    )
 
 
 def _reading(project: Path, index: int, spec: dict) -> Work:
@@ -124,7 +139,7 @@ def count_words(work: Work) -> int:
 
 
 def _with_source_line(work: Work) -> Reading:
-    """"Originally published as …", the work's own source cited in full."""
+    """ "Originally published as …", the work's own source cited in full."""
     reading = work.reading
     assert reading is not None
     if not work.meta.source:

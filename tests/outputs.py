@@ -249,8 +249,9 @@ def epub_page_starts(path: Path) -> dict[int, str]:
 
 def pdf_page_first_words(path: Path) -> list[str]:
     """The first word of each page's text block: no running head, folio or
-    margin page marker."""
+    margin page marker, and no table header repeated from the page before."""
     firsts = []
+    previous: set[str] = set()
     with pdfplumber.open(path) as pdf:
         for page in pdf.pages:
             top, bottom = 0.85 * 72, page.height - 0.9 * 72
@@ -261,6 +262,10 @@ def pdf_page_first_words(path: Path) -> list[str]:
                 if w["top"] >= top and w["bottom"] <= bottom and not re.fullmatch(r"\[\d+\]", w["text"])
             ]
             lines = _lines(body)
+            texts = [" ".join(w["text"] for w in line) for line in lines]
+            while lines and texts[0] in previous and texts[0].split()[0][:1].isupper():
+                lines, texts = lines[1:], texts[1:]
+            previous = set(texts)
             firsts.append(lines[0][0]["text"] if lines else "")
     return firsts
 
