@@ -160,7 +160,8 @@ def toc_entries(work: Work, locator: Locator) -> list[dict]:
         entries.append({"title": work.meta.appendix_title, "href": href("appendix"), "children": children})
     if work.bibliography:
         entries.append({"title": "Bibliography", "href": href("bibliography"), "children": []})
-    entries.append({"title": "Note on the Text", "href": href("note-on-the-text"), "children": []})
+    if work.register and not (work.reading and work.reading.kind == "documents"):
+        entries.append({"title": "Note on the Text", "href": href("note-on-the-text"), "children": []})
     return entries
 
 
