@@ -9,11 +9,12 @@ import time
 import traceback
 from pathlib import Path
 
-from .atomic import Terminated, terminate_as_exception
+from . import freshness
+from .atomic import Terminated, terminate_as_exception, write_bytes
 from .diagnostics import BuildFailed, Diagnostic
-from .extract import extract
-from .pdf import PAPERS
-from .pipeline import FORMATS, Options, run
+from .papers import PAPERS
+
+FORMATS = ("pdf", "pdfa", "epub")
 
 log = logging.getLogger("edition")
 
@@ -34,6 +35,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("dist"), help="output folder (default: dist)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--check", action="store_true", help="run EPUBCheck on the EPUB before writing it")
+    p.add_argument("--force", action="store_true", help="build even if the outputs are up to date")
     p.add_argument(
         "--jobs", "-j", type=int, default=1, metavar="N", help="build N editions at once, in separate processes"
     )
@@ -57,9 +59,20 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
     args = parser().parse_args(argv)
     _configure_logging(args.quiet, args.verbose)
     project = (project or Path.cwd()).resolve()
+    out = args.out if args.out.is_absolute() else Path.cwd() / args.out
+    if not args.extract and not args.force:
+        from .fonts import FONT_DIR
+
+        key = freshness.fingerprint(project, _option_key(args), FONT_DIR)
+        if freshness.up_to_date(out, key):
+            if not args.quiet:
+                print(f"up to date: nothing to build in {out}")
+            return 0
+    from .pipeline import Options, run
+
     options = Options(
         project=project,
-        out=(args.out if args.out.is_absolute() else Path.cwd() / args.out),
+        out=out,
         slugs=tuple(args.slugs),
         formats=tuple(args.format or FORMATS),
         paper=args.paper,
@@ -72,6 +85,8 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
     start = time.perf_counter()
     try:
         if args.extract:
+            from .extract import extract
+
             written = extract(*args.extract)
             if not args.quiet:
                 print(f"extracted {len(written)} files into {args.extract[1]}")
@@ -92,12 +107,23 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
             traceback.print_exc()
         print(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", file=sys.stderr)
         return 1
+    if not args.force:
+        from .fonts import FONT_DIR
+
+        key = freshness.fingerprint(project, _option_key(args), FONT_DIR)
+        write_bytes(out / freshness.STAMP, freshness.stamp(out, key, result.outputs))
     elapsed = time.perf_counter() - start
     if not args.quiet:
         pages = ", ".join(f"{slug} {n} pages" for slug, n in result.pages.items())
         names = ", ".join(str(p.name) for p in result.outputs)
         print(f"built {names} ({pages}) in {elapsed:.1f} s")
     return 0
+
+
+def _option_key(args: argparse.Namespace) -> dict:
+    """The options that change what a build writes."""
+    keys = ("slugs", "format", "paper", "strict", "press", "cmyk_profile")
+    return {k: getattr(args, k) for k in keys}
 
 
 def _configure_logging(quiet: bool, verbose: bool) -> None:

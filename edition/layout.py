@@ -127,22 +127,27 @@ def _call_line(page_box: boxes.PageBox, key: tuple[str, int]) -> tuple[object, b
     return visit(page_box.children[0])
 
 
-def split_for_first_fault(document: Document) -> tuple[tuple[str, int], int] | None:
-    """The first note printed off its call's page, and where to end the call's
-    paragraph so the call's line starts the next page: the count of non-space
-    characters of the paragraph's text before that line (``data-chars`` is the
-    offset of a paragraph that continues an earlier split).
+def splits_for_first_faults(document: Document) -> list[tuple[tuple[str, int], int]]:
+    """For the first note of each work printed off its call's page: where to
+    end the call's paragraph so the call's line starts the next page, as the
+    count of non-space characters of the paragraph's text before that line
+    (``data-chars`` is the offset of a paragraph continuing an earlier split).
 
-    Only the first fault is fixed per layout: moving a line shifts every page
-    after it, so later faults must be found again in the next layout. A note
+    Moving a line shifts every page after it, so only the first fault of a work
+    is fixed per layout and the later ones are found again in the next. The
+    works of a volume each open on a recto, so a fix in one never moves the
+    lines of another: their first faults are fixed in the same round. A note
     WeasyPrint dropped altogether is a fault like any other.
     """
+    fixes = []
+    seen: set[str] = set()
     for work, number, call_page, _ in note_placement(document).faults():
-        if call_page is None:
+        if call_page is None or work in seen:
             continue
+        seen.add(work)
         found = _call_line(document.pages[call_page - 1]._page_box, (work, number))
         if found is None or getattr(found[0], "tag", None) != "p":
-            return None
+            continue
         element, call_line = found
         chars = int(element.get("data-chars") or 0)
         for page in document.pages[:call_page]:
@@ -150,8 +155,8 @@ def split_for_first_fault(document: Document) -> tuple[tuple[str, int], int] | N
                 if line is call_line:
                     break
                 chars += _line_chars(line)
-        return (work, number), chars
-    return None
+        fixes.append(((work, number), chars))
+    return fixes
 
 
 #: Elements whose text is a unit of reading: a page break is placed inside one.

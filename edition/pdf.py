@@ -12,26 +12,9 @@ from .diagnostics import BuildFailed, Collector, Diagnostic
 from .fetcher import SandboxFetcher
 from .fonts import FONT_DIR
 from .layout import NotePlacement, note_placement
+from .papers import PAPERS, Paper  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Paper:
-    """A page size and what changes with it: the margins (top, inside, bottom,
-    outside, for a recto) and the body type size."""
-
-    name: str
-    size: str
-    margins: tuple[str, str, str, str]
-    font_size: str
-
-
-PAPERS = {
-    "letter": Paper("letter", "letter", ("0.9in", "1.05in", "0.95in", "0.85in"), "10.5pt"),
-    "a4": Paper("a4", "A4", ("23mm", "27mm", "24mm", "21mm"), "10.5pt"),
-    "6x9": Paper("6x9", "6in 9in", ("0.7in", "0.75in", "0.75in", "0.55in"), "10pt"),
-}
 
 
 class WeasyLog(logging.Handler):

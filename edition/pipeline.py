@@ -22,7 +22,7 @@ from markupsafe import Markup
 from . import __version__, archival, checks, epub, fonts, ids, pdf, preflight, volume
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector, Diagnostic
-from .layout import page_starts, split_for_first_fault
+from .layout import page_starts, splits_for_first_faults
 from .model import Edition
 from .progress import Timings
 from .reader import read_work
@@ -315,12 +315,12 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
         with result.timings.stage(f"{edition.slug}: lay out pages"):
             document = pdf.lay_out(html, options.project, extra_allowed=_profile_dirs(options, press))
         with result.timings.stage(f"{edition.slug}: check notes"):
-            fix = split_for_first_fault(document)
-        if fix is None or splits.get(fix[0]) == fix[1]:
+            fixes = [(key, chars) for key, chars in splits_for_first_faults(document) if splits.get(key) != chars]
+        if not fixes:
             break
-        (work, number), chars = fix
-        log.info("layout %d: note %d of %s is not on its call's page: its line moves over", round_number, number, work)
-        splits[fix[0]] = chars
+        for (work, number), chars in fixes:
+            log.info("layout %d: note %d of %s is not on its call's page: its line moves over", round_number, number, work)
+            splits[(work, number)] = chars
     result.layout_rounds[edition.slug] = round_number
     result.corrections[edition.slug] = sorted(splits)
     pdf.fail_on_note_faults(document)
