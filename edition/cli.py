@@ -107,11 +107,10 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
             traceback.print_exc()
         print(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", file=sys.stderr)
         return 1
-    if not args.force:
-        from .fonts import FONT_DIR
+    from .fonts import FONT_DIR
 
-        key = freshness.fingerprint(project, _option_key(args), FONT_DIR)
-        write_bytes(out / freshness.STAMP, freshness.stamp(out, key, result.outputs))
+    key = freshness.fingerprint(project, _option_key(args), FONT_DIR)
+    write_bytes(out / freshness.STAMP, freshness.stamp(key, result.outputs))
     elapsed = time.perf_counter() - start
     if not args.quiet:
         pages = ", ".join(f"{slug} {n} pages" for slug, n in result.pages.items())

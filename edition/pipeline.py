@@ -13,13 +13,14 @@ import io
 import json
 import logging
 import os
+import pickle
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, archival, checks, epub, fonts, ids, pdf, preflight, volume
+from . import __version__, archival, checks, epub, fonts, ids, parallel, pdf, preflight, volume
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import page_starts, splits_for_first_faults
@@ -66,6 +67,7 @@ class Result:
     pages: dict[str, int] = field(default_factory=dict)
     layout_rounds: dict[str, int] = field(default_factory=dict)
     corrections: dict[str, list] = field(default_factory=dict)
+    split_points: dict[str, list] = field(default_factory=dict)  # slug -> ((work, note), chars)
     warnings: list[str] = field(default_factory=list)
     preflight: dict[str, preflight.Report] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
@@ -267,14 +269,9 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
     reading_pages = volume_pages(document, edition)
     if edition.reader:
         files[options.out / f"{edition.slug}.permissions.csv"] = permissions_csv(edition, reading_pages)
-    if "pdf" in options.formats:
-        with result.timings.stage(f"{edition.slug}: write pdf"):
-            files[options.out / f"{edition.slug}.pdf"] = archival.write_print(document, edition.identifier.encode())
-    if "pdfa" in options.formats:
-        with result.timings.stage(f"{edition.slug}: write pdf/a"):
-            sources = archival.edition_sources(edition, options.project)
-            sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
-            files[options.out / f"{edition.slug}-pdfa.pdf"] = archival.write_pdfa(document, edition, sources, date)
+    # the two PDF writes run in a child process while this one builds the EPUB
+    with result.timings.stage(f"{edition.slug}: start pdf writes"):
+        pdfs = parallel.start(lambda: _write_pdfs(document, edition, options, date))
     if options.press:
         press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
         with result.timings.stage(f"{edition.slug}: write press pdf"):
@@ -287,6 +284,9 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
             files[options.out / f"{edition.slug}.epub"] = epub.build_epub(
                 edition, env, options.project, date, starts, print_identifier(edition, options.paper), reading_pages
             )
+    with result.timings.stage(f"{edition.slug}: wait for pdf writes"):
+        for name, data in pickle.loads(pdfs()).items():
+            files[options.out / name] = data
     if options.check and "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: epubcheck"):
             problems = checks.epubcheck(files[options.out / f"{edition.slug}.epub"], f"{edition.slug}.epub")
@@ -304,6 +304,18 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
 MAX_LAYOUT_ROUNDS = 30
 
 
+def _write_pdfs(document, edition: Edition, options: Options, date: datetime.datetime) -> bytes:
+    """The print PDF and the PDF/A, from the one layout (run in a child process)."""
+    out: dict[str, bytes] = {}
+    if "pdf" in options.formats:
+        out[f"{edition.slug}.pdf"] = archival.write_print(document, edition.identifier.encode())
+    if "pdfa" in options.formats:
+        sources = archival.edition_sources(edition, options.project)
+        sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
+        out[f"{edition.slug}-pdfa.pdf"] = archival.write_pdfa(document, edition, sources, date)
+    return pickle.dumps(out)
+
+
 def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, result: Result, press: bool = False):
     """Lay out, find every note printed off its call's page, end the paragraph
     before the call's line so that line starts the next page, and lay out again
@@ -319,10 +331,13 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
         if not fixes:
             break
         for (work, number), chars in fixes:
-            log.info("layout %d: note %d of %s is not on its call's page: its line moves over", round_number, number, work)
+            log.info(
+                "layout %d: note %d of %s is not on its call's page: its line moves over", round_number, number, work
+            )
             splits[(work, number)] = chars
     result.layout_rounds[edition.slug] = round_number
     result.corrections[edition.slug] = sorted(splits)
+    result.split_points[edition.slug] = sorted(splits.items())
     pdf.fail_on_note_faults(document)
     return document
 
