@@ -68,7 +68,7 @@ def subset(face: Face, characters: set[str]) -> bytes:
     options.notdef_outline = True
     # Graphite tables (SIL's own shaping) are not used by reading systems
     options.drop_tables += ["Silf", "Silt", "Glat", "Gloc", "Feat", "Sill"]
-    font = TTFont(FONT_DIR / face.file, recalcTimestamp=False)
+    font = TTFont(FONT_DIR / face.file, recalcTimestamp=False, lazy=True)  # reads only the tables kept
     subsetter = ft_subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(wanted))
     subsetter.subset(font)
