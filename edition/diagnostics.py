@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .model import SourceLocation
 
@@ -103,7 +102,3 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     if not close:
         return ""
     return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
-
-
-def location(path: Path, line: int | None) -> SourceLocation:
-    return SourceLocation(path, line)

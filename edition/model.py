@@ -204,10 +204,6 @@ class Work:
     def all_sections(self) -> tuple[Section, ...]:
         return self.sections + self.documents
 
-    @property
-    def note_by_label(self) -> dict[tuple[str, str], Note]:
-        return {(n.location.path.name, n.label): n for n in self.notes}
-
 
 @dataclass(frozen=True)
 class Edition:

@@ -13,7 +13,7 @@ from typing import Any
 from markdown_it.token import Token
 
 from . import bibliography
-from .diagnostics import BuildFailed, Collector
+from .diagnostics import Collector
 from .markdown import Parsed, div_attrs, parse, walk_inline
 from .model import (
     BibEntry,
@@ -448,6 +448,3 @@ def _check_resource(src: str, path: Path, line: int | None, project: Path, diags
         diags.error(where, "resource.refused", f"{src!r} is outside the project")
     elif not target.exists():
         diags.error(where, "file.missing", f"image {src!r} does not exist")
-
-
-__all__ = ["read_work", "BuildFailed"]

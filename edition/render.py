@@ -9,7 +9,7 @@ for both targets: the only branch on the target is inside the notes macro.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -505,9 +505,6 @@ def derived_totals(table: Table) -> dict[str, Any] | None:
         "stated_sum": sum(s for _, s, _ in rows),
         "derived_sum": sum(d for _, _, d in rows),
     }
-
-
-Renderer = Callable[[Section], Markup]
 
 
 MONTHS = [

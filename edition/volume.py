@@ -12,8 +12,6 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from markdown_it.token import Token
-
 from .diagnostics import Collector, suggest
 from .markdown import PARSER, walk_inline
 from .model import Citation, Edition, Note, ReaderMeta, Reading, SourceLocation, Work
@@ -160,6 +158,3 @@ def _with_source_line(work: Work) -> Reading:
         lead = "Excerpted from "
     plain = re.sub(r"<[^>]+>", "", html)
     return replace(reading, source_line=lead + html, source_text=lead + plain)
-
-
-__all__ = ["discover", "read_reader", "count_words", "Token"]
