@@ -272,21 +272,23 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
     # the two PDF writes run in a child process while this one builds the EPUB
     with result.timings.stage(f"{edition.slug}: start pdf writes"):
         pdfs = parallel.start(lambda: _write_pdfs(document, edition, options, date))
-    if options.press:
-        press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
-        with result.timings.stage(f"{edition.slug}: write press pdf"):
-            files[options.out / f"{edition.slug}-press.pdf"] = archival.write_press(
-                press_document, edition.identifier.encode(), pdfx=bool(options.cmyk_profile)
-            )
-    if "epub" in options.formats:
-        with result.timings.stage(f"{edition.slug}: build epub"):
-            starts = page_starts(document)
-            files[options.out / f"{edition.slug}.epub"] = epub.build_epub(
-                edition, env, options.project, date, starts, print_identifier(edition, options.paper), reading_pages
-            )
-    with result.timings.stage(f"{edition.slug}: wait for pdf writes"):
-        for name, data in pickle.loads(pdfs()).items():
-            files[options.out / name] = data
+    try:
+        if options.press:
+            press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
+            with result.timings.stage(f"{edition.slug}: write press pdf"):
+                files[options.out / f"{edition.slug}-press.pdf"] = archival.write_press(
+                    press_document, edition.identifier.encode(), pdfx=bool(options.cmyk_profile)
+                )
+        if "epub" in options.formats:
+            with result.timings.stage(f"{edition.slug}: build epub"):
+                starts = page_starts(document)
+                files[options.out / f"{edition.slug}.epub"] = epub.build_epub(
+                    edition, env, options.project, date, starts, print_identifier(edition, options.paper), reading_pages
+                )
+    finally:  # always collect the child, even when the EPUB fails
+        with result.timings.stage(f"{edition.slug}: wait for pdf writes"):
+            written = pickle.loads(pdfs())
+    files.update({options.out / name: data for name, data in written.items()})
     if options.check and "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: epubcheck"):
             problems = checks.epubcheck(files[options.out / f"{edition.slug}.epub"], f"{edition.slug}.epub")
