@@ -96,13 +96,34 @@ def _line_chars(line: boxes.Box) -> int:
     return count
 
 
-def _paragraph_lines(page_box: boxes.PageBox, element: object) -> list[boxes.LineBox]:
-    for box in _walk(page_box.children[0]):
-        if isinstance(box, boxes.BlockContainerBox) and box.element is element:
-            lines = [c for c in box.children if isinstance(c, boxes.LineBox)]
-            if lines:
-                return lines
-    return []
+LineIndex = dict[int, list[tuple[int, list[boxes.LineBox]]]]
+
+
+def _line_index(document: Document) -> LineIndex:
+    """Each block element's lines, page by page, from one walk of the layout."""
+    index: LineIndex = {}
+    for number, page in enumerate(document.pages, 1):
+        for box in _walk(page._page_box.children[0]):
+            if isinstance(box, boxes.BlockContainerBox) and box.element is not None:
+                lines = [c for c in box.children if isinstance(c, boxes.LineBox)]
+                if lines:
+                    index.setdefault(id(box.element), []).append((number, lines))
+    return index
+
+
+def _chars_before(index: LineIndex, element, page: int, stop_line: boxes.LineBox | None = None) -> int:
+    """Non-space characters of a paragraph printed before ``page`` (and, on that
+    page, before ``stop_line``), counted from the paragraph's start:
+    ``data-chars`` is where a paragraph continuing an earlier split begins."""
+    chars = int(element.get("data-chars") or 0)
+    for number, lines in index.get(id(element), []):
+        if number > page or (number == page and stop_line is None):
+            break
+        for line in lines:
+            if line is stop_line:
+                return chars
+            chars += _line_chars(line)
+    return chars
 
 
 def _path_to(root: boxes.Box, found, skip=None) -> list[boxes.Box] | None:
@@ -151,6 +172,7 @@ def splits_for_first_faults(document: Document) -> list[tuple[tuple[str, int], i
     """
     fixes = []
     seen: set[str] = set()
+    index = _line_index(document)
     for work, number, call_page, _ in note_placement(document).faults():
         if call_page is None or work in seen:
             continue
@@ -159,13 +181,7 @@ def splits_for_first_faults(document: Document) -> list[tuple[tuple[str, int], i
         if found is None or getattr(found[0], "tag", None) != "p":
             continue
         element, call_line = found
-        chars = int(element.get("data-chars") or 0)
-        for page in document.pages[:call_page]:
-            for line in _paragraph_lines(page._page_box, element):
-                if line is call_line:
-                    break
-                chars += _line_chars(line)
-        fixes.append(((work, number), chars))
+        fixes.append(((work, number), _chars_before(index, element, call_page, call_line)))
     return fixes
 
 
@@ -230,8 +246,9 @@ def page_starts(document: Document) -> list[PageStart]:
     before the next page's, so the page list still has every page."""
     found_starts = []
     seen_headers: set[int] = set()  # table heads already printed: a repeat is not where a page begins
+    index = _line_index(document)
     for number, page in enumerate(document.pages, 1):
-        found_starts.append(_page_start(document, number, page, seen_headers))
+        found_starts.append(_page_start(index, number, page, seen_headers))
         seen_headers |= {id(b.element) for b in _walk(page._page_box.children[0]) if getattr(b, "is_header", False)}
     starts: list[PageStart] = []
     for number, start in enumerate(found_starts, 1):
@@ -244,7 +261,7 @@ def page_starts(document: Document) -> list[PageStart]:
     return starts
 
 
-def _page_start(document: Document, number: int, page, seen_headers: set[int]) -> PageStart | None:
+def _page_start(index: LineIndex, number: int, page, seen_headers: set[int]) -> PageStart | None:
     """Where one page begins, or None for a page with no text."""
     found = _first_text(page._page_box.children[0], seen_headers)
     if found is None:
@@ -269,12 +286,8 @@ def _page_start(document: Document, number: int, page, seen_headers: set[int]) -
     if block is None or anchor is None:
         return None
     element = block.element
-    chars = int(element.get("data-chars") or 0)
-    for earlier in document.pages[: number - 1]:
-        for earlier_line in _paragraph_lines(earlier._page_box, element):
-            chars += _line_chars(earlier_line)
     head = _logical_block(anchor, element)
-    return PageStart(number, anchor.get("id"), text_blocks(anchor).index(head), chars)
+    return PageStart(number, anchor.get("id"), text_blocks(anchor).index(head), _chars_before(index, element, number))
 
 
 def _logical_block(anchor, element):
