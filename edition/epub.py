@@ -106,23 +106,11 @@ def build_epub(
 def _add_reader_front(package: Package, edition: Edition, env: jinja2.Environment) -> None:
     blocks = env.get_template("body/blocks.html").module
     reader = edition.reader
-    title = f'<section class="titlepage" id="{ids.output_id(edition.slug, "titlepage")}" epub:type="titlepage" aria-label="Title page">'
     package.pages.append(
-        Page(
-            f"{edition.slug}-titlepage.xhtml",
-            reader.title,
-            title + str(blocks.reader_title_block(reader)) + "</section>",
-            "frontmatter",
-        )
+        Page(f"{edition.slug}-titlepage.xhtml", reader.title, str(blocks.reader_titlepage(edition)), "frontmatter")
     )
     if reader.introduction:
-        intro_id = ids.output_id(edition.slug, "introduction")
-        body = render_introduction(edition, EPUB, env)
-        content = (
-            f'<section class="introduction" id="{intro_id}" epub:type="introduction" role="doc-introduction" '
-            f'aria-labelledby="{intro_id}-title" data-edition="apparatus">'
-            f'<h2 id="{intro_id}-title">Introduction</h2>{body}</section>'
-        )
+        content = str(blocks.introduction(edition, render_introduction(edition, EPUB, env)))
         package.pages.append(Page(f"{edition.slug}-introduction.xhtml", "Introduction", content, "frontmatter"))
 
 
@@ -154,7 +142,6 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: 
         return Page(file, title, content, body_type=kind)
 
     title_file = f"{work.slug}-titlepage.xhtml"
-    documents_only = work.reading is not None and work.reading.kind == "documents"
     if work.reading:
         head = Page(title_file, work.reading.title, str(blocks.reading_head(work)), "bodymatter")
     else:
@@ -174,7 +161,7 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: 
             page(file, section.title, None, blocks.section(work, section, bodies[section.slug]), section, "bodymatter")
         )
     if work.documents:
-        if not documents_only:
+        if not work.documents_only:
             appendix_file = f"{work.slug}-appendix.xhtml"
             package.pages.append(
                 page(
@@ -195,7 +182,7 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: 
         file = f"{work.slug}-bibliography.xhtml"
         package.pages.append(page(file, "Bibliography", None, blocks.bibliography(work), None, "backmatter"))
         package.landmarks.append({"type": "bibliography", "href": file, "title": "Bibliography"})
-    if work.register and not documents_only:
+    if work.register and not work.documents_only:
         file = f"{work.slug}-note-on-the-text.xhtml"
         package.pages.append(page(file, "Note on the Text", None, blocks.note_on_the_text(work), None, "backmatter"))
     package.toc.extend(toc_entries(work, build_locator(work, EPUB)))

@@ -204,6 +204,12 @@ class Work:
     def all_sections(self) -> tuple[Section, ...]:
         return self.sections + self.documents
 
+    @property
+    def documents_only(self) -> bool:
+        """A reading made of appendix documents alone: no appendix heading, no
+        Note on the Text of the work around them."""
+        return self.reading is not None and self.reading.kind == "documents"
+
 
 @dataclass(frozen=True)
 class Edition:

@@ -160,7 +160,7 @@ def toc_entries(work: Work, locator: Locator) -> list[dict]:
         entries.append({"title": work.meta.appendix_title, "href": href("appendix"), "children": children})
     if work.bibliography:
         entries.append({"title": "Bibliography", "href": href("bibliography"), "children": []})
-    if work.register and not (work.reading and work.reading.kind == "documents"):
+    if work.register and not work.documents_only:
         entries.append({"title": "Note on the Text", "href": href("note-on-the-text"), "children": []})
     return entries
 
@@ -178,7 +178,7 @@ def volume_toc(edition, target: Target) -> list[dict]:
     for work in edition.parts:
         locator = build_locator(work, target)
         children = toc_entries(work, locator)
-        if work.reading and work.reading.kind == "documents":
+        if work.documents_only:
             children = []
         entries.append(
             {
