@@ -7,6 +7,8 @@ from bibtexparser's parse (``ARCHIVE_FIELDS``).
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import logging
 import subprocess
@@ -114,19 +116,29 @@ def _check_required(entry: BibEntry, diags: Collector) -> None:
 
 
 def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
-    """CSL JSON items for the file, through Pandoc's reader plus our archival fields."""
-    result = subprocess.run(
-        [pandoc_path(), str(path), "-f", "biblatex", "-t", "csljson"],
-        capture_output=True,
-        check=True,
-        text=True,
-    )
-    items = json.loads(result.stdout)
+    """CSL JSON items for the file, through Pandoc's reader plus our archival fields.
+
+    Pandoc runs once per file content: a course reader that cites one work's
+    bibliography in several readings (and in their source lines) reuses it."""
+    data = path.read_bytes()
+    key = hashlib.sha256(data).hexdigest()
+    if key not in _CSL_CACHE:
+        result = subprocess.run(
+            [pandoc_path(), "-f", "biblatex", "-t", "csljson"],
+            input=data,
+            capture_output=True,
+            check=True,
+        )
+        _CSL_CACHE[key] = json.loads(result.stdout)
+    items = copy.deepcopy(_CSL_CACHE[key])
     for item in items:
         entry = entries.get(item["id"])
         if entry is not None:
             _augment(item, entry)
     return items
+
+
+_CSL_CACHE: dict[str, list[dict[str, Any]]] = {}
 
 
 def _augment(item: dict[str, Any], entry: BibEntry) -> None:
