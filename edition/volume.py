@@ -54,6 +54,7 @@ def read_reader(project: Path, slug: str) -> Edition:
     d = mapping.data
     works = sorted(p.name for p in (project / "content").iterdir() if (p / "work.yaml").is_file())
     readings: list[Work] = []
+    original_words: dict[str, int] = {}  # each work is counted once, however often it is read
     for index, spec in enumerate(d["readings"], 1):
         where = SourceLocation(path, mapping.line("readings"))
         if not isinstance(spec, dict) or "work" not in spec or set(spec) - READING_KEYS:
@@ -70,7 +71,9 @@ def read_reader(project: Path, slug: str) -> Edition:
                 f"reading {index}: no work {spec['work']!r} in content/{suggest(str(spec['work']), works)}",
             )
             continue
-        readings.append(_reading(project, index, spec))
+        if spec["work"] not in original_words:
+            original_words[spec["work"]] = count_words(read_work(project, spec["work"]))
+        readings.append(_reading(project, index, spec, original_words[spec["work"]]))
     diags.check()
     intro_tokens = tuple(PARSER.parse(text(d.get("introduction")), {}))
     reader = ReaderMeta(
@@ -97,10 +100,9 @@ def read_reader(project: Path, slug: str) -> Edition:
     )
 
 
-def _reading(project: Path, index: int, spec: dict) -> Work:
+def _reading(project: Path, index: int, spec: dict, original_words: int) -> Work:
     sections = spec.get("sections")
     documents = spec.get("documents")
-    whole = read_work(project, spec["work"])
     part = read_work(project, spec["work"], sections, documents)
     if sections is None and documents is None:
         kind = "whole"
@@ -119,7 +121,7 @@ def _reading(project: Path, index: int, spec: dict) -> Work:
         show_authors=kind != "documents",
         permissions=text(spec.get("permissions")),
         words=count_words(part),
-        original_words=count_words(whole),
+        original_words=original_words,
     )
     part = replace(part, slug=f"r{index}-{spec['work']}", reading=reading)
     part = resolve_work(part)
