@@ -95,7 +95,22 @@ def pdf_pages(path: Path) -> list[dict]:
                 if re.fullmatch(r"\d+\.", w["text"]) and abs(w["x0"] - left) < 1.5
             ]
             text_lines = [[w["text"] for w in line] for line in _lines(black)]
-            pages.append({"lines": text_lines, "calls": calls, "notes": notes, "text": page.extract_text() or ""})
+            # original-page markers: "[N]" in the margin, set small in the apparatus colour
+            markers = [
+                {"page": int(w["text"][1:-1]), "x1": w["x1"], "top": w["top"]}
+                for w in words
+                if re.fullmatch(r"\[\d+\]", w["text"]) and w["size"] < 7.5 and w not in black
+            ]
+            pages.append(
+                {
+                    "lines": text_lines,
+                    "calls": calls,
+                    "notes": notes,
+                    "markers": markers,
+                    "text_left": min((w["x0"] for w in black), default=0),
+                    "text": page.extract_text() or "",
+                }
+            )
     return pages
 
 

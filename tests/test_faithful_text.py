@@ -71,10 +71,18 @@ def test_32_original_page_markers_at_the_first_word_of_each_page(source, epub_it
     assert {p: w for p, w in markers} == source.page_starts
 
 
-def test_original_page_markers_in_the_pdf(pdf_pages):
-    text = " ".join(p["text"] for p in pdf_pages)
-    for page in range(1, 33):
-        assert f"[{page}]" in text
+def test_original_page_markers_in_the_pdf(pdf_pages, source):
+    """32 margin markers, in order, each in the margin level with a line whose
+    author text holds the word the original page begins with."""
+    found = []
+    for page in pdf_pages:
+        found += [m["page"] for m in page["markers"]]
+        for marker in page["markers"]:
+            assert marker["x1"] < page["text_left"], f"marker [{marker['page']}] is not in the margin"
+    assert found == list(range(1, 33))
+    for number, page in enumerate(pdf_pages, 1):
+        for marker in page["markers"]:
+            assert source.page_starts[marker["page"]] in page["text"], (number, marker)
 
 
 def test_author_slips_are_kept(epub_items):
