@@ -42,7 +42,7 @@ def fingerprint(project: Path, options: dict, font_dir: Path) -> str:
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
     files = [p for folder in INPUT_FOLDERS for p in sorted((project / folder).rglob("*")) if p.is_file()]
-    files += sorted(Path(__file__).parent.glob("*.py"))
+    files += sorted(Path(__file__).parent.rglob("*.py"))
     files += sorted(font_dir.glob("*.ttf"))
     for path in files:
         digest.update(str(path.relative_to(path.anchor)).encode())

@@ -57,6 +57,7 @@ class WorkMeta:
     abstract: str = ""
     source: str = ""
     bibliography: str = ""
+    copy_text: str = ""  # the transcript the edition was made from, relative to the work folder
     appendix_title: str = "Appendix"
     original_page: int | None = None
     appendix_original_page: int | None = None

@@ -7,9 +7,7 @@ a build that fails on bad input leaves ``dist/`` as it was.
 from __future__ import annotations
 
 import concurrent.futures
-import csv
 import datetime
-import io
 import json
 import logging
 import os
@@ -20,11 +18,13 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, archival, checks, epub, fonts, ids, parallel, pdf, preflight, volume
+from . import __version__, checks, fonts, ids, parallel, pdf, preflight, volume
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import page_starts, splits_for_first_faults
 from .model import Edition
+from .outputs import archival, epub
+from .outputs.permissions import permissions_csv
 from .progress import Timings
 from .reader import read_work
 from .render import (
@@ -178,47 +178,6 @@ def volume_pages(document, edition: Edition) -> dict[str, tuple[int, int]]:
         if first in numbers and last in numbers:
             pages[work.slug] = (numbers[first], numbers[last])
     return pages
-
-
-def permissions_csv(edition: Edition, pages: dict[str, tuple[int, int]]) -> bytes:
-    """The report for the copyright office: each reading, its source, its pages."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            "reading",
-            "title",
-            "work",
-            "source",
-            "first_page",
-            "last_page",
-            "pages",
-            "words",
-            "original_words",
-            "share_of_original",
-            "permissions",
-        ]
-    )
-    for number, work in enumerate(edition.parts, 1):
-        r = work.reading
-        first, last = pages.get(work.slug, (0, 0))
-        share = f"{r.words / r.original_words:.3f}" if r.original_words else ""
-        writer.writerow(
-            [
-                number,
-                r.title,
-                r.work,
-                r.source_text,
-                first,
-                last,
-                last - first + 1 if last else 0,
-                r.words,
-                r.original_words,
-                share,
-                r.permissions,
-            ]
-        )
-    return out.getvalue().encode("utf-8")
 
 
 def print_identifier(edition: Edition, paper: str) -> str:

@@ -5,16 +5,13 @@ Every problem in the folder is collected and raised together at the end.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
-from typing import Any
 
 from markdown_it.token import Token
 
 from . import bibliography
 from .diagnostics import Collector
-from .markdown import Parsed, div_attrs, parse, walk_inline
+from .markdown import Parsed, parse, walk_inline
 from .model import (
     BibEntry,
     Note,
@@ -22,12 +19,12 @@ from .model import (
     RegisterEntry,
     Section,
     SourceLocation,
-    Table,
     Work,
     WorkMeta,
 )
 from .schema import Field, text, validate
-from .sources import Mapping_, load_yaml, read_text, split_front_matter
+from .sources import Mapping_, load_mapping, load_yaml, read_text, split_front_matter
+from .tables import check_placements, read_tables
 
 WORK_SCHEMA = {
     "title": Field(str, True),
@@ -47,6 +44,7 @@ WORK_SCHEMA = {
     "abstract": Field(str),
     "source": Field(str),
     "bibliography": Field(str),
+    "copy_text": Field(str),
     "appendix_title": Field(str),
     "original_page": Field(int),
     "appendix_original_page": Field(int),
@@ -64,19 +62,7 @@ DOCUMENT_SCHEMA = {
     "translated_by": Field(str),
     "original_page": Field(int),
 }
-TABLE_SCHEMA = {
-    "columns": Field(dict, True),
-    "group_by": Field(str, True),
-    "list_column": Field(str, True),
-    "headers": Field(dict),
-    "original_pages": Field(dict),
-    "source_note": Field(str),
-    "stated_totals": Field(dict),
-}
 REGISTER_KEYS = ("kind", "source", "edition", "source_line", "file", "why")
-COLUMN_TYPES = {"integer": int, "text": str}
-#: More rows than this is not a table for a printed page: refused, not laid out for an hour.
-MAX_TABLE_ROWS = 5000
 
 
 def read_work(project: Path, slug: str, sections: list[str] | None = None, documents: list[int] | None = None) -> Work:
@@ -84,9 +70,9 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     (numbers) select an excerpt, whose notes are numbered from 1."""
     root = project / "content" / slug
     diags = Collector()
-    meta_map = _load_mapping(root / "work.yaml", diags)
+    meta_map = load_mapping(root / "work.yaml", diags)
     meta = _work_meta(meta_map, root / "work.yaml", diags) if meta_map else None
-    tables = _read_tables(root / "tables", diags)
+    tables = read_tables(root / "tables", diags)
     section_files = sorted((root / "text").glob("*.md"))
     document_files = sorted((root / "documents").glob("*.md"))
     if sections is not None:
@@ -100,11 +86,12 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     parsed_documents.sort(key=lambda pair: pair[0].number if pair and pair[0].number else 0)
     register = _read_register(root / "editorial-register.yaml", diags)
     bib_path, bib = _read_bib(project, meta, root / "work.yaml", diags)
+    _check_copy_text(root, meta, meta_map, diags)
     sections = tuple(s for s, _ in filter(None, parsed_sections))
     documents = tuple(s for s, _ in filter(None, parsed_documents))
     parses = [p for _, p in filter(None, parsed_sections + parsed_documents)]
     notes = _number_notes(parses)
-    _check_tables(sections, tables, root, diags)
+    check_placements(sections, tables, root, diags)
     _check_citations(parses, bib, bib_path, diags)
     _check_documents(documents, bib, diags)
     _check_images(parses, project, diags)
@@ -124,11 +111,6 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         bib_path=bib_path,
         inputs=inputs,
     )
-
-
-def _load_mapping(path: Path, diags: Collector) -> Mapping_ | None:
-    source = read_text(path, diags)
-    return None if source is None else load_yaml(source, path, diags)
 
 
 def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
@@ -165,6 +147,7 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
         abstract=text(d.get("abstract")),
         source=text(d.get("source")),
         bibliography=text(d.get("bibliography")),
+        copy_text=text(d.get("copy_text")),
         appendix_title=text(d.get("appendix_title")) or "Appendix",
         original_page=d.get("original_page"),
         appendix_original_page=d.get("appendix_original_page"),
@@ -252,102 +235,10 @@ def _in_tokens(citation_id: str, tokens: list[Token]) -> bool:
     return any(child.type == "citation" and child.meta.get("id") == citation_id for child, _ in walk_inline(tokens))
 
 
-def _read_tables(folder: Path, diags: Collector) -> dict[str, Table]:
-    tables: dict[str, Table] = {}
-    for spec_path in sorted(folder.glob("*.yaml")):
-        spec = _load_mapping(spec_path, diags)
-        if spec is None or not validate(spec, TABLE_SCHEMA, spec_path, diags, "table description"):
-            continue
-        table = _read_csv(spec_path.with_suffix(".csv"), spec, spec_path, diags)
-        if table is not None:
-            tables[table.id] = table
-    return tables
-
-
-def _read_csv(path: Path, spec: Mapping_, spec_path: Path, diags: Collector) -> Table | None:
-    source = read_text(path, diags)
-    if source is None:
-        return None
-    columns: dict[str, str] = {str(k): str(v) for k, v in spec.data["columns"].items()}
-    for name, kind in columns.items():
-        if kind not in COLUMN_TYPES:
-            diags.error(
-                SourceLocation(spec_path, spec.line("columns")),
-                "meta.type",
-                f"column {name!r} has unknown type {kind!r}; use one of {', '.join(COLUMN_TYPES)}",
-            )
-            return None
-    reader = csv.reader(io.StringIO(source, newline=""))
-    rows: list[dict[str, Any]] = []
-    try:
-        header = next(reader, None)
-        if header != list(columns):
-            diags.error(
-                SourceLocation(path, 1),
-                "csv.header",
-                f"header is {','.join(header or [])!r}; expected {','.join(columns)!r}",
-            )
-            return None
-        for record in reader:
-            line = reader.line_num
-            if not record:
-                continue
-            if len(record) != len(columns):
-                diags.error(
-                    SourceLocation(path, line),
-                    "csv.fields",
-                    f"row has {len(record)} fields; expected {len(columns)} ({', '.join(columns)})",
-                )
-                continue
-            if len(rows) >= MAX_TABLE_ROWS:
-                diags.error(
-                    SourceLocation(path, line),
-                    "csv.size",
-                    f"the table has more than {MAX_TABLE_ROWS} rows; split it or print an extract",
-                )
-                return None
-            row = _typed_row(record, columns, path, line, diags)
-            if row is not None:
-                rows.append(row)
-    except csv.Error as exc:
-        diags.error(SourceLocation(path, reader.line_num), "csv.fields", f"CSV cannot be read: {exc}")
-        return None
-    d = spec.data
-    for key in (d["group_by"], d["list_column"]):
-        if key not in columns:
-            diags.error(SourceLocation(spec_path, spec.line("group_by")), "meta.type", f"no column {key!r}")
-            return None
-    return Table(
-        id=path.stem,
-        columns=columns,
-        headers={str(k): str(v) for k, v in (d.get("headers") or {}).items()},
-        rows=tuple(rows),
-        group_by=d["group_by"],
-        list_column=d["list_column"],
-        location=SourceLocation(path, 1),
-        source_note=text(d.get("source_note")),
-        original_pages=dict(d.get("original_pages") or {}),
-        stated_totals=d.get("stated_totals"),
-    )
-
-
-def _typed_row(
-    record: list[str], columns: dict[str, str], path: Path, line: int, diags: Collector
-) -> dict[str, Any] | None:
-    row: dict[str, Any] = {}
-    for (name, kind), value in zip(columns.items(), record, strict=True):
-        try:
-            row[name] = COLUMN_TYPES[kind](value)
-        except ValueError:
-            diags.error(SourceLocation(path, line), "csv.type", f"{name} {value!r} is not {kind}")
-            return None
-    return row
-
-
 def _read_register(path: Path, diags: Collector) -> tuple[RegisterEntry, ...]:
     if not path.exists():
         return ()
-    mapping = _load_mapping(path, diags)
+    mapping = load_mapping(path, diags)
     if mapping is None:
         return ()
     entries = mapping.data.get("entries") or []
@@ -376,25 +267,20 @@ def _read_bib(
     return path, bibliography.load(path, diags)
 
 
-def _check_tables(sections: tuple[Section, ...], tables: dict[str, Table], root: Path, diags: Collector) -> None:
-    for section in sections:
-        for token in section.tokens:
-            if token.type == "container_div_open":
-                ident, classes, _ = div_attrs(token.info)
-                line = token.map[0] + 1 if token.map else None
-                if "table" in classes and not ident:
-                    diags.error(
-                        SourceLocation(section.location.path, line),
-                        "md.div",
-                        "a table div needs the table's id: write '::: {.table #name}' for tables/name.csv",
-                    )
-                elif "table" in classes and ident not in tables and not (root / "tables" / f"{ident}.yaml").exists():
-                    # (a table whose files exist but failed to load has its own diagnostics)
-                    diags.error(
-                        SourceLocation(section.location.path, line),
-                        "table.unknown",
-                        f"no table {ident!r}: add tables/{ident}.csv and tables/{ident}.yaml",
-                    )
+def _check_copy_text(root: Path, meta: WorkMeta | None, meta_map: Mapping_ | None, diags: Collector) -> None:
+    """The copy-text (the transcript the edition is made from) must be there and
+    readable: it is embedded in the PDF/A as the edition's source witness."""
+    if meta is None or meta_map is None or not meta.copy_text:
+        return
+    path = root / meta.copy_text
+    if not path.is_file():
+        diags.error(
+            SourceLocation(root / "work.yaml", meta_map.line("copy_text")),
+            "file.missing",
+            f"copy-text {meta.copy_text!r} does not exist in the work's folder",
+        )
+        return
+    read_text(path, diags)
 
 
 def _check_citations(parses: list[Parsed], bib: dict[str, BibEntry], bib_path: Path | None, diags: Collector) -> None:

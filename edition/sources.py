@@ -104,6 +104,12 @@ def load_yaml(text: str, path: Path, diags: Collector, line_offset: int = 0) -> 
     return Mapping_(data, lines, line_offset + 1)
 
 
+def load_mapping(path: Path, diags: Collector) -> Mapping_ | None:
+    """A YAML file that holds a mapping, or ``None`` after recording why not."""
+    source = read_text(path, diags)
+    return None if source is None else load_yaml(source, path, diags)
+
+
 def _plain(value: Any) -> Any:
     """YAML dates as ISO strings, so metadata stays text."""
     if isinstance(value, datetime.date):

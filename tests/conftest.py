@@ -13,7 +13,9 @@ from edition.pipeline import Options, Result, run
 from . import outputs, transcript
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT.parent / "shared" / "source" / "juche-global-aspirations.txt"
+#: The copy-text: the transcript of the published PDF the edition is made from,
+#: kept inside the work (named by its work.yaml) so the project stands alone.
+SOURCE = ROOT / "content" / "juche" / "copy-text.txt"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

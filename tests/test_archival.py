@@ -157,3 +157,14 @@ def test_extract_refuses_names_that_leave_the_folder(built, tmp_path, capsys):
     assert main(["--extract", str(evil), str(tmp_path / "out")]) == 2
     assert "resource.refused" in capsys.readouterr().err
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_the_copy_text_is_embedded_as_the_source_witness(pdfa):
+    """The transcript the edition was made from travels with the archival copy."""
+    with pikepdf.open(pdfa) as pdf:
+        specs = {str(s.UF): s for s in pdf.Root.AF}
+        spec = specs["content/juche/copy-text.txt"]
+        assert spec.AFRelationship == "/Source"
+        assert str(spec.Desc).startswith("copy-text")
+    copy = embedded_files(pdfa)["content/juche/copy-text.txt"]
+    assert copy == (ROOT / "content/juche/copy-text.txt").read_bytes()

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from . import outputs, transcript
-from .conftest import ROOT
+from .conftest import ROOT, SOURCE
 
 REGISTER = ROOT / "content" / "juche" / "editorial-register.yaml"
 
@@ -96,7 +96,7 @@ def test_table_data_is_the_printed_table():
     import csv
     import re
 
-    lines = (ROOT.parent / "shared/source/juche-global-aspirations.txt").read_text(encoding="utf-8").split("\n")
+    lines = SOURCE.read_text(encoding="utf-8").split("\n")
     printed: list[tuple[int, str]] = []
     year = None
     for raw in lines[99:120]:  # the table, lines 100-120 of the transcript

@@ -21,11 +21,10 @@ import jinja2
 from ebooklib import epub
 from markupsafe import Markup
 
-from . import fonts, ids, pagebreaks
-from .cover import cover_alt, cover_texts, draw_cover
-from .layout import PageStart
-from .model import Edition, Section, Work
-from .render import (
+from .. import fonts, ids
+from ..layout import PageStart
+from ..model import Edition, Section, Work
+from ..render import (
     EPUB,
     build_locator,
     permission_rows,
@@ -37,6 +36,8 @@ from .render import (
     volume_links,
     volume_toc,
 )
+from . import pagebreaks
+from .cover import cover_alt, cover_texts, draw_cover
 
 CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)

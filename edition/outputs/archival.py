@@ -27,9 +27,9 @@ import pydyf
 import weasyprint
 from weasyprint import Attachment
 
-from .freshness import TOOLS
-from .model import Edition
-from .tools import pandoc_version
+from ..freshness import TOOLS
+from ..model import Edition
+from ..tools import pandoc_version
 
 #: How a file relates to the PDF (ISO 32000-2, 7.11.3), by what it is.
 RELATIONSHIPS = {".md": "Source", ".bib": "Source", ".csv": "Data", ".yaml": "Data", ".json": "Supplement"}
@@ -50,6 +50,7 @@ MANIFEST_NAME = "build-manifest.json"
 class SourceFile:
     name: str  # path relative to the project, as stored in the PDF
     data: bytes
+    role: str = ""  # what the file is to the edition, when its suffix does not say
 
     @property
     def suffix(self) -> str:
@@ -61,6 +62,8 @@ class SourceFile:
 
     @property
     def description(self) -> str:
+        if self.role:
+            return f"{self.role}: {self.name}"
         kinds = {
             ".md": "Markdown text of the edition",
             ".bib": "BibTeX bibliography",
@@ -82,10 +85,12 @@ def edition_sources(edition: Edition, project: Path) -> list[SourceFile]:
     paths.update(p for p in (project / "templates").rglob("*") if p.is_file())
     if edition.reader:
         paths.add(edition.reader.definition)
+    copy_texts = {w.root / w.meta.copy_text for w in edition.parts if w.meta.copy_text}
     files = []
     for path in sorted(paths):
         rel = path.resolve().relative_to(project.resolve()).as_posix()
-        files.append(SourceFile(rel, path.read_bytes()))
+        role = "copy-text, the transcript of the published original this edition was made from"
+        files.append(SourceFile(rel, path.read_bytes(), role if path in copy_texts else ""))
     return files
 
 

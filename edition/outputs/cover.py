@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
-from .fonts import FACES, FONT_DIR
-from .model import Edition
+from ..fonts import FACES, FONT_DIR
+from ..model import Edition
 
 FACE_FILES = {
     "regular": FACES[0].file,
