@@ -50,16 +50,9 @@ REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
 
-def load(path: Path, diags: Collector) -> dict[str, BibEntry]:
-    """Entries by key; syntax errors, duplicates and missing fields go to ``diags``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        diags.error(SourceLocation(path), "file.missing", "BibTeX file not found")
-        return {}
-    except UnicodeDecodeError as exc:
-        diags.error(SourceLocation(path), "file.encoding", f"not UTF-8: {exc.reason}; save the file as UTF-8")
-        return {}
+def parse(text: str, path: Path, diags: Collector) -> dict[str, BibEntry]:
+    """Entries by key of a BibTeX file's text (read by the caller, through the
+    sandbox); syntax errors, duplicates and missing fields go to ``diags``."""
     library = bibtexparser.parse_string(text)
     for block in library.failed_blocks:
         _report_failed(block, path, diags)

@@ -1,9 +1,11 @@
 """The only way WeasyPrint may read a resource: files inside allowed folders.
 
 WeasyPrint's default fetcher reads any ``file://`` path and goes out to the
-network. This one allows ``file:`` URLs that resolve (symlinks followed) inside
-the project or the font folder, and ``data:`` URLs; everything else is refused
-and recorded, so the build can name it.
+network. This one reads ``file:`` URLs under the sandbox's rule (resolved
+inside the project or the font folder, not hidden, a regular file within the
+size limit, opened without blocking: the same rule the readers apply) and
+``data:`` URLs; everything else is refused and recorded, so the build can
+name it.
 """
 
 from __future__ import annotations
@@ -14,21 +16,28 @@ from urllib.parse import unquote, urlparse
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError
 
+from .sandbox import MAX_IMAGE_BYTES, Refusal, read_checked
+
 
 class SandboxFetcher(URLFetcher):
     def __init__(self, allowed: list[Path]) -> None:
         super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
         self.allowed = [p.resolve() for p in allowed]
         self.refused: list[str] = []
+        self.reasons: dict[str, str] = {}  # url -> why it was refused
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         if url.startswith("data:"):
             return super().fetch(url, headers)
         parsed = urlparse(url)
+        reason = "only files inside the project may be used"
         if parsed.scheme == "file":
-            path = Path(unquote(parsed.path)).resolve()
-            if path.is_file() and any(path.is_relative_to(root) for root in self.allowed):
+            path = Path(unquote(parsed.path))
+            result = read_checked(path, self.allowed, MAX_IMAGE_BYTES, "it")
+            if not isinstance(result, Refusal):
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+                return URLFetcherResponse(url, result, {"Content-Type": mime})
+            reason = result.message
         self.refused.append(url)
-        raise URLFetchingError(f"refused: {url} is outside the project")
+        self.reasons[url] = reason
+        raise URLFetchingError(f"refused: {url}: {reason}")

@@ -27,29 +27,22 @@ from .model import Citation, SourceLocation
 KEY_RE = re.compile(r"(?:^|(?<=[\s;\[-]))-?@([\w][\w:.#$%&+?<>~/-]*)")
 UNDEFINED_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
 NOTE_DEFINITION_RE = re.compile(r"^\[\^([^\]\s]+)\]:", re.M)
+INLINE_NOTE_RE = re.compile(r"\^\[")
+#: What the bracket-depth check looks at: brackets, escapes, blank lines.
+BRACKET_RE = re.compile(r"\\.|\[|\]|\n[ \t]*\n", re.S)
 DIV_RE = re.compile(r"^\s*(?:\{([^}]*)\}|([\w-]+))\s*$")
 #: Nesting deeper than this is refused, not recursed into.
 MAX_NESTING = 50
+#: Most notes in one work (its files together), so the notes' layout stays bounded.
+MAX_NOTES = 5000
 
 
 def _citation_rule(state: StateInline, silent: bool) -> bool:
     src, start = state.src, state.pos
     if src[start] != "[" or start + 1 >= state.posMax or src[start + 1] == "^":
         return False
-    depth, i = 0, start
-    while i < state.posMax:
-        char = src[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-            if depth == 0:
-                break
-        i += 1
-    else:
+    i = _closing_brackets(state).get(start)
+    if i is None or i >= state.posMax:
         return False
     inner = src[start + 1 : i]
     keys = cite_keys(inner)
@@ -61,6 +54,28 @@ def _citation_rule(state: StateInline, silent: bool) -> bool:
         token.meta = {"keys": keys}
     state.pos = i + 1
     return True
+
+
+def _closing_brackets(state: StateInline) -> dict[int, int]:
+    """Where each ``[`` of the inline text closes, found once per text (a
+    scan from every ``[`` would make 5,000 nested brackets quadratic)."""
+    cache = state.env.setdefault("_closing_brackets", {})
+    if state.src not in cache:
+        pairs: dict[int, int] = {}
+        opened: list[int] = []
+        i, src = 0, state.src
+        while i < len(src):
+            char = src[i]
+            if char == "\\":
+                i += 2
+                continue
+            if char == "[":
+                opened.append(i)
+            elif char == "]" and opened:
+                pairs[opened.pop()] = i
+            i += 1
+        cache[state.src] = pairs
+    return cache[state.src]
 
 
 def cite_keys(inner: str) -> tuple[str, ...]:
@@ -127,6 +142,8 @@ def parse(body: str, path: Path, first_line: int, diags: Collector, cite_prefix:
     """Parse a Markdown body; problems with notes go to ``diags``."""
     env: dict = {}
     offset = first_line - 1
+    if not _within_limits(body, path, offset, diags):
+        return Parsed(path, [])
     try:
         tokens = PARSER.parse(body, env)
     except RecursionError:
@@ -158,6 +175,45 @@ def parse(body: str, path: Path, first_line: int, diags: Collector, cite_prefix:
     return parsed
 
 
+def _within_limits(body: str, path: Path, offset: int, diags: Collector) -> bool:
+    """Checked on the text before it is parsed: no more notes than a work may
+    have, no brackets nested deeper than ``MAX_NESTING``."""
+    notes = [m.start() for m in NOTE_DEFINITION_RE.finditer(body)] + [m.start() for m in INLINE_NOTE_RE.finditer(body)]
+    if len(notes) > MAX_NOTES:
+        at = sorted(notes)[MAX_NOTES]
+        diags.error(
+            SourceLocation(path, body.count("\n", 0, at) + 1 + offset),
+            "md.size",
+            f"more than {MAX_NOTES} notes; a work may have at most {MAX_NOTES}: split it into several works",
+        )
+        return False
+    deep = _deepest_brackets(body)
+    if deep is not None:
+        diags.error(
+            SourceLocation(path, body.count("\n", 0, deep) + 1 + offset),
+            "md.nesting",
+            f"Markdown nested more than {MAX_NESTING} levels deep; flatten it",
+        )
+        return False
+    return True
+
+
+def _deepest_brackets(body: str) -> int | None:
+    """Where ``[`` first nests more than ``MAX_NESTING`` deep in a paragraph, if it does."""
+    depth = 0
+    for m in BRACKET_RE.finditer(body):
+        token = m.group()
+        if token == "[":
+            depth += 1
+            if depth > MAX_NESTING:
+                return m.start()
+        elif token == "]":
+            depth = max(0, depth - 1)
+        elif token.count("\n") >= 2:  # a blank line ends the paragraph
+            depth = 0
+    return None
+
+
 def _check_page_markers(tokens: list[Token], path: Path, diags: Collector) -> None:
     for child, line in walk_inline(tokens):
         marker = child.type == "span_open" and "op" in str(child.attrGet("class") or "").split()
@@ -171,17 +227,19 @@ def _check_page_markers(tokens: list[Token], path: Path, diags: Collector) -> No
 
 def _check_definitions(body: str, path: Path, offset: int, env: dict, diags: Collector) -> None:
     seen: dict[str, int] = {}
+    line, counted = 1, 0  # lines counted once through the body, not from its start for each note
     for m in NOTE_DEFINITION_RE.finditer(body):
-        line = body.count("\n", 0, m.start()) + 1 + offset
+        line += body.count("\n", counted, m.start())
+        counted = m.start()
         label = m.group(1)
         if label in seen:
             diags.error(
-                SourceLocation(path, line),
+                SourceLocation(path, line + offset),
                 "md.footnote-duplicate",
                 f"note [^{label}] is already defined at line {seen[label]}; give one of them another label",
             )
         else:
-            seen[label] = line
+            seen[label] = line + offset
     used = {v.get("label") for v in env.get("footnotes", {}).get("list", {}).values()}
     for label, line in seen.items():
         if label not in used:

@@ -42,7 +42,7 @@ def lay_out(html: str, project: Path, extra_allowed: list[Path] | None = None) -
         weasy_logger.propagate = previous
     diags = Collector()
     for url in fetcher.refused:
-        diags.error(None, "resource.refused", f"resource {url} is outside the project and was not loaded")
+        diags.error(None, "resource.refused", f"resource {url} was not loaded: {fetcher.reasons[url]}")
     diags.check()
     for message in handler.messages:
         log.warning("weasyprint: %s", message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import bibliography, citeproc
+from . import anchors, bibliography, citeproc
 from .diagnostics import Collector
 from .model import Edition, Work
 
@@ -14,7 +14,10 @@ def resolve_work(work: Work) -> Work:
     items = bibliography.to_csl(work.bib_path, dict(work.bib)) if work.bib_path else []
     formatted = citeproc.format_notes(work.notes, items, _csl_lang(work.meta.language), diags)
     diags.check()
-    return replace(work, citations=formatted.citations, bibliography=formatted.bibliography)
+    work = replace(work, citations=formatted.citations, bibliography=formatted.bibliography)
+    diags.extend(anchors.check_work(work))
+    diags.check()
+    return work
 
 
 def single_work_edition(work: Work) -> Edition:

@@ -8,10 +8,11 @@ import io
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Collector
+from .diagnostics import Collector, suggest
 from .markdown import div_attrs
 from .model import Section, SourceLocation, Table
-from .schema import Field, text, validate
+from .sandbox import Sandbox
+from .schema import Field, check_value, is_kind, text, validate
 from .sources import Mapping_, load_mapping, read_text
 
 TABLE_SCHEMA = {
@@ -28,20 +29,22 @@ COLUMN_TYPES = {"integer": int, "text": str}
 MAX_TABLE_ROWS = 5000
 
 
-def read_tables(folder: Path, diags: Collector) -> dict[str, Table]:
+def read_tables(sandbox: Sandbox, folder: Path, diags: Collector) -> dict[str, Table]:
     tables: dict[str, Table] = {}
-    for spec_path in sorted(folder.glob("*.yaml")):
-        spec = load_mapping(spec_path, diags)
+    for spec_path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        if spec_path.name.startswith("."):
+            continue
+        spec = load_mapping(sandbox, spec_path, diags)
         if spec is None or not validate(spec, TABLE_SCHEMA, spec_path, diags, "table description"):
             continue
-        table = _read_csv(spec_path.with_suffix(".csv"), spec, spec_path, diags)
+        table = _read_csv(sandbox, spec_path.with_suffix(".csv"), spec, spec_path, diags)
         if table is not None:
             tables[table.id] = table
     return tables
 
 
-def _read_csv(path: Path, spec: Mapping_, spec_path: Path, diags: Collector) -> Table | None:
-    source = read_text(path, diags)
+def _read_csv(sandbox: Sandbox, path: Path, spec: Mapping_, spec_path: Path, diags: Collector) -> Table | None:
+    source = read_text(sandbox, path, diags)
     if source is None:
         return None
     columns: dict[str, str] = {str(k): str(v) for k, v in spec.data["columns"].items()}
@@ -93,6 +96,8 @@ def _read_csv(path: Path, spec: Mapping_, spec_path: Path, diags: Collector) -> 
         if key not in columns:
             diags.error(SourceLocation(spec_path, spec.line("group_by")), "meta.type", f"no column {key!r}")
             return None
+    if not _check_description(spec, columns, spec_path, diags):
+        return None
     return Table(
         id=path.stem,
         columns=columns,
@@ -105,6 +110,55 @@ def _read_csv(path: Path, spec: Mapping_, spec_path: Path, diags: Collector) -> 
         original_pages=dict(d.get("original_pages") or {}),
         stated_totals=d.get("stated_totals"),
     )
+
+
+def _check_description(spec: Mapping_, columns: dict[str, str], path: Path, diags: Collector) -> bool:
+    """The parts of a table description the templates print or count with:
+    headers are text, original pages whole numbers, and the stated totals
+    name a column, two years and a count for each name."""
+    d, before = spec.data, len(diags.items)
+    for key, value in (d.get("headers") or {}).items():
+        check_value(value, Field(str), SourceLocation(path, spec.line_at("headers", key)), f"header of {key!r}", diags)
+    for key, value in (d.get("original_pages") or {}).items():
+        where = SourceLocation(path, spec.line_at("original_pages", key))
+        check_value(value, Field(int, minimum=1), where, f"original page of {key!r}", diags)
+    totals = d.get("stated_totals")
+    if totals is not None:
+        _check_totals(totals, spec, columns, path, diags)
+    return len(diags.items) == before
+
+
+def _check_totals(totals: dict, spec: Mapping_, columns: dict[str, str], path: Path, diags: Collector) -> None:
+    def where(*steps: str | int) -> SourceLocation:
+        return SourceLocation(path, spec.line_at("stated_totals", *steps))
+
+    unknown = set(map(str, totals)) - {"column", "years", "counts"}
+    for key in sorted(unknown):
+        diags.error(
+            where(key), "meta.unknown-key", f"unknown key {key!r} in stated_totals (it has column, years, counts)"
+        )
+    column = totals.get("column")
+    if not isinstance(column, str) or column not in columns:
+        diags.error(
+            where("column"),
+            "meta.type",
+            f"stated_totals' column {column!r} is no column of the table{suggest(str(column), columns)}",
+        )
+    years = totals.get("years")
+    if years is not None and not (
+        isinstance(years, list) and len(years) == 2 and all(is_kind(y, int) for y in years) and years[0] <= years[1]
+    ):
+        diags.error(where("years"), "meta.type", "stated_totals' years must be [first, last], two whole numbers")
+    counts = totals.get("counts")
+    if not isinstance(counts, dict) or not counts:
+        diags.error(
+            where("counts") if counts is not None else where(),
+            "meta.type",
+            "stated_totals needs counts: a mapping of names to numbers",
+        )
+        return
+    for name, count in counts.items():
+        check_value(count, Field(int, minimum=0), where("counts", name), f"stated count of {name!r}", diags)
 
 
 def _typed_row(

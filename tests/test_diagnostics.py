@@ -160,8 +160,8 @@ CASES = {
     "resource.refused": (
         {"sections": {"01-one.md": section("![x](/etc/hostname)\n\n![y](https://example.org/a.png)\n")}},
         [
-            f"{TEXT}:4: error: '/etc/hostname' is outside the project [resource.refused]",
-            f"{TEXT}:6: error: 'https://example.org/a.png': only files inside the project may be used [resource.refused]",
+            f"{TEXT}:4: error: image '/etc/hostname' is outside the project [resource.refused]",
+            f"{TEXT}:6: error: image 'https://example.org/a.png': only files inside the project may be used [resource.refused]",
         ],
     ),
 }

@@ -9,8 +9,11 @@ from pathlib import Path
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
+from .. import safe_yaml
+from ..diagnostics import BuildFailed, Diagnostic
 from ..fonts import FACES, FONT_DIR
-from ..model import Edition
+from ..model import Edition, SourceLocation
+from ..template_loader import read_template
 
 FACE_FILES = {
     "regular": FACES[0].file,
@@ -45,6 +48,28 @@ def cover_alt(texts: dict[str, str]) -> str:
     return ", ".join(parts) + "."
 
 
+def _layout(path: Path) -> dict:
+    """The cover layout, read under the sandbox rule and loaded within the YAML limits."""
+    where = SourceLocation(path)
+    text = read_template(path, path.parents[2])
+    if text is None:
+        raise BuildFailed([Diagnostic(where, "file.missing", "the cover layout is missing")])
+    try:
+        _node, spec = safe_yaml.load(text)
+    except safe_yaml.YamlRefused as refused:
+        raise BuildFailed([Diagnostic(SourceLocation(path, refused.line), refused.code, refused.message)]) from None
+    except yaml.YAMLError as exc:
+        raise BuildFailed([Diagnostic(where, "yaml.syntax", f"YAML cannot be parsed: {exc}")]) from None
+    size = spec.get("size") if isinstance(spec, dict) else None
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(n, int) and n > 0 for n in size)):
+        raise BuildFailed([Diagnostic(where, "meta.type", "the cover layout's size must be [width, height] in pixels")])
+    if size[0] * size[1] > MAX_COVER_PIXELS:
+        raise BuildFailed(
+            [Diagnostic(where, "file.size", f"the cover is {size[0]} x {size[1]} pixels, over {MAX_COVER_PIXELS}")]
+        )
+    return spec
+
+
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     lines: list[str] = []
     for word in text.split():
@@ -56,8 +81,12 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, wi
     return lines
 
 
+#: Largest cover drawn, in pixels (the layout's ``size``).
+MAX_COVER_PIXELS = 16_000_000
+
+
 def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
-    spec = yaml.safe_load(layout_path.read_text(encoding="utf-8"))
+    spec = _layout(layout_path)
     width, height = spec["size"]
     image = Image.new("RGB", (width, height), spec["background"])
     draw = ImageDraw.Draw(image)

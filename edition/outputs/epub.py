@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import mimetypes
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from markupsafe import Markup
 
 from .. import fonts, ids
 from ..layout import PageStart
-from ..model import Edition, Section, Work
+from ..model import Edition, Image, Section, Work
 from ..render import (
     EPUB,
     build_locator,
@@ -36,6 +35,7 @@ from ..render import (
     volume_links,
     volume_toc,
 )
+from ..template_loader import read_template
 from . import pagebreaks
 from .cover import cover_alt, cover_texts, draw_cover
 
@@ -60,7 +60,7 @@ class Package:
     pages: list[Page] = field(default_factory=list)
     toc: list[dict] = field(default_factory=list)
     landmarks: list[dict] = field(default_factory=list)
-    images: dict[str, tuple[Path, str]] = field(default_factory=dict)  # EPUB name -> (file, alt)
+    images: dict[str, tuple[Image, str]] = field(default_factory=dict)  # EPUB name -> (image, alt)
 
 
 def build_epub(
@@ -265,7 +265,7 @@ CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
 
 def accessibility_metadata(
-    edition: Edition, images: dict[str, tuple[Path, str]], cover_alt_text: str, pages: int
+    edition: Edition, images: dict[str, tuple[Image, str]], cover_alt_text: str, pages: int
 ) -> list[tuple[str, str]]:
     """schema.org accessibility properties computed from what the book holds:
     its images and their alt text, tables, notes and print page numbers."""
@@ -392,7 +392,9 @@ def _ncx_entry(entry: dict):
 
 def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png: bytes) -> None:
     for name, source in CSS_FILES.items():
-        css = (project / "templates" / source).read_text(encoding="utf-8")
+        css = read_template(project / "templates" / source, project)
+        if css is None:
+            raise FileNotFoundError(f"templates/{source} is missing")
         if name == "css/base.css":
             css = fonts.font_face_css(lambda p: f"../fonts/{p.name}") + "\n" + css
         book.add_item(epub.EpubItem(uid=ids.slugify(name), file_name=name, media_type="text/css", content=css.encode()))
@@ -404,10 +406,9 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
                 uid=ids.slugify(face.file), file_name=f"fonts/{face.file}", media_type="font/ttf", content=data
             )
         )
-    for number, (name, (path, _)) in enumerate(sorted(package.images.items())):
-        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    for number, (name, (image, _)) in enumerate(sorted(package.images.items())):
         book.add_item(
-            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=path.read_bytes())
+            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=image.media_type, content=image.data)
         )
     image = epub.EpubItem(uid="cover-image", file_name="images/cover.png", media_type="image/png", content=cover_png)
     image.properties = ["cover-image"]
