@@ -80,6 +80,7 @@ class Registry:
 
     anchors: dict[str, Anchor] = field(default_factory=dict)
     problems: list[Diagnostic] = field(default_factory=list)
+    suffixes: dict[str, int] = field(default_factory=dict)  # the last number unique() gave each id
 
     def add(self, anchor: Anchor) -> bool:
         first = self.anchors.get(anchor.local)
@@ -91,11 +92,20 @@ class Registry:
 
     def unique(self, local: str) -> str:
         """``local``, or ``local-2``, ``local-3``... if it is taken."""
-        candidate, number = local, 1
+        candidate, number = local, self.suffixes.get(local, 1)
         while candidate in self.anchors:
             number += 1
             candidate = f"{local}-{number}"
+        self.suffixes[local] = number
         return candidate
+
+    def suggestible(self) -> list[str]:
+        """The ids a writer links to (not notes, page markers or headings' ``-title``)."""
+        return [
+            local
+            for local, a in self.anchors.items()
+            if a.page is not None and a.kind not in ("note", "page", "reference") and not local.endswith("-title")
+        ]
 
     def targets(self) -> dict[str, str]:
         """Local id -> the section slug or page that holds it, for every link target."""
@@ -155,8 +165,8 @@ def _section(reg: Registry, work: Work, section: Section) -> None:
         what, kind = f"document number {section.number} ({_shown(work, path)})", "document"
     else:
         what, kind = f"the section file {_shown(work, path)!r}", "file"
-    reg.add(Anchor(section.slug, kind, what, section.location, section.slug))
-    reg.add(Anchor(f"{section.slug}-title", kind, f"the title of {what}", section.location, section.slug))
+    if reg.add(Anchor(section.slug, kind, what, section.location, section.slug)):  # (one clash per file)
+        reg.add(Anchor(f"{section.slug}-title", kind, f"the title of {what}", section.location, section.slug))
     if section.original_page:
         _page(reg, section.original_page, section.slug, section.location)
     for child, _line in _with_lines(section.tokens):
@@ -178,10 +188,11 @@ def _shown(work: Work, path: Path) -> str:
 def add_tokens(reg: Registry, work: Work, tokens: Sequence[Token], holder: str, path: Path) -> None:
     """The ids the elements of a body give: explicit ids, headings (made
     unique), original-page markers and placed tables."""
+    following = {id(token): tokens[i + 1] for i, token in enumerate(tokens[:-1]) if token.type == "heading_open"}
     for token, line in _with_lines(tokens):
         where = SourceLocation(path, line)
         if token.type == "heading_open":
-            _heading(reg, token, tokens, holder, where)
+            _heading(reg, token, following.get(id(token)), holder, where)
         elif token.type == "container_div_open":
             ident, classes, _ = div_attrs(token.info)
             if ident and "table" in classes:
@@ -198,15 +209,14 @@ def add_tokens(reg: Registry, work: Work, tokens: Sequence[Token], holder: str, 
             reg.add(Anchor(ident, "explicit", f"the span {{#{ident}}}", where, holder))
 
 
-def _heading(reg: Registry, token: Token, tokens: Sequence[Token], holder: str, where: SourceLocation) -> None:
+def _heading(reg: Registry, token: Token, inline: Token | None, holder: str, where: SourceLocation) -> None:
     explicit = token.attrGet("id")
     if explicit:
         token.meta["anchor"] = str(explicit)
         reg.add(Anchor(str(explicit), "explicit", f"the heading id {{#{explicit}}}", where, holder))
         return
     if "anchor" not in token.meta:
-        index = tokens.index(token)
-        text = tokens[index + 1].content if index + 1 < len(tokens) else ""
+        text = inline.content if inline is not None else ""
         token.meta["anchor"] = reg.unique(f"{holder}-{ids.slugify(text)}")
     local = token.meta["anchor"]
     reg.add(Anchor(local, "heading", f"the heading at line {where.line}", where, holder))
@@ -259,12 +269,13 @@ def check_links(reg: Registry, work: Work, elsewhere: Iterable[str] = ()) -> lis
     problems = []
     for target, where in links(work):
         if target not in known:
+            # (suggestions for the first few: each compares with every id)
+            hint = suggest(target, reg.suggestible()) if len(problems) < 20 else ""
             problems.append(
                 Diagnostic(
                     where,
                     "link.target",
-                    f"link to '#{target}', which is no id in this work{suggest(target, targets)}; "
-                    "link to a section, a document or an {#id}",
+                    f"link to '#{target}', which is no id in this work{hint}; link to a section, a document or an {{#id}}",
                 )
             )
     return problems

@@ -88,8 +88,9 @@ def _log_warnings(stderr: str) -> None:
 def _read_output(output: str, notes: Sequence[Note], diags: Collector) -> Formatted:
     root = html.document_fromstring(output)
     formatted: dict[str, str] = {}
+    by_id = {li.get("id"): li for li in root.iter("li")}  # one pass, not one search per note
     for i, note in enumerate(notes, 1):
-        items = root.xpath(f'//li[@id="fn{i}"]')
+        items = [by_id[f"fn{i}"]] if f"fn{i}" in by_id else []
         spans = items[0].xpath('.//span[@class="citation"][not(ancestor::span[@class="citation"])]') if items else []
         if len(spans) != len(note.citations):
             diags.error(

@@ -193,7 +193,7 @@ def _check_slugs(project: Path, slugs: list[str]) -> None:
     from .diagnostics import suggest
 
     works = set(discover(project))
-    for slug in slugs:
+    for slug in dict.fromkeys(slugs):
         if slug not in known:
             diags.error(None, "cli.option", f"no work {slug!r} in content/ or readers/{suggest(slug, known)}")
         elif slug in works and slug in volume.discover(project):

@@ -11,8 +11,6 @@ import warnings
 from pathlib import Path
 from urllib.parse import unquote
 
-from markdown_it.token import Token
-
 from . import bibliography, ids
 from .diagnostics import Collector
 from .markdown import MAX_NOTES, Parsed, parse, walk_inline
@@ -125,8 +123,9 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     parses = [p for _, p in filter(None, parsed_sections + parsed_documents)]
     notes = _number_notes(parses, diags)
     check_placements(sections, tables, root, diags)
-    _check_citations(parses, bib, bib_path, diags)
-    _check_documents(documents, bib, diags)
+    if not (meta and meta.bibliography and bib_path is None):  # (an unreadable one has its own diagnostic)
+        _check_citations(parses, bib, bib_path, diags)
+        _check_documents(documents, bib, diags)
     images = _read_images(parses, sandbox, diags)
     diags.check()
     assert meta is not None
@@ -277,6 +276,7 @@ def _number_notes(parses: list[Parsed], diags: Collector) -> tuple[Note, ...]:
     notes: list[Note] = []
     for parsed in parses:
         base = len(notes)
+        by_id = {c.id: c for c in parsed.citations}
         for child, _ in walk_inline(parsed.tokens + [t for n in parsed.notes for t in n.tokens]):
             if child.type == "footnote_ref":
                 child.meta["note_number"] = base + child.meta["id"] + 1
@@ -288,13 +288,9 @@ def _number_notes(parses: list[Parsed], diags: Collector) -> tuple[Note, ...]:
                     "md.size",
                     f"more than {MAX_NOTES} notes; a work may have at most {MAX_NOTES}: split it into several works",
                 )
-            citations = tuple(c for c in parsed.citations if _in_tokens(c.id, pn.tokens))
+            citations = tuple(by_id[c.meta["id"]] for c, _ in walk_inline(pn.tokens) if c.type == "citation")
             notes.append(Note(pn.label, number, tuple(pn.tokens), pn.location, citations, pn.source))
     return tuple(notes)
-
-
-def _in_tokens(citation_id: str, tokens: list[Token]) -> bool:
-    return any(child.type == "citation" and child.meta.get("id") == citation_id for child, _ in walk_inline(tokens))
 
 
 def _read_register(sandbox: Sandbox, path: Path, diags: Collector) -> tuple[RegisterEntry, ...]:
@@ -328,7 +324,7 @@ def _read_bib(
     written = Path(meta.bibliography)
     path = project / "bib" / written
     if written.is_absolute():
-        _absolute(path, name, "name a file in bib/", where, sandbox, diags)
+        _absolute(path, f"bibliography {meta.bibliography!r}", "name a file in bib/", where, sandbox, diags)
         return None, {}
     source = read_text(sandbox, path, diags, where, name)
     if source is None:
@@ -459,16 +455,14 @@ def _image_kind(data: bytes, name: str, where: SourceLocation, diags: Collector)
         try:
             with PillowImage.open(io.BytesIO(data)) as image:
                 format_, (width, height) = image.format, image.size
-        except (OSError, SyntaxError, ValueError, PillowImage.DecompressionBombError):
+        except PillowImage.DecompressionBombError:  # Pillow's own, larger limit
+            format_, width, height = "PNG", MAX_IMAGE_PIXELS, 2
+        except (OSError, SyntaxError, ValueError):
             format_, width, height = None, 0, 0
     if format_ not in IMAGE_FORMATS:
         diags.error(where, "file.unreadable", f"{name} is not a PNG, JPEG, GIF or WebP image")
         return None
     if width * height > MAX_IMAGE_PIXELS:
-        diags.error(
-            where,
-            "file.size",
-            f"{name} is {width} x {height} pixels, over the limit of {MAX_IMAGE_PIXELS} pixels; scale it down",
-        )
+        diags.error(where, "file.size", f"{name} has more than {MAX_IMAGE_PIXELS} pixels; scale it down")
         return None
     return IMAGE_FORMATS[format_]

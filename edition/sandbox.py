@@ -40,11 +40,11 @@ class Refusal:
     message: str
 
 
-#: How the size limits are named in messages.
-LIMIT_NAMES = {MAX_FILE_BYTES: "content files", MAX_IMAGE_BYTES: "images"}
+#: How the size limits are named in messages, and the fix.
+LIMIT_NAMES = {MAX_FILE_BYTES: ("content files", "split it"), MAX_IMAGE_BYTES: ("images", "make it smaller")}
 
 
-def place(path: Path, roots: Sequence[Path], name: str = "this", project: Path | None = None) -> Refusal | None:
+def place(path: Path, roots: Sequence[Path], name: str = "this path", project: Path | None = None) -> Refusal | None:
     """``None`` if ``path``, resolved, lies inside a root and nothing of it
     below the root is hidden; else why not."""
     resolved = path.resolve()
@@ -72,15 +72,15 @@ def check(
 
     ``name`` is how the messages call the file (``"image 'map.png'"``); by
     default the diagnostic stands at the file itself."""
-    refusal = place(path, roots, name or "this", project)
+    refusal = place(path, roots, name or "this path", project)
     if refusal is not None:
         return refusal
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        return Refusal("file.missing", f"{name or 'the file'} does not exist")
+        return Refusal("file.missing", f"{name or 'this path'} does not exist")
     except OSError as exc:
-        return Refusal("file.unreadable", f"{name or 'the file'} cannot be read: {exc.strerror or exc}")
+        return Refusal("file.unreadable", f"{name or 'this path'} cannot be read: {exc.strerror or exc}")
     return _check_stat(info, limit, name)
 
 
@@ -99,12 +99,12 @@ def _kind(mode: int) -> str:
 def _check_stat(info: os.stat_result, limit: int, name: str | None) -> Refusal | None:
     if not stat.S_ISREG(info.st_mode):
         return Refusal(
-            "file.unreadable", f"{name or 'this'} is {_kind(info.st_mode)}, not a file; the build reads files"
+            "file.unreadable", f"{name or 'this path'} is {_kind(info.st_mode)}, not a file; the build reads files"
         )
     if info.st_size > limit:
-        kind = LIMIT_NAMES.get(limit, "this kind of file")
+        kind, fix = LIMIT_NAMES.get(limit, ("this kind of file", "make it smaller"))
         return Refusal(
-            "file.size", f"{name or 'file'} is {info.st_size} bytes, over the {limit}-byte limit for {kind}; split it"
+            "file.size", f"{name or 'file'} is {info.st_size} bytes, over the {limit}-byte limit for {kind}; {fix}"
         )
     return None
 
@@ -116,12 +116,11 @@ def read_checked(
     refusal = check(path, roots, limit, name, project)
     if refusal is not None:
         return refusal
-    name = name or "the file"
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path.resolve(), flags)
     except OSError as exc:
-        return Refusal("file.unreadable", f"{name} cannot be read: {exc.strerror or exc}")
+        return Refusal("file.unreadable", f"{name or 'this path'} cannot be read: {exc.strerror or exc}")
     with os.fdopen(fd, "rb") as handle:
         # checked again on the open file: it may have changed since the check
         refusal = _check_stat(os.fstat(handle.fileno()), limit, name)
@@ -130,9 +129,9 @@ def read_checked(
         try:
             data = handle.read(limit + 1)
         except OSError as exc:
-            return Refusal("file.unreadable", f"{name} cannot be read: {exc.strerror or exc}")
+            return Refusal("file.unreadable", f"{name or 'this path'} cannot be read: {exc.strerror or exc}")
     if len(data) > limit:
-        return Refusal("file.size", f"{name} grew over the {limit}-byte limit while it was read")
+        return Refusal("file.size", f"{name or 'file'} grew over the {limit}-byte limit while it was read")
     return data
 
 
