@@ -34,6 +34,9 @@ MAX_DEPTH = 50
 MAX_VALUES = 100_000
 #: Longest single text value.
 MAX_TEXT_CHARS = 100_000
+#: Longest YAML document (a file, or a Markdown file's front matter): PyYAML
+#: scans about a megabyte a second, so metadata is refused before it is scanned.
+MAX_YAML_CHARS = 1_000_000
 
 
 @dataclass
@@ -77,6 +80,10 @@ def load(text: str) -> tuple[yaml.Node | None, Any]:
 
     Raises ``yaml.YAMLError`` for a syntax error, ``YamlRefused`` for a
     document beyond the limits."""
+    if len(text) > MAX_YAML_CHARS:
+        raise YamlRefused(
+            1, "yaml.limit", f"YAML of {len(text)} characters, over the limit of {MAX_YAML_CHARS}; shorten it"
+        )
     loader = BoundedLoader(text)
     try:
         node = loader.get_single_node()

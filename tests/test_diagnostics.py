@@ -249,6 +249,8 @@ def test_every_code_is_documented_in_the_readme_and_tested():
     tested = set(CASES) | {"cli.option", "template.error", "layout.note-missing", "layout.note-misplaced"}
     tested |= {"md.nesting", "check.epub", "build.warning", "file.size", "csv.size"}  # in test_robustness.py
     tested |= {"preflight.fault"}  # in test_pagination.py
+    tested |= {"file.unreadable", "file.name", "yaml.limit", "meta.length", "meta.date", "md.size"}
+    tested |= {"id.duplicate", "link.target", "reader.selection"}  # in test_safety_input.py
     for code in CODES:
         assert f"`{code}`" in readme, f"{code} is not in the README's table"
         assert code in tested, f"{code} has no test"

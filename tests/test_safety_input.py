@@ -330,6 +330,7 @@ def test_billion_laughs_in_work_yaml(tmp_path, capsys):
         ("content/test/tables/t.yaml", "columns: {{a: text}}\n{bomb}", 7),
         ("content/test/editorial-register.yaml", "entries: []\n{bomb}", 7),
     ],
+    ids=["front-matter", "table", "register"],
 )
 def test_billion_laughs_in_any_yaml(tmp_path, capsys, name, text, line):
     """Other instances of the class: front matter, a table description, the register."""
@@ -352,6 +353,7 @@ def test_billion_laughs_in_any_yaml(tmp_path, capsys, name, text, line):
         ("content/test/tables/t.yaml", "columns: {a: text}\ngroup_by: a\nlist_column: a\nheaders: &h {a: *h}\n", 4),
         (TEXT, "---\ntitle: &t [x, {y: *t}]\n---\nText.\n", 2),
     ],
+    ids=["work", "table", "front-matter"],
 )
 def test_a_recursive_alias_is_refused(tmp_path, capsys, name, text, line):
     refused(
@@ -426,8 +428,17 @@ def test_a_2_000_000_character_word_in_a_title(tmp_path, capsys):
         tmp_path,
         capsys,
         {WORK: W.replace("title: A Test Work", "title: " + "x" * 2_000_000)},
-        [f"{WORK}:1: error: a YAML value of 2000000 characters, over the limit of 100000 [meta.length]"],
+        [f"{WORK}:1: error: YAML of 2000222 characters, over the limit of 1000000; shorten it [yaml.limit]"],
         bounded=True,
+    )
+
+
+def test_a_long_value_in_yaml_within_the_size_limit(tmp_path, capsys):
+    refused(
+        tmp_path,
+        capsys,
+        {WORK: W.replace("title: A Test Work", "title: " + "x" * 200_000)},
+        [f"{WORK}:1: error: a YAML value of 200000 characters, over the limit of 100000 [meta.length]"],
     )
 
 
@@ -445,6 +456,7 @@ def test_a_2_000_000_character_word_in_a_title(tmp_path, capsys):
             f"{TEXT}:2: error: 'title' in section front matter is 501 characters long, over the limit of 500; shorten it",
         ),
     ],
+    ids=["author", "section-title"],
 )
 def test_metadata_text_has_a_length_limit(tmp_path, capsys, name, text, expected):
     refused(tmp_path, capsys, {name: text}, [expected + " [meta.length]"])
