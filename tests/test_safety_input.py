@@ -802,3 +802,34 @@ def test_what_once_broke_the_epub_now_builds_and_passes_epubcheck(tmp_path, caps
     with __import__("zipfile").ZipFile(project / "dist/test.epub") as epub:
         assert epub.read("EPUB/images/test-karte-a.png") == extra["content/test/text/karte-ä.png"]
         assert epub.read("EPUB/images/test-my-map.png") == extra["content/test/text/my map.png"]
+
+
+def test_a_reading_prints_a_link_to_a_part_it_leaves_out_as_text(tmp_path, capsys):
+    """The work's link is valid; the volume leaves its target out, or prints it
+    as another reading: unlinked, or linked there. Never a dangling link."""
+    sections = {"01-one.md": section("See [two](#02-two).\n"), "02-two.md": section("Two.\n", "Two")}
+    excerpt = "  - work: test\n    sections: [01-one]\n"
+    extra = {READER: reader_yaml(excerpt), "readers/both.yaml": reader_yaml(excerpt + "  - work: test\n")}
+    project = make_project(tmp_path, sections=sections, bib=BIB_MIN, extra=extra)
+    assert build(project, capsys, "course", "both") == (0, [])
+    alone = dict(outputs.epub_spine(project / "dist/course.epub"))["r1-test-01-one.xhtml"].decode()
+    assert "<p>See <a>two</a>.</p>" in alone
+    both = dict(outputs.epub_spine(project / "dist/both.epub"))["r1-test-01-one.xhtml"].decode()
+    assert '<p>See <a href="r2-test-02-two.xhtml#r2-test--02-two">two</a>.</p>' in both
+
+
+def test_a_table_placed_twice(tmp_path, capsys):
+    spec = "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\n"
+    refused(
+        tmp_path,
+        capsys,
+        {
+            "content/test/tables/t.csv": "year,country\n1971,Malta\n",
+            "content/test/tables/t.yaml": spec,
+            TEXT: section("::: {.table #t}\nOne\n:::\n\n::: {.table #t}\nTwo\n:::\n"),
+        },
+        [
+            f"{TEXT}:8: error: the table 't' placed here has the id 't', which the table 't' placed here ({TEXT}:4) "
+            "has already; place each table once [id.duplicate]"
+        ],
+    )
