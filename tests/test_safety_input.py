@@ -510,6 +510,7 @@ def test_a_file_that_is_no_image_is_refused(tmp_path, capsys):
             "'2020-01-01 10:00:00': write a date as YYYY, YYYY-MM or YYYY-MM-DD (2009, 2009-04, 2009-04-01)",
         ),
     ],
+    ids=["month-13", "spring", "february-30", "with-time"],
 )
 def test_bad_dates(tmp_path, capsys, value, problem):
     refused(
@@ -575,6 +576,7 @@ def test_control_characters_from_yaml_escapes(tmp_path, capsys):
             "U+0085 (a control character) at character offset 3",
         ),
     ],
+    ids=["U+FFFE-markdown", "U+1FFFF-markdown", "U+FDD0-bibtex", "U+0085-csv"],
 )
 def test_characters_xml_forbids_in_raw_text(tmp_path, capsys, name, data, line, char):
     change: dict[str, str | bytes] = {name: data}
@@ -644,6 +646,7 @@ READER = "readers/course.yaml"
             f"{READER}:11: error: reading 1 selects no section and no document; name what it prints [reader.selection]",
         ),
     ],
+    ids=["section-typo", "no-document", "documents-number", "sections-text", "documents-true", "nothing"],
 )
 def test_a_reading_that_selects_nothing_real(tmp_path, capsys, readings, expected):
     refused(tmp_path, capsys, {READER: reader_yaml(readings)}, [expected])
@@ -765,6 +768,7 @@ def test_an_original_page_marked_twice(tmp_path, capsys):
         ("See [the title](#titel).\n", 4, "titel", " (did you mean 'title'?)"),
         ("Text.[^1]\n\n[^1]: [@suh1988, see [below](#nowhere)]\n", 6, "nowhere", ""),
     ],
+    ids=["missing", "near-miss", "reserved-near-miss", "in-a-citation"],
 )
 def test_a_link_to_an_anchor_that_does_not_exist(tmp_path, capsys, body, line, target, hint):
     """In the text, and other instances: a near miss, a link inside a citation."""
