@@ -837,3 +837,16 @@ def test_a_table_placed_twice(tmp_path, capsys):
             "has already; place each table once [id.duplicate]"
         ],
     )
+
+
+def test_a_work_folder_name_the_outputs_cannot_carry(tmp_path, capsys):
+    """It names dist/<name>.pdf and begins every id: a space or a leading digit is refused."""
+    refused(
+        tmp_path,
+        capsys,
+        {"content/2020 report/work.yaml": W, "content/2020 report/text/01-one.md": section("Text.\n")},
+        [
+            "content/2020 report: error: a work's folder name must be letters, digits and single hyphens "
+            "or underscores, beginning with a letter; rename '2020 report' [file.name]"
+        ],
+    )
