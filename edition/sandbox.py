@@ -122,7 +122,11 @@ def read_checked(
     except OSError as exc:
         return Refusal("file.unreadable", f"{name or 'this path'} cannot be read: {exc.strerror or exc}")
     with os.fdopen(fd, "rb") as handle:
-        # checked again on the open file: it may have changed since the check
+        # checked again on the open file: a folder of its path may have been
+        # swapped for a link, or the file for another, since the check
+        opened = _opened_path(handle.fileno())
+        if opened is not None and place(opened, roots, name or "this path") is not None:
+            return Refusal("resource.refused", f"{name or 'this path'} changed into a path outside the project")
         refusal = _check_stat(os.fstat(handle.fileno()), limit, name)
         if refusal is not None:
             return refusal
@@ -135,18 +139,23 @@ def read_checked(
     return data
 
 
+def _opened_path(fd: int) -> Path | None:
+    """The path the kernel opened for ``fd``, where ``/proc`` tells it."""
+    try:
+        return Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return None
+
+
 @dataclass
 class Sandbox:
     """Reads for one edition's readers, inside the project; remembers what it read."""
 
     project: Path
-    opened: list[Path] = field(default_factory=list)
+    opened: dict[Path, None] = field(default_factory=dict)  # the files read, in order (a set that keeps it)
 
     def __post_init__(self) -> None:
         self.project = self.project.absolute()
-
-    def check(self, path: Path, name: str | None = None, limit: int = MAX_FILE_BYTES) -> Refusal | None:
-        return check(self._absolute(path), [self.project], limit, name, self.project)
 
     def read_bytes(
         self,
@@ -163,8 +172,7 @@ class Sandbox:
         if isinstance(result, Refusal):
             diags.error(where or SourceLocation(path), result.code, result.message)
             return None
-        if path not in self.opened:
-            self.opened.append(path)
+        self.opened.setdefault(path, None)
         return result
 
     def _absolute(self, path: Path) -> Path:
