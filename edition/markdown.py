@@ -58,12 +58,21 @@ def make_parser() -> MarkdownIt:
     # read only to be refused with a clear message (mdcheck): Pandoc's rules
     # for what a dollar sign opens, so that "$5 and $10" stays text
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, allow_labels=False, double_inline=True)
+    # after the notes: "^[" is an inline note before it is a superscript
+    _move_after(md.inline.ruler, "sup", "footnote_ref")
     mdcite.use(md)
     mdblocks.use(md)
     mdlines.use(md)
     md.disable("html_block")
     md.disable("html_inline")
     return md
+
+
+def _move_after(ruler, name: str, after: str) -> None:
+    rules = ruler.__rules__
+    rule = rules.pop(next(i for i, r in enumerate(rules) if r.name == name))
+    rules.insert(next(i for i, r in enumerate(rules) if r.name == after) + 1, rule)
+    ruler.__cache__ = None
 
 
 PARSER = make_parser()

@@ -50,6 +50,8 @@ def check(parsed: Parsed, diags: Collector) -> None:
             diags.error(SourceLocation(path, line), "md.table", message)
         for line, message in _images_without_alt(tokens):
             diags.error(SourceLocation(path, line), "md.alt-text", message)
+        for line, code, message in _calls_in_links(tokens):
+            diags.error(SourceLocation(path, line), code, message)
 
 
 def _problems(
@@ -147,6 +149,24 @@ def _inline_problems(child: Token, line: int | None) -> Iterator[tuple[int | Non
         for inner in child.children or ():
             if inner.type in ("citation", "footnote_ref"):
                 yield line, "a note or citation in an image's description is not supported: put it in the text"
+
+
+def _calls_in_links(tokens: list[Token]) -> Iterator[tuple[int | None, str, str]]:
+    """A note call is a link: it cannot stand inside a link's text."""
+    depth = 0
+    for child, line in walk_inline(tokens):
+        if child.type == "link_open":
+            depth += 1
+        elif child.type == "link_close":
+            depth = max(depth - 1, 0)
+        elif not depth:
+            continue
+        elif (child.type == "citation" and "author_of" not in child.meta) or (
+            child.type == "footnote_ref" and child.meta.get("auto")
+        ):
+            yield line, "cite.syntax", "a citation inside a link's text: move it after the link's ']( )'"
+        elif child.type == "footnote_ref":
+            yield line, "md.unsupported", "a note inside a link's text is not supported: call it after the link"
 
 
 def _invalid_tables(tokens: list[Token]) -> Iterator[tuple[int | None, str]]:
