@@ -255,6 +255,7 @@ class BodyRenderer(RendererHTML):
         self.locator = locator
         self.options = OptionsDict({**PARSER.options, "xhtmlOut": target.xhtml})
         self._spans: list[str] = []
+        self._in_note = False
         self.section: Section | None = None
         self.heading_shift = 1
         self.images: dict[str, tuple[Path, str]] = {}  # EPUB name -> (file, alt text)
@@ -274,7 +275,16 @@ class BodyRenderer(RendererHTML):
         tokens = list(note.tokens)
         if inline:
             tokens = [t for t in tokens if t.type not in ("paragraph_open", "paragraph_close")]
-        return Markup(self._blocks(tokens).strip())
+        self._in_note = inline
+        try:
+            return Markup(self._blocks(tokens).strip())
+        finally:
+            self._in_note = False
+
+    def softbreak(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        # a line break of the source is a space; in a print footnote WeasyPrint
+        # would end the line there
+        return " " if self._in_note else "\n"
 
     def inline(self, markdown: str) -> Markup:
         """Render a line of Markdown from metadata (a caption, a source note)."""
