@@ -344,6 +344,41 @@ def _matching(tokens: list[Token], start: int, opening: str, closing: str) -> in
     return len(tokens) - 1
 
 
+def _line(state: StateBlock, line: int) -> str:
+    return state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]]
+
+
+PIPE_DELIMITER_RE = re.compile(r"^\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+
+
+def _starts_table(state: StateBlock, line: int, end_line: int) -> bool:
+    text = _line(state, line)
+    if GRID_BORDER_RE.match(text):
+        return True
+    return "|" in text and line + 1 < end_line and bool(PIPE_DELIMITER_RE.match(_line(state, line + 1)))
+
+
+def _caption_not_definition(deflist):
+    """Pandoc reads ``: text`` before a table as the table's caption, not as a
+    definition of the paragraph above: the definition-list rule steps aside."""
+
+    def rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+        marker = start_line + 1
+        if marker < end_line and state.isEmpty(marker):
+            marker += 1
+        if marker < end_line and _line(state, marker).startswith(":"):
+            after = marker
+            while after < end_line and not state.isEmpty(after):
+                after += 1
+            while after < end_line and state.isEmpty(after):
+                after += 1
+            if after < end_line and _starts_table(state, after, end_line):
+                return False
+        return deflist(state, start_line, end_line, silent)
+
+    return rule
+
+
 # -- figures ---------------------------------------------------------------------------
 
 
@@ -392,6 +427,9 @@ def _comment_inline(state: StateInline, silent: bool) -> bool:
 
 
 def use(md: MarkdownIt) -> None:
+    """Add the rules (after the deflist plugin, whose rule one of them wraps)."""
+    deflist = next(r for r in md.block.ruler.__rules__ if r.name == "deflist")
+    md.block.ruler.at("deflist", _caption_not_definition(deflist.fn), {"alt": deflist.alt})
     md.core.ruler.before("inline", "heading_attributes", _heading_attributes)
     md.core.ruler.before("inline", "table_captions", _table_captions)
     md.core.ruler.after("inline", "implicit_figures", _implicit_figures)
