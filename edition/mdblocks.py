@@ -13,6 +13,7 @@ mdit-py-plugins provides it:
 - table captions (``Table: …`` or ``: …`` before or after a table);
 - implicit figures: an image alone in its paragraph is a figure whose caption
   is the image's description;
+- a backslash before a space, Pandoc's non-breaking space;
 - HTML comments (``<!-- … -->``), dropped; markdown-it's own HTML rules are
   used for comments only (other raw HTML stays text: see README "Safety").
 """
@@ -188,7 +189,7 @@ def _grid_table(state: StateBlock, start_line: int, end_line: int, silent: bool)
             for col, rowspan, colspan, offset, cell in row:
                 cell_open = state.push(f"{cell_tag}_open", cell_tag, 1)
                 cell_open.map = [start_line + offset, start_line + offset + len(cell)]
-                if aligns[col]:
+                if col < len(aligns) and aligns[col]:
                     cell_open.attrSet("style", f"text-align:{aligns[col]}")
                 if rowspan > 1:
                     cell_open.attrSet("rowspan", str(rowspan))
@@ -222,16 +223,12 @@ def _read_grid(lines: list[str]) -> tuple[list[str], list, list]:
 
     def rows(parsed):
         out = []
-        for row in parsed:
+        for row in parsed:  # a position a span covers is None
             cells = []
-            col = 0
-            for cell in row:
-                if cell is None:
-                    col += 1
-                    continue
-                morerows, morecols, offset, block = cell
-                cells.append((col, morerows + 1, morecols + 1, offset, list(block)))
-                col += morecols + 1
+            for col, cell in enumerate(row):
+                if cell is not None:
+                    morerows, morecols, offset, block = cell
+                    cells.append((col, morerows + 1, morecols + 1, offset, list(block)))
             out.append(cells)
         return out
 
@@ -403,6 +400,19 @@ def _implicit_figures(state: StateCore) -> None:
         inline.children = [image]
 
 
+# -- escaped space ---------------------------------------------------------------------
+
+
+def _escaped_space(state: StateInline, silent: bool) -> bool:
+    """``\\ `` is a non-breaking space in Pandoc (CommonMark keeps the backslash)."""
+    if not state.src.startswith("\\ ", state.pos):
+        return False
+    if not silent:
+        state.append_pending("\u00a0")
+    state.pos += 2
+    return True
+
+
 # -- comments --------------------------------------------------------------------------
 
 
@@ -439,6 +449,7 @@ def use(md: MarkdownIt) -> None:
         "html_block", "comment_block", _comment_block, {"alt": ["paragraph", "reference", "blockquote"]}
     )
     md.inline.ruler.before("html_inline", "comment", _comment_inline)
+    md.inline.ruler.before("escape", "escaped_space", _escaped_space)
 
 
 def is_punctuation(char: str) -> bool:

@@ -52,7 +52,8 @@ RAW_SYNTAX = {
     "code span": r"`",
     "table caption": r"(?m)^\s*Table:",
     "definition": r"(?m)^\s*[:~]\s",
-    "TeX": r"\$[^$\s]|\\[A-Za-z]",
+    # TeX math as Pandoc reads it: "$20 and $30" is money, "$x$" is math
+    "TeX": r"\$\$|\$(?=[^\s$])[^$\n]*(?<=[^\s$])\$(?!\d)|\\[A-Za-z]",
 }
 
 
@@ -102,15 +103,22 @@ def epub_docs(sink) -> dict[str, etree._Element]:
 
 
 def _text(element: etree._Element) -> str:
-    """An element's text with a line break after each block, as a reader sees it."""
+    """An element's text in reading order, a line break around each block."""
     parts: list[str] = []
-    for node in element.iter():
-        if node.tag in (f"{XHTML}script", f"{XHTML}style"):
-            continue
-        if etree.QName(node).localname in outputs.BLOCKS:
+
+    def visit(node: etree._Element) -> None:
+        block = isinstance(node.tag, str) and etree.QName(node).localname in outputs.BLOCKS
+        if block:
             parts.append("\n")
         parts.append(node.text or "")
-        parts.append(node.tail or "")
+        for child in node:
+            if isinstance(child.tag, str):
+                visit(child)
+            parts.append(child.tail or "")
+        if block:
+            parts.append("\n")
+
+    visit(element)
     return "".join(parts)
 
 
