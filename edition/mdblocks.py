@@ -14,6 +14,8 @@ mdit-py-plugins provides it:
 - implicit figures: an image alone in its paragraph is a figure whose caption
   is the image's description;
 - a backslash before a space, Pandoc's non-breaking space;
+- Pandoc's smart dashes and ellipses, and implicit header references
+  (``[Heading text]`` links to that heading);
 - HTML comments (``<!-- … -->``), dropped; markdown-it's own HTML rules are
   used for comments only (other raw HTML stays text: see README "Safety").
 """
@@ -400,6 +402,69 @@ def _implicit_figures(state: StateCore) -> None:
         inline.children = [image]
 
 
+# -- dashes and ellipses ----------------------------------------------------------------
+
+DASHES_RE = re.compile(r"---|--|\.\.\.")
+DASHES = {"---": "\u2014", "--": "\u2013", "...": "\u2026"}
+
+
+def _dashes(state: StateCore) -> None:
+    """Pandoc's ``smart`` dashes and ellipses: ``---`` em dash, ``--`` en dash,
+    ``...`` ellipsis, in text (not in code). Quotes are left as typed (see
+    README, "Pandoc compatibility")."""
+    for token in state.tokens:
+        if token.type != "inline":
+            continue
+        for child in token.children or ():
+            if child.type == "text" and ("--" in child.content or "..." in child.content):
+                child.content = DASHES_RE.sub(lambda m: DASHES[m.group(0)], child.content)
+
+
+# -- implicit header references ----------------------------------------------------------
+
+IMPLICIT_REF_RE = re.compile(r"\[([^\[\]\n]+)\](?:\[([^\[\]\n]*)\])?")
+
+
+def link_headings(tokens: list[Token], headings: dict[str, str]) -> None:
+    """Pandoc's implicit header references: ``[Heading text]``, ``[Heading
+    text][]`` or ``[link text][Heading text]`` link to the heading of that text
+    (``headings``: lower-cased text -> id) when no reference of that name exists
+    (markdown-it has then left the brackets as text)."""
+    for token in tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        children: list[Token] = []
+        for child in token.children:
+            children += _linked(child, headings) if child.type == "text" and "[" in child.content else [child]
+        token.children = children
+
+
+def _linked(text: Token, headings: dict[str, str]) -> list[Token]:
+    out, last = [], 0
+    for m in IMPLICIT_REF_RE.finditer(text.content):
+        label = m.group(2) or m.group(1)
+        ident = headings.get(" ".join(label.lower().split()))
+        if ident is None:
+            continue
+        out.append(_text_like(text, text.content[last : m.start()]))
+        opening = Token("link_open", "a", 1)
+        opening.attrSet("href", f"#{ident}")
+        opening.meta = dict(text.meta)
+        out += [opening, _text_like(text, m.group(1)), Token("link_close", "a", -1)]
+        last = m.end()
+    if not out:
+        return [text]
+    out.append(_text_like(text, text.content[last:]))
+    return [t for t in out if t.type != "text" or t.content]
+
+
+def _text_like(text: Token, content: str) -> Token:
+    token = text.copy()
+    token.content = content
+    token.meta = dict(text.meta)
+    return token
+
+
 # -- escaped space ---------------------------------------------------------------------
 
 
@@ -450,6 +515,7 @@ def use(md: MarkdownIt) -> None:
     )
     md.inline.ruler.before("html_inline", "comment", _comment_inline)
     md.inline.ruler.before("escape", "escaped_space", _escaped_space)
+    md.core.ruler.after("inline", "dashes", _dashes)
 
 
 def is_punctuation(char: str) -> bool:

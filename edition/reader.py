@@ -10,7 +10,7 @@ from pathlib import Path
 
 from markdown_it.token import Token
 
-from . import bibliography, mdcheck
+from . import bibliography, mdblocks, mdcheck
 from .diagnostics import Collector
 from .markdown import Parsed, parse, walk_inline
 from .model import (
@@ -96,6 +96,7 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     sections = tuple(s for s, _ in filter(None, parsed_sections))
     documents = tuple(s for s, _ in filter(None, parsed_documents))
     parses = [p for _, p in filter(None, parsed_sections + parsed_documents)]
+    _link_headings(parses)
     notes = _number_notes(parses)
     check_placements(sections, tables, root, diags)
     _check_citations(parses, bib, bib_path, diags)
@@ -241,6 +242,21 @@ def _read_document(path: Path, reading: _Reading, diags: Collector) -> tuple[Sec
         translated_by=text(d.get("translated_by")),
     )
     return section, parsed
+
+
+def _link_headings(parses: list[Parsed]) -> None:
+    """``[Heading text]`` links to the heading of that text anywhere in the
+    work (Pandoc's implicit header references; the first heading wins)."""
+    headings: dict[str, str] = {}
+    for parsed in parses:
+        for i, token in enumerate(parsed.tokens):
+            if token.type == "heading_open":
+                text = " ".join(mdblocks.inline_text(parsed.tokens[i + 1].children or []).lower().split())
+                headings.setdefault(text, str(token.attrGet("id")))
+    for parsed in parses:
+        mdblocks.link_headings(parsed.tokens, headings)
+        for note in parsed.notes:
+            mdblocks.link_headings(note.tokens, headings)
 
 
 def _parse(body: str, path: Path, first: int, diags: Collector, prefix: str, reading: _Reading) -> Parsed:

@@ -39,6 +39,11 @@ SUPPORTED = {
         ["My heading", "Unnumbered", "See the heading"],
     ),
     "implicit-identifier": ("## Heading identifiers in HTML\n\nSee [it](#heading-identifiers-in-html).", ["See it"]),
+    "implicit-header-reference": (
+        "## Implicit references\n\nSee [Implicit references], [Implicit references][] or [this][implicit references].",
+        ["See Implicit references, Implicit references or this."],
+    ),
+    "smart-dashes": ("Pages 33--35 --- and so on...", ["Pages 33\u201335 \u2014 and so on\u2026"]),
     "block-quotation": ("> This is a block quote.\n>\n> > A block quote within it.", ["This is a block quote."]),
     "indented-code": ("Code:\n\n    if (a > 3) {\n      moveShip(5 * gravity, DOWN);\n    }", ["moveShip(5"]),
     "fenced-code": ("~~~~ {#mycode .haskell}\nqsort [] = []\n~~~~", ["qsort"]),
