@@ -226,8 +226,8 @@ def test_narrative_citations_inside_notes(epub_docs):
     )
 
 
-def _pandoc_notes(project: Path) -> list[str]:
-    """Pandoc's own notes for the work's text: its Markdown, its BibTeX, its CSL."""
+def _pandoc_html(project: Path) -> html.HtmlElement:
+    """Pandoc's own HTML for the work's text: its Markdown, its BibTeX, its CSL."""
     bodies = []
     for path in sorted((project / "content" / SLUG / "text").glob("*.md")):
         text = path.read_text(encoding="utf-8")
@@ -254,9 +254,12 @@ def _pandoc_notes(project: Path) -> list[str]:
         text=True,
         check=True,
     ).stdout
-    root = html.document_fromstring(out)
+    return html.document_fromstring(out)
+
+
+def _pandoc_notes(project: Path) -> list[str]:
     notes = []
-    for item in root.xpath('//section[@id="footnotes"]/ol/li'):
+    for item in _pandoc_html(project).xpath('//section[@id="footnotes"]/ol/li'):
         for back in item.xpath('.//a[contains(@class, "footnote-back")]'):
             back.drop_tree()
         notes.append(" ".join(item.text_content().split()))
@@ -289,6 +292,30 @@ def test_note_texts_agree_with_pandocs_citeproc(sink, epub_docs):
             differ.append((number, mine, pandoc))
     assert differ == []
     assert ibid >= 1 and archival >= 1
+
+
+def test_the_text_around_citations_agrees_with_pandoc(sink, epub_docs):
+    """A narrative citation's name in the text, the punctuation moved before a
+    citation's note: the paragraphs of the citations section read as Pandoc's."""
+    doc = epub_docs[f"{SLUG}-01-citations.xhtml"]
+    for call in doc.xpath("//*[@epub:type='noteref']", namespaces={"epub": "http://www.idpf.org/2007/ops"}):
+        _drop_keeping_tail(call)
+    ours = [" ".join("".join(p.itertext()).split()) for p in doc.find(f".//{XHTML}section").iter(f"{XHTML}p")]
+    root = _pandoc_html(sink["project"])
+    for ref in root.xpath('//a[contains(@class, "footnote-ref")]'):
+        ref.drop_tree()
+    theirs = [" ".join(p.text_content().split()) for p in root.xpath("//body/p | //body/blockquote/p")]
+    assert ours == theirs[: len(ours)]
+
+
+def _drop_keeping_tail(element: etree._Element) -> None:
+    parent, previous = element.getparent(), element.getprevious()
+    tail = element.tail or ""
+    if previous is not None:
+        previous.tail = (previous.tail or "") + tail
+    else:
+        parent.text = (parent.text or "") + tail
+    parent.remove(element)
 
 
 def test_cross_references_give_the_page_in_print(pdf_text):
