@@ -291,7 +291,7 @@ def _table_captions(state: StateCore) -> None:
         i += 1
 
 
-def _is_caption(tokens: list[Token], k: int) -> bool:
+def _is_caption(tokens: list[Token], k: int, level: int) -> bool:
     return (
         k >= 0
         and k + 2 < len(tokens)
@@ -299,18 +299,18 @@ def _is_caption(tokens: list[Token], k: int) -> bool:
         and tokens[k + 1].type == "inline"
         and tokens[k + 2].type == "paragraph_close"
         and bool(CAPTION_RE.match(tokens[k + 1].content))
-        and tokens[k].level == 0
+        and tokens[k].level == level
     )
 
 
 def _caption_after(tokens: list[Token], close: int) -> tuple[Token, list[int]] | None:
     k = close + 1
-    return (tokens[k + 1], [k, k + 1, k + 2]) if _is_caption(tokens, k) else None
+    return (tokens[k + 1], [k, k + 1, k + 2]) if _is_caption(tokens, k, tokens[close].level) else None
 
 
 def _caption_before(tokens: list[Token], opening: int) -> tuple[Token, list[int]] | None:
     k = opening - 3
-    return (tokens[k + 1], [k, k + 1, k + 2]) if _is_caption(tokens, k) else None
+    return (tokens[k + 1], [k, k + 1, k + 2]) if _is_caption(tokens, k, tokens[opening].level) else None
 
 
 def _caption_in_last_row(tokens: list[Token], opening: int, close: int, lines: list[str]):

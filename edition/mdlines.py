@@ -14,6 +14,7 @@ line.
 from __future__ import annotations
 
 import types
+from typing import Literal
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
@@ -29,7 +30,7 @@ class _PositionedState(StateInline):
     root: list[Token]
     offset: int = 0
 
-    def push(self, ttype, tag, nesting):  # type: ignore[no-untyped-def]
+    def push(self, ttype: str, tag: str, nesting: Literal[-1, 0, 1]) -> Token:
         if self.pending:
             self.pushPending()
         token = super().push(ttype, tag, nesting)
