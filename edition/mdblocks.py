@@ -82,7 +82,7 @@ def pandoc_identifier(text: str) -> str:
 #: Ids the edition gives its own parts (see ``edition/ids.py``): a heading's
 #: automatic id never takes one of them.
 RESERVED_ID_RE = re.compile(
-    r"^(?:titlepage|title|contents|appendix|bibliography|note-on-the-text|end|introduction|permissions"
+    r"^(?:titlepage|title|contents|appendix|bibliography|note-on-the-text|end"
     r"|(?:note|noteref|op|document)-\d+|ref-.*)$"
 )
 
