@@ -8,10 +8,11 @@ page, contents, appendix, ...). Two elements with one id, or a link to an id
 no element has, make an EPUB that fails EPUBCheck and a PDF whose link goes
 nowhere; so they are found here, always, and named with file and line.
 
-Generated heading ids are made unique (``01-one-notes``, ``01-one-notes-2``)
-and written on the heading token (``meta["anchor"]``) for the renderers; an
-explicit id that clashes with anything is an error, as is a section file name
-or a document number that gives an id another element has.
+A heading's id made from its text (Pandoc's, given at parse time: ``notes``,
+``notes-1``) gives way to any other element's id: it is made unique here and
+written on the heading token for the renderers. An explicit id that clashes
+with anything is an error, as is a section file name or a document number
+that gives an id another element has.
 """
 
 from __future__ import annotations
@@ -91,11 +92,11 @@ class Registry:
         return False
 
     def unique(self, local: str) -> str:
-        """``local``, or ``local-2``, ``local-3``... if it is taken."""
-        candidate, number = local, self.suffixes.get(local, 1)
+        """``local``, or ``local-1``, ``local-2``... if it is taken."""
+        candidate, number = local, self.suffixes.get(local, 0)
         while candidate in self.anchors:
             number += 1
-            candidate = f"{local}-{number}"
+            candidate = f"{local}-{number}"  # Pandoc's rule: notes, notes-1, notes-2
         self.suffixes[local] = number
         return candidate
 
@@ -210,16 +211,19 @@ def add_tokens(reg: Registry, work: Work, tokens: Sequence[Token], holder: str, 
 
 
 def _heading(reg: Registry, token: Token, inline: Token | None, holder: str, where: SourceLocation) -> None:
-    explicit = token.attrGet("id")
-    if explicit:
-        token.meta["anchor"] = str(explicit)
-        reg.add(Anchor(str(explicit), "explicit", f"the heading id {{#{explicit}}}", where, holder))
+    """A heading's own ``{#id}`` must be unique; an id made from its text
+    (Pandoc's, at parse time) gives way to any other element's."""
+    ident = str(token.attrGet("id") or "")
+    if ident and not token.meta.get("auto_id"):
+        reg.add(Anchor(ident, "explicit", f"the heading id {{#{ident}}}", where, holder))
         return
-    if "anchor" not in token.meta:
-        text = inline.content if inline is not None else ""
-        token.meta["anchor"] = reg.unique(f"{holder}-{ids.slugify(text)}")
-    local = token.meta["anchor"]
-    reg.add(Anchor(local, "heading", f"the heading at line {where.line}", where, holder))
+    if not ident:  # a heading of metadata Markdown (an introduction)
+        ident = ids.slugify(inline.content if inline is not None else "")
+    if ident in reg.anchors:
+        ident = reg.unique(ident)
+    token.attrSet("id", ident)
+    token.meta["auto_id"] = True
+    reg.add(Anchor(ident, "heading", f"the heading at line {where.line} (its id made from its text)", where, holder))
 
 
 def _table_pages(reg: Registry, work: Work, ident: str, holder: str, where: SourceLocation) -> None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from . import bibliography, ids
+from . import bibliography, ids, mdblocks, mdcheck
 from .diagnostics import Collector
 from .markdown import MAX_NOTES, Parsed, parse, walk_inline
 from .model import (
     BibEntry,
+    CitationStyle,
     Image,
     Note,
     Person,
@@ -28,6 +30,7 @@ from .model import (
 from .sandbox import MAX_IMAGE_BYTES, Sandbox, place
 from .schema import PARAGRAPH, Field, check_value, text, validate
 from .sources import Mapping_, load_mapping, load_yaml, read_text, split_front_matter
+from .styles import find_style
 from .tables import check_placements, read_tables
 
 WORK_SCHEMA = {
@@ -48,6 +51,7 @@ WORK_SCHEMA = {
     "abstract": Field(str, max_chars=PARAGRAPH),
     "source": Field(str),
     "bibliography": Field(str),
+    "csl": Field(str),
     "copy_text": Field(str),
     "appendix_title": Field(str),
     "original_page": Field(int, minimum=1),
@@ -103,13 +107,15 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     diags.check()
     meta_map = load_mapping(sandbox, root / "work.yaml", diags)
     meta = _work_meta(meta_map, root / "work.yaml", diags) if meta_map else None
+    style = _read_style(sandbox, meta, meta_map, root, diags)
     tables = read_tables(sandbox, root / "tables", diags)
     section_files = markdown_files(root / "text")
     document_files = markdown_files(root / "documents")
     if sections is not None:
         section_files = [p for p in section_files if p.stem in sections]
-    parsed_sections = [_read_section(sandbox, p, slug, diags) for p in section_files]
-    parsed_documents = [_read_document(sandbox, p, slug, diags) for p in document_files]
+    reading = _Reading(slug, style.notes if style else True, set())
+    parsed_sections = [_read_section(sandbox, p, reading, diags) for p in section_files]
+    parsed_documents = [_read_document(sandbox, p, reading, diags) for p in document_files]
     if documents is not None:
         parsed_documents = [d for d in parsed_documents if d is None or d[0].number in documents]
     if not parsed_sections and not (root / "text").is_dir():
@@ -121,12 +127,15 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     sections = tuple(s for s, _ in filter(None, parsed_sections))
     documents = tuple(s for s, _ in filter(None, parsed_documents))
     parses = [p for _, p in filter(None, parsed_sections + parsed_documents)]
+    _link_headings(parses)
     notes = _number_notes(parses, diags)
     check_placements(sections, tables, root, diags)
     if not (meta and meta.bibliography and bib_path is None):  # (an unreadable one has its own diagnostic)
         _check_citations(parses, bib, bib_path, diags)
         _check_documents(documents, bib, diags)
     images = _read_images(parses, sandbox, diags)
+    for parsed in parses:
+        mdcheck.check(parsed, diags)
     diags.check()
     assert meta is not None
     return Work(
@@ -142,7 +151,27 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         bib_path=bib_path,
         inputs=tuple(sandbox.opened),
         images=images,
+        style=style,
     )
+
+
+@dataclass
+class _Reading:
+    """What reading one work's files shares: the slug, whether citations in
+    the running text become notes, and the heading ids taken so far."""
+
+    slug: str
+    note_style: bool
+    used_ids: set[str]
+
+
+def _read_style(
+    sandbox: Sandbox, meta: WorkMeta | None, meta_map: Mapping_ | None, root: Path, diags: Collector
+) -> CitationStyle | None:
+    if meta is None or meta_map is None:
+        return None
+    where = SourceLocation(root / "work.yaml", meta_map.line("csl") if meta.csl else None)
+    return find_style(meta.csl, root, sandbox, where, diags)
 
 
 def _check_folder(root: Path, slug: str, sandbox: Sandbox, diags: Collector) -> None:
@@ -180,6 +209,7 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
         abstract=text(d.get("abstract")),
         source=text(d.get("source")),
         bibliography=text(d.get("bibliography")),
+        csl=text(d.get("csl")),
         copy_text=text(d.get("copy_text")),
         appendix_title=text(d.get("appendix_title")) or "Appendix",
         original_page=d.get("original_page"),
@@ -222,14 +252,14 @@ def _front(sandbox: Sandbox, path: Path, diags: Collector) -> tuple[Mapping_, st
     return None if mapping is None else (mapping, body, first)
 
 
-def _read_section(sandbox: Sandbox, path: Path, slug: str, diags: Collector) -> tuple[Section, Parsed] | None:
+def _read_section(sandbox: Sandbox, path: Path, reading: _Reading, diags: Collector) -> tuple[Section, Parsed] | None:
     loaded = _front(sandbox, path, diags)
     if loaded is None:
         return None
     mapping, body, first = loaded
     if not validate(mapping, SECTION_SCHEMA, path, diags, "section front matter"):
         return None
-    parsed = parse(body, path, first, diags, f"{slug}-{path.stem}")
+    parsed = _parse(body, path, first, diags, f"{reading.slug}-{path.stem}", reading)
     section = Section(
         kind="chapter",
         slug=ids.file_id(path.stem),
@@ -241,7 +271,7 @@ def _read_section(sandbox: Sandbox, path: Path, slug: str, diags: Collector) -> 
     return section, parsed
 
 
-def _read_document(sandbox: Sandbox, path: Path, slug: str, diags: Collector) -> tuple[Section, Parsed] | None:
+def _read_document(sandbox: Sandbox, path: Path, reading: _Reading, diags: Collector) -> tuple[Section, Parsed] | None:
     loaded = _front(sandbox, path, diags)
     if loaded is None:
         return None
@@ -249,7 +279,7 @@ def _read_document(sandbox: Sandbox, path: Path, slug: str, diags: Collector) ->
     if not validate(mapping, DOCUMENT_SCHEMA, path, diags, "document front matter"):
         return None
     d = mapping.data
-    parsed = parse(body, path, first, diags, f"{slug}-doc-{path.stem}")
+    parsed = _parse(body, path, first, diags, f"{reading.slug}-doc-{path.stem}", reading)
     section = Section(
         kind="document",
         slug=f"document-{d['number']}",
@@ -266,6 +296,25 @@ def _read_document(sandbox: Sandbox, path: Path, slug: str, diags: Collector) ->
         translated_by=text(d.get("translated_by")),
     )
     return section, parsed
+
+
+def _link_headings(parses: list[Parsed]) -> None:
+    """``[Heading text]`` links to the heading of that text anywhere in the
+    work (Pandoc's implicit header references; the first heading wins)."""
+    headings: dict[str, str] = {}
+    for parsed in parses:
+        for i, token in enumerate(parsed.tokens):
+            if token.type == "heading_open":
+                text = " ".join(mdblocks.inline_text(parsed.tokens[i + 1].children or []).lower().split())
+                headings.setdefault(text, str(token.attrGet("id")))
+    for parsed in parses:
+        mdblocks.link_headings(parsed.tokens, headings)
+        for note in parsed.notes:
+            mdblocks.link_headings(note.tokens, headings)
+
+
+def _parse(body: str, path: Path, first: int, diags: Collector, prefix: str, reading: _Reading) -> Parsed:
+    return parse(body, path, first, diags, prefix, reading.note_style, reading.used_ids)
 
 
 def _number_notes(parses: list[Parsed], diags: Collector) -> tuple[Note, ...]:
@@ -288,8 +337,12 @@ def _number_notes(parses: list[Parsed], diags: Collector) -> tuple[Note, ...]:
                     "md.size",
                     f"more than {MAX_NOTES} notes; a work may have at most {MAX_NOTES}: split it into several works",
                 )
-            citations = tuple(by_id[c.meta["id"]] for c, _ in walk_inline(pn.tokens) if c.type == "citation")
-            notes.append(Note(pn.label, number, tuple(pn.tokens), pn.location, citations, pn.source))
+            citations = tuple(
+                by_id[c.meta["id"]]
+                for c, _ in walk_inline(pn.tokens)
+                if c.type == "citation" and c.meta.get("id") in by_id
+            )
+            notes.append(Note(pn.label, number, tuple(pn.tokens), pn.location, citations, pn.source, pn.auto))
     return tuple(notes)
 
 
@@ -370,13 +423,6 @@ def _check_citations(parses: list[Parsed], bib: dict[str, BibEntry], bib_path: P
                         "cite.unknown",
                         f"unknown citation key {key!r}: not in {where}{suggest(key, bib)}",
                     )
-        for child, line in walk_inline(parsed.tokens):
-            if child.type == "citation":
-                diags.error(
-                    SourceLocation(parsed.path, line),
-                    "cite.syntax",
-                    "a citation in the running text must stand in a note: write [^n] and '[^n]: [@key]'",
-                )
 
 
 def _check_documents(documents: tuple[Section, ...], bib: dict[str, BibEntry], diags: Collector) -> None:
