@@ -25,7 +25,7 @@ from markdown_it.token import Token
 
 from . import ids
 from .diagnostics import BuildFailed, Diagnostic, suggest
-from .markdown import PARSER, div_attrs
+from .markdown import div_attrs, make_parser
 from .model import Edition, Section, SourceLocation, Work
 
 #: Ids of the pages an edition adds to each work (local id -> the page that
@@ -56,6 +56,11 @@ RESERVED_NAMES = {
 #: Ids a course reader adds to the volume, in its own namespace.
 VOLUME_IDS = ("titlepage", "contents", "introduction", "introduction-title", "permissions", "permissions-title")
 
+#: Elements whose ``{#id}`` the outputs do not carry (an inline image's; a
+#: lone image's moves to its figure).
+SILENT_IDS = ("link_open", "image")
+#: How messages name an element with an explicit id, by token type.
+ELEMENT_NAMES = {"span_open": "span", "figure_open": "figure", "code_inline": "code"}
 #: What the fix is, by the kind of the element that came second.
 FIXES = {
     "explicit": "choose another id",
@@ -205,9 +210,10 @@ def add_tokens(reg: Registry, work: Work, tokens: Sequence[Token], holder: str, 
             page = str(token.attrGet("n") or "")
             if page.isdigit():
                 _page(reg, int(page), holder, where)
-        elif token.type == "span_open" and token.attrGet("id"):
+        elif token.attrs and token.attrGet("id") and token.type not in SILENT_IDS:
             ident = str(token.attrGet("id"))
-            reg.add(Anchor(ident, "explicit", f"the span {{#{ident}}}", where, holder))
+            element = ELEMENT_NAMES.get(token.type, token.type.removesuffix("_open"))
+            reg.add(Anchor(ident, "explicit", f"the {element} {{#{ident}}}", where, holder))
 
 
 def _heading(reg: Registry, token: Token, inline: Token | None, holder: str, where: SourceLocation) -> None:
@@ -261,9 +267,14 @@ def _links(tokens: Iterable[Token], path: Path, default: int | None = None) -> I
             href = str(token.attrGet("href") or "")
             if href.startswith("#"):
                 yield href[1:], where
-        elif token.type == "citation":
-            for inner in PARSER.parseInline(token.content, {}):
+        elif token.type == "citation":  # its prefix or suffix, read without the citation rules
+            for inner in _LINKS_ONLY.parseInline(token.content, {}):
                 yield from _links(inner.children or [], path, line or default)
+
+
+#: The Markdown parser without the citation rules: what a citation's text links to.
+_LINKS_ONLY = make_parser()
+_LINKS_ONLY.inline.ruler.disable(["citation", "narrative_citation"])
 
 
 def check_links(reg: Registry, work: Work, elsewhere: Iterable[str] = ()) -> list[Diagnostic]:

@@ -16,6 +16,11 @@ from .projects import WORK_YAML, make_project, section
 
 BIB = "@book{suh1988,\n  author = {Suh, Dae-Sook},\n  title = {Kim Il Sung},\n  publisher = {Columbia University Press},\n  date = {1988},\n}\n"
 TEXT = "content/test/text/01-one.md"
+#: A white pixel: an image the reader accepts.
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+    b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\r\xefF\xb8\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 def run_build(project, capsys, *args: str) -> tuple[int, list[str]]:
@@ -121,7 +126,7 @@ CASES = {
         ],
     ),
     "md.alt-text": (
-        {"sections": {"01-one.md": section("Text.\n\n![](map.png)\n")}, "extra": {"content/test/text/map.png": b"x"}},
+        {"sections": {"01-one.md": section("Text.\n\n![](map.png)\n")}, "extra": {"content/test/text/map.png": PNG}},
         [
             f"{TEXT}:6: error: image 'map.png' has no alt text: describe it between the brackets, "
             "![A map of …](map.png); the description is also the figure's caption [md.alt-text]"

@@ -706,12 +706,12 @@ def test_an_explicit_id_equal_to_a_generated_one(tmp_path, capsys):
     refused(
         tmp_path,
         capsys,
-        {TEXT: section("## Notes\n\nText [a]{#01-one} [b]{#01-one-notes}.\n")},
+        {TEXT: section("## Notes\n\nText [a]{#01-one} [b]{#notes}.\n")},
         [
             f"{TEXT}:6: error: the span {{#01-one}} has the id '01-one', which the section file 'text/01-one.md' "
             f"({TEXT}:1) has already; choose another id [id.duplicate]",
-            f"{TEXT}:6: error: the span {{#01-one-notes}} has the id '01-one-notes', which the heading at line 4 "
-            f"({TEXT}:4) has already; choose another id [id.duplicate]",
+            f"{TEXT}:6: error: the span {{#notes}} has the id 'notes', which the heading at line 4 "
+            f"(its id made from its text) ({TEXT}:4) has already; choose another id [id.duplicate]",
         ],
     )
 
@@ -788,7 +788,7 @@ def test_what_once_broke_the_epub_now_builds_and_passes_epubcheck(tmp_path, caps
     images named 'karte-ä.png' and 'my map.png', links to a heading and a
     section: a valid EPUB (EPUBCheck 0/0), with the ids made unique and safe."""
     one = section(
-        "## Notes\n\nA.\n\n## Notes\n\nB, see [the second](#01-one-notes-2) and [two](#02-zwei-a).\n\n"
+        "## Notes\n\nA.\n\n## Notes\n\nB, see [the second](#notes-1) and [two](#02-zwei-a).\n\n"
         "![A map](karte-ä.png)\n\n![My map](<my map.png>)\n"
     )
     extra = {"content/test/text/karte-ä.png": _png(3, 2), "content/test/text/my map.png": _png(2, 3)}
@@ -798,9 +798,9 @@ def test_what_once_broke_the_epub_now_builds_and_passes_epubcheck(tmp_path, caps
     spine = dict(outputs.epub_spine(project / "dist/test.epub"))
     assert set(spine) >= {"test-01-one.xhtml", "test-02-zwei-a.xhtml"}
     first = spine["test-01-one.xhtml"].decode()
-    assert '<h3 id="test--01-one-notes">Notes</h3>' in first
-    assert '<h3 id="test--01-one-notes-2">Notes</h3>' in first
-    assert 'href="test-01-one.xhtml#test--01-one-notes-2"' in first
+    assert '<h3 id="test--notes">Notes</h3>' in first
+    assert '<h3 id="test--notes-1">Notes</h3>' in first
+    assert 'href="test-01-one.xhtml#test--notes-1"' in first
     assert 'href="test-02-zwei-a.xhtml#test--02-zwei-a"' in first
     assert 'src="images/test-karte-a.png"' in first and 'src="images/test-my-map.png"' in first
     with __import__("zipfile").ZipFile(project / "dist/test.epub") as epub:
@@ -819,7 +819,7 @@ def test_a_reading_prints_a_link_to_a_part_it_leaves_out_as_text(tmp_path, capsy
     alone = dict(outputs.epub_spine(project / "dist/course.epub"))["r1-test-01-one.xhtml"].decode()
     assert "<p>See <a>two</a>.</p>" in alone
     both = dict(outputs.epub_spine(project / "dist/both.epub"))["r1-test-01-one.xhtml"].decode()
-    assert '<p>See <a href="r2-test-02-two.xhtml#r2-test--02-two">two</a>.</p>' in both
+    assert '<p>See <a class="xref" href="r2-test-02-two.xhtml#r2-test--02-two">two</a>.</p>' in both
 
 
 def test_a_table_placed_twice(tmp_path, capsys):
