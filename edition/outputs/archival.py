@@ -42,6 +42,7 @@ MIME_TYPES = {
     ".html": "text/html",
     ".xhtml": "application/xhtml+xml",
     ".css": "text/css",
+    ".pdf": "application/pdf",
 }
 MANIFEST_NAME = "build-manifest.json"
 
@@ -70,6 +71,7 @@ class SourceFile:
             ".csv": "table data",
             ".yaml": "metadata",
             ".json": "build manifest: tool versions, input hashes, build date",
+            ".pdf": "source PDF of a reading, whose pages the volume prints",
         }
         if self.name.startswith("templates/"):
             return f"template or stylesheet of the edition: {self.name}"

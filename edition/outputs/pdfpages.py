@@ -472,6 +472,8 @@ class Graft:
         part.T = pikepdf.String(self.work.reading.title)
         part.K = Array([e for e in (self._copy(t, None, part) for t in tops) if e is not None])
         self._merge_maps(src.Root.StructTreeRoot)
+        for _, form in self.pages.values():
+            _artifacts(form, set(self.mcids.get(form.objgen, {})))
         for objgen, mcids in self.mcids.items():
             form = self.volume.get_object(objgen)
             key = self.tree.key()
@@ -544,6 +546,25 @@ class Graft:
             for name, value in src_root[key].items():
                 if name not in mine:
                     mine[name] = _plain(value)
+
+
+def _artifacts(form: pikepdf.Object, referenced: set[int]) -> None:
+    """Marked content the source's own tree never refers to (WeasyPrint leaves
+    its running heads so) is marked as an artifact: the drawing is untouched."""
+    orphans = [
+        op
+        for op in pikepdf.parse_content_stream(form, "BDC")
+        if isinstance(op.operands[1], Dictionary) and int(op.operands[1].get("/MCID", -1)) not in referenced | {-1}
+    ]
+    if not orphans:
+        return
+    instructions = []
+    for operands, operator in pikepdf.parse_content_stream(form):
+        tagged = str(operator) == "BDC" and isinstance(operands[1], Dictionary) and "/MCID" in operands[1]
+        if tagged and int(operands[1].MCID) not in referenced:
+            operands = [Name.Artifact, Dictionary()]
+        instructions.append((operands, operator))
+    form.write(pikepdf.unparse_content_stream(instructions))  # compressed when saved
 
 
 def _plain(value, depth: int = 0):
