@@ -34,7 +34,8 @@ def typeset(html: str, tags: bool = False) -> bytes:
     """A born-digital PDF made by WeasyPrint (fonts embedded with ToUnicode)."""
     import weasyprint
 
-    return weasyprint.HTML(string=html).write_pdf(pdf_tags=tags, pdf_identifier=b"test")
+    page = f'<html lang="en"><body>{html}</body></html>'
+    return weasyprint.HTML(string=page).write_pdf(pdf_tags=tags, pdf_identifier=b"test")
 
 
 def unembedded_font() -> bytes:

@@ -4,6 +4,7 @@ and the PDFs a build must refuse or repair."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -143,11 +144,18 @@ def test_contents_and_permissions_pages_list_it_with_its_pages(reader_dist, row)
     assert "Written for this course and dedicated to the public domain (CC0 1.0)." in title_page
 
 
-def test_the_outline_has_an_entry_for_it(reader_dist, row):
+def test_the_outline_has_an_entry_for_it_with_the_sources_bookmarks(reader_dist, row, volume_pages):
+    """The reading's entry leads to its title page; under it, the study guide's
+    own bookmarks of the pages printed (its cover's is left out)."""
     with pikepdf.open(reader_dist / f"{READER}.pdf") as pdf, pdf.open_outline() as outline:
         entry = next(item for item in outline.root if item.title == TITLE)
-        target = entry.destination[0] if entry.destination is not None else entry.action.D[0]
-        assert pdf.pages.index(pikepdf.Page(target)) + 1 == int(row["first_page"])
+        assert pdf.pages.index(pikepdf.Page(entry.destination[0])) + 1 == int(row["first_page"])
+        children = [(c.title, pdf.pages.index(pikepdf.Page(c.destination[0])) + 1) for c in entry.children]
+    assert children == [
+        ("1. Reading the essay", min(volume_pages)),
+        ("2. Reading the documents", min(volume_pages) + 1),
+        ("3. Chronology: the DPRK’s new diplomatic relations, 1971–1980", min(volume_pages) + 2),
+    ]
 
 
 def test_links_keep_working_or_are_removed(reader_dist, volume_pages):
@@ -501,3 +509,41 @@ def _failed_build(project: Path, capsys, fmt: str = "epub") -> list[str]:
     assert code == 2, err
     assert not (project / "dist").exists(), "a failed build wrote output"
     return [line.replace(str(project) + "/", "") for line in err if not line.startswith("build failed")]
+
+
+def test_placeholders_a_finisher_dropped_are_made_again(tmp_path, monkeypatch):
+    """A finisher that removes empty structure elements before this step (a
+    PDF/UA pass) must not break it: the pages still get their Part and
+    Figures, in reading order, after the title pages."""
+    from edition.outputs import archival
+
+    write_pdfa = archival.write_pdfa
+
+    def without_placeholders(*args, **kwargs):
+        with pikepdf.open(io.BytesIO(write_pdfa(*args, **kwargs))) as pdf:
+            for element in list(_elements(pdf.Root.StructTreeRoot)):
+                if element.get("/S") == "/Art":
+                    parent = element.P
+                    parent.K = pikepdf.Array([k for k in parent.K if k.objgen != element.objgen])
+            out = io.BytesIO()
+            pdf.save(out)
+        return out.getvalue()
+
+    monkeypatch.setattr(archival, "write_pdfa", without_placeholders)
+    tagged = pdfs.typeset("<h1>A Tagged Article</h1><p>Its text.</p>", tags=True)
+    more = "  - pdf: readings/scan.pdf\n    cite: scan2020\n    title: The Scan Again\n"
+    project = pdf_project(
+        tmp_path, {"tagged.pdf": tagged, "scan.pdf": pdfs.scan([(300, 400)])}, pdf="readings/tagged.pdf", more=more
+    )
+    run(Options(project=project, out=tmp_path / "dist", slugs=("r",), formats=("pdfa",)))
+    pdfa = tmp_path / "dist/r-pdfa.pdf"
+    assert pdfa_check.check(pdfa) == []
+    with pikepdf.open(pdfa) as pdf:
+        order = [
+            str(e.get("/T", e.S))
+            for e in _elements(pdf.Root.StructTreeRoot)
+            if e.get("/S") in ("/Part", "/Figure", "/H1")
+        ]
+    # the reader's title page, the typeset work, the tagged reading's title page, its
+    # Part (with its own H1), the scan's title page, its Figure
+    assert order == ["/H1", "/H1", "/H1", "A Scanned Chapter", "/H1", "/H1", "/Figure"]

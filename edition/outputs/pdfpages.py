@@ -153,6 +153,38 @@ def _insert_reading(volume: pikepdf.Pdf, work: Work, placements: list[Placement]
                 tree.links(page, [annot for _, annot in annots])
         if graft is not None:
             graft.finish(src, [volume.pages[p.page - 1] for p in placements])
+        _graft_outline(volume, src, work, destinations, targets)
+
+
+def _graft_outline(volume: pikepdf.Pdf, src: pikepdf.Pdf, work: Work, destinations: dict, targets: dict) -> None:
+    """The source's own bookmarks that lead to printed pages, under the
+    reading's entry in the volume's outline (one left out gives way to its children)."""
+    with src.open_outline() as outline:
+        items = _outline_items(list(outline.root), src, destinations, targets)
+    if not items:
+        return
+    with volume.open_outline() as outline:
+        entry = next((item for item in outline.root if item.title == work.reading.title), None)
+        if entry is not None:
+            entry.children.extend(items)
+
+
+def _outline_items(items: list, src: pikepdf.Pdf, destinations: dict, targets: dict) -> list[pikepdf.OutlineItem]:
+    out = []
+    for item in items:
+        dest = item.destination
+        if dest is None and item.action is not None and item.action.get("/S") == "/GoTo":
+            dest = item.action.get("/D")
+        found = _resolve(dest, destinations, src) if dest is not None else None
+        children = _outline_items(list(item.children), src, destinations, targets)
+        if found is None or found[0] not in targets:
+            out.extend(children)
+            continue
+        page, matrix = targets[found[0]]
+        copy = pikepdf.OutlineItem(item.title, Array([page, *_transform_view(found[1], matrix)]))
+        copy.children.extend(children)
+        out.append(copy)
+    return out
 
 
 # -- the source page ---------------------------------------------------------------------
@@ -378,7 +410,25 @@ class StructTree:
         return key
 
     def placeholder(self, page: pikepdf.Page) -> tuple[pikepdf.Object, pikepdf.Object]:
+        """The page's placeholder element and its parent. Should a finisher
+        have dropped it (it is empty), a new one stands among the top-level
+        elements after the last one on an earlier page."""
+        if page.obj.objgen not in self.placeholders:
+            document = self.root.K[0] if isinstance(self.root.K, Array) else self.root.K
+            kids = document.K if isinstance(document.K, Array) else Array([document.K])
+            number = self._page_numbers[page.obj.objgen]
+            at = sum(1 for k in kids if self._page_numbers.get(_first_page(k), 0) <= number)
+            element = self.volume.make_indirect(
+                Dictionary(Type=Name.StructElem, S=Name.Art, P=document, Pg=page.obj, K=Array())
+            )
+            kids.insert(at, element)
+            document.K = kids
+            self.placeholders[page.obj.objgen] = (element, document)
         return self.placeholders[page.obj.objgen]
+
+    @property
+    def _page_numbers(self) -> dict[tuple[int, int], int]:
+        return {p.obj.objgen: n for n, p in enumerate(self.volume.pages, 1)}
 
     def figure(self, page: pikepdf.Page, placement: Placement, work: Work, drawing: bytes) -> bytes:
         """An untagged source page: a Figure with a text alternative, its
@@ -397,11 +447,14 @@ class StructTree:
         return b"/Figure <</MCID %d>> BDC " % mcid + drawing + b" EMC"
 
     def links(self, page: pikepdf.Page, annots: list[pikepdf.Object]) -> None:
-        """Link elements for the links of an untagged source page, after its Figure."""
+        """Link elements for the links of an untagged source page, after its
+        Figure, each with a text alternative saying where it leads."""
         figure, parent = self.placeholder(page)
         kids = parent.K if isinstance(parent.K, Array) else Array([parent.K])
         at = next(i for i, k in enumerate(kids) if k.objgen == figure.objgen) + 1
+        numbers = self._page_numbers
         for annot in annots:
+            alt = f"Link to {annot.A.URI}" if "/A" in annot else f"Link to page {numbers[annot.Dest[0].objgen]}"
             key = self.key()
             element = self.volume.make_indirect(
                 Dictionary(
@@ -410,7 +463,7 @@ class StructTree:
                     P=parent,
                     Pg=page.obj,
                     K=Array([Dictionary(Type=Name.OBJR, Obj=annot, Pg=page.obj)]),
-                    Alt=pikepdf.String("Link"),
+                    Alt=pikepdf.String(alt),
                 )
             )
             annot.StructParent = key
@@ -425,6 +478,20 @@ class StructTree:
 
     def finish(self) -> None:
         self.root.ParentTreeNextKey = self.next_key
+
+
+def _first_page(element) -> tuple[int, int] | None:
+    """The page of an element's first content, as far as its /Pg entries say."""
+    if not isinstance(element, Dictionary):
+        return None
+    if "/Pg" in element:
+        return element.Pg.objgen
+    kids = element.get("/K")
+    for kid in kids if isinstance(kids, Array) else [kids] if kids is not None else []:
+        found = _first_page(kid)
+        if found is not None:
+            return found
+    return None
 
 
 #: Keys of a source structure element that are copied as they are.
@@ -504,6 +571,8 @@ class Graft:
         if not len(out):
             return None
         new.K = out
+        if new.get("/S") == "/Link" and not any(isinstance(k, Dictionary) and k.get("/Type") == "/OBJR" for k in out):
+            new.S = Name.Span  # its link led to a page the reading leaves out: now plain text
         return new
 
     def _kid(self, kid, page, parent: pikepdf.Object):
