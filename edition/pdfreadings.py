@@ -34,6 +34,8 @@ from .model import BibEntry, PdfProblem, PdfSource, Person, Reading, SourceLocat
 
 #: Largest PDF a reading may be (a 300-page scan at 300 dpi is about 60 MB).
 MAX_PDF_BYTES = 256 * 1024 * 1024
+#: Most pages one reading may print: each is a page of the layout.
+MAX_PDF_PAGES = 1000
 KEYS = {"pdf", "pages", "cite", "title", "permissions", "epub_text"}
 RANGE = re.compile(r"\s*(\d+)\s*(?:[-–]\s*(\d+)\s*)?")
 
@@ -198,7 +200,7 @@ def read_source(path: Path, project: Path, pages: Any, with_text: bool, where, d
             diags.error(where("pdf"), "pdf.pages", f"{name} has no pages")
             return None
         span = page_range(pages, total, name, where, diags)
-        if span is None:
+        if span is None or not within_limit(*span, name, where, diags):
             return None
         first, last = span
         used = [pdf.pages[n - 1] for n in range(first, last + 1)]
@@ -252,6 +254,17 @@ def page_range(pages: Any, total: int, name: str, where, diags: Collector) -> tu
         )
         return None
     return first, last
+
+
+def within_limit(first: int, last: int, name: str, where, diags: Collector) -> bool:
+    if last - first + 1 <= MAX_PDF_PAGES:
+        return True
+    diags.error(
+        where("pages"),
+        "pdf.pages",
+        f"{name}: a reading of {last - first + 1} pages, over the limit of {MAX_PDF_PAGES}; give a page range",
+    )
+    return False
 
 
 def displayed_size(page: pikepdf.Page) -> tuple[float, float]:

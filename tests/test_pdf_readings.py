@@ -490,6 +490,14 @@ def test_a_pdf_over_the_size_limit(tmp_path, capsys, monkeypatch):
     ]
 
 
+def test_a_reading_of_too_many_pages(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(pdfreadings, "MAX_PDF_PAGES", 2)
+    lines = _failed_build(pdf_project(tmp_path, {"scan.pdf": pdfs.scan([(300, 400)] * 3)}), capsys)
+    assert lines == [
+        f"{YAML}:13: error: readers/readings/scan.pdf: a reading of 3 pages, over the limit of 2; give a page range [pdf.pages]"
+    ]
+
+
 def test_a_pdf_the_pdfa_cannot_carry(tmp_path, capsys):
     project = pdf_project(tmp_path, {"scan.pdf": pdfs.unembedded_font()})
     lines = _failed_build(project, capsys, "pdfa")
