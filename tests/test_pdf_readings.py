@@ -335,24 +335,49 @@ def pdf_project(tmp_path: Path, files: dict[str, bytes], pdf: str = "readings/sc
     )
 
 
-def test_a_scan_is_placed_whole_and_drops_the_pdfua_claim(tmp_path, caplog):
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    @property
+    def messages(self) -> list[str]:
+        return [r.getMessage() for r in self.records]
+
+
+@pytest.fixture
+def build_log():
+    """The build's own log, INFO and up (on the "edition" logger itself: the
+    command line stops it propagating to pytest's handler)."""
+    logger = logging.getLogger("edition")
+    records, level = _Records(), logger.level
+    logger.addHandler(records)
+    logger.setLevel(logging.INFO)
+    yield records
+    logger.removeHandler(records)
+    logger.setLevel(level)
+
+
+def test_a_scan_is_placed_whole_and_drops_the_pdfua_claim(tmp_path, build_log):
     """An untagged scan: small pages are not enlarged, a landscape page and a
     rotated one are fitted whole; each page is a Figure with a text alternative
     in the PDF/A, which still passes; the build warns that the volume cannot
     claim PDF/UA, names the file, and says how much each page was scaled."""
     scan = pdfs.scan([(300, 400), (842, 595), (595, 842)], rotate={2: 90})
     project = pdf_project(tmp_path, {"scan.pdf": scan})
-    caplog.set_level(logging.INFO, logger="edition")
     result = run(Options(project=project, out=tmp_path / "dist", slugs=("r",)))
     assert result.pdfua_dropped == {"r": ("readers/readings/scan.pdf",)}
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in build_log.records if r.levelno == logging.WARNING]
     assert warnings == [
         f"{project / YAML}:13: warning: readers/readings/scan.pdf has no tags: its pages are tagged as figures, "
         "and r does not claim PDF/UA [pdf.untagged]"
     ]
     assert any(
         "pages 1–3 of readers/readings/scan.pdf printed on pages" in m and "% of their size" in m
-        for m in caplog.messages
+        for m in build_log.messages
     )
     rows = list(csv.DictReader((tmp_path / "dist/r.permissions.csv").open(encoding="utf-8")))
     row = rows[1]
@@ -389,14 +414,13 @@ def test_a_scan_is_placed_whole_and_drops_the_pdfua_claim(tmp_path, caplog):
             assert [int(op.operands[1].MCID) for op in marked] == [int(mcid)]
 
 
-def test_what_pdfa_forbids_and_printing_does_not_need_is_fixed_and_said(tmp_path, caplog):
+def test_what_pdfa_forbids_and_printing_does_not_need_is_fixed_and_said(tmp_path, build_log):
     """JavaScript is dropped, a form field is flattened into the page as it
     prints, a hidden comment is dropped; the build says so, and the PDF/A passes."""
     source = pdfs.with_javascript_form_and_hidden_note(pdfs.typeset("<p>A page with a form on it.</p>"))
     project = pdf_project(tmp_path, {"scan.pdf": source})
-    caplog.set_level(logging.INFO, logger="edition")
     run(Options(project=project, out=tmp_path / "dist", slugs=("r",), formats=("pdfa",)))
-    fixed = sorted(m for m in caplog.messages if m.startswith("fixed for PDF/A"))
+    fixed = sorted(m for m in build_log.messages if m.startswith("fixed for PDF/A"))
     assert fixed == [
         "fixed for PDF/A: readers/readings/scan.pdf: JavaScript in the document: dropped",
         "fixed for PDF/A: readers/readings/scan.pdf: form fields on page 1: flattened into the page as printed",
