@@ -154,7 +154,7 @@ class BibEntry:
 @dataclass(frozen=True)
 class PdfProblem:
     """Something on a page of a source PDF that PDF/A does not allow, by kind
-    (a key of ``pdfreadings.PROBLEMS``, which says whether the build can fix it)."""
+    (a key of ``pdfproblems.PROBLEMS``, which says whether the build can fix it)."""
 
     kind: str
     page: int  # page of the source file, from 1

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, checks, fonts, ids, parallel, pdf, pdfreadings, preflight, volume
+from . import __version__, checks, fonts, ids, parallel, pdf, pdfproblems, preflight, volume
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import page_starts, splits_for_first_faults
@@ -293,7 +293,7 @@ def _check_pdf_readings(edition: Edition, options: Options, result: Result) -> N
     """Before any layout: what the PDF/A cannot carry fails the build; what the
     build fixes is said; an untagged PDF reading drops the PDF/UA claim."""
     if "pdfa" in options.formats:
-        errors, fixes = pdfreadings.pdfa_diagnostics(edition)
+        errors, fixes = pdfproblems.pdfa_diagnostics(edition)
         if errors:
             raise BuildFailed(errors)
         for line in fixes:
