@@ -284,8 +284,10 @@ def _write_pdfs(document, edition: Edition, options: Options, date: datetime.dat
     if "pdfa" in options.formats:
         sources = archival.edition_sources(edition, options.project)
         sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
-        data = archival.write_pdfa(document, edition, sources, date)
-        out[f"{edition.slug}-pdfa.pdf"] = pdfpages.insert(data, edition, list(placements))
+        stored = [s for s in sources if s.suffix in archival.STORED]
+        data = archival.write_pdfa(document, edition, [s for s in sources if s not in stored], date)
+        attach = (lambda pdf: archival.attach(pdf, stored, date)) if stored else None
+        out[f"{edition.slug}-pdfa.pdf"] = pdfpages.insert(data, edition, list(placements), attach)
     return pickle.dumps(out)
 
 

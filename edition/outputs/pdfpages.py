@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pikepdf
@@ -103,9 +103,13 @@ def scales(placements: list[Placement]) -> dict[str, tuple[float, float]]:
     return out
 
 
-def insert(data: bytes, edition: Edition, placements: list[Placement]) -> bytes:
-    """The volume's PDF with every PDF reading's pages laid onto their placeholders."""
-    if not placements:
+def insert(
+    data: bytes, edition: Edition, placements: list[Placement], finish: Callable[[pikepdf.Pdf], None] | None = None
+) -> bytes:
+    """The volume's PDF with every PDF reading's pages laid onto their
+    placeholders; ``finish`` may change it further before it is written (the
+    PDF/A embeds the source PDFs so, stored as they are)."""
+    if not placements and finish is None:
         return data
     with pikepdf.open(io.BytesIO(data)) as volume:
         tree = StructTree(volume) if "/StructTreeRoot" in volume.Root else None
@@ -115,12 +119,17 @@ def insert(data: bytes, edition: Edition, placements: list[Placement]) -> bytes:
                 _insert_reading(volume, work, mine, tree)
         if tree is not None:
             tree.finish()
+        if finish is not None:
+            finish(volume)
         out = io.BytesIO()
+        # streams are copied as they are: no stream is decoded, none compressed again
+        # (the new ones are a few operators; an embedded PDF is compressed already)
         volume.save(
             out,
             deterministic_id=True,
             fix_metadata_version=False,
             stream_decode_level=pikepdf.StreamDecodeLevel.none,
+            compress_streams=False,
         )
     return out.getvalue()
 

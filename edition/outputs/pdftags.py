@@ -8,6 +8,8 @@ tagged source's own structure is copied into the volume's tree under one
 
 from __future__ import annotations
 
+import zlib
+
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
@@ -272,7 +274,7 @@ def _artifacts(form: pikepdf.Object, referenced: set[int]) -> None:
         if tagged and int(operands[1].MCID) not in referenced:
             operands = [Name.Artifact, Dictionary()]
         instructions.append((operands, operator))
-    form.write(pikepdf.unparse_content_stream(instructions))  # compressed when saved
+    form.write(zlib.compress(pikepdf.unparse_content_stream(instructions)), filter=Name.FlateDecode)
 
 
 def _plain(value, depth: int = 0):
