@@ -1,12 +1,12 @@
 """Every script the texts use: fonts that draw what Charis cannot, and a check
 that no character of the content is left to a font the edition does not have.
 
-Charis (``fonts.py``) sets Latin, Cyrillic and monotonic Greek. The other
-scripts are drawn by Noto fonts from Debian packages the set-up installs,
-loaded by path and declared under family names of our own, so no system font
-stands in for them: Noto Serif (polytonic Greek, and the Latin and Cyrillic
-letters Charis lacks), Noto Serif Hebrew, Noto Naskh Arabic and Noto Serif
-CJK (Hangul, Hanja and Chinese characters, kana). Noto Serif CJK is a
+Charis (``fonts.py``) sets Latin and Cyrillic, and of Greek only the letters
+phonetics uses. The other scripts are drawn by Noto fonts from Debian
+packages the set-up installs, loaded by path and declared under family names
+of our own, so no system font stands in for them: Noto Serif (Greek, and the
+Latin and Cyrillic letters Charis lacks), Noto Serif Hebrew, Noto Naskh
+Arabic and Noto Serif CJK (Hangul, Hanja and Chinese characters, kana). Noto Serif CJK is a
 collection (``.ttc``); the edition uses its first face, whose ``locl``
 feature gives each language its own glyph forms, chosen by the text's
 ``lang`` (``ko``, ``ja``, ``zh-Hans``, ``zh-Hant``).
@@ -15,10 +15,9 @@ A fallback is declared only when the content holds a character it is the
 first to draw, so a work in Latin script pays nothing for the others; it is
 declared cut down to the characters it draws (fontTools, with the glyphs its
 layout features reach), which keeps the PDF and the EPUB small and hands
-WeasyPrint one face, not a 26 MB collection. Greek with breathings and
-accents Charis lacks is set wholly in Noto Serif (the "Edition Greek" family,
-limited to the Greek blocks and placed before Charis) rather than letter by
-letter in two fonts.
+WeasyPrint one face, not a 26 MB collection. Greek is set wholly in Noto
+Serif (the "Edition Greek" family, limited to the Greek blocks and placed
+before Charis) rather than letter by letter in two fonts.
 
 A character no font of the edition draws is a build error naming its file,
 line and code point (``font.missing-glyph``), checked against the fonts'
