@@ -210,6 +210,14 @@ def drawable(char: str) -> bool:
     return char in _charis() or ignorable(char) or any(f.covers(char) for f in FALLBACKS)
 
 
+def font_for(char: str) -> Fallback | None:
+    """The fallback that draws one character on its own, or None for Charis."""
+    leading = next((f for f in FALLBACKS if f.leads and f.covers(char)), None)
+    if leading is not None or char in _charis():
+        return leading
+    return next((f for f in FALLBACKS if f.covers(char)), None)
+
+
 def needed(characters: Iterable[str]) -> tuple[Fallback, ...]:
     """The fallbacks the characters need, in stack order (none for a text Charis sets):
     each that is the first to have a character Charis lacks."""

@@ -20,9 +20,11 @@ from fontTools.ttLib import TTFont
 from lxml import etree
 
 from edition import checks, freshness, scripts
+from edition.outputs.cover import Faces, draw_cover
 from edition.pipeline import Options, run
 
 from . import outputs, pdfa_check
+from .conftest import ROOT
 from .projects import BIB_MIN, make_project, section
 from .test_epub_reader import ACE
 
@@ -201,3 +203,21 @@ def test_the_fingerprint_knows_system_fonts_by_size_and_date_without_reading_the
     assert freshness.fingerprint(project, {}, tmp_path / "no-charis") == first
     font.write_bytes(b"y" * 1001)
     assert freshness.fingerprint(project, {}, tmp_path / "no-charis") != first
+
+
+def test_the_epub_cover_draws_every_script_in_its_font():
+    from PIL import Image
+
+    faces = Faces("bold", 100)
+    runs = faces.runs("North Korea: 조선 and ירושלים")
+    assert [(text, Path(font.path).name) for text, font in runs] == [
+        ("North Korea: ", "CharisSIL-Bold.ttf"),
+        ("조선 ", "NotoSerifCJK-Bold.ttc"),
+        ("and ", "CharisSIL-Bold.ttf"),
+        ("ירושלים", "NotoSerifHebrew-Bold.ttf"),
+    ]
+    layout = ROOT / "templates/epub/cover.yaml"
+    texts = {"title": "조선", "author_line": "A", "series_line": "", "publisher": "P"}
+    drawn = Image.open(io.BytesIO(draw_cover(texts, layout)))
+    boxes = Image.open(io.BytesIO(draw_cover({**texts, "title": "\ue000\ue000"}, layout)))
+    assert drawn.tobytes() != boxes.tobytes()  # Charis would draw both as the same two boxes

@@ -95,7 +95,8 @@ def built(tmp_path_factory):
         "content/test/tables/wide.csv": WIDE_CSV,
     }
     project = make_project(root, sections={"01-one.md": section(BODY, "Trade")}, bib=BIB_MIN, extra=extra)
-    run(Options(project=project, out=root / "dist", check=True))
+    # strict: no preflight fault (the wide table fits its landscape page), no warning
+    run(Options(project=project, out=root / "dist", check=True, strict=True))
     return root / "dist"
 
 
@@ -208,6 +209,19 @@ def test_a_small_table_is_set_smaller_in_print(built):
     europe = next(w["size"] for w in words if w["text"] == "Europe")
     body = next(w["size"] for w in words if w["text"] == "figures")
     assert europe < 0.8 * body
+
+
+def test_a_table_wider_than_the_page_is_a_preflight_fault(tmp_path):
+    extra = {
+        "content/test/tables/wide.yaml": WIDE_YAML.replace("wide: rotate\n", ""),
+        "content/test/tables/wide.csv": WIDE_CSV,
+    }
+    body = "Text.\n\n::: {.table #wide}\n:::\n"
+    project = make_project(tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN, extra=extra)
+    result = run(Options(project=project, out=tmp_path / "dist", formats=("pdf",)))
+    faults = result.preflight["test"].faults["overfull_lines"]
+    assert [f["line"] for f in faults] == ["table: Fourteen years of output"]
+    assert faults[0]["over_by_px"] > 50
 
 
 BAD_TABLES = {
