@@ -230,6 +230,8 @@ def _layout(
         known("group_by", group_by)
     if list_column and not group_by:
         err("list_column", "'list_column' lists a column's values by group: give 'group_by' too")
+    elif list_column and list_column == group_by:
+        err("list_column", "'list_column' must be another column than 'group_by'")
     elif list_column and known("list_column", list_column):
         for c in columns:
             if c.name not in (group_by, list_column) and not c.hidden:
