@@ -399,9 +399,9 @@ class BodyRenderer(RendererHTML):
 
     def _safe_attrs(self, token: Token) -> str:
         out = []
-        for name in ("id", "class"):
+        for name in SAFE_ATTRIBUTES:
             value = token.attrGet(name)
-            if value is None:
+            if value is None or name in ("lang", "dir"):  # set together below
                 continue
             if name == "id":
                 value = ids.output_id(self.work.slug, str(value))
