@@ -11,6 +11,7 @@ import pdfplumber
 import pytest
 from lxml import etree
 
+from edition import checks
 from edition.pipeline import Options, run
 
 from . import outputs
@@ -200,7 +201,15 @@ def test_a_wide_table_stands_on_a_landscape_page_and_scrolls_in_the_epub(built):
     assert "After the wide table" in text[wide_page + 1]
     assert "table-rotate" in _tables(built)["wide"].get("class")
     with zipfile.ZipFile(built / "test.epub") as z:
-        assert re.search(r"\.table-block \{ overflow-x: auto; \}", z.read("EPUB/css/epub.css").decode())
+        assert re.search(r"\.table-block\[tabindex\] \{ overflow-x: auto; \}", z.read("EPUB/css/epub.css").decode())
+    block = _tables(built)["wide"]
+    assert (block.get("role"), block.get("tabindex")) == ("region", "0")
+    assert block.get("aria-labelledby") == block.find(f"{H}table/{H}caption").get("id")
+
+
+def test_the_epub_passes_epubcheck_and_ace_with_its_wide_tables(built, tmp_path):
+    assert checks.epubcheck((built / "test.epub").read_bytes(), "test.epub") == []
+    assert outputs.ace_violations(built / "test.epub", tmp_path / "ace") == []
 
 
 def test_a_small_table_is_set_smaller_in_print(built):
