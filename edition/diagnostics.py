@@ -45,6 +45,7 @@ CODES: dict[str, str] = {
     "csv.type": "a CSV value has the wrong type",
     "csv.size": "a CSV table has more rows than the pipeline lays out",
     "table.unknown": "the text places a table that has no data file",
+    "font.missing-glyph": "a character of the content is in no font of the edition",
     "template.error": "a template cannot be rendered",
     "resource.refused": "content refers to a resource outside the project",
     "layout.note-missing": "a note is missing from the laid-out PDF",

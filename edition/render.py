@@ -20,10 +20,11 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
-from . import ids
+from . import ids, tabular
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs
 from .model import Note, Section, SourceLocation, Table, Work
+from .scripts import RTL_LANGUAGES
 
 #: Span and div attributes content may set; everything else is dropped.
 SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
@@ -347,15 +348,25 @@ class BodyRenderer(RendererHTML):
         return "".join(out)
 
     def _div(self, token: Token, inner: list[Token]) -> str:
-        ident, classes, _ = div_attrs(token.info)
+        ident, classes, attributes = div_attrs(token.info)
         if "table" in classes:
-            caption = self._blocks([t for t in inner if t.type not in ("paragraph_open", "paragraph_close")])
-            table = self.work.tables[ident]
-            return str(self.macros.table(self.work, table, Markup(caption.strip()), self.original_page_marker))
+            return self._table(self.work.tables[ident], inner)
         attrs = f' class="{escape(" ".join(classes))}"' if classes else ""
         if ident:
             attrs += f' id="{escape(ids.output_id(self.work.slug, ident))}"'
+        attrs += self._language_attrs(attributes.get("lang"), attributes.get("dir"))
         return f"<div{attrs}>\n{self._blocks(inner)}</div>\n"
+
+    def _table(self, table: Table, inner: list[Token]) -> str:
+        """A table placed by a div: its caption is the div's text, or the
+        description's ``caption``."""
+        caption = self._blocks([t for t in inner if t.type not in ("paragraph_open", "paragraph_close")]).strip()
+        if not caption and table.caption:
+            caption = self.inline(table.caption)
+        source = self.inline(table.source) if table.source else Markup("")
+        notes = list(zip(tabular.note_labels(len(table.notes)), map(self.inline, table.notes), strict=True))
+        view = tabular.table_view(table, display_date)
+        return str(self.macros.table(self.work, table, Markup(caption), self.original_page_marker, view, source, notes))
 
     def heading_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
@@ -436,14 +447,30 @@ class BodyRenderer(RendererHTML):
         out = []
         for name in SAFE_ATTRIBUTES:
             value = token.attrGet(name)
-            if value is None:
+            if value is None or name in ("lang", "dir"):  # set together below
                 continue
             if name == "id":
                 value = ids.output_id(self.work.slug, str(value))
             out.append(f' {name}="{escape(value)}"')
-            if name == "lang" and self.target.xhtml:
-                out.append(f' xml:lang="{escape(value)}"')
+        lang, direction = token.attrGet("lang"), token.attrGet("dir")
+        out.append(
+            self._language_attrs(None if lang is None else str(lang), None if direction is None else str(direction))
+        )
         return "".join(out)
+
+    def _language_attrs(self, lang: str | None, direction: str | None) -> str:
+        """``lang`` (and ``xml:lang`` in XHTML), and ``dir``: a language written
+        right to left is set right to left unless the text says otherwise."""
+        out = ""
+        if lang:
+            out += f' lang="{escape(lang)}"'
+            if self.target.xhtml:
+                out += f' xml:lang="{escape(lang)}"'
+            if direction is None and lang.split("-")[0].lower() in RTL_LANGUAGES:
+                direction = "rtl"
+        if direction in ("ltr", "rtl", "auto"):
+            out += f' dir="{direction}"'
+        return out
 
     def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         href = str(tokens[idx].attrGet("href") or "")
