@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError
 
-from .sandbox import MAX_IMAGE_BYTES, Refusal, read_checked
+from .sandbox import RESOURCES, Refusal, read_checked
 
 
 class SandboxFetcher(URLFetcher):
@@ -33,7 +33,7 @@ class SandboxFetcher(URLFetcher):
         reason = "only files inside the project may be used"
         if parsed.scheme == "file":
             path = Path(unquote(parsed.path))
-            result = read_checked(path, self.allowed, MAX_IMAGE_BYTES, "it")
+            result = read_checked(path, self.allowed, RESOURCES, "it")
             if not isinstance(result, Refusal):
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 return URLFetcherResponse(url, result, {"Content-Type": mime})

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import io
 import os
+import string
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from . import bibliography, ids, mdblocks, mdcheck
+from . import bibliography, ids, mdblocks, mdcheck, scripts
 from .diagnostics import Collector
 from .markdown import MAX_NOTES, Parsed, parse, walk_inline
 from .model import (
@@ -27,7 +28,7 @@ from .model import (
     Work,
     WorkMeta,
 )
-from .sandbox import MAX_IMAGE_BYTES, Sandbox, place
+from .sandbox import IMAGES, Sandbox, place
 from .schema import PARAGRAPH, Field, check_value, text, validate
 from .sources import Mapping_, load_mapping, load_yaml, read_text, split_front_matter
 from .styles import find_style
@@ -54,6 +55,7 @@ WORK_SCHEMA = {
     "csl": Field(str),
     "copy_text": Field(str),
     "appendix_title": Field(str),
+    "document_label": Field(str),
     "original_page": Field(int, minimum=1),
     "appendix_original_page": Field(int, minimum=1),
 }
@@ -61,7 +63,7 @@ AUTHOR_SCHEMA = {"name": Field(str, True), "sort_name": Field(str), "affiliation
 SECTION_SCHEMA = {"title": Field(str, True), "original_page": Field(int, minimum=1)}
 DOCUMENT_SCHEMA = {
     "number": Field(int, True, minimum=1),
-    "label": Field(str, True),
+    "label": Field(str),
     "title": Field(str, True),
     "source_line": Field(str, True, max_chars=PARAGRAPH),
     "date": Field((str, int), date=True),
@@ -79,6 +81,9 @@ REGISTER_SCHEMA = {
     "why": Field(str, max_chars=PARAGRAPH),
 }
 REGISTER_KEYS = tuple(REGISTER_SCHEMA)
+#: A document's label when its front matter gives none; a work may set its own
+#: pattern (``document_label`` in work.yaml) with ``{number}`` in it.
+DOCUMENT_LABEL = "Document No. {number}"
 #: Image formats both outputs carry (EPUB 3 core media types Pillow reads), by Pillow's name.
 IMAGE_FORMATS = {"PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg"), "GIF": ("image/gif", ".gif")}
 IMAGE_FORMATS["WEBP"] = ("image/webp", ".webp")
@@ -115,7 +120,8 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         section_files = [p for p in section_files if p.stem in sections]
     reading = _Reading(slug, style.notes if style else True, set())
     parsed_sections = [_read_section(sandbox, p, reading, diags) for p in section_files]
-    parsed_documents = [_read_document(sandbox, p, reading, diags) for p in document_files]
+    label = meta.document_label if meta else DOCUMENT_LABEL
+    parsed_documents = [_read_document(sandbox, p, reading, label, diags) for p in document_files]
     if documents is not None:
         parsed_documents = [d for d in parsed_documents if d is None or d[0].number in documents]
     if not parsed_sections and not (root / "text").is_dir():
@@ -136,6 +142,7 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     images = _read_images(parses, sandbox, diags)
     for parsed in parses:
         mdcheck.check(parsed, diags)
+    characters = scripts.check_files(_printed_files(tuple(sandbox.opened), root, meta), diags)
     diags.check()
     assert meta is not None
     return Work(
@@ -152,6 +159,7 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         inputs=tuple(sandbox.opened),
         images=images,
         style=style,
+        characters=characters,
     )
 
 
@@ -174,6 +182,13 @@ def _read_style(
     return find_style(meta.csl, root, sandbox, where, diags)
 
 
+def _printed_files(inputs: tuple[Path, ...], root: Path, meta: WorkMeta | None) -> list[Path]:
+    """The text files whose characters reach the outputs (not the copy-text,
+    which is only attached to the PDF/A)."""
+    copy_text = root / meta.copy_text if meta and meta.copy_text else None
+    return [p for p in inputs if p.suffix in scripts.TEXT_SUFFIXES and p != copy_text]
+
+
 def _check_folder(root: Path, slug: str, sandbox: Sandbox, diags: Collector) -> None:
     """The work's folder: a safe name, inside the project (not a link out of it)."""
     if not ids.NAME_RE.match(slug):
@@ -191,6 +206,13 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
     if authors is None:
         return None
     d = m.data
+    if not _label_pattern_ok(text(d.get("document_label")) or DOCUMENT_LABEL):
+        diags.error(
+            SourceLocation(path, m.line("document_label")),
+            "meta.type",
+            "'document_label' must hold {number} and no other braces, as \"Document No. {number}\"",
+        )
+        return None
     return WorkMeta(
         title=d["title"],
         subtitle=text(d.get("subtitle")),
@@ -212,9 +234,18 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
         csl=text(d.get("csl")),
         copy_text=text(d.get("copy_text")),
         appendix_title=text(d.get("appendix_title")) or "Appendix",
+        document_label=text(d.get("document_label")) or DOCUMENT_LABEL,
         original_page=d.get("original_page"),
         appendix_original_page=d.get("appendix_original_page"),
     )
+
+
+def _label_pattern_ok(pattern: str) -> bool:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+    except ValueError:
+        return False
+    return fields == ["number"]
 
 
 def _authors(m: Mapping_, path: Path, diags: Collector) -> list[Person] | None:
@@ -271,7 +302,9 @@ def _read_section(sandbox: Sandbox, path: Path, reading: _Reading, diags: Collec
     return section, parsed
 
 
-def _read_document(sandbox: Sandbox, path: Path, reading: _Reading, diags: Collector) -> tuple[Section, Parsed] | None:
+def _read_document(
+    sandbox: Sandbox, path: Path, reading: _Reading, label: str, diags: Collector
+) -> tuple[Section, Parsed] | None:
     loaded = _front(sandbox, path, diags)
     if loaded is None:
         return None
@@ -288,7 +321,7 @@ def _read_document(sandbox: Sandbox, path: Path, reading: _Reading, diags: Colle
         location=SourceLocation(path, 1),
         original_page=d.get("original_page"),
         number=d["number"],
-        label=d["label"],
+        label=d.get("label") or label.format(number=d["number"]),
         source_line=d["source_line"],
         date=text(d.get("date")),
         cite=text(d.get("cite")),
@@ -469,7 +502,7 @@ def _read_image(
     key = file.relative_to(sandbox.project).as_posix() if file.is_relative_to(sandbox.project) else str(file)
     if key in images:
         return key
-    data = sandbox.read_bytes(file, diags, where, name, MAX_IMAGE_BYTES)
+    data = sandbox.read_bytes(file, diags, where, name, IMAGES)
     if data is None:
         return None
     kind = _image_kind(data, name, where, diags)

@@ -40,8 +40,19 @@ class Refusal:
     message: str
 
 
-#: How the size limits are named in messages, and the fix.
-LIMIT_NAMES = {MAX_FILE_BYTES: ("content files", "split it"), MAX_IMAGE_BYTES: ("images", "make it smaller")}
+@dataclass(frozen=True)
+class Limit:
+    """The most bytes a kind of file may have, how messages name the kind, and the fix."""
+
+    bytes: int
+    kind: str
+    fix: str = "split it"
+
+
+CONTENT = Limit(MAX_FILE_BYTES, "content files")
+IMAGES = Limit(MAX_IMAGE_BYTES, "images", "make it smaller")
+#: What WeasyPrint fetches: images, fonts, stylesheets.
+RESOURCES = Limit(MAX_IMAGE_BYTES, "images, fonts and stylesheets", "make it smaller")
 
 
 def place(path: Path, roots: Sequence[Path], name: str = "this path", project: Path | None = None) -> Refusal | None:
@@ -66,7 +77,7 @@ def place(path: Path, roots: Sequence[Path], name: str = "this path", project: P
 
 
 def check(
-    path: Path, roots: Sequence[Path], limit: int, name: str | None = None, project: Path | None = None
+    path: Path, roots: Sequence[Path], limit: Limit, name: str | None = None, project: Path | None = None
 ) -> Refusal | None:
     """The rule, without reading: ``None`` if ``path`` may be read.
 
@@ -96,21 +107,21 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _check_stat(info: os.stat_result, limit: int, name: str | None) -> Refusal | None:
+def _check_stat(info: os.stat_result, limit: Limit, name: str | None) -> Refusal | None:
     if not stat.S_ISREG(info.st_mode):
         return Refusal(
             "file.unreadable", f"{name or 'this path'} is {_kind(info.st_mode)}, not a file; the build reads files"
         )
-    if info.st_size > limit:
-        kind, fix = LIMIT_NAMES.get(limit, ("this kind of file", "make it smaller"))
+    if info.st_size > limit.bytes:
         return Refusal(
-            "file.size", f"{name or 'file'} is {info.st_size} bytes, over the {limit}-byte limit for {kind}; {fix}"
+            "file.size",
+            f"{name or 'file'} is {info.st_size} bytes, over the {limit.bytes}-byte limit for {limit.kind}; {limit.fix}",
         )
     return None
 
 
 def read_checked(
-    path: Path, roots: Sequence[Path], limit: int, name: str | None = None, project: Path | None = None
+    path: Path, roots: Sequence[Path], limit: Limit, name: str | None = None, project: Path | None = None
 ) -> bytes | Refusal:
     """The file's bytes under the rule, or why it may not be read."""
     refusal = check(path, roots, limit, name, project)
@@ -131,11 +142,11 @@ def read_checked(
         if refusal is not None:
             return refusal
         try:
-            data = handle.read(limit + 1)
+            data = handle.read(limit.bytes + 1)
         except OSError as exc:
             return Refusal("file.unreadable", f"{name or 'this path'} cannot be read: {exc.strerror or exc}")
-    if len(data) > limit:
-        return Refusal("file.size", f"{name or 'file'} grew over the {limit}-byte limit while it was read")
+    if len(data) > limit.bytes:
+        return Refusal("file.size", f"{name or 'file'} grew over the {limit.bytes}-byte limit while it was read")
     return data
 
 
@@ -163,7 +174,7 @@ class Sandbox:
         diags: Collector,
         where: SourceLocation | None = None,
         name: str | None = None,
-        limit: int = MAX_FILE_BYTES,
+        limit: Limit = CONTENT,
     ) -> bytes | None:
         """The file's bytes, or ``None`` after a diagnostic at ``where`` (the
         reference to the file; by default the file itself)."""

@@ -117,6 +117,23 @@ def load_yaml(text: str, path: Path, diags: Collector, line_offset: int = 0) -> 
     return Mapping_({str(k): v for k, v in data.items()}, lines, line_offset + 1, node)
 
 
+def item_lines(mapping: Mapping_, key: str) -> list[dict[str, int]]:
+    """For a top-level list of mappings (a reader's ``readings``), the line of
+    each item and of each of its keys (``""`` is the item's own line), so a
+    problem with one reading can name its line."""
+    items = _value_node(mapping.node, key)
+    if not isinstance(items, yaml.SequenceNode):
+        return []
+    offset = mapping.first_line - 1
+    out = []
+    for item in items.value:
+        lines = {"": item.start_mark.line + 1 + offset}
+        if isinstance(item, yaml.MappingNode):
+            lines.update({str(k.value): k.start_mark.line + 1 + offset for k, _ in item.value})
+        out.append(lines)
+    return out
+
+
 def load_mapping(sandbox: Sandbox, path: Path, diags: Collector) -> Mapping_ | None:
     """A YAML file that holds a mapping, or ``None`` after recording why not."""
     source = read_text(sandbox, path, diags)

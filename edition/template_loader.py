@@ -18,7 +18,7 @@ from jinja2.loaders import split_template_path
 
 from .diagnostics import BuildFailed, Diagnostic
 from .model import SourceLocation
-from .sandbox import MAX_FILE_BYTES, Refusal, read_checked
+from .sandbox import CONTENT, Refusal, read_checked
 
 
 class SandboxLoader(jinja2.BaseLoader):
@@ -45,7 +45,7 @@ class SandboxLoader(jinja2.BaseLoader):
 def read_template(path: Path, project: Path) -> str | None:
     """A template's or stylesheet's text under the rule; ``None`` if it does
     not exist; a diagnostic for anything else the rule refuses."""
-    result = read_checked(path, [project], MAX_FILE_BYTES, None, project)
+    result = read_checked(path, [project], CONTENT, None, project)
     if isinstance(result, Refusal):
         if result.code == "file.missing":
             return None

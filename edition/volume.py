@@ -12,15 +12,16 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from . import anchors, ids
+from . import anchors, bibliography, ids, scripts
 from .diagnostics import Collector, suggest
 from .markdown import parse, walk_inline
-from .model import Citation, Edition, Note, ReaderMeta, Reading, SourceLocation, Work
+from .model import BibEntry, Citation, Edition, Note, ReaderMeta, Reading, SourceLocation, Work
+from .pdfreadings import is_pdf_reading, read_pdf_reading
 from .reader import read_work
 from .resolve import resolve_work
 from .sandbox import Sandbox
 from .schema import PARAGRAPH, Field, check_value, text, validate
-from .sources import Mapping_, load_yaml, read_text
+from .sources import Mapping_, item_lines, load_yaml, read_text
 
 #: Longest introduction of a reader, in characters of Markdown.
 INTRODUCTION = 50_000
@@ -36,6 +37,7 @@ READER_SCHEMA = {
     "rights": Field(str, True, max_chars=PARAGRAPH),
     "introduction": Field(str, max_chars=INTRODUCTION),
     "permissions_page": Field(bool),
+    "bibliography": Field(str),  # in bib/: the sources of the PDF readings
     "readings": Field(list, True),
 }
 READING_SCHEMA = {
@@ -74,16 +76,24 @@ def read_reader(project: Path, slug: str) -> Edition:
         diags.error(
             SourceLocation(path, mapping.line("readings")), "meta.missing", "a reader needs at least one reading"
         )
+    bib_path, bib = _read_bib(sandbox, project, path, mapping, diags)
+    lines = item_lines(mapping, "readings")
     readings: list[Work] = []
     whole: dict[str, Work] = {}  # each work read whole once, however often it is read
     original_words: dict[str, int] = {}
     for index, spec in enumerate(d["readings"], 1):
+        item = lines[index - 1] if index <= len(lines) else {}
         where = SourceLocation(path, mapping.line_at("readings", index - 1))
+        if is_pdf_reading(spec):
+            part = read_pdf_reading(sandbox, path, index, spec, item, bib, bib_path, d["language"], diags)
+            if part is not None:
+                readings.append(replace(part, reading=_with_source_line(part)))
+            continue
         if not isinstance(spec, dict) or "work" not in spec or set(map(str, spec)) - READING_KEYS:
             diags.error(
                 where,
                 "meta.type",
-                f"reading {index} needs 'work' and may have {', '.join(sorted(READING_KEYS - {'work'}))}",
+                f"reading {index} needs 'work' (or 'pdf') and may have {', '.join(sorted(READING_KEYS - {'work'}))}",
             )
             continue
         if not _valid_reading(spec, mapping, index, path, diags):
@@ -101,6 +111,8 @@ def read_reader(project: Path, slug: str) -> Edition:
         if _check_selection(spec, whole[spec["work"]], mapping, index, path, diags):
             readings.append(_reading(project, index, spec, original_words[spec["work"]]))
     intro_tokens = _introduction(mapping, path, diags)
+    # the reader's bibliography prints too: the title pages of its PDF readings
+    characters = scripts.check_files([path, *([bib_path] if bib_path else [])], diags)
     diags.check()
     reader = ReaderMeta(
         title=d["title"],
@@ -115,6 +127,7 @@ def read_reader(project: Path, slug: str) -> Edition:
         introduction=intro_tokens,
         definition=path,
         permissions_page=bool(d.get("permissions_page")),
+        characters=characters,
     )
     edition = Edition(
         slug=slug,
@@ -124,7 +137,9 @@ def read_reader(project: Path, slug: str) -> Edition:
         parts=tuple(readings),
         reader=reader,
     )
-    anchors.check_edition(edition, {w.reading.work: whole[w.reading.work] for w in readings if w.reading})
+    anchors.check_edition(
+        edition, {w.reading.work: whole[w.reading.work] for w in readings if w.reading and w.reading.work in whole}
+    )
     return edition
 
 
@@ -183,6 +198,25 @@ def _check_selection(spec: dict, work: Work, mapping: Mapping_, index: int, path
     return len(diags.items) == before
 
 
+def _read_bib(
+    sandbox: Sandbox, project: Path, path: Path, mapping: Mapping_, diags: Collector
+) -> tuple[Path | None, dict[str, BibEntry]]:
+    """The reader's own bibliography (``bibliography: hist389.bib``, in bib/),
+    read under the sandbox's rule."""
+    name = mapping.data.get("bibliography")
+    if not isinstance(name, str):
+        return None, {}
+    where = SourceLocation(path, mapping.line("bibliography"))
+    if Path(name).is_absolute():
+        diags.error(where, "resource.refused", f"bibliography {name!r} is an absolute path; name a file in bib/")
+        return None, {}
+    bib_path = project / "bib" / name
+    source = read_text(sandbox, bib_path, diags, where, f"bibliography bib/{name}")
+    if source is None:
+        return None, {}
+    return bib_path, bibliography.parse(source, bib_path, diags)
+
+
 def _reading(project: Path, index: int, spec: dict, original_words: int) -> Work:
     sections = spec.get("sections")
     documents = spec.get("documents")
@@ -222,19 +256,23 @@ def count_words(work: Work) -> int:
 
 
 def _with_source_line(work: Work) -> Reading:
-    """ "Originally published as …", the work's own source cited in full."""
+    """ "Originally published as …", the work's own source cited in full (for
+    a PDF reading, "Reproduced from …" its entry in the reader's bibliography)."""
     reading = work.reading
     assert reading is not None
-    if not work.meta.source:
+    key = next(iter(work.bib)) if work.pdf else work.meta.source
+    if not key:
         return reading
-    from . import bibliography, citeproc
+    from . import citeproc
 
     items = bibliography.to_csl(work.bib_path, dict(work.bib)) if work.bib_path else []
-    location = SourceLocation(work.root / "work.yaml")
-    citation = Citation("source", f"@{work.meta.source}", (work.meta.source,), location)
-    note = Note("source", 1, (), location, (citation,), f"[@{work.meta.source}]")
+    location = work.pdf.location if work.pdf else SourceLocation(work.root / "work.yaml")
+    citation = Citation("source", f"@{key}", (key,), location)
+    note = Note("source", 1, (), location, (citation,), f"[@{key}]")
     html = citeproc.format_notes([note], items, "en-US", Collector()).citations.get("source", "")
-    if reading.kind == "whole":
+    if reading.kind == "pdf":
+        lead = "Reproduced from "
+    elif reading.kind == "whole":
         lead = "Originally published as "
     elif reading.kind == "documents":
         labels = " and ".join(d.label.replace("DOCUMENT", "Document") for d in work.documents)
