@@ -142,7 +142,7 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     images = _read_images(parses, sandbox, diags)
     for parsed in parses:
         mdcheck.check(parsed, diags)
-    characters = scripts.check_files(_printed_files(tuple(sandbox.opened), root, meta), diags)
+    characters = scripts.check_files(_printed_files(tuple(sandbox.texts), root, meta), diags)
     diags.check()
     assert meta is not None
     return Work(

@@ -164,6 +164,9 @@ class Sandbox:
 
     project: Path
     opened: dict[Path, None] = field(default_factory=dict)  # the files read, in order (a set that keeps it)
+    texts: dict[Path, str] = field(
+        default_factory=dict
+    )  # the files read as text and accepted (UTF-8, no forbidden character)
 
     def __post_init__(self) -> None:
         self.project = self.project.absolute()
@@ -178,7 +181,7 @@ class Sandbox:
     ) -> bytes | None:
         """The file's bytes, or ``None`` after a diagnostic at ``where`` (the
         reference to the file; by default the file itself)."""
-        path = self._absolute(path)
+        path = self.absolute(path)
         result = read_checked(path, [self.project], limit, name, self.project)
         if isinstance(result, Refusal):
             diags.error(where or SourceLocation(path), result.code, result.message)
@@ -186,5 +189,5 @@ class Sandbox:
         self.opened.setdefault(path, None)
         return result
 
-    def _absolute(self, path: Path) -> Path:
+    def absolute(self, path: Path) -> Path:
         return path if path.is_absolute() else self.project / path

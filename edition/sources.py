@@ -21,7 +21,10 @@ def read_text(
     """The file's text, read through the sandbox, or ``None`` after recording
     why it cannot be read (``where`` is the reference to it, if not the file)."""
     data = sandbox.read_bytes(path, diags, where, name)
-    return None if data is None else decode(data, path, diags)
+    text = None if data is None else decode(data, path, diags)
+    if text is not None:
+        sandbox.texts[sandbox.absolute(path)] = text
+    return text
 
 
 def decode(data: bytes, path: Path, diags: Collector) -> str | None:

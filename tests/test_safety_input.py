@@ -581,7 +581,7 @@ def test_control_characters_from_yaml_escapes(tmp_path, capsys):
 def test_characters_xml_forbids_in_raw_text(tmp_path, capsys, name, data, line, char):
     change: dict[str, str | bytes] = {name: data}
     if name.endswith(".csv"):
-        change["content/test/tables/t.yaml"] = "columns: {a: text}\ngroup_by: a\nlist_column: a\n"
+        change["content/test/tables/t.yaml"] = "columns: {a: text}\n"
     refused(tmp_path, capsys, change, [f"{name}:{line}: error: {char}, which XML forbids; delete it [file.encoding]"])
 
 
@@ -598,8 +598,29 @@ def test_stated_totals_that_name_no_column(tmp_path, capsys):
             TEXT: section("Text.\n\n::: {.table #t}\nCaption\n:::\n"),
         },
         [
-            "content/test/tables/t.yaml:4: error: stated_totals' column 'nope' is no column of the table [meta.type]",
-            "content/test/tables/t.yaml:4: error: stated_totals needs counts: a mapping of names to numbers [meta.type]",
+            "content/test/tables/t.yaml:4: error: 'stated_totals' needs 'group_by' and a declared 'column' to count [meta.type]"
+        ],
+    )
+
+
+def test_stated_totals_with_counts_that_are_no_numbers(tmp_path, capsys):
+    """Another instance: the column is right, the years and a count are not."""
+    spec = (
+        "columns: {year: integer, country: text, region: {type: text, hidden: true}}\ngroup_by: year\n"
+        "list_column: country\nstated_totals:\n  column: region\n  years: [1979, 1971]\n"
+        "  counts: {Europe: many}\n"
+    )
+    refused(
+        tmp_path,
+        capsys,
+        {
+            "content/test/tables/t.csv": "year,country,region\n1971,Malta,Europe\n",
+            "content/test/tables/t.yaml": spec,
+            TEXT: section("Text.\n\n::: {.table #t}\nCaption\n:::\n"),
+        },
+        [
+            "content/test/tables/t.yaml:6: error: 'stated_totals' years must be [first, last], two whole numbers [meta.type]",
+            "content/test/tables/t.yaml:7: error: the stated count of 'Europe' must be a whole number [meta.type]",
         ],
     )
 
