@@ -32,6 +32,7 @@ CODES: dict[str, str] = {
     "md.page-marker": "an original-page marker whose page is not a number",
     "cite.unknown": "a citation key is not in the work's BibTeX file",
     "cite.syntax": "a citation cannot be parsed",
+    "cite.link": "a formatted citation links to an address that is not http(s) or mailto: printed as text",
     "bib.syntax": "a BibTeX block cannot be parsed",
     "bib.duplicate-key": "a BibTeX key is defined twice",
     "bib.duplicate-field": "a BibTeX entry has the same field twice",
@@ -48,6 +49,9 @@ CODES: dict[str, str] = {
     "preflight.fault": "the print preflight finds a typographic fault (an error with --strict)",
     "check.epub": "EPUBCheck reports a problem (with --check)",
     "build.warning": "a warning turned into an error by --strict",
+    "extract.name": "an embedded file's name cannot be written safely into the --extract folder",
+    "extract.size": "an embedded file (or all of them) is over the --extract size limits",
+    "extract.stream": "an embedded file's stream cannot be read safely (a filter other than Flate, damaged, a wrong size)",
 }
 
 

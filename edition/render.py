@@ -24,6 +24,7 @@ from . import ids
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs
 from .model import Note, Section, SourceLocation, Table, Work
+from .templates import RecordingLoader
 
 #: Span and div attributes content may set; everything else is dropped.
 SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
@@ -45,7 +46,7 @@ EPUB = Target("epub", xhtml=True, file_per_section=True)
 
 def environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
+        loader=RecordingLoader(templates),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,

@@ -16,7 +16,7 @@ import io
 import json
 import platform
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -27,6 +27,7 @@ import pydyf
 import weasyprint
 from weasyprint import Attachment
 
+from .. import readlog
 from ..freshness import TOOLS
 from ..model import Edition
 from ..tools import pandoc_version
@@ -76,21 +77,28 @@ class SourceFile:
         return f"{kinds.get(self.suffix, 'source file')}: {self.name}"
 
 
-def edition_sources(edition: Edition, project: Path) -> list[SourceFile]:
-    """Every file the edition is made from: its works' folders, their BibTeX
-    files and the templates, by project-relative path, sorted."""
+def edition_sources(edition: Edition, project: Path, used: Iterable[Path] = ()) -> list[SourceFile]:
+    """Every file the edition is made from, with the bytes the build read: its
+    works' inputs, the reader definition, and the templates, stylesheets,
+    images and layouts the builders loaded (``used``; files outside the project,
+    such as the fonts, are not embedded). By project-relative path, sorted.
+    Nothing else lying in the project's folders is embedded."""
+    root = project.resolve()
     paths: set[Path] = set()
     for work in edition.parts:
         paths.update(work.inputs)
-    paths.update(p for p in (project / "templates").rglob("*") if p.is_file())
     if edition.reader:
         paths.add(edition.reader.definition)
-    copy_texts = {w.root / w.meta.copy_text for w in edition.parts if w.meta.copy_text}
+    paths.update(p for p in used if p.resolve().is_relative_to(root))
+    by_name = {path.resolve().relative_to(root).as_posix(): path for path in sorted(paths)}
+    copy_texts = {(w.root / w.meta.copy_text).resolve() for w in edition.parts if w.meta.copy_text}
+    role = "copy-text, the transcript of the published original this edition was made from"
     files = []
-    for path in sorted(paths):
-        rel = path.resolve().relative_to(project.resolve()).as_posix()
-        role = "copy-text, the transcript of the published original this edition was made from"
-        files.append(SourceFile(rel, path.read_bytes(), role if path in copy_texts else ""))
+    for name, path in sorted(by_name.items()):
+        data = readlog.bytes_of(path)
+        if data is None:
+            data = readlog.read_bytes(path)
+        files.append(SourceFile(name, data, role if path.resolve() in copy_texts else ""))
     return files
 
 
@@ -181,9 +189,14 @@ def write_pdfa(
 
 def _finish(pdf: pydyf.PDF, edition: Edition, files: list[SourceFile]) -> None:
     """Replace WeasyPrint's XMP with a complete one, consistent with the Info
-    dictionary, and give each embedded file its MIME type."""
+    dictionary, give each embedded file its MIME type, and turn off image
+    interpolation (PDF/A forbids it; WeasyPrint sets it for every image whose
+    ``image-rendering`` is ``auto``)."""
     stream = pdf.objects[_number(pdf.catalog["Metadata"])]
     stream.stream = [xmp_packet(pdf.info, edition)]
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and obj.extra.get("Subtype") == "/Image":
+            obj.extra["Interpolate"] = "false"
     mime = {f.name: MIME_TYPES.get(f.suffix, "application/octet-stream") for f in files}
     for obj in pdf.objects:
         if isinstance(obj, dict) and obj.get("Type") == "/Filespec":

@@ -21,7 +21,7 @@ import jinja2
 from ebooklib import epub
 from markupsafe import Markup
 
-from .. import fonts, ids
+from .. import fonts, ids, readlog
 from ..layout import PageStart
 from ..model import Edition, Section, Work
 from ..render import (
@@ -40,6 +40,17 @@ from . import pagebreaks
 from .cover import cover_alt, cover_texts, draw_cover
 
 CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
+#: The templates the EPUB builder renders (they load the rest), and its cover layout.
+TEMPLATES = (
+    "epub/page.xhtml",
+    "epub/nav.xhtml",
+    "epub/cover.xhtml",
+    "epub/section.xhtml",
+    "epub/titlepage.xhtml",
+    "body/blocks.html",
+    "body/notes.html",
+)
+COVER_LAYOUT = "epub/cover.yaml"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -83,7 +94,7 @@ def build_epub(
         if edition.reader.permissions_page:
             _add_permissions(package, edition, env, reading_pages)
     texts = cover_texts(edition)
-    cover_png = draw_cover(texts, project / "templates" / "epub" / "cover.yaml")
+    cover_png = draw_cover(texts, project / "templates" / COVER_LAYOUT)
     cover_page = Page(
         "cover.xhtml",
         "Cover",
@@ -392,7 +403,7 @@ def _ncx_entry(entry: dict):
 
 def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png: bytes) -> None:
     for name, source in CSS_FILES.items():
-        css = (project / "templates" / source).read_text(encoding="utf-8")
+        css = readlog.read_bytes(project / "templates" / source).decode("utf-8")
         if name == "css/base.css":
             css = fonts.font_face_css(lambda p: f"../fonts/{p.name}") + "\n" + css
         book.add_item(epub.EpubItem(uid=ids.slugify(name), file_name=name, media_type="text/css", content=css.encode()))
@@ -407,7 +418,7 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
     for number, (name, (path, _)) in enumerate(sorted(package.images.items())):
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         book.add_item(
-            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=path.read_bytes())
+            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=readlog.read_bytes(path))
         )
     image = epub.EpubItem(uid="cover-image", file_name="images/cover.png", media_type="image/png", content=cover_png)
     image.properties = ["cover-image"]
