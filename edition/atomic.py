@@ -71,24 +71,43 @@ class PublishError(OSError):
     """The set cannot be published (a target is a folder, a parent is a file)."""
 
 
+#: The signals received while ``terminate_as_exception`` was in force.
+_received: list[int] = []
+
+
 @contextlib.contextmanager
 def terminate_as_exception() -> Iterator[None]:
-    """SIGTERM and SIGHUP become ``Terminated``, so cleanup runs as on Ctrl-C."""
+    """SIGTERM and SIGHUP become ``Terminated`` and SIGINT ``KeyboardInterrupt``,
+    so cleanup runs; each is also remembered, and ``Transaction.commit`` refuses
+    to publish after one, even if a library swallowed the exception."""
 
     def handler(signum, frame):  # noqa: ARG001
+        _received.append(signum)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise Terminated(f"terminated by signal {signum}")
 
-    wanted = (signal.SIGTERM, signal.SIGHUP)
+    wanted = [signal.SIGTERM, signal.SIGHUP]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job ignores it
+        wanted.append(signal.SIGINT)
     try:
         previous = {sig: signal.signal(sig, handler) for sig in wanted}
     except ValueError:  # not the main thread
         yield
         return
+    _received.clear()
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _raise_if_interrupted() -> None:
+    if _received:
+        if _received[-1] == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(f"terminated by signal {_received[-1]}")
 
 
 @contextlib.contextmanager
@@ -171,6 +190,7 @@ class Transaction:
             return
         self._check_targets()
         previous = self._keep_previous()
+        _raise_if_interrupted()
         with held_signals():
             journal = [{"name": n, "previous": n in previous} for n in self.names]
             _write_json(self.root / JOURNAL, {"staging": STAGING, "files": journal, "folders": []})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -20,7 +21,8 @@ from typing import Any
 
 from lxml import etree, html
 
-from .diagnostics import Collector
+from . import links
+from .diagnostics import Collector, Diagnostic
 from .model import Note
 from .tools import csl_path, pandoc_path
 
@@ -87,6 +89,11 @@ def _log_warnings(stderr: str) -> None:
 
 def _read_output(output: str, notes: Sequence[Note], diags: Collector) -> Formatted:
     root = html.document_fromstring(output)
+    for i, note in enumerate(notes, 1):
+        for span in root.xpath(f'//li[@id="fn{i}"]//span[@class="citation"]'):
+            _make_safe(span, note)
+    for entry in root.xpath('//div[@id="refs"]'):
+        _make_safe(entry, None)
     formatted: dict[str, str] = {}
     for i, note in enumerate(notes, 1):
         items = root.xpath(f'//li[@id="fn{i}"]')
@@ -110,6 +117,52 @@ def _read_output(output: str, notes: Sequence[Note], diags: Collector) -> Format
         if _inner_xml(entry).strip()
     )
     return Formatted(formatted, bibliography)
+
+
+#: Elements Pandoc's citeproc writes; any other is unwrapped (``img`` is dropped).
+ALLOWED_TAGS = {"span", "em", "i", "strong", "b", "sup", "sub", "small", "code", "a", "div", "p", "li", "ol"}
+ALLOWED_ATTRIBUTES = {"class", "id", "lang", "dir", "href", "data-cites", "role"}
+#: A ``style`` Pandoc writes for CSL formatting (``font-variant:small-caps``): keywords only.
+SAFE_STYLE = re.compile(r"(\s*[a-z-]+\s*:\s*[a-z-]+\s*;?)+")
+
+
+def _make_safe(element: html.HtmlElement, note: Note | None) -> None:
+    """Citeproc's markup, reduced to what it may carry into an output: links only
+    to web or mail addresses (any other is unwrapped to its text, with a warning
+    naming the note), no images, no attributes beyond the formatting ones."""
+    warned: set[str] = set()
+    for child in list(element.iter()):
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == "img":
+            child.drop_tree()
+            continue
+        if child.tag not in ALLOWED_TAGS:
+            child.drop_tag()
+            continue
+        for name in list(child.attrib):
+            if name == "style" and SAFE_STYLE.fullmatch(child.attrib[name]):
+                continue
+            if name not in ALLOWED_ATTRIBUTES:
+                del child.attrib[name]
+        href = child.get("href")
+        if href is None or href.startswith("#") or links.external_href(href):
+            continue
+        if child.tag == "a":
+            child.drop_tag()
+        else:
+            del child.attrib["href"]
+        written = child.text_content()
+        if href == "https://" + written:  # Pandoc's prefix before a BibTeX url it did not recognise
+            href = written
+        if note is not None and href not in warned:
+            warned.add(href)
+            keys = element.get("data-cites") or "a source"
+            message = (
+                f"the citation of {keys!r} links to {href!r}, which is not an http(s) or mailto address: "
+                "it is printed as text, not as a link"
+            )
+            log.warning("%s", Diagnostic(note.location, "cite.link", message, "warning"))
 
 
 def _starts_note(span: html.HtmlElement) -> bool:

@@ -54,7 +54,8 @@ def embedded_files(pdf_path: Path) -> dict[str, bytes]:
         try:
             specs = sorted(pdf.attachments.items())
         except pikepdf.PdfError as exc:
-            raise BuildFailed([Diagnostic(where, "extract.stream", f"the PDF's embedded files cannot be read: {exc}")])
+            message = f"the PDF's embedded files cannot be read: {exc}"
+            raise BuildFailed([Diagnostic(where, "extract.stream", message)]) from exc
         if len(specs) > MAX_FILES:
             diags.error(where, "extract.size", f"the PDF embeds {len(specs)} files, over the limit of {MAX_FILES}")
             diags.check()
@@ -150,7 +151,9 @@ def check_names(names: list[str], target: Path, where: SourceLocation) -> None:
         if name in folders:
             inner = min(n for n in names if n.startswith(name + "/"))
             diags.error(
-                where, "extract.name", f"embedded files {name!r} and {inner!r} clash: {name!r} would be a file and a folder"
+                where,
+                "extract.name",
+                f"embedded files {name!r} and {inner!r} clash: {name!r} would be a file and a folder",
             )
     for name in names:
         path = target

@@ -91,9 +91,9 @@ def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "") -> N
         here = Path(folder)
         try:
             info = here.stat()
-        except OSError:
+            real = here.resolve()
+        except (OSError, RuntimeError):
             continue
-        real = here.resolve()
         if (info.st_dev, info.st_ino) in seen or not real.is_relative_to(inside.resolve()):
             files[str(here.absolute())] = f"link to {real}"  # a loop or a link out: not followed
             dirs[:] = []
@@ -118,6 +118,8 @@ def file_digest(path: Path, inside: Path | None = None) -> str:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as exc:
         return f"unreadable: {exc.strerror}"
+    except RuntimeError:  # a symbolic link loop (Python 3.11's resolve)
+        return "unreadable: symbolic link loop"
 
 
 def held_still(before: dict[str, str], after: dict[str, str], reads: dict[str, list[str]]) -> bool:

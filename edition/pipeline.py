@@ -24,6 +24,7 @@ from . import __version__, checks, fonts, ids, parallel, pdf, preflight, readlog
 from .atomic import FolderLock, Transaction, recover
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import page_starts, splits_for_first_faults
+from .links import check as check_links
 from .model import Edition
 from .outputs import archival, epub
 from .outputs.permissions import permissions_csv
@@ -360,7 +361,7 @@ def print_html(
         for work in edition.parts
     }
     css = options.project / "templates"
-    return render_template(
+    html = render_template(
         env,
         "print/book.html",
         edition=edition,
@@ -383,3 +384,4 @@ def print_html(
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+    return check_links(html, "the print HTML")

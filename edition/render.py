@@ -20,7 +20,7 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
-from . import ids
+from . import ids, links
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs
 from .model import Note, Section, SourceLocation, Table, Work
@@ -404,9 +404,8 @@ class BodyRenderer(RendererHTML):
         href = str(tokens[idx].attrGet("href") or "")
         if href.startswith("#"):
             return f'<a href="{escape(self.locator.href(href[1:]))}">'
-        if href.startswith(("http://", "https://", "mailto:")):
-            return f'<a href="{escape(href)}">'
-        return "<a>"
+        external = links.external_href(href)
+        return f'<a href="{escape(external)}">' if external else "<a>"
 
     def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         """An image from the content: a file URL in print (the fetcher checks it

@@ -80,8 +80,8 @@ class SourceFile:
 def edition_sources(edition: Edition, project: Path, used: Iterable[Path] = ()) -> list[SourceFile]:
     """Every file the edition is made from, with the bytes the build read: its
     works' inputs, the reader definition, and the templates, stylesheets,
-    images and layouts the builders loaded (``used``; files outside the project,
-    such as the fonts, are not embedded). By project-relative path, sorted.
+    images and layouts the builders loaded (``used``). Files outside the
+    project (the fonts) are not embedded. By project-relative path, sorted.
     Nothing else lying in the project's folders is embedded."""
     root = project.resolve()
     paths: set[Path] = set()
@@ -89,8 +89,10 @@ def edition_sources(edition: Edition, project: Path, used: Iterable[Path] = ()) 
         paths.update(work.inputs)
     if edition.reader:
         paths.add(edition.reader.definition)
-    paths.update(p for p in used if p.resolve().is_relative_to(root))
-    by_name = {path.resolve().relative_to(root).as_posix(): path for path in sorted(paths)}
+    paths.update(used)
+    # a file outside the project (the fonts; anything the sandbox let through) is never published
+    inside = [p for p in sorted(paths) if p.resolve().is_relative_to(root)]
+    by_name = {path.resolve().relative_to(root).as_posix(): path for path in inside}
     copy_texts = {(w.root / w.meta.copy_text).resolve() for w in edition.parts if w.meta.copy_text}
     role = "copy-text, the transcript of the published original this edition was made from"
     files = []

@@ -21,7 +21,7 @@ import jinja2
 from ebooklib import epub
 from markupsafe import Markup
 
-from .. import fonts, ids, readlog
+from .. import fonts, ids, links, readlog
 from ..layout import PageStart
 from ..model import Edition, Section, Work
 from ..render import (
@@ -335,6 +335,7 @@ def _add_pages(
         xhtml = render_template(
             env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
         )
+        links.check(xhtml, page.file)
         here = [s for s in starts if f'id="{s.anchor}"' in xhtml]
         page_files.update({s.page: page.file for s in here})
         item = epub.EpubItem(

@@ -1,4 +1,12 @@
-"""The permissions report of a course reader, ``dist/<reader>.permissions.csv``."""
+"""The permissions report of a course reader, ``dist/<reader>.permissions.csv``.
+
+The report is opened in spreadsheets, and its text cells come from reader and
+work metadata: a title ``=HYPERLINK(...)`` would run as a formula. Text that a
+spreadsheet could read as a formula is neutralised the OWASP way (CSV
+injection): a leading apostrophe, which spreadsheets show as text and which a
+reader of the CSV sees plainly, and every text cell in double quotes. Numbers
+are written as numbers.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +15,26 @@ import io
 
 from ..model import Edition
 
+#: What makes a spreadsheet read a cell as a formula (or a DDE call) when it
+#: starts the cell, also after leading spaces; full-width forms included.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def cell(value: object) -> object:
+    """A CSV cell that no spreadsheet runs: text that could start a formula gets a leading ``'``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) or text.lstrip(" \u00a0\u3000").startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
 
 def permissions_csv(edition: Edition, pages: dict[str, tuple[int, int]]) -> bytes:
     """The report for the copyright office: each reading, its source, its pages."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # every text cell quoted (OWASP's advice; a bare carriage return would end the row)
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(
         [
             "reading",
@@ -31,19 +54,18 @@ def permissions_csv(edition: Edition, pages: dict[str, tuple[int, int]]) -> byte
         r = work.reading
         first, last = pages.get(work.slug, (0, 0))
         share = f"{r.words / r.original_words:.3f}" if r.original_words else ""
-        writer.writerow(
-            [
-                number,
-                r.title,
-                r.work,
-                r.source_text,
-                first,
-                last,
-                last - first + 1 if last else 0,
-                r.words,
-                r.original_words,
-                share,
-                r.permissions,
-            ]
-        )
+        row = [
+            number,
+            r.title,
+            r.work,
+            r.source_text,
+            first,
+            last,
+            last - first + 1 if last else 0,
+            r.words,
+            r.original_words,
+            share,
+            r.permissions,
+        ]
+        writer.writerow([cell(v) for v in row])
     return out.getvalue().encode("utf-8")
