@@ -3,10 +3,11 @@
 A build (or ``--extract``) publishes a *set* of files into a folder (``dist/``)
 through a ``Transaction``:
 
-1. every new file is written and synced under ``<folder>/.edition-staging/new/``
-   (``stage``), while nothing in the folder itself changes;
+1. every new file is written and synced under
+   ``<folder>/.edition-staging.<pid>.<random>/new/`` (``stage``), while nothing
+   in the folder itself changes;
 2. ``commit`` keeps a hard link of each file it will replace under
-   ``.edition-staging/old/``, writes a journal naming the set
+   ``old/`` beside it, writes a journal naming the set
    (``.edition-journal.json``), renames every new file into place, and deletes
    the journal: the moment the journal is gone is the moment the set changed;
 3. catchable signals (SIGINT, SIGTERM, SIGHUP, ...) are held while the journal
@@ -30,16 +31,19 @@ import fcntl
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
+#: Each transaction stages under ``.edition-staging.<pid>.<random>``: a process
+#: left running by a killed build can never write into a later build's set.
 STAGING = ".edition-staging"
 JOURNAL = ".edition-journal.json"
-#: Names a transaction keeps for itself: never an output's name.
-RESERVED = (STAGING, JOURNAL, JOURNAL + ".tmp")
+#: Names a transaction keeps for itself start so: never an output's name.
+RESERVED = (STAGING, JOURNAL)
 #: What older versions left after SIGKILL: ``.<name>.<mkstemp suffix>.tmp``.
 LEGACY_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
@@ -143,7 +147,7 @@ def relative_name(name: str) -> str:
         not name
         or path.is_absolute()
         or any(part in ("", ".", "..") for part in path.parts)
-        or path.parts[0] in RESERVED
+        or path.parts[0].startswith(RESERVED)
         or "\0" in name
     ):
         raise PublishError(errno.EINVAL, f"{name!r} is not a name inside the folder")
@@ -155,7 +159,7 @@ class Transaction:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.staging = root / STAGING
+        self.staging = root / f"{STAGING}.{os.getpid()}.{secrets.token_hex(4)}"
         self.names: list[str] = []
         self.state = "open"  # open -> committed | discarded | in doubt
 
@@ -193,7 +197,7 @@ class Transaction:
         _raise_if_interrupted()
         with held_signals():
             journal = [{"name": n, "previous": n in previous} for n in self.names]
-            _write_json(self.root / JOURNAL, {"staging": STAGING, "files": journal, "folders": []})
+            _write_json(self.root / JOURNAL, {"staging": self.staging.name, "files": journal, "folders": []})
             self.state = "in doubt"
             try:
                 self._swap(journal)
@@ -298,9 +302,13 @@ def recover(root: Path) -> str | None:
             restored = _roll_back(root, journal)
             journal.unlink()
             _fsync_dir(root)
-        leftovers = [root / name for name in RESERVED if (root / name).exists() or (root / name).is_symlink()]
+        leftovers = []
         with contextlib.suppress(OSError):
-            leftovers += [p for p in root.iterdir() if LEGACY_TEMP.match(p.name) and not p.is_dir()]
+            leftovers = [
+                p
+                for p in root.iterdir()
+                if p.name.startswith(RESERVED) or (LEGACY_TEMP.match(p.name) and not p.is_dir())
+            ]
         for path in leftovers:
             _remove(path)
     if restored:
@@ -313,18 +321,19 @@ def recover(root: Path) -> str | None:
 def _roll_back(root: Path, journal: Path) -> int:
     try:
         data = json.loads(journal.read_text(encoding="utf-8"))
+        staging = str(data["staging"])
+        if not staging.startswith(STAGING + ".") or "/" in staging:
+            raise ValueError(f"not a staging folder: {staging!r}")
         entries = [(relative_name(str(e["name"])), bool(e["previous"])) for e in data["files"]]
         folders = [relative_name(str(f)) for f in data.get("folders", [])]
     except (OSError, ValueError, KeyError, TypeError):
-        # a journal we did not write: put back what was kept, touch nothing else
-        old = root / STAGING / "old"
-        entries = [(p.relative_to(old).as_posix(), True) for p in old.rglob("*") if p.is_file()] if old.is_dir() else []
-        folders = []
+        return 0  # a journal we did not write: touch nothing (it and the staged files are removed)
+    old = root / staging / "old"
     for name, had_previous in entries:
         if not _plain_folders(root, name):
             continue  # never follow a link out of the folder
         target = root / name
-        keep = root / STAGING / "old" / name
+        keep = old / name
         if had_previous:
             if keep.exists() or keep.is_symlink():
                 os.replace(keep, target)

@@ -98,7 +98,7 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
     press = args.press or bool(args.cmyk_profile)
     made_with = _made_with(args)
     before = freshness.snapshot(project, FONT_DIR)
-    inputs = freshness.key(before)
+    inputs = freshness.key(before, project)
     if not args.force and freshness.up_to_date(out, _wanted(project, args.slugs, formats, press), made_with, inputs):
         if not args.quiet:
             print(f"up to date: nothing to build in {out}")

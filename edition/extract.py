@@ -181,7 +181,7 @@ def _name_problem(name: str) -> str | None:
     hidden = next((p for p in path.parts if p.startswith(".")), None)
     if hidden:
         return f"has the hidden name {hidden!r}: an edition embeds none"
-    if path.parts[0] in RESERVED:
+    if path.parts[0].startswith(RESERVED):
         return "uses a name the extraction keeps for itself"
     if any(len(p.encode("utf-8", "surrogatepass")) > MAX_COMPONENT_BYTES for p in path.parts):
         return f"has a name longer than {MAX_COMPONENT_BYTES} bytes"

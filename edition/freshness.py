@@ -65,18 +65,27 @@ def snapshot(project: Path, font_dir: Path) -> dict[str, str]:
     return files
 
 
-def key(files: dict[str, str]) -> str:
-    """One key for a snapshot, the tool versions and ``SOURCE_DATE_EPOCH``."""
+def key(files: dict[str, str], project: Path) -> str:
+    """One key for a snapshot, the tool versions and ``SOURCE_DATE_EPOCH``; the
+    same wherever the project lies (its files and the code are named relatively)."""
     digest = hashlib.sha256()
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
-    for path in sorted(files):
-        digest.update(f"{path}\0{files[path]}\n".encode())
+    names = {_relative(Path(path), project): content for path, content in files.items()}
+    for name in sorted(names):
+        digest.update(f"{name}\0{names[name]}\n".encode())
     for tool in TOOLS:
         try:
             digest.update(f"{tool}={metadata.version(tool)}".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{tool}=none".encode())
     return digest.hexdigest()
+
+
+def _relative(path: Path, project: Path) -> str:
+    for prefix, root in (("project", project), ("code", CODE_DIR)):
+        if path.is_relative_to(root):
+            return f"{prefix}:{path.relative_to(root).as_posix()}"
+    return str(path)
 
 
 def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "") -> None:

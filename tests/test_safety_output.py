@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,16 +131,27 @@ def pdf_uris(path: Path) -> set[str]:
         }
 
 
-@pytest.fixture
-def edited(tmp_path):
-    """A small project built once into dist/ (``before``), then edited, and the
-    edited project built into ref/ (what a complete new build writes)."""
-    project = make_project(tmp_path / "p", sections={"01-one.md": section("First text.\n")}, bib=BIB_MIN)
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """A small project built once into dist/, then edited, and the edited
+    project built into ref/ (what a complete new build writes). Built once;
+    each test gets a copy (the outputs and the stamp do not depend on where
+    the project lies)."""
+    project = make_project(
+        tmp_path_factory.mktemp("prepared") / "p", sections={"01-one.md": section("First text.\n")}, bib=BIB_MIN
+    )
     assert build(project).returncode == 0
-    before = tree(project / "dist")
     (project / TEXT).write_text(section("Second text, edited.\n"), encoding="utf-8")
     assert build(project, out="ref").returncode == 0
-    return project, before, tree(project / "ref")
+    return project
+
+
+@pytest.fixture
+def edited(prepared, tmp_path):
+    """``(project, dist/ before, what a complete new build writes)``, in this test's own folder."""
+    project = tmp_path / "p"
+    shutil.copytree(prepared, project, symlinks=True)
+    return project, tree(project / "dist"), tree(project / "ref")
 
 
 # -- 1. the set of outputs changes together or not at all -----------------------------------
@@ -212,6 +225,33 @@ def test_stale_temporary_files_of_older_versions_are_removed(edited):
         result.stderr.splitlines()[0] == f"removed the temporary files of an interrupted build from {project / 'dist'}"
     )
     assert tree(project / "dist") == before
+
+
+def test_a_journal_in_a_strangers_dist_touches_nothing_outside_it(edited, tmp_path):
+    """A dist/ that came with the folder may hold a crafted journal: recovery
+    never follows a name out of dist/, nor a link."""
+    project, before, _ = edited
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_bytes(b"keep me")
+    dist = project / "dist"
+    (dist / "link").symlink_to(victim)
+    journal = {
+        "staging": ".edition-staging.1.ab",
+        "files": [
+            {"name": "link/precious.txt", "previous": False},
+            {"name": "../../victim/precious.txt", "previous": False},
+            {"name": "/etc/hostname", "previous": False},
+        ],
+        "folders": ["link"],
+    }
+    (dist / ".edition-journal.json").write_text(json.dumps(journal), encoding="utf-8")
+    result = build(project, "nosuch")
+    assert result.returncode == 2
+    assert (victim / "precious.txt").read_bytes() == b"keep me"
+    assert (dist / "link").is_symlink()
+    after = {name: data for name, data in tree(dist).items() if not name.startswith("link")}
+    assert after == before
 
 
 def test_a_build_that_fails_late_changes_nothing_and_says_so(edited):
