@@ -122,7 +122,7 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
 
     Pandoc runs once per file content: a course reader that cites one work's
     bibliography in several readings (and in their source lines) reuses it."""
-    data = readlog.read_bytes(path)
+    data = readlog.read_once(path)  # the bytes load() checked
     key = hashlib.sha256(data).hexdigest()
     if key not in _CSL_CACHE:
         result = subprocess.run(

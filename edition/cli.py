@@ -97,7 +97,7 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
     formats = tuple(args.format or FORMATS)
     press = args.press or bool(args.cmyk_profile)
     made_with = _made_with(args)
-    before = freshness.snapshot(project, FONT_DIR)
+    before = freshness.snapshot(project, FONT_DIR, out)
     inputs = freshness.key(before, project)
     if not args.force and freshness.up_to_date(out, _wanted(project, args.slugs, formats, press), made_with, inputs):
         if not args.quiet:
@@ -120,7 +120,7 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
     start = time.perf_counter()
     result = run(options, transaction)
     # certified only if nothing changed while the build read it
-    certified = freshness.held_still(before, freshness.snapshot(project, FONT_DIR), result.reads)
+    certified = freshness.held_still(before, freshness.snapshot(project, FONT_DIR, out), result.reads)
     made = {path.name: freshness.file_digest(transaction.staged(path)) for path in result.outputs}
     transaction.stage(out / freshness.STAMP, freshness.stamp(out, made, made_with, inputs if certified else None))
     transaction.commit()

@@ -18,6 +18,16 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError
 from . import readlog
 
 
+class _Read(URLFetcherResponse):
+    """A response that carries the bytes read and no file path: given a path,
+    WeasyPrint reads an image file again when it writes the PDF, which would
+    put other bytes in the PDF than the ones checked here (and in the EPUB)."""
+
+    @property
+    def path(self) -> None:
+        return None
+
+
 class SandboxFetcher(URLFetcher):
     def __init__(self, allowed: list[Path]) -> None:
         super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
@@ -34,6 +44,6 @@ class SandboxFetcher(URLFetcher):
             if path.is_file() and any(path.is_relative_to(root) for root in self.allowed):
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 self.fetched.append(path)
-                return URLFetcherResponse(url, readlog.read_bytes(path), {"Content-Type": mime})
+                return _Read(url, readlog.read_once(path), {"Content-Type": mime})
         self.refused.append(url)
         raise URLFetchingError(f"refused: {url} is outside the project")

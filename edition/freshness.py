@@ -51,15 +51,16 @@ TOOLS = (
 CODE_DIR = Path(__file__).resolve().parent
 
 
-def snapshot(project: Path, font_dir: Path) -> dict[str, str]:
-    """The content of every file the outputs may depend on, by absolute path.
+def snapshot(project: Path, font_dir: Path, out: Path | None = None) -> dict[str, str]:
+    """The content of every file the outputs may depend on, by absolute path
+    (the output folder ``out`` excluded, should it lie in an input folder).
 
     Never raises for a file: one that cannot be read is recorded as such (the
     build then reports it with its diagnostic). Links are followed only inside
     the project; special files (a FIFO, a device) are never opened."""
     files: dict[str, str] = {}
     for folder in INPUT_FOLDERS:
-        _walk(project / folder, project, files)
+        _walk(project / folder, project, files, skip=out)
     _walk(CODE_DIR, CODE_DIR, files, suffix=".py")
     _walk(font_dir, font_dir, files, suffix=".ttf")
     return files
@@ -88,7 +89,7 @@ def _relative(path: Path, project: Path) -> str:
     return str(path)
 
 
-def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "") -> None:
+def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "", skip: Path | None = None) -> None:
     if not top.is_dir():
         return
     seen: set[tuple[int, int]] = set()
@@ -102,6 +103,9 @@ def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "") -> N
             info = here.stat()
             real = here.resolve()
         except (OSError, RuntimeError):
+            continue
+        if skip is not None and real == skip.resolve():
+            dirs[:] = []
             continue
         if (info.st_dev, info.st_ino) in seen or not real.is_relative_to(inside.resolve()):
             files[str(here.absolute())] = f"link to {real}"  # a loop or a link out: not followed

@@ -40,6 +40,13 @@ def read_bytes(path: Path) -> bytes:
     return record(path, Path(path).read_bytes())
 
 
+def read_once(path: Path) -> bytes:
+    """The bytes this build first read from ``path``, reading it now if it has not:
+    every output is made from the same bytes, even if the file changes meanwhile."""
+    data = bytes_of(path)
+    return read_bytes(path) if data is None else data
+
+
 def bytes_of(path: Path) -> bytes | None:
     """The bytes first read from ``path`` in this build, if it was read."""
     return _bytes.get(Path(path).absolute())

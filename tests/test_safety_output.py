@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -350,6 +351,35 @@ def _page_size(pdf_path: Path) -> tuple[int, int]:
     return round(box[2] - box[0]), round(box[3] - box[1])
 
 
+def test_every_output_holds_the_image_the_build_read(tmp_path):
+    """An image replaced after the layout: the PDF, the PDF/A and the EPUB all
+    hold the one the layout used (WeasyPrint would read the file again), and
+    the outputs are not certified."""
+    original, other = _image("RGB", "PNG"), Image.new("RGB", (80, 60), (0, 0, 255))
+    project = make_project(
+        tmp_path / "p",
+        sections={"01-one.md": section("![A map](map.png)\n")},
+        bib=BIB_MIN,
+        extra={"content/test/text/map.png": original},
+    )
+    process = start(project, "layout", "--force")
+    wait_for(process, "paused at layout")
+    other.save(project / "content/test/text/map.png", format="PNG")
+    resume(process)
+    status, lines = finish(process)
+    assert status == 0 and lines[-1].startswith("note: input files changed while the build read them")
+    for name in ("test.pdf", "test-pdfa.pdf"):
+        with pikepdf.open(project / "dist" / name) as pdf:
+            sizes = {
+                (int(o.Width), int(o.Height))
+                for o in pdf.objects
+                if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image"
+            }
+        assert sizes == {(40, 30)}, name
+    with zipfile.ZipFile(project / "dist/test.epub") as epub:
+        assert epub.read("EPUB/images/test-map.png") == original
+
+
 def test_each_output_records_the_options_that_made_it(tmp_path, capsys):
     project = make_project(tmp_path, bib=BIB_MIN)
     out = project / "dist"
@@ -387,6 +417,15 @@ def test_odd_files_in_the_project_never_make_a_traceback(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "Traceback" not in first.stderr
     assert build(project).stdout == f"up to date: nothing to build in {project / 'dist'}\n"
+
+
+def test_an_output_folder_inside_an_input_folder_is_not_an_input(tmp_path, capsys):
+    project = make_project(tmp_path, bib=BIB_MIN)
+    out = project / "content" / "test" / "dist"
+    assert main(["-q", "--out", str(out)], project=project) == 0
+    assert capsys.readouterr().err == ""  # certified: the outputs are not inputs that changed
+    assert main(["--out", str(out)], project=project) == 0
+    assert capsys.readouterr().out == f"up to date: nothing to build in {out}\n"
 
 
 def test_a_no_change_rebuild_imports_no_layout_engine(edited):

@@ -97,10 +97,7 @@ def edition_sources(edition: Edition, project: Path, used: Iterable[Path] = ()) 
     role = "copy-text, the transcript of the published original this edition was made from"
     files = []
     for name, path in sorted(by_name.items()):
-        data = readlog.bytes_of(path)
-        if data is None:
-            data = readlog.read_bytes(path)
-        files.append(SourceFile(name, data, role if path.resolve() in copy_texts else ""))
+        files.append(SourceFile(name, readlog.read_once(path), role if path.resolve() in copy_texts else ""))
     return files
 
 

@@ -58,7 +58,7 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, wi
 
 
 def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
-    spec = yaml.safe_load(readlog.read_bytes(layout_path).decode("utf-8"))
+    spec = yaml.safe_load(readlog.read_once(layout_path).decode("utf-8"))
     width, height = spec["size"]
     image = Image.new("RGB", (width, height), spec["background"])
     draw = ImageDraw.Draw(image)

@@ -404,7 +404,7 @@ def _ncx_entry(entry: dict):
 
 def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png: bytes) -> None:
     for name, source in CSS_FILES.items():
-        css = readlog.read_bytes(project / "templates" / source).decode("utf-8")
+        css = readlog.read_once(project / "templates" / source).decode("utf-8")
         if name == "css/base.css":
             css = fonts.font_face_css(lambda p: f"../fonts/{p.name}") + "\n" + css
         book.add_item(epub.EpubItem(uid=ids.slugify(name), file_name=name, media_type="text/css", content=css.encode()))
@@ -419,7 +419,7 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
     for number, (name, (path, _)) in enumerate(sorted(package.images.items())):
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         book.add_item(
-            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=readlog.read_bytes(path))
+            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=readlog.read_once(path))
         )
     image = epub.EpubItem(uid="cover-image", file_name="images/cover.png", media_type="image/png", content=cover_png)
     image.properties = ["cover-image"]
