@@ -680,7 +680,8 @@ def test_an_interrupted_extraction_changes_nothing(tmp_path):
 
 
 def _image(mode: str, fmt: str) -> bytes:
-    colour = {"RGB": (200, 40, 40), "RGBA": (10, 20, 30, 128), "LA": (90, 128), "P": 3}.get(mode, 100)
+    colour = {"RGB": (200, 40, 40), "RGBA": (10, 20, 30, 128), "LA": (90, 128), "P": 3, "CMYK": (0, 200, 200, 0)}
+    colour = colour.get(mode, 100)
     image = Image.new(mode, (40, 30), colour)
     data = io.BytesIO()
     image.save(data, format=fmt)
@@ -698,6 +699,7 @@ def test_images_of_every_kind_keep_the_pdfa_valid(tmp_path, capsys):
         "sixteen.png": ("I;16", "PNG"),
         "photo.jpg": ("RGB", "JPEG"),
         "grey.jpg": ("L", "JPEG"),
+        "press.jpg": ("CMYK", "JPEG"),
     }
     body = "".join(f"![{name}]({name})\n\n" for name in kinds)
     extra = {f"content/test/text/{name}": _image(*kind) for name, kind in kinds.items()}
@@ -708,6 +710,13 @@ def test_images_of_every_kind_keep_the_pdfa_valid(tmp_path, capsys):
     with pikepdf.open(project / "dist/test-pdfa.pdf") as pdf:
         images = [o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image"]
         assert len(images) >= len(kinds) and all(o.get("/Interpolate") is False for o in images)
+        # the CMYK photograph, in RGB and in its colours (C 0, M 200, Y 200, K 0: a red)
+        cmyk = [
+            pikepdf.PdfImage(o).as_pil_image() for o in images if o.get("/Filter") == "/DCTDecode" and o.Width == 40
+        ]
+        assert {im.mode for im in cmyk} == {"RGB", "L"}
+        colours = [im.getpixel((5, 5)) for im in cmyk if im.mode == "RGB"]
+        assert any(r > 240 and 40 < g < 70 and 40 < b < 70 for r, g, b in colours), colours
     with pikepdf.open(project / "dist/test.pdf") as pdf:  # the print PDF keeps its smooth scaling
         assert pdfa_check.no_links_to_files(pdf) and pdfa_check.no_javascript(pdf)
 

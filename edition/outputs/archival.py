@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 
 import pydyf
 import weasyprint
+from PIL import Image
 from weasyprint import Attachment
 
 from .. import readlog
@@ -196,6 +197,8 @@ def _finish(pdf: pydyf.PDF, edition: Edition, files: list[SourceFile]) -> None:
     for obj in pdf.objects:
         if isinstance(obj, pydyf.Stream) and obj.extra.get("Subtype") == "/Image":
             obj.extra["Interpolate"] = "false"
+            if obj.extra.get("ColorSpace") == "/DeviceCMYK":
+                _cmyk_image_as_rgb(obj)
     mime = {f.name: MIME_TYPES.get(f.suffix, "application/octet-stream") for f in files}
     for obj in pdf.objects:
         if isinstance(obj, dict) and obj.get("Type") == "/Filespec":
@@ -203,6 +206,21 @@ def _finish(pdf: pydyf.PDF, edition: Edition, files: list[SourceFile]) -> None:
             embedded = pdf.objects[_number(obj["EF"]["F"])]
             if name in mime:
                 embedded.extra["Subtype"] = "/" + mime[name].replace("/", "#2f")
+
+
+def _cmyk_image_as_rgb(image: pydyf.Stream) -> None:
+    """A CMYK image (a JPEG: WeasyPrint passes it through) in RGB. PDF/A allows
+    DeviceCMYK only with a CMYK output intent; the PDF/A's is sRGB, and no free
+    CMYK profile exists to convert with, so the conversion is Pillow's plain one."""
+    data = b"".join(part if isinstance(part, bytes) else part.data for part in image.stream)
+    picture = Image.open(io.BytesIO(data))  # Pillow undoes an Adobe JPEG's inverted CMYK
+    out = io.BytesIO()
+    picture.convert("RGB").save(out, format="JPEG", quality=95)
+    image.stream = [out.getvalue()]
+    image.extra["ColorSpace"] = "/DeviceRGB"
+    image.extra["Filter"] = "/DCTDecode"
+    image.extra.pop("Decode", None)
+    image.extra.pop("DecodeParms", None)
 
 
 def _number(reference: bytes | str) -> int:
