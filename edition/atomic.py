@@ -11,8 +11,9 @@ through a ``Transaction``:
    (``.edition-journal.json``), renames every new file into place, and deletes
    the journal: the moment the journal is gone is the moment the set changed;
 3. catchable signals (SIGINT, SIGTERM, SIGHUP, ...) are held while the journal
-   exists and delivered after it, so they never split the set; an error in the
-   middle puts the previous files back before it is raised.
+   exists, so they never split the set; one that arrived during the swap makes
+   it put the previous files back (an interrupted build changes nothing), and is
+   delivered after that; an error in the middle puts them back too.
 
 Only SIGKILL (or a crash of the machine) can stop the process with the journal
 still there; the next build or extraction into the folder calls ``recover``
@@ -115,8 +116,9 @@ def _raise_if_interrupted() -> None:
 
 
 @contextlib.contextmanager
-def held_signals() -> Iterator[None]:
-    """Hold terminating signals for the block and deliver them after it.
+def held_signals() -> Iterator[Callable[[], bool]]:
+    """Hold terminating signals for the block and deliver them after it; the
+    block gets a function that tells whether one has arrived meanwhile.
 
     A Python handler that only records the signal is installed for each (a
     signal may arrive at any thread; Python runs handlers in the main thread),
@@ -125,13 +127,13 @@ def held_signals() -> Iterator[None]:
     again, in order: ``KeyboardInterrupt``, ``Terminated`` or the default action.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield lambda: False
         return
     arrived: list[int] = []
     previous = {sig: signal.signal(sig, lambda signum, frame: arrived.append(signum)) for sig in HELD_SIGNALS}  # noqa: ARG005
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
     try:
-        yield
+        yield lambda: bool(arrived) or bool(signal.sigpending() & set(HELD_SIGNALS))
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # pending ones are recorded now
         for sig, old in previous.items():
@@ -195,13 +197,17 @@ class Transaction:
         self._check_targets()
         previous = self._keep_previous()
         _raise_if_interrupted()
-        with held_signals():
+        with held_signals() as interrupted:
             journal = [{"name": n, "previous": n in previous} for n in self.names]
             _write_json(self.root / JOURNAL, {"staging": self.staging.name, "files": journal, "folders": []})
             self.state = "in doubt"
             try:
                 self._swap(journal)
                 _fsync_dir(self.root)
+                if interrupted():  # a signal came during the swap: the build is interrupted, so undo it
+                    recover(self.root)
+                    self.state = "discarded"
+                    return  # the signal is delivered as the block ends
                 (self.root / JOURNAL).unlink()
                 _fsync_dir(self.root)
             except BaseException:

@@ -159,18 +159,20 @@ def edited(prepared, tmp_path):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1])
-def test_a_signal_between_two_renames_is_held_until_the_set_is_complete(edited, sig):
-    project, before, ref = edited
+def test_a_signal_between_two_renames_never_splits_the_set(edited, sig):
+    """The signal is held until the swap is done, then the swap is undone: an
+    interrupted build changes nothing, wherever it was."""
+    project, before, _ = edited
     process = start(project, "rename:2", "--force")
     wait_for(process, "paused at rename:2")
     process.send_signal(sig)
     resume(process)
     status, lines = finish(process)
-    assert tree(project / "dist") == ref, "the set is not the new build's, complete"
+    assert tree(project / "dist") == before, "the previous set is not back, or temporary files are left"
     if sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         assert status == 130
-        assert lines[-1] == f"build interrupted; {project / 'dist'}/ holds this build's outputs, complete"
-    else:  # the signal's default action, delivered once the set is complete
+        assert lines[-1] == f"build interrupted; {project / 'dist'}/ was not changed"
+    else:  # the signal's default action, taken once the previous set is back
         assert status == -sig
 
 
@@ -304,6 +306,22 @@ def test_a_second_build_into_the_same_folder_waits_for_the_first(edited):
     # it waited for the first build's outcome, and that outcome is up to date
     assert out == f"up to date: nothing to build in {project / 'dist'}\n"
     assert tree(project / "dist") == ref
+
+
+def test_a_build_waiting_for_the_lock_can_be_stopped(edited):
+    project, before, _ = edited
+    first = start(project, "commit", "--force")
+    wait_for(first, "paused at commit")
+    second = start(project, "-", "--force")
+    wait_for(second, f"waiting for another build writing into {project / 'dist'} to finish")
+    second.send_signal(signal.SIGTERM)
+    status, lines = finish(second)
+    assert status == 130 and lines[-1] == f"build interrupted; {project / 'dist'}/ was not changed"
+    staged = {name for name in tree(project / "dist") if name.startswith(".edition-staging.")}
+    assert {k: v for k, v in tree(project / "dist").items() if k not in staged} == before  # the first's set waits
+    first.send_signal(signal.SIGINT)
+    assert finish(first)[0] == 130
+    assert tree(project / "dist") == before
 
 
 # -- 3. the up-to-date stamp --------------------------------------------------------------------
