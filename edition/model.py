@@ -57,6 +57,7 @@ class WorkMeta:
     abstract: str = ""
     source: str = ""
     bibliography: str = ""
+    csl: str = ""  # the citation style, as the work names it ("" for the default)
     copy_text: str = ""  # the transcript the edition was made from, relative to the work folder
     appendix_title: str = "Appendix"
     original_page: int | None = None
@@ -74,12 +75,13 @@ class WorkMeta:
 
 @dataclass(frozen=True)
 class Citation:
-    """One bracketed citation cluster, e.g. ``[see @a, 12; @b]``."""
+    """One citation cluster as written, e.g. ``[see @a, 12; @b]`` or ``@a [p. 4]``."""
 
     id: str
-    raw: str
+    raw: str  # the Pandoc source of the citation
     keys: tuple[str, ...]
     location: SourceLocation
+    narrative: bool = False  # the author's name stands in the text (``@a``)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,16 @@ class Note:
     location: SourceLocation
     citations: tuple[Citation, ...] = ()
     source: str = ""  # the note's Markdown, as written, for the citation processor
+    auto: bool = False  # made by a note style from a citation in the running text
+
+
+@dataclass(frozen=True)
+class CitationStyle:
+    """The CSL style a work's citations are formatted in."""
+
+    name: str  # as the work names it
+    path: Path
+    notes: bool  # a note style (``class="note"``); else citations stand in the text
 
 
 @dataclass(frozen=True)
@@ -197,6 +209,7 @@ class Work:
     bib_path: Path | None
     inputs: tuple[Path, ...]
     reading: Reading | None = None  # set when the work is one reading of a volume
+    style: CitationStyle | None = None  # None: the default style
     # filled by resolve
     citations: Mapping[str, str] = field(default_factory=dict)
     bibliography: tuple[tuple[str, str], ...] = ()  # (key, html) in style order

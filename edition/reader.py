@@ -5,15 +5,17 @@ Every problem in the folder is collected and raised together at the end.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from markdown_it.token import Token
 
-from . import bibliography
+from . import bibliography, mdblocks, mdcheck
 from .diagnostics import Collector
 from .markdown import Parsed, parse, walk_inline
 from .model import (
     BibEntry,
+    CitationStyle,
     Note,
     Person,
     RegisterEntry,
@@ -24,6 +26,7 @@ from .model import (
 )
 from .schema import Field, text, validate
 from .sources import Mapping_, load_mapping, load_yaml, read_text, split_front_matter
+from .styles import find_style
 from .tables import check_placements, read_tables
 
 WORK_SCHEMA = {
@@ -44,6 +47,7 @@ WORK_SCHEMA = {
     "abstract": Field(str),
     "source": Field(str),
     "bibliography": Field(str),
+    "csl": Field(str),
     "copy_text": Field(str),
     "appendix_title": Field(str),
     "original_page": Field(int),
@@ -72,13 +76,15 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     diags = Collector()
     meta_map = load_mapping(root / "work.yaml", diags)
     meta = _work_meta(meta_map, root / "work.yaml", diags) if meta_map else None
+    style = _read_style(meta, meta_map, root, project, diags)
     tables = read_tables(root / "tables", diags)
     section_files = sorted((root / "text").glob("*.md"))
     document_files = sorted((root / "documents").glob("*.md"))
     if sections is not None:
         section_files = [p for p in section_files if p.stem in sections]
-    parsed_sections = [_read_section(p, slug, diags) for p in section_files]
-    parsed_documents = [_read_document(p, slug, diags) for p in document_files]
+    reading = _Reading(slug, style.notes if style else True, set())
+    parsed_sections = [_read_section(p, reading, diags) for p in section_files]
+    parsed_documents = [_read_document(p, reading, diags) for p in document_files]
     if documents is not None:
         parsed_documents = [d for d in parsed_documents if d is None or d[0].number in documents]
     if not parsed_sections and not (root / "text").is_dir():
@@ -90,14 +96,19 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     sections = tuple(s for s, _ in filter(None, parsed_sections))
     documents = tuple(s for s, _ in filter(None, parsed_documents))
     parses = [p for _, p in filter(None, parsed_sections + parsed_documents)]
+    _link_headings(parses)
     notes = _number_notes(parses)
     check_placements(sections, tables, root, diags)
     _check_citations(parses, bib, bib_path, diags)
     _check_documents(documents, bib, diags)
     _check_images(parses, project, diags)
+    for parsed in parses:
+        mdcheck.check(parsed, diags)
     diags.check()
     assert meta is not None
     inputs = tuple(sorted(p for p in root.rglob("*") if p.is_file())) + ((bib_path,) if bib_path else ())
+    if style and style.path.is_relative_to(project.resolve()) and style.path not in inputs:
+        inputs += (style.path,)
     return Work(
         slug=slug,
         root=root,
@@ -110,7 +121,27 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         bib=bib,
         bib_path=bib_path,
         inputs=inputs,
+        style=style,
     )
+
+
+@dataclass
+class _Reading:
+    """What reading one work's files shares: the slug, whether citations in
+    the running text become notes, and the heading ids taken so far."""
+
+    slug: str
+    note_style: bool
+    used_ids: set[str]
+
+
+def _read_style(
+    meta: WorkMeta | None, meta_map: Mapping_ | None, root: Path, project: Path, diags: Collector
+) -> CitationStyle | None:
+    if meta is None or meta_map is None:
+        return None
+    where = SourceLocation(root / "work.yaml", meta_map.line("csl") if meta.csl else None)
+    return find_style(meta.csl, root, project, where, diags)
 
 
 def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
@@ -147,6 +178,7 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
         abstract=text(d.get("abstract")),
         source=text(d.get("source")),
         bibliography=text(d.get("bibliography")),
+        csl=text(d.get("csl")),
         copy_text=text(d.get("copy_text")),
         appendix_title=text(d.get("appendix_title")) or "Appendix",
         original_page=d.get("original_page"),
@@ -166,14 +198,14 @@ def _front(path: Path, diags: Collector) -> tuple[Mapping_, str, int] | None:
     return None if mapping is None else (mapping, body, first)
 
 
-def _read_section(path: Path, slug: str, diags: Collector) -> tuple[Section, Parsed] | None:
+def _read_section(path: Path, reading: _Reading, diags: Collector) -> tuple[Section, Parsed] | None:
     loaded = _front(path, diags)
     if loaded is None:
         return None
     mapping, body, first = loaded
     if not validate(mapping, SECTION_SCHEMA, path, diags, "section front matter"):
         return None
-    parsed = parse(body, path, first, diags, f"{slug}-{path.stem}")
+    parsed = _parse(body, path, first, diags, f"{reading.slug}-{path.stem}", reading)
     section = Section(
         kind="chapter",
         slug=path.stem,
@@ -185,7 +217,7 @@ def _read_section(path: Path, slug: str, diags: Collector) -> tuple[Section, Par
     return section, parsed
 
 
-def _read_document(path: Path, slug: str, diags: Collector) -> tuple[Section, Parsed] | None:
+def _read_document(path: Path, reading: _Reading, diags: Collector) -> tuple[Section, Parsed] | None:
     loaded = _front(path, diags)
     if loaded is None:
         return None
@@ -193,7 +225,7 @@ def _read_document(path: Path, slug: str, diags: Collector) -> tuple[Section, Pa
     if not validate(mapping, DOCUMENT_SCHEMA, path, diags, "document front matter"):
         return None
     d = mapping.data
-    parsed = parse(body, path, first, diags, f"{slug}-doc-{path.stem}")
+    parsed = _parse(body, path, first, diags, f"{reading.slug}-doc-{path.stem}", reading)
     section = Section(
         kind="document",
         slug=f"document-{d['number']}",
@@ -212,6 +244,25 @@ def _read_document(path: Path, slug: str, diags: Collector) -> tuple[Section, Pa
     return section, parsed
 
 
+def _link_headings(parses: list[Parsed]) -> None:
+    """``[Heading text]`` links to the heading of that text anywhere in the
+    work (Pandoc's implicit header references; the first heading wins)."""
+    headings: dict[str, str] = {}
+    for parsed in parses:
+        for i, token in enumerate(parsed.tokens):
+            if token.type == "heading_open":
+                text = " ".join(mdblocks.inline_text(parsed.tokens[i + 1].children or []).lower().split())
+                headings.setdefault(text, str(token.attrGet("id")))
+    for parsed in parses:
+        mdblocks.link_headings(parsed.tokens, headings)
+        for note in parsed.notes:
+            mdblocks.link_headings(note.tokens, headings)
+
+
+def _parse(body: str, path: Path, first: int, diags: Collector, prefix: str, reading: _Reading) -> Parsed:
+    return parse(body, path, first, diags, prefix, reading.note_style, reading.used_ids)
+
+
 def _number_notes(parses: list[Parsed]) -> tuple[Note, ...]:
     """Notes numbered through the work in the order of their calls.
 
@@ -227,7 +278,7 @@ def _number_notes(parses: list[Parsed]) -> tuple[Note, ...]:
         for pn in parsed.notes:
             number = len(notes) + 1
             citations = tuple(c for c in parsed.citations if _in_tokens(c.id, pn.tokens))
-            notes.append(Note(pn.label, number, tuple(pn.tokens), pn.location, citations, pn.source))
+            notes.append(Note(pn.label, number, tuple(pn.tokens), pn.location, citations, pn.source, pn.auto))
     return tuple(notes)
 
 
@@ -296,13 +347,6 @@ def _check_citations(parses: list[Parsed], bib: dict[str, BibEntry], bib_path: P
                         "cite.unknown",
                         f"unknown citation key {key!r}: not in {where}{suggest(key, bib)}",
                     )
-        for child, line in walk_inline(parsed.tokens):
-            if child.type == "citation":
-                diags.error(
-                    SourceLocation(parsed.path, line),
-                    "cite.syntax",
-                    "a citation in the running text must stand in a note: write [^n] and '[^n]: [@key]'",
-                )
 
 
 def _check_documents(documents: tuple[Section, ...], bib: dict[str, BibEntry], diags: Collector) -> None:
