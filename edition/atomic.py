@@ -36,7 +36,7 @@ import secrets
 import shutil
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 #: Each transaction stages under ``.edition-staging.<pid>.<random>``: a process
@@ -167,11 +167,16 @@ class Transaction:
 
     def stage(self, target: Path | str, data: bytes) -> Path:
         """Write ``data`` for ``target`` (a path in ``root`` or a name relative to it)."""
+        return self.stage_chunks(target, [data])
+
+    def stage_chunks(self, target: Path | str, chunks: Iterable[bytes]) -> Path:
+        """Write ``target``'s bytes as they come, never holding them all."""
         name = self._name(target)
         path = self.staging / "new" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as handle:
-            handle.write(data)
+            for chunk in chunks:
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         self._add(name)

@@ -11,16 +11,18 @@ The PDF may come from anyone, so nothing in it is trusted:
   file that is also another file's folder (``x`` and ``x/y``);
 - sizes are bounded (``MAX_FILE_BYTES`` per file, ``MAX_TOTAL_BYTES`` in all,
   ``MAX_FILES`` files): the declared size is checked first, and the stream is
-  inflated in bounded steps that stop at the limit, so a small PDF that
-  inflates to gigabytes costs no more than the limit;
+  inflated in bounded steps, written to disk as they come, that stop at the
+  limit, so a small PDF that inflates to gigabytes costs no more than the
+  limit on disk and a step in memory;
 - the files are published into DIR as one set (``atomic.Transaction``): all of
   them, or, on any problem, none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 import pikepdf
@@ -28,113 +30,150 @@ import pikepdf
 from .atomic import RESERVED, FolderLock, Transaction, recover
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .model import SourceLocation
+from .pdfreadings import MAX_PDF_BYTES
 
-#: Largest embedded file extracted (content files are at most 8 MB).
-MAX_FILE_BYTES = 64 * 1024 * 1024
+#: Largest embedded file extracted: the largest input a build reads (a PDF reading).
+MAX_FILE_BYTES = MAX_PDF_BYTES
 #: Largest total of all embedded files extracted.
-MAX_TOTAL_BYTES = 256 * 1024 * 1024
+MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
 #: Most embedded files extracted.
 MAX_FILES = 10_000
 #: Longest name of one path component, in UTF-8 bytes (the file systems' limit).
 MAX_COMPONENT_BYTES = 255
-#: Inflation step: the most bytes produced before the limits are checked again.
+#: Inflation step: the most bytes produced (and held) before the limits are checked again.
 CHUNK = 1024 * 1024
 
 
+class _Refused(Exception):
+    """An embedded file is refused; its diagnostic is recorded."""
+
+
 def embedded_files(pdf_path: Path) -> dict[str, bytes]:
-    """The embedded files by name, each checked and inflated within the limits."""
+    """The embedded files by name, each checked and inflated within the limits
+    (for reading a few small files; ``extract`` never holds a whole set)."""
     where = SourceLocation(pdf_path)
-    try:
-        pdf = pikepdf.open(pdf_path)
-    except (OSError, pikepdf.PdfError) as exc:
-        raise BuildFailed([Diagnostic(where, "file.missing", f"cannot open the PDF: {exc}")]) from exc
-    diags = Collector()
-    files: dict[str, bytes] = {}
-    with pdf:
-        try:
-            specs = sorted(pdf.attachments.items())
-        except pikepdf.PdfError as exc:
-            message = f"the PDF's embedded files cannot be read: {exc}"
-            raise BuildFailed([Diagnostic(where, "extract.stream", message)]) from exc
-        if len(specs) > MAX_FILES:
-            diags.error(where, "extract.size", f"the PDF embeds {len(specs)} files, over the limit of {MAX_FILES}")
-            diags.check()
-        total = 0
+    with _open(pdf_path) as pdf:
+        specs = _specs(pdf, where)
+        diags = Collector()
+        files, total = {}, 0
         for name, spec in specs:
-            data = _contents(name, spec, MAX_FILE_BYTES, MAX_TOTAL_BYTES - total, where, diags)
-            if data is not None:
-                files[name] = data
-                total += len(data)
-    diags.check()
+            try:
+                files[name] = b"".join(_contents(name, spec, MAX_TOTAL_BYTES - total, where, diags))
+                total += len(files[name])
+            except _Refused:
+                continue
+        diags.check()
     return files
 
 
-def _contents(
-    name: str, spec: pikepdf.AttachedFileSpec, limit: int, room: int, where: SourceLocation, diags: Collector
-) -> bytes | None:
-    """One embedded file's bytes, inflated in bounded steps; None after a diagnostic."""
+@contextlib.contextmanager
+def _open(pdf_path: Path) -> Iterator[pikepdf.Pdf]:
+    try:
+        pdf = pikepdf.open(pdf_path)
+    except (OSError, pikepdf.PdfError) as exc:
+        raise BuildFailed(
+            [Diagnostic(SourceLocation(pdf_path), "file.missing", f"cannot open the PDF: {exc}")]
+        ) from exc
+    with pdf:
+        yield pdf
+
+
+def _specs(pdf: pikepdf.Pdf, where: SourceLocation) -> list[tuple[str, pikepdf.AttachedFileSpec]]:
+    try:
+        specs = sorted(pdf.attachments.items())
+    except pikepdf.PdfError as exc:
+        message = f"the PDF's embedded files cannot be read: {exc}"
+        raise BuildFailed([Diagnostic(where, "extract.stream", message)]) from exc
+    if len(specs) > MAX_FILES:
+        message = f"the PDF embeds {len(specs)} files, over the limit of {MAX_FILES}"
+        raise BuildFailed([Diagnostic(where, "extract.size", message)])
+    return specs
+
+
+def _stream(name: str, spec: pikepdf.AttachedFileSpec, where: SourceLocation, diags: Collector):
+    """The stream of an embedded file and its declared size, checked before any byte is inflated."""
     try:
         stream = spec.get_file().obj
         params = stream.get("/Params") or {}
         declared = None if params.get("/Size") is None else int(params.get("/Size"))
         filters = stream.get("/Filter")
         filters = [] if filters is None else list(filters) if isinstance(filters, pikepdf.Array) else [filters]
-        raw = stream.read_raw_bytes()
+        parameters = stream.get("/DecodeParms")
     except (pikepdf.PdfError, KeyError, TypeError, ValueError) as exc:
         diags.error(where, "extract.stream", f"embedded file {name!r} cannot be read: {exc}")
-        return None
-    if declared is not None and declared > min(limit, room):
-        diags.error(where, "extract.size", _too_big(name, declared, limit, room, "declares"))
-        return None
-    if [str(f) for f in filters] not in ([], ["/FlateDecode"]) or stream.get("/DecodeParms") is not None:
+        raise _Refused from exc
+    if declared is not None and declared > MAX_FILE_BYTES:
+        diags.error(where, "extract.size", _too_big(name, declared, MAX_FILE_BYTES, "declares"))
+        raise _Refused
+    if [str(f) for f in filters] not in ([], ["/FlateDecode"]) or parameters is not None:
         diags.error(
             where,
             "extract.stream",
             f"embedded file {name!r} is encoded with {', '.join(str(f) for f in filters)}: "
             "only Flate (as the build writes) is read",
         )
-        return None
-    bound = min(limit, room)
-    if not filters:
-        data = bytes(raw)
-    else:
-        data = _inflate(raw, bound + 1)
-        if data is None:
-            diags.error(where, "extract.stream", f"embedded file {name!r} is damaged: its stream does not inflate")
-            return None
-    if len(data) > bound:
-        diags.error(where, "extract.size", _too_big(name, None, limit, room, "inflates to"))
-        return None
-    if declared is not None and len(data) != declared:
-        diags.error(where, "extract.stream", f"embedded file {name!r} declares {declared} bytes but holds {len(data)}")
-        return None
-    return data
+        raise _Refused
+    return stream, declared, bool(filters)
 
 
-def _inflate(raw: bytes, most: int) -> bytes | None:
-    """Inflate at most ``most`` bytes (more means: over the limit)."""
-    inflater = zlib.decompressobj()
-    out = bytearray()
-    pending = raw
+def _contents(
+    name: str, spec: pikepdf.AttachedFileSpec, room: int, where: SourceLocation, diags: Collector
+) -> Iterator[bytes]:
+    """An embedded file's bytes, in chunks of at most ``CHUNK``, inflated in
+    bounded steps; ``_Refused`` (after a diagnostic) once a limit is passed."""
+    stream, declared, deflated = _stream(name, spec, where, diags)
+    if declared is not None and declared > room:
+        diags.error(where, "extract.size", _over_total(name, room, "declares"))
+        raise _Refused
+    bound = min(MAX_FILE_BYTES, room)
     try:
-        while len(out) < most and not inflater.eof:
-            chunk = inflater.decompress(pending, min(CHUNK, most - len(out)))
-            pending = inflater.unconsumed_tail
-            if not chunk and not pending:
-                break
-            out += chunk
-    except zlib.error:
-        return None
-    if len(out) < most and not inflater.eof:
-        return None  # truncated stream
-    return bytes(out)
+        raw = stream.read_raw_bytes()
+    except pikepdf.PdfError as exc:
+        diags.error(where, "extract.stream", f"embedded file {name!r} cannot be read: {exc}")
+        raise _Refused from exc
+    pieces = _inflate(raw) if deflated else (raw[i : i + CHUNK] for i in range(0, len(raw), CHUNK))
+    size = 0
+    try:
+        for piece in pieces:
+            size += len(piece)
+            if size > bound:
+                if bound == MAX_FILE_BYTES:
+                    diags.error(where, "extract.size", _too_big(name, None, MAX_FILE_BYTES, "inflates to"))
+                else:
+                    diags.error(where, "extract.size", _over_total(name, room, "inflates to"))
+                raise _Refused
+            yield piece
+    except zlib.error as exc:
+        diags.error(where, "extract.stream", f"embedded file {name!r} is damaged: its stream does not inflate")
+        raise _Refused from exc
+    if declared is not None and size != declared:
+        diags.error(where, "extract.stream", f"embedded file {name!r} declares {declared} bytes but holds {size}")
+        raise _Refused
 
 
-def _too_big(name: str, declared: int | None, limit: int, room: int, verb: str) -> str:
-    if room < limit:
-        return f"embedded file {name!r} {verb} more than the {room} bytes left of the {MAX_TOTAL_BYTES}-byte limit for all files"
+def _inflate(raw: bytes) -> Iterator[bytes]:
+    """Inflate ``raw`` in pieces of at most ``CHUNK`` bytes (the caller stops at its limit)."""
+    inflater = zlib.decompressobj()
+    pending = raw
+    while not inflater.eof:
+        piece = inflater.decompress(pending, CHUNK)
+        pending = inflater.unconsumed_tail
+        if not piece and not pending:
+            raise zlib.error("truncated stream")
+        if piece:
+            yield piece
+
+
+def _too_big(name: str, declared: int | None, limit: int, verb: str) -> str:
     size = f" {declared} bytes" if declared is not None else f" more than {limit} bytes"
     return f"embedded file {name!r} {verb}{size}, over the {limit}-byte limit for one file"
+
+
+def _over_total(name: str, room: int, verb: str) -> str:
+    return (
+        f"embedded file {name!r} {verb} more than the {room} bytes left "
+        f"of the {MAX_TOTAL_BYTES}-byte limit for all files"
+    )
 
 
 def check_names(names: list[str], target: Path, where: SourceLocation) -> None:
@@ -189,21 +228,35 @@ def _name_problem(name: str) -> str | None:
 
 
 def extract(pdf_path: Path, target: Path, on_wait: Callable[[str], None] | None = None) -> list[Path]:
-    """Write every embedded file into ``target``, all of them or none."""
+    """Write every embedded file into ``target``, all of them or none; each is
+    streamed to disk, so no more than a step of it is held at once."""
     where = SourceLocation(pdf_path)
     if target.exists() and not target.is_dir():
         raise BuildFailed([Diagnostic(None, "cli.option", f"{target} is a file: give --extract a folder")])
-    files = embedded_files(pdf_path)
-    if not files:
-        raise BuildFailed([Diagnostic(where, "file.missing", "the PDF carries no embedded sources")])
-    check_names(sorted(files), target, where)
-    with FolderLock(target, on_wait):
-        recover(target)
-        check_names(sorted(files), target, where)  # again, now that no one else writes there
-        transaction = Transaction(target)
-        try:
-            written = [transaction.stage(name, data) for name, data in files.items()]
-            transaction.commit()
-        finally:
-            transaction.discard()
+    with _open(pdf_path) as pdf:
+        specs = _specs(pdf, where)
+        if not specs:
+            raise BuildFailed([Diagnostic(where, "file.missing", "the PDF carries no embedded sources")])
+        names = [name for name, _ in specs]
+        check_names(names, target, where)
+        diags = Collector()
+        for name, spec in specs:  # names, filters and declared sizes: refused before DIR is touched
+            with contextlib.suppress(_Refused):
+                _stream(name, spec, where, diags)
+        diags.check()
+        with FolderLock(target, on_wait):
+            recover(target)
+            check_names(names, target, where)  # again, now that no one else writes there
+            transaction = Transaction(target)
+            try:
+                total, written = 0, []
+                for name, spec in specs:
+                    with contextlib.suppress(_Refused):
+                        chunks = _contents(name, spec, MAX_TOTAL_BYTES - total, where, diags)
+                        written.append(transaction.stage_chunks(name, chunks))
+                        total += transaction.staged(name).stat().st_size
+                diags.check()
+                transaction.commit()
+            finally:
+                transaction.discard()
     return written

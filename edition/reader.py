@@ -5,12 +5,13 @@ Every problem in the folder is collected and raised together at the end.
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
 from markdown_it.token import Token
 
-from . import bibliography, mdblocks, mdcheck
+from . import bibliography, mdblocks, mdcheck, scripts
 from .diagnostics import Collector
 from .markdown import Parsed, parse, walk_inline
 from .model import (
@@ -50,6 +51,7 @@ WORK_SCHEMA = {
     "csl": Field(str),
     "copy_text": Field(str),
     "appendix_title": Field(str),
+    "document_label": Field(str),
     "original_page": Field(int),
     "appendix_original_page": Field(int),
 }
@@ -57,7 +59,7 @@ AUTHOR_KEYS = {"name", "sort_name", "affiliation"}
 SECTION_SCHEMA = {"title": Field(str, True), "original_page": Field(int)}
 DOCUMENT_SCHEMA = {
     "number": Field(int, True),
-    "label": Field(str, True),
+    "label": Field(str),
     "title": Field(str, True),
     "source_line": Field(str, True),
     "date": Field((str, int)),
@@ -66,6 +68,9 @@ DOCUMENT_SCHEMA = {
     "translated_by": Field(str),
     "original_page": Field(int),
 }
+#: A document's label when its front matter gives none; a work may set its own
+#: pattern (``document_label`` in work.yaml) with ``{number}`` in it.
+DOCUMENT_LABEL = "Document No. {number}"
 REGISTER_KEYS = ("kind", "source", "edition", "source_line", "file", "why")
 
 
@@ -84,7 +89,8 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         section_files = [p for p in section_files if p.stem in sections]
     reading = _Reading(slug, style.notes if style else True, set())
     parsed_sections = [_read_section(p, reading, diags) for p in section_files]
-    parsed_documents = [_read_document(p, reading, diags) for p in document_files]
+    label = meta.document_label if meta else DOCUMENT_LABEL
+    parsed_documents = [_read_document(p, reading, label, diags) for p in document_files]
     if documents is not None:
         parsed_documents = [d for d in parsed_documents if d is None or d[0].number in documents]
     if not parsed_sections and not (root / "text").is_dir():
@@ -104,9 +110,10 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     _check_images(parses, project, diags)
     for parsed in parses:
         mdcheck.check(parsed, diags)
+    inputs = tuple(sorted(p for p in root.rglob("*") if p.is_file())) + ((bib_path,) if bib_path else ())
+    characters = scripts.check_files(_printed_files(inputs, root, meta), diags)
     diags.check()
     assert meta is not None
-    inputs = tuple(sorted(p for p in root.rglob("*") if p.is_file())) + ((bib_path,) if bib_path else ())
     if style and style.path.is_relative_to(project.resolve()) and style.path not in inputs:
         inputs += (style.path,)
     return Work(
@@ -122,6 +129,7 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         bib_path=bib_path,
         inputs=inputs,
         style=style,
+        characters=characters,
     )
 
 
@@ -144,6 +152,13 @@ def _read_style(
     return find_style(meta.csl, root, project, where, diags)
 
 
+def _printed_files(inputs: tuple[Path, ...], root: Path, meta: WorkMeta | None) -> list[Path]:
+    """The text files whose characters reach the outputs (not the copy-text,
+    which is only attached to the PDF/A)."""
+    copy_text = root / meta.copy_text if meta and meta.copy_text else None
+    return [p for p in inputs if p.suffix in scripts.TEXT_SUFFIXES and p != copy_text]
+
+
 def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
     if not validate(m, WORK_SCHEMA, path, diags, "work metadata"):
         return None
@@ -160,6 +175,13 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
             return None
         authors.append(Person(str(item["name"]), text(item.get("sort_name")), text(item.get("affiliation"))))
     d = m.data
+    if not _label_pattern_ok(text(d.get("document_label")) or DOCUMENT_LABEL):
+        diags.error(
+            SourceLocation(path, m.line("document_label")),
+            "meta.type",
+            "'document_label' must hold {number} and no other braces, as \"Document No. {number}\"",
+        )
+        return None
     return WorkMeta(
         title=d["title"],
         subtitle=text(d.get("subtitle")),
@@ -181,9 +203,18 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
         csl=text(d.get("csl")),
         copy_text=text(d.get("copy_text")),
         appendix_title=text(d.get("appendix_title")) or "Appendix",
+        document_label=text(d.get("document_label")) or DOCUMENT_LABEL,
         original_page=d.get("original_page"),
         appendix_original_page=d.get("appendix_original_page"),
     )
+
+
+def _label_pattern_ok(pattern: str) -> bool:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+    except ValueError:
+        return False
+    return fields == ["number"]
 
 
 def _front(path: Path, diags: Collector) -> tuple[Mapping_, str, int] | None:
@@ -217,7 +248,7 @@ def _read_section(path: Path, reading: _Reading, diags: Collector) -> tuple[Sect
     return section, parsed
 
 
-def _read_document(path: Path, reading: _Reading, diags: Collector) -> tuple[Section, Parsed] | None:
+def _read_document(path: Path, reading: _Reading, label: str, diags: Collector) -> tuple[Section, Parsed] | None:
     loaded = _front(path, diags)
     if loaded is None:
         return None
@@ -234,7 +265,7 @@ def _read_document(path: Path, reading: _Reading, diags: Collector) -> tuple[Sec
         location=SourceLocation(path, 1),
         original_page=d.get("original_page"),
         number=d["number"],
-        label=d["label"],
+        label=d.get("label") or label.format(number=d["number"]),
         source_line=d["source_line"],
         date=text(d.get("date")),
         cite=text(d.get("cite")),

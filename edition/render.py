@@ -20,10 +20,11 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
-from . import ids, links
+from . import ids, links, tabular
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs
 from .model import Note, Section, SourceLocation, Table, Work
+from .scripts import RTL_LANGUAGES
 from .templates import RecordingLoader
 
 #: Span and div attributes content may set; everything else is dropped.
@@ -183,6 +184,10 @@ def volume_toc(edition, target: Target) -> list[dict]:
         children = toc_entries(work, locator)
         if work.documents_only:
             children = []
+        if work.pdf and work.pdf.text and target.file_per_section:  # its text, extracted (EPUB only)
+            file = f"{work.slug}-pdf-text.xhtml"
+            href = f"{file}#{ids.output_id(work.slug, 'pdf-text')}"
+            children = [{"title": "Text extracted from the PDF", "href": href, "children": []}]
         entries.append(
             {
                 "title": work.reading.title if work.reading else work.meta.title,
@@ -223,6 +228,8 @@ def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[d
         else:
             span = f"{pages[work.slug][0]}–{pages[work.slug][1]}"
         share = f"{100 * r.words / r.original_words:.0f}% of its words" if r.original_words else ""
+        if r.pdf:  # a reading printed from a PDF: its share is counted in pages
+            share = f"{r.pdf.pages} of {r.pdf.total} pages ({100 * r.pdf.pages / r.pdf.total:.0f}%)"
         rows.append({"slug": work.slug, "title": r.title, "source": r.source_text, "pages": span, "share": share})
     return rows
 
@@ -348,15 +355,25 @@ class BodyRenderer(RendererHTML):
         return "".join(out)
 
     def _div(self, token: Token, inner: list[Token]) -> str:
-        ident, classes, _ = div_attrs(token.info)
+        ident, classes, attributes = div_attrs(token.info)
         if "table" in classes:
-            caption = self._blocks([t for t in inner if t.type not in ("paragraph_open", "paragraph_close")])
-            table = self.work.tables[ident]
-            return str(self.macros.table(self.work, table, Markup(caption.strip()), self.original_page_marker))
+            return self._table(self.work.tables[ident], inner)
         attrs = f' class="{escape(" ".join(classes))}"' if classes else ""
         if ident:
             attrs += f' id="{escape(ids.output_id(self.work.slug, ident))}"'
+        attrs += self._language_attrs(attributes.get("lang"), attributes.get("dir"))
         return f"<div{attrs}>\n{self._blocks(inner)}</div>\n"
+
+    def _table(self, table: Table, inner: list[Token]) -> str:
+        """A table placed by a div: its caption is the div's text, or the
+        description's ``caption``."""
+        caption = self._blocks([t for t in inner if t.type not in ("paragraph_open", "paragraph_close")]).strip()
+        if not caption and table.caption:
+            caption = self.inline(table.caption)
+        source = self.inline(table.source) if table.source else Markup("")
+        notes = list(zip(tabular.note_labels(len(table.notes)), map(self.inline, table.notes), strict=True))
+        view = tabular.table_view(table, display_date)
+        return str(self.macros.table(self.work, table, Markup(caption), self.original_page_marker, view, source, notes))
 
     def heading_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
@@ -437,14 +454,30 @@ class BodyRenderer(RendererHTML):
         out = []
         for name in SAFE_ATTRIBUTES:
             value = token.attrGet(name)
-            if value is None:
+            if value is None or name in ("lang", "dir"):  # set together below
                 continue
             if name == "id":
                 value = ids.output_id(self.work.slug, str(value))
             out.append(f' {name}="{escape(value)}"')
-            if name == "lang" and self.target.xhtml:
-                out.append(f' xml:lang="{escape(value)}"')
+        lang, direction = token.attrGet("lang"), token.attrGet("dir")
+        out.append(
+            self._language_attrs(None if lang is None else str(lang), None if direction is None else str(direction))
+        )
         return "".join(out)
+
+    def _language_attrs(self, lang: str | None, direction: str | None) -> str:
+        """``lang`` (and ``xml:lang`` in XHTML), and ``dir``: a language written
+        right to left is set right to left unless the text says otherwise."""
+        out = ""
+        if lang:
+            out += f' lang="{escape(lang)}"'
+            if self.target.xhtml:
+                out += f' xml:lang="{escape(lang)}"'
+            if direction is None and lang.split("-")[0].lower() in RTL_LANGUAGES:
+                direction = "rtl"
+        if direction in ("ltr", "rtl", "auto"):
+            out += f' dir="{direction}"'
+        return out
 
     def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         href = str(tokens[idx].attrGet("href") or "")

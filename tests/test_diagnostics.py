@@ -160,7 +160,11 @@ CASES = {
                 "content/test/tables/t.yaml": "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\n",
             }
         },
-        ["content/test/tables/t.csv:1: error: header is 'year,nation'; expected 'year,country' [csv.header]"],
+        [
+            "content/test/tables/t.csv:1: error: column 'nation' is not declared in t.yaml; declare it under "
+            "'columns' (with 'hidden: true' to leave it unprinted) [csv.header]",
+            "content/test/tables/t.csv:1: error: declared column 'country' is missing from the header 'year,nation' [csv.header]",
+        ],
     ),
     "csv.fields": (
         {
@@ -179,6 +183,13 @@ CASES = {
             }
         },
         ["content/test/tables/t.csv:3: error: year 'nineteen' is not integer [csv.type]"],
+    ),
+    "font.missing-glyph": (
+        {"sections": {"01-one.md": section("Text.\n\nA private sign \ue000 here.\n")}},
+        [
+            f"{TEXT}:6: error: U+E000 (private use) at column 16 is in no font of the edition; replace it, "
+            "or see 'Scripts and fonts' in the README for the scripts the edition sets [font.missing-glyph]"
+        ],
     ),
     "file.missing": (
         {"sections": {"01-one.md": section("A figure:\n\n![A map](map.png)\n")}},
@@ -279,6 +290,8 @@ def test_every_code_is_documented_in_the_readme_and_tested():
     tested |= {"md.nesting", "check.epub", "build.warning", "file.size", "csv.size"}  # in test_robustness.py
     tested |= {"preflight.fault"}  # in test_pagination.py
     tested |= {"cite.link", "extract.name", "extract.size", "extract.stream"}  # in test_safety_output.py
+    # in test_pdf_readings.py
+    tested |= {"pdf.unreadable", "pdf.encrypted", "pdf.pages", "pdf.no-text", "pdf.pdfa", "pdf.untagged"}
     for code in CODES:
         assert f"`{code}`" in readme, f"{code} is not in the README's table"
         assert code in tested, f"{code} has no test"

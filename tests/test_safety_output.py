@@ -518,15 +518,15 @@ def _set_stream(pdf_path: Path, name: str, raw: bytes, declared: int | None) -> 
     [
         (
             "honest",
-            "embedded file 'content/big.md' declares 3221225472 bytes, over the 67108864-byte limit for one file",
+            "embedded file 'content/big.md' declares 3221225472 bytes, over the 268435456-byte limit for one file",
         ),
         (
             None,
-            "embedded file 'content/big.md' inflates to more than 67108864 bytes, over the 67108864-byte limit for one file",
+            "embedded file 'content/big.md' inflates to more than 268435456 bytes, over the 268435456-byte limit for one file",
         ),
         (
             10,
-            "embedded file 'content/big.md' inflates to more than 67108864 bytes, over the 67108864-byte limit for one file",
+            "embedded file 'content/big.md' inflates to more than 268435456 bytes, over the 268435456-byte limit for one file",
         ),
     ],
 )
@@ -551,20 +551,29 @@ def test_extract_bounds_an_attachment_that_inflates_to_gigabytes(bomb, declared,
 
 
 def test_extract_checks_what_an_attachment_declares(tmp_path, capsys):
+    """The encoding is checked before DIR is touched; the content as it is inflated."""
     pdf_path = _pdf_with(tmp_path / "a.pdf", {"a.md": b"hello", "b.md": b"world", "c.md": b"x"})
     _set_stream(pdf_path, "a.md", zlib.compress(b"hello, and more"), 5)
     with pikepdf.open(pdf_path, allow_overwriting_input=True) as pdf:
         pdf.attachments["b.md"].get_file().obj.write(b"776f726c64>", filter=pikepdf.Name.ASCIIHexDecode)
         pdf.attachments["c.md"].get_file().obj.write(b"not zlib at all", filter=pikepdf.Name.FlateDecode)
         pdf.save(pdf_path, stream_decode_level=pikepdf.StreamDecodeLevel.none, compress_streams=False)
-    assert main(["--extract", str(pdf_path), str(tmp_path / "out")]) == 2
+    target = tmp_path / "out"
+    assert main(["--extract", str(pdf_path), str(target)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{pdf_path}: error: embedded file 'b.md' is encoded with /ASCIIHexDecode: only Flate (as the build writes) is read [extract.stream]",
+        f"extraction failed; {target}/ was not changed",
+    ]
+    with pikepdf.open(pdf_path, allow_overwriting_input=True) as pdf:
+        del pdf.attachments["b.md"]
+        pdf.save(pdf_path, stream_decode_level=pikepdf.StreamDecodeLevel.none, compress_streams=False)
+    assert main(["--extract", str(pdf_path), str(target)]) == 2
     assert capsys.readouterr().err.splitlines() == [
         f"{pdf_path}: error: embedded file 'a.md' declares 5 bytes but holds 15 [extract.stream]",
-        f"{pdf_path}: error: embedded file 'b.md' is encoded with /ASCIIHexDecode: only Flate (as the build writes) is read [extract.stream]",
         f"{pdf_path}: error: embedded file 'c.md' is damaged: its stream does not inflate [extract.stream]",
-        f"extraction failed; {tmp_path / 'out'}/ was not changed",
+        f"extraction failed; {target}/ was not changed",
     ]
-    assert not (tmp_path / "out").exists()
+    assert not target.exists()
 
 
 def test_extract_bounds_the_total_and_the_number_of_files(tmp_path, capsys, monkeypatch):

@@ -30,8 +30,14 @@ def cell(value: object) -> object:
     return text
 
 
-def permissions_csv(edition: Edition, pages: dict[str, tuple[int, int]]) -> bytes:
-    """The report for the copyright office: each reading, its source, its pages."""
+def permissions_csv(
+    edition: Edition, pages: dict[str, tuple[int, int]], scales: dict[str, tuple[float, float]] | None = None
+) -> bytes:
+    """The report for the copyright office: each reading, its source, its pages.
+
+    A reading printed from a PDF counts its share in pages of the source file
+    (``share_basis``), and says which pages it used and at what scale they print."""
+    scales = scales or {}
     out = io.StringIO()
     # every text cell quoted (OWASP's advice; a bare carriage return would end the row)
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
@@ -48,6 +54,12 @@ def permissions_csv(edition: Edition, pages: dict[str, tuple[int, int]]) -> byte
             "original_words",
             "share_of_original",
             "permissions",
+            "kind",
+            "share_basis",
+            "source_pages",
+            "source_pages_used",
+            "source_total_pages",
+            "scale",
         ]
     )
     for number, work in enumerate(edition.parts, 1):
@@ -67,5 +79,12 @@ def permissions_csv(edition: Edition, pages: dict[str, tuple[int, int]]) -> byte
             share,
             r.permissions,
         ]
+        if r.pdf:
+            low, high = scales.get(work.slug, (0.0, 0.0))
+            row[7:10] = ["", "", f"{r.pdf.pages / r.pdf.total:.3f}"]
+            row += ["pdf", "pages", f"{r.pdf.first}-{r.pdf.last}", r.pdf.pages, r.pdf.total]
+            row.append(f"{low:.3f}" if low == high else f"{low:.3f}-{high:.3f}")
+        else:
+            row += ["typeset", "words", "", "", "", ""]
         writer.writerow([cell(v) for v in row])
     return out.getvalue().encode("utf-8")
