@@ -919,6 +919,8 @@ def test_the_pdfa_embeds_only_the_templates_the_build_loads(tmp_path):
         "templates/base.css",
         "templates/body/blocks.html",
         "templates/body/notes.html",
+        "templates/body/pdfreading.html",
+        "templates/body/table.html",
         "templates/epub/cover.xhtml",
         "templates/epub/cover.yaml",
         "templates/epub/epub.css",
