@@ -72,16 +72,7 @@ def build_epub(
     print_identifier: str = "",
     reading_pages: dict[str, tuple[int, int]] | None = None,
 ) -> bytes:
-    package = Package()
-    if edition.reader:
-        _add_reader_front(package, edition, env)
-    links = volume_links(edition.parts)
-    for work in edition.parts:
-        _add_work(package, work, env, links.get(work.slug))
-    if edition.reader:
-        package.toc[:] = volume_toc(edition, EPUB)
-        if edition.reader.permissions_page:
-            _add_permissions(package, edition, env, reading_pages)
+    package = package_pages(edition, env, reading_pages)
     texts = cover_texts(edition)
     cover_png = draw_cover(texts, project / "templates" / "epub" / "cover.yaml")
     cover_page = Page(
@@ -102,6 +93,42 @@ def build_epub(
     raw = io.BytesIO()
     epub.write_epub(raw, book, {"epub3_pages": False, "mtime": date.replace(tzinfo=None), "compresslevel": 9})
     return normalize_zip(raw.getvalue(), {"EPUB/content.opf": lambda opf: _package_lang(opf, edition.language)})
+
+
+def package_pages(
+    edition: Edition, env: jinja2.Environment, reading_pages: dict[str, tuple[int, int]] | None = None
+) -> Package:
+    """The book's XHTML pages in reading order (without cover and navigation),
+    its table of contents, landmarks and images: all that needs no print layout."""
+    package = Package()
+    if edition.reader:
+        _add_reader_front(package, edition, env)
+    links = volume_links(edition.parts)
+    for work in edition.parts:
+        _add_work(package, work, env, links.get(work.slug))
+    if edition.reader:
+        package.toc[:] = volume_toc(edition, EPUB)
+        if edition.reader.permissions_page:
+            _add_permissions(package, edition, env, reading_pages)
+    return package
+
+
+def page_xhtml(env: jinja2.Environment, page: Page, lang: str) -> str:
+    """One page as the XHTML file the EPUB holds, before print page breaks are added."""
+    return render_template(
+        env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
+    )
+
+
+def stylesheets(project: Path) -> dict[str, bytes]:
+    """The EPUB's CSS files by their name in the book; base.css declares the fonts."""
+    out = {}
+    for name, source in CSS_FILES.items():
+        css = (project / "templates" / source).read_text(encoding="utf-8")
+        if name == "css/base.css":
+            css = fonts.font_face_css(lambda p: f"../fonts/{p.name}") + "\n" + css
+        out[name] = css.encode()
+    return out
 
 
 def _add_reader_front(package: Package, edition: Edition, env: jinja2.Environment) -> None:
@@ -321,9 +348,7 @@ def _add_pages(
     spine: list = []
     page_files: dict[int, str] = {}
     for number, page in enumerate(package.pages):
-        xhtml = render_template(
-            env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
-        )
+        xhtml = page_xhtml(env, page, lang)
         here = [s for s in starts if f'id="{s.anchor}"' in xhtml]
         page_files.update({s.page: page.file for s in here})
         item = epub.EpubItem(
@@ -391,11 +416,8 @@ def _ncx_entry(entry: dict):
 
 
 def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png: bytes) -> None:
-    for name, source in CSS_FILES.items():
-        css = (project / "templates" / source).read_text(encoding="utf-8")
-        if name == "css/base.css":
-            css = fonts.font_face_css(lambda p: f"../fonts/{p.name}") + "\n" + css
-        book.add_item(epub.EpubItem(uid=ids.slugify(name), file_name=name, media_type="text/css", content=css.encode()))
+    for name, css in stylesheets(project).items():
+        book.add_item(epub.EpubItem(uid=ids.slugify(name), file_name=name, media_type="text/css", content=css))
     used = set("".join(p.content for p in package.pages))
     for face in fonts.FACES:
         data = fonts.subset(face, used)

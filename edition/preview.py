@@ -1,0 +1,95 @@
+"""The edit loop's first answer: check what a save affects, then render its EPUB pages.
+
+Runs in a child of the watching process (``edition.watch``), beside the full
+build. Reading is the pipeline's own (``read_work``, ``read_reader``), so a bad
+save gets the diagnostics a build would print, in a fraction of a build's time.
+The preview pages are the EPUB builder's own XHTML (``package_pages``,
+``page_xhtml``, ``stylesheets``), without the print page-break markers, which
+need the print layout; the built EPUB replaces them when the build finishes.
+
+Each message goes to the watching process through ``send``:
+
+- ``("checked", slug, diagnostics, inputs)``: one edition read (``inputs`` is
+  ``None`` when its input has errors);
+- ``("checked-all",)``: every edition read: the build may start;
+- ``("preview", slug, Book)`` or ``("preview-failed", slug, diagnostics)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .dependents import Inputs
+from .diagnostics import BuildFailed
+from .fonts import FACES, FONT_DIR
+from .model import Edition, Work
+from .outputs.epub import package_pages, page_xhtml, stylesheets
+from .reader import read_work
+from .render import environment
+from .resolve import resolve_work, single_work_edition
+from .serve import Book
+from .volume import read_reader
+
+Send = Callable[[tuple], None]
+
+
+def check(send: Send, project: Path, works: list[str], readers: list[str], render: bool) -> None:
+    """Read ``works`` and ``readers``, report each, then (with ``render``) their previews."""
+    good: dict[str, Work | Edition] = {}
+    for slug in works:
+        _read(send, slug, lambda s=slug: read_work(project, s), good)
+    for slug in readers:
+        _read(send, slug, lambda s=slug: read_reader(project, s), good)
+    send(("checked-all",))
+    if not render:
+        return
+    env = environment(project / "templates")
+    for slug, item in good.items():
+        try:
+            edition = item if isinstance(item, Edition) else single_work_edition(resolve_work(item))
+            send(("preview", slug, book(edition, env, project)))
+        except BuildFailed as failed:
+            send(("preview-failed", slug, [str(d) for d in failed.diagnostics]))
+        except Exception as exc:  # a bug or the environment: the build will say it too
+            send(("preview-failed", slug, [_internal(exc)]))
+
+
+def _read(send: Send, slug: str, read: Callable[[], Work | Edition], good: dict) -> None:
+    try:
+        item = read()
+    except BuildFailed as failed:
+        send(("checked", slug, [str(d) for d in failed.diagnostics], None))
+        return
+    except Exception as exc:
+        send(("checked", slug, [_internal(exc)], None))
+        return
+    good[slug] = item
+    send(("checked", slug, [], inputs(item)))
+
+
+def _internal(exc: Exception) -> str:
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+def inputs(item: Work | Edition) -> Inputs:
+    """The works and files an edition was read from (for ``Dependents``)."""
+    if isinstance(item, Work):
+        return Inputs(frozenset({item.slug}), frozenset(p.resolve() for p in item.inputs))
+    files = {path for part in item.parts for path in part.inputs}
+    if item.reader:
+        files.add(item.reader.definition)
+    works = {part.reading.work if part.reading else part.slug for part in item.parts}
+    return Inputs(frozenset(works), frozenset(p.resolve() for p in files))
+
+
+def book(edition: Edition, env, project: Path) -> Book:
+    """The EPUB's pages as XHTML, its CSS, fonts and images, for the preview."""
+    package = package_pages(edition, env)
+    files: dict[str, bytes | Path] = {
+        page.file: page_xhtml(env, page, edition.language).encode() for page in package.pages
+    }
+    files.update(stylesheets(project))
+    files.update({f"fonts/{face.file}": FONT_DIR / face.file for face in FACES})
+    files.update({name: path for name, (path, _) in package.images.items()})
+    return Book(edition.title, [(page.file, page.title) for page in package.pages], files)
