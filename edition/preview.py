@@ -12,12 +12,17 @@ Each message goes to the watching process through ``send``:
 - ``("checked", slug, diagnostics, inputs)``: one edition read (``inputs`` is
   ``None`` when its input has errors);
 - ``("checked-all",)``: every edition read: the build may start;
+- ``("resolved", slug, key, citations, bibliography)``: a work's citations as
+  formatted, for the next check (see ``citation_key``);
 - ``("preview", slug, Book)`` or ``("preview-failed", slug, diagnostics)``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from .dependents import Inputs
@@ -34,8 +39,18 @@ from .volume import read_reader
 Send = Callable[[tuple], None]
 
 
-def check(send: Send, project: Path, works: list[str], readers: list[str], render: bool) -> None:
-    """Read ``works`` and ``readers``, report each, then (with ``render``) their previews."""
+#: slug -> (citation_key, citations, bibliography) of the work's last resolution
+Resolved = dict[str, tuple[str, dict, tuple]]
+
+
+def check(
+    send: Send, project: Path, works: list[str], readers: list[str], render: bool, resolved: Resolved | None = None
+) -> None:
+    """Read ``works`` and ``readers``, report each, then (with ``render``) their previews.
+
+    ``resolved`` holds what the last check formatted: a work whose notes and
+    BibTeX are unchanged (the usual edit) keeps its citations without running
+    Pandoc again, which is most of a preview's time."""
     good: dict[str, Work | Edition] = {}
     for slug in works:
         _read(send, slug, lambda s=slug: read_work(project, s), good)
@@ -47,7 +62,7 @@ def check(send: Send, project: Path, works: list[str], readers: list[str], rende
     env = environment(project / "templates")
     for slug, item in good.items():
         try:
-            edition = item if isinstance(item, Edition) else single_work_edition(resolve_work(item))
+            edition = item if isinstance(item, Edition) else single_work_edition(_resolve(send, item, resolved or {}))
             send(("preview", slug, book(edition, env, project)))
         except BuildFailed as failed:
             send(("preview-failed", slug, [str(d) for d in failed.diagnostics]))
@@ -66,6 +81,26 @@ def _read(send: Send, slug: str, read: Callable[[], Work | Edition], good: dict)
         return
     good[slug] = item
     send(("checked", slug, [], inputs(item)))
+
+
+def _resolve(send: Send, work: Work, resolved: Resolved) -> Work:
+    key = citation_key(work)
+    known = resolved.get(work.slug)
+    if known and known[0] == key:
+        return replace(work, citations=known[1], bibliography=known[2])
+    work = resolve_work(work)
+    send(("resolved", work.slug, key, dict(work.citations), work.bibliography))
+    return work
+
+
+def citation_key(work: Work) -> str:
+    """Everything ``resolve_work`` formats the citations from: the language, each
+    note's Markdown and citation ids in order, and the BibTeX file's bytes."""
+    digest = hashlib.sha256()
+    notes = [(note.source, [c.id for c in note.citations]) for note in work.notes]
+    digest.update(json.dumps([work.meta.language, notes], ensure_ascii=False).encode())
+    digest.update(work.bib_path.read_bytes() if work.bib_path else b"")
+    return digest.hexdigest()
 
 
 def _internal(exc: Exception) -> str:

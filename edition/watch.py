@@ -247,6 +247,7 @@ class Loop:
         self.alive, self._alive_writer = self.context.Pipe(duplex=False)  # see _stop_with_parent
         self.dependents = Dependents(project)
         self.rendered: dict[str, serve.Book] = {}  # the last preview rendered of each edition
+        self.resolved: dict = {}  # the last citations formatted for each work (preview.Resolved)
         self.dirty: list[str] = []
         self.job: Job | None = None
         self.formats = tuple(args.format or ("pdf", "pdfa", "epub"))
@@ -281,6 +282,7 @@ class Loop:
             job.works,
             [s for s in job.editions if s not in job.works],
             self.state is not None,
+            self.resolved,
         )
         self._status(job.editions, "checking the input…")
 
@@ -319,6 +321,9 @@ class Loop:
             self.on_checked(job, *rest)
         elif kind == "checked-all":
             self.on_checked_all(job)
+        elif kind == "resolved":
+            slug, *known = rest
+            self.resolved[slug] = tuple(known)
         elif kind == "preview":
             self.on_preview(job, *rest)
         elif kind == "preview-failed":
