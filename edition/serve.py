@@ -323,10 +323,10 @@ SCRIPT = """\
   const events = new EventSource("/events?since=" + body.generation);
   events.addEventListener("build", (message) => {
     const event = JSON.parse(message.data);
+    if (!event.editions.includes(body.edition)) return;
     if (body.view === "pdf" && event.kind === "preview") return;
     const url = new URL(location.href);
-    if (body.view === "epub" && event.editions.includes(body.edition) && event.pages.length
-        && !event.pages.includes(body.page)) {
+    if (body.view === "epub" && event.pages.length && !event.pages.includes(body.page)) {
       url.searchParams.set("p", event.pages[0]);
     }
     events.close();

