@@ -54,15 +54,23 @@ def check(
     good: dict[str, Work | Edition] = {}
     for slug in works:
         _read(send, slug, lambda s=slug: read_work(project, s), good)
+    if render and readers:  # the works' pages first: a reader's check formats all its citations
+        _previews(send, project, good, resolved or {})
     for slug in readers:
         _read(send, slug, lambda s=slug: read_reader(project, s), good)
     send(("checked-all",))
-    if not render:
-        return
+    if render:
+        _previews(send, project, good, resolved or {})
+
+
+def _previews(send: Send, project: Path, good: dict[str, Work | Edition], resolved: Resolved) -> None:
+    """Render the preview of each edition read well, once (``good`` empties)."""
     env = environment(project / "templates")
-    for slug, item in good.items():
+    while good:
+        slug, item = next(iter(good.items()))
+        del good[slug]
         try:
-            edition = item if isinstance(item, Edition) else single_work_edition(_resolve(send, item, resolved or {}))
+            edition = item if isinstance(item, Edition) else single_work_edition(_resolve(send, item, resolved))
             send(("preview", slug, book(edition, env, project)))
         except BuildFailed as failed:
             send(("preview-failed", slug, [str(d) for d in failed.diagnostics]))

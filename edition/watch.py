@@ -126,6 +126,8 @@ class Loop:
         works, readers = self.watched()
         job = Job([s for s in works + readers if s in self.dirty], [s for s in works if s in self.dirty], saved, cause)
         self.job = job
+        if self.state is not None:  # a work or reader added since is shown too
+            self.state.update(editions=works + readers)
         job.check = children.start(
             self.context,
             self.alive,
@@ -209,7 +211,9 @@ class Loop:
 
     def on_checked(self, job: Job, slug: str, diagnostics: list[str], inputs) -> None:
         self.dependents.learn(slug, inputs)
-        if diagnostics:
+        if not diagnostics:
+            say(f"{slug}: input checked ({job.since()})")
+        else:
             job.failed[slug] = diagnostics
             for line in diagnostics:
                 if line not in job.printed:
@@ -225,7 +229,7 @@ class Loop:
             self.dirty = [s for s in self.dirty if s not in bad]
             self._fail(bad, job.failed)
         if good:
-            say(f"{', '.join(good)}: input checked ({job.since()}); building")
+            say(f"{', '.join(good)}: building")
             job.building = good
             job.build = children.start(self.context, self.alive, "build", build_argv(self.args, good), self.project)
             self._status(good, "building…")
