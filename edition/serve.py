@@ -19,6 +19,7 @@ import json
 import mimetypes
 import threading
 import zipfile
+from collections import deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,7 +73,7 @@ class State:
     books: dict[str, Book] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)  # slug -> diagnostics of its last failure
     status: dict[str, str] = field(default_factory=dict)  # slug -> what happens to it now
-    last_event: dict = field(default_factory=dict)
+    events: deque = field(default_factory=lambda: deque(maxlen=64))  # the latest, oldest first
     closing: bool = False
     changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -80,7 +81,9 @@ class State:
         """A new state: the browser pages listening reload."""
         with self.changed:
             self.generation += 1
-            self.last_event = {"generation": self.generation, "kind": kind, "editions": editions, "pages": pages or []}
+            self.events.append(
+                {"generation": self.generation, "kind": kind, "editions": editions, "pages": pages or []}
+            )
             self.changed.notify_all()
 
     def update(self, **changes) -> None:
@@ -150,7 +153,7 @@ class Handler(BaseHTTPRequestHandler):
             case ["preview.css"]:
                 self._send(STYLE.encode(), "text/css; charset=utf-8", head)
             case ["events"] if not head:
-                self._events(_int(query.get("since")))
+                self._events(max(_int(query.get("since")), _int(self.headers.get("Last-Event-ID"))))
             case ["pdf", name] if state.pdf and name.endswith(".pdf") and name[:-4] in state.editions:
                 self._send_file(state.out / name, "application/pdf", head)
             case ["epub", slug, *rest] if rest and slug in state.books:
@@ -222,13 +225,14 @@ class Handler(BaseHTTPRequestHandler):
             while True:
                 with state.changed:
                     state.changed.wait_for(lambda: state.closing or state.generation > seen, KEEP_ALIVE)  # noqa: B023
-                    closing, generation, event = state.closing, state.generation, dict(state.last_event)
+                    closing = state.closing
+                    new = [dict(e) for e in state.events if e["generation"] > seen]
                 if closing:
                     return
-                if generation > seen:
-                    seen = generation
-                    self.wfile.write(f"id: {generation}\nevent: build\ndata: {json.dumps(event)}\n\n".encode())
-                else:
+                for event in new:
+                    seen = event["generation"]
+                    self.wfile.write(f"id: {seen}\nevent: build\ndata: {json.dumps(event)}\n\n".encode())
+                if not new:
                     self.wfile.write(b": still watching\n\n")
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
