@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = "juche"
 SECTION = Path("content") / PAPER / "text" / "03-joining-the-third-world.md"
-ANCHOR = "Coincidentally North Korea"
+PARAGRAPH = "Coincidentally"
 NOTE = "[^16]: [@armstrong2009juche, n. 16]"
 
 
@@ -91,7 +91,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="edition-edit-loop-") as name:
         project = workspace(Path(name))
         section = project / SECTION
-        original = section.read_text(encoding="utf-8")
+        original = text = section.read_text(encoding="utf-8")
         process = subprocess.Popen(
             [sys.executable, "build.py", "--serve", "--port", "0", PAPER, "--out", "dist", "-q"],
             cwd=project,
@@ -108,13 +108,15 @@ def main() -> int:
             memory = [(rss_kib(process.pid), rss_kib(server) if server else 0)]
             events = Stream()
             threading.Thread(target=listen, args=(url, events), daemon=True).start()
+            events.wait(r'"kind": "built"')  # the first build's events, replayed on connecting
             rows: dict[str, list[tuple[float, float, float]]] = {"paragraph": [], "note": []}
             for n in range(1, args.rounds + 1):
                 kind = "paragraph" if n % 2 else "note"
-                if kind == "paragraph":
-                    section.write_text(original.replace(ANCHOR, f"Coincidentally (edit {n}) North Korea", 1), "utf-8")
+                if kind == "paragraph":  # the notes as they are: the last round's citations serve
+                    text = re.sub(rf"{PARAGRAPH}( \(edit \d+\))?", f"{PARAGRAPH} (edit {n})", text, count=1)
                 else:
-                    section.write_text(original.replace(NOTE, f"{NOTE}. Edit {n}.", 1), "utf-8")
+                    text = re.sub(rf"{re.escape(NOTE)}(\. Edit \d+\.)?", f"{NOTE}. Edit {n}.", text, count=1)
+                section.write_text(text, "utf-8")
                 saved = time.time()
                 checked = out.wait(rf"^{PAPER}: input checked", saved)[0]
                 preview = events.wait(r'"kind": "preview"', saved)[0]
@@ -123,7 +125,7 @@ def main() -> int:
                 rows[kind].append(row)
                 memory.append((rss_kib(process.pid), rss_kib(server) if server else 0))
                 print(f"edit {n} ({kind}): first line {row[0]:.2f} s, preview {row[1]:.2f} s, outputs {row[2]:.2f} s")
-            section.write_text(original.replace(ANCHOR, f"{ANCHOR}[^undefined]", 1), "utf-8")
+            section.write_text(original.replace(PARAGRAPH, f"{PARAGRAPH}[^undefined]", 1), "utf-8")
             saved = time.time()
             diagnostic = out.wait(r"error: note \[\^undefined\]", saved)[0] - saved
             print(f"bad save: diagnostic {diagnostic:.2f} s")
