@@ -346,7 +346,8 @@ def _mtime(path: Path) -> float:
 
 
 def say(line: str, err: bool = False) -> None:
-    print(line, file=sys.stderr if err else sys.stdout, flush=True)
+    with contextlib.suppress(OSError):  # the terminal is gone: SIGHUP stops the loop
+        print(line, file=sys.stderr if err else sys.stdout, flush=True)
 
 
 def _watch_files(folders: list[Path], conn: multiprocessing.connection.Connection, stop: threading.Event) -> None:
@@ -450,7 +451,7 @@ def _serve_changes(loop: Loop, receive: multiprocessing.connection.Connection, s
 
 
 class Signals:
-    """Ctrl-C and SIGTERM as a flag that wakes the loop's wait, never as an exception
+    """Ctrl-C, SIGTERM and SIGHUP as a flag that wakes the loop's wait, never as an exception
     raised in the middle of starting or stopping a child. A signal ignored when
     the process started (a background job's SIGINT) stays ignored."""
 
@@ -464,7 +465,7 @@ class Signals:
 
     def __enter__(self) -> Signals:
         self._previous_fd = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             if signal.getsignal(signum) is not signal.SIG_IGN:
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
