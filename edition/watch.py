@@ -169,23 +169,25 @@ class Loop:
         if job is None or child not in (job.check, job.build):
             return
         kind, *rest = message
+        if kind == "exit":
+            child.reported = True
         if kind == "line":
             self.on_line(job, *rest)
+        elif kind == "resolved":  # keyed by content: still true when the job is cancelled
+            slug, *known = rest
+            self.resolved[slug] = tuple(known)
+        elif job.cancelled:  # its checks, previews and builds are out of date
+            return
         elif kind == "checked":
             self.on_checked(job, *rest)
         elif kind == "checked-all":
             self.on_checked_all(job)
-        elif kind == "resolved":
-            slug, *known = rest
-            self.resolved[slug] = tuple(known)
         elif kind == "preview":
             self.on_preview(job, *rest)
         elif kind == "preview-failed":
             self.on_preview_failed(job, *rest)
-        elif kind == "exit":
-            child.reported = True
-            if child is job.build:
-                self.on_built(job, rest[0])
+        elif kind == "exit" and child is job.build:
+            self.on_built(job, rest[0])
 
     def finish(self, child: Child) -> None:
         if child.ended:
