@@ -180,6 +180,21 @@ def test_ctrl_c_stops_cleanly_even_during_a_build(tmp_path, watch):
     assert list(watcher.tmp.iterdir()) == [], "temporary files were left"
 
 
+def test_a_save_during_a_build_is_built_with_the_newest_text(tmp_path, watch):
+    project = small_project(tmp_path)
+    watcher = watch(project, *FORMATS, "--out", "dist")
+    watcher.expect(r"^test: outputs ready")
+    path = project / "content/test/text/01-one.md"
+    save(path, section("Words of the first save.\n"))
+    watcher.expect(r"^test: building$")
+    save(path, section("Words of the second save.\n"))  # the build of the first is under way
+    while "second save" not in pdf_text(project / "dist/test.pdf"):
+        watcher.expect(r"^test: outputs ready")
+    assert "Words of the second save" in epub_text(project / "dist/test.epub")
+    assert watcher.interrupt() == 130
+    assert not any("Traceback" in line for line in watcher.output), "\n".join(watcher.output)
+
+
 def test_only_the_editions_a_save_affects_are_rebuilt(tmp_path, watch):
     project = small_project(tmp_path)
     make_project(project, slug="other", sections={"01-one.md": section("Another work.\n")}, bib=BIB_MIN)
