@@ -245,6 +245,15 @@ def get(url: str, path: str, host: str | None = None) -> tuple[int, bytes]:
 
 
 FRAME_TEXT = "document.getElementById('view').contentDocument.body.textContent"
+DIAGNOSTICS = "document.getElementById('diagnostics').textContent"
+
+
+def shown(browser: Browser, expression: str) -> str:
+    """The page's ``expression``, or "" while the page is being replaced."""
+    try:
+        return browser.evaluate(expression) or ""
+    except RuntimeError:  # no such element yet, or the old page's context is gone
+        return ""
 
 
 def test_the_preview_reloads_with_the_new_text_and_shows_the_diagnostics(tmp_path, watch):
@@ -254,15 +263,17 @@ def test_the_preview_reloads_with_the_new_text_and_shows_the_diagnostics(tmp_pat
     try:
         browser.navigate(url + "?e=test&p=test-01-one.xhtml")
         assert "First words of the test." in browser.evaluate(FRAME_TEXT)
-        font = "getComputedStyle(document.getElementById('view').contentDocument.querySelector('p')).fontFamily"
-        assert "Charis Edition" in browser.evaluate(font)
+        fonts = (  # the EPUB's own fonts, served with its pages
+            "document.getElementById('view').contentDocument.fonts.ready.then("
+            "(fonts) => [...fonts].filter((f) => f.status === 'loaded').map((f) => f.family))"
+        )
+        assert '"Charis Edition"' in browser.evaluate(fonts)
         save(project / "content/test/text/01-one.md", section("Words the browser sees next.\n"))
-        while "Words the browser sees next." not in browser.evaluate(FRAME_TEXT):
+        while "Words the browser sees next." not in shown(browser, FRAME_TEXT):
             browser.wait_event("Page.loadEventFired")  # the page reloads when the preview or the build is ready
         save(project / "content/test/text/01-one.md", section("A call to a note never written.[^9]\n"))
-        while not browser.evaluate("document.getElementById('diagnostics') !== null"):
+        while BAD_LINE not in shown(browser, DIAGNOSTICS):
             browser.wait_event("Page.loadEventFired")
-        assert BAD_LINE in browser.evaluate("document.getElementById('diagnostics').textContent")
         assert "Words the browser sees next." in browser.evaluate(FRAME_TEXT)  # the last good preview stays
     finally:
         browser.close()
