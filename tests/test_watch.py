@@ -267,7 +267,7 @@ def test_the_preview_reloads_with_the_new_text_and_shows_the_diagnostics(tmp_pat
             "document.getElementById('view').contentDocument.fonts.ready.then("
             "(fonts) => [...fonts].filter((f) => f.status === 'loaded').map((f) => f.family))"
         )
-        assert '"Charis Edition"' in browser.evaluate(fonts)
+        assert "Charis Edition" in browser.evaluate(fonts)
         save(project / "content/test/text/01-one.md", section("Words the browser sees next.\n"))
         while "Words the browser sees next." not in shown(browser, FRAME_TEXT):
             browser.wait_event("Page.loadEventFired")  # the page reloads when the preview or the build is ready
