@@ -258,6 +258,7 @@ def shown(browser: Browser, expression: str) -> str:
 
 def test_the_preview_reloads_with_the_new_text_and_shows_the_diagnostics(tmp_path, watch):
     project = small_project(tmp_path)
+    save(project / "content/test/text/02-two.md", section("The second section.\n", title="Two"))
     watcher, url = serving(watch, project)
     browser = Browser(tmp_path / "profile")
     try:
@@ -268,9 +269,11 @@ def test_the_preview_reloads_with_the_new_text_and_shows_the_diagnostics(tmp_pat
             "(fonts) => [...fonts].filter((f) => f.status === 'loaded').map((f) => f.family))"
         )
         assert "Charis Edition" in browser.evaluate(fonts)
-        save(project / "content/test/text/01-one.md", section("Words the browser sees next.\n"))
+        # a save in another section: the page reloads on that section's page
+        save(project / "content/test/text/02-two.md", section("Words the browser sees next.\n", title="Two"))
         while "Words the browser sees next." not in shown(browser, FRAME_TEXT):
             browser.wait_event("Page.loadEventFired")  # the page reloads when the preview or the build is ready
+        assert browser.evaluate("location.search") == "?e=test&p=test-02-two.xhtml"
         save(project / "content/test/text/01-one.md", section("A call to a note never written.[^9]\n"))
         while BAD_LINE not in shown(browser, DIAGNOSTICS):
             browser.wait_event("Page.loadEventFired")
