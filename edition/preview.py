@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from . import scripts
 from .dependents import Inputs
 from .diagnostics import BuildFailed
 from .fonts import FACES, FONT_DIR
@@ -132,7 +133,10 @@ def book(edition: Edition, env, project: Path) -> Book:
     files: dict[str, bytes | Path] = {
         page.file: page_xhtml(env, page, edition.language).encode() for page in package.pages
     }
-    files.update(stylesheets(project))
+    # the faces for scripts beyond Charis, as the EPUB has them (none for a text in Latin script)
+    fallback_css, fallback_files = scripts.epub_fonts(set("".join(page.content for page in package.pages)))
+    files.update(stylesheets(project, fallback_css))
     files.update({f"fonts/{face.file}": FONT_DIR / face.file for face in FACES})
+    files.update({f"fonts/{name}": data for name, _, data in fallback_files})
     files.update({name: path for name, (path, _) in package.images.items()})
     return Book(edition.title, [(page.file, page.title) for page in package.pages], files)
