@@ -348,3 +348,17 @@ def test_the_preview_reuses_citations_only_when_notes_and_bibliography_are_uncha
     third = read_work(project, "test")
     assert citation_key(third) != first_key
     assert "Columbia UP" in str(_resolve(sent.append, third, memo).citations)
+
+
+def test_the_preview_carries_the_fonts_of_every_script_it_shows(tmp_path):
+    from edition.preview import check
+
+    project = make_project(tmp_path, sections={"01-one.md": section("The word [λόγος]{lang=grc}.\n")}, bib=BIB_MIN)
+    sent: list[tuple] = []
+    check(sent.append, project, ["test"], [], True, {})
+    book = next(message[2] for message in sent if message[0] == "preview")
+    assert "λόγος" in book.files["test-01-one.xhtml"].decode()
+    urls = re.findall(r'url\("\.\./(fonts/[^"]+)"\)', book.files["css/base.css"].decode())
+    assert "fonts/CharisSIL-Regular.ttf" in urls
+    assert any(url.startswith("fonts/EditionGreek") for url in urls)
+    assert all(url in book.files for url in urls), "a font the stylesheet names is not served"
