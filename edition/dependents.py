@@ -1,8 +1,8 @@
 """Which editions a changed file affects, for the edit loop (``--watch``).
 
 A work's edition depends on its folder ``content/<work>/`` and its BibTeX
-file; a course reader on its definition ``readers/<slug>.yaml`` and on every
-work it reads; every edition on ``templates/``. What a work or reader reads is
+file; a course reader on its definition ``readers/<slug>.yaml``, on every work
+it reads and on the PDFs it prints; every edition on ``templates/``. What a work or reader reads is
 learnt from its last successful check (the ``Work.inputs`` the reader records);
 an edition never read successfully is assumed to depend on every input, so a
 fix anywhere gets it checked again. This module imports nothing heavy: it runs
@@ -64,11 +64,11 @@ class Dependents:
             return False
         if parts[0] == "templates":
             return True
-        if parts[0] == "readers":
-            return path.suffix == ".yaml" and path.stem == slug
+        if parts[0] == "readers" and len(parts) == 2 and path.suffix == ".yaml":
+            return path.stem == slug  # a reader's definition
         inputs = self.known.get(slug)
         if inputs is None:
             return parts[0] != "content" or len(parts) > 2
-        if parts[0] == "content":
-            return len(parts) > 2 and parts[1] in inputs.works
-        return path in inputs.files
+        if parts[0] == "content" and len(parts) > 2 and parts[1] in inputs.works:
+            return True  # a file of a work it reads, a new one too
+        return path in inputs.files  # its BibTeX file, a PDF it reads

@@ -213,12 +213,14 @@ def test_which_editions_depend_on_a_file(tmp_path):
     project = tmp_path
     deps = Dependents(project)
     deps.learn("a", Inputs(frozenset({"a"}), frozenset({project / "content/a/work.yaml", project / "bib/a.bib"})))
-    deps.learn("r", Inputs(frozenset({"a"}), frozenset({project / "readers/r.yaml", project / "bib/a.bib"})))
+    pdf = project / "readers/readings/guide.pdf"
+    deps.learn("r", Inputs(frozenset({"a"}), frozenset({project / "readers/r.yaml", project / "bib/a.bib", pdf})))
     deps.learn("b", Inputs(frozenset({"b"}), frozenset({project / "bib/b.bib"})))
     watched = ["a", "b", "r", "new"]  # "new" was never read: it depends on every input
     assert deps.affected([project / "content/a/text/02-new.md"], watched) == ["a", "r", "new"]
     assert deps.affected([project / "bib/b.bib"], watched) == ["b", "new"]
     assert deps.affected([project / "readers/r.yaml"], watched) == ["r"]
+    assert deps.affected([pdf], watched) == ["r", "new"]
     assert deps.affected([project / "templates/base.css"], watched) == watched
     assert deps.affected([project / "dist/a.pdf", project / "content/notes.txt"], watched) == []
 

@@ -72,7 +72,7 @@ def build_epub(
     print_identifier: str = "",
     reading_pages: dict[str, tuple[int, int]] | None = None,
 ) -> bytes:
-    package = package_pages(edition, env, reading_pages)
+    package = package_pages(edition, env, reading_pages, page_starts)
     texts = cover_texts(edition)
     cover_png = draw_cover(texts, project / "templates" / "epub" / "cover.yaml")
     cover_page = Page(
@@ -96,15 +96,23 @@ def build_epub(
 
 
 def package_pages(
-    edition: Edition, env: jinja2.Environment, reading_pages: dict[str, tuple[int, int]] | None = None
+    edition: Edition,
+    env: jinja2.Environment,
+    reading_pages: dict[str, tuple[int, int]] | None = None,
+    page_starts: Sequence[PageStart] = (),
 ) -> Package:
-    """The book's XHTML pages in reading order (without cover and navigation),
-    its table of contents, landmarks and images: all that needs no print layout."""
+    """The book's XHTML pages in reading order (without cover and navigation), its
+    table of contents, landmarks and images. Only a PDF reading's page numbers
+    come from the print layout (``reading_pages``, ``page_starts``)."""
     package = Package()
     if edition.reader:
         _add_reader_front(package, edition, env)
     links = volume_links(edition.parts)
+    printed_on = {s.anchor: s.page for s in page_starts}
     for work in edition.parts:
+        if work.pdf:
+            _add_pdf_reading(package, work, env, (reading_pages or {}).get(work.slug), printed_on)
+            continue
         _add_work(package, work, env, links.get(work.slug))
     if edition.reader:
         package.toc[:] = volume_toc(edition, EPUB)
@@ -216,6 +224,23 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: 
         file = f"{work.slug}-note-on-the-text.xhtml"
         package.pages.append(page(file, "Note on the Text", None, blocks.note_on_the_text(work), None, "backmatter"))
     package.toc.extend(toc_entries(work, build_locator(work, EPUB)))
+
+
+def _add_pdf_reading(
+    package: Package, work: Work, env: jinja2.Environment, pages: tuple[int, int] | None, printed_on: dict[str, int]
+) -> None:
+    """A reading printed from a PDF: a short section that says where it stands in
+    the print edition, each print page in the page list, and, when asked for,
+    the PDF's text layer as an appendix marked as extracted."""
+    macros = env.get_template("body/pdfreading.html").module
+    pdf = work.pdf
+    page_of = {n: printed_on.get(ids.output_id(work.slug, f"pdf-page-{n}"), 0) for n in pdf.page_numbers}
+    text_file = f"{work.slug}-pdf-text.xhtml" if pdf.text else ""
+    head = str(macros.epub_section(work, pages or (0, 0), page_of, text_file))
+    package.pages.append(Page(f"{work.slug}-titlepage.xhtml", work.reading.title, head, "bodymatter"))
+    if text_file:
+        title = f"{work.reading.title}: extracted text"
+        package.pages.append(Page(text_file, title, str(macros.epub_text(work, page_of)), "bodymatter"))
 
 
 def _note_numbers(section: Section) -> list[int]:
@@ -333,6 +358,14 @@ def _summary(edition: Edition, images: int, all_alt: bool, pages: int) -> str:
     if tables:
         parts.append(f"{tables} data table{'s' if tables != 1 else ''} with header cells and a caption")
     text = "This publication has " + ", ".join(parts) + "."
+    pdfs = [w for w in works if w.pdf]
+    if pdfs:
+        text += (
+            f" {len(pdfs)} reading{'s are' if len(pdfs) != 1 else ' is'} printed from a PDF and described here"
+            " with its print pages"
+            + (", with the PDF's text, extracted and unedited, in an appendix" if any(w.pdf.text for w in pdfs) else "")
+            + "."
+        )
     if pages:
         text += f" Page-break markers and a page list give the {pages} pages of the print edition."
     if images:
