@@ -144,6 +144,7 @@ def run(options: Options, transaction: Transaction | None = None) -> Result:
             return result
     finally:
         result.reads = readlog.digests()
+        readlog.stop()
         logging.getLogger("edition").removeHandler(counter)
 
 

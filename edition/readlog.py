@@ -8,8 +8,10 @@ note here each file they read (``record``), so that
   with the content it has before and after the build (an editor rewriting a
   file during the build cannot leave a stale output called up to date).
 
-One log per process; a build clears it when it starts (``start``). It imports
-nothing from the pipeline, so every stage may use it.
+One log per process, kept only while a build runs (``start`` ... ``stop``):
+outside a build (the preview's checks, a test) a read is a plain read, never
+an earlier build's bytes. It imports nothing from the pipeline, so every stage
+may use it.
 """
 
 from __future__ import annotations
@@ -19,16 +21,27 @@ from pathlib import Path
 
 _bytes: dict[Path, bytes] = {}
 _digests: dict[Path, set[str]] = {}
+_active = [False]
 
 
 def start() -> None:
-    """Forget what an earlier build in this process read."""
+    """A build begins: forget what an earlier one read, and keep what this one reads."""
+    _bytes.clear()
+    _digests.clear()
+    _active[0] = True
+
+
+def stop() -> None:
+    """The build is over: keep nothing more (and free what was kept)."""
+    _active[0] = False
     _bytes.clear()
     _digests.clear()
 
 
 def record(path: Path, data: bytes) -> bytes:
-    """Note that ``path`` was read and held ``data``; returns ``data``."""
+    """Note that ``path`` was read and held ``data`` (during a build); returns ``data``."""
+    if not _active[0]:
+        return data
     key = Path(path).absolute()
     _bytes.setdefault(key, data)
     _digests.setdefault(key, set()).add(hashlib.sha256(data).hexdigest())
