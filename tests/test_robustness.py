@@ -412,3 +412,12 @@ def test_fuzz_csv(tmp_path_factory, request):
         _through_html(project)
 
     run()
+
+
+def test_a_note_that_calls_itself_is_refused_not_recursed(tmp_path, capsys):
+    """Found by the Markdown fuzzer: a note whose text calls the note itself."""
+    body = section("[^1]# \n[^1]: [@suh1988]\n[^1]\n")
+    project = make_project(tmp_path, sections={"01-one.md": body}, bib=BIB_MIN)
+    status, lines = build(project, capsys, "--format", "epub")
+    assert status == 2
+    assert f"{TEXT}:5: error: a note cannot contain another note; move the inner note's text out [md.nesting]" in lines
