@@ -18,6 +18,7 @@ from typing import Any
 import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
 
+from . import readlog
 from .diagnostics import Collector
 from .model import BibEntry, SourceLocation
 from .tools import pandoc_path
@@ -53,6 +54,7 @@ logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 def parse(text: str, path: Path, diags: Collector) -> dict[str, BibEntry]:
     """Entries by key of a BibTeX file's text (read by the caller, through the
     sandbox); syntax errors, duplicates and missing fields go to ``diags``."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as ``read_text`` gave
     library = bibtexparser.parse_string(text)
     for block in library.failed_blocks:
         _report_failed(block, path, diags)
@@ -113,7 +115,7 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
 
     Pandoc runs once per file content: a course reader that cites one work's
     bibliography in several readings (and in their source lines) reuses it."""
-    data = path.read_bytes()
+    data = readlog.read_once(path)  # the bytes load() checked
     key = hashlib.sha256(data).hexdigest()
     if key not in _CSL_CACHE:
         result = subprocess.run(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -27,8 +28,9 @@ from typing import Any
 
 from lxml import etree, html
 
-from .diagnostics import Collector
-from .model import Citation, Note
+from . import links
+from .diagnostics import Collector, Diagnostic
+from .model import Citation, Note, SourceLocation
 from .tools import csl_path, pandoc_path
 
 log = logging.getLogger(__name__)
@@ -111,9 +113,19 @@ def _log_warnings(stderr: str) -> None:
 
 def _read_output(output: str, events: Sequence[Event], diags: Collector) -> Formatted:
     root = html.document_fromstring(output)
-    formatted: dict[str, str] = {}
     # every element by id, found in one pass: a search per note made 5,000 notes quadratic
-    by_id = {element.get("id"): element for element in root.iter() if element.get("id")}
+    by_id = _by_id(root)
+    for k, event in enumerate(events, 1):
+        div = by_id.get(f"e{k}")
+        if div is not None and div.tag == "div":
+            item = _note_item(by_id, div)
+            _make_safe(div, event.location)
+            if item is not None:
+                _make_safe(item, event.location)
+    for refs in root.xpath('//div[@id="refs"]'):
+        _make_safe(refs, None)
+    formatted: dict[str, str] = {}
+    by_id = _by_id(root)  # (again: making the markup safe unwrapped some elements)
     for k, event in enumerate(events, 1):
         div = by_id.get(f"e{k}")
         if div is None or div.tag != "div":
@@ -129,6 +141,57 @@ def _read_output(output: str, events: Sequence[Event], diags: Collector) -> Form
         if _inner_xml(entry).strip()
     )
     return Formatted(formatted, bibliography)
+
+
+#: Elements Pandoc's citeproc writes; any other is unwrapped (``img`` is dropped).
+ALLOWED_TAGS = {"span", "em", "i", "strong", "b", "sup", "sub", "small", "code", "a", "div", "p", "li", "ol"}
+ALLOWED_ATTRIBUTES = {"class", "id", "lang", "dir", "href", "data-cites", "role"}
+#: A ``style`` Pandoc writes for CSL formatting (``font-variant:small-caps``): keywords only.
+SAFE_STYLE = re.compile(r"(\s*[a-z-]+\s*:\s*[a-z-]+\s*;?)+")
+
+
+def _make_safe(element: html.HtmlElement, location: SourceLocation | None) -> None:
+    """Citeproc's markup, reduced to what it may carry into an output: links only
+    to web or mail addresses (any other is unwrapped to its text, with a warning
+    at ``location``), no images, no attributes beyond the formatting ones."""
+    warned: set[str] = set()
+    for child in list(element.iter()):
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == "img":
+            child.drop_tree()
+            continue
+        if child.tag not in ALLOWED_TAGS:
+            child.drop_tag()
+            continue
+        for name in list(child.attrib):
+            if name == "style" and SAFE_STYLE.fullmatch(child.attrib[name]):
+                continue
+            if name not in ALLOWED_ATTRIBUTES:
+                del child.attrib[name]
+        href = child.get("href")
+        if href is None or href.startswith("#") or links.external_href(href):
+            continue
+        cites = child.xpath('ancestor::span[@class="citation"]/@data-cites')
+        written = child.text_content()
+        if child.tag == "a":
+            child.drop_tag()
+        else:
+            del child.attrib["href"]
+        if href == "https://" + written:  # Pandoc's prefix before a BibTeX url it did not recognise
+            href = written
+        if location is not None and href not in warned:
+            warned.add(href)
+            keys = str(cites[0]) if cites else "a source"
+            message = (
+                f"the citation of {keys!r} links to {href!r}, which is not an http(s) or mailto address: "
+                "it is printed as text, not as a link"
+            )
+            log.warning("%s", Diagnostic(location, "cite.link", message, "warning"))
+
+
+def _by_id(root: html.HtmlElement) -> dict[str, html.HtmlElement]:
+    return {element.get("id"): element for element in root.iter() if isinstance(element.tag, str) and element.get("id")}
 
 
 def _note_item(by_id: dict[str, html.HtmlElement], div: html.HtmlElement) -> html.HtmlElement | None:

@@ -20,12 +20,12 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
-from . import anchors, ids, tabular
+from . import anchors, ids, links, tabular
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs
 from .model import Image, Note, Section, SourceLocation, Table, Work
 from .scripts import RTL_LANGUAGES
-from .template_loader import SandboxLoader
+from .templates import SandboxLoader
 
 #: Span and div attributes content may set; everything else is dropped.
 SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
@@ -462,9 +462,8 @@ class BodyRenderer(RendererHTML):
             # a target the volume leaves out (a reading's excerpt) is printed unlinked
             local = href[1:]
             return f'<a class="xref" href="{escape(self.locator.href(local))}">' if self.locator.known(local) else "<a>"
-        if href.startswith(("http://", "https://", "mailto:")):
-            return f'<a href="{escape(href)}">'
-        return "<a>"
+        external = links.external_href(href)
+        return f'<a href="{escape(external)}">' if external else "<a>"
 
     def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         """An image of the work, as the reader read it: a file URL in print (the

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import readlog
 from .diagnostics import Collector
 from .model import SourceLocation
 
@@ -147,7 +148,7 @@ def read_checked(
             return Refusal("file.unreadable", f"{name or 'this path'} cannot be read: {exc.strerror or exc}")
     if len(data) > limit.bytes:
         return Refusal("file.size", f"{name or 'file'} grew over the {limit.bytes}-byte limit while it was read")
-    return data
+    return readlog.record(path, data)  # the bytes this build read: the PDF/A embeds them, the stamp checks them
 
 
 def _opened_path(fd: int) -> Path | None:

@@ -13,7 +13,7 @@ from .. import safe_yaml, scripts
 from ..diagnostics import BuildFailed, Diagnostic
 from ..fonts import FACES, FONT_DIR
 from ..model import Edition, SourceLocation
-from ..template_loader import read_template
+from ..templates import read_template
 
 FACE_FILES = {
     "regular": FACES[0].file,

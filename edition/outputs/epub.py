@@ -20,7 +20,7 @@ import jinja2
 from ebooklib import epub
 from markupsafe import Markup
 
-from .. import fonts, ids, scripts
+from .. import fonts, ids, links, scripts
 from ..layout import PageStart
 from ..model import Edition, Image, Section, Work
 from ..render import (
@@ -35,11 +35,22 @@ from ..render import (
     volume_links,
     volume_toc,
 )
-from ..template_loader import read_template
+from ..templates import read_template
 from . import pagebreaks
 from .cover import cover_alt, cover_texts, draw_cover
 
 CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
+#: The templates the EPUB builder renders (they load the rest), and its cover layout.
+TEMPLATES = (
+    "epub/page.xhtml",
+    "epub/nav.xhtml",
+    "epub/cover.xhtml",
+    "epub/section.xhtml",
+    "epub/titlepage.xhtml",
+    "body/blocks.html",
+    "body/notes.html",
+)
+COVER_LAYOUT = "epub/cover.yaml"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -72,22 +83,9 @@ def build_epub(
     print_identifier: str = "",
     reading_pages: dict[str, tuple[int, int]] | None = None,
 ) -> bytes:
-    package = Package()
-    if edition.reader:
-        _add_reader_front(package, edition, env)
-    links = volume_links(edition.parts)
-    printed_on = {s.anchor: s.page for s in page_starts}
-    for work in edition.parts:
-        if work.pdf:
-            _add_pdf_reading(package, work, env, (reading_pages or {}).get(work.slug), printed_on)
-            continue
-        _add_work(package, work, env, links.get(work.slug))
-    if edition.reader:
-        package.toc[:] = volume_toc(edition, EPUB)
-        if edition.reader.permissions_page:
-            _add_permissions(package, edition, env, reading_pages)
+    package = package_pages(edition, env, reading_pages, page_starts)
     texts = cover_texts(edition)
-    cover_png = draw_cover(texts, project / "templates" / "epub" / "cover.yaml")
+    cover_png = draw_cover(texts, project / "templates" / COVER_LAYOUT)
     cover_page = Page(
         "cover.xhtml",
         "Cover",
@@ -106,6 +104,56 @@ def build_epub(
     raw = io.BytesIO()
     epub.write_epub(raw, book, {"epub3_pages": False, "mtime": date.replace(tzinfo=None), "compresslevel": 9})
     return normalize_zip(raw.getvalue(), {"EPUB/content.opf": lambda opf: _package_lang(opf, edition.language)})
+
+
+def package_pages(
+    edition: Edition,
+    env: jinja2.Environment,
+    reading_pages: dict[str, tuple[int, int]] | None = None,
+    page_starts: Sequence[PageStart] = (),
+) -> Package:
+    """The book's XHTML pages in reading order (without cover and navigation), its
+    table of contents, landmarks and images. Only a PDF reading's page numbers
+    come from the print layout (``reading_pages``, ``page_starts``)."""
+    package = Package()
+    if edition.reader:
+        _add_reader_front(package, edition, env)
+    links = volume_links(edition.parts)
+    printed_on = {s.anchor: s.page for s in page_starts}
+    for work in edition.parts:
+        if work.pdf:
+            _add_pdf_reading(package, work, env, (reading_pages or {}).get(work.slug), printed_on)
+            continue
+        _add_work(package, work, env, links.get(work.slug))
+    if edition.reader:
+        package.toc[:] = volume_toc(edition, EPUB)
+        if edition.reader.permissions_page:
+            _add_permissions(package, edition, env, reading_pages)
+    return package
+
+
+def page_xhtml(env: jinja2.Environment, page: Page, lang: str) -> str:
+    """One page as the XHTML file the EPUB holds, before print page breaks are added."""
+    xhtml = render_template(
+        env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
+    )
+    return links.check(xhtml, page.file)
+
+
+def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
+    """The EPUB's CSS files by their name in the book; base.css declares the fonts
+    (Charis, and the ``scripts.epub_fonts`` faces the text needs)."""
+    out = {}
+    for name, source in CSS_FILES.items():
+        css = read_template(project / "templates" / source, project)  # under the sandbox's rule
+        if css is None:
+            raise FileNotFoundError(f"templates/{source} is missing")
+        css = css.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as read_text gave
+        if name == "css/base.css":
+            faces = [fonts.font_face_css(lambda p: f"../fonts/{p.name}"), fallback_css]
+            css = "\n".join(filter(None, faces)) + "\n" + css
+        out[name] = css.encode()
+    return out
 
 
 def _add_reader_front(package: Package, edition: Edition, env: jinja2.Environment) -> None:
@@ -350,9 +398,7 @@ def _add_pages(
     spine: list = []
     page_files: dict[int, str] = {}
     for number, page in enumerate(package.pages):
-        xhtml = render_template(
-            env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
-        )
+        xhtml = page_xhtml(env, page, lang)
         here = [s for s in starts if f'id="{s.anchor}"' in xhtml]
         page_files.update({s.page: page.file for s in here})
         item = epub.EpubItem(
@@ -422,14 +468,8 @@ def _ncx_entry(entry: dict):
 def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png: bytes) -> None:
     used = set("".join(p.content for p in package.pages))
     fallback_css, fallback_files = scripts.epub_fonts(used)
-    for name, source in CSS_FILES.items():
-        css = read_template(project / "templates" / source, project)
-        if css is None:
-            raise FileNotFoundError(f"templates/{source} is missing")
-        if name == "css/base.css":
-            faces = [fonts.font_face_css(lambda p: f"../fonts/{p.name}"), fallback_css]
-            css = "\n".join(filter(None, faces)) + "\n" + css
-        book.add_item(epub.EpubItem(uid=ids.slugify(name), file_name=name, media_type="text/css", content=css.encode()))
+    for name, css in stylesheets(project, fallback_css).items():
+        book.add_item(epub.EpubItem(uid=ids.slugify(name), file_name=name, media_type="text/css", content=css))
     for face in fonts.FACES:
         data = fonts.subset(face, used)
         book.add_item(
