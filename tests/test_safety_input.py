@@ -243,10 +243,10 @@ def test_an_unreadable_section_is_a_diagnostic(tmp_path, capsys, monkeypatch):
     """chmod 000 does not stop root, so the refusal the kernel gives is staged."""
     real_open = os.open
 
-    def denied(path, flags, *args):
+    def denied(path, flags, *args, **kwargs):
         if str(path).endswith("02-two.md"):
             raise PermissionError(13, "Permission denied", str(path))
-        return real_open(path, flags, *args)
+        return real_open(path, flags, *args, **kwargs)
 
     monkeypatch.setattr(sandbox.os, "open", denied)
     refused(
