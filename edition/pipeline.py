@@ -269,7 +269,7 @@ def _write_pdfs(document, edition: Edition, options: Options, date: datetime.dat
     """The print PDF and the PDF/A, from the one layout (run in a child process)."""
     out: dict[str, bytes] = {}
     if "pdf" in options.formats:
-        out[f"{edition.slug}.pdf"] = archival.write_print(document, edition.identifier.encode())
+        out[f"{edition.slug}.pdf"] = archival.write_print(document, edition)
     if "pdfa" in options.formats:
         sources = archival.edition_sources(edition, options.project)
         sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))

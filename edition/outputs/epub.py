@@ -36,7 +36,7 @@ from ..render import (
     volume_links,
     volume_toc,
 )
-from . import pagebreaks
+from . import markers, pagebreaks
 from .cover import cover_alt, cover_texts, draw_cover
 
 CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
@@ -330,7 +330,7 @@ def _add_pages(
             uid=f"p{number:03d}",
             file_name=page.file,
             media_type="application/xhtml+xml",
-            content=pagebreaks.insert(xhtml.encode(), here),
+            content=markers.relocate_xhtml(pagebreaks.insert(xhtml.encode(), here)),
         )
         item.properties = list(page.properties)
         book.add_item(item)
