@@ -236,7 +236,7 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
             press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
             with result.timings.stage(f"{edition.slug}: write press pdf"):
                 files[options.out / f"{edition.slug}-press.pdf"] = archival.write_press(
-                    press_document, edition.identifier.encode(), pdfx=bool(options.cmyk_profile)
+                    press_document, edition, pdfx=bool(options.cmyk_profile)
                 )
         if "epub" in options.formats:
             with result.timings.stage(f"{edition.slug}: build epub"):
@@ -246,7 +246,9 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
                 )
     finally:  # always collect the child, even when the EPUB fails
         with result.timings.stage(f"{edition.slug}: wait for pdf writes"):
-            written = pickle.loads(pdfs())
+            written, child_warnings = pickle.loads(pdfs())
+    for message in child_warnings:  # logged in the child: counted here, where --strict sees them
+        log.warning("%s", message)
     files.update({options.out / name: data for name, data in written.items()})
     if options.check and "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: epubcheck"):
@@ -266,15 +268,22 @@ MAX_LAYOUT_ROUNDS = 30
 
 
 def _write_pdfs(document, edition: Edition, options: Options, date: datetime.datetime) -> bytes:
-    """The print PDF and the PDF/A, from the one layout (run in a child process)."""
+    """The print PDF and the PDF/A, from the one layout (run in a child process),
+    with the warnings the writes logged."""
     out: dict[str, bytes] = {}
-    if "pdf" in options.formats:
-        out[f"{edition.slug}.pdf"] = archival.write_print(document, edition)
-    if "pdfa" in options.formats:
-        sources = archival.edition_sources(edition, options.project)
-        sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
-        out[f"{edition.slug}-pdfa.pdf"] = archival.write_pdfa(document, edition, sources, date)
-    return pickle.dumps(out)
+    warnings = Result()
+    counter = _WarningCounter(warnings)
+    logging.getLogger("edition").addHandler(counter)
+    try:
+        if "pdf" in options.formats:
+            out[f"{edition.slug}.pdf"] = archival.write_print(document, edition)
+        if "pdfa" in options.formats:
+            sources = archival.edition_sources(edition, options.project)
+            sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
+            out[f"{edition.slug}-pdfa.pdf"] = archival.write_pdfa(document, edition, sources, date)
+    finally:
+        logging.getLogger("edition").removeHandler(counter)
+    return pickle.dumps((out, warnings.warnings))
 
 
 def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, result: Result, press: bool = False):

@@ -149,13 +149,15 @@ def write_print(document: weasyprint.Document, edition: Edition) -> bytes:
     """The print PDF: tagged, and claimed as PDF/UA-1 when the checker passes it."""
     with isolated_write(document), pdfua.recording() as record:
         data = document.write_pdf(pdf_identifier=edition.identifier.encode(), pdf_tags=True)
-    return pdfua.finish(data, record, document, lambda info, claim: xmp_packet(info, edition, False, claim), True)
+    xmp = lambda info, claim: xmp_packet(info, edition, False, claim)  # noqa: E731
+    return pdfua.finish(data, record, document, xmp, claim=True, name=f"{edition.slug}.pdf")
 
 
-def write_press(document: weasyprint.Document, identifier: bytes, pdfx: bool) -> bytes:
+def write_press(document: weasyprint.Document, edition: Edition, pdfx: bool) -> bytes:
     """The press file: PDF/X-4 when a CMYK output profile was given, else a
     plain PDF with the same bleed, crop marks and embedded fonts; tagged like
     every PDF of the build (it claims no PDF/UA: it is for the printer)."""
+    identifier = edition.identifier.encode()
     with isolated_write(document), pdfua.recording() as record:
         if not pdfx:
             data = document.write_pdf(pdf_identifier=identifier, pdf_tags=True)
@@ -163,7 +165,8 @@ def write_press(document: weasyprint.Document, identifier: bytes, pdfx: bool) ->
             data = document.write_pdf(
                 pdf_variant="pdf/x-4", pdf_identifier=identifier, finisher=_stable_pdfx_ids, pdf_tags=True
             )
-    return pdfua.finish(data, record, document)
+    xmp = None if pdfx else lambda info, _claim: xmp_packet(info, edition, False, False)  # PDF/X keeps its own
+    return pdfua.finish(data, record, document, xmp)
 
 
 def _stable_pdfx_ids(_document: weasyprint.Document, pdf: pydyf.PDF) -> None:
@@ -186,7 +189,8 @@ def write_pdfa(
             attachments=attachments(files, date),
             finisher=lambda _document, pdf: _finish(pdf, edition, files),
         )
-    return pdfua.finish(data, record, document, lambda info, claim: xmp_packet(info, edition, True, claim), True)
+    xmp = lambda info, claim: xmp_packet(info, edition, True, claim)  # noqa: E731
+    return pdfua.finish(data, record, document, xmp, claim=True, name=f"{edition.slug}-pdfa.pdf")
 
 
 def _finish(pdf: pydyf.PDF, edition: Edition, files: list[SourceFile]) -> None:

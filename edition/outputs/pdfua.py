@@ -73,9 +73,11 @@ def recording() -> Iterator[Recording]:
         weasyprint.pdf.add_tags = original
 
 
-def finish(data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None = None, claim: bool = False) -> bytes:
+def finish(
+    data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None = None, claim: bool = False, name: str = ""
+) -> bytes:
     """The written PDF with its structure tree; with ``claim``, identified as
-    PDF/UA-1 when the checker passes it."""
+    PDF/UA-1 when the checker passes it (else a warning names the rules it breaks)."""
     lang = document.metadata.lang or "en"
     with pikepdf.open(io.BytesIO(data)) as pdf:
         structure = Builder(document, record.marks, record.links, lang).build()
@@ -98,7 +100,7 @@ def finish(data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None
             return written
         faults = [f for f in pdfua_check.check(written) if f not in pdfua_check.CLAIMS]
         if faults:
-            log.warning("not claimed as PDF/UA-1: the checker finds %s", ", ".join(faults))
+            log.warning("%s is not claimed as PDF/UA-1: it breaks %s", name or "the PDF", ", ".join(faults))
             return written
         _set_xmp(pdf, xmp(_info(pdf), True))
         return _save(pdf)

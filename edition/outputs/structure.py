@@ -498,14 +498,15 @@ def _link_text(element: Any, entries: list[tuple[int, Any]]) -> str:
     own = " ".join("".join(element.itertext()).split())
     generated = ""
     for _, box in entries:
-        if "::" in (box.element_tag or ""):
-            generated = " ".join(
-                b.text.strip() for b in walk_boxes(box) if isinstance(b, boxes.TextBox) and not _in_leader(box, b)
-            ).strip(" ,")
+        if "::" in (box.element_tag or "") and not generated.strip():
+            generated = "".join(
+                b.text for b in walk_boxes(box) if isinstance(b, boxes.TextBox) and not _in_leader(box, b)
+            )
+    generated = " ".join(generated.split())
     if generated.isdigit():
         return f"{own}, page {generated}"
     href = element.get("href") or ""
-    text = " ".join(filter(None, [own, generated]))
+    text = f"{own}{generated}" if generated[:1] in ",.;:" else " ".join(filter(None, [own, generated]))
     if href.startswith(("http://", "https://", "mailto:")) and href not in text:
         text = f"{text} ({href})" if text else href
     return text or href
