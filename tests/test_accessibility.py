@@ -275,3 +275,27 @@ def test_a_kindle_conversion_keeps_the_navigation_hidden(built, tmp_path):
     assert not re.search(r"^\s*1\s*\n\s*2\s*\n\s*3\s*$", converted, re.M)  # the page list
     assert "Engaging the World" in converted  # the contents stay
     assert "soon [2] became" in converted  # a marker is not glued to its word
+
+
+def test_any_structure_the_templates_produce_is_tagged(tmp_path):
+    """Lists (nested, numbered), a figure, a quotation, headings three levels
+    down, a foreign word, a link and a note: tagged, and passing the checker."""
+    from edition.cli import main
+
+    body = section(
+        "Intro with a [Wort]{lang=de} and a note.[^1]\n\n## Sub\n\n- one\n- two *more*\n\n1. first\n2. second\n"
+        "   - nested\n\n### Deeper\n\n> A quotation.\n\n![A red square](square.png)\n\n#### Deepest\n\n"
+        "A [link](https://example.org).\n\n[^1]: [@suh1988, 4]\n"
+    )
+    project = make_project(
+        tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra={"content/test/text/square.png": _png()}
+    )
+    assert main(["-q", "--out", str(tmp_path / "dist"), "--format", "pdf"], project=project) == 0
+    pdf = tmp_path / "dist/test.pdf"
+    assert check(pdf) == []
+    f = tree(pdf)
+    roles = [e.role for e in f.elements]
+    assert {"L", "LI", "Lbl", "LBody", "BlockQuote", "Figure", "H3", "H4", "H5", "Note", "Link"} <= set(roles)
+    (figure,) = [e for e in f.elements if e.role == "Figure"]
+    assert str(figure.obj.Alt) == "A red square"
+    assert ("Wort", "de") in {(f.text_of(e), str(e.obj.Lang)) for e in f.elements if "/Lang" in e.obj}

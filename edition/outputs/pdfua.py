@@ -95,14 +95,12 @@ def finish(
         _catalog(pdf, lang)
         if xmp is not None:
             _set_xmp(pdf, xmp(_info(pdf), False))
-        written = _save(pdf)
-        if not (claim and xmp is not None):
-            return written
-        faults = [f for f in pdfua_check.check(written) if f not in pdfua_check.CLAIMS]
-        if faults:
-            log.warning("%s is not claimed as PDF/UA-1: it breaks %s", name or "the PDF", ", ".join(faults))
-            return written
-        _set_xmp(pdf, xmp(_info(pdf), True))
+        if claim and xmp is not None:
+            faults = [f for f in pdfua_check.check(pdf) if f not in pdfua_check.CLAIMS]
+            if faults:
+                log.warning("%s is not claimed as PDF/UA-1: it breaks %s", name or "the PDF", ", ".join(faults))
+            else:
+                _set_xmp(pdf, xmp(_info(pdf), True))
         return _save(pdf)
 
 

@@ -101,6 +101,7 @@ class File:
         self.pages = [p.obj for p in pdf.pages]
         self.page_index = {p.objgen: i for i, p in enumerate(self.pages)}
         self._unicode_maps: dict[tuple[int, int], FileUnicodeMap | None] = {}
+        self.unmapped = False  # a character code without Unicode, found while reading the content
 
     @cached_property
     def role_map(self) -> dict[str, str]:
@@ -150,12 +151,16 @@ class File:
     def sequences(self) -> list[Sequence]:
         out: list[Sequence] = []
         for number, page in enumerate(self.pdf.pages):
-            out += _read_content(page, number, self._fonts(page))
+            reader = _ContentReader(self, number)
+            reader.read(page.obj, pikepdf.parse_content_stream(page), [1.0, 0, 0, 1.0, 0, 0], None)
+            out += reader.out
+            self.unmapped |= reader.unmapped
         return out
 
-    def _fonts(self, page: pikepdf.Page) -> dict[str, tuple[int, FileUnicodeMap | None]]:
+    def fonts(self, resources: pikepdf.Object) -> dict[str, tuple[int, FileUnicodeMap | None]]:
+        """Font resource name -> (bytes per code, ToUnicode map)."""
         fonts = {}
-        for name, font in ((page.obj.get("/Resources") or {}).get("/Font") or {}).items():
+        for name, font in (resources.get("/Font") or {}).items():
             if font.objgen not in self._unicode_maps:
                 self._unicode_maps[font.objgen] = _unicode_map(font)
             width = 2 if font.get("/Subtype") == "/Type0" else 1
@@ -201,16 +206,12 @@ def _unicode_map(font: pikepdf.Dictionary) -> FileUnicodeMap | None:
 
 def _decode(data: bytes, width: int, cmap: FileUnicodeMap | None) -> tuple[str, bool]:
     """The text of a string shown in a font, and whether every code mapped."""
-    out, complete = [], True
-    for i in range(0, len(data) - width + 1, width):
-        code = int.from_bytes(data[i : i + width], "big")
-        try:
-            out.append(cmap.get_unichr(code) if cmap is not None else "")
-        except KeyError:
-            complete = False
-        if cmap is None:
-            complete = False
-    return "".join(out), complete
+    if cmap is None:
+        return "", not data
+    table = cmap.cid2unichr
+    codes = [int.from_bytes(data[i : i + width], "big") for i in range(0, len(data) - width + 1, width)]
+    chars = [table.get(code) for code in codes]
+    return "".join(c for c in chars if c is not None), None not in chars
 
 
 def _multiply(a: list[float], b: list[float]) -> list[float]:
@@ -224,63 +225,75 @@ def _multiply(a: list[float], b: list[float]) -> list[float]:
     ]
 
 
-def _read_content(page: pikepdf.Page, number: int, fonts) -> list[Sequence]:
-    """Every marked-content sequence of a page (and one per graphics object
-    drawn outside marked content), with its text and text baselines."""
-    out: list[Sequence] = []
-    stack: list[Sequence] = []
-    ctm, ctm_stack, tm, font = [1.0, 0, 0, 1.0, 0, 0], [], [1.0, 0, 0, 1.0, 0, 0], (1, None)
-    loose: Sequence | None = None
-    unmapped = False
-    for instruction in pikepdf.parse_content_stream(page):
-        op = str(instruction.operator) if hasattr(instruction, "operator") else "INLINE IMAGE"
-        operands = getattr(instruction, "operands", [])
-        if op in ("BDC", "BMC"):
-            props = operands[1] if op == "BDC" and isinstance(operands[1], pikepdf.Dictionary) else {}
-            seq = Sequence(
-                number, str(operands[0])[1:], dict(props.items()) if props else {}, stack[-1] if stack else None
-            )
-            out.append(seq)
-            stack.append(seq)
-            continue
-        if op == "EMC":
-            if stack:
-                stack.pop()
-            continue
-        if op == "q":
-            ctm_stack.append(ctm)
-        elif op == "Q" and ctm_stack:
-            ctm = ctm_stack.pop()
-        elif op == "cm":
-            ctm = _multiply([float(v) for v in operands], ctm)
-        elif op == "BT":
-            tm = [1.0, 0, 0, 1.0, 0, 0]
-        elif op == "Tm":
-            tm = [float(v) for v in operands]
-        elif op in ("Td", "TD"):
-            tm = _multiply([1, 0, 0, 1, float(operands[0]), float(operands[1])], tm)
-        elif op == "Tf":
-            font = fonts.get(str(operands[0]), (1, None))
-        if op in TEXT_SHOW or op in PAINT:
-            current = stack[-1] if stack else None
-            if current is None:
-                if loose is None:
-                    loose = Sequence(number, "", {}, None)
-                    out.append(loose)
-                current = loose
-            if op in TEXT_SHOW:
-                strings = operands[0] if op == "TJ" else [operands[-1]]
-                for item in strings:
-                    if isinstance(item, pikepdf.String):
-                        text, complete = _decode(bytes(item), *font)
-                        current.text += text
-                        unmapped |= not complete
-                current.baselines.append(_multiply(tm, ctm)[5])
-            else:
-                current.graphics = True
-    for seq in out:
-        seq.props["_unmapped"] = unmapped
-    return out
+class _ContentReader:
+    """Reads a page's content stream, and the form XObjects it draws, into
+    marked-content sequences (and one per run of graphics drawn outside any),
+    with their text and text baselines."""
+
+    def __init__(self, file: File, page: int) -> None:
+        self.file = file
+        self.page = page
+        self.out: list[Sequence] = []
+        self.unmapped = False
+        self.loose: Sequence | None = None
+
+    def read(self, holder: pikepdf.Object, ops, ctm: list[float], parent: Sequence | None) -> None:
+        resources = holder.get("/Resources") or {}
+        fonts = self.file.fonts(resources)
+        xobjects = resources.get("/XObject") or {}
+        stack: list[Sequence | None] = [parent]
+        ctm_stack: list[list[float]] = []
+        tm, font = [1.0, 0, 0, 1.0, 0, 0], (1, None)
+        for instruction in ops:
+            op = str(instruction.operator) if hasattr(instruction, "operator") else "INLINE IMAGE"
+            operands = getattr(instruction, "operands", [])
+            if op in ("BDC", "BMC"):
+                props = operands[1] if op == "BDC" and isinstance(operands[1], pikepdf.Dictionary) else {}
+                seq = Sequence(self.page, str(operands[0])[1:], dict(props.items()) if props else {}, stack[-1])
+                self.out.append(seq)
+                stack.append(seq)
+                continue
+            if op == "EMC":
+                if len(stack) > 1:
+                    stack.pop()
+                continue
+            if op == "q":
+                ctm_stack.append(ctm)
+            elif op == "Q" and ctm_stack:
+                ctm = ctm_stack.pop()
+            elif op == "cm":
+                ctm = _multiply([float(v) for v in operands], ctm)
+            elif op == "BT":
+                tm = [1.0, 0, 0, 1.0, 0, 0]
+            elif op == "Tm":
+                tm = [float(v) for v in operands]
+            elif op in ("Td", "TD"):
+                tm = _multiply([1, 0, 0, 1, float(operands[0]), float(operands[1])], tm)
+            elif op == "Tf":
+                font = fonts.get(str(operands[0]), (1, None))
+            elif op == "Do":
+                xobject = xobjects.get(str(operands[0]))
+                if xobject is not None and xobject.get("/Subtype") == "/Form":
+                    matrix = [float(v) for v in xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])]
+                    self.read(xobject, pikepdf.parse_content_stream(xobject), _multiply(matrix, ctm), stack[-1])
+                    continue
+            if op in TEXT_SHOW or op in PAINT:
+                self._paint(stack[-1], op, operands, font, _multiply(tm, ctm)[5])
+
+    def _paint(self, current: Sequence | None, op: str, operands, font, baseline: float) -> None:
+        if current is None:
+            if self.loose is None:
+                self.loose = Sequence(self.page, "", {}, None)
+                self.out.append(self.loose)
+            current = self.loose
+        if op not in TEXT_SHOW:
+            current.graphics = True
+            return
+        strings = operands[0] if op == "TJ" else [operands[-1]]
+        text, complete = _decode(b"".join(bytes(i) for i in strings if isinstance(i, pikepdf.String)), *font)
+        current.text += text
+        self.unmapped |= not complete
+        current.baselines.append(baseline)
 
 
 # -- the rules ------------------------------------------------------------------------
@@ -644,7 +657,8 @@ def hyphenation(f: File) -> bool:
 
 def unicode_mapping(f: File) -> bool:
     """10-001: every character code shown maps to Unicode."""
-    return not any(s.props.get("_unmapped") for s in f.sequences)
+    f.sequences  # noqa: B018 - reading the content notes any code without Unicode
+    return not f.unmapped
 
 
 def fonts_embedded(f: File) -> bool:
