@@ -301,3 +301,15 @@ def test_any_structure_the_templates_produce_is_tagged(tmp_path):
     (figure,) = [e for e in f.elements if e.role == "Figure"]
     assert str(figure.obj.Alt) == "A red square"
     assert ("Wort", "de") in {(f.text_of(e), str(e.obj.Lang)) for e in f.elements if "/Lang" in e.obj}
+
+
+def test_an_image_without_alt_text_is_not_claimed(tmp_path):
+    """Markdown cannot mark an image decorative: without alt text it is a Figure
+    without Alt, and the PDF is not claimed as PDF/UA (nor the EPUB as WCAG AA)."""
+    body = section("A figure:\n\n![](square.png)\n")
+    project = make_project(
+        tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra={"content/test/text/square.png": _png()}
+    )
+    result = run(Options(project=project, out=tmp_path / "dist", slugs=("test",), formats=("pdf",)))
+    assert result.warnings == ["test.pdf is not claimed as PDF/UA-1: it breaks figures_alt"]
+    assert check(tmp_path / "dist/test.pdf") == ["pdfua_identification", "figures_alt"]

@@ -304,8 +304,6 @@ class Builder:
         role = self._role(element, tag, parent, box)
         if role is None:
             return self._language_span(element, parent)
-        if role == "Artifact":
-            return ARTIFACT
         if tag == "p" and "continued" in (element.get("class") or "").split():
             previous = self._previous_sibling(element)
             if previous is not None and id(previous) in self.nodes:
@@ -329,8 +327,8 @@ class Builder:
         if tag == "a" and not element.get("href"):
             return None
         if tag == "img":
-            if not (element.get("alt") or "").strip():
-                return "Artifact"  # decorative
+            # an image without alt text stays a Figure without Alt: Markdown cannot
+            # say "decorative", so the checker refuses the claim (as the EPUB does)
             figure = self.parent_of(element)
             if figure is not None and local_name(figure) == "figure" and self._single_image(figure):
                 return None  # the figure is the Figure
@@ -349,14 +347,12 @@ class Builder:
         if lang:
             attrs["Lang"] = lang
         if role == "Figure":
-            image = (
-                element if local_name(element) == "img" else next(e for e in element.iter() if local_name(e) == "img")
-            )
-            attrs["Alt"] = " ".join((image.get("alt") or "").split())
+            if _alt(element):
+                attrs["Alt"] = _alt(element)
         elif role in ("TH", "TD"):
             attrs["A"] = {"O": "Table"}
             for name, key in (("colspan", "ColSpan"), ("rowspan", "RowSpan")):
-                span = int(element.get(name) or 1)
+                span = _span(element.get(name))
                 if span != 1:
                     attrs["A"][key] = span
             if role == "TH" and element.get("scope") in SCOPES:
@@ -442,8 +438,7 @@ class Builder:
         return False
 
     def _single_image(self, figure: Any) -> bool:
-        images = [e for e in figure.iter() if local_name(e) == "img" and (e.get("alt") or "").strip()]
-        return len(images) == 1
+        return len([e for e in figure.iter() if local_name(e) in ("img", "svg")]) == 1
 
     def _previous_sibling(self, element: Any) -> Any:
         parent = self.parent_of(element)
@@ -471,6 +466,26 @@ class Builder:
             if node is ARTIFACT or node.role != "Link":
                 continue
             self.structure.links.append(LinkGroup(page, [n for n, _ in entries], node, _link_text(element, entries)))
+
+
+def _alt(element: Any) -> str:
+    """A figure's text alternative: an image's alt, an SVG's title, or those of
+    the one image a figure holds."""
+    for each in element.iter():
+        tag = local_name(each)
+        if tag == "img":
+            return " ".join((each.get("alt") or "").split())
+        if tag == "title":
+            return " ".join("".join(each.itertext()).split())
+    return ""
+
+
+def _span(value: str | None) -> int:
+    """A colspan or rowspan, as HTML reads it (1 when absent or not a number)."""
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1
 
 
 def _margin_artifact(at_keyword: str) -> Artifact:
