@@ -83,6 +83,15 @@ class _LineRenderer(RendererHTML):
     def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         return str(escape(tokens[idx].content))
 
+    def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        return ""  # a metadata line links nowhere: its text stays
+
+    def link_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        return ""
+
+    def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        return str(escape(self.renderInlineAsText(tokens[idx].children or [], options, env)))
+
 
 def language_spans(work: Work) -> list[tuple[str, str]]:
     """(text, language) of every span the work marks with a language, in the

@@ -56,12 +56,12 @@ class _Capture(logging.Handler):
         self.records.append(record)
 
 
-def build_into(out: Path, **kwargs) -> Built:
+def build_into(out: Path, slugs: tuple[str, ...] = ("juche",), **kwargs) -> Built:
     capture = _Capture()
     logger = logging.getLogger("edition")
     logger.addHandler(capture)
     try:
-        result = run(Options(project=ROOT, out=out, slugs=("juche",), **kwargs))
+        result = run(Options(project=ROOT, out=out, slugs=slugs, **kwargs))
     finally:
         logger.removeHandler(capture)
     return Built(out, result, capture.records)
@@ -70,6 +70,12 @@ def build_into(out: Path, **kwargs) -> Built:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_into(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="session")
+def built_reader(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The demo course reader, built once per session."""
+    return build_into(tmp_path_factory.mktemp("reader"), slugs=("north-korea-and-the-world",))
 
 
 @pytest.fixture(scope="session")

@@ -34,12 +34,10 @@ FOREIGN = {("segyewha", "ko-Latn"), ("avant le lettre", "fr"), ("Zeitgeist", "de
 
 
 @pytest.fixture(scope="module")
-def reader(tmp_path_factory) -> Path:
-    """The demo course reader, built once for this module."""
-    out = tmp_path_factory.mktemp("reader")
-    result = run(Options(project=ROOT, out=out, slugs=(READER,)))
-    assert result.warnings == []
-    return out
+def reader(built_reader) -> Path:
+    """The demo course reader (built once per session), built without a warning."""
+    assert built_reader.warnings == []
+    return built_reader.out
 
 
 def tree(path: Path) -> File:

@@ -13,7 +13,6 @@ from lxml import etree
 from edition.pipeline import Options, run
 
 from . import outputs, pdfa_check
-from .conftest import ROOT
 from .projects import make_project, section
 from .test_epub_reader import assert_markers_match_pages
 from .test_pagination import notes_on_their_pages
@@ -22,10 +21,8 @@ SLUG = "north-korea-and-the-world"
 
 
 @pytest.fixture(scope="module")
-def reader(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reader")
-    run(Options(project=ROOT, out=out, slugs=(SLUG,)))
-    return out
+def reader(built_reader):
+    return built_reader.out
 
 
 @pytest.fixture(scope="module")
