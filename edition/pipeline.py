@@ -18,7 +18,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, checks, fonts, ids, parallel, pdf, preflight, volume
+from . import __version__, checks, fonts, ids, parallel, pdf, preflight, scripts, volume
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import page_starts, splits_for_first_faults
@@ -312,6 +312,12 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
     return document
 
 
+def _font_faces(edition: Edition) -> str:
+    """``@font-face`` rules: Charis, and the faces for other scripts the text uses."""
+    rules = [fonts.font_face_css(lambda p: p.resolve().as_uri()), scripts.print_css(edition.characters)]
+    return "\n".join(filter(None, rules))
+
+
 def print_html(
     edition: Edition, env, options: Options, date: datetime.datetime, splits=None, press: bool = False
 ) -> str:
@@ -335,7 +341,7 @@ def print_html(
         introduction=render_introduction(edition, PRINT, env),
         permissions_rows=permission_rows(edition, None),
         paper=pdf.PAPERS[options.paper],
-        fonts_css=Markup(fonts.font_face_css(lambda p: p.resolve().as_uri())),
+        fonts_css=Markup(_font_faces(edition)),
         stylesheets={
             "base": (css / "base.css").resolve().as_uri(),
             "print": (css / "print/print.css").resolve().as_uri(),

@@ -12,6 +12,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from . import scripts
 from .diagnostics import Collector, suggest
 from .markdown import PARSER, walk_inline
 from .model import Citation, Edition, Note, ReaderMeta, Reading, SourceLocation, Work
@@ -74,6 +75,7 @@ def read_reader(project: Path, slug: str) -> Edition:
         if spec["work"] not in original_words:
             original_words[spec["work"]] = count_words(read_work(project, spec["work"]))
         readings.append(_reading(project, index, spec, original_words[spec["work"]]))
+    characters = scripts.check_files([path], diags)
     diags.check()
     intro_tokens = tuple(PARSER.parse(text(d.get("introduction")), {}))
     reader = ReaderMeta(
@@ -89,6 +91,7 @@ def read_reader(project: Path, slug: str) -> Edition:
         introduction=intro_tokens,
         definition=path,
         permissions_page=bool(d.get("permissions_page")),
+        characters=characters,
     )
     return Edition(
         slug=slug,

@@ -21,7 +21,7 @@ import jinja2
 from ebooklib import epub
 from markupsafe import Markup
 
-from .. import fonts, ids
+from .. import fonts, ids, scripts
 from ..layout import PageStart
 from ..model import Edition, Section, Work
 from ..render import (
@@ -353,18 +353,25 @@ def _ncx_entry(entry: dict):
 
 
 def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png: bytes) -> None:
+    used = set("".join(p.content for p in package.pages))
+    fallback_css, fallback_files = scripts.epub_fonts(used)
     for name, source in CSS_FILES.items():
         css = (project / "templates" / source).read_text(encoding="utf-8")
         if name == "css/base.css":
-            css = fonts.font_face_css(lambda p: f"../fonts/{p.name}") + "\n" + css
+            faces = [fonts.font_face_css(lambda p: f"../fonts/{p.name}"), fallback_css]
+            css = "\n".join(filter(None, faces)) + "\n" + css
         book.add_item(epub.EpubItem(uid=ids.slugify(name), file_name=name, media_type="text/css", content=css.encode()))
-    used = set("".join(p.content for p in package.pages))
     for face in fonts.FACES:
         data = fonts.subset(face, used)
         book.add_item(
             epub.EpubItem(
                 uid=ids.slugify(face.file), file_name=f"fonts/{face.file}", media_type="font/ttf", content=data
             )
+        )
+    # the faces for scripts beyond Charis, each cut down to the characters it draws
+    for file_name, media, data in fallback_files:
+        book.add_item(
+            epub.EpubItem(uid=ids.slugify(file_name), file_name=f"fonts/{file_name}", media_type=media, content=data)
         )
     for number, (name, (path, _)) in enumerate(sorted(package.images.items())):
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
