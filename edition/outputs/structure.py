@@ -327,8 +327,8 @@ class Builder:
         if tag == "a" and not element.get("href"):
             return None
         if tag == "img":
-            # an image without alt text stays a Figure without Alt: Markdown cannot
-            # say "decorative", so the checker refuses the claim (as the EPUB does)
+            # the reader refuses an image without alt text (md.alt-text); should one
+            # reach the layout it stays a Figure without Alt, and no claim is made
             figure = self.parent_of(element)
             if figure is not None and local_name(figure) == "figure" and self._single_image(figure):
                 return None  # the figure is the Figure
