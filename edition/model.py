@@ -209,12 +209,48 @@ class BibEntry:
 
 
 @dataclass(frozen=True)
+class PdfProblem:
+    """Something on a page of a source PDF that PDF/A does not allow, by kind
+    (a key of ``pdfproblems.PROBLEMS``, which says whether the build can fix it)."""
+
+    kind: str
+    page: int  # page of the source file, from 1
+    detail: str
+
+
+@dataclass(frozen=True)
+class PdfSource:
+    """The file of a PDF reading, read and checked by the reader stage; the
+    outputs use its bytes, never the file again."""
+
+    name: str  # path relative to the project (as embedded in the PDF/A)
+    path: Path
+    data: bytes = field(repr=False, compare=False)
+    first: int  # first and last page of the file the reading reproduces, from 1
+    last: int
+    total: int  # pages of the whole file
+    sizes: tuple[tuple[float, float], ...]  # each used page's width and height in pt, as displayed
+    tagged: bool  # the file has a structure tree (a tagged PDF)
+    location: SourceLocation  # the reading's 'pdf:' line in the reader file
+    problems: tuple[PdfProblem, ...] = ()
+    text: tuple[str, ...] = ()  # the text layer of each used page, when the reader asks for it (epub_text)
+
+    @property
+    def pages(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def page_numbers(self) -> range:
+        return range(self.first, self.last + 1)
+
+
+@dataclass(frozen=True)
 class Reading:
     """How a work stands in a course reader: which part of it, and what the
     volume owes its source."""
 
     work: str  # the work's folder in content/
-    kind: str  # "whole" | "excerpt" | "documents"
+    kind: str  # "whole" | "excerpt" | "documents" | "pdf"
     title: str
     show_authors: bool
     source_line: str = ""  # "Originally published as …", as HTML
@@ -222,6 +258,7 @@ class Reading:
     permissions: str = ""
     words: int = 0  # words of the original the reading reproduces
     original_words: int = 0  # words of the whole original
+    pdf: PdfSource | None = None  # a reading printed from an existing PDF (kind "pdf")
 
 
 @dataclass(frozen=True)
@@ -266,6 +303,11 @@ class Work:
         return self.sections + self.documents
 
     @property
+    def pdf(self) -> PdfSource | None:
+        """The source PDF of a reading printed from one (it has no sections)."""
+        return self.reading.pdf if self.reading else None
+
+    @property
     def documents_only(self) -> bool:
         """A reading made of appendix documents alone: no appendix heading, no
         Note on the Text of the work around them."""
@@ -305,6 +347,11 @@ class Edition:
     @property
     def rights(self) -> str:
         return self.reader.rights if self.reader else self.main.meta.rights
+
+    @property
+    def untagged_pdf_readings(self) -> tuple[str, ...]:
+        """The source PDFs without tags: a volume holding one cannot claim PDF/UA."""
+        return tuple(w.pdf.name for w in self.parts if w.pdf and not w.pdf.tagged)
 
     @property
     def characters(self) -> frozenset[str]:

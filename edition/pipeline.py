@@ -18,12 +18,12 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, checks, fonts, ids, parallel, pdf, preflight, scripts, volume
+from . import __version__, checks, fonts, ids, parallel, pdf, pdfproblems, preflight, scripts, volume
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import page_starts, splits_for_first_faults
 from .model import Edition
-from .outputs import archival, epub
+from .outputs import archival, epub, pdfpages
 from .outputs.permissions import permissions_csv
 from .progress import Timings
 from .reader import read_work
@@ -71,6 +71,9 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     preflight: dict[str, preflight.Report] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
+    # slug -> the PDF readings without tags: the volume must not claim PDF/UA (issue 14's finisher)
+    pdfua_dropped: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    pdf_scales: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)  # slug -> reading -> range
 
 
 def discover(project: Path) -> list[str]:
@@ -213,9 +216,12 @@ def _read_all(project: Path, slugs: list[str]) -> list:
 def build(edition: Edition, env, options: Options, result: Result) -> None:
     date = build_date(edition)
     files: dict[Path, bytes] = {}
+    _check_pdf_readings(edition, options, result)
     # the EPUB's print page numbers come from this layout too
     document = lay_out_with_notes_in_place(edition, env, options, date, result)
     result.pages[edition.slug] = len(document.pages)
+    placements = pdfpages.plan(document, edition)
+    _log_placements(edition, placements, result)
     with result.timings.stage(f"{edition.slug}: preflight"):
         report = preflight.preflight(document)
     result.preflight[edition.slug] = report
@@ -227,20 +233,21 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
         raise BuildFailed(preflight.diagnostics(report))
     reading_pages = volume_pages(document, edition)
     if edition.reader:
-        files[options.out / f"{edition.slug}.permissions.csv"] = permissions_csv(edition, reading_pages)
+        scales = result.pdf_scales.get(edition.slug, {})
+        files[options.out / f"{edition.slug}.permissions.csv"] = permissions_csv(edition, reading_pages, scales)
     # the two PDF writes run in a child process while this one builds the EPUB
     with result.timings.stage(f"{edition.slug}: start pdf writes"):
-        pdfs = parallel.start(lambda: _write_pdfs(document, edition, options, date))
+        pdfs = parallel.start(lambda: _write_pdfs(document, edition, options, date, placements))
     try:
         if options.press:
             press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
             with result.timings.stage(f"{edition.slug}: write press pdf"):
-                files[options.out / f"{edition.slug}-press.pdf"] = archival.write_press(
-                    press_document, edition, pdfx=bool(options.cmyk_profile)
-                )
+                press = archival.write_press(press_document, edition, pdfx=bool(options.cmyk_profile))
+                press = pdfpages.insert(press, edition, pdfpages.plan(press_document, edition))
+                files[options.out / f"{edition.slug}-press.pdf"] = press
         if "epub" in options.formats:
             with result.timings.stage(f"{edition.slug}: build epub"):
-                starts = page_starts(document)
+                starts = pdfpages.page_starts(page_starts(document), edition, placements)
                 files[options.out / f"{edition.slug}.epub"] = epub.build_epub(
                     edition, env, options.project, date, starts, print_identifier(edition, options.paper), reading_pages
                 )
@@ -267,23 +274,80 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
 MAX_LAYOUT_ROUNDS = 30
 
 
-def _write_pdfs(document, edition: Edition, options: Options, date: datetime.datetime) -> bytes:
+def _write_pdfs(document, edition: Edition, options: Options, date: datetime.datetime, placements=()) -> bytes:
     """The print PDF and the PDF/A, from the one layout (run in a child process),
-    with the warnings the writes logged."""
+    with the warnings the writes logged: the pages of PDF readings are laid in
+    after WeasyPrint has written each, then the file is claimed as PDF/UA-1 if
+    the checker passes it (never with an untagged PDF reading in it)."""
     out: dict[str, bytes] = {}
     warnings = Result()
     counter = _WarningCounter(warnings)
-    logging.getLogger("edition").addHandler(counter)
+    logger = logging.getLogger("edition")
+    shown = _HoldWarnings()  # the parent logs them once: the child's handlers must not print them too
+    for handler in logger.handlers:
+        handler.addFilter(shown)
+    logger.addHandler(counter)
     try:
         if "pdf" in options.formats:
-            out[f"{edition.slug}.pdf"] = archival.write_print(document, edition)
+            data = pdfpages.insert(archival.write_print(document, edition), edition, list(placements))
+            out[f"{edition.slug}.pdf"] = archival.claim(data, edition, pdfa=False)
         if "pdfa" in options.formats:
             sources = archival.edition_sources(edition, options.project)
             sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
-            out[f"{edition.slug}-pdfa.pdf"] = archival.write_pdfa(document, edition, sources, date)
+            stored = [s for s in sources if s.suffix in archival.STORED]
+            data = archival.write_pdfa(document, edition, [s for s in sources if s not in stored], date)
+            attach = (lambda pdf: archival.attach(pdf, stored, date)) if stored else None
+            data = pdfpages.insert(data, edition, list(placements), attach)
+            out[f"{edition.slug}-pdfa.pdf"] = archival.claim(data, edition, pdfa=True)
     finally:
-        logging.getLogger("edition").removeHandler(counter)
+        logger.removeHandler(counter)
+        for handler in logger.handlers:
+            handler.removeFilter(shown)
     return pickle.dumps((out, warnings.warnings))
+
+
+class _HoldWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.WARNING
+
+
+def _check_pdf_readings(edition: Edition, options: Options, result: Result) -> None:
+    """Before any layout: what the PDF/A cannot carry fails the build; what the
+    build fixes is said; an untagged PDF reading drops the PDF/UA claim."""
+    if "pdfa" in options.formats:
+        errors, fixes = pdfproblems.pdfa_diagnostics(edition)
+        if errors:
+            raise BuildFailed(errors)
+        for line in fixes:
+            log.info("fixed for PDF/A: %s", line)
+    untagged = edition.untagged_pdf_readings
+    result.pdfua_dropped[edition.slug] = untagged
+    for name in untagged:
+        where = next(w.pdf.location for w in edition.parts if w.pdf and w.pdf.name == name)
+        message = f"{name} has no tags: its pages are tagged as figures, and {edition.slug} does not claim PDF/UA"
+        log.warning("%s", Diagnostic(where, "pdf.untagged", message, "warning"))
+
+
+def _log_placements(edition: Edition, placements: list, result: Result) -> None:
+    """How much each PDF reading was scaled to fit inside the margins."""
+    scales = pdfpages.scales(placements)
+    result.pdf_scales[edition.slug] = scales
+    for work in edition.parts:
+        if work.pdf is None:
+            continue
+        low, high = scales[work.slug]
+        pages = [p.page for p in placements if p.reading == work.slug]
+        shown = f"{low:.0%}" if low == high else f"{low:.0%} to {high:.0%}"
+        log.info(
+            "%s: pages %d–%d of %s printed on pages %d–%d at %s of their size",
+            work.slug,
+            work.pdf.first,
+            work.pdf.last,
+            work.pdf.name,
+            pages[0],
+            pages[-1],
+            shown,
+        )
 
 
 def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, result: Result, press: bool = False):

@@ -241,6 +241,10 @@ def volume_toc(edition, target: Target) -> list[dict]:
         children = toc_entries(work, locator)
         if work.documents_only:
             children = []
+        if work.pdf and work.pdf.text and target.file_per_section:  # its text, extracted (EPUB only)
+            file = f"{work.slug}-pdf-text.xhtml"
+            href = f"{file}#{ids.output_id(work.slug, 'pdf-text')}"
+            children = [{"title": "Text extracted from the PDF", "href": href, "children": []}]
         entries.append(
             {
                 "title": work.reading.title if work.reading else work.meta.title,
@@ -281,6 +285,8 @@ def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[d
         else:
             span = f"{pages[work.slug][0]}–{pages[work.slug][1]}"
         share = f"{100 * r.words / r.original_words:.0f}% of its words" if r.original_words else ""
+        if r.pdf:  # a reading printed from a PDF: its share is counted in pages
+            share = f"{r.pdf.pages} of {r.pdf.total} pages ({100 * r.pdf.pages / r.pdf.total:.0f}%)"
         rows.append({"slug": work.slug, "title": r.title, "source": r.source_text, "pages": span, "share": share})
     return rows
 

@@ -72,10 +72,20 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_into(tmp_path_factory.mktemp("dist"))
 
 
+#: The demo course reader: typeset readings and a PDF reading.
+READER = "north-korea-and-the-world"
+
+
 @pytest.fixture(scope="session")
 def built_reader(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The demo course reader, built once per session."""
-    return build_into(tmp_path_factory.mktemp("reader"), slugs=("north-korea-and-the-world",))
+    """The demo reader built once per session, with the warnings its build logged."""
+    return build_into(tmp_path_factory.mktemp("reader"), slugs=(READER,))
+
+
+@pytest.fixture(scope="session")
+def reader_dist(built_reader: Built) -> Path:
+    """The demo reader built once per session (its tests and the PDF readings' read it)."""
+    return built_reader.out
 
 
 @pytest.fixture(scope="session")

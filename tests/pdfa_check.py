@@ -50,11 +50,27 @@ def output_intent(pdf: pikepdf.Pdf) -> bool:
 
 
 def _fonts(pdf: pikepdf.Pdf):
+    """Every font a page draws with, in the page's resources and in those of
+    the forms it draws (a PDF reading's pages are forms), recursively."""
+    seen: set = set()
     for page in pdf.pages:
-        fonts = page.Resources.get("/Font") or {}
-        for _, font in fonts.items():
-            yield font
-            yield from font.get("/DescendantFonts") or []
+        yield from _resource_fonts(page.Resources, seen)
+
+
+def _resource_fonts(resources, seen: set):
+    if resources is None:
+        return
+    if resources.is_indirect:
+        if resources.objgen in seen:
+            return
+        seen.add(resources.objgen)
+    for _, font in (resources.get("/Font") or {}).items():
+        yield font
+        yield from font.get("/DescendantFonts") or []
+        yield from _resource_fonts(font.get("/Resources"), seen)
+    for _, xobject in (resources.get("/XObject") or {}).items():
+        if xobject.get("/Subtype") == "/Form":
+            yield from _resource_fonts(xobject.get("/Resources"), seen)
 
 
 def fonts_embedded(pdf: pikepdf.Pdf) -> bool:

@@ -19,7 +19,6 @@ import pytest
 from lxml import etree
 
 from edition import checks
-from edition.outputs.pdfua_check import Element
 
 from . import outputs
 from .conftest import ROOT
@@ -84,7 +83,7 @@ def test_notes_are_notes_and_their_calls_link_to_them(built):
         siblings = note.parent.elements()
         reference = siblings[siblings.index(note) - 1]
         (link,) = [e for e in reference.walk() if e.role == "Link"]
-        (annotation,) = [k[1] for k in link.kids if not isinstance(k, Element) and k[0] == "objr"]
+        (annotation,) = link.annotations()
         assert (str(annotation.Dest), str(annotation.Contents)) == (f"juche--note-{number}", f"Note {number}")
         assert f.text_of(link) == str(number)
 

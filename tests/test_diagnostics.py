@@ -287,6 +287,8 @@ def test_every_code_is_documented_in_the_readme_and_tested():
     tested = set(CASES) | {"cli.option", "template.error", "layout.note-missing", "layout.note-misplaced"}
     tested |= {"md.nesting", "check.epub", "build.warning", "file.size", "csv.size"}  # in test_robustness.py
     tested |= {"preflight.fault"}  # in test_pagination.py
+    # in test_pdf_readings.py
+    tested |= {"pdf.unreadable", "pdf.encrypted", "pdf.pages", "pdf.no-text", "pdf.pdfa", "pdf.untagged"}
     for code in CODES:
         assert f"`{code}`" in readme, f"{code} is not in the README's table"
         assert code in tested, f"{code} has no test"

@@ -19,11 +19,17 @@ ACE = Path(os.environ.get("EDITION_ACE_DIR", "/opt/edition-ace")) / "node_module
 TEXT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "caption"}
 
 
-def assert_markers_match_pages(pdf: Path, epub: Path) -> None:
+def assert_markers_match_pages(pdf: Path, epub: Path, pdf_reading_pages: set[int] = frozenset()) -> None:
+    """Each page's marker stands before the page's first word; on a page of a
+    PDF reading (whose words the e-book does not have), before its entry in the
+    reading's list of print pages."""
     firsts = outputs.pdf_page_first_words(pdf)
     starts = outputs.epub_page_starts(epub)
     assert sorted(starts) == list(range(1, len(firsts) + 1)), "a page has no marker"
     for page, pdf_word in enumerate(firsts, 1):
+        if page in pdf_reading_pages:
+            assert starts[page] == "Print", f"page {page} of a PDF reading: marker before {starts[page]!r}"
+            continue
         if not pdf_word:  # a blank page: its marker stands with the next page's
             assert starts[page] == starts[page + 1], f"blank page {page}"
             continue

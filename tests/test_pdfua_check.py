@@ -192,7 +192,7 @@ def test_weasyprints_own_pdfua_is_a_false_claim(small):
 
 def test_our_print_pdf_of_it_is_claimed(small):
     edition, document = small
-    data = archival.write_print(document, edition)
+    data = archival.claim(archival.write_print(document, edition), edition, pdfa=False)
     assert check(data) == []
     with pikepdf.open(io.BytesIO(data)) as pdf:
         assert pdf.open_metadata().get("pdfuaid:part") == "1"
@@ -211,7 +211,7 @@ def test_no_claim_when_the_checker_fails(small, monkeypatch):
     logger = logging.getLogger("edition")  # the CLI's set-up stops it propagating: listen on it
     logger.addHandler(handler)
     try:
-        data = archival.write_print(document, edition)
+        data = archival.claim(archival.write_print(document, edition), edition, pdfa=False)
     finally:
         logger.removeHandler(handler)
     with pikepdf.open(io.BytesIO(data)) as pdf:

@@ -25,6 +25,8 @@ class Holdings:
     chapters: int = 0
     documents: int = 0
     readings: int = 0
+    pdf_readings: int = 0  # readings printed from a PDF, described in the e-book
+    pdf_texts: int = 0  # of those, the ones whose extracted text is an appendix
     notes: int = 0
     tables: int = 0
     tables_with_headers: int = 0
@@ -51,7 +53,11 @@ def count(documents: Iterable[bytes]) -> Holdings:
             tag = etree.QName(element).localname
             kinds = (element.get(EPUB_TYPE) or "").split()
             classes = (element.get("class") or "").split()
-            if tag == "section" and "chapter" in kinds:
+            if tag == "section" and "pdf-reading" in classes:
+                add("pdf_readings")
+            elif tag == "section" and "pdf-text" in classes:
+                add("pdf_texts")
+            elif tag == "section" and "chapter" in kinds:
                 add("chapters")
             elif tag == "section" and "document" in classes:
                 add("documents")
@@ -109,6 +115,10 @@ def summary(h: Holdings, pages: int) -> str:
     if h.tables:
         parts.append(_tables(h))
     text = "This publication has " + ", ".join(parts) + "."
+    if h.pdf_readings:
+        are = "s are" if h.pdf_readings != 1 else " is"
+        appendix = ", with the PDF's text, extracted and unedited, in an appendix" if h.pdf_texts else ""
+        text += f" {h.pdf_readings} reading{are} printed from a PDF and described here with its print pages{appendix}."
     if pages:
         text += f" Page-break markers and a page list give the {pages} pages of the print edition."
     if h.images:

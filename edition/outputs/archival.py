@@ -43,8 +43,13 @@ MIME_TYPES = {
     ".html": "text/html",
     ".xhtml": "application/xhtml+xml",
     ".css": "text/css",
+    ".pdf": "application/pdf",
 }
 MANIFEST_NAME = "build-manifest.json"
+#: Sources embedded as they are, after WeasyPrint has written the PDF/A (``attach``):
+#: a PDF is compressed already, and WeasyPrint would deflate it again at level 9
+#: (16 s for a 70 MB scan).
+STORED = (".pdf",)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class SourceFile:
             ".csv": "table data",
             ".yaml": "metadata",
             ".json": "build manifest: tool versions, input hashes, build date",
+            ".pdf": "source PDF of a reading, whose pages the volume prints",
         }
         if self.name.startswith("templates/"):
             return f"template or stylesheet of the edition: {self.name}"
@@ -128,6 +134,46 @@ def attachments(files: list[SourceFile], date: datetime.datetime) -> list[Attach
     ]
 
 
+def attach(pdf, files: list[SourceFile], date: datetime.datetime) -> None:
+    """Embed files in an open pikepdf PDF as associated files, stored as they
+    are, with the same entries WeasyPrint writes for the others (``attachments``)."""
+    import pikepdf
+
+    stamp = pikepdf.String(date.strftime("D:%Y%m%d%H%M%SZ"))
+    if "/Names" not in pdf.Root:
+        pdf.Root.Names = pikepdf.Dictionary()
+    names = pdf.Root.Names
+    tree = pikepdf.NameTree(names.EmbeddedFiles) if "/EmbeddedFiles" in names else pikepdf.NameTree.new(pdf)
+    names.EmbeddedFiles = tree.obj
+    if "/AF" not in pdf.Root:
+        pdf.Root.AF = pikepdf.Array()
+    related = pdf.Root.AF
+    for f in files:
+        stream = pdf.make_stream(
+            f.data,
+            Type=pikepdf.Name.EmbeddedFile,
+            Subtype=pikepdf.Name("/" + MIME_TYPES.get(f.suffix, "application/octet-stream")),
+            Params=pikepdf.Dictionary(
+                Size=len(f.data),
+                CheckSum=pikepdf.String(hashlib.md5(f.data, usedforsecurity=False).digest()),
+                CreationDate=stamp,
+                ModDate=stamp,
+            ),
+        )
+        spec = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Filespec,
+                F=pikepdf.String(f.name),
+                UF=pikepdf.String(f.name),
+                Desc=pikepdf.String(f.description),
+                AFRelationship=pikepdf.Name("/" + f.relationship),
+                EF=pikepdf.Dictionary(F=stream),
+            )
+        )
+        tree[f.name] = spec
+        related.append(spec)
+
+
 @contextlib.contextmanager
 def isolated_write(document: weasyprint.Document) -> Iterator[None]:
     """Undo what a write leaves on a document (output intents, XMP, attachments)."""
@@ -146,11 +192,11 @@ def isolated_write(document: weasyprint.Document) -> Iterator[None]:
 
 
 def write_print(document: weasyprint.Document, edition: Edition) -> bytes:
-    """The print PDF: tagged, and claimed as PDF/UA-1 when the checker passes it."""
+    """The print PDF, tagged (``claim`` makes it PDF/UA-1 once it is complete)."""
     with isolated_write(document), pdfua.recording() as record:
         data = document.write_pdf(pdf_identifier=edition.identifier.encode(), pdf_tags=True)
     xmp = lambda info, claim: xmp_packet(info, edition, False, claim)  # noqa: E731
-    return pdfua.finish(data, record, document, xmp, claim=True, name=f"{edition.slug}.pdf")
+    return pdfua.finish(data, record, document, xmp)
 
 
 def write_press(document: weasyprint.Document, edition: Edition, pdfx: bool) -> bytes:
@@ -169,6 +215,16 @@ def write_press(document: weasyprint.Document, edition: Edition, pdfx: bool) -> 
     return pdfua.finish(data, record, document, xmp)
 
 
+def claim(data: bytes, edition: Edition, pdfa: bool) -> bytes:
+    """The complete print PDF (``pdfa``: the PDF/A) claimed as PDF/UA-1 when the
+    checker passes it; never with an untagged PDF reading in it (the build has
+    said so with a ``pdf.untagged`` warning)."""
+    if edition.untagged_pdf_readings:
+        return data
+    name = f"{edition.slug}-pdfa.pdf" if pdfa else f"{edition.slug}.pdf"
+    return pdfua.claim(data, lambda info, claimed: xmp_packet(info, edition, pdfa, claimed), name)
+
+
 def _stable_pdfx_ids(_document: weasyprint.Document, pdf: pydyf.PDF) -> None:
     """WeasyPrint's PDF/X XMP carries a random DocumentID: derive it from the content."""
     stream = pdf.objects[_number(pdf.catalog["Metadata"])]
@@ -180,7 +236,7 @@ def _stable_pdfx_ids(_document: weasyprint.Document, pdf: pydyf.PDF) -> None:
 def write_pdfa(
     document: weasyprint.Document, edition: Edition, files: list[SourceFile], date: datetime.datetime
 ) -> bytes:
-    """The PDF/A-3a, claimed as PDF/UA-1 too when the checker passes it."""
+    """The PDF/A-3a, tagged (``claim`` makes it PDF/UA-1 too once it is complete)."""
     identifier = hashlib.md5((edition.identifier + "#pdfa").encode(), usedforsecurity=False).hexdigest().encode()
     with isolated_write(document), pdfua.recording() as record:
         data = document.write_pdf(
@@ -190,7 +246,7 @@ def write_pdfa(
             finisher=lambda _document, pdf: _finish(pdf, edition, files),
         )
     xmp = lambda info, claim: xmp_packet(info, edition, True, claim)  # noqa: E731
-    return pdfua.finish(data, record, document, xmp, claim=True, name=f"{edition.slug}-pdfa.pdf")
+    return pdfua.finish(data, record, document, xmp)
 
 
 def _finish(pdf: pydyf.PDF, edition: Edition, files: list[SourceFile]) -> None:

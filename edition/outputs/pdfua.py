@@ -12,8 +12,9 @@ builds the tree from the HTML elements (``structure``), rewrites the marked
 content (``marked_content``), merges and describes the link annotations, links
 each note call to its note, and sets the catalog entries PDF/UA asks for.
 
-A file is claimed as PDF/UA-1 (``pdfuaid:part`` in its XMP) only when the
-structural checker (``pdfua_check``) finds no fault in it.
+A file is claimed as PDF/UA-1 (``pdfuaid:part`` in its XMP) by ``claim``, once
+it is complete (after the pages of PDF readings are laid in, ``pdfpages``), and
+only when the structural checker (``pdfua_check``) finds no fault in it.
 """
 
 from __future__ import annotations
@@ -73,11 +74,9 @@ def recording() -> Iterator[Recording]:
         weasyprint.pdf.add_tags = original
 
 
-def finish(
-    data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None = None, claim: bool = False, name: str = ""
-) -> bytes:
-    """The written PDF with its structure tree; with ``claim``, identified as
-    PDF/UA-1 when the checker passes it (else a warning names the rules it breaks)."""
+def finish(data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None = None) -> bytes:
+    """The written PDF with its structure tree (and, with ``xmp``, an XMP packet
+    that makes no PDF/UA claim yet: ``claim`` does, once the file is complete)."""
     lang = document.metadata.lang or "en"
     with pikepdf.open(io.BytesIO(data)) as pdf:
         structure = Builder(document, record.marks, record.links, lang).build()
@@ -95,13 +94,28 @@ def finish(
         _catalog(pdf, lang)
         if xmp is not None:
             _set_xmp(pdf, xmp(_info(pdf), False))
-        if claim and xmp is not None:
-            faults = [f for f in pdfua_check.check(pdf) if f not in pdfua_check.CLAIMS]
-            if faults:
-                log.warning("%s is not claimed as PDF/UA-1: it breaks %s", name or "the PDF", ", ".join(faults))
-            else:
-                _set_xmp(pdf, xmp(_info(pdf), True))
         return _save(pdf)
+
+
+def claim(data: bytes, xmp: XmpBuilder, name: str) -> bytes:
+    """The finished PDF identified as PDF/UA-1 when the checker finds no fault
+    in it; else unchanged, and a warning names the rules it breaks."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        faults = [f for f in pdfua_check.check(pdf) if f not in pdfua_check.CLAIMS]
+        if faults:
+            log.warning("%s is not claimed as PDF/UA-1: it breaks %s", name, ", ".join(faults))
+            return data
+        _set_xmp(pdf, xmp(_info(pdf), True))
+        out = io.BytesIO()
+        # only the XMP packet changes: every other stream is written as it was
+        pdf.save(
+            out,
+            deterministic_id=True,
+            fix_metadata_version=False,
+            stream_decode_level=pikepdf.StreamDecodeLevel.none,
+            compress_streams=False,
+        )
+        return out.getvalue()
 
 
 def _save(pdf: pikepdf.Pdf) -> bytes:

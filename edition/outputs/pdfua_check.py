@@ -112,21 +112,22 @@ def artifacts_and_content_apart(f: File) -> bool:
 
 
 def marked_content_in_tree(f: File) -> bool:
-    """01-005 (the other half): every MCID on a page belongs to exactly one
-    structure element, and the page's parent tree says which."""
-    in_content = {(s.page, s.mcid) for s in f.sequences if s.mcid is not None}
-    owners: dict[tuple[int, int], Element] = {}
+    """01-005 (the other half): every MCID on a page (or in a form keyed in the
+    parent tree) belongs to exactly one structure element, and the parent tree
+    says which."""
+    in_content = {s.key for s in f.sequences if s.mcid is not None}
+    owners: dict = {}
     for element in f.elements:
-        for kid in element.kids:
-            if not isinstance(kid, Element) and kid[0] == "mcid":
-                if (kid[1], kid[2]) in owners:
-                    return False
-                owners[(kid[1], kid[2])] = element
+        for key in element.content():
+            if key in owners:
+                return False
+            owners[key] = element
     if in_content != set(owners):
         return False
     parent_tree = _parent_tree(f)
-    for (page, mcid), element in owners.items():
-        found = parent_tree.get(f.pages[page].get("/StructParents"))
+    for (page, stream, mcid), element in owners.items():
+        holder = f.pages[page] if stream is None else f.pdf.get_object(stream)
+        found = parent_tree.get(holder.get("/StructParents"))
         if not isinstance(found, pikepdf.Array) or mcid >= len(found) or found[mcid].objgen != element.obj.objgen:
             return False
     return True
@@ -219,7 +220,7 @@ def toc_structure(f: File) -> bool:
         if len(links) > 1:
             return False
         for link in links:
-            pages = [_annotation_page(f, k[1]) for k in link.kids if not isinstance(k, Element) and k[0] == "objr"]
+            pages = [_annotation_page(f, annotation) for annotation in link.annotations()]
             if len(pages) != len(set(pages)):
                 return False
     return True
@@ -241,8 +242,8 @@ def _annotation_page(f: File, annotation: pikepdf.Dictionary) -> int | None:
 
 
 def notes(f: File) -> bool:
-    """19-003, 19-004: every Note has an ID, each ID once; and each note's call
-    is a Reference holding a Link whose annotation goes to the note."""
+    """19-003, 19-004: every Note has an ID, each ID once; and a Reference
+    standing just before a Note (its call) holds a Link whose annotation goes to it."""
     ids = [str(e.obj.get("/ID", "")) for e in f.elements if e.role == "Note"]
     if any(not i for i in ids) or len(ids) != len(set(ids)):
         return False
@@ -251,13 +252,12 @@ def notes(f: File) -> bool:
         index = siblings.index(note)
         reference = siblings[index - 1] if index > 0 else None
         if reference is None or reference.role != "Reference":
-            return False
+            continue  # a note without a call of ours (a grafted PDF's): IDs are what PDF/UA asks
         targets = {
-            str(k[1].get("/Dest", ""))
+            str(annotation.get("/Dest", ""))
             for link in reference.walk()
             if link.role == "Link"
-            for k in link.kids
-            if not isinstance(k, Element) and k[0] == "objr"
+            for annotation in link.annotations()
         }
         if str(note.obj.ID) not in targets:
             return False
@@ -276,7 +276,7 @@ def figures_alt(f: File) -> bool:
 def annotations_in_structure(f: File) -> bool:
     """28-002, 28-011: every link annotation is the kid of a Link element, any
     other (but widgets and printer's marks) of an Annot element."""
-    owners = {k[1].objgen: e.role for e in f.elements for k in e.kids if not isinstance(k, Element) and k[0] == "objr"}
+    owners = {annotation.objgen: e.role for e in f.elements for annotation in e.annotations()}
     parent_tree = _parent_tree(f)
     for page in f.pages:
         for annotation in page.get("/Annots") or []:
@@ -337,18 +337,11 @@ def leaders_and_rules(f: File) -> bool:
             f.text_of(element)
         ):
             return False
-    figures = {
-        (k[1], k[2])
-        for e in f.elements
-        if e.role in ("Figure", "Formula")
-        for d in e.walk()
-        for k in d.kids
-        if not isinstance(k, Element) and k[0] == "mcid"
-    }
+    figures = {key for e in f.elements if e.role in ("Figure", "Formula") for d in e.walk() for key in d.content()}
     for seq in f.sequences:
         tagged_seq = seq.tagged()
         graphic_only = seq.graphics and not seq.text and tagged_seq is not None and not seq.artifact
-        if graphic_only and (tagged_seq.page, tagged_seq.mcid) not in figures:
+        if graphic_only and tagged_seq.key not in figures:
             return False
     return True
 
@@ -357,11 +350,11 @@ def page_markers(f: File) -> bool:
     """Margin page markers ("[12]") are artifacts, or elements labelled with
     ActualText or Alt that stand outside headings, header cells, captions and
     links (so no accessible name and no word reads "[12]…")."""
-    owners = {(k[1], k[2]): e for e in f.elements for k in e.kids if not isinstance(k, Element) and k[0] == "mcid"}
+    owners = {key: e for e in f.elements for key in e.content()}
     for seq in f.sequences:
-        if not MARKER_TEXT.match(seq.text) or seq.artifact or seq.mcid is None:
+        if seq.stream is not None or not MARKER_TEXT.match(seq.text) or seq.artifact or seq.mcid is None:
             continue
-        element = owners.get((seq.page, seq.mcid))
+        element = owners.get(seq.key)
         if element is None:
             return False
         labelled = [e for e in _up(element) if "/ActualText" in e.obj or "/Alt" in e.obj]
@@ -383,7 +376,7 @@ def hyphenation(f: File) -> bool:
     in the typesetter's hyphen (U+2010) carries an ActualText ending in a soft
     hyphen instead."""
     for seq in f.sequences:
-        if seq.mcid is None or not seq.text.rstrip().endswith(HYPHENATE):
+        if seq.mcid is None or seq.stream is not None or not seq.text.rstrip().endswith(HYPHENATE):
             continue
         actual = str(seq.props.get("/ActualText", ""))
         if not actual.endswith("\u00ad") or HYPHENATE in actual[-2:]:

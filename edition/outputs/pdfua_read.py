@@ -20,6 +20,7 @@ STANDARD = {
     *("Table", "TR", "TH", "TD", "THead", "TBody", "TFoot", "Span", "Quote", "Note", "Reference", "BibEntry"),
     *("Code", "Link", "Annot", "Ruby", "RB", "RT", "RP", "Warichu", "WT", "WP", "Figure", "Formula", "Form"),
 }
+Key = tuple[int, "tuple[int, int] | None", int]  # (page, form or None, MCID)
 PAINT = {"S", "s", "f", "F", "f*", "B", "B*", "b", "b*", "sh", "Do", "INLINE IMAGE"}
 TEXT_SHOW = {"Tj", "TJ", "'", '"'}
 
@@ -32,6 +33,7 @@ class Sequence:
     tag: str
     props: dict
     parent: Sequence | None
+    stream: tuple[int, int] | None = None  # a form XObject with its own parent-tree key, else the page
     text: str = ""
     graphics: bool = False
     baselines: list[float] = field(default_factory=list)
@@ -40,6 +42,11 @@ class Sequence:
     def mcid(self) -> int | None:
         value = self.props.get("/MCID")
         return int(value) if value is not None else None
+
+    @property
+    def key(self) -> Key:
+        """Where the structure tree finds this content: page, stream, MCID."""
+        return (self.page, self.stream, self.mcid)
 
     def ancestors(self) -> Iterator[Sequence]:
         node = self.parent
@@ -63,7 +70,7 @@ class Element:
     obj: pikepdf.Dictionary
     role: str
     parent: Element | None
-    kids: list = field(default_factory=list)  # Element | ("mcid", page, n) | ("objr", annotation)
+    kids: list = field(default_factory=list)  # Element | ("mcid", Key) | ("objr", annotation)
 
     def walk(self) -> Iterator[Element]:
         yield self
@@ -73,6 +80,13 @@ class Element:
 
     def elements(self) -> list[Element]:
         return [k for k in self.kids if isinstance(k, Element)]
+
+    def content(self) -> list[Key]:
+        """The keys of the marked content this element holds directly."""
+        return [k[1] for k in self.kids if not isinstance(k, Element) and k[0] == "mcid"]
+
+    def annotations(self) -> list[pikepdf.Object]:
+        return [k[1] for k in self.kids if not isinstance(k, Element) and k[0] == "objr"]
 
 
 class File:
@@ -110,9 +124,10 @@ class File:
         page = element.obj.get("/Pg", page) if element.role != "StructTreeRoot" else None
         for kid in items:
             if isinstance(kid, int):
-                element.kids.append(("mcid", self._page(page), int(kid)))
+                element.kids.append(("mcid", (self._page(page), None, int(kid))))
             elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
-                element.kids.append(("mcid", self._page(kid.get("/Pg", page)), int(kid.MCID)))
+                stream = kid.Stm.objgen if "/Stm" in kid else None
+                element.kids.append(("mcid", (self._page(kid.get("/Pg", page)), stream, int(kid.MCID))))
             elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR":
                 element.kids.append(("objr", kid.Obj))
             elif isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
@@ -148,7 +163,7 @@ class File:
         return fonts
 
     @cached_property
-    def mcid_text(self) -> dict[tuple[int, int], str]:
+    def mcid_text(self) -> dict[Key, str]:
         """The text of each tagged sequence, nested sequences included; an
         ActualText stands for the text it replaces."""
         out: dict[tuple[int, int], str] = {}
@@ -156,7 +171,7 @@ class File:
             owner = seq.tagged()
             if owner is None:
                 continue
-            key = (owner.page, owner.mcid)
+            key = owner.key
             if "/ActualText" in owner.props:
                 out[key] = str(owner.props["/ActualText"])
             else:
@@ -171,7 +186,7 @@ class File:
                 actual = kid.obj.get("/ActualText")
                 out.append(str(actual) if actual is not None else self.text_of(kid))
             elif kid[0] == "mcid":
-                out.append(self.mcid_text.get((kid[1], kid[2]), ""))
+                out.append(self.mcid_text.get(kid[1], ""))
         return "".join(out)
 
 
@@ -217,7 +232,9 @@ class _ContentReader:
         self.unmapped = False
         self.loose: Sequence | None = None
 
-    def read(self, holder: pikepdf.Object, ops, ctm: list[float], parent: Sequence | None) -> None:
+    def read(
+        self, holder: pikepdf.Object, ops, ctm: list[float], parent: Sequence | None, stream: tuple | None = None
+    ) -> None:
         resources = holder.get("/Resources") or {}
         fonts = self.file.fonts(resources)
         xobjects = resources.get("/XObject") or {}
@@ -229,7 +246,7 @@ class _ContentReader:
             operands = getattr(instruction, "operands", [])
             if op in ("BDC", "BMC"):
                 props = operands[1] if op == "BDC" and isinstance(operands[1], pikepdf.Dictionary) else {}
-                seq = Sequence(self.page, str(operands[0])[1:], dict(props.items()) if props else {}, stack[-1])
+                seq = Sequence(self.page, str(operands[0])[1:], dict(props.items()) if props else {}, stack[-1], stream)
                 self.out.append(seq)
                 stack.append(seq)
                 continue
@@ -255,7 +272,9 @@ class _ContentReader:
                 xobject = xobjects.get(str(operands[0]))
                 if xobject is not None and xobject.get("/Subtype") == "/Form":
                     matrix = [float(v) for v in xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])]
-                    self.read(xobject, pikepdf.parse_content_stream(xobject), _multiply(matrix, ctm), stack[-1])
+                    # a form keyed in the parent tree holds MCIDs of its own; any other shares the page's
+                    inner = xobject.objgen if "/StructParents" in xobject else stream
+                    self.read(xobject, pikepdf.parse_content_stream(xobject), _multiply(matrix, ctm), stack[-1], inner)
                     continue
             if op in TEXT_SHOW or op in PAINT:
                 self._paint(stack[-1], op, operands, font, _multiply(tm, ctm)[5])
