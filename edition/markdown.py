@@ -275,12 +275,18 @@ def _number_citations(parsed: Parsed, path: Path, prefix: str) -> None:
     citations at its call)."""
     count = 0
 
+    inside: set[int] = set()  # notes being visited: a note that calls itself is not entered again
+
     def visit(tokens: list[Token], default_line: int | None) -> None:
         nonlocal count
         for child, line in walk_inline(tokens):
             if child.type == "footnote_ref" and child.meta["id"] < len(parsed.notes):
+                if child.meta["id"] in inside:
+                    continue
+                inside.add(child.meta["id"])
                 note = parsed.notes[child.meta["id"]]
                 visit(note.tokens, note.location.line)
+                inside.discard(child.meta["id"])
             elif child.type == "citation" and "id" not in child.meta:
                 count += 1
                 cid = f"{prefix}-c{count}"
