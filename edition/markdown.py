@@ -274,19 +274,17 @@ def _number_citations(parsed: Parsed, path: Path, prefix: str) -> None:
     """Ids for every citation, in the order a reader meets them (a note's
     citations at its call)."""
     count = 0
-
-    inside: set[int] = set()  # notes being visited: a note that calls itself is not entered again
+    entered: set[int] = set()  # a note that calls itself (refused later) is visited once
 
     def visit(tokens: list[Token], default_line: int | None) -> None:
         nonlocal count
         for child, line in walk_inline(tokens):
             if child.type == "footnote_ref" and child.meta["id"] < len(parsed.notes):
-                if child.meta["id"] in inside:
+                if child.meta["id"] in entered:
                     continue
-                inside.add(child.meta["id"])
+                entered.add(child.meta["id"])
                 note = parsed.notes[child.meta["id"]]
                 visit(note.tokens, note.location.line)
-                inside.discard(child.meta["id"])
             elif child.type == "citation" and "id" not in child.meta:
                 count += 1
                 cid = f"{prefix}-c{count}"

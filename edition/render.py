@@ -20,11 +20,12 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
-from . import ids, tabular
+from . import ids, links, tabular
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs, walk_inline
 from .model import Note, Section, SourceLocation, Table, Work
 from .scripts import RTL_LANGUAGES
+from .templates import RecordingLoader
 
 #: Span and div attributes content may set; everything else is dropped.
 SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
@@ -48,7 +49,7 @@ EPUB = Target("epub", xhtml=True, file_per_section=True)
 
 def environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
+        loader=RecordingLoader(templates),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
@@ -542,9 +543,8 @@ class BodyRenderer(RendererHTML):
         href = str(tokens[idx].attrGet("href") or "")
         if href.startswith("#"):  # a cross-reference: print adds the page (print.css)
             return f'<a class="xref" href="{escape(self.locator.href(href[1:]))}">'
-        if href.startswith(("http://", "https://", "mailto:")):
-            return f'<a href="{escape(href)}">'
-        return "<a>"
+        external = links.external_href(href)
+        return f'<a href="{escape(external)}">' if external else "<a>"
 
     def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         """An image from the content: a file URL in print (the fetcher checks it

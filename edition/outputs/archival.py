@@ -16,7 +16,7 @@ import io
 import json
 import platform
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -25,8 +25,10 @@ from xml.sax.saxutils import escape
 
 import pydyf
 import weasyprint
+from PIL import Image
 from weasyprint import Attachment
 
+from .. import readlog
 from ..freshness import TOOLS
 from ..model import Edition
 from ..tools import pandoc_version
@@ -83,21 +85,27 @@ class SourceFile:
         return f"{kinds.get(self.suffix, 'source file')}: {self.name}"
 
 
-def edition_sources(edition: Edition, project: Path) -> list[SourceFile]:
-    """Every file the edition is made from: its works' folders, their BibTeX
-    files and the templates, by project-relative path, sorted."""
+def edition_sources(edition: Edition, project: Path, used: Iterable[Path] = ()) -> list[SourceFile]:
+    """Every file the edition is made from, with the bytes the build read: its
+    works' inputs, the reader definition, and the templates, stylesheets,
+    images and layouts the builders loaded (``used``). Files outside the
+    project (the fonts) are not embedded. By project-relative path, sorted.
+    Nothing else lying in the project's folders is embedded."""
+    root = project.resolve()
     paths: set[Path] = set()
     for work in edition.parts:
         paths.update(work.inputs)
-    paths.update(p for p in (project / "templates").rglob("*") if p.is_file())
     if edition.reader:
         paths.add(edition.reader.definition)
-    copy_texts = {w.root / w.meta.copy_text for w in edition.parts if w.meta.copy_text}
+    paths.update(used)
+    # a file outside the project (the fonts; anything the sandbox let through) is never published
+    inside = [p for p in sorted(paths) if p.resolve().is_relative_to(root)]
+    by_name = {path.resolve().relative_to(root).as_posix(): path for path in inside}
+    copy_texts = {(w.root / w.meta.copy_text).resolve() for w in edition.parts if w.meta.copy_text}
+    role = "copy-text, the transcript of the published original this edition was made from"
     files = []
-    for path in sorted(paths):
-        rel = path.resolve().relative_to(project.resolve()).as_posix()
-        role = "copy-text, the transcript of the published original this edition was made from"
-        files.append(SourceFile(rel, path.read_bytes(), role if path in copy_texts else ""))
+    for name, path in sorted(by_name.items()):
+        files.append(SourceFile(name, readlog.read_once(path), role if path.resolve() in copy_texts else ""))
     return files
 
 
@@ -251,9 +259,16 @@ def write_pdfa(
 
 def _finish(pdf: pydyf.PDF, edition: Edition, files: list[SourceFile]) -> None:
     """Replace WeasyPrint's XMP with a complete one, consistent with the Info
-    dictionary, and give each embedded file its MIME type."""
+    dictionary, give each embedded file its MIME type, and turn off image
+    interpolation (PDF/A forbids it; WeasyPrint sets it for every image whose
+    ``image-rendering`` is ``auto``)."""
     stream = pdf.objects[_number(pdf.catalog["Metadata"])]
     stream.stream = [xmp_packet(pdf.info, edition)]
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and obj.extra.get("Subtype") == "/Image":
+            obj.extra["Interpolate"] = "false"
+            if obj.extra.get("ColorSpace") == "/DeviceCMYK":
+                _cmyk_image_as_rgb(obj)
     mime = {f.name: MIME_TYPES.get(f.suffix, "application/octet-stream") for f in files}
     for obj in pdf.objects:
         if isinstance(obj, dict) and obj.get("Type") == "/Filespec":
@@ -261,6 +276,21 @@ def _finish(pdf: pydyf.PDF, edition: Edition, files: list[SourceFile]) -> None:
             embedded = pdf.objects[_number(obj["EF"]["F"])]
             if name in mime:
                 embedded.extra["Subtype"] = "/" + mime[name].replace("/", "#2f")
+
+
+def _cmyk_image_as_rgb(image: pydyf.Stream) -> None:
+    """A CMYK image (a JPEG: WeasyPrint passes it through) in RGB. PDF/A allows
+    DeviceCMYK only with a CMYK output intent; the PDF/A's is sRGB, and no free
+    CMYK profile exists to convert with, so the conversion is Pillow's plain one."""
+    data = b"".join(part if isinstance(part, bytes) else part.data for part in image.stream)
+    picture = Image.open(io.BytesIO(data))  # Pillow undoes an Adobe JPEG's inverted CMYK
+    out = io.BytesIO()
+    picture.convert("RGB").save(out, format="JPEG", quality=95)
+    image.stream = [out.getvalue()]
+    image.extra["ColorSpace"] = "/DeviceRGB"
+    image.extra["Filter"] = "/DCTDecode"
+    image.extra.pop("Decode", None)
+    image.extra.pop("DecodeParms", None)
 
 
 def _number(reference: bytes | str) -> int:

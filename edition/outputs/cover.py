@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
-from .. import scripts
+from .. import readlog, scripts
 from ..fonts import FACES, FONT_DIR
 from ..model import Edition
 
@@ -99,7 +99,7 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, faces: Faces, width: int) -> lis
 
 
 def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
-    spec = yaml.safe_load(layout_path.read_text(encoding="utf-8"))
+    spec = yaml.safe_load(readlog.read_once(layout_path).decode("utf-8"))
     width, height = spec["size"]
     image = Image.new("RGB", (width, height), spec["background"])
     draw = ImageDraw.Draw(image)

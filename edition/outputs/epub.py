@@ -21,7 +21,7 @@ import jinja2
 from ebooklib import epub
 from markupsafe import Markup
 
-from .. import fonts, ids, scripts
+from .. import fonts, ids, links, readlog, scripts
 from ..layout import PageStart
 from ..model import Edition, Section, Work
 from ..render import (
@@ -40,6 +40,17 @@ from . import accessibility, markers, pagebreaks
 from .cover import cover_alt, cover_texts, draw_cover
 
 CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
+#: The templates the EPUB builder renders (they load the rest), and its cover layout.
+TEMPLATES = (
+    "epub/page.xhtml",
+    "epub/nav.xhtml",
+    "epub/cover.xhtml",
+    "epub/section.xhtml",
+    "epub/titlepage.xhtml",
+    "body/blocks.html",
+    "body/notes.html",
+)
+COVER_LAYOUT = "epub/cover.yaml"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -74,7 +85,7 @@ def build_epub(
 ) -> bytes:
     package = package_pages(edition, env, reading_pages, page_starts)
     texts = cover_texts(edition)
-    layout = project / "templates" / "epub" / "cover.yaml"
+    layout = project / "templates" / COVER_LAYOUT
     cover_png = draw_cover(texts, layout)
     cover_page = Page(
         "cover.xhtml",
@@ -131,9 +142,10 @@ def package_pages(
 
 def page_xhtml(env: jinja2.Environment, page: Page, lang: str) -> str:
     """One page as the XHTML file the EPUB holds, before print page breaks are added."""
-    return render_template(
+    xhtml = render_template(
         env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
     )
+    return links.check(xhtml, page.file)
 
 
 def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
@@ -141,7 +153,8 @@ def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
     (Charis, and the ``scripts.epub_fonts`` faces the text needs)."""
     out = {}
     for name, source in CSS_FILES.items():
-        css = (project / "templates" / source).read_text(encoding="utf-8")
+        css = readlog.read_once(project / "templates" / source).decode("utf-8")
+        css = css.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as read_text gave
         if name == "css/base.css":
             faces = [fonts.font_face_css(lambda p: f"../fonts/{p.name}"), fallback_css]
             css = "\n".join(filter(None, faces)) + "\n" + css
@@ -424,7 +437,7 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
     for number, (name, (path, _)) in enumerate(sorted(package.images.items())):
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         book.add_item(
-            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=path.read_bytes())
+            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=readlog.read_once(path))
         )
     image = epub.EpubItem(uid="cover-image", file_name="images/cover.png", media_type="image/png", content=cover_png)
     image.properties = ["cover-image"]
