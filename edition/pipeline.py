@@ -295,9 +295,7 @@ def build(edition: Edition, env, options: Options, result: Result, transaction: 
         if options.press:
             press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
             with result.timings.stage(f"{edition.slug}: write press pdf"):
-                press = archival.write_press(
-                    press_document, edition.identifier.encode(), pdfx=bool(options.cmyk_profile)
-                )
+                press = archival.write_press(press_document, edition, pdfx=bool(options.cmyk_profile))
                 press = pdfpages.insert(press, edition, pdfpages.plan(press_document, edition))
                 files[options.out / f"{edition.slug}-press.pdf"] = press
         if "epub" in options.formats:
@@ -308,7 +306,9 @@ def build(edition: Edition, env, options: Options, result: Result, transaction: 
                 )
     finally:  # always collect the child, even when the EPUB fails
         with result.timings.stage(f"{edition.slug}: wait for pdf writes"):
-            written = pickle.loads(pdfs())
+            written, child_warnings = pickle.loads(pdfs())
+    for message in child_warnings:  # logged in the child: counted here, where --strict sees them
+        log.warning("%s", message)
     files.update({options.out / name: data for name, data in written.items()})
     if options.check and "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: epubcheck"):
@@ -345,20 +345,40 @@ def _write_pdfs(
     sources: list[archival.SourceFile],
     placements=(),
 ) -> bytes:
-    """The print PDF and the PDF/A, from the one layout (run in a child process);
-    the pages of PDF readings are laid in after WeasyPrint has written each."""
+    """The print PDF and the PDF/A, from the one layout (run in a child process),
+    with the warnings the writes logged: the pages of PDF readings are laid in
+    after WeasyPrint has written each, then the file is claimed as PDF/UA-1 if
+    the checker passes it (never with an untagged PDF reading in it)."""
     out: dict[str, bytes] = {}
-    if "pdf" in options.formats:
-        data = archival.write_print(document, edition.identifier.encode())
-        out[f"{edition.slug}.pdf"] = pdfpages.insert(data, edition, list(placements))
-    if "pdfa" in options.formats:
-        sources = list(sources)
-        sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
-        stored = [s for s in sources if s.suffix in archival.STORED]
-        data = archival.write_pdfa(document, edition, [s for s in sources if s not in stored], date)
-        attach = (lambda pdf: archival.attach(pdf, stored, date)) if stored else None
-        out[f"{edition.slug}-pdfa.pdf"] = pdfpages.insert(data, edition, list(placements), attach)
-    return pickle.dumps(out)
+    warnings = Result()
+    counter = _WarningCounter(warnings)
+    logger = logging.getLogger("edition")
+    shown = _HoldWarnings()  # the parent logs them once: the child's handlers must not print them too
+    for handler in logger.handlers:
+        handler.addFilter(shown)
+    logger.addHandler(counter)
+    try:
+        if "pdf" in options.formats:
+            data = pdfpages.insert(archival.write_print(document, edition), edition, list(placements))
+            out[f"{edition.slug}.pdf"] = archival.claim(data, edition, pdfa=False)
+        if "pdfa" in options.formats:
+            sources = list(sources)
+            sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
+            stored = [s for s in sources if s.suffix in archival.STORED]
+            data = archival.write_pdfa(document, edition, [s for s in sources if s not in stored], date)
+            attach = (lambda pdf: archival.attach(pdf, stored, date)) if stored else None
+            data = pdfpages.insert(data, edition, list(placements), attach)
+            out[f"{edition.slug}-pdfa.pdf"] = archival.claim(data, edition, pdfa=True)
+    finally:
+        logger.removeHandler(counter)
+        for handler in logger.handlers:
+            handler.removeFilter(shown)
+    return pickle.dumps((out, warnings.warnings))
+
+
+class _HoldWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.WARNING
 
 
 def _check_pdf_readings(edition: Edition, options: Options, result: Result) -> None:

@@ -41,10 +41,15 @@ def cover_texts(edition: Edition) -> dict[str, str]:
     }
 
 
-def cover_alt(texts: dict[str, str]) -> str:
-    parts = [f"Cover: {texts['title']}", f"by {texts['author_line']}"]
-    if texts["series_line"]:
-        parts.append(texts["series_line"])
+def cover_alt(texts: dict[str, str], layout_path: Path) -> str:
+    """The cover's text alternative: every text the layout draws on it, the
+    title first and the author after "by", the others in the order drawn."""
+    spec = yaml.safe_load(layout_path.read_text(encoding="utf-8"))
+    drawn = [b["text"] for b in spec["blocks"] if texts.get(b["text"])]
+    parts = [f"Cover: {texts['title']}"] if "title" in drawn else ["Cover"]
+    if "author_line" in drawn:
+        parts.append(f"by {texts['author_line']}")
+    parts += [texts[name] for name in drawn if name not in ("title", "author_line")]
     return ", ".join(parts) + "."
 
 
