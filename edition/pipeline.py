@@ -18,10 +18,10 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, checks, fonts, ids, parallel, pdf, preflight, volume
+from . import __version__, checks, fonts, ids, pagefit, parallel, pdf, preflight, volume
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector, Diagnostic
-from .layout import page_starts, splits_for_first_faults
+from .layout import page_starts
 from .model import Edition
 from .outputs import archival, epub
 from .outputs.permissions import permissions_csv
@@ -29,6 +29,7 @@ from .progress import Timings
 from .reader import read_work
 from .render import (
     PRINT,
+    Marks,
     build_locator,
     environment,
     permission_rows,
@@ -66,8 +67,10 @@ class Result:
     outputs: list[Path] = field(default_factory=list)
     pages: dict[str, int] = field(default_factory=dict)
     layout_rounds: dict[str, int] = field(default_factory=dict)
-    corrections: dict[str, list] = field(default_factory=dict)
-    split_points: dict[str, list] = field(default_factory=dict)  # slug -> ((work, note), chars)
+    corrections: dict[str, pagefit.Corrections] = field(default_factory=dict)
+    split_points: dict[str, pagefit.Corrections] = field(
+        default_factory=dict
+    )  # what print_html needs to redo the layout
     warnings: list[str] = field(default_factory=list)
     preflight: dict[str, preflight.Report] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
@@ -278,44 +281,63 @@ def _write_pdfs(document, edition: Edition, options: Options, date: datetime.dat
 
 
 def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, result: Result, press: bool = False):
-    """Lay out, find every note printed off its call's page, end the paragraph
-    before the call's line so that line starts the next page, and lay out again
-    until every note is on its call's page."""
-    splits: dict[tuple[str, int], int] = {}
+    """Lay out, then make up again every run of pages where a note is off its
+    call's page or a page is left short (edition/pagefit.py: page ends as
+    forced breaks, paragraphs set a line tighter or looser), and lay out again
+    until nothing changes; fail if a note is still off its call's page."""
+    corrections = pagefit.Corrections()
+    extra = _profile_dirs(options, press)
     for round_number in range(1, MAX_LAYOUT_ROUNDS + 1):
         with result.timings.stage(f"{edition.slug}: render print html"):
-            html = print_html(edition, env, options, date, splits, press)
+            html = print_html(edition, env, options, date, corrections, press)
         with result.timings.stage(f"{edition.slug}: lay out pages"):
-            document = pdf.lay_out(html, options.project, extra_allowed=_profile_dirs(options, press))
-        with result.timings.stage(f"{edition.slug}: check notes"):
-            fixes = [(key, chars) for key, chars in splits_for_first_faults(document) if splits.get(key) != chars]
-        if not fixes:
-            break
-        for (work, number), chars in fixes:
-            log.info(
-                "layout %d: note %d of %s is not on its call's page: its line moves over", round_number, number, work
+            document = pdf.lay_out(html, options.project, extra_allowed=extra)
+        with result.timings.stage(f"{edition.slug}: make up pages"):
+            changed = pagefit.next_corrections(
+                document,
+                corrections,
+                lambda keys, html=html: pagefit.measure_notes(
+                    html, keys, lambda h: pdf.lay_out(h, options.project, extra_allowed=extra)
+                ),
+                fill=round_number <= pagefit.FILL_ROUNDS,
             )
-            splits[(work, number)] = chars
+        if not changed:
+            break
+        log.info(
+            "layout %d: pages made up again (%d page ends, %d paragraphs respaced)",
+            round_number,
+            sum(len(v) for v in corrections.ends.values()),
+            len(corrections.spacing),
+        )
     result.layout_rounds[edition.slug] = round_number
-    result.corrections[edition.slug] = sorted(splits)
-    result.split_points[edition.slug] = sorted(splits.items())
+    result.corrections[edition.slug] = corrections
+    result.split_points[edition.slug] = corrections
     pdf.fail_on_note_faults(document)
     return document
 
 
 def print_html(
-    edition: Edition, env, options: Options, date: datetime.datetime, splits=None, press: bool = False
+    edition: Edition,
+    env,
+    options: Options,
+    date: datetime.datetime,
+    corrections: pagefit.Corrections | None = None,
+    press: bool = False,
 ) -> str:
-    splits = splits or {}
+    marks = corrections.marks() if corrections else {}
     links = volume_links(edition.parts)
     bodies = {
         work.slug: render_bodies(
-            work, PRINT, env, {n: v for (w, n), v in splits.items() if w == work.slug}, links.get(work.slug)
+            work,
+            PRINT,
+            env,
+            {n: Marks(cuts, spacing) for n, (cuts, spacing) in marks.get(work.slug, {}).items()},
+            links.get(work.slug),
         )[0]
         for work in edition.parts
     }
     css = options.project / "templates"
-    return render_template(
+    html = render_template(
         env,
         "print/book.html",
         edition=edition,
@@ -339,3 +361,4 @@ def print_html(
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+    return pagefit.mark_blocks(html, corrections.blocks()) if corrections else html

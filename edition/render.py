@@ -86,6 +86,17 @@ def _template_line(exc: BaseException) -> tuple[str | None, int | None]:
     return found
 
 
+@dataclass(frozen=True)
+class Marks:
+    """What the print layout asks of one paragraph: where pages end inside it
+    (non-space characters before each cut; 0 = before the paragraph, -1 =
+    after it) and
+    whether to set it a line tighter (-1) or looser (+1)."""
+
+    cuts: tuple[int, ...] = ()
+    spacing: int = 0
+
+
 @dataclass
 class Locator:
     """Where each work-local id ends up: the file (EPUB) and the output id."""
@@ -156,13 +167,34 @@ def toc_entries(work: Work, locator: Locator) -> list[dict]:
     href = locator.href
     entries = [{"title": s.title, "href": href(s.slug), "children": []} for s in work.sections]
     if work.documents:
-        children = [{"title": d.label, "href": href(d.slug), "children": []} for d in work.documents]
+        children = [{"title": document_entry(d), "href": href(d.slug), "children": []} for d in work.documents]
         entries.append({"title": work.meta.appendix_title, "href": href("appendix"), "children": children})
     if work.bibliography:
         entries.append({"title": "Bibliography", "href": href("bibliography"), "children": []})
     if work.register and not work.documents_only:
         entries.append({"title": "Note on the Text", "href": href("note-on-the-text"), "children": []})
     return entries
+
+
+#: A document's title in the contents is cut at a word boundary past this many characters.
+TOC_TITLE_MAX = 76
+#: A date at the end of a document's title ("…, 9 March 1967", "… on 1 June 1984"):
+#: the contents give the document's own date instead.
+TRAILING_DATE = re.compile(r"(?:,|\s+on|\s+of)?\s+\d{1,2}(?:\s*[-–]\s*\d{1,2})?\s+[A-Z][a-z]+\s+\d{4}$")
+
+
+def document_entry(document: Section) -> str:
+    """A document's line in the contents: its label, its title (without a
+    trailing date, shortened when long) and its date, as the appendix heads
+    it; a label alone ("DOCUMENT No. 1") tells a reader nothing."""
+    title = " ".join(document.title.split()).rstrip(".")
+    if document.date:
+        title = TRAILING_DATE.sub("", title)
+    if len(title) > TOC_TITLE_MAX:
+        cut = title[: TOC_TITLE_MAX + 1].rsplit(" ", 1)[0]
+        title = cut.rstrip(" ,;:–-") + "…"
+    entry = ": ".join(p for p in (document.label, title) if p)
+    return f"{entry}, {display_date(document.date)}" if document.date else entry
 
 
 def volume_toc(edition, target: Target) -> list[dict]:
@@ -243,10 +275,14 @@ class BodyRenderer(RendererHTML):
     """markdown-it tokens -> markup for one work and one target."""
 
     def __init__(
-        self, work: Work, target: Target, macros: Any, locator: Locator, splits: dict[int, int] | None = None
+        self, work: Work, target: Target, macros: Any, locator: Locator, marks: dict[int, Marks] | None = None
     ) -> None:
         super().__init__(PARSER)
-        self.splits = splits or {}
+        # print only: paragraphs carry their ordinal (``data-p``) so the layout
+        # can name where a page must end or which paragraph to set looser
+        self.marks = marks
+        self._paragraphs = 0
+        self._in_note = 0
         self.work = work
         self.target = target
         self.macros = macros
@@ -272,7 +308,11 @@ class BodyRenderer(RendererHTML):
         tokens = list(note.tokens)
         if inline:
             tokens = [t for t in tokens if t.type not in ("paragraph_open", "paragraph_close")]
-        return Markup(self._blocks(tokens).strip())
+        self._in_note += 1
+        try:
+            return Markup(self._blocks(tokens).strip())
+        finally:
+            self._in_note -= 1
 
     def inline(self, markdown: str) -> Markup:
         """Render a line of Markdown from metadata (a caption, a source note)."""
@@ -291,12 +331,11 @@ class BodyRenderer(RendererHTML):
                 out.append(self._div(token, tokens[i + 1 : end]))
                 i = end + 1
                 continue
-            if token.type == "paragraph_open" and self.splits and i + 2 < len(tokens):
-                split = self._split_paragraph(tokens[i + 1])
-                if split is not None:
-                    out.append(split)
-                    i += 3
-                    continue
+            if self._addressed(token) and i + 2 < len(tokens):
+                self._paragraphs += 1
+                out.append(self._paragraph(token, tokens[i + 1], self._paragraphs))
+                i += 3
+                continue
             if token.type == "inline":
                 out.append(self.renderInline(token.children or [], self.options, {}))
             elif token.type in self.rules:
@@ -306,14 +345,22 @@ class BodyRenderer(RendererHTML):
             i += 1
         return "".join(out)
 
-    def _split_paragraph(self, inline: Token) -> str | None:
-        """A paragraph that must end early so a note call's line starts the next
-        page (print only): rendered as parts, the later ones starting a page
-        without indent, the earlier ones with their last line justified."""
-        numbers = [c.meta["note_number"] for c in inline.children or () if c.type == "footnote_ref"]
-        cuts = sorted({self.splits[n] for n in numbers if n in self.splits})
-        if not cuts:
-            return None
+    def _addressed(self, token: Token) -> bool:
+        """A paragraph of the work's own text in print, not one inside a note."""
+        return self.marks is not None and token.type == "paragraph_open" and not token.hidden and not self._in_note
+
+    def _paragraph(self, opening: Token, inline: Token, ordinal: int) -> str:
+        """A print paragraph with its ordinal. Where the layout ends a page
+        inside it (``Marks.cuts``, non-space characters before the cut), it is
+        rendered as parts: the later ones start a page without indent, the
+        earlier ones end with a justified line, so the parts read as one
+        paragraph; a cut at 0 starts the whole paragraph on a new page, a cut
+        at -1 ends the page after it (before a heading or a table).
+        ``Marks.spacing`` sets it a line tighter (-1) or looser (+1)."""
+        marks = (self.marks or {}).get(ordinal, Marks())
+        spacing = {-1: ["tighter"], 1: ["looser"]}.get(marks.spacing, [])
+        cuts = sorted(c for c in set(marks.cuts) if c > 0)
+        ends_page = any(c < 0 for c in marks.cuts)
         parts, rest, done = [], list(inline.children or ()), 0
         for cut in cuts:
             before, rest = split_inline(rest, cut - done)
@@ -322,9 +369,16 @@ class BodyRenderer(RendererHTML):
         parts.append((done, rest))
         out = []
         for k, (offset, children) in enumerate(parts):
-            classes = (["continued"] if k else []) + (["split"] if k < len(parts) - 1 else [])
+            classes = (["continued"] if k else []) + (["split"] if k < len(parts) - 1 else []) + spacing
+            if k == 0 and 0 in marks.cuts:
+                classes.append("page-start")
+            if k == len(parts) - 1 and ends_page:
+                classes.append("page-end")
+            attrs = f' class="{" ".join(classes)}"' if classes else ""
+            chars = f' data-chars="{offset}"' if len(parts) > 1 else ""
+            own = self.renderAttrs(opening) if k == 0 else ""
             out.append(
-                f'<p class="{" ".join(classes)}" data-chars="{offset}">'
+                f'<p{own}{attrs} data-p="{self.work.slug}:{ordinal}"{chars}>'
                 + self.renderInline(children, self.options, {})
                 + "</p>\n"
             )
@@ -556,13 +610,16 @@ def render_bodies(
     work: Work,
     target: Target,
     env: jinja2.Environment,
-    splits: dict[int, int] | None = None,
+    marks: dict[int, Marks] | None = None,
     elsewhere: dict | None = None,
 ) -> tuple[dict[str, Markup], BodyRenderer]:
-    """Each section's and document's body markup, by slug; ``splits`` ends a
-    note call's paragraph early (note number -> characters before the cut)."""
+    """Each section's and document's body markup, by slug. In print, every
+    paragraph of the text carries its ordinal in the work, and ``marks``
+    (ordinal -> Marks) ends pages inside paragraphs or sets them looser."""
     macros = env.get_template("body/blocks.html").module
-    renderer = BodyRenderer(work, target, macros, build_locator(work, target, elsewhere), splits)
+    if target.name == "print" and marks is None:
+        marks = {}
+    renderer = BodyRenderer(work, target, macros, build_locator(work, target, elsewhere), marks)
     try:
         bodies = {s.slug: renderer.section_body(s) for s in work.all_sections}
     except jinja2.TemplateError as exc:
