@@ -124,6 +124,7 @@ class Corrections:
     ends: dict[tuple, list[tuple[int, End]]] = field(default_factory=dict)  # chunk -> (page in chunk, end)
     spacing: dict[tuple[str, int], int] = field(default_factory=dict)  # (work, paragraph) -> -1 | +1
     attempts: collections.Counter = field(default_factory=collections.Counter)
+    filled: dict[tuple, bool] = field(default_factory=dict)  # short pages tried once (True: given an end)
 
     def marks(self) -> dict[str, dict[int, tuple[tuple[int, ...], int]]]:
         """work -> paragraph ordinal -> (cuts, spacing), for the renderer."""
@@ -595,45 +596,61 @@ def next_corrections(
     index = _line_index(document)
     changed = False
     for chunk in flow.chunks():
-        key = None
-        for page in chunk:
-            if not page.lines or (page.number not in misplaced and page.number not in short):
-                continue
-            key = key or _chunk_key(document, index, chunk[0])
-            plan = _plan_from(flow, chunk, page, corrections, measure)
-            if plan is None:
-                continue
-            offset = page.number - chunk[0].number
-            kept = [(k, end) for k, end in corrections.ends.get(key, []) if k < offset]
-            must = page.number in misplaced
-            if not must and not (plan.short <= SHORT_LINES and plan.short < short[page.number] - 0.5):
-                # a page the make-up cannot fill (a long note's line must move): leave it to
-                # the layout, without an end an earlier round gave it
-                if kept != corrections.ends.get(key, []):
-                    corrections.ends[key] = kept
-                    changed = True
-                    break
-                continue
-            ends = kept + ([(offset, plan.end)] if plan.end else [])
-            if ends != corrections.ends.get(key, []) or any(k not in corrections.spacing for k in plan.spacing):
-                corrections.ends[key] = ends
-                corrections.spacing.update(plan.spacing)
+        key = _chunk_key(document, index, chunk[0])
+        for page in (p for p in chunk if p.number in misplaced or p.number in short):
+            if page.lines and _mend(
+                flow, chunk, page, key, page.number in misplaced, short.get(page.number), corrections, measure
+            ):
                 changed = True
-            break
+                break
     return changed
 
 
-def _plan_from(flow: Flow, chunk: list[Page], page: Page, corrections: Corrections, measure) -> Plan | None:
+#: Tries per page and round, each with half a line more kept free at the foot,
+#: when the layout did not follow the make-up of an earlier round.
+MAX_TRIES = 4
+
+
+def _mend(flow, chunk, page, key, must: bool, short: float | None, corrections: Corrections, measure) -> bool:
+    """Give a faulty page a new end; whether the corrections changed. A page
+    whose note is off its call's page is always given one (kept freer at the
+    foot each time the layout did not follow). A short page is filled once,
+    and only if the make-up predicts it full enough (a page a long note's line
+    had to leave cannot be filled without splitting the note, which WeasyPrint
+    does not); if the layout did not follow, its end is taken back."""
+    offset = page.number - chunk[0].number
+    current = corrections.ends.get(key, [])
+    kept = [(k, end) for k, end in current if k < offset]
+    attempt = (key, offset, _first_position(page))
+    if not must:
+        if attempt in corrections.filled:
+            if corrections.filled[attempt] and any(k == offset for k, _ in current):
+                corrections.filled[attempt] = False  # the layout did not follow: leave the page to it
+                corrections.ends[key] = kept
+                return True
+            return False
+        corrections.filled[attempt] = False
     run = _run(flow, [p for p in chunk if p.number >= page.number])
-    calls = [k for line in run.lines for k in line.calls]
     notes = dict(flow.note_heights)
-    missing = [k for k in calls if k not in notes]
+    missing = [k for line in run.lines for k in line.calls if k not in notes]
     if missing:
         notes.update(measure(missing))
-    attempt = (chunk[0].number, page.number, _first_position(page))
-    safety = corrections.attempts[attempt] * flow.line_height / 2
-    corrections.attempts[attempt] += 1
-    return plan_page(flow, run, notes, set(corrections.spacing), safety)
+    for _ in range(MAX_TRIES if must else 1):
+        safety = corrections.attempts[attempt] * flow.line_height / 2 if must else 0.0
+        corrections.attempts[attempt] += 1
+        plan = plan_page(flow, run, notes, set(corrections.spacing), safety)
+        if plan is None:
+            return False
+        if not must and not (plan.short <= SHORT_LINES and plan.short < (short or 0) - 0.5):
+            return False
+        ends = kept + ([(offset, plan.end)] if plan.end else [])
+        if ends != current or any(k not in corrections.spacing for k in plan.spacing):
+            corrections.ends[key] = ends
+            corrections.spacing.update(plan.spacing)
+            if not must:
+                corrections.filled[attempt] = True
+            return True
+    return False
 
 
 def _first_position(page: Page) -> Position | None:

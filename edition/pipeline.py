@@ -42,6 +42,7 @@ from .render import (
 )
 from .resolve import resolve_work, single_work_edition
 from .tools import pandoc_version
+from .vocabulary import vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
     document = lay_out_with_notes_in_place(edition, env, options, date, result)
     result.pages[edition.slug] = len(document.pages)
     with result.timings.stage(f"{edition.slug}: preflight"):
-        report = preflight.preflight(document)
+        report = preflight.preflight(document, vocabulary(edition, env))
     result.preflight[edition.slug] = report
     log.info("preflight: %s", report.summary())
     files[options.out / f"{edition.slug}.preflight.json"] = (

@@ -8,6 +8,7 @@ for both targets: the only branch on the target is inside the notes macro.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -599,7 +600,55 @@ def register_kind(kind: str, count: int) -> str:
     return one if count == 1 else many
 
 
+#: A display title longer than this many characters is set on two balanced lines.
+BALANCE_FROM = 32
+#: Words a line should not end on.
+WEAK_ENDINGS = {"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
+
+
+@functools.lru_cache(maxsize=1)
+def _advances() -> tuple[dict[int, float], float]:
+    """Advance widths (in em) of the body face, by code point; an average for the rest."""
+    from fontTools.ttLib import TTFont
+
+    from .fonts import FACES, FONT_DIR
+
+    font = TTFont(FONT_DIR / FACES[0].file, lazy=True)
+    units = font["head"].unitsPerEm
+    metrics = font["hmtx"].metrics
+    widths = {code: metrics[name][0] / units for code, name in font.getBestCmap().items()}
+    return widths, 0.5
+
+
+def _width(text: str) -> float:
+    widths, average = _advances()
+    return sum(widths.get(ord(c), average) for c in text)
+
+
+def balanced_measure(title: str) -> str:
+    """A CSS width that sets a long display title on two lines, the longer
+    first, broken where the halves are most nearly equal, preferably after
+    punctuation and never after a weak word ("the", "and"): the width of the
+    first line plus less than any word, so the line breaks there."""
+    if len(title) <= BALANCE_FROM:
+        return "none"
+    words = title.split()
+    best = None
+    for i in range(1, len(words)):
+        left, right = " ".join(words[:i]), " ".join(words[i:])
+        wl, wr = _width(left), _width(right)
+        if wl < wr:
+            continue
+        score = (wl - wr) / (wl + wr)
+        score += 0.5 if words[i - 1].lower() in WEAK_ENDINGS else 0.0
+        score -= 0.3 if words[i - 1][-1] in ",:;" else 0.0
+        if best is None or score < best[0]:
+            best = (score, wl)
+    return f"{best[1] + 0.2:.2f}em" if best else "none"
+
+
 def configure(env: jinja2.Environment) -> jinja2.Environment:
+    env.filters["balanced_measure"] = balanced_measure
     env.filters["display_date"] = display_date
     env.filters["register_kind"] = register_kind
     env.globals["derived_totals"] = derived_totals

@@ -87,13 +87,12 @@ def pdf_pages(path: Path) -> list[dict]:
                 if w["size"] < 6.5 and w not in black and re.fullmatch(r"\d+(,\d+)*", w["text"])
                 for n in w["text"].split(",")
             ]
-            note_words = [w for w in words if 8.0 <= w["size"] <= 8.6 and w not in black]
-            left = min((w["x0"] for w in note_words), default=0)
-            notes = [
-                int(w["text"][:-1])
-                for w in note_words
-                if re.fullmatch(r"\d+\.", w["text"]) and abs(w["x0"] - left) < 1.5
-            ]
+            # the notes' size, below the running head (8.5 pt italic in the top margin)
+            note_words = [w for w in words if 8.0 <= w["size"] <= 8.6 and w not in black and w["top"] > 0.85 * 72]
+            # note numbers hang, right-aligned, left of the column where every line of the notes starts
+            numbered = [w for w in note_words if re.fullmatch(r"\d+\.", w["text"])]
+            indent = min((w["x0"] for w in note_words if w not in numbered), default=0)
+            notes = [int(w["text"][:-1]) for w in numbered if w["x1"] <= indent + 0.5]
             text_lines = [[w["text"] for w in line] for line in _lines(black)]
             # original-page markers: "[N]" in the margin, set small in the apparatus colour
             markers = [
