@@ -52,8 +52,13 @@ SHORT_LINES = 2.0
 WORD_SPACING_EM = 0.05
 LETTER_SPACING_EM = 0.01
 MAX_LOOSENED = 3
-#: A change of spacing is counted on only if it frees (or takes) this share of a measure more than the last line needs.
-SPACING_MARGIN = 20
+#: A change of spacing is counted on to move a paragraph by one line only if it
+#: frees (or takes) this much more than its last line needs, in measures
+#: (measured on generated paragraphs: below a fifth, some move no line; above
+#: four fifths, some move two). A tighter paragraph that keeps its lines would
+#: push a line off a page made up for it, so tightening asks for a fifth;
+#: a looser one that keeps its lines only leaves its page as short as it was.
+SPARE = {-1: (0.2, 0.8), +1: (0.05, 0.8)}
 MAX_TIGHTENED = 2
 
 NoteKey = tuple[str, int]
@@ -468,11 +473,11 @@ def _respaced_by_a_line(lines: list[Line], sign: int) -> float | None:
     change = sum(spaces * delta_word + chars * delta_letter for _, spaces, chars in counted)
     measure = lines[0].chain[-1].width
     last = body[-1][0]
-    need = (last if sign < 0 else measure - last) + measure / SPACING_MARGIN
-    # more than a measure to spare would move two lines
-    if need < change < need + measure * (1 - 2 / SPACING_MARGIN):
-        return (change - need) / measure
-    return None
+    need = last if sign < 0 else measure - last
+    spare = (change - need) / measure
+    # words do not break anywhere: a small spare may not move a line; a large one may move two
+    low, high = SPARE[sign]
+    return spare if low <= spare <= high else None
 
 
 def _candidates(run: _Run, start: int, end: int, sign: int, taken: set) -> list[tuple[str, int]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,10 +90,11 @@ def pdf_pages(path: Path) -> list[dict]:
             ]
             # the notes' size, below the running head (8.5 pt italic in the top margin)
             note_words = [w for w in words if 8.0 <= w["size"] <= 8.6 and w not in black and w["top"] > 0.85 * 72]
-            # note numbers hang, right-aligned, left of the column where every line of the notes starts
-            numbered = [w for w in note_words if re.fullmatch(r"\d+\.", w["text"])]
-            indent = min((w["x0"] for w in note_words if w not in numbered), default=0)
-            notes = [int(w["text"][:-1]) for w in numbered if w["x1"] <= indent + 0.5]
+            # a note number hangs at the start of its line, right-aligned with the others
+            starts = [line[0] for line in _lines(note_words) if re.fullmatch(r"\d+\.", line[0]["text"])]
+            ends = Counter(round(w["x1"]) for w in starts)
+            aligned = ends.most_common(1)[0][0] if ends else 0
+            notes = [int(w["text"][:-1]) for w in starts if abs(w["x1"] - aligned) < 1]
             text_lines = [[w["text"] for w in line] for line in _lines(black)]
             # original-page markers: "[N]" in the margin, set small in the apparatus colour
             markers = [

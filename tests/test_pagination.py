@@ -35,13 +35,8 @@ def build_stress(tmp_path, seed: int, notes: int, paper: str) -> tuple[int, obje
 
 
 @pytest.mark.parametrize("paper", ["letter", "a4", "6x9"])
-def test_paper_notes_on_every_paper(paper, tmp_path, built):
-    if paper == "letter":
-        pdf = built.pdf
-    else:
-        from .conftest import build_into
-
-        pdf = build_into(tmp_path, formats=("pdf",), paper=paper).pdf
+def test_paper_notes_on_every_paper(paper, paper_build):
+    pdf = paper_build(paper).pdf
     pages = outputs.pdf_pages(pdf)
     assert sorted(n for p in pages for n in p["calls"]) == list(range(1, 62))
     assert sorted(n for p in pages for n in p["notes"]) == list(range(1, 62))
@@ -97,12 +92,18 @@ def test_preflight_finds_notes_off_their_page(tmp_path):
 
 
 def test_preflight_finds_widows_and_orphans(tmp_path):
-    body = stress.document(7, 0) + "\n\n".join(
-        stress._sentence(__import__("random").Random(i), 30, 60) for i in range(40)
-    )
-    report = _report(tmp_path, body, css="p { widows: 1; orphans: 1; }")
-    assert report.faults["widows"] or report.faults["orphans"]
-    assert all(len(f["line"]) > 0 for f in report.faults["widows"] + report.faults["orphans"])
+    """Paragraphs allowed to leave one line alone do so on some page of a few samples."""
+    found = []
+    for seed in range(7, 12):
+        body = stress.document(seed, 0) + "\n\n".join(
+            stress._sentence(__import__("random").Random(seed * 100 + i), 30, 60) for i in range(40)
+        )
+        report = _report(tmp_path / str(seed), body, css="p { widows: 1; orphans: 1; }")
+        found = report.faults["widows"] + report.faults["orphans"]
+        if found:
+            break
+    assert found
+    assert all(len(f["line"]) > 0 for f in found)
 
 
 def test_preflight_finds_a_stranded_heading(tmp_path):

@@ -22,10 +22,8 @@ SLUG = "north-korea-and-the-world"
 
 
 @pytest.fixture(scope="module")
-def reader(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reader")
-    run(Options(project=ROOT, out=out, slugs=(SLUG,)))
-    return out
+def reader(reader_out):
+    return reader_out
 
 
 @pytest.fixture(scope="module")
