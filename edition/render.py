@@ -177,6 +177,7 @@ def toc_entries(work: Work, locator: Locator) -> list[dict]:
     return entries
 
 
+NBSP = "\u00a0"
 #: A document's title in the contents is cut at a word boundary past this many characters.
 TOC_TITLE_MAX = 76
 #: A date at the end of a document's title ("…, 9 March 1967", "… on 1 June 1984"):
@@ -195,7 +196,8 @@ def document_entry(document: Section) -> str:
         cut = title[: TOC_TITLE_MAX + 1].rsplit(" ", 1)[0]
         title = cut.rstrip(" ,;:–-") + "…"
     entry = ": ".join(p for p in (document.label, title) if p)
-    return f"{entry}, {display_date(document.date)}" if document.date else entry
+    # the date is one unit: a line of the contents never ends inside it ("…, 13" / "December 1977")
+    return f"{entry}, {display_date(document.date).replace(' ', NBSP)}" if document.date else entry
 
 
 def volume_toc(edition, target: Target) -> list[dict]:
