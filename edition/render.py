@@ -615,10 +615,10 @@ def _advances() -> tuple[dict[int, float], float]:
 
     from .fonts import FACES, FONT_DIR
 
-    font = TTFont(FONT_DIR / FACES[0].file, lazy=True)
-    units = font["head"].unitsPerEm
-    metrics = font["hmtx"].metrics
-    widths = {code: metrics[name][0] / units for code, name in font.getBestCmap().items()}
+    with TTFont(FONT_DIR / FACES[0].file, lazy=True) as font:
+        units = font["head"].unitsPerEm
+        metrics = font["hmtx"].metrics
+        widths = {code: metrics[name][0] / units for code, name in font.getBestCmap().items()}
     return widths, 0.5
 
 

@@ -49,7 +49,7 @@ def test_the_paper_has_a_clean_preflight(built):
     assert report["pages"] == len(outputs.pdf_pages(built.pdf))
 
 
-STRESS_RUNS = [(1, 300, "letter")]  # its first layout misplaces three notes and drops two
+STRESS_RUNS = [(1, 300, "letter")]  # its first layout misplaces two notes and drops two
 SLOW_RUNS = [(seed, 600, paper) for seed in (1, 2, 3) for paper in ("letter", "a4", "6x9")]
 
 

@@ -13,7 +13,6 @@ from lxml import etree
 from edition.pipeline import Options, run
 
 from . import outputs, pdfa_check
-from .conftest import ROOT
 from .projects import make_project, section
 from .test_epub_reader import assert_markers_match_pages
 from .test_pagination import notes_on_their_pages
