@@ -1,10 +1,17 @@
-"""Citations formatted by Pandoc's citeproc in the Chicago notes style.
+"""Citations formatted by Pandoc's citeproc, in the work's CSL style.
 
-Pandoc must see each citation in its note, in order, to choose the full form,
-the short form or "Ibid."; so every note of a work goes to one Pandoc run as a
-footnote, and the formatted citation spans are read back out of its HTML. The
-note text around the citations stays ours (rendered by markdown-it), so the two
-outputs and the print layout never depend on Pandoc's HTML writer.
+Pandoc must see every citation in order to choose the full form, the short
+form or "Ibid."; so each work's citations go to one Pandoc run, in the order
+a reader meets them: each written note as a footnote (its Markdown as
+written), each citation of the running text as it stands in the text. Only
+the formatted citation spans are read back out of Pandoc's HTML; the text
+around them stays ours (rendered by markdown-it), so the outputs and the print
+layout never depend on Pandoc's HTML writer.
+
+With a note style, Pandoc turns a citation of the running text into a
+footnote: its text is the automatic note's, and a narrative citation's name
+(``@a`` -> "Suzy Kim") stays in the text. With an in-text style the
+formatted citation ("(Kim 2001, 12)") stands in the text.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 from lxml import etree, html
 
 from .diagnostics import Collector
-from .model import Note
+from .model import Citation, Note
 from .tools import csl_path, pandoc_path
 
 log = logging.getLogger(__name__)
@@ -29,6 +36,13 @@ log = logging.getLogger(__name__)
 #: Pandoc warnings that are the style working as intended, not problems:
 #: CMOS 18 leaves unpublished speeches and manuscripts out of the bibliography.
 EXPECTED_WARNINGS = ("Bibliography entry with no printed form",)
+#: The id suffix of a narrative citation's name in the text (the rest of it is
+#: in its automatic note).
+AUTHOR = "-author"
+
+#: What a work's citations are, in reading order: a note (written, or made
+#: from a citation of the running text), or a citation standing in the text.
+Event = Note | Citation
 
 
 @dataclass(frozen=True)
@@ -37,10 +51,15 @@ class Formatted:
     bibliography: tuple[tuple[str, str], ...]  # (key, HTML) in the style's order
 
 
-def format_notes(notes: Sequence[Note], csl_items: list[dict[str, Any]], lang: str, diags: Collector) -> Formatted:
-    if not any(n.citations for n in notes):
+def format_notes(
+    notes: Sequence[Event], csl_items: list[dict[str, Any]], lang: str, diags: Collector, style: Path | None = None
+) -> Formatted:
+    """Format every citation of ``notes`` (written notes, automatic notes and
+    citations of the running text, in reading order) in one Pandoc run."""
+    events = list(notes)
+    if not events:  # (a note without citations still goes: Pandoc may read one we do not)
         return Formatted({}, ())
-    document = _pandoc_document(notes, lang)
+    document = pandoc_document(events, lang)
     with tempfile.TemporaryDirectory(prefix="edition-cite-") as tmp:
         refs = Path(tmp) / "refs.json"
         refs.write_text(json.dumps(csl_items, ensure_ascii=False), encoding="utf-8")
@@ -54,7 +73,7 @@ def format_notes(notes: Sequence[Note], csl_items: list[dict[str, Any]], lang: s
                 "--wrap=none",
                 "--citeproc",
                 "--csl",
-                str(csl_path()),
+                str(style or csl_path()),
                 "--bibliography",
                 str(refs),
             ],
@@ -64,17 +83,22 @@ def format_notes(notes: Sequence[Note], csl_items: list[dict[str, Any]], lang: s
             check=True,
         )
     _log_warnings(result.stderr)
-    return _read_output(result.stdout, notes, diags)
+    return _read_output(result.stdout, events, diags)
 
 
-def _pandoc_document(notes: Sequence[Note], lang: str) -> str:
-    calls, definitions = [], []
-    for i, note in enumerate(notes, 1):
-        calls.append(f"x[^n{i}]")
-        body = note.source.strip().replace("\n\n", "\n\n    ")
-        definitions.append(f"[^n{i}]: {body}")
+def pandoc_document(events: Sequence[Event], lang: str) -> str:
+    """One fenced div per event, in order; written notes as footnotes."""
+    parts, definitions = [], []
+    for k, event in enumerate(events, 1):
+        if isinstance(event, Note) and not event.auto:
+            parts.append(f"::: {{#e{k}}}\nx[^n{k}]\n:::")
+            body = event.source.strip().replace("\n\n", "\n\n    ")
+            definitions.append(f"[^n{k}]: {body}")
+        else:
+            raw = event.source if isinstance(event, Note) else event.raw
+            parts.append(f"::: {{#e{k}}}\nx {raw.strip()}\n:::")
     meta = f"---\nlang: {json.dumps(lang)}\n---\n\n"
-    return meta + "\n\n".join(calls) + "\n\n" + "\n\n".join(definitions) + "\n\n::: {#refs}\n:::\n"
+    return meta + "\n\n".join(parts) + "\n\n" + "\n\n".join(definitions) + "\n\n::: {#refs}\n:::\n"
 
 
 def _log_warnings(stderr: str) -> None:
@@ -85,31 +109,94 @@ def _log_warnings(stderr: str) -> None:
             log.warning("pandoc: %s", line)
 
 
-def _read_output(output: str, notes: Sequence[Note], diags: Collector) -> Formatted:
+def _read_output(output: str, events: Sequence[Event], diags: Collector) -> Formatted:
     root = html.document_fromstring(output)
     formatted: dict[str, str] = {}
-    for i, note in enumerate(notes, 1):
-        items = root.xpath(f'//li[@id="fn{i}"]')
-        spans = items[0].xpath('.//span[@class="citation"][not(ancestor::span[@class="citation"])]') if items else []
-        if len(spans) != len(note.citations):
-            diags.error(
-                note.location,
-                "cite.syntax",
-                f"note {note.number}: Pandoc reads {len(spans)} citation(s) here, not {len(note.citations)}; "
-                "write each citation as [@key, locator]",
-            )
+    for k, event in enumerate(events, 1):
+        divs = root.xpath(f'//div[@id="e{k}"]')
+        if not divs:
+            _mismatch(event, 0, diags)
             continue
-        for k, (span, citation) in enumerate(zip(spans, note.citations, strict=True)):
-            markup = _inner_xml(span)
-            if k == 0 and _starts_note(span):
-                markup = _capitalize(markup)
-            formatted[citation.id] = markup
+        if isinstance(event, Note) and not event.auto:
+            _read_written_note(root, divs[0], event, formatted, diags)
+        else:
+            _read_text_citation(root, divs[0], event, formatted, diags)
     bibliography = tuple(
         (entry.get("id", "").removeprefix("ref-"), _inner_xml(entry))
         for entry in root.xpath('//div[@id="refs"]/div[contains(@class, "csl-entry")]')
         if _inner_xml(entry).strip()
     )
     return Formatted(formatted, bibliography)
+
+
+def _note_item(root: html.HtmlElement, div: html.HtmlElement) -> html.HtmlElement | None:
+    refs = div.xpath('.//a[contains(@class, "footnote-ref")]')
+    if not refs:
+        return None
+    items = root.xpath(f'//li[@id="{refs[0].get("href", "").lstrip("#")}"]')
+    return items[0] if items else None
+
+
+def _top_spans(element: html.HtmlElement) -> list[html.HtmlElement]:
+    return element.xpath('.//span[@class="citation"][not(ancestor::span[@class="citation"])]')
+
+
+def _read_written_note(
+    root: html.HtmlElement, div: html.HtmlElement, note: Note, formatted: dict[str, str], diags: Collector
+) -> None:
+    item = _note_item(root, div)
+    spans = _top_spans(item) if item is not None else []
+    if len(spans) != len(note.citations):
+        _mismatch(note, len(spans), diags)
+        return
+    for k, (span, citation) in enumerate(zip(spans, note.citations, strict=True)):
+        markup = _inner_xml(span)
+        if k == 0 and _starts_note(span):
+            markup = _capitalize(markup)
+        formatted[citation.id] = markup
+
+
+def _read_text_citation(
+    root: html.HtmlElement, div: html.HtmlElement, event: Event, formatted: dict[str, str], diags: Collector
+) -> None:
+    """A citation of the running text: its automatic note (note styles) and
+    whatever stands in the text (a narrative citation's name, or the whole
+    citation with an in-text style)."""
+    citation = event.citations[0] if isinstance(event, Note) else event
+    spans = _top_spans(div)
+    if len(spans) != 1:
+        _mismatch(event, len(spans), diags)
+        return
+    span = spans[0]
+    item = _note_item(root, div)
+    for ref in span.xpath('.//a[contains(@class, "footnote-ref")]'):
+        ref.drop_tree()
+    in_text = _inner_xml(span)
+    if isinstance(event, Note):
+        if item is None:
+            _mismatch(event, 0, diags)
+            return
+        for back in item.xpath('.//a[contains(@class, "footnote-back")]'):
+            back.drop_tree()
+        paragraphs = item.xpath("./p")
+        formatted[citation.id] = _capitalize(_inner_xml(paragraphs[0] if paragraphs else item))
+        if citation.narrative:
+            formatted[citation.id + AUTHOR] = in_text
+    else:
+        formatted[citation.id] = in_text
+
+
+def _mismatch(event: Event, found: int, diags: Collector) -> None:
+    if isinstance(event, Note) and not event.auto:
+        where, what = f"note {event.number}: ", f"not {len(event.citations)}"
+    else:
+        where, what = "", "not 1"
+    location = event.location
+    diags.error(
+        location,
+        "cite.syntax",
+        f"{where}Pandoc reads {found} citation(s) here, {what}; write each citation as [@key, locator] or @key [locator]",
+    )
 
 
 def _starts_note(span: html.HtmlElement) -> bool:

@@ -50,6 +50,9 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help="write the sources embedded in an archival PDF/A into DIR, and stop",
     )
+    p.add_argument("--watch", action="store_true", help="build, then rebuild on every save until Ctrl-C")
+    p.add_argument("--serve", action="store_true", help="--watch, with a preview on http://127.0.0.1:PORT/")
+    p.add_argument("--port", type=int, default=8000, metavar="N", help="port of the --serve preview (default 8000)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     p.add_argument("-v", "--verbose", action="store_true", help="print details and tracebacks")
     return p
@@ -59,6 +62,10 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
     args = parser().parse_args(argv)
     _configure_logging(args.quiet, args.verbose)
     project = (project or Path.cwd()).resolve()
+    if args.watch or args.serve:
+        from .watch import watch
+
+        return watch(args, project)
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
     if not args.extract and not args.force:
         from .fonts import FONT_DIR

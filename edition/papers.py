@@ -15,6 +15,12 @@ class Paper:
     margins: tuple[str, str, str, str]
     font_size: str
 
+    @property
+    def landscape(self) -> str:
+        """The CSS size of the same paper turned sideways (a page for a wide table)."""
+        parts = self.size.split()
+        return f"{parts[1]} {parts[0]}" if len(parts) == 2 else f"{self.size} landscape"
+
 
 PAPERS = {
     "letter": Paper("letter", "letter", ("0.9in", "1.05in", "0.95in", "0.85in"), "10.5pt"),

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, checks, fonts, ids, pagefit, parallel, pdf, preflight, volume
+from . import __version__, checks, fonts, ids, pagefit, parallel, pdf, pdfproblems, preflight, scripts, volume
 from .atomic import write_bytes
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import page_starts
 from .model import Edition
-from .outputs import archival, epub
+from .outputs import archival, epub, pdfpages
 from .outputs.permissions import permissions_csv
 from .progress import Timings
 from .reader import read_work
@@ -75,6 +75,9 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     preflight: dict[str, preflight.Report] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
+    # slug -> the PDF readings without tags: the volume must not claim PDF/UA (issue 14's finisher)
+    pdfua_dropped: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    pdf_scales: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)  # slug -> reading -> range
 
 
 def discover(project: Path) -> list[str]:
@@ -217,9 +220,12 @@ def _read_all(project: Path, slugs: list[str]) -> list:
 def build(edition: Edition, env, options: Options, result: Result) -> None:
     date = build_date(edition)
     files: dict[Path, bytes] = {}
+    _check_pdf_readings(edition, options, result)
     # the EPUB's print page numbers come from this layout too
     document = lay_out_with_notes_in_place(edition, env, options, date, result)
     result.pages[edition.slug] = len(document.pages)
+    placements = pdfpages.plan(document, edition)
+    _log_placements(edition, placements, result)
     with result.timings.stage(f"{edition.slug}: preflight"):
         report = preflight.preflight(document, vocabulary(edition, env))
     result.preflight[edition.slug] = report
@@ -231,20 +237,23 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
         raise BuildFailed(preflight.diagnostics(report))
     reading_pages = volume_pages(document, edition)
     if edition.reader:
-        files[options.out / f"{edition.slug}.permissions.csv"] = permissions_csv(edition, reading_pages)
+        scales = result.pdf_scales.get(edition.slug, {})
+        files[options.out / f"{edition.slug}.permissions.csv"] = permissions_csv(edition, reading_pages, scales)
     # the two PDF writes run in a child process while this one builds the EPUB
     with result.timings.stage(f"{edition.slug}: start pdf writes"):
-        pdfs = parallel.start(lambda: _write_pdfs(document, edition, options, date))
+        pdfs = parallel.start(lambda: _write_pdfs(document, edition, options, date, placements))
     try:
         if options.press:
             press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
             with result.timings.stage(f"{edition.slug}: write press pdf"):
-                files[options.out / f"{edition.slug}-press.pdf"] = archival.write_press(
+                press = archival.write_press(
                     press_document, edition.identifier.encode(), pdfx=bool(options.cmyk_profile)
                 )
+                press = pdfpages.insert(press, edition, pdfpages.plan(press_document, edition))
+                files[options.out / f"{edition.slug}-press.pdf"] = press
         if "epub" in options.formats:
             with result.timings.stage(f"{edition.slug}: build epub"):
-                starts = page_starts(document)
+                starts = pdfpages.page_starts(page_starts(document), edition, placements)
                 files[options.out / f"{edition.slug}.epub"] = epub.build_epub(
                     edition, env, options.project, date, starts, print_identifier(edition, options.paper), reading_pages
                 )
@@ -269,16 +278,60 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
 MAX_LAYOUT_ROUNDS = 30
 
 
-def _write_pdfs(document, edition: Edition, options: Options, date: datetime.datetime) -> bytes:
-    """The print PDF and the PDF/A, from the one layout (run in a child process)."""
+def _write_pdfs(document, edition: Edition, options: Options, date: datetime.datetime, placements=()) -> bytes:
+    """The print PDF and the PDF/A, from the one layout (run in a child process);
+    the pages of PDF readings are laid in after WeasyPrint has written each."""
     out: dict[str, bytes] = {}
     if "pdf" in options.formats:
-        out[f"{edition.slug}.pdf"] = archival.write_print(document, edition.identifier.encode())
+        data = archival.write_print(document, edition.identifier.encode())
+        out[f"{edition.slug}.pdf"] = pdfpages.insert(data, edition, list(placements))
     if "pdfa" in options.formats:
         sources = archival.edition_sources(edition, options.project)
         sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
-        out[f"{edition.slug}-pdfa.pdf"] = archival.write_pdfa(document, edition, sources, date)
+        stored = [s for s in sources if s.suffix in archival.STORED]
+        data = archival.write_pdfa(document, edition, [s for s in sources if s not in stored], date)
+        attach = (lambda pdf: archival.attach(pdf, stored, date)) if stored else None
+        out[f"{edition.slug}-pdfa.pdf"] = pdfpages.insert(data, edition, list(placements), attach)
     return pickle.dumps(out)
+
+
+def _check_pdf_readings(edition: Edition, options: Options, result: Result) -> None:
+    """Before any layout: what the PDF/A cannot carry fails the build; what the
+    build fixes is said; an untagged PDF reading drops the PDF/UA claim."""
+    if "pdfa" in options.formats:
+        errors, fixes = pdfproblems.pdfa_diagnostics(edition)
+        if errors:
+            raise BuildFailed(errors)
+        for line in fixes:
+            log.info("fixed for PDF/A: %s", line)
+    untagged = edition.untagged_pdf_readings
+    result.pdfua_dropped[edition.slug] = untagged
+    for name in untagged:
+        where = next(w.pdf.location for w in edition.parts if w.pdf and w.pdf.name == name)
+        message = f"{name} has no tags: its pages are tagged as figures, and {edition.slug} does not claim PDF/UA"
+        log.warning("%s", Diagnostic(where, "pdf.untagged", message, "warning"))
+
+
+def _log_placements(edition: Edition, placements: list, result: Result) -> None:
+    """How much each PDF reading was scaled to fit inside the margins."""
+    scales = pdfpages.scales(placements)
+    result.pdf_scales[edition.slug] = scales
+    for work in edition.parts:
+        if work.pdf is None:
+            continue
+        low, high = scales[work.slug]
+        pages = [p.page for p in placements if p.reading == work.slug]
+        shown = f"{low:.0%}" if low == high else f"{low:.0%} to {high:.0%}"
+        log.info(
+            "%s: pages %d–%d of %s printed on pages %d–%d at %s of their size",
+            work.slug,
+            work.pdf.first,
+            work.pdf.last,
+            work.pdf.name,
+            pages[0],
+            pages[-1],
+            shown,
+        )
 
 
 def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, result: Result, press: bool = False):
@@ -317,6 +370,12 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
     return document
 
 
+def _font_faces(edition: Edition) -> str:
+    """``@font-face`` rules: Charis, and the faces for other scripts the text uses."""
+    rules = [fonts.font_face_css(lambda p: p.resolve().as_uri()), scripts.print_css(edition.characters)]
+    return "\n".join(filter(None, rules))
+
+
 def print_html(
     edition: Edition,
     env,
@@ -349,7 +408,7 @@ def print_html(
         introduction=render_introduction(edition, PRINT, env),
         permissions_rows=permission_rows(edition, None),
         paper=pdf.PAPERS[options.paper],
-        fonts_css=Markup(fonts.font_face_css(lambda p: p.resolve().as_uri())),
+        fonts_css=Markup(_font_faces(edition)),
         stylesheets={
             "base": (css / "base.css").resolve().as_uri(),
             "print": (css / "print/print.css").resolve().as_uri(),

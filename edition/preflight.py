@@ -117,6 +117,7 @@ def preflight(document: Document, vocabulary: set[str] | None = None) -> Report:
         for block in blocks:
             _overfull(report, number, block)
             _hyphen_runs(report, number, block)
+        _overfull_tables(report, number, page)
     for number, short in pagefit.short_pages(flow):
         report.faults["underfull_pages"].append({"page": number + 1, "lines_short": round(short, 1)})
     _heading_space(report, flow)
@@ -296,6 +297,21 @@ def _overfull(report: Report, number: int, block: boxes.Box) -> None:
             report.faults["overfull_lines"].append(
                 {"page": number, "line": _excerpt(line), "over_by_px": round(extent - right, 2)}
             )
+
+
+def _overfull_tables(report: Report, number: int, page: boxes.PageBox) -> None:
+    """A table wider than the page's measure (its columns cannot shrink to fit):
+    give it ``wide: small`` or ``wide: rotate``."""
+    right = page.content_box_x() + page.width
+    for box in _walk(page.children[0]):
+        if isinstance(box, boxes.TableBox):
+            extent = box.position_x + box.margin_width()
+            if extent > right + OVERFULL_TOLERANCE:
+                caption = next((e for e in box.element if str(e.tag).endswith("caption")), None)
+                title = " ".join("".join(caption.itertext()).split())[:60] if caption is not None else ""
+                report.faults["overfull_lines"].append(
+                    {"page": number, "line": f"table: {title}", "over_by_px": round(extent - right, 2)}
+                )
 
 
 def _hyphen_runs(report: Report, number: int, block: boxes.Box) -> None:

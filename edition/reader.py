@@ -5,15 +5,18 @@ Every problem in the folder is collected and raised together at the end.
 
 from __future__ import annotations
 
+import string
+from dataclasses import dataclass
 from pathlib import Path
 
 from markdown_it.token import Token
 
-from . import bibliography
+from . import bibliography, mdblocks, mdcheck, scripts
 from .diagnostics import Collector
 from .markdown import Parsed, parse, walk_inline
 from .model import (
     BibEntry,
+    CitationStyle,
     Note,
     Person,
     RegisterEntry,
@@ -24,6 +27,7 @@ from .model import (
 )
 from .schema import Field, text, validate
 from .sources import Mapping_, load_mapping, load_yaml, read_text, split_front_matter
+from .styles import find_style
 from .tables import check_placements, read_tables
 
 WORK_SCHEMA = {
@@ -44,8 +48,10 @@ WORK_SCHEMA = {
     "abstract": Field(str),
     "source": Field(str),
     "bibliography": Field(str),
+    "csl": Field(str),
     "copy_text": Field(str),
     "appendix_title": Field(str),
+    "document_label": Field(str),
     "original_page": Field(int),
     "appendix_original_page": Field(int),
 }
@@ -53,7 +59,7 @@ AUTHOR_KEYS = {"name", "sort_name", "affiliation"}
 SECTION_SCHEMA = {"title": Field(str, True), "original_page": Field(int)}
 DOCUMENT_SCHEMA = {
     "number": Field(int, True),
-    "label": Field(str, True),
+    "label": Field(str),
     "title": Field(str, True),
     "source_line": Field(str, True),
     "date": Field((str, int)),
@@ -62,6 +68,9 @@ DOCUMENT_SCHEMA = {
     "translated_by": Field(str),
     "original_page": Field(int),
 }
+#: A document's label when its front matter gives none; a work may set its own
+#: pattern (``document_label`` in work.yaml) with ``{number}`` in it.
+DOCUMENT_LABEL = "Document No. {number}"
 REGISTER_KEYS = ("kind", "source", "edition", "source_line", "file", "why")
 
 
@@ -72,13 +81,16 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     diags = Collector()
     meta_map = load_mapping(root / "work.yaml", diags)
     meta = _work_meta(meta_map, root / "work.yaml", diags) if meta_map else None
+    style = _read_style(meta, meta_map, root, project, diags)
     tables = read_tables(root / "tables", diags)
     section_files = sorted((root / "text").glob("*.md"))
     document_files = sorted((root / "documents").glob("*.md"))
     if sections is not None:
         section_files = [p for p in section_files if p.stem in sections]
-    parsed_sections = [_read_section(p, slug, diags) for p in section_files]
-    parsed_documents = [_read_document(p, slug, diags) for p in document_files]
+    reading = _Reading(slug, style.notes if style else True, set())
+    parsed_sections = [_read_section(p, reading, diags) for p in section_files]
+    label = meta.document_label if meta else DOCUMENT_LABEL
+    parsed_documents = [_read_document(p, reading, label, diags) for p in document_files]
     if documents is not None:
         parsed_documents = [d for d in parsed_documents if d is None or d[0].number in documents]
     if not parsed_sections and not (root / "text").is_dir():
@@ -90,14 +102,20 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     sections = tuple(s for s, _ in filter(None, parsed_sections))
     documents = tuple(s for s, _ in filter(None, parsed_documents))
     parses = [p for _, p in filter(None, parsed_sections + parsed_documents)]
+    _link_headings(parses)
     notes = _number_notes(parses)
     check_placements(sections, tables, root, diags)
     _check_citations(parses, bib, bib_path, diags)
     _check_documents(documents, bib, diags)
     _check_images(parses, project, diags)
+    for parsed in parses:
+        mdcheck.check(parsed, diags)
+    inputs = tuple(sorted(p for p in root.rglob("*") if p.is_file())) + ((bib_path,) if bib_path else ())
+    characters = scripts.check_files(_printed_files(inputs, root, meta), diags)
     diags.check()
     assert meta is not None
-    inputs = tuple(sorted(p for p in root.rglob("*") if p.is_file())) + ((bib_path,) if bib_path else ())
+    if style and style.path.is_relative_to(project.resolve()) and style.path not in inputs:
+        inputs += (style.path,)
     return Work(
         slug=slug,
         root=root,
@@ -110,7 +128,35 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         bib=bib,
         bib_path=bib_path,
         inputs=inputs,
+        style=style,
+        characters=characters,
     )
+
+
+@dataclass
+class _Reading:
+    """What reading one work's files shares: the slug, whether citations in
+    the running text become notes, and the heading ids taken so far."""
+
+    slug: str
+    note_style: bool
+    used_ids: set[str]
+
+
+def _read_style(
+    meta: WorkMeta | None, meta_map: Mapping_ | None, root: Path, project: Path, diags: Collector
+) -> CitationStyle | None:
+    if meta is None or meta_map is None:
+        return None
+    where = SourceLocation(root / "work.yaml", meta_map.line("csl") if meta.csl else None)
+    return find_style(meta.csl, root, project, where, diags)
+
+
+def _printed_files(inputs: tuple[Path, ...], root: Path, meta: WorkMeta | None) -> list[Path]:
+    """The text files whose characters reach the outputs (not the copy-text,
+    which is only attached to the PDF/A)."""
+    copy_text = root / meta.copy_text if meta and meta.copy_text else None
+    return [p for p in inputs if p.suffix in scripts.TEXT_SUFFIXES and p != copy_text]
 
 
 def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
@@ -129,6 +175,13 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
             return None
         authors.append(Person(str(item["name"]), text(item.get("sort_name")), text(item.get("affiliation"))))
     d = m.data
+    if not _label_pattern_ok(text(d.get("document_label")) or DOCUMENT_LABEL):
+        diags.error(
+            SourceLocation(path, m.line("document_label")),
+            "meta.type",
+            "'document_label' must hold {number} and no other braces, as \"Document No. {number}\"",
+        )
+        return None
     return WorkMeta(
         title=d["title"],
         subtitle=text(d.get("subtitle")),
@@ -147,11 +200,21 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
         abstract=text(d.get("abstract")),
         source=text(d.get("source")),
         bibliography=text(d.get("bibliography")),
+        csl=text(d.get("csl")),
         copy_text=text(d.get("copy_text")),
         appendix_title=text(d.get("appendix_title")) or "Appendix",
+        document_label=text(d.get("document_label")) or DOCUMENT_LABEL,
         original_page=d.get("original_page"),
         appendix_original_page=d.get("appendix_original_page"),
     )
+
+
+def _label_pattern_ok(pattern: str) -> bool:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+    except ValueError:
+        return False
+    return fields == ["number"]
 
 
 def _front(path: Path, diags: Collector) -> tuple[Mapping_, str, int] | None:
@@ -166,14 +229,14 @@ def _front(path: Path, diags: Collector) -> tuple[Mapping_, str, int] | None:
     return None if mapping is None else (mapping, body, first)
 
 
-def _read_section(path: Path, slug: str, diags: Collector) -> tuple[Section, Parsed] | None:
+def _read_section(path: Path, reading: _Reading, diags: Collector) -> tuple[Section, Parsed] | None:
     loaded = _front(path, diags)
     if loaded is None:
         return None
     mapping, body, first = loaded
     if not validate(mapping, SECTION_SCHEMA, path, diags, "section front matter"):
         return None
-    parsed = parse(body, path, first, diags, f"{slug}-{path.stem}")
+    parsed = _parse(body, path, first, diags, f"{reading.slug}-{path.stem}", reading)
     section = Section(
         kind="chapter",
         slug=path.stem,
@@ -185,7 +248,7 @@ def _read_section(path: Path, slug: str, diags: Collector) -> tuple[Section, Par
     return section, parsed
 
 
-def _read_document(path: Path, slug: str, diags: Collector) -> tuple[Section, Parsed] | None:
+def _read_document(path: Path, reading: _Reading, label: str, diags: Collector) -> tuple[Section, Parsed] | None:
     loaded = _front(path, diags)
     if loaded is None:
         return None
@@ -193,7 +256,7 @@ def _read_document(path: Path, slug: str, diags: Collector) -> tuple[Section, Pa
     if not validate(mapping, DOCUMENT_SCHEMA, path, diags, "document front matter"):
         return None
     d = mapping.data
-    parsed = parse(body, path, first, diags, f"{slug}-doc-{path.stem}")
+    parsed = _parse(body, path, first, diags, f"{reading.slug}-doc-{path.stem}", reading)
     section = Section(
         kind="document",
         slug=f"document-{d['number']}",
@@ -202,7 +265,7 @@ def _read_document(path: Path, slug: str, diags: Collector) -> tuple[Section, Pa
         location=SourceLocation(path, 1),
         original_page=d.get("original_page"),
         number=d["number"],
-        label=d["label"],
+        label=d.get("label") or label.format(number=d["number"]),
         source_line=d["source_line"],
         date=text(d.get("date")),
         cite=text(d.get("cite")),
@@ -210,6 +273,25 @@ def _read_document(path: Path, slug: str, diags: Collector) -> tuple[Section, Pa
         translated_by=text(d.get("translated_by")),
     )
     return section, parsed
+
+
+def _link_headings(parses: list[Parsed]) -> None:
+    """``[Heading text]`` links to the heading of that text anywhere in the
+    work (Pandoc's implicit header references; the first heading wins)."""
+    headings: dict[str, str] = {}
+    for parsed in parses:
+        for i, token in enumerate(parsed.tokens):
+            if token.type == "heading_open":
+                text = " ".join(mdblocks.inline_text(parsed.tokens[i + 1].children or []).lower().split())
+                headings.setdefault(text, str(token.attrGet("id")))
+    for parsed in parses:
+        mdblocks.link_headings(parsed.tokens, headings)
+        for note in parsed.notes:
+            mdblocks.link_headings(note.tokens, headings)
+
+
+def _parse(body: str, path: Path, first: int, diags: Collector, prefix: str, reading: _Reading) -> Parsed:
+    return parse(body, path, first, diags, prefix, reading.note_style, reading.used_ids)
 
 
 def _number_notes(parses: list[Parsed]) -> tuple[Note, ...]:
@@ -227,7 +309,7 @@ def _number_notes(parses: list[Parsed]) -> tuple[Note, ...]:
         for pn in parsed.notes:
             number = len(notes) + 1
             citations = tuple(c for c in parsed.citations if _in_tokens(c.id, pn.tokens))
-            notes.append(Note(pn.label, number, tuple(pn.tokens), pn.location, citations, pn.source))
+            notes.append(Note(pn.label, number, tuple(pn.tokens), pn.location, citations, pn.source, pn.auto))
     return tuple(notes)
 
 
@@ -296,13 +378,6 @@ def _check_citations(parses: list[Parsed], bib: dict[str, BibEntry], bib_path: P
                         "cite.unknown",
                         f"unknown citation key {key!r}: not in {where}{suggest(key, bib)}",
                     )
-        for child, line in walk_inline(parsed.tokens):
-            if child.type == "citation":
-                diags.error(
-                    SourceLocation(parsed.path, line),
-                    "cite.syntax",
-                    "a citation in the running text must stand in a note: write [^n] and '[^n]: [@key]'",
-                )
 
 
 def _check_documents(documents: tuple[Section, ...], bib: dict[str, BibEntry], diags: Collector) -> None:

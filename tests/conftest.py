@@ -77,6 +77,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_into(tmp_path_factory.mktemp("dist"))
 
 
+#: The demo course reader: typeset readings and a PDF reading.
+READER = "north-korea-and-the-world"
+
+
+@pytest.fixture(scope="session")
+def reader_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo reader built once per session (its tests and the PDF readings' read it)."""
+    out = tmp_path_factory.mktemp("reader")
+    run(Options(project=ROOT, out=out, slugs=(READER,)))
+    return out
+
+
 @pytest.fixture(scope="session")
 def pdf_pages(built: Built) -> list[dict]:
     return outputs.pdf_pages(built.pdf)
@@ -103,14 +115,3 @@ def paper_build(built: Built, tmp_path_factory: pytest.TempPathFactory):
         return cache[paper]
 
     return get
-
-
-READER = "north-korea-and-the-world"
-
-
-@pytest.fixture(scope="session")
-def reader_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo reader, every output, built once per session."""
-    out = tmp_path_factory.mktemp("reader")
-    run(Options(project=ROOT, out=out, slugs=(READER,)))
-    return out

@@ -298,3 +298,27 @@ def a11y(path: Path) -> dict[str, list[str]]:
     for meta in opf(path).iterfind(".//{*}meta[@property]"):
         out.setdefault(meta.get("property"), []).append(meta.text or "")
     return out
+
+
+def ace_violations(epub: Path, out: Path) -> list[str]:
+    """DAISY Ace's violations for an EPUB (Ace runs in Debian's chromium)."""
+    import json
+    import os
+    import subprocess
+
+    ace = Path(os.environ.get("EDITION_ACE_DIR", "/opt/edition-ace")) / "node_modules/.bin/ace-cli"
+    assert ace.exists(), f"DAISY Ace is not installed at {ace}: run bash .ci/setup"
+    env = {**os.environ, "PUPPETEER_EXECUTABLE_PATH": "/usr/bin/chromium", "PUPPETEER_SKIP_DOWNLOAD": "1"}
+    subprocess.run(
+        [str(ace), "--silent", "--force", "--outdir", str(out), str(epub)],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    report = json.loads((out / "report.json").read_text())
+    return [
+        f"{t['earl:test']['dct:title']} {t['earl:result'].get('earl:pointer', {}).get('css')}"
+        for a in report["assertions"]
+        for t in a.get("assertions", [])
+    ]

@@ -50,11 +50,27 @@ def output_intent(pdf: pikepdf.Pdf) -> bool:
 
 
 def _fonts(pdf: pikepdf.Pdf):
+    """Every font a page draws with, in the page's resources and in those of
+    the forms it draws (a PDF reading's pages are forms), recursively."""
+    seen: set = set()
     for page in pdf.pages:
-        fonts = page.Resources.get("/Font") or {}
-        for _, font in fonts.items():
-            yield font
-            yield from font.get("/DescendantFonts") or []
+        yield from _resource_fonts(page.Resources, seen)
+
+
+def _resource_fonts(resources, seen: set):
+    if resources is None:
+        return
+    if resources.is_indirect:
+        if resources.objgen in seen:
+            return
+        seen.add(resources.objgen)
+    for _, font in (resources.get("/Font") or {}).items():
+        yield font
+        yield from font.get("/DescendantFonts") or []
+        yield from _resource_fonts(font.get("/Resources"), seen)
+    for _, xobject in (resources.get("/XObject") or {}).items():
+        if xobject.get("/Subtype") == "/Form":
+            yield from _resource_fonts(xobject.get("/Resources"), seen)
 
 
 def fonts_embedded(pdf: pikepdf.Pdf) -> bool:
@@ -68,7 +84,35 @@ def fonts_embedded(pdf: pikepdf.Pdf) -> bool:
 
 
 def fonts_to_unicode(pdf: pikepdf.Pdf) -> bool:
-    return all("/ToUnicode" in f for f in _fonts(pdf) if f.get("/Subtype") != "/CIDFontType2")
+    # a composite font's ToUnicode stands on the Type0 font, not on its CIDFont
+    # (CIDFontType2 for TrueType outlines, CIDFontType0 for CFF, as Noto CJK)
+    return all("/ToUnicode" in f for f in _fonts(pdf) if f.get("/Subtype") not in ("/CIDFontType0", "/CIDFontType2"))
+
+
+def notdef_references(pdf: pikepdf.Pdf) -> list[tuple[int, str]]:
+    """(page, font) of every glyph 0 (.notdef) a page's text shows: a
+    character the font could not draw, printed as a box (PDF/A-3 6.2.11.8).
+    The edition's fonts are composite (Type0, Identity-H): two bytes a glyph."""
+    found = []
+    for number, page in enumerate(pdf.pages, 1):
+        fonts = page.Resources.get("/Font") or {}
+        font = None
+        for operands, operator in pikepdf.parse_content_stream(page):
+            op = str(operator)
+            if op == "Tf":
+                font = fonts.get(str(operands[0]))
+            elif op in ("Tj", "'", '"', "TJ") and font is not None and font.get("/Subtype") == "/Type0":
+                strings = operands[0] if op == "TJ" else operands[-1:]
+                for item in strings:
+                    if isinstance(item, pikepdf.String):
+                        data = bytes(item)
+                        if any(data[i : i + 2] == b"\0\0" for i in range(0, len(data) - 1, 2)):
+                            found.append((number, str(font.get("/BaseFont"))))
+    return found
+
+
+def no_notdef_glyphs(pdf: pikepdf.Pdf) -> bool:
+    return not notdef_references(pdf)
 
 
 def not_encrypted(pdf: pikepdf.Pdf) -> bool:
@@ -173,6 +217,7 @@ RULES = [
     output_intent,
     fonts_embedded,
     fonts_to_unicode,
+    no_notdef_glyphs,
     not_encrypted,
     no_javascript,
     annotations_printable,

@@ -87,6 +87,10 @@ BREAKERS = {
         for d in f.DescendantFonts
     ],
     "fonts_to_unicode": lambda pdf: [f.__delitem__("/ToUnicode") for f in pdf.pages[2].Resources.Font.values()],
+    # a box: glyph 0 shown in the page's first font
+    "no_notdef_glyphs": lambda pdf: pdf.pages[2].contents_add(
+        pdf.make_stream(b"BT /" + next(iter(pdf.pages[2].Resources.Font.keys()))[1:].encode() + b" 9 Tf <0000> Tj ET")
+    ),
     "no_javascript": lambda pdf: pdf.Root.__setitem__(
         "/OpenAction", pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
     ),

@@ -159,3 +159,126 @@ def test_bibliography_lists_cited_works_once_in_order(tmp_path):
     assert [key for key, _ in work.bibliography] == ["kim2001", "suh1988"]
     text = re.sub(r"<[^>]+>", "", dict(work.bibliography)["suh1988"])
     assert text == "Suh, Dae-Sook. Kim Il Sung: The North Korean Leader. Columbia University Press, 1988."
+
+
+# -- citations in the running text, and the work's choice of style ---------------------
+
+
+def resolved(tmp_path, body: str, csl: str = "", extra: dict | None = None):
+    from .projects import WORK_YAML
+
+    work_yaml = WORK_YAML.format(slug="test") + (f"csl: {csl}\n" if csl else "")
+    project = make_project(
+        tmp_path, sections={"01-one.md": section(body)}, bib=BIB, work_yaml=work_yaml, extra=extra or {}
+    )
+    return resolve_work(read_work(project, "test"))
+
+
+def note_texts(work) -> list[str]:
+    out = []
+    for note in work.notes:
+        texts = [re.sub(r"<[^>]+>", "", work.citations[c.id]) for c in note.citations]
+        out.append(" | ".join(texts))
+    return out
+
+
+def test_running_text_citations_become_notes_in_order_with_written_ones(tmp_path):
+    body = "One [@suh1988, 12]. Two.[^a] Three [-@kim2001]; four @cumings1997 [200] says.\n\n[^a]: [@suh1988, 13]\n"
+    work = resolved(tmp_path, body)
+    assert [n.auto for n in work.notes] == [True, False, True, True]
+    assert note_texts(work) == [
+        "Dae-Sook Suh, Kim Il Sung: The North Korean Leader (Columbia University Press, 1988), 12.",
+        "Ibid., 13.",
+        "“Everyday Life in the North Korean Revolution” (PhD diss., University of Chicago, 2001).",
+        "“The Corporate State in North Korea,” in State and Society in Contemporary Korea, ed. Hagen Koo"
+        " (Cornell University Press, 1993), 200.",
+    ]
+    # the narrative citation's name stays in the text
+    (author,) = [c for c in work.citations if c.endswith("-author")]
+    assert work.citations[author] == "Bruce Cumings"
+
+
+def test_punctuation_moves_before_the_call_and_the_space_goes(tmp_path):
+    work = resolved(tmp_path, "Text [@suh1988]; more, and @kim2001.\n")
+    children = work.sections[0].tokens[1].children
+    shape = [(c.type, c.content) for c in children if c.type != "text" or c.content]
+    assert shape == [
+        ("text", "Text"),
+        ("text", ";"),
+        ("footnote_ref", ""),
+        ("text", " more, and "),
+        ("citation", "@kim2001"),
+        ("text", "."),
+        ("footnote_ref", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("[@suh1988, p. 4]", "4"),
+        ("[@suh1988, chap. 3]", "chap. 3"),
+        ("[@suh1988, sec. 2]", "sec. 2"),
+        ("[@suh1988, n. 14]", "n. 14"),
+        ("[@suh1988, vol. 2]", "vol. 2"),
+        ("[@suh1988, fig. 3]", "fig. 3"),
+        ("[@suh1988, para. 7]", "para. 7"),
+        ("[@suh1988, 33-35, 38-39 and passim]", "33–35, 38–39 and passim"),
+    ],
+)
+def test_locator_labels(tmp_path, raw, expected):
+    (text,) = note_texts(resolved(tmp_path, f"Text {raw}.\n"))
+    assert text == f"Dae-Sook Suh, Kim Il Sung: The North Korean Leader (Columbia University Press, 1988), {expected}."
+
+
+def test_an_author_date_style_keeps_citations_in_the_text(tmp_path):
+    body = "One [@suh1988, 12]. @kim2001 [p. 3] says. Not [-@suh1988].[^a]\n\n[^a]: As [@cumings1997, 201].\n"
+    work = resolved(tmp_path, body, csl="chicago-author-date")
+    assert not work.style.notes
+    assert [n.auto for n in work.notes] == [False]  # no note is made from a citation
+    texts = [re.sub(r"<[^>]+>", "", v) for k, v in sorted(work.citations.items())]
+    assert texts == ["(Suh 1988, 12)", "Kim (2001, 3)", "(1988)", "(Cumings 1993, 201)"]
+    assert [k for k, _ in work.bibliography] == ["cumings1997", "kim2001", "suh1988"]
+
+
+def test_a_csl_file_inside_the_project(tmp_path):
+    from edition.tools import csl_path
+
+    style = csl_path("apa").read_text(encoding="utf-8")
+    work = resolved(
+        tmp_path, "One [@suh1988, 12].\n", csl="styles/house.csl", extra={"content/test/styles/house.csl": style}
+    )
+    assert work.style.path.name == "house.csl" and not work.style.notes
+    assert re.sub(r"<[^>]+>", "", next(iter(work.citations.values()))) == "(Suh, 1988, p. 12)"
+    assert work.style.path in work.inputs  # embedded in the PDF/A with the other sources
+
+
+@pytest.mark.parametrize(
+    ("csl", "files", "message"),
+    [
+        ("../../../elsewhere.csl", {}, "CSL style '../../../elsewhere.csl' is outside the project [resource.refused]"),
+        ("house.csl", {}, "CSL style 'house.csl' does not exist in the work's folder [file.missing]"),
+        (
+            "house.csl",
+            {"content/test/house.csl": "<style xmlns='http://purl.org/net/xbiblio/csl'/>"},
+            '\'house.csl\' is not a CSL style: its <style> needs class="note" or "in-text" [cite.style]',
+        ),
+        (
+            "house.csl",
+            {
+                "content/test/house.csl": "<style xmlns='http://purl.org/net/xbiblio/csl' class='note'>"
+                "<info><link rel='independent-parent' href='http://www.zotero.org/styles/apa'/></info></style>"
+            },
+            "CSL style 'house.csl' is a dependent style (it has no citation layout of its own); use its parent style"
+            " [cite.style]",
+        ),
+    ],
+)
+def test_a_bad_style_is_named_with_its_line(tmp_path, csl, files, message):
+    from edition.diagnostics import BuildFailed
+
+    with pytest.raises(BuildFailed) as failed:
+        resolved(tmp_path, "One.\n", csl=csl, extra=files)
+    assert [str(d).replace(str(tmp_path) + "/", "") for d in failed.value.diagnostics] == [
+        f"content/test/work.yaml:11: error: {message}"
+    ]

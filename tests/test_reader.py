@@ -21,8 +21,8 @@ SLUG = "north-korea-and-the-world"
 
 
 @pytest.fixture(scope="module")
-def reader(reader_out):
-    return reader_out
+def reader(reader_dist):
+    return reader_dist
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_notes_restart_per_reading_and_sit_on_their_pages(reader, pages):
 
 def test_each_reading_has_its_title_block_and_source_line(reader):
     spine = dict(outputs.epub_spine(reader / f"{SLUG}.epub"))
-    heads = [spine[f"r{n}-juche-titlepage.xhtml"].decode() for n in range(1, 5)]
+    heads = [spine[f"r{n}-juche-titlepage.xhtml"].decode() for n in (1, 3, 4, 5)]  # r2 is a PDF reading
     assert "Charles K. Armstrong" in heads[0] and "Excerpted from Charles K. Armstrong" in heads[0]
     for n, head in enumerate(heads[1:], 1):
         assert f"Printed as Document No. {n} in Charles K. Armstrong" in head
@@ -69,14 +69,14 @@ def test_each_reading_keeps_its_own_bibliography(reader):
     spine = dict(outputs.epub_spine(reader / f"{SLUG}.epub"))
     essay = re.findall(r'id="r1-juche--ref-([^"]+)"', spine["r1-juche-bibliography.xhtml"].decode())
     assert sorted(essay) == ["armstrong2009juche", "hungary1967report", "sed1977report", "sed1984memorandum"]
-    assert not any(name.startswith(("r2-", "r3-", "r4-")) and "bibliography" in name for name in spine)
+    assert not any(name.startswith(("r2-", "r3-", "r4-", "r5-")) and "bibliography" in name for name in spine)
 
 
 def test_links_to_documents_in_other_readings(reader):
     spine = dict(outputs.epub_spine(reader / f"{SLUG}.epub"))
     essay = spine["r1-juche-06-north-koreans-in-ethiopia.xhtml"].decode()
-    assert 'href="r4-juche-document-3.xhtml#r4-juche--document-3"' in essay
-    assert 'id="r4-juche--document-3"' in spine["r4-juche-document-3.xhtml"].decode()
+    assert 'href="r5-juche-document-3.xhtml#r5-juche--document-3"' in essay
+    assert 'id="r5-juche--document-3"' in spine["r5-juche-document-3.xhtml"].decode()
 
 
 def test_ids_never_collide_across_the_epub(reader):
@@ -93,6 +93,7 @@ def test_two_level_navigation(reader):
     assert top == [
         "Introduction",
         "Juche and North Korea’s Global Aspirations",
+        "Study Guide: North Korea and the World, 1967–1984",
         "Kim Il Sung and the Cuban Ambassador (1967)",
         "Honecker’s Visit to the DPRK (1977)",
         "Honecker and Kim Il Sung in Berlin (1984)",
@@ -106,7 +107,11 @@ def test_two_level_navigation(reader):
 
 
 def test_page_list_follows_the_volume(reader):
-    assert_markers_match_pages(reader / f"{SLUG}.pdf", reader / f"{SLUG}.epub")
+    rows = list(csv.DictReader((reader / f"{SLUG}.permissions.csv").open(encoding="utf-8")))
+    pdf_pages = {
+        n for r in rows if r["kind"] == "pdf" for n in range(int(r["first_page"]) + 1, int(r["last_page"]) + 1)
+    }
+    assert_markers_match_pages(reader / f"{SLUG}.pdf", reader / f"{SLUG}.epub", pdf_pages)
 
 
 def test_epubcheck_passes_the_reader(reader):
@@ -118,8 +123,10 @@ def test_per_reading_metadata(reader):
     opf = outputs.opf(reader / f"{SLUG}.epub")
     sources = [e.text for e in opf.iterfind(".//{http://purl.org/dc/elements/1.1/}source")]
     assert sum(s.startswith("Printed as Document No.") for s in sources) == 3
+    assert sum(s.startswith("Reproduced from HIST 389 Teaching Team") for s in sources) == 1  # the PDF reading
     assert [e.text for e in opf.iterfind(".//{http://purl.org/dc/elements/1.1/}contributor")] == [
-        "Charles K. Armstrong"
+        "Charles K. Armstrong",
+        "HIST 389 Teaching Team",
     ]
 
 
@@ -127,6 +134,7 @@ def test_permissions_report_matches_the_pdf(reader, pages):
     rows = list(csv.DictReader((reader / f"{SLUG}.permissions.csv").open(encoding="utf-8")))
     assert [r["title"] for r in rows] == [
         "Juche and North Korea’s Global Aspirations",
+        "Study Guide: North Korea and the World, 1967–1984",
         "Kim Il Sung and the Cuban Ambassador (1967)",
         "Honecker’s Visit to the DPRK (1977)",
         "Honecker and Kim Il Sung in Berlin (1984)",
@@ -144,7 +152,7 @@ def test_permissions_report_matches_the_pdf(reader, pages):
             )
     assert 0 < float(rows[0]["share_of_original"]) < 1
     text = re.sub(r"\s+", " ", pages[-1]["text"])
-    assert "Permissions" in text and f"{rows[1]['first_page']}–{rows[1]['last_page']}" in text
+    assert "Permissions" in text and f"{rows[2]['first_page']}–{rows[2]['last_page']}" in text
 
 
 # -- a reader of two works that share BibTeX keys and section names --------------------

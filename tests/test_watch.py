@@ -1,0 +1,366 @@
+"""The edit loop: a real ``python build.py --watch`` on a small project, real saves,
+and the ``--serve`` preview in a real headless Chromium."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from edition.dependents import Dependents, Inputs
+
+from .cdp import Browser
+from .conftest import ROOT
+from .projects import BIB_MIN, make_project, section
+
+#: A safety net only: every wait below ends on an event (a line, a page load).
+TIMEOUT = 120.0
+FORMATS = ("--format", "epub", "--format", "pdf")
+BAD_LINE = (
+    "content/test/text/01-one.md:4: error: note [^9] is called but never defined; "
+    "add a line '[^9]: ...' [md.footnote-undefined]"
+)
+
+
+class Watcher:
+    """``python build.py --watch ...`` run in a project; its output read line by line."""
+
+    def __init__(self, project: Path, *args: str) -> None:
+        shutil.copy(ROOT / "build.py", project / "build.py")
+        self.tmp = project / "tmp"  # the process's own TMPDIR, to see that it leaves nothing there
+        self.tmp.mkdir()
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "TMPDIR": str(self.tmp)}
+        self.project = project
+        self.process = subprocess.Popen(
+            [sys.executable, "build.py", "--watch", *args],
+            cwd=project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def expect(self, pattern: str) -> re.Match:
+        """Wait for the next line matching ``pattern``."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"no line matching {pattern!r} in:\n" + "\n".join(self.output))
+            if line is None:
+                pytest.fail(f"the watcher ended before {pattern!r}:\n" + "\n".join(self.output))
+            self.output.append(line)
+            match = re.search(pattern, line)
+            if match:
+                return match
+
+    def interrupt(self) -> int:
+        """Ctrl-C: SIGINT, then the rest of the output."""
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=TIMEOUT)
+        while (line := self.lines.get(timeout=TIMEOUT)) is not None:
+            self.output.append(line)
+        return code
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def watch():
+    started: list[Watcher] = []
+
+    def start(project: Path, *args: str) -> Watcher:
+        watcher = Watcher(project, *args)
+        started.append(watcher)
+        return watcher
+
+    yield start
+    for watcher in started:
+        watcher.close()
+
+
+def small_project(root: Path, text: str = "First words of the test.\n") -> Path:
+    return make_project(root, sections={"01-one.md": section(text)}, bib=BIB_MIN)
+
+
+def save(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def epub_text(path: Path) -> str:
+    with zipfile.ZipFile(path) as epub:
+        return epub.read("EPUB/test-01-one.xhtml").decode()
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+# -- --watch ---------------------------------------------------------------------
+
+
+def test_a_save_rebuilds_the_edition(tmp_path, watch):
+    project = small_project(tmp_path)
+    dist = project / "dist"
+    watcher = watch(project, *FORMATS, "--out", "dist")
+    watcher.expect(r"^test: outputs ready")
+    assert "First words" in epub_text(dist / "test.epub")
+    assert "First words" in pdf_text(dist / "test.pdf")
+    save(project / "content/test/text/01-one.md", section("Second words, saved while watching.\n"))
+    watcher.expect(r"^test: input checked \(\d+\.\d\d s after the save\)$")
+    watcher.expect(r"^test: building$")
+    watcher.expect(r"^built test\.preflight\.json, test\.epub, test\.pdf")
+    watcher.expect(r"^test: outputs ready")
+    assert "Second words, saved while watching" in epub_text(dist / "test.epub")
+    assert "Second words, saved while watching" in pdf_text(dist / "test.pdf")
+    assert watcher.interrupt() == 130
+    assert list(watcher.tmp.iterdir()) == [], "temporary files were left"
+
+
+def test_a_bad_save_prints_the_diagnostic_and_keeps_the_outputs(tmp_path, watch):
+    project = small_project(tmp_path)
+    watcher = watch(project, "--format", "pdf", "--out", "dist")
+    watcher.expect(r"^test: outputs ready")
+    before = snapshot(project / "dist")
+    save(project / "content/test/text/01-one.md", section("A call to a note never written.[^9]\n"))
+    assert watcher.expect(r"error: ").string == BAD_LINE
+    watcher.expect(r"^test: 1 error\(s\) in the input \(.*\); dist/ keeps the last good build$")
+    assert snapshot(project / "dist") == before
+    # the fix is seen too
+    save(project / "content/test/text/01-one.md", section("Mended words.\n"))
+    watcher.expect(r"^test: outputs ready")
+    assert "Mended words" in pdf_text(project / "dist/test.pdf")
+    assert watcher.interrupt() == 130
+
+
+def test_ctrl_c_stops_cleanly_even_during_a_build(tmp_path, watch):
+    project = small_project(tmp_path)
+    watcher = watch(project, *FORMATS, "--out", "dist")
+    watcher.expect(r"^test: outputs ready")
+    before = snapshot(project / "dist")
+    save(project / "content/test/text/01-one.md", section("Interrupted words.\n"))
+    watcher.expect(r"^test: building$")
+    code = watcher.interrupt()  # at once: the build has just started
+    assert code == 130
+    assert watcher.output[-1] == "stopped watching"
+    assert not any("Traceback" in line for line in watcher.output), "\n".join(watcher.output)
+    if "build interrupted; dist/ was not changed" in watcher.output:
+        assert snapshot(project / "dist") == before
+    else:  # the build was quicker than the signal: its outputs are whole
+        assert sorted(snapshot(project / "dist")) == sorted(before)
+        assert "Interrupted words" in pdf_text(project / "dist/test.pdf")
+    assert list(watcher.tmp.iterdir()) == [], "temporary files were left"
+
+
+def test_a_save_during_a_build_is_built_with_the_newest_text(tmp_path, watch):
+    project = small_project(tmp_path)
+    watcher = watch(project, *FORMATS, "--out", "dist")
+    watcher.expect(r"^test: outputs ready")
+    path = project / "content/test/text/01-one.md"
+    save(path, section("Words of the first save.\n"))
+    watcher.expect(r"^test: building$")
+    save(path, section("Words of the second save.\n"))  # the build of the first is under way
+    while "second save" not in pdf_text(project / "dist/test.pdf"):
+        watcher.expect(r"^test: outputs ready")
+    assert "Words of the second save" in epub_text(project / "dist/test.epub")
+    assert watcher.interrupt() == 130
+    assert not any("Traceback" in line for line in watcher.output), "\n".join(watcher.output)
+
+
+def test_only_the_editions_a_save_affects_are_rebuilt(tmp_path, watch):
+    project = small_project(tmp_path)
+    make_project(project, slug="other", sections={"01-one.md": section("Another work.\n")}, bib=BIB_MIN)
+    watcher = watch(project, "--format", "pdf", "--out", "dist")
+    watcher.expect(r"^other, test: outputs ready")
+    save(project / "content/other/text/01-one.md", section("Another work, edited.\n"))
+    assert watcher.expect(r": building$").string == "other: building"
+    watcher.expect(r"^other: outputs ready")
+    save(project / "bib/test.bib", BIB_MIN.replace("Kim Il Sung", "Kim Il Sung: A Biography"))
+    assert watcher.expect(r": building$").string == "test: building"
+    watcher.expect(r"^test: outputs ready")
+    assert watcher.interrupt() == 130
+
+
+def test_which_editions_depend_on_a_file(tmp_path):
+    project = tmp_path
+    deps = Dependents(project)
+    deps.learn("a", Inputs(frozenset({"a"}), frozenset({project / "content/a/work.yaml", project / "bib/a.bib"})))
+    pdf = project / "readers/readings/guide.pdf"
+    deps.learn("r", Inputs(frozenset({"a"}), frozenset({project / "readers/r.yaml", project / "bib/a.bib", pdf})))
+    deps.learn("b", Inputs(frozenset({"b"}), frozenset({project / "bib/b.bib"})))
+    watched = ["a", "b", "r", "new"]  # "new" was never read: it depends on every input
+    assert deps.affected([project / "content/a/text/02-new.md"], watched) == ["a", "r", "new"]
+    assert deps.affected([project / "bib/b.bib"], watched) == ["b", "new"]
+    assert deps.affected([project / "readers/r.yaml"], watched) == ["r"]
+    assert deps.affected([pdf], watched) == ["r", "new"]
+    assert deps.affected([project / "templates/base.css"], watched) == watched
+    assert deps.affected([project / "dist/a.pdf", project / "content/notes.txt"], watched) == []
+
+
+# -- --serve ---------------------------------------------------------------------
+
+
+def serving(watch, project: Path) -> tuple[Watcher, str]:
+    watcher = watch(project, "--serve", "--port", "0", *FORMATS, "--out", "dist")
+    url = watcher.expect(r"^preview at (http://127\.0\.0\.1:\d+/)$").group(1)
+    watcher.expect(r"^test: outputs ready")
+    return watcher, url
+
+
+def get(url: str, path: str, host: str | None = None) -> tuple[int, bytes]:
+    """A request with ``path`` sent exactly as written (no client-side normalizing)."""
+    address = url.removeprefix("http://").rstrip("/")
+    connection = http.client.HTTPConnection(address, timeout=TIMEOUT)
+    connection.putrequest("GET", path, skip_host=True)
+    connection.putheader("Host", host or address)
+    connection.endheaders()
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+FRAME_TEXT = "document.getElementById('view').contentDocument.body.textContent"
+DIAGNOSTICS = "document.getElementById('diagnostics').textContent"
+
+
+def shown(browser: Browser, expression: str) -> str:
+    """The page's ``expression``, or "" while the page is being replaced."""
+    try:
+        return browser.evaluate(expression) or ""
+    except RuntimeError:  # no such element yet, or the old page's context is gone
+        return ""
+
+
+def test_the_preview_reloads_with_the_new_text_and_shows_the_diagnostics(tmp_path, watch):
+    project = small_project(tmp_path)
+    save(project / "content/test/text/02-two.md", section("The second section.\n", title="Two"))
+    watcher, url = serving(watch, project)
+    browser = Browser(tmp_path / "profile")
+    try:
+        browser.navigate(url + "?e=test&p=test-01-one.xhtml")
+        assert "First words of the test." in browser.evaluate(FRAME_TEXT)
+        fonts = (  # the EPUB's own fonts, served with its pages
+            "document.getElementById('view').contentDocument.fonts.ready.then("
+            "(fonts) => [...fonts].filter((f) => f.status === 'loaded').map((f) => f.family))"
+        )
+        assert "Charis Edition" in browser.evaluate(fonts)
+        # a save in another section: the page reloads on that section's page
+        save(project / "content/test/text/02-two.md", section("Words the browser sees next.\n", title="Two"))
+        while "Words the browser sees next." not in shown(browser, FRAME_TEXT):
+            browser.wait_event("Page.loadEventFired")  # the page reloads when the preview or the build is ready
+        assert browser.evaluate("location.search") == "?e=test&p=test-02-two.xhtml"
+        save(project / "content/test/text/01-one.md", section("A call to a note never written.[^9]\n"))
+        while BAD_LINE not in shown(browser, DIAGNOSTICS):
+            browser.wait_event("Page.loadEventFired")
+        assert "Words the browser sees next." in browser.evaluate(FRAME_TEXT)  # the last good preview stays
+    finally:
+        browser.close()
+    assert watcher.interrupt() == 130
+
+
+def test_the_preview_serves_only_what_it_shows(tmp_path, watch):
+    project = small_project(tmp_path)
+    (tmp_path / "secret.txt").write_text("not for the browser")
+    watcher, url = serving(watch, project)
+    status, body = get(url, "/epub/test/test-01-one.xhtml")
+    assert status == 200 and b"First words of the test." in body
+    assert get(url, "/epub/test/css/base.css")[0] == 200
+    assert get(url, "/epub/test/fonts/CharisSIL-Regular.ttf")[0] == 200
+    status, body = get(url, "/pdf/test.pdf")
+    assert status == 200 and body.startswith(b"%PDF-")
+    for path in (
+        "/epub/test/../../secret.txt",
+        "/epub/test/%2e%2e/%2e%2e/secret.txt",
+        "/epub/test/..%2f..%2fsecret.txt",
+        "/epub/test/%252e%252e/%252e%252e/secret.txt",
+        "/epub/test/..%5c..%5csecret.txt",
+        "/epub/test//etc/passwd",
+        "/epub/test/%2fetc%2fpasswd",
+        "//etc/passwd",
+        "/etc/passwd",
+        str(tmp_path / "secret.txt"),
+        "/epub/../secret.txt",
+        "/pdf/..%2fsecret.txt",
+        "/pdf/../test/test.pdf",
+        "/epub/test/%00",
+        "/content/test/text/01-one.md",
+        "/dist/test.pdf",
+        "/build.py",
+    ):
+        status, body = get(url, path)
+        assert status == 404, path
+        assert b"not for the browser" not in body and b"root:" not in body
+    assert get(url, "/", host="attacker.example:80")[0] == 403  # no DNS rebinding
+    assert watcher.interrupt() == 130
+
+
+def test_the_preview_reuses_citations_only_when_notes_and_bibliography_are_unchanged(tmp_path):
+    from edition.preview import _resolve, citation_key
+    from edition.reader import read_work
+    from edition.resolve import resolve_work
+
+    text = "A claim.[^1]\n\n[^1]: [@suh1988, 12]\n"
+    project = make_project(tmp_path, sections={"01-one.md": section(text)}, bib=BIB_MIN)
+    first = read_work(project, "test")
+    first_key = citation_key(first)
+    sent: list[tuple] = []
+    resolved = _resolve(sent.append, first, {})
+    memo = {"test": tuple(sent[0][2:])}
+    # the text changes, the notes do not: the citations are kept, and equal a fresh resolution's
+    save(project / "content/test/text/01-one.md", section("Another claim." + text.removeprefix("A claim.")))
+    second = read_work(project, "test")
+    assert citation_key(second) == first_key
+    sent.clear()
+    kept = _resolve(sent.append, second, memo)
+    assert sent == []
+    assert kept.citations == resolve_work(second).citations == resolved.citations
+    assert kept.bibliography == resolved.bibliography
+    # a note or the BibTeX changes: formatted anew
+    save(project / "content/test/text/01-one.md", section(text.replace("12]", "13]")))
+    assert citation_key(read_work(project, "test")) != first_key
+    save(project / "content/test/text/01-one.md", section(text))
+    save(project / "bib/test.bib", BIB_MIN.replace("Columbia University Press", "Columbia UP"))
+    third = read_work(project, "test")
+    assert citation_key(third) != first_key
+    assert "Columbia UP" in str(_resolve(sent.append, third, memo).citations)
+
+
+def test_the_preview_carries_the_fonts_of_every_script_it_shows(tmp_path):
+    from edition.preview import check
+
+    project = make_project(tmp_path, sections={"01-one.md": section("The word [λόγος]{lang=grc}.\n")}, bib=BIB_MIN)
+    sent: list[tuple] = []
+    check(sent.append, project, ["test"], [], True, {})
+    book = next(message[2] for message in sent if message[0] == "preview")
+    assert "λόγος" in book.files["test-01-one.xhtml"].decode()
+    urls = re.findall(r'url\("\.\./(fonts/[^"]+)"\)', book.files["css/base.css"].decode())
+    assert "fonts/CharisSIL-Regular.ttf" in urls
+    assert any(url.startswith("fonts/EditionGreek") for url in urls)
+    assert all(url in book.files for url in urls), "a font the stylesheet names is not served"
