@@ -318,7 +318,7 @@ GOLDEN_PAGES = [
     ("6x9-06-table", "6x9", 6),
     ("reader-01-title", "reader", 1),
     ("reader-08-note-19", "reader", 8),
-    ("reader-19-reading", "reader", 19),
+    ("reader-23-reading", "reader", 23),
 ]
 #: Resolution of the pictures, and how many pixels may differ (a rasterizer's
 #: anti-aliasing may vary between poppler versions; the builds are byte-reproducible).
