@@ -322,3 +322,17 @@ def ace_violations(epub: Path, out: Path) -> list[str]:
         for a in report["assertions"]
         for t in a.get("assertions", [])
     ]
+
+
+def lines_starting_with_a_call(path: Path) -> list[tuple[int, str]]:
+    """(page, call) for every line of the PDF whose first word is a note call:
+    a call belongs to the word before it."""
+    found = []
+    with pdfplumber.open(path) as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            words = page.extract_words(extra_attrs=["size"])
+            for line in _lines(words):
+                first = line[0]
+                if first["size"] < 6.5 and re.fullmatch(r",?\d+(,\d+)*,?", first["text"]):
+                    found.append((number, first["text"]))
+    return found

@@ -61,6 +61,8 @@ def test_stress_every_note_present_and_on_its_page(tmp_path, seed, notes, paper)
     pages = outputs.pdf_pages(dist / "test.pdf")
     assert sorted(n for p in pages for n in p["notes"]) == list(range(1, notes + 1)), f"seed {seed}: a note is missing"
     assert misplaced == {}, f"seed {seed}, paper {paper}: notes off their call's page {misplaced}"
+    # a call, or two side by side ("4,5"), is never broken from the word before it
+    assert outputs.lines_starting_with_a_call(dist / "test.pdf") == []
 
 
 @pytest.mark.slow
