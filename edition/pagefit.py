@@ -339,12 +339,6 @@ def _chunk_starts(pages: list[Page]) -> list[int]:
     return starts
 
 
-def opening_pages(document: Document) -> list[int]:
-    """0-based numbers of the pages that open a chunk (and have lines)."""
-    flow = read_flow(document)
-    return [n for n in flow.chunk_starts if flow.pages[n].lines]
-
-
 # -- what is wrong ------------------------------------------------------------------------
 
 

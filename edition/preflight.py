@@ -157,10 +157,20 @@ def _margin_text(page: boxes.PageBox, where: str) -> str:
     return " ".join(" ".join(texts).split())
 
 
+def _opens_a_part(page: pagefit.Page) -> bool:
+    """A page that begins, after a forced break of the structure, with a
+    heading or a heading block (a document's or a reading's head): not a
+    table or a figure set on a page of its own, nor the text after it."""
+    if not page.lines:
+        return False
+    first = page.lines[0]
+    return first.tag in HEADINGS or any(b.element_tag == "header" for b in first.chain)
+
+
 def _running_heads(report: Report, flow: pagefit.Flow, pages: list) -> None:
-    """A page that opens a part (after a forced break of the structure) carries no running head."""
+    """A page that opens a part carries no running head."""
     for number in flow.chunk_starts:
-        if not flow.pages[number].lines:
+        if not _opens_a_part(flow.pages[number]):
             continue
         head = _margin_text(pages[number], "top")
         if head:
