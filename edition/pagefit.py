@@ -112,7 +112,6 @@ class Flow:
     chrome: float  # the footnote area's margin, rule and padding
     notes_limit: float  # the footnote area's max-height
     line_height: float  # the body's line
-    measure: float  # the text block's width
     chunk_starts: list[int]  # page numbers that open a chunk
 
     def chunks(self) -> Iterator[list[Page]]:
@@ -233,7 +232,6 @@ def read_flow(document: Document) -> Flow:
         lines.extend(page_lines)
     _number_lines(lines)
     heights = collections.Counter(round(line.height, 1) for line in lines if line.tag == "p")
-    widths = collections.Counter(round(line.chain[-1].width, 1) for line in lines if line.tag == "p")
     return Flow(
         pages,
         lines,
@@ -241,7 +239,6 @@ def read_flow(document: Document) -> Flow:
         min(chromes) if chromes else 0.0,
         min(limits) if limits else float("inf"),
         heights.most_common(1)[0][0] if heights else 16.0,
-        widths.most_common(1)[0][0] if widths else 400.0,
         _chunk_starts(pages),
     )
 
