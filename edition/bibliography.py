@@ -18,6 +18,7 @@ from typing import Any
 import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
 
+from . import readlog
 from .diagnostics import Collector
 from .model import BibEntry, SourceLocation
 from .tools import pandoc_path
@@ -53,7 +54,8 @@ logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 def load(path: Path, diags: Collector) -> dict[str, BibEntry]:
     """Entries by key; syntax errors, duplicates and missing fields go to ``diags``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # universal newlines, as ``read_text`` gave
+        text = readlog.read_bytes(path).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         diags.error(SourceLocation(path), "file.missing", "BibTeX file not found")
         return {}
@@ -120,7 +122,7 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
 
     Pandoc runs once per file content: a course reader that cites one work's
     bibliography in several readings (and in their source lines) reuses it."""
-    data = path.read_bytes()
+    data = readlog.read_once(path)  # the bytes load() checked
     key = hashlib.sha256(data).hexdigest()
     if key not in _CSL_CACHE:
         result = subprocess.run(

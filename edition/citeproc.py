@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -27,8 +28,9 @@ from typing import Any
 
 from lxml import etree, html
 
-from .diagnostics import Collector
-from .model import Citation, Note
+from . import links
+from .diagnostics import Collector, Diagnostic
+from .model import Citation, Note, SourceLocation
 from .tools import csl_path, pandoc_path
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,14 @@ def _log_warnings(stderr: str) -> None:
 
 def _read_output(output: str, events: Sequence[Event], diags: Collector) -> Formatted:
     root = html.document_fromstring(output)
+    for k, event in enumerate(events, 1):
+        for div in root.xpath(f'//div[@id="e{k}"]'):
+            item = _note_item(root, div)
+            _make_safe(div, event.location)
+            if item is not None:
+                _make_safe(item, event.location)
+    for refs in root.xpath('//div[@id="refs"]'):
+        _make_safe(refs, None)
     formatted: dict[str, str] = {}
     for k, event in enumerate(events, 1):
         divs = root.xpath(f'//div[@id="e{k}"]')
@@ -127,6 +137,53 @@ def _read_output(output: str, events: Sequence[Event], diags: Collector) -> Form
         if _inner_xml(entry).strip()
     )
     return Formatted(formatted, bibliography)
+
+
+#: Elements Pandoc's citeproc writes; any other is unwrapped (``img`` is dropped).
+ALLOWED_TAGS = {"span", "em", "i", "strong", "b", "sup", "sub", "small", "code", "a", "div", "p", "li", "ol"}
+ALLOWED_ATTRIBUTES = {"class", "id", "lang", "dir", "href", "data-cites", "role"}
+#: A ``style`` Pandoc writes for CSL formatting (``font-variant:small-caps``): keywords only.
+SAFE_STYLE = re.compile(r"(\s*[a-z-]+\s*:\s*[a-z-]+\s*;?)+")
+
+
+def _make_safe(element: html.HtmlElement, location: SourceLocation | None) -> None:
+    """Citeproc's markup, reduced to what it may carry into an output: links only
+    to web or mail addresses (any other is unwrapped to its text, with a warning
+    at ``location``), no images, no attributes beyond the formatting ones."""
+    warned: set[str] = set()
+    for child in list(element.iter()):
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == "img":
+            child.drop_tree()
+            continue
+        if child.tag not in ALLOWED_TAGS:
+            child.drop_tag()
+            continue
+        for name in list(child.attrib):
+            if name == "style" and SAFE_STYLE.fullmatch(child.attrib[name]):
+                continue
+            if name not in ALLOWED_ATTRIBUTES:
+                del child.attrib[name]
+        href = child.get("href")
+        if href is None or href.startswith("#") or links.external_href(href):
+            continue
+        cites = child.xpath('ancestor::span[@class="citation"]/@data-cites')
+        written = child.text_content()
+        if child.tag == "a":
+            child.drop_tag()
+        else:
+            del child.attrib["href"]
+        if href == "https://" + written:  # Pandoc's prefix before a BibTeX url it did not recognise
+            href = written
+        if location is not None and href not in warned:
+            warned.add(href)
+            keys = str(cites[0]) if cites else "a source"
+            message = (
+                f"the citation of {keys!r} links to {href!r}, which is not an http(s) or mailto address: "
+                "it is printed as text, not as a link"
+            )
+            log.warning("%s", Diagnostic(location, "cite.link", message, "warning"))
 
 
 def _note_item(root: html.HtmlElement, div: html.HtmlElement) -> html.HtmlElement | None:

@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 
 from . import freshness
-from .atomic import Terminated, terminate_as_exception, write_bytes
+from .atomic import FolderLock, Terminated, Transaction, recover, terminate_as_exception
 from .diagnostics import BuildFailed, Diagnostic
 from .papers import PAPERS
 
@@ -66,58 +66,77 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
         from .watch import watch
 
         return watch(args, project)
+    if args.extract:
+        return _run_extract(args)
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
-    if not args.extract and not args.force:
-        from .fonts import FONT_DIR
+    shown = str(args.out).rstrip("/") + "/"
+    transaction = Transaction(out)
+    try:
+        with terminate_as_exception(), FolderLock(out, on_wait=_tell):
+            try:
+                _recover(out)
+                return _build(args, project, out, transaction)
+            finally:
+                transaction.discard()
+    except BuildFailed as failed:
+        for diagnostic in failed.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        errors = sum(1 for d in failed.diagnostics if d.severity == "error")
+        print(f"build failed: {errors} error(s); {_outcome(transaction, shown)}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Terminated):
+        print(f"build interrupted; {_outcome(transaction, shown)}", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: a bug or the environment
+        if args.verbose:
+            traceback.print_exc()
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback); {_outcome(transaction, shown)}",
+            file=sys.stderr,
+        )
+        return 1
 
-        key = freshness.fingerprint(project, _option_key(args), FONT_DIR)
-        if freshness.up_to_date(out, key):
-            if not args.quiet:
-                print(f"up to date: nothing to build in {out}")
-            return 0
+
+def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Transaction) -> int:
+    """Check whether the outputs are up to date; if not, build, stamp and publish them."""
+    from .fonts import FONT_DIR
+
+    formats = tuple(args.format or FORMATS)
+    press = args.press or bool(args.cmyk_profile)
+    made_with = _made_with(args)
+    before = freshness.snapshot(project, FONT_DIR, out)
+    inputs = freshness.key(before, project)
+    if not args.force and freshness.up_to_date(out, _wanted(project, args.slugs, formats, press), made_with, inputs):
+        if not args.quiet:
+            print(f"up to date: nothing to build in {out}")
+        return 0
     from .pipeline import Options, run
 
     options = Options(
         project=project,
         out=out,
         slugs=tuple(args.slugs),
-        formats=tuple(args.format or FORMATS),
+        formats=formats,
         paper=args.paper,
         strict=args.strict,
         check=args.check,
-        press=args.press or bool(args.cmyk_profile),
+        press=press,
         cmyk_profile=args.cmyk_profile,
         jobs=max(1, args.jobs),
     )
     start = time.perf_counter()
-    try:
-        if args.extract:
-            from .extract import extract
-
-            written = extract(*args.extract)
-            if not args.quiet:
-                print(f"extracted {len(written)} files into {args.extract[1]}")
-            return 0
-        with terminate_as_exception():
-            result = run(options)
-    except BuildFailed as failed:
-        for diagnostic in failed.diagnostics:
-            print(diagnostic, file=sys.stderr)
-        errors = sum(1 for d in failed.diagnostics if d.severity == "error")
-        print(f"build failed: {errors} error(s); dist/ was not changed", file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, Terminated):
-        print("build interrupted; dist/ was not changed", file=sys.stderr)
-        return 130
-    except Exception as exc:  # an internal error: a bug or the environment
-        if args.verbose:
-            traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", file=sys.stderr)
-        return 1
-    from .fonts import FONT_DIR
-
-    key = freshness.fingerprint(project, _option_key(args), FONT_DIR)
-    write_bytes(out / freshness.STAMP, freshness.stamp(key, result.outputs))
+    result = run(options, transaction)
+    # certified only if nothing changed while the build read it
+    certified = freshness.held_still(before, freshness.snapshot(project, FONT_DIR, out), result.reads)
+    made = {path.name: freshness.file_digest(transaction.staged(path)) for path in result.outputs}
+    transaction.stage(out / freshness.STAMP, freshness.stamp(out, made, made_with, inputs if certified else None))
+    transaction.commit()
+    if not certified:
+        print(
+            "note: input files changed while the build read them; the outputs are written "
+            "but not marked up to date, so the next build builds again",
+            file=sys.stderr,
+        )
     elapsed = time.perf_counter() - start
     if not args.quiet:
         pages = ", ".join(f"{slug} {n} pages" for slug, n in result.pages.items())
@@ -126,10 +145,72 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
     return 0
 
 
-def _option_key(args: argparse.Namespace) -> dict:
-    """The options that change what a build writes."""
-    keys = ("slugs", "format", "paper", "strict", "press", "cmyk_profile")
-    return {k: getattr(args, k) for k in keys}
+def _run_extract(args: argparse.Namespace) -> int:
+    pdf_path, target = args.extract
+    shown = str(target).rstrip("/") + "/"
+    try:
+        with terminate_as_exception():
+            from .extract import extract
+
+            written = extract(pdf_path, target, on_wait=_tell)
+    except BuildFailed as failed:
+        for diagnostic in failed.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        print(f"extraction failed; {shown} was not changed", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Terminated):
+        print(f"extraction interrupted; {shown} was not changed", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: a bug or the environment
+        if args.verbose:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"extracted {len(written)} files into {target}")
+    return 0
+
+
+def _wanted(project: Path, slugs: list[str], formats: tuple[str, ...], press: bool) -> list[str]:
+    """The files a build of these editions writes (empty when a name is unknown:
+    then the build runs and reports it)."""
+    try:
+        editions = freshness.editions(project, slugs)
+    except OSError:
+        return []
+    return [n for slug, reader in editions or () for n in freshness.output_names(slug, reader, formats, press)]
+
+
+def _made_with(args: argparse.Namespace) -> dict:
+    """The options that change what an output holds (recorded with each output)."""
+    profile = args.cmyk_profile
+    return {
+        "paper": args.paper,
+        "strict": args.strict,
+        "check": args.check,
+        "press": args.press or bool(profile),
+        "cmyk_profile": freshness.file_digest(profile) if profile else None,
+    }
+
+
+def _recover(out: Path) -> None:
+    """Undo what a killed build left; said even with -q, since it changes the folder."""
+    notice = recover(out)
+    if notice:
+        print(notice, file=sys.stderr)
+
+
+def _tell(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _outcome(transaction: Transaction, shown: str) -> str:
+    """What the failed or interrupted build did to the output folder, truly."""
+    if transaction.state == "committed":
+        return f"{shown} holds this build's outputs, complete"
+    if transaction.state == "in doubt":
+        return f"{shown} may be half-written: the next build into it puts the previous files back"
+    return f"{shown} was not changed"
 
 
 def _configure_logging(quiet: bool, verbose: bool) -> None:

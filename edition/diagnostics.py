@@ -36,6 +36,7 @@ CODES: dict[str, str] = {
     "cite.unknown": "a citation key is not in the work's BibTeX file",
     "cite.syntax": "a citation that Pandoc reads differently",
     "cite.style": "the work's CSL style is not installed or not a CSL style",
+    "cite.link": "a formatted citation links to an address that is not http(s) or mailto: printed as text",
     "bib.syntax": "a BibTeX block cannot be parsed",
     "bib.duplicate-key": "a BibTeX key is defined twice",
     "bib.duplicate-field": "a BibTeX entry has the same field twice",
@@ -59,6 +60,9 @@ CODES: dict[str, str] = {
     "preflight.fault": "the print preflight finds a typographic fault (an error with --strict)",
     "check.epub": "EPUBCheck reports a problem (with --check)",
     "build.warning": "a warning turned into an error by --strict",
+    "extract.name": "an embedded file's name cannot be written safely into the --extract folder",
+    "extract.size": "an embedded file (or all of them) is over the --extract size limits",
+    "extract.stream": "an embedded file's stream cannot be read safely (a filter other than Flate, damaged, a wrong size)",
 }
 
 

@@ -1,12 +1,21 @@
 """A no-change rebuild does nothing but check.
 
-The build stamps its output folder with a fingerprint of everything the
-outputs depend on (content, BibTeX, readers, templates, the pipeline's own
-code, the fonts - Charis by content, the script fallbacks by size and date -,
-the pinned tool versions, the options) and the SHA-256 of
-each file it wrote. If the fingerprint matches and every output is still
-there, unchanged, the build stops before importing the layout engine.
-This module imports nothing heavy on purpose.
+Before a build reads anything it takes a snapshot of every file the outputs
+may depend on (content, BibTeX, readers, templates, the pipeline's own code,
+the fonts: Charis by content, the script fallbacks - hundreds of MB of CJK -
+by size and date), and with the pinned tool versions and ``SOURCE_DATE_EPOCH`` makes
+one key of it. The stamp in the output folder records, for each output file,
+its SHA-256, the options it was made with and that key. The next build is
+"up to date" only if every output it would write is in the stamp, unchanged,
+made with the same options, from the same key.
+
+An output is certified only when its inputs held still: the snapshot after the
+build must equal the one before it, and every file the build read
+(``readlog``) must have been read with the content of the snapshot. Otherwise
+the stamp records the output without a key, and the next build builds again.
+
+This module imports nothing heavy on purpose: the no-change check must not
+import the layout engine.
 """
 
 from __future__ import annotations
@@ -14,10 +23,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 STAMP = ".edition-build.json"
+STAMP_FORMAT = 2
 INPUT_FOLDERS = ("content", "bib", "readers", "templates")
 #: The packages whose versions shape the outputs (also listed in the PDF/A's build manifest).
 TOOLS = (
@@ -38,26 +51,49 @@ TOOLS = (
     "pikepdf",  # lays the pages of PDF readings into the volume
     "pdfminer.six",  # reads a PDF reading's text layer for the EPUB
 )
+CODE_DIR = Path(__file__).resolve().parent
+#: A snapshot entry known by size and date, not by content (the big fallback fonts).
+STAT_PREFIX = "stat: "
 
 
-def fingerprint(project: Path, options: dict, font_dir: Path) -> str:
-    digest = hashlib.sha256()
-    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
-    digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
-    files = [p for folder in INPUT_FOLDERS for p in sorted((project / folder).rglob("*")) if p.is_file()]
-    files += sorted(Path(__file__).parent.rglob("*.py"))
-    files += sorted(font_dir.glob("*.ttf"))
-    for path in files:
-        digest.update(str(path.relative_to(path.anchor)).encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+def snapshot(project: Path, font_dir: Path, out: Path | None = None) -> dict[str, str]:
+    """The content of every file the outputs may depend on, by absolute path
+    (the output folder ``out`` excluded, should it lie in an input folder).
+
+    Never raises for a file: one that cannot be read is recorded as such (the
+    build then reports it with its diagnostic). Links are followed only inside
+    the project; special files (a FIFO, a device) are never opened."""
+    files: dict[str, str] = {}
+    for folder in INPUT_FOLDERS:
+        _walk(project / folder, project, files, skip=out)
+    _walk(CODE_DIR, CODE_DIR, files, suffix=".py")
+    _walk(font_dir, font_dir, files, suffix=".ttf")
     for path in _system_fonts():
-        digest.update(_stat_signature(path).encode())
+        files[str(path)] = STAT_PREFIX + _stat_signature(path)
+    return files
+
+
+def key(files: dict[str, str], project: Path) -> str:
+    """One key for a snapshot, the tool versions and ``SOURCE_DATE_EPOCH``; the
+    same wherever the project lies (its files and the code are named relatively)."""
+    digest = hashlib.sha256()
+    digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
+    names = {_relative(Path(path), project): content for path, content in files.items()}
+    for name in sorted(names):
+        digest.update(f"{name}\0{names[name]}\n".encode())
     for tool in TOOLS:
         try:
             digest.update(f"{tool}={metadata.version(tool)}".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{tool}=none".encode())
     return digest.hexdigest()
+
+
+def _relative(path: Path, project: Path) -> str:
+    for prefix, root in (("project", project), ("code", CODE_DIR)):
+        if path.is_relative_to(root):
+            return f"{prefix}:{path.relative_to(root).as_posix()}"
+    return str(path)
 
 
 def _system_fonts() -> list[Path]:
@@ -77,22 +113,119 @@ def _stat_signature(path: Path) -> str:
     return f"{path} {stat.st_size} {stat.st_mtime_ns}"
 
 
-def _file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "", skip: Path | None = None) -> None:
+    if not top.is_dir():
+        return
+    seen: set[tuple[int, int]] = set()
+
+    def unlistable(error: OSError) -> None:
+        files[str(Path(error.filename or top).absolute())] = f"unreadable folder: {error.strerror}"
+
+    for folder, dirs, names in os.walk(top, followlinks=True, onerror=unlistable):
+        here = Path(folder)
+        try:
+            info = here.stat()
+            real = here.resolve()
+        except (OSError, RuntimeError):
+            continue
+        if skip is not None and real == skip.resolve():
+            dirs[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in seen or not real.is_relative_to(inside.resolve()):
+            files[str(here.absolute())] = f"link to {real}"  # a loop or a link out: not followed
+            dirs[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        for name in sorted(names):
+            if name.endswith(suffix):
+                path = here / name
+                files[str(path.absolute())] = file_digest(path, inside)
 
 
-def up_to_date(out: Path, print_: str) -> bool:
-    stamp = out / STAMP
+def file_digest(path: Path, inside: Path | None = None) -> str:
+    """SHA-256 of a file's content, or a description of why it has none."""
     try:
-        data = json.loads(stamp.read_text(encoding="utf-8"))
+        real = path.resolve()
+        if inside is not None and not real.is_relative_to(inside.resolve()):
+            return f"link to {real}"
+        info = real.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file"
+        with open(real, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    except RuntimeError:  # a symbolic link loop (Python 3.11's resolve)
+        return "unreadable: symbolic link loop"
+
+
+def held_still(before: dict[str, str], after: dict[str, str], reads: dict[str, list[str]]) -> bool:
+    """True when nothing changed during the build and every file was read as it is."""
+    if before != after:
+        return False
+    for path, found in reads.items():
+        now = before.get(path) or file_digest(Path(path))
+        if not now.startswith(STAT_PREFIX) and found != [now]:
+            return False
+    return True
+
+
+def output_names(slug: str, is_reader: bool, formats: Iterable[str], press: bool) -> list[str]:
+    """The files a build of one edition writes into the output folder."""
+    names = [f"{slug}.preflight.json"]
+    if is_reader:
+        names.append(f"{slug}.permissions.csv")
+    names += [{"pdf": f"{slug}.pdf", "pdfa": f"{slug}-pdfa.pdf", "epub": f"{slug}.epub"}[f] for f in formats]
+    if press:
+        names.append(f"{slug}-press.pdf")
+    return names
+
+
+def editions(project: Path, slugs: Iterable[str]) -> list[tuple[str, bool]] | None:
+    """``(slug, is_reader)`` for the requested editions (all when none is named);
+    None when a name is neither a work nor a reader (the build reports it)."""
+    content, readers = project / "content", project / "readers"
+    works = sorted(p.name for p in content.iterdir() if (p / "work.yaml").is_file()) if content.is_dir() else []
+    volumes = sorted(p.stem for p in readers.glob("*.yaml")) if readers.is_dir() else []
+    wanted = list(slugs) or works + volumes
+    if not wanted or any(s not in works and s not in volumes for s in wanted):
+        return None
+    return [(s, s in volumes) for s in wanted]
+
+
+def read_stamp(out: Path) -> dict[str, Any]:
+    """The stamp's outputs, by file name ({} when there is none or it is not ours)."""
+    try:
+        data = json.loads((out / STAMP).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    if data.get("fingerprint") != print_:
-        return False
-    outputs = data.get("outputs") or {}
-    return bool(outputs) and all((out / name).is_file() and _file_hash(out / name) == h for name, h in outputs.items())
+        return {}
+    if not isinstance(data, dict) or data.get("format") != STAMP_FORMAT or not isinstance(data.get("outputs"), dict):
+        return {}
+    return data["outputs"]
 
 
-def stamp(print_: str, outputs: list[Path]) -> bytes:
-    data = {"fingerprint": print_, "outputs": {p.name: _file_hash(p) for p in sorted(outputs)}}
+def up_to_date(out: Path, names: list[str], options: dict[str, Any], current: str) -> bool:
+    """Every named output is in the stamp, unchanged, made with ``options`` from ``current``."""
+    outputs = read_stamp(out)
+    for name in names:
+        entry = outputs.get(name)
+        if not isinstance(entry, dict) or entry.get("inputs") != current or entry.get("options") != options:
+            return False
+        if file_digest(out / name, out) != entry.get("sha256"):
+            return False
+    return bool(names)
+
+
+def stamp(out: Path, made: dict[str, str], options: dict[str, Any], inputs: str | None) -> bytes:
+    """The new stamp: this build's outputs (name -> SHA-256), and the earlier
+    entries whose files are still there unchanged. ``inputs`` is None when this
+    build's outputs are not certified."""
+    outputs = {
+        name: entry
+        for name, entry in read_stamp(out).items()
+        if name not in made and isinstance(entry, dict) and file_digest(out / name, out) == entry.get("sha256")
+    }
+    for name, digest in made.items():
+        outputs[name] = {"sha256": digest, "options": options, "inputs": inputs}
+    data = {"format": STAMP_FORMAT, "outputs": dict(sorted(outputs.items()))}
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()

@@ -274,11 +274,15 @@ def _number_citations(parsed: Parsed, path: Path, prefix: str) -> None:
     """Ids for every citation, in the order a reader meets them (a note's
     citations at its call)."""
     count = 0
+    entered: set[int] = set()  # a note that calls itself (refused later) is visited once
 
     def visit(tokens: list[Token], default_line: int | None) -> None:
         nonlocal count
         for child, line in walk_inline(tokens):
             if child.type == "footnote_ref" and child.meta["id"] < len(parsed.notes):
+                if child.meta["id"] in entered:
+                    continue
+                entered.add(child.meta["id"])
                 note = parsed.notes[child.meta["id"]]
                 visit(note.tokens, note.location.line)
             elif child.type == "citation" and "id" not in child.meta:

@@ -2,18 +2,17 @@
 
 After the layout, the print PDF, the PDF/A and the EPUB are independent
 writes from one in-memory layout; the machine has two cores. A forked child
-shares the layout (copy-on-write) without pickling it, writes its bytes to a
-temporary file, and exits; the parent collects them. On a system without
-``fork`` the function runs in the parent, as before.
+shares the layout (copy-on-write) without pickling it, sends its bytes back
+through a pipe, and exits; the parent collects them. No file is involved, so a
+killed build leaves nothing behind (a child whose parent is gone dies on the
+closed pipe). On a system without ``fork`` the function runs in the parent.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 
 def start(work: Callable[[], bytes]) -> Callable[[], bytes]:
@@ -21,25 +20,33 @@ def start(work: Callable[[], bytes]) -> Callable[[], bytes]:
     if not hasattr(os, "fork"):
         data = work()
         return lambda: data
-    handle, name = tempfile.mkstemp(prefix="edition-part-")
-    os.close(handle)
-    path = Path(name)
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: do the work, report, never return into the build
+        os.close(read_end)
         status = 0
         try:
-            path.write_bytes(pickle.dumps(("ok", work())))
-        except BaseException as exc:  # noqa: BLE001 - carried to the parent
-            path.write_bytes(pickle.dumps(("error", exc)))
-            status = 1
+            try:
+                payload = pickle.dumps(("ok", work()))
+            except BaseException as exc:  # noqa: BLE001 - carried to the parent
+                payload = pickle.dumps(("error", exc))
+                status = 1
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(payload)
+        except BaseException:  # noqa: BLE001 - the parent is gone: nothing to report to
+            status = 2
         os._exit(status)
+    os.close(write_end)
 
     def wait() -> bytes:
         try:
-            os.waitpid(pid, 0)
-            kind, value = pickle.loads(path.read_bytes())
+            with os.fdopen(read_end, "rb") as pipe:
+                payload = pipe.read()  # read before waiting: a full pipe would block the child
         finally:
-            path.unlink(missing_ok=True)
+            os.waitpid(pid, 0)
+        if not payload:
+            raise RuntimeError("the PDF writer process ended without a result")
+        kind, value = pickle.loads(payload)
         if kind == "error":
             raise value
         return value

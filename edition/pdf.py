@@ -28,8 +28,11 @@ class WeasyLog(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def lay_out(html: str, project: Path, extra_allowed: list[Path] | None = None) -> weasyprint.Document:
-    """Lay the print HTML out once; resources only from the project and fonts."""
+def lay_out(
+    html: str, project: Path, extra_allowed: list[Path] | None = None, fetched: set[Path] | None = None
+) -> weasyprint.Document:
+    """Lay the print HTML out once; resources only from the project and fonts
+    (the files read are added to ``fetched``)."""
     fetcher = SandboxFetcher([project, FONT_DIR, *(extra_allowed or [])])
     handler = WeasyLog()
     weasy_logger = logging.getLogger("weasyprint")
@@ -41,6 +44,8 @@ def lay_out(html: str, project: Path, extra_allowed: list[Path] | None = None) -
     finally:
         weasy_logger.removeHandler(handler)
         weasy_logger.propagate = previous
+    if fetched is not None:
+        fetched.update(fetcher.fetched)
     diags = Collector()
     for url in fetcher.refused:
         diags.error(None, "resource.refused", f"resource {url} is outside the project and was not loaded")

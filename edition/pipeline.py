@@ -1,7 +1,9 @@
 """The build, phase by phase: read -> resolve -> render -> lay out -> write.
 
-Everything is read and checked before anything is written (MkDocs' model):
-a build that fails on bad input leaves ``dist/`` as it was.
+Everything is read and checked before anything is written (MkDocs' model).
+Every output is staged in a ``Transaction`` and the set is swapped into
+``dist/`` at the end (``atomic``): a build that fails, or is interrupted,
+leaves ``dist/`` as it was.
 """
 
 from __future__ import annotations
@@ -18,10 +20,25 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import __version__, checks, fonts, ids, pagefit, parallel, pdf, pdfproblems, preflight, scripts, volume
-from .atomic import write_bytes
+from . import (
+    __version__,
+    checks,
+    fonts,
+    ids,
+    pagefit,
+    parallel,
+    pdf,
+    pdfproblems,
+    preflight,
+    readlog,
+    scripts,
+    templates,
+    volume,
+)
+from .atomic import FolderLock, Transaction, recover
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import page_starts
+from .links import check as check_links
 from .model import Edition
 from .outputs import archival, epub, pdfpages
 from .outputs.permissions import permissions_csv
@@ -47,6 +64,9 @@ from .vocabulary import vocabulary
 log = logging.getLogger(__name__)
 
 FORMATS = ("pdf", "pdfa", "epub")
+#: What the print builder loads from templates/ (the templates load the rest).
+PRINT_TEMPLATES = ("print/book.html", "body/blocks.html")
+PRINT_STYLESHEETS = {"base": "base.css", "print": "print/print.css", "press": "print/press.css"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,8 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     preflight: dict[str, preflight.Report] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
+    reads: dict[str, list[str]] = field(default_factory=dict)  # every file read: path -> SHA-256s
+    fetched: dict[str, set[Path]] = field(default_factory=dict)  # slug -> files the layout loaded
     # slug -> the PDF readings without tags: the volume must not claim PDF/UA (issue 14's finisher)
     pdfua_dropped: dict[str, tuple[str, ...]] = field(default_factory=dict)
     pdf_scales: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)  # slug -> reading -> range
@@ -106,17 +128,32 @@ class _WarningCounter(logging.Handler):
         self.result.warnings.append(record.getMessage())
 
 
-def run(options: Options) -> Result:
+def run(options: Options, transaction: Transaction | None = None) -> Result:
+    """Build; the outputs are staged in ``transaction`` (the caller commits it),
+    or, without one, published into ``options.out`` together at the end."""
     result = Result()
     counter = _WarningCounter(result)
     logging.getLogger("edition").addHandler(counter)
+    readlog.start()
     try:
-        return _run(options, result)
+        if transaction is not None:
+            return _run(options, result, transaction)
+        with FolderLock(options.out):
+            recover(options.out)
+            own = Transaction(options.out)
+            try:
+                _run(options, result, own)
+                own.commit()
+            finally:
+                own.discard()
+            return result
     finally:
+        result.reads = readlog.digests()
+        readlog.stop()
         logging.getLogger("edition").removeHandler(counter)
 
 
-def _run(options: Options, result: Result) -> Result:
+def _run(options: Options, result: Result, transaction: Transaction) -> Result:
     missing = fonts.missing()
     if missing:
         raise OSError(f"font file {missing[0]} is missing: run the set-up (README) first")
@@ -124,7 +161,7 @@ def _run(options: Options, result: Result) -> Result:
     slugs = list(options.slugs) or discover(options.project) + readers
     _check_slugs(options.project, slugs)
     if options.jobs > 1 and len(slugs) > 1:
-        return _run_parallel(options, slugs, readers, result)
+        return _run_parallel(options, slugs, readers, result, transaction)
     with result.timings.stage("read"):
         works = _read_all(options.project, [s for s in slugs if s not in readers])
     with result.timings.stage("resolve citations"):
@@ -133,28 +170,34 @@ def _run(options: Options, result: Result) -> Result:
         editions += _read_readers(options.project, [s for s in slugs if s in readers])
     env = environment(options.project / "templates")
     for edition in editions:
-        build(edition, env, options, result)
+        build(edition, env, options, result, transaction)
     return result
 
 
-def _run_parallel(options: Options, slugs: list[str], readers: list[str], result: Result) -> Result:
+def _run_parallel(
+    options: Options, slugs: list[str], readers: list[str], result: Result, transaction: Transaction
+) -> Result:
     """Each edition in its own process; all input is checked first, as in a
-    serial build, so bad input still stops the build before anything is written."""
+    serial build, so bad input still stops the build before anything is written.
+    The children stage their files in the parent's transaction."""
     with result.timings.stage("read"):
         _read_all(options.project, [s for s in slugs if s not in readers])
         _read_readers(options.project, [s for s in slugs if s in readers])
     with concurrent.futures.ProcessPoolExecutor(max_workers=options.jobs) as pool:
-        done = pool.map(_run_one, [replace(options, slugs=(slug,), jobs=1) for slug in slugs])
+        done = pool.map(
+            _run_one, [replace(options, slugs=(slug,), jobs=1) for slug in slugs], [transaction] * len(slugs)
+        )
         for one in done:
-            result.outputs += one.outputs
+            result.outputs += [transaction.adopt(path) for path in one.outputs]
+            readlog.merge(one.reads)
             result.pages.update(one.pages)
             result.warnings += one.warnings
             result.timings.stages += one.timings.stages
     return result
 
 
-def _run_one(options: Options) -> Result:
-    return run(options)
+def _run_one(options: Options, transaction: Transaction) -> Result:
+    return run(options, transaction)
 
 
 def _read_readers(project: Path, slugs: list[str]) -> list[Edition]:
@@ -217,7 +260,7 @@ def _read_all(project: Path, slugs: list[str]) -> list:
     return works
 
 
-def build(edition: Edition, env, options: Options, result: Result) -> None:
+def build(edition: Edition, env, options: Options, result: Result, transaction: Transaction) -> None:
     date = build_date(edition)
     files: dict[Path, bytes] = {}
     _check_pdf_readings(edition, options, result)
@@ -239,16 +282,15 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
     if edition.reader:
         scales = result.pdf_scales.get(edition.slug, {})
         files[options.out / f"{edition.slug}.permissions.csv"] = permissions_csv(edition, reading_pages, scales)
+    sources = _pdfa_sources(edition, env, options, result) if "pdfa" in options.formats else []
     # the two PDF writes run in a child process while this one builds the EPUB
     with result.timings.stage(f"{edition.slug}: start pdf writes"):
-        pdfs = parallel.start(lambda: _write_pdfs(document, edition, options, date, placements))
+        pdfs = parallel.start(lambda: _write_pdfs(document, edition, options, date, sources, placements))
     try:
         if options.press:
             press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
             with result.timings.stage(f"{edition.slug}: write press pdf"):
-                press = archival.write_press(
-                    press_document, edition.identifier.encode(), pdfx=bool(options.cmyk_profile)
-                )
+                press = archival.write_press(press_document, edition, pdfx=bool(options.cmyk_profile))
                 press = pdfpages.insert(press, edition, pdfpages.plan(press_document, edition))
                 files[options.out / f"{edition.slug}-press.pdf"] = press
         if "epub" in options.formats:
@@ -259,7 +301,9 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
                 )
     finally:  # always collect the child, even when the EPUB fails
         with result.timings.stage(f"{edition.slug}: wait for pdf writes"):
-            written = pickle.loads(pdfs())
+            written, child_warnings = pickle.loads(pdfs())
+    for message in child_warnings:  # logged in the child: counted here, where --strict sees them
+        log.warning("%s", message)
     files.update({options.out / name: data for name, data in written.items()})
     if options.check and "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: epubcheck"):
@@ -268,31 +312,68 @@ def build(edition: Edition, env, options: Options, result: Result) -> None:
             raise BuildFailed(problems)
     if options.strict and result.warnings:
         raise BuildFailed([Diagnostic(None, "build.warning", w) for w in result.warnings])
-    with result.timings.stage(f"{edition.slug}: write files"):
+    with result.timings.stage(f"{edition.slug}: stage files"):
         for path, data in files.items():
-            write_bytes(path, data)
-            result.outputs.append(path)
+            result.outputs.append(transaction.stage(path, data))
 
 
 #: Bound on the layout rounds that move note calls to their note's page.
 MAX_LAYOUT_ROUNDS = 30
 
 
-def _write_pdfs(document, edition: Edition, options: Options, date: datetime.datetime, placements=()) -> bytes:
-    """The print PDF and the PDF/A, from the one layout (run in a child process);
-    the pages of PDF readings are laid in after WeasyPrint has written each."""
+def _pdfa_sources(edition: Edition, env, options: Options, result: Result) -> list[archival.SourceFile]:
+    """What the PDF/A embeds: the edition's inputs and the templates, stylesheets,
+    images and layouts its builders load, whichever formats this build writes."""
+    css = options.project / "templates"
+    used = templates.closure(env, PRINT_TEMPLATES + epub.TEMPLATES)
+    used += [css / name for name in PRINT_STYLESHEETS.values()]
+    used += [css / name for name in epub.CSS_FILES.values()] + [css / epub.COVER_LAYOUT]
+    used += sorted(result.fetched.get(edition.slug, ()))
+    return archival.edition_sources(edition, options.project, used)
+
+
+def _write_pdfs(
+    document,
+    edition: Edition,
+    options: Options,
+    date: datetime.datetime,
+    sources: list[archival.SourceFile],
+    placements=(),
+) -> bytes:
+    """The print PDF and the PDF/A, from the one layout (run in a child process),
+    with the warnings the writes logged: the pages of PDF readings are laid in
+    after WeasyPrint has written each, then the file is claimed as PDF/UA-1 if
+    the checker passes it (never with an untagged PDF reading in it)."""
     out: dict[str, bytes] = {}
-    if "pdf" in options.formats:
-        data = archival.write_print(document, edition.identifier.encode())
-        out[f"{edition.slug}.pdf"] = pdfpages.insert(data, edition, list(placements))
-    if "pdfa" in options.formats:
-        sources = archival.edition_sources(edition, options.project)
-        sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
-        stored = [s for s in sources if s.suffix in archival.STORED]
-        data = archival.write_pdfa(document, edition, [s for s in sources if s not in stored], date)
-        attach = (lambda pdf: archival.attach(pdf, stored, date)) if stored else None
-        out[f"{edition.slug}-pdfa.pdf"] = pdfpages.insert(data, edition, list(placements), attach)
-    return pickle.dumps(out)
+    warnings = Result()
+    counter = _WarningCounter(warnings)
+    logger = logging.getLogger("edition")
+    shown = _HoldWarnings()  # the parent logs them once: the child's handlers must not print them too
+    for handler in logger.handlers:
+        handler.addFilter(shown)
+    logger.addHandler(counter)
+    try:
+        if "pdf" in options.formats:
+            data = pdfpages.insert(archival.write_print(document, edition), edition, list(placements))
+            out[f"{edition.slug}.pdf"] = archival.claim(data, edition, pdfa=False)
+        if "pdfa" in options.formats:
+            sources = list(sources)
+            sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
+            stored = [s for s in sources if s.suffix in archival.STORED]
+            data = archival.write_pdfa(document, edition, [s for s in sources if s not in stored], date)
+            attach = (lambda pdf: archival.attach(pdf, stored, date)) if stored else None
+            data = pdfpages.insert(data, edition, list(placements), attach)
+            out[f"{edition.slug}-pdfa.pdf"] = archival.claim(data, edition, pdfa=True)
+    finally:
+        logger.removeHandler(counter)
+        for handler in logger.handlers:
+            handler.removeFilter(shown)
+    return pickle.dumps((out, warnings.warnings))
+
+
+class _HoldWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.WARNING
 
 
 def _check_pdf_readings(edition: Edition, options: Options, result: Result) -> None:
@@ -345,7 +426,12 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
         with result.timings.stage(f"{edition.slug}: render print html"):
             html = print_html(edition, env, options, date, corrections, press)
         with result.timings.stage(f"{edition.slug}: lay out pages"):
-            document = pdf.lay_out(html, options.project, extra_allowed=extra)
+            document = pdf.lay_out(
+                html,
+                options.project,
+                extra_allowed=extra,
+                fetched=result.fetched.setdefault(edition.slug, set()),
+            )
         with result.timings.stage(f"{edition.slug}: make up pages"):
             changed = pagefit.next_corrections(
                 document,
@@ -410,9 +496,8 @@ def print_html(
         paper=pdf.PAPERS[options.paper],
         fonts_css=Markup(_font_faces(edition)),
         stylesheets={
-            "base": (css / "base.css").resolve().as_uri(),
-            "print": (css / "print/print.css").resolve().as_uri(),
-            "press": (css / "print/press.css").resolve().as_uri() if press else "",
+            kind: (css / name).resolve().as_uri() if press or kind != "press" else ""
+            for kind, name in PRINT_STYLESHEETS.items()
         },
         cmyk_profile=options.cmyk_profile.resolve().as_uri() if press and options.cmyk_profile else "",
         keywords=", ".join(
@@ -421,4 +506,5 @@ def print_html(
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+    html = check_links(html, "the print HTML")
     return pagefit.mark_blocks(html, corrections.blocks()) if corrections else html

@@ -21,11 +21,12 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
-from . import ids, tabular
+from . import ids, links, tabular
 from .diagnostics import BuildFailed, Diagnostic
-from .markdown import PARSER, div_attrs
+from .markdown import PARSER, div_attrs, walk_inline
 from .model import Note, Section, SourceLocation, Table, Work
 from .scripts import RTL_LANGUAGES
+from .templates import RecordingLoader
 
 #: Span and div attributes content may set; everything else is dropped.
 SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
@@ -49,7 +50,7 @@ EPUB = Target("epub", xhtml=True, file_per_section=True)
 
 def environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
+        loader=RecordingLoader(templates),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
@@ -60,7 +61,65 @@ def environment(templates: Path) -> jinja2.Environment:
     env.globals["noteref_id"] = ids.noteref_id
     env.globals["output_id"] = ids.output_id
     env.globals["original_page_id"] = ids.original_page_id
+    env.globals["document_title_level"] = document_title_level
+    env.globals["inline_markdown"] = inline_markdown
+    env.globals["language_spans"] = language_spans
     return configure(env)
+
+
+def document_title_level(work: Work) -> int:
+    """A document's title is an h3 under the appendix heading (an h2), an h2
+    in a reading made of documents alone: the outline never skips a level."""
+    return 2 if work.documents_only else 3
+
+
+class _LineRenderer(RendererHTML):
+    """Inline Markdown of a metadata line: text, emphasis, and bracketed spans
+    with a language (``[doboz]{lang=hu}``); the language is written as both
+    ``lang`` and ``xml:lang``, which HTML and XHTML alike accept."""
+
+    def span_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        lang = tokens[idx].attrGet("lang")
+        return f'<span lang="{escape(lang)}" xml:lang="{escape(lang)}">' if lang else "<span>"
+
+    def span_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        return "</span>"
+
+    def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        return str(escape(tokens[idx].content))
+
+    def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        return ""  # a metadata line links nowhere: its text stays
+
+    def link_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        return ""
+
+    def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        return str(escape(self.renderInlineAsText(tokens[idx].children or [], options, env)))
+
+
+def language_spans(work: Work) -> list[tuple[str, str]]:
+    """(text, language) of every span the work marks with a language, in the
+    text and the documents' source lines, in order (the Note on the Text lists them)."""
+    children = [child for s in work.all_sections for child, _ in walk_inline(list(s.tokens))]
+    for section in work.documents:
+        children += PARSER.parseInline(section.source_line, {})[0].children or []
+    out, lang, words = [], None, []
+    for child in children:
+        if child.type == "span_open" and child.attrGet("lang"):
+            lang, words = str(child.attrGet("lang")), []
+        elif child.type == "span_close" and lang:
+            out.append(("".join(words), lang))
+            lang = None
+        elif lang and child.type == "text":
+            words.append(child.content)
+    return out
+
+
+def inline_markdown(text: str) -> Markup:
+    """A line of metadata (a document's source line) rendered as inline Markdown."""
+    tokens = PARSER.parseInline(text, {})
+    return Markup(_LineRenderer().renderInline(tokens[0].children or [], PARSER.options, {}))
 
 
 def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
@@ -311,9 +370,11 @@ class BodyRenderer(RendererHTML):
     def section_body(self, section: Section) -> Markup:
         self.section = section
         levels = [int(t.tag[1]) for t in section.tokens if t.type == "heading_open"]
-        # the section's title is an h2: its own headings start at h3, whatever
+        # the section's title is an h2 (a document's, one level below the
+        # appendix heading): its own headings start one level down, whatever
         # level the Markdown used, so the outline never skips a level
-        self.heading_shift = 3 - min(levels) if levels else 0
+        title = document_title_level(self.work) if section in self.work.documents else 2
+        self.heading_shift = title + 1 - min(levels) if levels else 0
         return Markup(self._blocks(list(section.tokens)))
 
     def note_body(self, note: Note, inline: bool) -> Markup:
@@ -537,9 +598,8 @@ class BodyRenderer(RendererHTML):
         href = str(tokens[idx].attrGet("href") or "")
         if href.startswith("#"):  # a cross-reference: print adds the page (print.css)
             return f'<a class="xref" href="{escape(self.locator.href(href[1:]))}">'
-        if href.startswith(("http://", "https://", "mailto:")):
-            return f'<a href="{escape(href)}">'
-        return "<a>"
+        external = links.external_href(href)
+        return f'<a href="{escape(external)}">' if external else "<a>"
 
     def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         """An image from the content: a file URL in print (the fetcher checks it

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from . import readlog
 from .diagnostics import Collector
 from .model import SourceLocation
 
@@ -34,7 +35,7 @@ def read_text(path: Path, diags: Collector) -> str | None:
             f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit for content files; split it",
         )
         return None
-    data = path.read_bytes()
+    data = readlog.read_bytes(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -61,12 +61,12 @@ class _Capture(logging.Handler):
         self.records.append(record)
 
 
-def build_into(out: Path, **kwargs) -> Built:
+def build_into(out: Path, slugs: tuple[str, ...] = ("juche",), **kwargs) -> Built:
     capture = _Capture()
     logger = logging.getLogger("edition")
     logger.addHandler(capture)
     try:
-        result = run(Options(project=ROOT, out=out, slugs=("juche",), **kwargs))
+        result = run(Options(project=ROOT, out=out, slugs=slugs, **kwargs))
     finally:
         logger.removeHandler(capture)
     return Built(out, result, capture.records)
@@ -82,11 +82,15 @@ READER = "north-korea-and-the-world"
 
 
 @pytest.fixture(scope="session")
-def reader_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built_reader(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The demo reader built once per session, with the warnings its build logged."""
+    return build_into(tmp_path_factory.mktemp("reader"), slugs=(READER,))
+
+
+@pytest.fixture(scope="session")
+def reader_dist(built_reader: Built) -> Path:
     """The demo reader built once per session (its tests and the PDF readings' read it)."""
-    out = tmp_path_factory.mktemp("reader")
-    run(Options(project=ROOT, out=out, slugs=(READER,)))
-    return out
+    return built_reader.out
 
 
 @pytest.fixture(scope="session")

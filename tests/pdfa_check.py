@@ -162,6 +162,18 @@ def no_interpolated_images(pdf: pikepdf.Pdf) -> bool:
     return True
 
 
+def images_match_output_intent(pdf: pikepdf.Pdf) -> bool:
+    """With an RGB output intent, no image may be in DeviceCMYK (ISO 19005-2, 6.2.4.3)."""
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image":
+            space = obj.get("/ColorSpace")
+            if isinstance(space, pikepdf.Array) and len(space) and space[0] == "/Indexed":
+                space = space[1]
+            if space == "/DeviceCMYK":
+                return False
+    return True
+
+
 def associated_files(pdf: pikepdf.Pdf) -> bool:
     af = pdf.Root.get("/AF")
     if not af:
@@ -223,6 +235,7 @@ RULES = [
     annotations_printable,
     no_links_to_files,
     no_interpolated_images,
+    images_match_output_intent,
     associated_files,
     tagged,
     info_matches_xmp,

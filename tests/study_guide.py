@@ -8,7 +8,8 @@ written for the course and dedicated to the public domain (CC0 1.0): a cover,
 reading questions, questions on the three documents (their titles and dates
 read from content/juche/documents/) and a chronology of the DPRK's new
 diplomatic relations (read from the work's own table). It is laid out by
-WeasyPrint in Charis SIL, tagged (a structure tree, MarkInfo, Lang), with
+WeasyPrint in Charis SIL, tagged by the build's own finisher (a structure tree
+as PDF/UA asks, MarkInfo, Lang), with
 every font embedded with a ToUnicode map, so its pages pass the PDF/A checks.
 It has an internal link (into the pages the reader uses), one to its cover
 (which the reader leaves out) and one to a web page, so the volume's link
@@ -147,7 +148,13 @@ def make() -> bytes:
     document = weasyprint.HTML(string=html(), base_url=str(ROOT) + "/", url_fetcher=fetcher).render()
     stamp = datetime.datetime(2027, 1, 1, tzinfo=datetime.UTC)
     assert document.metadata.created == stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return document.write_pdf(pdf_tags=True, pdf_identifier=b"hist389-study-guide")
+    # tagged as the build tags its own PDFs (a structure tree PDF/UA asks for), so the
+    # reader's volume, which grafts these tags, can be claimed as PDF/UA-1
+    from edition.outputs import pdfua
+
+    with pdfua.recording() as record:
+        data = document.write_pdf(pdf_tags=True, pdf_identifier=b"hist389-study-guide")
+    return pdfua.finish(data, record, document)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,20 @@ BREAKERS = {
             )
         ),
     ),
+    "images_match_output_intent": lambda pdf: pdf.pages[0].Resources.__setitem__(
+        "/XObject",
+        pikepdf.Dictionary(
+            Im0=pdf.make_stream(
+                b"\x00\x00\x00\x00",
+                Type=pikepdf.Name.XObject,
+                Subtype=pikepdf.Name.Image,
+                Width=1,
+                Height=1,
+                ColorSpace=pikepdf.Name.DeviceCMYK,
+                BitsPerComponent=8,
+            )
+        ),
+    ),
     "associated_files": lambda pdf: pdf.Root.__delitem__("/AF"),
     "tagged": lambda pdf: pdf.Root.__delitem__("/StructTreeRoot"),
     "info_matches_xmp": lambda pdf: pdf.docinfo.__setitem__("/Title", pikepdf.String("Another title")),

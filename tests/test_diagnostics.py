@@ -277,7 +277,9 @@ def test_internal_error_exit_1_and_traceback_with_v(tmp_path, capsys, monkeypatc
 
     monkeypatch.setattr(pipeline, "build", boom)
     assert main(["-q", "--out", str(project / "dist")], project=project) == 1
-    assert capsys.readouterr().err.strip() == "internal error: RuntimeError: kaboom (run with -v for the traceback)"
+    assert capsys.readouterr().err.strip() == (
+        f"internal error: RuntimeError: kaboom (run with -v for the traceback); {project / 'dist'}/ was not changed"
+    )
     assert main(["-v", "--out", str(project / "dist")], project=project) == 1
     assert "Traceback (most recent call last)" in capsys.readouterr().err
 
@@ -287,6 +289,7 @@ def test_every_code_is_documented_in_the_readme_and_tested():
     tested = set(CASES) | {"cli.option", "template.error", "layout.note-missing", "layout.note-misplaced"}
     tested |= {"md.nesting", "check.epub", "build.warning", "file.size", "csv.size"}  # in test_robustness.py
     tested |= {"preflight.fault"}  # in test_pagination.py
+    tested |= {"cite.link", "extract.name", "extract.size", "extract.stream"}  # in test_safety_output.py
     # in test_pdf_readings.py
     tested |= {"pdf.unreadable", "pdf.encrypted", "pdf.pages", "pdf.no-text", "pdf.pdfa", "pdf.untagged"}
     for code in CODES:

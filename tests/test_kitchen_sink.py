@@ -413,3 +413,61 @@ def test_print_shows_each_construct(pdf_text):
         "A block of code, set as written.",
     ):
         assert expected in text, expected
+
+
+#: The kitchen sink's samples of each script (text/04-scripts-and-numbers.md): lang, text.
+SCRIPT_SAMPLES = {
+    "Hangul": ("ko", "대한민국"),
+    "Hanja": ("ko", "大韓民國"),
+    "Chinese (simplified)": ("zh-Hans", "中华人民共和国"),
+    "Chinese (traditional)": ("zh-Hant", "中華民國"),
+    "Japanese": ("ja", "きたちょうせん"),
+    "Russian": ("ru", "Союз Советских Социалистических Республик"),
+    "German": ("de", "Deutsche Demokratische Republik"),
+    "Greek": ("grc", "ἐν ἀρχῇ ἦν ὁ λόγος"),
+    "Hebrew": ("he", "ירושלים"),
+    "Arabic": ("ar", "الجمهورية العربية"),
+}
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPT_SAMPLES))
+def test_every_script_reads_back_from_the_pdf(sink, name):
+    """pdfplumber reads each sample back (a right-to-left one in either order,
+    as text extraction does not reorder it)."""
+    import pdfplumber
+
+    _, sample = SCRIPT_SAMPLES[name]
+    with pdfplumber.open(sink["pdf"]) as pdf:
+        text = " ".join(page.extract_text() or "" for page in pdf.pages)
+    text = _words(text.replace("\u2010\n", ""))  # a word hyphenated at a line end, whole again
+    words = sample.split()
+    assert all(w in text or w[::-1] in text for w in words), name
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPT_SAMPLES))
+def test_every_script_is_in_the_epub_with_its_language(epub_docs, name):
+    lang, sample = SCRIPT_SAMPLES[name]
+    spans = [
+        _words(_text(e))
+        for doc in epub_docs.values()
+        for e in doc.iter()
+        if isinstance(e.tag, str)
+        and e.get("lang") == lang
+        and e.get("{http://www.w3.org/XML/1998/namespace}lang") == lang
+    ]
+    assert sample in spans, name
+
+
+def test_the_numeric_table_prints_its_totals_aligned(pdf_text, epub_docs):
+    page = next(p for p in pdf_text if "Aid pledged by the DPRK" in p)
+    rows = {line.split()[0]: line for line in page.splitlines() if line.strip()}
+    # decimals on the point: the pledges end in the same column, the total sums them
+    ends = {rows[r].index(v) + len(v) for r, v in (("Ethiopia", "12.50"), ("Madagascar", "8.25"), ("Guinea", "9.40"))}
+    assert len(ends) == 1
+    assert "30.15" in rows["All"] and "100.0" in rows["All"]
+    epub = " ".join(_words(_text(doc)) for doc in epub_docs.values())
+    assert "All recipients 30.15 100.0" in epub

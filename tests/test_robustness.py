@@ -149,7 +149,8 @@ def test_a_killed_build_leaves_dist_untouched(built, tmp_path, sig):
 
 
 def test_writes_are_atomic(tmp_path):
-    from edition.atomic import write_bytes
+    """A set staged and then abandoned leaves nothing; a committed set replaces the files."""
+    from edition.atomic import Transaction
 
     target = tmp_path / "a.pdf"
     target.write_bytes(b"old")
@@ -157,15 +158,22 @@ def test_writes_are_atomic(tmp_path):
     class Boom(Exception):
         pass
 
-    from edition import atomic
-
-    with pytest.raises(Boom), atomic.atomic_path(target) as tmp:
-        tmp.write_bytes(b"half")
-        raise Boom
+    transaction = Transaction(tmp_path)
+    with pytest.raises(Boom):
+        try:
+            transaction.stage(target, b"half")
+            transaction.stage(tmp_path / "b.epub", b"new b")
+            raise Boom
+        finally:
+            transaction.discard()
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.pdf"]
-    write_bytes(target, b"new")
-    assert target.read_bytes() == b"new"
+    transaction = Transaction(tmp_path)
+    transaction.stage(target, b"new")
+    transaction.stage(tmp_path / "b.epub", b"new b")
+    transaction.commit()
+    assert target.read_bytes() == b"new" and (tmp_path / "b.epub").read_bytes() == b"new b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pdf", "b.epub"]
 
 
 # -- the sandbox ----------------------------------------------------------------------
@@ -404,3 +412,12 @@ def test_fuzz_csv(tmp_path_factory, request):
         _through_html(project)
 
     run()
+
+
+def test_a_note_that_calls_itself_is_refused_not_recursed(tmp_path, capsys):
+    """Found by the Markdown fuzzer: a note whose text calls the note itself."""
+    body = section("[^1]# \n[^1]: [@suh1988]\n[^1]\n")
+    project = make_project(tmp_path, sections={"01-one.md": body}, bib=BIB_MIN)
+    status, lines = build(project, capsys, "--format", "epub")
+    assert status == 2
+    assert f"{TEXT}:5: error: a note cannot contain another note; move the inner note's text out [md.nesting]" in lines

@@ -183,13 +183,17 @@ def test_the_fingerprint_knows_system_fonts_by_size_and_date_without_reading_the
     monkeypatch.setattr(freshness, "_system_fonts", lambda: [font])
     project = make_project(tmp_path / "p", bib=BIB_MIN)
     read: list[Path] = []
-    original = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self) or original(self))
-    first = freshness.fingerprint(project, {}, tmp_path / "no-charis")
-    assert font not in read
-    assert freshness.fingerprint(project, {}, tmp_path / "no-charis") == first
+    original = freshness.file_digest
+    monkeypatch.setattr(freshness, "file_digest", lambda path, *a: read.append(path) or original(path, *a))
+
+    def key() -> str:
+        return freshness.key(freshness.snapshot(project, tmp_path / "no-charis"), project)
+
+    first = key()
+    assert read and font not in read
+    assert key() == first
     font.write_bytes(b"y" * 1001)
-    assert freshness.fingerprint(project, {}, tmp_path / "no-charis") != first
+    assert key() != first
 
 
 def test_the_epub_cover_draws_every_script_in_its_font():

@@ -16,7 +16,7 @@ import io
 import json
 import platform
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -25,11 +25,14 @@ from xml.sax.saxutils import escape
 
 import pydyf
 import weasyprint
+from PIL import Image
 from weasyprint import Attachment
 
+from .. import readlog
 from ..freshness import TOOLS
 from ..model import Edition
 from ..tools import pandoc_version
+from . import pdfua
 
 #: How a file relates to the PDF (ISO 32000-2, 7.11.3), by what it is.
 RELATIONSHIPS = {".md": "Source", ".bib": "Source", ".csv": "Data", ".yaml": "Data", ".json": "Supplement"}
@@ -82,21 +85,27 @@ class SourceFile:
         return f"{kinds.get(self.suffix, 'source file')}: {self.name}"
 
 
-def edition_sources(edition: Edition, project: Path) -> list[SourceFile]:
-    """Every file the edition is made from: its works' folders, their BibTeX
-    files and the templates, by project-relative path, sorted."""
+def edition_sources(edition: Edition, project: Path, used: Iterable[Path] = ()) -> list[SourceFile]:
+    """Every file the edition is made from, with the bytes the build read: its
+    works' inputs, the reader definition, and the templates, stylesheets,
+    images and layouts the builders loaded (``used``). Files outside the
+    project (the fonts) are not embedded. By project-relative path, sorted.
+    Nothing else lying in the project's folders is embedded."""
+    root = project.resolve()
     paths: set[Path] = set()
     for work in edition.parts:
         paths.update(work.inputs)
-    paths.update(p for p in (project / "templates").rglob("*") if p.is_file())
     if edition.reader:
         paths.add(edition.reader.definition)
-    copy_texts = {w.root / w.meta.copy_text for w in edition.parts if w.meta.copy_text}
+    paths.update(used)
+    # a file outside the project (the fonts; anything the sandbox let through) is never published
+    inside = [p for p in sorted(paths) if p.resolve().is_relative_to(root)]
+    by_name = {path.resolve().relative_to(root).as_posix(): path for path in inside}
+    copy_texts = {(w.root / w.meta.copy_text).resolve() for w in edition.parts if w.meta.copy_text}
+    role = "copy-text, the transcript of the published original this edition was made from"
     files = []
-    for path in sorted(paths):
-        rel = path.resolve().relative_to(project.resolve()).as_posix()
-        role = "copy-text, the transcript of the published original this edition was made from"
-        files.append(SourceFile(rel, path.read_bytes(), role if path in copy_texts else ""))
+    for name, path in sorted(by_name.items()):
+        files.append(SourceFile(name, readlog.read_once(path), role if path.resolve() in copy_texts else ""))
     return files
 
 
@@ -190,18 +199,38 @@ def isolated_write(document: weasyprint.Document) -> Iterator[None]:
         document.metadata.attachments[:] = attached
 
 
-def write_print(document: weasyprint.Document, identifier: bytes) -> bytes:
-    with isolated_write(document):
-        return document.write_pdf(pdf_identifier=identifier)
+def write_print(document: weasyprint.Document, edition: Edition) -> bytes:
+    """The print PDF, tagged (``claim`` makes it PDF/UA-1 once it is complete)."""
+    with isolated_write(document), pdfua.recording() as record:
+        data = document.write_pdf(pdf_identifier=edition.identifier.encode(), pdf_tags=True)
+    xmp = lambda info, claim: xmp_packet(info, edition, False, claim)  # noqa: E731
+    return pdfua.finish(data, record, document, xmp)
 
 
-def write_press(document: weasyprint.Document, identifier: bytes, pdfx: bool) -> bytes:
+def write_press(document: weasyprint.Document, edition: Edition, pdfx: bool) -> bytes:
     """The press file: PDF/X-4 when a CMYK output profile was given, else a
-    plain PDF with the same bleed, crop marks and embedded fonts."""
-    with isolated_write(document):
+    plain PDF with the same bleed, crop marks and embedded fonts; tagged like
+    every PDF of the build (it claims no PDF/UA: it is for the printer)."""
+    identifier = edition.identifier.encode()
+    with isolated_write(document), pdfua.recording() as record:
         if not pdfx:
-            return document.write_pdf(pdf_identifier=identifier)
-        return document.write_pdf(pdf_variant="pdf/x-4", pdf_identifier=identifier, finisher=_stable_pdfx_ids)
+            data = document.write_pdf(pdf_identifier=identifier, pdf_tags=True)
+        else:
+            data = document.write_pdf(
+                pdf_variant="pdf/x-4", pdf_identifier=identifier, finisher=_stable_pdfx_ids, pdf_tags=True
+            )
+    xmp = None if pdfx else lambda info, _claim: xmp_packet(info, edition, False, False)  # PDF/X keeps its own
+    return pdfua.finish(data, record, document, xmp)
+
+
+def claim(data: bytes, edition: Edition, pdfa: bool) -> bytes:
+    """The complete print PDF (``pdfa``: the PDF/A) claimed as PDF/UA-1 when the
+    checker passes it; never with an untagged PDF reading in it (the build has
+    said so with a ``pdf.untagged`` warning)."""
+    if edition.untagged_pdf_readings:
+        return data
+    name = f"{edition.slug}-pdfa.pdf" if pdfa else f"{edition.slug}.pdf"
+    return pdfua.claim(data, lambda info, claimed: xmp_packet(info, edition, pdfa, claimed), name)
 
 
 def _stable_pdfx_ids(_document: weasyprint.Document, pdf: pydyf.PDF) -> None:
@@ -215,21 +244,31 @@ def _stable_pdfx_ids(_document: weasyprint.Document, pdf: pydyf.PDF) -> None:
 def write_pdfa(
     document: weasyprint.Document, edition: Edition, files: list[SourceFile], date: datetime.datetime
 ) -> bytes:
+    """The PDF/A-3a, tagged (``claim`` makes it PDF/UA-1 too once it is complete)."""
     identifier = hashlib.md5((edition.identifier + "#pdfa").encode(), usedforsecurity=False).hexdigest().encode()
-    with isolated_write(document):
-        return document.write_pdf(
+    with isolated_write(document), pdfua.recording() as record:
+        data = document.write_pdf(
             pdf_variant="pdf/a-3a",
             pdf_identifier=identifier,
             attachments=attachments(files, date),
             finisher=lambda _document, pdf: _finish(pdf, edition, files),
         )
+    xmp = lambda info, claim: xmp_packet(info, edition, True, claim)  # noqa: E731
+    return pdfua.finish(data, record, document, xmp)
 
 
 def _finish(pdf: pydyf.PDF, edition: Edition, files: list[SourceFile]) -> None:
     """Replace WeasyPrint's XMP with a complete one, consistent with the Info
-    dictionary, and give each embedded file its MIME type."""
+    dictionary, give each embedded file its MIME type, and turn off image
+    interpolation (PDF/A forbids it; WeasyPrint sets it for every image whose
+    ``image-rendering`` is ``auto``)."""
     stream = pdf.objects[_number(pdf.catalog["Metadata"])]
     stream.stream = [xmp_packet(pdf.info, edition)]
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and obj.extra.get("Subtype") == "/Image":
+            obj.extra["Interpolate"] = "false"
+            if obj.extra.get("ColorSpace") == "/DeviceCMYK":
+                _cmyk_image_as_rgb(obj)
     mime = {f.name: MIME_TYPES.get(f.suffix, "application/octet-stream") for f in files}
     for obj in pdf.objects:
         if isinstance(obj, dict) and obj.get("Type") == "/Filespec":
@@ -237,6 +276,21 @@ def _finish(pdf: pydyf.PDF, edition: Edition, files: list[SourceFile]) -> None:
             embedded = pdf.objects[_number(obj["EF"]["F"])]
             if name in mime:
                 embedded.extra["Subtype"] = "/" + mime[name].replace("/", "#2f")
+
+
+def _cmyk_image_as_rgb(image: pydyf.Stream) -> None:
+    """A CMYK image (a JPEG: WeasyPrint passes it through) in RGB. PDF/A allows
+    DeviceCMYK only with a CMYK output intent; the PDF/A's is sRGB, and no free
+    CMYK profile exists to convert with, so the conversion is Pillow's plain one."""
+    data = b"".join(part if isinstance(part, bytes) else part.data for part in image.stream)
+    picture = Image.open(io.BytesIO(data))  # Pillow undoes an Adobe JPEG's inverted CMYK
+    out = io.BytesIO()
+    picture.convert("RGB").save(out, format="JPEG", quality=95)
+    image.stream = [out.getvalue()]
+    image.extra["ColorSpace"] = "/DeviceRGB"
+    image.extra["Filter"] = "/DCTDecode"
+    image.extra.pop("Decode", None)
+    image.extra.pop("DecodeParms", None)
 
 
 def _number(reference: bytes | str) -> int:
@@ -261,7 +315,10 @@ def _xmp_date(pdf_date: str) -> str:
     return f"{d[0:4]}-{d[4:6]}-{d[6:8]}T{d[8:10]}:{d[10:12]}:{d[12:14]}Z"
 
 
-def xmp_packet(info: dict, edition: Edition) -> bytes:
+def xmp_packet(info: dict, edition: Edition, pdfa: bool = True, pdfua: bool = False) -> bytes:
+    """The XMP packet, consistent with the Info dictionary; ``pdfa`` and
+    ``pdfua`` add the PDF/A-3a and PDF/UA-1 identification (a PDF/A that
+    also claims PDF/UA declares the pdfuaid schema as a PDF/A extension)."""
     meta = edition.main.meta
     created = _xmp_date(_info(info, "CreationDate"))
     modified = _xmp_date(_info(info, "ModDate"))
@@ -289,10 +346,13 @@ def xmp_packet(info: dict, edition: Edition) -> bytes:
         f"<xmp:CreatorTool>{escape(_info(info, 'Creator'))}</xmp:CreatorTool>",
         f"<pdf:Producer>{escape(_info(info, 'Producer'))}</pdf:Producer>",
         f"<pdf:Keywords>{escape(_info(info, 'Keywords'))}</pdf:Keywords>",
-        "<pdfaid:part>3</pdfaid:part>",
-        "<pdfaid:conformance>A</pdfaid:conformance>",
     ]
+    if pdfa:
+        fields += ["<pdfaid:part>3</pdfaid:part>", "<pdfaid:conformance>A</pdfaid:conformance>"]
+    if pdfua:
+        fields.append("<pdfuaid:part>1</pdfuaid:part>")
     body = "\n".join(fields)
+    extension = PDFUA_EXTENSION if pdfa and pdfua else ""
     packet = (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
@@ -301,9 +361,32 @@ def xmp_packet(info: dict, edition: Edition) -> bytes:
         ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
         ' xmlns:xmp="http://ns.adobe.com/xap/1.0/"'
         ' xmlns:pdf="http://ns.adobe.com/pdf/1.3/"'
-        ' xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">\n'
+        ' xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"'
+        ' xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/">\n'
         f"{body}\n"
-        "</rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n"
+        f"</rdf:Description>\n{extension}</rdf:RDF>\n</x:xmpmeta>\n"
         '<?xpacket end="r"?>'
     )
     return packet.encode("utf-8")
+
+
+#: PDF/A admits only the XMP schemas it predefines, and those a file declares:
+#: a PDF/A that claims PDF/UA declares pdfuaid (ISO 19005-3, 6.6.2.3).
+PDFUA_EXTENSION = (
+    '<rdf:Description rdf:about=""'
+    ' xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"'
+    ' xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#"'
+    ' xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">\n'
+    '<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">'
+    "<pdfaSchema:schema>PDF/UA identification schema</pdfaSchema:schema>"
+    "<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>"
+    "<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>"
+    '<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">'
+    "<pdfaProperty:name>part</pdfaProperty:name>"
+    "<pdfaProperty:valueType>Integer</pdfaProperty:valueType>"
+    "<pdfaProperty:category>internal</pdfaProperty:category>"
+    "<pdfaProperty:description>The part of ISO 14289 the file conforms to</pdfaProperty:description>"
+    "</rdf:li></rdf:Seq></pdfaSchema:property>"
+    "</rdf:li></rdf:Bag></pdfaExtension:schemas>\n"
+    "</rdf:Description>\n"
+)

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
-from .. import scripts
+from .. import readlog, scripts
 from ..fonts import FACES, FONT_DIR
 from ..model import Edition
 
@@ -39,10 +39,15 @@ def cover_texts(edition: Edition) -> dict[str, str]:
     }
 
 
-def cover_alt(texts: dict[str, str]) -> str:
-    parts = [f"Cover: {texts['title']}", f"by {texts['author_line']}"]
-    if texts["series_line"]:
-        parts.append(texts["series_line"])
+def cover_alt(texts: dict[str, str], layout_path: Path) -> str:
+    """The cover's text alternative: every text the layout draws on it, the
+    title first and the author after "by", the others in the order drawn."""
+    spec = yaml.safe_load(layout_path.read_text(encoding="utf-8"))
+    drawn = [b["text"] for b in spec["blocks"] if texts.get(b["text"])]
+    parts = [f"Cover: {texts['title']}"] if "title" in drawn else ["Cover"]
+    if "author_line" in drawn:
+        parts.append(f"by {texts['author_line']}")
+    parts += [texts[name] for name in drawn if name not in ("title", "author_line")]
     return ", ".join(parts) + "."
 
 
@@ -94,7 +99,7 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, faces: Faces, width: int) -> lis
 
 
 def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
-    spec = yaml.safe_load(layout_path.read_text(encoding="utf-8"))
+    spec = yaml.safe_load(readlog.read_once(layout_path).decode("utf-8"))
     width, height = spec["size"]
     image = Image.new("RGB", (width, height), spec["background"])
     draw = ImageDraw.Draw(image)

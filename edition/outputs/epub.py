@@ -21,7 +21,7 @@ import jinja2
 from ebooklib import epub
 from markupsafe import Markup
 
-from .. import fonts, ids, scripts
+from .. import fonts, ids, links, readlog, scripts
 from ..layout import PageStart
 from ..model import Edition, Section, Work
 from ..render import (
@@ -36,10 +36,21 @@ from ..render import (
     volume_links,
     volume_toc,
 )
-from . import pagebreaks
+from . import accessibility, markers, pagebreaks
 from .cover import cover_alt, cover_texts, draw_cover
 
 CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
+#: The templates the EPUB builder renders (they load the rest), and its cover layout.
+TEMPLATES = (
+    "epub/page.xhtml",
+    "epub/nav.xhtml",
+    "epub/cover.xhtml",
+    "epub/section.xhtml",
+    "epub/titlepage.xhtml",
+    "body/blocks.html",
+    "body/notes.html",
+)
+COVER_LAYOUT = "epub/cover.yaml"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -74,25 +85,33 @@ def build_epub(
 ) -> bytes:
     package = package_pages(edition, env, reading_pages, page_starts)
     texts = cover_texts(edition)
-    cover_png = draw_cover(texts, project / "templates" / "epub" / "cover.yaml")
+    layout = project / "templates" / COVER_LAYOUT
+    cover_png = draw_cover(texts, layout)
     cover_page = Page(
         "cover.xhtml",
         "Cover",
-        render_template(env, "epub/cover.xhtml", image="images/cover.png", alt=cover_alt(texts)),
+        render_template(env, "epub/cover.xhtml", image="images/cover.png", alt=cover_alt(texts, layout)),
         body_type="cover",
     )
     package.pages.insert(0, cover_page)
     package.landmarks.insert(0, {"type": "cover", "href": "cover.xhtml", "title": "Cover"})
     contents = ids.output_id(edition.slug, "contents")
     package.landmarks.insert(1, {"type": "toc", "href": f"nav.xhtml#{contents}", "title": "Contents"})
-    a11y = accessibility_metadata(edition, package.images, cover_alt(texts), len(page_starts))
+    documents, page_files = _render_pages(package, env, edition.language, page_starts)
+    a11y = accessibility.metadata(accessibility.count(documents.values()), len(page_starts))
     book = _book(edition, a11y, bool(page_starts), print_identifier)
-    page_files = _add_pages(book, package, env, edition.language, page_starts)
-    _add_nav(book, package, env, edition, page_starts, page_files)
+    _add_pages(book, package, documents)
+    page_list = _add_nav(book, package, env, edition, page_starts, page_files)
     _add_assets(book, project, package, cover_png)
     raw = io.BytesIO()
     epub.write_epub(raw, book, {"epub3_pages": False, "mtime": date.replace(tzinfo=None), "compresslevel": 9})
-    return normalize_zip(raw.getvalue(), {"EPUB/content.opf": lambda opf: _package_lang(opf, edition.language)})
+    return normalize_zip(
+        raw.getvalue(),
+        {
+            "EPUB/content.opf": lambda opf: _package_lang(opf, edition.language),
+            "EPUB/toc.ncx": lambda ncx: pagebreaks.ncx_page_list(ncx, page_list),
+        },
+    )
 
 
 def package_pages(
@@ -123,9 +142,10 @@ def package_pages(
 
 def page_xhtml(env: jinja2.Environment, page: Page, lang: str) -> str:
     """One page as the XHTML file the EPUB holds, before print page breaks are added."""
-    return render_template(
+    xhtml = render_template(
         env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
     )
+    return links.check(xhtml, page.file)
 
 
 def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
@@ -133,7 +153,8 @@ def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
     (Charis, and the ``scripts.epub_fonts`` faces the text needs)."""
     out = {}
     for name, source in CSS_FILES.items():
-        css = (project / "templates" / source).read_text(encoding="utf-8")
+        css = readlog.read_once(project / "templates" / source).decode("utf-8")
+        css = css.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as read_text gave
         if name == "css/base.css":
             faces = [fonts.font_face_css(lambda p: f"../fonts/{p.name}"), fallback_css]
             css = "\n".join(filter(None, faces)) + "\n" + css
@@ -315,82 +336,27 @@ def _work_metadata(book: epub.EpubBook, meta) -> None:
             book.add_metadata(None, "meta", meta.number, {"refines": "#series", "property": "group-position"})
 
 
-CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
-
-
-def accessibility_metadata(
-    edition: Edition, images: dict[str, tuple[Path, str]], cover_alt_text: str, pages: int
-) -> list[tuple[str, str]]:
-    """schema.org accessibility properties computed from what the book holds:
-    its images and their alt text, tables, notes and print page numbers."""
-    content_images = len(images)
-    all_alt = all(alt.strip() for _, alt in images.values()) and bool(cover_alt_text.strip())
-    features = ["tableOfContents", "readingOrder", "structuralNavigation"]
-    if all_alt:
-        features.append("alternativeText")
-    if pages:
-        features += ["pageBreakMarkers", "printPageNumbers", "pageNavigation"]
-    pairs = [("schema:accessMode", "textual")]
-    if content_images:
-        pairs.append(("schema:accessMode", "visual"))
-    pairs.append(("schema:accessModeSufficient", "textual" if all_alt else "textual,visual"))
-    pairs += [("schema:accessibilityFeature", f) for f in features]
-    pairs += [
-        ("schema:accessibilityHazard", "none"),
-        ("schema:accessibilitySummary", _summary(edition, content_images, all_alt, pages)),
-    ]
-    if all_alt and pages:
-        pairs.append(("dcterms:conformsTo", CONFORMANCE))
-    return pairs
-
-
-def _summary(edition: Edition, images: int, all_alt: bool, pages: int) -> str:
-    works = edition.parts
-    sections = sum(len(w.sections) for w in works)
-    documents = sum(len(w.documents) for w in works)
-    notes = sum(len(w.notes) for w in works)
-    tables = sum(len(w.tables) for w in works)
-    parts = [f"{sections} chapter{'s' if sections != 1 else ''} with headings"]
-    if documents:
-        parts.append(f"{documents} archival document{'s' if documents != 1 else ''}")
-    if notes:
-        parts.append(f"{notes} notes, each linked to its call and back")
-    if tables:
-        parts.append(f"{tables} data table{'s' if tables != 1 else ''} with header cells and a caption")
-    text = "This publication has " + ", ".join(parts) + "."
-    pdfs = [w for w in works if w.pdf]
-    if pdfs:
-        text += (
-            f" {len(pdfs)} reading{'s are' if len(pdfs) != 1 else ' is'} printed from a PDF and described here"
-            " with its print pages"
-            + (", with the PDF's text, extracted and unedited, in an appendix" if any(w.pdf.text for w in pdfs) else "")
-            + "."
-        )
-    if pages:
-        text += f" Page-break markers and a page list give the {pages} pages of the print edition."
-    if images:
-        text += f" Its {images} image{'s have' if images != 1 else ' has'} " + (
-            "text alternatives." if all_alt else "no text alternative in every case."
-        )
-    text += " The cover image has a text description."
-    return text
-
-
-def _add_pages(
-    book: epub.EpubBook, package: Package, env: jinja2.Environment, lang: str, starts: Sequence[PageStart]
-) -> dict[int, str]:
-    """Add the XHTML files with their print page breaks; returns page -> file."""
-    spine: list = []
+def _render_pages(
+    package: Package, env: jinja2.Environment, lang: str, starts: Sequence[PageStart]
+) -> tuple[dict[str, bytes], dict[int, str]]:
+    """Each XHTML file, finished: print page breaks inserted, original-page
+    markers where they are read. Returns file -> XHTML, and page -> file."""
+    documents: dict[str, bytes] = {}
     page_files: dict[int, str] = {}
-    for number, page in enumerate(package.pages):
+    for page in package.pages:
         xhtml = page_xhtml(env, page, lang)
         here = [s for s in starts if f'id="{s.anchor}"' in xhtml]
         page_files.update({s.page: page.file for s in here})
+        documents[page.file] = markers.relocate_xhtml(pagebreaks.insert(xhtml.encode(), here))
+    return documents, page_files
+
+
+def _add_pages(book: epub.EpubBook, package: Package, documents: dict[str, bytes]) -> None:
+    """Add the XHTML files, in reading order, the navigation after the first two."""
+    spine: list = []
+    for number, page in enumerate(package.pages):
         item = epub.EpubItem(
-            uid=f"p{number:03d}",
-            file_name=page.file,
-            media_type="application/xhtml+xml",
-            content=pagebreaks.insert(xhtml.encode(), here),
+            uid=f"p{number:03d}", file_name=page.file, media_type="application/xhtml+xml", content=documents[page.file]
         )
         item.properties = list(page.properties)
         book.add_item(item)
@@ -398,7 +364,6 @@ def _add_pages(
         if number == 1:
             spine.append("nav")
     book.spine = spine
-    return page_files
 
 
 def _add_nav(
@@ -408,7 +373,8 @@ def _add_nav(
     edition: Edition,
     starts: Sequence[PageStart],
     page_files: dict[int, str],
-) -> None:
+) -> list[dict]:
+    """The navigation document; returns the page list (page, href)."""
     blocks = env.get_template("body/blocks.html").module
     contents = ids.output_id(edition.slug, "contents")
     here = [s for s in starts if s.anchor == contents]
@@ -441,6 +407,7 @@ def _add_nav(
     book.add_item(nav)
     book.toc = [_ncx_entry(e) for e in package.toc]
     book.add_item(epub.EpubNcx())
+    return page_list
 
 
 def _ncx_entry(entry: dict):
@@ -470,7 +437,7 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
     for number, (name, (path, _)) in enumerate(sorted(package.images.items())):
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         book.add_item(
-            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=path.read_bytes())
+            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=readlog.read_once(path))
         )
     image = epub.EpubItem(uid="cover-image", file_name="images/cover.png", media_type="image/png", content=cover_png)
     image.properties = ["cover-image"]

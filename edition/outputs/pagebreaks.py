@@ -71,3 +71,33 @@ def _text_slots(element: etree._Element):
         if isinstance(child.tag, str) and not is_marker_element(child):
             yield from _text_slots(child)
         yield child, "tail", element, index + 1
+
+
+NCX_NS = "http://www.daisy.org/z3986/2005/ncx/"
+
+
+def ncx_page_list(ncx: bytes, page_list: Sequence[dict]) -> bytes:
+    """The NCX (the EPUB 2 navigation older readers and Kindle conversions use)
+    with a ``pageList`` of the print pages, as the navigation document has."""
+    if not page_list:
+        return ncx
+    root = etree.fromstring(ncx)
+    head = root.find(f"{{{NCX_NS}}}head")
+    for meta in head.iterfind(f"{{{NCX_NS}}}meta"):
+        if meta.get("name") in ("dtb:totalPageCount", "dtb:maxPageNumber"):
+            meta.set("content", str(max(entry["page"] for entry in page_list)))
+    pages = etree.SubElement(root, f"{{{NCX_NS}}}pageList")
+    label = etree.SubElement(etree.SubElement(pages, f"{{{NCX_NS}}}navLabel"), f"{{{NCX_NS}}}text")
+    label.text = "Pages of the print edition"
+    for entry in page_list:
+        target = etree.SubElement(
+            pages,
+            f"{{{NCX_NS}}}pageTarget",
+            id=f"ncx-{page_id(entry['page'])}",
+            type="normal",
+            value=str(entry["page"]),
+        )
+        text = etree.SubElement(etree.SubElement(target, f"{{{NCX_NS}}}navLabel"), f"{{{NCX_NS}}}text")
+        text.text = str(entry["page"])
+        etree.SubElement(target, f"{{{NCX_NS}}}content", src=entry["href"])
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)

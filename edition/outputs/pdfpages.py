@@ -356,18 +356,27 @@ def _place_links(
         )
         if link.uri:
             annot.A = Dictionary(Type=Name.Action, S=Name.URI, URI=pikepdf.String(link.uri))
+            described = f"Link to {link.uri}"
         else:
             found = _resolve(link.dest, destinations, src)
             if found is None or found[0] not in targets:
                 continue
             target_page, target_matrix = targets[found[0]]
             annot.Dest = Array([target_page, *_transform_view(found[1], target_matrix)])
+            described = f"Link to page {_page_number(volume, target_page)}"
+        # what the link says to a screen reader (PDF/UA): the source's own description, else where it leads
+        source_contents = str(link.annot.get("/Contents", "")).strip()
+        annot.Contents = pikepdf.String(source_contents or described)
         annot = volume.make_indirect(annot)
         if "/Annots" not in page.obj:
             page.obj.Annots = Array()
         page.obj.Annots.append(annot)
         placed.append((link, annot))
     return placed
+
+
+def _page_number(volume: pikepdf.Pdf, page: pikepdf.Object) -> int:
+    return next(n for n, p in enumerate(volume.pages, 1) if p.obj.objgen == page.objgen)
 
 
 def _transform_rect(rect, m) -> tuple[float, float, float, float]:

@@ -1,4 +1,12 @@
-"""The permissions report of a course reader, ``dist/<reader>.permissions.csv``."""
+"""The permissions report of a course reader, ``dist/<reader>.permissions.csv``.
+
+The report is opened in spreadsheets, and its text cells come from reader and
+work metadata: a title ``=HYPERLINK(...)`` would run as a formula. Text that a
+spreadsheet could read as a formula is neutralised the OWASP way (CSV
+injection): a leading apostrophe, which spreadsheets show as text and which a
+reader of the CSV sees plainly, and every text cell in double quotes. Numbers
+are written as numbers.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,20 @@ import csv
 import io
 
 from ..model import Edition
+
+#: What makes a spreadsheet read a cell as a formula (or a DDE call) when it
+#: starts the cell, also after leading spaces; full-width forms included.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def cell(value: object) -> object:
+    """A CSV cell that no spreadsheet runs: text that could start a formula gets a leading ``'``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) or text.lstrip(" \u00a0\u3000").startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
 def permissions_csv(
@@ -17,7 +39,8 @@ def permissions_csv(
     (``share_basis``), and says which pages it used and at what scale they print."""
     scales = scales or {}
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # every text cell quoted (OWASP's advice; a bare carriage return would end the row)
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(
         [
             "reading",
@@ -63,5 +86,5 @@ def permissions_csv(
             row.append(f"{low:.3f}" if low == high else f"{low:.3f}-{high:.3f}")
         else:
             row += ["typeset", "words", "", "", "", ""]
-        writer.writerow(row)
+        writer.writerow([cell(v) for v in row])
     return out.getvalue().encode("utf-8")
