@@ -11,6 +11,7 @@ from .diagnostics import BuildFailed, Collector, Diagnostic
 from .fetcher import SandboxFetcher
 from .fonts import FONT_DIR
 from .layout import NotePlacement, note_placement
+from .linebreaks import apply as _correct_line_breaks  # noqa: F401 (applied on import)
 from .papers import PAPERS, Paper  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)

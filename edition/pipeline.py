@@ -25,6 +25,7 @@ from . import (
     checks,
     fonts,
     ids,
+    pagefit,
     parallel,
     pdf,
     pdfproblems,
@@ -36,7 +37,7 @@ from . import (
 )
 from .atomic import FolderLock, Transaction, recover
 from .diagnostics import BuildFailed, Collector, Diagnostic
-from .layout import page_starts, splits_for_first_faults
+from .layout import page_starts
 from .links import check as check_links
 from .model import Edition, SourceLocation
 from .outputs import archival, epub, pdfpages
@@ -45,6 +46,7 @@ from .progress import Timings
 from .reader import read_work
 from .render import (
     PRINT,
+    Marks,
     build_locator,
     environment,
     permission_rows,
@@ -57,6 +59,7 @@ from .render import (
 )
 from .resolve import resolve_work, single_work_edition
 from .tools import pandoc_version
+from .vocabulary import vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +88,10 @@ class Result:
     outputs: list[Path] = field(default_factory=list)
     pages: dict[str, int] = field(default_factory=dict)
     layout_rounds: dict[str, int] = field(default_factory=dict)
-    corrections: dict[str, list] = field(default_factory=dict)
-    split_points: dict[str, list] = field(default_factory=dict)  # slug -> ((work, note), chars)
+    corrections: dict[str, pagefit.Corrections] = field(default_factory=dict)
+    split_points: dict[str, pagefit.Corrections] = field(
+        default_factory=dict
+    )  # what print_html needs to redo the layout
     warnings: list[str] = field(default_factory=list)
     preflight: dict[str, preflight.Report] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
@@ -275,7 +280,7 @@ def build(edition: Edition, env, options: Options, result: Result, transaction: 
     placements = pdfpages.plan(document, edition)
     _log_placements(edition, placements, result)
     with result.timings.stage(f"{edition.slug}: preflight"):
-        report = preflight.preflight(document)
+        report = preflight.preflight(document, vocabulary(edition, env))
     result.preflight[edition.slug] = report
     log.info("preflight: %s", report.summary())
     files[options.out / f"{edition.slug}.preflight.json"] = (
@@ -421,32 +426,42 @@ def _log_placements(edition: Edition, placements: list, result: Result) -> None:
 
 
 def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, result: Result, press: bool = False):
-    """Lay out, find every note printed off its call's page, end the paragraph
-    before the call's line so that line starts the next page, and lay out again
-    until every note is on its call's page."""
-    splits: dict[tuple[str, int], int] = {}
+    """Lay out, then make up again every run of pages where a note is off its
+    call's page or a page is left short (edition/pagefit.py: page ends as
+    forced breaks, paragraphs set a line tighter or looser), and lay out again
+    until nothing changes; fail if a note is still off its call's page."""
+    corrections = pagefit.Corrections()
+    extra = _profile_dirs(options, press)
     for round_number in range(1, MAX_LAYOUT_ROUNDS + 1):
         with result.timings.stage(f"{edition.slug}: render print html"):
-            html = print_html(edition, env, options, date, splits, press)
+            html = print_html(edition, env, options, date, corrections, press)
         with result.timings.stage(f"{edition.slug}: lay out pages"):
             document = pdf.lay_out(
                 html,
                 options.project,
-                extra_allowed=_profile_dirs(options, press),
+                extra_allowed=extra,
                 fetched=result.fetched.setdefault(edition.slug, set()),
             )
-        with result.timings.stage(f"{edition.slug}: check notes"):
-            fixes = [(key, chars) for key, chars in splits_for_first_faults(document) if splits.get(key) != chars]
-        if not fixes:
-            break
-        for (work, number), chars in fixes:
-            log.info(
-                "layout %d: note %d of %s is not on its call's page: its line moves over", round_number, number, work
+        with result.timings.stage(f"{edition.slug}: make up pages"):
+            changed = pagefit.next_corrections(
+                document,
+                corrections,
+                lambda keys, html=html: pagefit.measure_notes(
+                    html, keys, lambda h: pdf.lay_out(h, options.project, extra_allowed=extra)
+                ),
+                fill=round_number <= pagefit.FILL_ROUNDS,
             )
-            splits[(work, number)] = chars
+        if not changed:
+            break
+        log.info(
+            "layout %d: pages made up again (%d page ends, %d paragraphs respaced)",
+            round_number,
+            sum(len(v) for v in corrections.ends.values()),
+            len(corrections.spacing),
+        )
     result.layout_rounds[edition.slug] = round_number
-    result.corrections[edition.slug] = sorted(splits)
-    result.split_points[edition.slug] = sorted(splits.items())
+    result.corrections[edition.slug] = corrections
+    result.split_points[edition.slug] = corrections
     pdf.fail_on_note_faults(document)
     return document
 
@@ -458,13 +473,22 @@ def _font_faces(edition: Edition) -> str:
 
 
 def print_html(
-    edition: Edition, env, options: Options, date: datetime.datetime, splits=None, press: bool = False
+    edition: Edition,
+    env,
+    options: Options,
+    date: datetime.datetime,
+    corrections: pagefit.Corrections | None = None,
+    press: bool = False,
 ) -> str:
-    splits = splits or {}
+    marks = corrections.marks() if corrections else {}
     links = volume_links(edition.parts)
     bodies = {
         work.slug: render_bodies(
-            work, PRINT, env, {n: v for (w, n), v in splits.items() if w == work.slug}, links.get(work.slug)
+            work,
+            PRINT,
+            env,
+            {n: Marks(cuts, spacing) for n, (cuts, spacing) in marks.get(work.slug, {}).items()},
+            links.get(work.slug),
         )[0]
         for work in edition.parts
     }
@@ -492,4 +516,5 @@ def print_html(
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    return check_links(html, "the print HTML")
+    html = check_links(html, "the print HTML")
+    return pagefit.mark_blocks(html, corrections.blocks()) if corrections else html
