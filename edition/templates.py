@@ -44,6 +44,17 @@ class SandboxLoader(jinja2.BaseLoader):
         mtime = os.path.getmtime(path)
         return data, str(path), lambda: os.path.exists(path) and os.path.getmtime(path) == mtime
 
+    def list_templates(self) -> list[str]:
+        """Every template's name, as Jinja's ``FileSystemLoader`` lists them
+        (links to folders not followed; hidden files left out)."""
+        names = []
+        for folder, dirs, files in os.walk(self.folder):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for file in files:
+                if not file.startswith("."):
+                    names.append((Path(folder) / file).relative_to(self.folder).as_posix())
+        return sorted(names)
+
 
 def read_template(path: Path, project: Path) -> str | None:
     """A template's or stylesheet's text under the rule; ``None`` if it does
