@@ -48,7 +48,7 @@ def lay_out(
         fetched.update(fetcher.fetched)
     diags = Collector()
     for url in fetcher.refused:
-        diags.error(None, "resource.refused", f"resource {url} is outside the project and was not loaded")
+        diags.error(None, "resource.refused", f"resource {url} was not loaded: {fetcher.reasons[url]}")
     diags.check()
     for message in handler.messages:
         log.warning("weasyprint: %s", message)

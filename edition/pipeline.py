@@ -39,7 +39,7 @@ from .atomic import FolderLock, Transaction, recover
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layout import page_starts
 from .links import check as check_links
-from .model import Edition
+from .model import Edition, SourceLocation
 from .outputs import archival, epub, pdfpages
 from .outputs.permissions import permissions_csv
 from .progress import Timings
@@ -104,7 +104,9 @@ class Result:
 
 def discover(project: Path) -> list[str]:
     content = project / "content"
-    return sorted(p.name for p in content.iterdir() if (p / "work.yaml").is_file()) if content.is_dir() else []
+    if not content.is_dir():
+        return []
+    return sorted(p.name for p in content.iterdir() if not p.name.startswith(".") and (p / "work.yaml").is_file())
 
 
 def build_date(edition: Edition) -> datetime.datetime:
@@ -240,9 +242,17 @@ def _check_slugs(project: Path, slugs: list[str]) -> None:
     known = discover(project) + volume.discover(project)
     from .diagnostics import suggest
 
-    for slug in slugs:
+    works = set(discover(project))
+    for slug in dict.fromkeys(slugs):
         if slug not in known:
             diags.error(None, "cli.option", f"no work {slug!r} in content/ or readers/{suggest(slug, known)}")
+        elif slug in works and slug in volume.discover(project):
+            diags.error(
+                SourceLocation(project / "readers" / f"{slug}.yaml"),
+                "file.name",
+                f"the reader {slug!r} has the name of the work content/{slug}/: both would write dist/{slug}.pdf; "
+                "rename the reader",
+            )
     if not slugs:
         diags.error(None, "file.missing", "content/ holds no work (a folder with a work.yaml)")
     diags.check()

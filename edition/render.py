@@ -21,12 +21,12 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
-from . import ids, links, tabular
+from . import anchors, ids, links, tabular
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs, walk_inline
-from .model import Note, Section, SourceLocation, Table, Work
+from .model import Image, Note, Section, SourceLocation, Table, Work
 from .scripts import RTL_LANGUAGES
-from .templates import RecordingLoader
+from .templates import SandboxLoader
 
 #: Span and div attributes content may set; everything else is dropped.
 SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
@@ -50,7 +50,7 @@ EPUB = Target("epub", xhtml=True, file_per_section=True)
 
 def environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=RecordingLoader(templates),
+        loader=SandboxLoader(templates),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
@@ -177,6 +177,10 @@ class Locator:
         target_id = ids.output_id(owner, local)
         return f"{file}#{target_id}" if self.target.file_per_section else f"#{target_id}"
 
+    def known(self, local: str) -> bool:
+        """Whether the output holds the id (a reading may leave its target out)."""
+        return local in self.files or local in self.elsewhere
+
 
 def volume_links(parts: Sequence[Work]) -> dict[str, dict[str, tuple[str, str]]]:
     """For each reading, where the sections and documents of its work that it
@@ -201,27 +205,11 @@ def section_file(work: Work, section: Section) -> str:
 
 
 def build_locator(work: Work, target: Target, elsewhere: dict | None = None) -> Locator:
+    """Where each id of the work stands: its section's file, or the page the
+    edition adds (the ids themselves are fixed by ``anchors``)."""
     locator = Locator(work, target, elsewhere=elsewhere or {})
-    locator.files.update(
-        {
-            "titlepage": f"{work.slug}-titlepage.xhtml",
-            "title": f"{work.slug}-titlepage.xhtml",
-            "appendix": f"{work.slug}-appendix.xhtml",
-            "bibliography": f"{work.slug}-bibliography.xhtml",
-            "note-on-the-text": f"{work.slug}-note-on-the-text.xhtml",
-        }
-    )
-    for section in work.all_sections:
-        file = section_file(work, section)
-        locator.files[section.slug] = file
-        for token in _all_tokens(section.tokens):
-            local = _local_anchor(token)
-            if local:
-                locator.files[local] = file
-            if token.type == "footnote_ref":
-                number = token.meta["note_number"]
-                locator.files[f"note-{number}"] = file
-                locator.files[f"noteref-{number}"] = file
+    for local, page in anchors.registry(work).targets().items():
+        locator.files[local] = "nav.xhtml" if page == "contents" else f"{work.slug}-{page}.xhtml"
     return locator
 
 
@@ -327,21 +315,6 @@ def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[d
     return rows
 
 
-def _all_tokens(tokens: Sequence[Token]):
-    for token in tokens:
-        yield token
-        yield from token.children or ()
-
-
-def _local_anchor(token: Token) -> str | None:
-    if token.type == "container_div_open":
-        return div_attrs(token.info)[0] or None
-    if token.type == "span_open" and "op" in str(token.attrGet("class") or "").split():
-        return f"op-{token.attrGet('n')}"
-    ident = token.attrGet("id") if token.attrs else None
-    return str(ident) if ident else None
-
-
 class BodyRenderer(RendererHTML):
     """markdown-it tokens -> markup for one work and one target."""
 
@@ -363,7 +336,7 @@ class BodyRenderer(RendererHTML):
         self._spans: list[str] = []
         self.section: Section | None = None
         self.heading_shift = 1
-        self.images: dict[str, tuple[Path, str]] = {}  # EPUB name -> (file, alt text)
+        self.images: dict[str, tuple[Image, str]] = {}  # EPUB name -> (image, alt text)
 
     # -- entry points -------------------------------------------------------
 
@@ -547,7 +520,11 @@ class BodyRenderer(RendererHTML):
 
     def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         markup = self.work.citations.get(tokens[idx].meta["id"], "")
-        return HREF_RE.sub(lambda m: f'href="{escape(self.locator.href(m.group(1)))}"', markup)
+        return HREF_RE.sub(self._citation_href, markup)
+
+    def _citation_href(self, match: re.Match) -> str:
+        local = match.group(1)
+        return f'href="{escape(self.locator.href(local))}"' if self.locator.known(local) else ""
 
     def span_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
@@ -597,22 +574,24 @@ class BodyRenderer(RendererHTML):
     def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         href = str(tokens[idx].attrGet("href") or "")
         if href.startswith("#"):  # a cross-reference: print adds the page (print.css)
-            return f'<a class="xref" href="{escape(self.locator.href(href[1:]))}">'
+            # a target the volume leaves out (a reading's excerpt) is printed unlinked
+            local = href[1:]
+            return f'<a class="xref" href="{escape(self.locator.href(local))}">' if self.locator.known(local) else "<a>"
         external = links.external_href(href)
         return f'<a href="{escape(external)}">' if external else "<a>"
 
     def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        """An image from the content: a file URL in print (the fetcher checks it
-        lies in the project), a file packed into the EPUB under ``images/``."""
+        """An image of the work, as the reader read it: a file URL in print (the
+        fetcher reads it under the same sandbox rule), a file packed into the
+        EPUB under ``images/``."""
         token = tokens[idx]
         alt = str(token.attrGet("alt") or "") or self.renderInlineAsText(token.children or [], options, env)
-        base = self.section.location.path.parent if self.section else Path(".")
-        path = (base / str(token.attrGet("src") or "")).resolve()
+        image = self.work.images[token.meta["image"]]
         if self.target.file_per_section:
-            src = f"images/{self.work.slug}-{path.name}"
-            self.images[src] = (path, alt)
+            src = f"images/{self.work.slug}-{image.name}"
+            self.images[src] = (image, alt)
         else:
-            src = path.as_uri()
+            src = image.path.resolve().as_uri()
         end = " />" if self.target.xhtml else ">"
         size = "".join(
             f"{name}:{value};"

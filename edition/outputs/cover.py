@@ -9,9 +9,11 @@ from pathlib import Path
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
-from .. import readlog, scripts
+from .. import safe_yaml, scripts
+from ..diagnostics import BuildFailed, Diagnostic
 from ..fonts import FACES, FONT_DIR
-from ..model import Edition
+from ..model import Edition, SourceLocation
+from ..templates import read_template
 
 FACE_FILES = {
     "regular": FACES[0].file,
@@ -49,6 +51,28 @@ def cover_alt(texts: dict[str, str], layout_path: Path) -> str:
         parts.append(f"by {texts['author_line']}")
     parts += [texts[name] for name in drawn if name not in ("title", "author_line")]
     return ", ".join(parts) + "."
+
+
+def _layout(path: Path) -> dict:
+    """The cover layout, read under the sandbox rule and loaded within the YAML limits."""
+    where = SourceLocation(path)
+    text = read_template(path, path.parents[2])
+    if text is None:
+        raise BuildFailed([Diagnostic(where, "file.missing", "the cover layout is missing")])
+    try:
+        _node, spec = safe_yaml.load(text)
+    except safe_yaml.YamlRefused as refused:
+        raise BuildFailed([Diagnostic(SourceLocation(path, refused.line), refused.code, refused.message)]) from None
+    except yaml.YAMLError as exc:
+        raise BuildFailed([Diagnostic(where, "yaml.syntax", f"YAML cannot be parsed: {exc}")]) from None
+    size = spec.get("size") if isinstance(spec, dict) else None
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(n, int) and n > 0 for n in size)):
+        raise BuildFailed([Diagnostic(where, "meta.type", "the cover layout's size must be [width, height] in pixels")])
+    if size[0] * size[1] > MAX_COVER_PIXELS:
+        raise BuildFailed(
+            [Diagnostic(where, "file.size", f"the cover is {size[0]} x {size[1]} pixels, over {MAX_COVER_PIXELS}")]
+        )
+    return spec
 
 
 class Faces:
@@ -98,8 +122,12 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, faces: Faces, width: int) -> lis
     return lines
 
 
+#: Largest cover drawn, in pixels (the layout's ``size``).
+MAX_COVER_PIXELS = 16_000_000
+
+
 def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
-    spec = yaml.safe_load(readlog.read_once(layout_path).decode("utf-8"))
+    spec = _layout(layout_path)
     width, height = spec["size"]
     image = Image.new("RGB", (width, height), spec["background"])
     draw = ImageDraw.Draw(image)
