@@ -24,6 +24,7 @@ CODES: dict[str, str] = {
     "file.name": "a work or reader name the outputs cannot carry, or one name for a work and a reader",
     "yaml.syntax": "YAML metadata or front matter cannot be parsed",
     "yaml.limit": "YAML nested too deep, or aliases that expand too far or contain themselves",
+    "yaml.duplicate-key": "a key written twice in one YAML mapping (the first would be dropped silently)",
     "meta.unknown-key": "metadata or front matter has a key the schema does not know",
     "meta.missing": "metadata or front matter lacks a required key",
     "meta.type": "a metadata value has the wrong type",

@@ -44,6 +44,10 @@ DIV_RE = re.compile(r"^\s*(?:\{([^}]*)\}|([\w-]+))\s*$")
 MAX_NESTING = 50
 #: Most notes in one work (its files together), so the notes' layout stays bounded.
 MAX_NOTES = 5000
+#: Longest block (a paragraph, a table cell's row, a code block), in characters:
+#: placing the print pages in the EPUB costs, per page, a walk of the block the
+#: page begins in, so one block of a whole book's length would be quadratic.
+MAX_BLOCK_CHARS = 100_000
 cite_keys = mdcite.cite_keys
 
 
@@ -148,6 +152,20 @@ def parse(
         if token.map:
             token.map = [token.map[0] + offset, token.map[1] + offset]
     deep = next((tok for tok in tokens if tok.level >= MAX_NESTING - 1), None)
+    # emphasis is paired after markdown-it's own nesting limit: ``*a *a … b* b*`` nests without bound
+    inline = next(
+        (tok for tok in tokens for child in tok.children or () if tok.level + child.level >= MAX_NESTING - 1), None
+    )
+    deep = deep or inline
+    long = next((tok for tok in tokens if tok.map and len(tok.content) > MAX_BLOCK_CHARS), None)
+    if long is not None and deep is None:
+        diags.error(
+            SourceLocation(path, long.map[0] + 1),
+            "md.size",
+            f"a block of {len(long.content)} characters, over the limit of {MAX_BLOCK_CHARS} for one paragraph "
+            "or code block; split it",
+        )
+        return Parsed(path, [])
     if deep is not None:
         line = (deep.map[0] + 1) if deep.map else first_line
         diags.error(

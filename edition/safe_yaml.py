@@ -126,6 +126,8 @@ class _Walk:
             return 1, 1
         if depth >= MAX_DEPTH:
             raise YamlRefused(node.start_mark.line + 1, "yaml.limit", _too_deep() + " (aliases included)")
+        if isinstance(node, yaml.MappingNode):
+            _check_keys(node)
         children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
         values, height = 1, 1
         for child in children:
@@ -140,6 +142,24 @@ class _Walk:
                     "write fewer values or fewer aliases",
                 )
         return values, height
+
+
+def _check_keys(node: yaml.MappingNode) -> None:
+    """A key written twice in one mapping: PyYAML keeps the last and drops the
+    first without a word (``title`` twice, ``columns`` twice)."""
+    first: dict[tuple[str, str], int] = {}
+    for key, _value in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        line = key.start_mark.line + 1
+        written = (key.tag, key.value)
+        if written in first:
+            raise YamlRefused(
+                line,
+                "yaml.duplicate-key",
+                f"key {key.value!r} appears twice in this mapping (first at line {first[written]}); keep one",
+            )
+        first[written] = line
 
 
 def _check_text(node: yaml.ScalarNode) -> None:
