@@ -160,31 +160,24 @@ def is_marker_element(element) -> bool:
 
 def text_blocks(anchor) -> list:
     """The text blocks under an element, in order; a paragraph's continuation
-    (``p.continued``, from a note correction) belongs to the block before it."""
-    blocks = []
-    for element in anchor.iter():
-        if not isinstance(element.tag, str) or local_name(element.tag) not in TEXT_BLOCKS:
-            continue
-        if "continued" in (element.get("class") or "").split():
-            continue
-        if any(is_marker_element(e) for e in _ancestors_within(anchor, element)):
-            continue
-        blocks.append(element)
+    (``p.continued``, from a note correction) belongs to the block before it.
+
+    One walk of the tree, carrying whether a marker element (a note, a call, a
+    page marker) stands above: looking the ancestors up for each block made a
+    table of a few thousand cells cost minutes."""
+    blocks: list = []
+
+    def visit(element, under_marker: bool) -> None:
+        named = isinstance(element.tag, str)
+        block = named and not under_marker and local_name(element.tag) in TEXT_BLOCKS
+        if block and "continued" not in (element.get("class") or "").split():
+            blocks.append(element)
+        below = under_marker or (element is not anchor and named and is_marker_element(element))
+        for child in element:
+            visit(child, below)
+
+    visit(anchor, False)
     return blocks
-
-
-def _ancestors_within(anchor, element) -> list:
-    """The ancestors of ``element`` below ``anchor`` (ElementTree has no parent links)."""
-    path: list = []
-
-    def visit(node, trail) -> bool:
-        if node is element:
-            path.extend(trail)
-            return True
-        return any(visit(child, [*trail, child]) for child in node)
-
-    visit(anchor, [])
-    return path[:-1]
 
 
 @dataclass(frozen=True)
