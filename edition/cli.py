@@ -106,7 +106,9 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
     made_with = _made_with(args)
     before = freshness.snapshot(project, FONT_DIR, out)
     inputs = freshness.key(before, project)
-    if not args.force and freshness.up_to_date(out, _wanted(project, args.slugs, formats, press), made_with, inputs):
+    if not args.force and freshness.up_to_date(
+        out, _wanted(project, args.slugs, formats, press), made_with, inputs, project
+    ):
         if not args.quiet:
             print(f"up to date: nothing to build in {out}")
         return 0
@@ -129,7 +131,9 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
     # certified only if nothing changed while the build read it
     certified = freshness.held_still(before, freshness.snapshot(project, FONT_DIR, out), result.reads)
     made = {path.name: freshness.file_digest(transaction.staged(path)) for path in result.outputs}
-    transaction.stage(out / freshness.STAMP, freshness.stamp(out, made, made_with, inputs if certified else None))
+    outside = freshness.read_outside(before, result.reads, project)
+    stamped = freshness.stamp(out, made, made_with, inputs if certified else None, outside)
+    transaction.stage(out / freshness.STAMP, stamped)
     transaction.commit()
     if not certified:
         print(

@@ -363,6 +363,36 @@ def test_a_file_changed_and_changed_back_during_the_build_is_not_certified(edite
     assert "Second text, edited." in pdf_text(project / "dist/test.pdf")
 
 
+def test_a_file_read_outside_the_snapshots_folders_is_checked_too(tmp_path, capsys):
+    """An image in the project's own assets/ (not content/, bib/, readers/ or
+    templates/): the snapshot did not see it, so an edit to it was called up
+    to date and the EPUB kept the old picture."""
+
+    def square(colour: str) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", (40, 40), colour).save(out, format="PNG")
+        return out.getvalue()
+
+    body = section("![A square](../../../assets/square.png)\n")
+    project = make_project(tmp_path / "p", sections={"01-one.md": body}, bib=BIB_MIN)
+    (project / "assets").mkdir()
+    (project / "assets/square.png").write_bytes(square("red"))
+    args = ["--out", str(project / "dist"), "--format", "epub"]
+
+    def built() -> tuple[int, str]:
+        status = main(args, project=project)
+        return status, capsys.readouterr().out
+
+    assert built()[0] == 0
+    assert built() == (0, f"up to date: nothing to build in {project / 'dist'}\n")
+    (project / "assets/square.png").write_bytes(square("blue"))
+    status, said = built()
+    assert status == 0 and not said.startswith("up to date")
+    with zipfile.ZipFile(project / "dist/test.epub") as epub:
+        assert epub.read("EPUB/images/test-square.png") == square("blue")
+    assert built() == (0, f"up to date: nothing to build in {project / 'dist'}\n")
+
+
 def _page_size(pdf_path: Path) -> tuple[int, int]:
     with pikepdf.open(pdf_path) as pdf:
         box = [float(v) for v in pdf.pages[0].MediaBox]
