@@ -34,6 +34,10 @@ from .sources import Mapping_, load_mapping, load_yaml, read_text, split_front_m
 from .styles import find_style
 from .tables import check_placements, read_tables
 
+#: Most section and document files in a work: each opens a page, so a few
+#: thousand files of one line each would ask for thousands of pages.
+MAX_FILES = 1000
+
 WORK_SCHEMA = {
     "title": Field(str, True),
     "subtitle": Field(str),
@@ -116,6 +120,15 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     tables = read_tables(sandbox, root / "tables", diags)
     section_files = markdown_files(root / "text")
     document_files = markdown_files(root / "documents")
+    if len(section_files) + len(document_files) > MAX_FILES:
+        extra = (section_files + document_files)[MAX_FILES]
+        diags.error(
+            SourceLocation(extra),
+            "md.size",
+            f"more than {MAX_FILES} section and document files; a work may have at most {MAX_FILES} "
+            "(each opens a page): split it into several works",
+        )
+        diags.check()
     if sections is not None:
         section_files = [p for p in section_files if p.stem in sections]
     reading = _Reading(slug, style.notes if style else True, set())

@@ -1082,3 +1082,22 @@ def test_the_text_blocks_of_a_large_table_are_found_in_one_walk():
     result = run_bounded([sys.executable, "-c", code], ROOT, cpu_seconds=20, env={"PYTHONPATH": str(ROOT)})
     assert not killed_by_limit(result), result.stderr[-2000:]
     assert result.stdout.split() == ["20001", "td", "td"]  # the note's paragraph is no block of the flow
+
+
+def test_a_work_of_thousands_of_one_line_files(tmp_path, capsys, monkeypatch):
+    """Each section opens a page: 3,000 files of 30 bytes asked for 3,000
+    pages (minutes of CPU from 90 KB). The limit is 1,000 files; tried at 2."""
+    from edition import reader
+
+    assert reader.MAX_FILES == 1000
+    monkeypatch.setattr(reader, "MAX_FILES", 2)
+    refused(
+        tmp_path,
+        capsys,
+        {"content/test/documents/1.md": "---\nnumber: 1\ntitle: D\nsource_line: S\n---\nText.\n"},
+        [
+            "content/test/documents/1.md: error: more than 2 section and document files; a work may have at most 2 "
+            "(each opens a page): split it into several works [md.size]"
+        ],
+        sections={"01-one.md": section("One.\n"), "02-two.md": section("Two.\n", "Two")},
+    )
