@@ -12,6 +12,7 @@ from pathlib import Path
 from . import freshness
 from .atomic import FolderLock, Terminated, Transaction, recover, terminate_as_exception
 from .diagnostics import BuildFailed, Diagnostic
+from .model import SourceLocation
 from .papers import PAPERS
 
 FORMATS = ("pdf", "pdfa", "epub")
@@ -32,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("slugs", nargs="*", help="works to build (default: every work in content/)")
     p.add_argument("--format", choices=FORMATS, action="append", help="build only this format (repeatable)")
     p.add_argument("--paper", choices=sorted(PAPERS), default="letter", help="paper size of the PDF")
-    p.add_argument("--out", type=Path, default=Path("dist"), help="output folder (default: dist)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: dist)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--check", action="store_true", help="run EPUBCheck on the EPUB before writing it")
     p.add_argument("--force", action="store_true", help="build even if the outputs are up to date")
@@ -62,6 +63,10 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
     args = parser().parse_args(argv)
     _configure_logging(args.quiet, args.verbose)
     project = (project or Path.cwd()).resolve()
+    chosen, args.out = args.out is not None, args.out or Path("dist")
+    if not chosen and (refusal := _default_out_refused(args.out)) is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     if args.watch or args.serve:
         from .watch import watch
 
@@ -95,6 +100,24 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _default_out_refused(out: Path) -> Diagnostic | None:
+    """A ``dist`` the project itself brings as a symbolic link out of it: the
+    build would write (and clean up) in a folder nobody chose. ``--out`` names
+    a folder on purpose and is taken as given."""
+    folder = out if out.is_absolute() else Path.cwd() / out
+    if not folder.is_symlink():
+        return None
+    target = folder.resolve()
+    if target.is_relative_to(Path.cwd().resolve()):
+        return None
+    return Diagnostic(
+        SourceLocation(out),
+        "resource.refused",
+        f"the output folder {out} is a symbolic link to {target}, outside the project; "
+        "remove the link, or name the folder with --out",
+    )
 
 
 def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Transaction) -> int:

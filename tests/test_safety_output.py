@@ -393,6 +393,30 @@ def test_a_file_read_outside_the_snapshots_folders_is_checked_too(tmp_path, caps
     assert built() == (0, f"up to date: nothing to build in {project / 'dist'}\n")
 
 
+def test_a_dist_link_the_project_brings_is_not_written_through(tmp_path, capsys, monkeypatch):
+    """A stranger's folder that ships ``dist`` as a link to another folder
+    had the build write its outputs (and clean up) there."""
+    project = make_project(tmp_path / "p", bib=BIB_MIN)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("not the build's\n", encoding="utf-8")
+    (project / "dist").symlink_to(elsewhere)
+    monkeypatch.chdir(project)
+    assert main(["-q", "--format", "epub"], project=project) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"dist: error: the output folder dist is a symbolic link to {elsewhere}, outside the project; "
+        "remove the link, or name the folder with --out [resource.refused]"
+    ]
+    assert tree(elsewhere) == {"keep.txt": b"not the build's\n"}
+    # named on purpose, the folder is taken as given; a link inside the project is no way out
+    assert main(["-q", "--format", "epub", "--out", str(elsewhere)], project=project) == 0
+    (project / "dist").unlink()
+    (project / "build").mkdir()
+    (project / "dist").symlink_to("build")
+    assert main(["-q", "--format", "epub"], project=project) == 0
+    assert (project / "build/test.epub").is_file()
+
+
 def _page_size(pdf_path: Path) -> tuple[int, int]:
     with pikepdf.open(pdf_path) as pdf:
         box = [float(v) for v in pdf.pages[0].MediaBox]
