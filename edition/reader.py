@@ -32,7 +32,7 @@ from .sandbox import IMAGES, Sandbox, place
 from .schema import PARAGRAPH, Field, check_value, text, validate
 from .sources import Mapping_, load_mapping, load_yaml, read_text, split_front_matter
 from .styles import find_style
-from .tables import check_placements, read_tables
+from .tables import check_placements, placed_ids, read_tables
 
 #: Most section and document files in a work: each opens a page, so a few
 #: thousand files of one line each would ask for thousands of pages.
@@ -117,7 +117,6 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     meta_map = load_mapping(sandbox, root / "work.yaml", diags)
     meta = _work_meta(meta_map, root / "work.yaml", diags) if meta_map else None
     style = _read_style(sandbox, meta, meta_map, root, diags)
-    tables = read_tables(sandbox, root / "tables", diags)
     section_files = markdown_files(root / "text")
     document_files = markdown_files(root / "documents")
     if len(section_files) + len(document_files) > MAX_FILES:
@@ -133,6 +132,8 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         section_files = [p for p in section_files if p.stem in sections]
     reading = _Reading(slug, style.notes if style else True, set())
     parsed_sections = [_read_section(sandbox, p, reading, diags) for p in section_files]
+    placed = placed_ids(s for s, _ in filter(None, parsed_sections))
+    tables = read_tables(sandbox, root / "tables", diags, placed)
     label = meta.document_label if meta else DOCUMENT_LABEL
     parsed_documents = [_read_document(sandbox, p, reading, label, diags) for p in document_files]
     if documents is not None:

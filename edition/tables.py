@@ -13,6 +13,7 @@ import csv
 import datetime
 import io
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -71,10 +72,15 @@ HINTS = {
 }
 
 
-def read_tables(sandbox: Sandbox, folder: Path, diags: Collector) -> dict[str, Table]:
+def read_tables(sandbox: Sandbox, folder: Path, diags: Collector, placed: set[str] | None = None) -> dict[str, Table]:
+    """The tables of ``folder``; only those the text places (``placed``), when
+    given: a table no section places is never read, so never published in the
+    PDF/A (a ``tables/salaries.csv`` lying in the folder)."""
     tables: dict[str, Table] = {}
     for spec_path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         if spec_path.name.startswith("."):  # an editor's lock or swap file
+            continue
+        if placed is not None and spec_path.stem not in placed:
             continue
         spec = load_mapping(sandbox, spec_path, diags)
         if spec is None or not validate(spec, TABLE_SCHEMA, spec_path, diags, "table description"):
@@ -444,6 +450,18 @@ def typed_value(kind: str, raw: str) -> Any:
         datetime.date(parts[0], *(parts[1:] + [1, 1])[:2])  # raises ValueError for 1977-13
         return value
     raise ValueError(value)
+
+
+def placed_ids(sections: Iterable[Section]) -> set[str]:
+    """The ids of the tables the sections place (``::: {.table #id}``)."""
+    found = set()
+    for section in sections:
+        for token in section.tokens:
+            if token.type == "container_div_open":
+                ident, classes, _ = div_attrs(token.info)
+                if "table" in classes and ident:
+                    found.add(ident)
+    return found
 
 
 def check_placements(sections: tuple[Section, ...], tables: dict[str, Table], root: Path, diags: Collector) -> None:

@@ -1101,3 +1101,29 @@ def test_a_work_of_thousands_of_one_line_files(tmp_path, capsys, monkeypatch):
         ],
         sections={"01-one.md": section("One.\n"), "02-two.md": section("Two.\n", "Two")},
     )
+
+
+def test_a_table_no_section_places_is_not_published(tmp_path, capsys):
+    """Another instance of "only what the build used": a complete table lying
+    in tables/ (data and description) that the text never places was read
+    and embedded in the PDF/A."""
+    extra = {
+        "content/test/tables/t.csv": "a\nprinted\n",
+        "content/test/tables/t.yaml": "columns: {a: text}\n",
+        "content/test/tables/salaries.csv": "name,salary\nAda,100\n",
+        "content/test/tables/salaries.yaml": "columns: {name: text, salary: integer}\n",
+    }
+    body = section("::: {.table #t}\nA table\n:::\n")
+    project = make_project(tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra=extra)
+    code = main(["-q", "--out", str(project / "dist"), "--format", "pdfa"], project=project)
+    assert (code, _lines(capsys.readouterr().err, project)) == (0, [])
+    with pikepdf.open(project / "dist/test-pdfa.pdf") as pdf:
+        embedded = {name for name in pdf.attachments if not name.startswith("templates/")}
+    assert embedded == {
+        "bib/test.bib",
+        "content/test/work.yaml",
+        "content/test/text/01-one.md",
+        "content/test/tables/t.csv",
+        "content/test/tables/t.yaml",
+        "build-manifest.json",
+    }
