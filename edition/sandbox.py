@@ -31,6 +31,9 @@ from .model import SourceLocation
 MAX_FILE_BYTES = 8 * 1024 * 1024
 #: Largest image (or font, or stylesheet) read.
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
+#: Most bytes one sandbox (a work, or a reader's own files) reads in all: a
+#: thousand files each under its limit would still fill the memory.
+MAX_TOTAL_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,8 @@ class Sandbox:
         default_factory=dict
     )  # the files read as text and accepted (UTF-8, no forbidden character)
 
+    total: int = 0  # bytes read, each file once
+
     def __post_init__(self) -> None:
         self.project = self.project.absolute()
 
@@ -183,10 +188,21 @@ class Sandbox:
         """The file's bytes, or ``None`` after a diagnostic at ``where`` (the
         reference to the file; by default the file itself)."""
         path = self.absolute(path)
-        result = read_checked(path, [self.project], limit, name, self.project)
+        left = MAX_TOTAL_BYTES - self.total
+        result = read_checked(
+            path, [self.project], Limit(min(limit.bytes, left), limit.kind, limit.fix), name, self.project
+        )
         if isinstance(result, Refusal):
+            if result.code == "file.size" and left < limit.bytes:
+                result = Refusal(
+                    "file.size",
+                    f"{name or 'this file'} would bring what is read for this edition over {MAX_TOTAL_BYTES} bytes "
+                    f"in all; split the work or the reader",
+                )
             diags.error(where or SourceLocation(path), result.code, result.message)
             return None
+        if path not in self.opened:
+            self.total += len(result)
         self.opened.setdefault(path, None)
         return result
 

@@ -1127,3 +1127,37 @@ def test_a_table_no_section_places_is_not_published(tmp_path, capsys):
         "content/test/tables/t.yaml",
         "build-manifest.json",
     }
+
+
+def test_what_one_edition_reads_is_bounded_in_all(tmp_path, capsys, monkeypatch):
+    """Each file under its limit, but a thousand of them (or of 16 MB images)
+    would still fill the memory: 512 MiB in all per work; tried at 2,000 bytes."""
+    assert sandbox.MAX_TOTAL_BYTES == 512 * 1024 * 1024
+    monkeypatch.setattr(sandbox, "MAX_TOTAL_BYTES", 2000)
+    refused(
+        tmp_path,
+        capsys,
+        {"content/test/text/02-two.md": section("Word " * 400 + "\n", "Two")},
+        [
+            "content/test/text/02-two.md: error: this file would bring what is read for this edition over 2000 bytes "
+            "in all; split the work or the reader [file.size]"
+        ],
+    )
+
+
+def test_a_reader_of_thousands_of_readings(tmp_path, capsys, monkeypatch):
+    """Each reading reads its work afresh and keeps it: at most 200; tried at 2."""
+    from edition import volume
+
+    assert volume.MAX_READINGS == 200
+    monkeypatch.setattr(volume, "MAX_READINGS", 2)
+    refused(
+        tmp_path,
+        capsys,
+        {READER: reader_yaml("  - work: test\n" * 3)},
+        [
+            f"{READER}:13: error: more than 2 readings; a reader may have at most 2: split it into several readers "
+            "[meta.length]"
+        ],
+        extra={READER: reader_yaml("  - work: test\n" * 2)},
+    )
