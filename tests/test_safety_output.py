@@ -417,6 +417,27 @@ def test_a_dist_link_the_project_brings_is_not_written_through(tmp_path, capsys,
     assert (project / "build/test.epub").is_file()
 
 
+@pytest.mark.parametrize(
+    "rule", ['@import url("../../../secret.css");', "body { background: url(../../../private.png); }"]
+)
+def test_the_epubs_stylesheet_points_at_no_file_it_does_not_hold(tmp_path, capsys, rule):
+    """The EPUB's CSS is copied from templates/: an ``@import`` or ``url()``
+    in it pointed out of the book (EPUBCheck: a missing resource), exit 0."""
+    project = make_project(tmp_path / "p", bib=BIB_MIN)
+    args = ["-q", "--out", str(project / "dist"), "--format", "epub"]
+    assert main(args, project=project) == 0
+    before = tree(project / "dist")
+    css = project / "templates/epub/epub.css"
+    css.write_text("/* the house style */\n" + rule + "\n" + css.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(args, project=project) == 2
+    found = "@import" if rule.startswith("@import") else "url("
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"{css}:2: error: template error: the EPUB's stylesheet refers to another file ({found}…), "
+        "which the EPUB does not hold; the build adds the fonts itself [template.error]"
+    )
+    assert tree(project / "dist") == before
+
+
 def _page_size(pdf_path: Path) -> tuple[int, int]:
     with pikepdf.open(pdf_path) as pdf:
         box = [float(v) for v in pdf.pages[0].MediaBox]
