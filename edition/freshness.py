@@ -80,7 +80,7 @@ def key(files: dict[str, str], project: Path) -> str:
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
     names = {_relative(Path(path), project): content for path, content in files.items()}
     for name in sorted(names):
-        digest.update(f"{name}\0{names[name]}\n".encode())
+        digest.update(f"{name}\0{names[name]}\n".encode("utf-8", "surrogateescape"))  # a file name need not be UTF-8
     for tool in TOOLS:
         try:
             digest.update(f"{tool}={metadata.version(tool)}".encode())

@@ -18,6 +18,7 @@ those, are the edition's sources (embedded in the PDF/A).
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,11 @@ MAX_IMAGE_BYTES = 16 * 1024 * 1024
 #: Most bytes one sandbox (a work, or a reader's own files) reads in all: a
 #: thousand files each under its limit would still fill the memory.
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
+
+
+#: A file name no output can carry: bytes that are not UTF-8 (decoded to
+#: surrogates), control characters (a line break, an escape sequence).
+BAD_NAME = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,11 @@ def check(
     refusal = place(path, roots, name or "this path", project)
     if refusal is not None:
         return refusal
+    if BAD_NAME.search(str(path)):
+        return Refusal(
+            "file.name",
+            f"{name or 'this path'} has a name that is not UTF-8 text or holds a control character; rename it",
+        )
     try:
         info = os.stat(path)
     except FileNotFoundError:

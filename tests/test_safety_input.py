@@ -1161,3 +1161,46 @@ def test_a_reader_of_thousands_of_readings(tmp_path, capsys, monkeypatch):
         ],
         extra={READER: reader_yaml("  - work: test\n" * 2)},
     )
+
+
+def _named(name: bytes, text: str) -> Callable[[Path], None]:
+    def make(project: Path) -> None:
+        folder = os.fsencode(project / "content/test/text")
+        with open(folder + b"/" + name, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        (b"02-\x1b[2Jred.md", "02-\\x1b[2Jred.md"),  # an escape sequence: it cleared the terminal
+        (b"02-a\nb.md", "02-a\\nb.md"),  # a diagnostic over two lines
+        (b"02-\xff.md", "02-\\udcff.md"),  # not UTF-8: an internal error (the stamp's key, the PDF/A's names)
+    ],
+    ids=["escape-sequence", "line-break", "not-utf-8"],
+)
+def test_a_file_name_no_output_can_carry(tmp_path, capsys, name, shown):
+    refused(
+        tmp_path,
+        capsys,
+        _named(name, section("Two.\n", "Two")),
+        [
+            f"content/test/text/{shown}: error: this path has a name that is not UTF-8 text or holds a control "
+            "character; rename it [file.name]"
+        ],
+    )
+
+
+def test_a_diagnostic_never_passes_a_control_character_to_the_terminal(tmp_path, capsys):
+    """A name the outputs can carry (a right-to-left override) is still shown escaped."""
+    refused(
+        tmp_path,
+        capsys,
+        _named("02-\u202etxt.md".encode(), section("[x](#nope)\n", "Two")),
+        [
+            "content/test/text/02-\\u202etxt.md:4: error: link to '#nope', which is no id in this work; "
+            "link to a section, a document or an {#id} [link.target]"
+        ],
+    )
