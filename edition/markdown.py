@@ -181,7 +181,7 @@ def parse(
             diags.error(
                 note.location, "md.nesting", "a note cannot contain another note; move the inner note's text out"
             )
-    assign_heading_ids(body_tokens, set() if used_ids is None else used_ids)
+    assign_heading_ids(body_tokens, mdblocks.TakenIds() if used_ids is None else used_ids)
     parsed = Parsed(path, body_tokens, notes, lines=body.split("\n"), first_line=first_line)
     _number_citations(parsed, path, cite_prefix)
     if note_style:

@@ -130,10 +130,9 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         diags.check()
     if sections is not None:
         section_files = [p for p in section_files if p.stem in sections]
-    reading = _Reading(slug, style.notes if style else True, set())
+    reading = _Reading(slug, style.notes if style else True, mdblocks.TakenIds())
     parsed_sections = [_read_section(sandbox, p, reading, diags) for p in section_files]
-    placed = placed_ids(s for s, _ in filter(None, parsed_sections))
-    tables = read_tables(sandbox, root / "tables", diags, placed)
+    tables = read_tables(sandbox, root / "tables", diags)
     label = meta.document_label if meta else DOCUMENT_LABEL
     parsed_documents = [_read_document(sandbox, p, reading, label, diags) for p in document_files]
     if documents is not None:
@@ -170,10 +169,19 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         register=register,
         bib=bib,
         bib_path=bib_path,
-        inputs=tuple(sandbox.opened),
+        inputs=_used(tuple(sandbox.opened), root / "tables", placed_ids(sections)),
         images=images,
         style=style,
         characters=characters,
+    )
+
+
+def _used(opened: tuple[Path, ...], tables: Path, placed: set[str]) -> tuple[Path, ...]:
+    """The files the edition is made from: every file read, but a table the
+    text never places (read and checked all the same) is not published (a
+    ``tables/salaries.csv`` lying in the folder never reaches the PDF/A)."""
+    return tuple(
+        p for p in opened if not (p.parent == tables and p.suffix in (".csv", ".yaml") and p.stem not in placed)
     )
 
 

@@ -72,15 +72,10 @@ HINTS = {
 }
 
 
-def read_tables(sandbox: Sandbox, folder: Path, diags: Collector, placed: set[str] | None = None) -> dict[str, Table]:
-    """The tables of ``folder``; only those the text places (``placed``), when
-    given: a table no section places is never read, so never published in the
-    PDF/A (a ``tables/salaries.csv`` lying in the folder)."""
+def read_tables(sandbox: Sandbox, folder: Path, diags: Collector) -> dict[str, Table]:
     tables: dict[str, Table] = {}
     for spec_path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         if spec_path.name.startswith("."):  # an editor's lock or swap file
-            continue
-        if placed is not None and spec_path.stem not in placed:
             continue
         spec = load_mapping(sandbox, spec_path, diags)
         if spec is None or not validate(spec, TABLE_SCHEMA, spec_path, diags, "table description"):

@@ -186,13 +186,17 @@ def test_a_work_folder_linked_out_of_the_project_is_refused(tmp_path, capsys):
     ["content/test/text/02-two.md", "content/test/tables/t.yaml", "content/test/editorial-register.yaml"],
 )
 def test_a_file_linked_out_of_the_project_is_refused(tmp_path, capsys, name):
-    """A section, and other instances: a table description, the register."""
+    """A section, and other instances: a table description (of a table the
+    text places: one it does not place is never read), the register."""
     secret = outside(tmp_path, "secret.md", section("A private text.\n"))
+    table = {"content/test/tables/t.csv": "a\nx\n", "content/test/tables/t.yaml": "columns: {a: text}\n"}
     refused(
         tmp_path,
         capsys,
         link(secret, name),
         [f"{name}: error: this path is a symbolic link to {secret}, outside the project [resource.refused]"],
+        sections={"01-one.md": section("::: {.table #t}\nA table\n:::\n")},
+        extra=table,
     )
 
 
@@ -1204,3 +1208,43 @@ def test_a_diagnostic_never_passes_a_control_character_to_the_terminal(tmp_path,
             "link to a section, a document or an {#id} [link.target]"
         ],
     )
+
+
+def test_bibtex_string_macros_that_double_at_each_level(tmp_path, capsys, monkeypatch):
+    """28 lines of @string, each twice the last: 2 GB of text for Pandoc's
+    BibLaTeX reader, an internal error after it had taken the memory. Pandoc's
+    heap is bounded (its manual's advice for untrusted input); tried at 64 MB."""
+    from edition import bibliography
+
+    assert bibliography.PANDOC_HEAP == "1536m"
+    monkeypatch.setattr(bibliography, "PANDOC_HEAP", "64m")
+    strings = '@string{s0 = "xxxxxxxxxxxxxxxx"}\n' + "".join(
+        f"@string{{s{i} = s{i - 1} # s{i - 1}}}\n" for i in range(1, 24)
+    )
+    entry = "@book{suh1988,\n  author = {Suh, Dae-Sook},\n  title = s23,\n  publisher = {P},\n  date = {1988},\n}\n"
+    refused(
+        tmp_path,
+        capsys,
+        {"bib/test.bib": strings + entry},
+        [
+            "bib/test.bib: error: Pandoc cannot read this BibTeX file within 64 MB of memory (@string macros that "
+            "expand too far, or a very large library); give the work a file of the entries it cites [file.size]"
+        ],
+        sections={"01-one.md": section("Text.[^1]\n\n[^1]: [@suh1988]\n")},
+    )
+
+
+def test_twenty_thousand_headings_of_one_name():
+    """Their ids (same, same-1, …) were found by trying every number again
+    for each heading: 2·10⁸ tries. In a child limited to 20 s of CPU."""
+    code = (
+        "from pathlib import Path\n"
+        "from edition.diagnostics import Collector\n"
+        "from edition.markdown import parse\n"
+        "parsed = parse('## Same\\n\\nText.\\n\\n' * 20_000, Path('x.md'), 1, Collector(), 'c')\n"
+        "ids = [t.attrGet('id') for t in parsed.tokens if t.type == 'heading_open']\n"
+        "print(len(set(ids)), ids[0], ids[1], ids[-1])\n"
+    )
+    result = run_bounded([sys.executable, "-c", code], ROOT, cpu_seconds=20, env={"PYTHONPATH": str(ROOT)})
+    assert not killed_by_limit(result), result.stderr[-2000:]
+    assert result.stdout.split() == ["20000", "same", "same-1", "same-19999"]
