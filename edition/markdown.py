@@ -23,6 +23,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_plugin
+from mdit_py_plugins.attrs import parse as attrs_parse
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
@@ -49,6 +50,38 @@ cite_keys = mdcite.cite_keys
 
 def _div_valid(params: str, *_: object) -> bool:
     return bool(DIV_RE.match(params))
+
+
+def _pandoc_bare_values() -> None:
+    """Read an unquoted attribute value as Pandoc does: up to the next space or
+    ``}`` (``width=50%``, ``height=2.5in``). The attrs plugin stops at letters,
+    digits, ``:``, ``_`` and ``-``, so ``{#fig:map width=50%}`` would print as
+    text. Its parser is a table of state handlers; the two that read a bare
+    value are replaced (the plugin's own rules stay for everything else)."""
+    state = attrs_parse.State
+
+    def value(char: str, pos: int, tokens: attrs_parse.TokenState) -> attrs_parse.State:
+        if char == '"':
+            tokens.set_start(pos)
+            return state.SCANNING_QUOTED_VALUE
+        if char in "{}" or char.isspace():
+            raise attrs_parse.ParseError(f"Unexpected character whilst scanning value: {char}", pos)
+        tokens.set_start(pos)
+        return state.SCANNING_BARE_VALUE
+
+    def bare(char: str, pos: int, tokens: attrs_parse.TokenState) -> attrs_parse.State:
+        if char == "}" or char.isspace():
+            tokens.append(tokens.start, pos, "value")
+            return state.DONE if char == "}" else state.SCANNING
+        if char == "{":
+            raise attrs_parse.ParseError(f"Unexpected character whilst scanning bare value: {char}", pos)
+        return state.SCANNING_BARE_VALUE
+
+    attrs_parse.HANDLERS[state.SCANNING_VALUE] = value
+    attrs_parse.HANDLERS[state.SCANNING_BARE_VALUE] = bare
+
+
+_pandoc_bare_values()
 
 
 def make_parser() -> MarkdownIt:

@@ -39,6 +39,7 @@ from mdit_py_plugins.attrs.parse import parse as parse_attrs
 
 HEADING_ATTRS_RE = re.compile(r"[ \t]*(\{[^{}]*\})[ \t]*$")
 #: ``Table:``, ``table:`` or a colon not followed by punctuation (Pandoc's rule)
+CAPTION_ATTRS_RE = re.compile(r"[ \t]*(\{[^{}]*\})[ \t]*$")
 CAPTION_RE = re.compile(r"^(?:[Tt]able:|:(?![!-/:-@\[-`{-~]))[ \t]*")
 GRID_BORDER_RE = re.compile(r"^\+(?:[-=:]+\+)+[ \t]*$")
 
@@ -285,10 +286,26 @@ def _table_captions(state: StateCore) -> None:
                 if k < i:
                     i -= 1
             inline.content = CAPTION_RE.sub("", inline.content, count=1)
+            _caption_attributes(inline, tokens[i])
             opening = Token("caption_open", "caption", 1)
             opening.map = inline.map
             tokens[i + 1 : i + 1] = [opening, inline, Token("caption_close", "caption", -1)]
         i += 1
+
+
+def _caption_attributes(inline: Token, table: Token) -> None:
+    """``Table: Caption. {#tbl:id .class}``: attributes at the caption's end
+    are the table's (Pandoc 3), so ``[Table 1](#tbl:id)`` links to it."""
+    match = CAPTION_ATTRS_RE.search(inline.content)
+    if not match:
+        return
+    try:
+        _, attrs = parse_attrs(match.group(1))
+    except ParseError:
+        return  # left in the text, where the check refuses it with its line
+    for name, value in attrs.items():
+        table.attrSet(name, value)
+    inline.content = inline.content[: match.start()]
 
 
 def _is_caption(tokens: list[Token], k: int, level: int) -> bool:

@@ -39,9 +39,32 @@ CITE_IN_HEADING = "a citation in a heading is not supported: cite in the text un
 NOTE_IN_HEADING = "a note in a heading is not supported: call the note in the text under the heading"
 
 
+#: Blocks a note cannot hold (a print footnote is set inline, at its call), named
+#: with what to write instead.
+NOTE_BLOCKS = {
+    "blockquote_open": ("a block quotation", "quote it in the note's text with quotation marks"),
+    "bullet_list_open": ("a list", "write the items as a sentence, or move the list into the text"),
+    "ordered_list_open": ("a list", "write the items as a sentence, or move the list into the text"),
+    "dl_open": ("a definition list", "write it as a sentence, or move it into the text"),
+    "table_open": ("a table", "move the table into the text"),
+    "grid_table_invalid": ("a table", "move the table into the text"),
+    "fence": ("a code block", "use `code` in the note's text, or move the block into the text"),
+    "code_block": ("a code block (a line indented by 4 more spaces)", "indent the note's paragraphs by 4 spaces only"),
+    "heading_open": ("a heading", "write the heading's words in the note's text"),
+    "hr": ("a horizontal rule", "delete it"),
+    "container_div_open": ("a fenced div", "move the div into the text"),
+    "line_block_open": ("a line block", "write the lines in the note's text, separated by ' / '"),
+    "figure_open": ("a figure", "move the image into the text"),
+    "math_block": ("TeX math", "write the formula as text"),
+}
+
+
 def check(parsed: Parsed, diags: Collector) -> None:
     """Refuse every unsupported construct in a parsed file."""
     path = parsed.path
+    for note in parsed.notes:
+        for line, message in _note_blocks(note.tokens, note.location.line):
+            diags.error(SourceLocation(path, line), "md.unsupported", message)
     blocks = [(parsed.tokens, None)] + [(n.tokens, n.location.line) for n in parsed.notes]
     for tokens, default in blocks:
         for line, message in _problems(tokens, parsed.lines, parsed.first_line, default):
@@ -167,6 +190,17 @@ def _calls_in_links(tokens: list[Token]) -> Iterator[tuple[int | None, str, str]
             yield line, "cite.syntax", "a citation inside a link's text: move it after the link's ']( )'"
         elif child.type == "footnote_ref":
             yield line, "md.unsupported", "a note inside a link's text is not supported: call it after the link"
+
+
+def _note_blocks(tokens: list[Token], default: int | None) -> Iterator[tuple[int | None, str]]:
+    """A note holds paragraphs: any other block at its top level is refused."""
+    top = min((t.level for t in tokens), default=0)
+    for token in tokens:
+        if token.level != top or token.type in ("paragraph_open", "paragraph_close", "inline") or token.nesting < 0:
+            continue
+        what, instead = NOTE_BLOCKS.get(token.type, ("this block", "move it into the text"))
+        line = token.map[0] + 1 if token.map else default
+        yield line, f"{what} inside a note is not supported (a note holds paragraphs): {instead}"
 
 
 def _invalid_tables(tokens: list[Token]) -> Iterator[tuple[int | None, str]]:

@@ -145,6 +145,14 @@ FALLBACKS = (
         NOTO_DIR / "NotoNaskhArabic-Bold.ttf",
     ),
     Fallback(
+        "Edition Devanagari",
+        "Noto Serif Devanagari",
+        "Devanagari (Hindi, Marathi, Nepali, Sanskrit)",
+        "fonts-noto-core",
+        NOTO_DIR / "NotoSerifDevanagari-Regular.ttf",
+        NOTO_DIR / "NotoSerifDevanagari-Bold.ttf",
+    ),
+    Fallback(
         "Edition CJK",
         "Noto Serif CJK",
         "Korean (Hangul, Hanja), Chinese (simplified, traditional), Japanese (kanji, kana)",
