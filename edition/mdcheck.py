@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from markdown_it.common.html_re import HTML_OPEN_CLOSE_TAG_STR
 from markdown_it.token import Token
 
 from .diagnostics import Collector
@@ -19,6 +20,9 @@ from .markdown import Parsed, walk_inline
 from .model import SourceLocation
 
 RAW_TEX_RE = re.compile(r"\\[A-Za-z]+")
+#: An HTML tag as CommonMark reads raw HTML (markdown-it's own pattern), not
+#: after a backslash: ``\<br>`` is text in Pandoc too.
+HTML_TAG_RE = re.compile(r"(?<!\\)" + HTML_OPEN_CLOSE_TAG_STR.lstrip("^"))
 #: Pandoc's fancy list markers that CommonMark does not read: letters, roman
 #: numerals, (1), #. and example lists (@).
 FANCY_LIST_RE = re.compile(
@@ -31,6 +35,24 @@ FANCY_LIST_RE = re.compile(
 TASK_RE = re.compile(r"^\[[ xX]\]\s")
 DASH_GROUPS_RE = re.compile(r"^\s*-{2,}(?:[ \t]+-{2,})+\s*$")
 ATTRS_RE = re.compile(r"\]\{|(?:^|\s)\{[#.][^}]*\}")
+
+#: The Markdown for the HTML an author most often types.
+HTML_ALTERNATIVES = {
+    "br": "a backslash at the end of the line for a line break",
+    "sup": "^superscript^",
+    "sub": "~subscript~",
+    "em": "*emphasis*",
+    "i": "*emphasis*",
+    "strong": "**strong**",
+    "b": "**strong**",
+    "span": "[text]{.smallcaps}, [text]{lang=xx}",
+    "div": "a fenced div, ::: {.class}",
+    "a": "[text](https://...)",
+    "img": "![description](file.png)",
+    "u": "[text]{.underline}",
+    "s": "~~strikeout~~",
+    "del": "~~strikeout~~",
+}
 
 TEX_MATH = (
     "TeX math ($…$, $$…$$) is not supported: write the formula as text (x^2^, H~2~O) or as an image with alt text"
@@ -84,6 +106,38 @@ def _problems(
     yield from _heading_problems(tokens)
     for child, line in walk_inline(tokens):
         yield from _inline_problems(child, line or default)
+        if child.type == "text":
+            yield from _raw_html(child, line or default, lines, first_line)
+
+
+def _unescaped(source: str, tag: str) -> bool:
+    start = source.find(tag)
+    while start >= 0:
+        if not source[:start].endswith("\\"):
+            return True
+        start = source.find(tag, start + 1)
+    return False
+
+
+def _raw_html(child: Token, line: int | None, lines: list[str], first_line: int) -> Iterator[tuple[int | None, str]]:
+    """Raw HTML is never passed through (README, "Safety"), and printed as text
+    it would show its syntax: refused, once per line, with the Markdown to write.
+    The tag must stand in the source as written (a backslash before it makes it text)."""
+    for match in HTML_TAG_RE.finditer(child.content):
+        tag = match.group(0)
+        source = lines[line - first_line] if line is not None and 0 <= line - first_line < len(lines) else None
+        if source is not None and tag in source and not _unescaped(source, tag):
+            continue
+        name = tag.strip("</>").split()[0].rstrip("/")
+        yield (
+            line,
+            (
+                f"raw HTML ({tag if len(tag) <= 40 else tag[:37] + '...'}) is not supported: write Markdown "
+                f"({HTML_ALTERNATIVES.get(name.lower(), '*emphasis*, [text]{.smallcaps}, [text]{lang=xx}')}), "
+                "or \\< for a literal '<'"
+            ),
+        )
+        return
 
 
 def _block_problems(tokens: list[Token], lines: list[str], first_line: int) -> Iterator[tuple[int | None, str]]:
