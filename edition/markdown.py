@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_core.smartquotes import QUOTE_RE, process_inlines
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.attrs import parse as attrs_parse
@@ -100,10 +102,23 @@ def make_parser() -> MarkdownIt:
     _move_after(md.inline.ruler, "sup", "footnote_ref")
     mdcite.use(md)
     mdblocks.use(md)
+    md.core.ruler.after("inline", "smart_quotes", _smart_quotes)
     mdlines.use(md)
     md.disable("html_block")
     md.disable("html_inline")
     return md
+
+
+def _smart_quotes(state: StateCore) -> None:
+    """Pandoc's ``smart`` quotes: "…" and '…' become “…” and ‘…’, an apostrophe
+    ’ (markdown-it's rule, run on the text tokens only: never in code). Off when
+    the parse's env says ``smart: False`` (a work that prints its copy-text's
+    characters as typed, ``smart_quotes: false``); metadata lines parse with
+    an empty env and follow the default."""
+    if state.env.get("smart", True):
+        for token in state.tokens:
+            if token.type == "inline" and token.children and QUOTE_RE.search(token.content):
+                process_inlines(token.children, state)
 
 
 def _move_after(ruler, name: str, after: str) -> None:
@@ -164,10 +179,11 @@ def parse(
     cite_prefix: str,
     note_style: bool = True,
     used_ids: set[str] | None = None,
+    smart: bool = True,
 ) -> Parsed:
     """Parse a Markdown body; problems with notes go to ``diags``. ``used_ids``
     holds the identifiers taken in the work so far (headings get unique ones)."""
-    env: dict = {}
+    env: dict = {"smart": smart}
     offset = first_line - 1
     if not _within_limits(body, path, offset, diags):
         return Parsed(path, [])

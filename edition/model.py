@@ -60,6 +60,7 @@ class WorkMeta:
     csl: str = ""  # the citation style, as the work names it ("" for the default)
     copy_text: str = ""  # the transcript the edition was made from, relative to the work folder
     appendix_title: str = "Appendix"
+    smart_quotes: bool = True  # straight quotes typed become curly, as Pandoc's `smart`
     document_label: str = "Document No. {number}"  # a document's label when its front matter has none
     original_page: int | None = None
     appendix_original_page: int | None = None

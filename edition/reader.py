@@ -56,6 +56,7 @@ WORK_SCHEMA = {
     "copy_text": Field(str),
     "appendix_title": Field(str),
     "document_label": Field(str),
+    "smart_quotes": Field(bool),
     "original_page": Field(int, minimum=1),
     "appendix_original_page": Field(int, minimum=1),
 }
@@ -118,7 +119,7 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     document_files = markdown_files(root / "documents")
     if sections is not None:
         section_files = [p for p in section_files if p.stem in sections]
-    reading = _Reading(slug, style.notes if style else True, set())
+    reading = _Reading(slug, style.notes if style else True, set(), meta.smart_quotes if meta else True)
     parsed_sections = [_read_section(sandbox, p, reading, diags) for p in section_files]
     label = meta.document_label if meta else DOCUMENT_LABEL
     parsed_documents = [_read_document(sandbox, p, reading, label, diags) for p in document_files]
@@ -171,6 +172,7 @@ class _Reading:
     slug: str
     note_style: bool
     used_ids: set[str]
+    smart: bool = True  # Pandoc's smart quotes
 
 
 def _read_style(
@@ -235,6 +237,7 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
         copy_text=text(d.get("copy_text")),
         appendix_title=text(d.get("appendix_title")) or "Appendix",
         document_label=text(d.get("document_label")) or DOCUMENT_LABEL,
+        smart_quotes=d.get("smart_quotes", True) is not False,
         original_page=d.get("original_page"),
         appendix_original_page=d.get("appendix_original_page"),
     )
@@ -347,7 +350,7 @@ def _link_headings(parses: list[Parsed]) -> None:
 
 
 def _parse(body: str, path: Path, first: int, diags: Collector, prefix: str, reading: _Reading) -> Parsed:
-    return parse(body, path, first, diags, prefix, reading.note_style, reading.used_ids)
+    return parse(body, path, first, diags, prefix, reading.note_style, reading.used_ids, reading.smart)
 
 
 def _number_notes(parses: list[Parsed], diags: Collector) -> tuple[Note, ...]:

@@ -116,9 +116,9 @@ def language_spans(work: Work) -> list[tuple[str, str]]:
     return out
 
 
-def inline_markdown(text: str) -> Markup:
+def inline_markdown(text: str, smart: bool = True) -> Markup:
     """A line of metadata (a document's source line) rendered as inline Markdown."""
-    tokens = PARSER.parseInline(text, {})
+    tokens = PARSER.parseInline(text, {"smart": smart})
     return Markup(_LineRenderer().renderInline(tokens[0].children or [], PARSER.options, {}))
 
 
@@ -375,7 +375,7 @@ class BodyRenderer(RendererHTML):
 
     def inline(self, markdown: str) -> Markup:
         """Render a line of Markdown from metadata (a caption, a source note)."""
-        tokens = PARSER.parseInline(markdown, {})
+        tokens = PARSER.parseInline(markdown, {"smart": self.work.meta.smart_quotes})
         return Markup(self.renderInline(tokens[0].children or [], self.options, {}))
 
     # -- blocks -------------------------------------------------------------
