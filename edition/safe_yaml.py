@@ -21,7 +21,6 @@ Timestamps are not resolved: ``date: 2009-04-01`` stays the text
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from typing import Any
 

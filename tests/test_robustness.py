@@ -190,9 +190,9 @@ def test_raw_html_in_content_is_refused_never_run_or_printed(tmp_path, capsys):
     status, lines = build(project, capsys)
     assert status == 2
     assert lines == [
-        "content/test/text/01-one.md:4: error: raw HTML (<link rel=\"attachment\" href=\"file:///...) is not supported: "
+        'content/test/text/01-one.md:4: error: raw HTML (<link rel="attachment" href="file:///...) is not supported: '
         "write Markdown (*emphasis*, [text]{.smallcaps}, [text]{lang=xx}), or \\< for a literal '<' [md.unsupported]",
-        "content/test/text/01-one.md:6: error: raw HTML (<object data=\"file:///etc/passwd\">) is not supported: "
+        'content/test/text/01-one.md:6: error: raw HTML (<object data="file:///etc/passwd">) is not supported: '
         "write Markdown (*emphasis*, [text]{.smallcaps}, [text]{lang=xx}), or \\< for a literal '<' [md.unsupported]",
     ]
     assert not (project / "dist").exists() or not any((project / "dist").iterdir())
