@@ -148,6 +148,7 @@ class Table:
     totals_label: str = "Total"
     subtotals: bool = False  # a totals row after each group
     wide: str = ""  # "" | "small" | "rotate"
+    column_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (label, adjacent printed columns) heads over heads
     missing: str = "\u2014"  # printed for an empty cell
     source_note: str = ""
     original_pages: Mapping[Any, int] = field(default_factory=dict)

@@ -44,12 +44,16 @@ SUPPORTED = {
         ["See Implicit references, Implicit references or this."],
     ),
     "smart-dashes": ("Pages 33--35 --- and so on...", ["Pages 33\u201335 \u2014 and so on\u2026"]),
+    "smart-quotes": (
+        '"Quoted" and \'single\', the author\'s, `"code"` kept.',
+        ['\u201cQuoted\u201d and \u2018single\u2019, the author\u2019s, "code" kept.'],
+    ),
     "block-quotation": ("> This is a block quote.\n>\n> > A block quote within it.", ["This is a block quote."]),
     "indented-code": ("Code:\n\n    if (a > 3) {\n      moveShip(5 * gravity, DOWN);\n    }", ["moveShip(5"]),
     "fenced-code": ("~~~~ {#mycode .haskell}\nqsort [] = []\n~~~~", ["qsort"]),
     "line-block": (
         "| The limerick packs laughs anatomical\n| In space that is quite economical.\n|    But the good ones I've seen",
-        ["The limerick packs laughs anatomical", "But the good ones I've seen"],
+        ["The limerick packs laughs anatomical", "But the good ones I\u2019ve seen"],
     ),
     "bullet-list": ("* one\n* two\n* three\n\n- loose one\n\n- loose two", ["one", "loose two"]),
     "nested-list": ("* fruits\n    + apples\n        - macintosh\n    + pears\n* vegetables", ["macintosh"]),
