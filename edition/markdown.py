@@ -45,6 +45,8 @@ BRACKET_RE = re.compile(r"\\.|\[|\]|\n[ \t]*\n", re.S)
 DIV_RE = re.compile(r"^\s*(?:\{([^}]*)\}|([\w-]+))\s*$")
 #: Nesting deeper than this is refused, not recursed into.
 MAX_NESTING = 50
+#: Closing quotation marks: a citation before one stays inside the quotation.
+CLOSING_QUOTES = "\u201d\u2019\u00bb\u203a"
 #: Most notes in one work (its files together), so the notes' layout stays bounded.
 MAX_NOTES = 5000
 cite_keys = mdcite.cite_keys
@@ -459,14 +461,17 @@ def _drop_space_before(children: list[Token]) -> None:
 
 
 def _punctuation_after(rest: list[Token]) -> list[Token]:
-    """Punctuation right after the citation, moved before the note call."""
+    """Punctuation right after the citation, moved before the note call, as
+    Pandoc moves it: a run that ends a word ("text [@key]." and "[@key]), next"
+    move; "@key's" and "[@key]---and" do not), and never a closing quotation
+    mark, which keeps the call inside the quotation ("“quoted [@key]”.")."""
     if not rest or rest[0].type != "text":
         return []
     text = rest[0].content
     n = 0
     while n < len(text) and mdblocks.is_punctuation(text[n]):
         n += 1
-    if not n:
+    if not n or (n < len(text) and not text[n].isspace()) or text[0] in CLOSING_QUOTES:
         return []
     moved = Token("text", "", 0)
     moved.content = text[:n]
