@@ -36,6 +36,7 @@ TASK_RE = re.compile(r"^\[[ xX]\]\s")
 DASH_GROUPS_RE = re.compile(r"^\s*-{2,}(?:[ \t]+-{2,})+\s*$")
 ATTRS_RE = re.compile(r"\]\{|(?:^|\s)\{[#.][^}]*\}")
 
+STRAIGHT = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
 #: The Markdown for the HTML an author most often types.
 HTML_ALTERNATIVES = {
     "br": "a backslash at the end of the line for a line break",
@@ -124,7 +125,7 @@ def _raw_html(child: Token, line: int | None, lines: list[str], first_line: int)
     it would show its syntax: refused, once per line, with the Markdown to write.
     The tag must stand in the source as written (a backslash before it makes it text)."""
     for match in HTML_TAG_RE.finditer(child.content):
-        tag = match.group(0)
+        tag = match.group(0).translate(STRAIGHT)  # as typed: smart quotes have curled its attributes' quotes
         source = lines[line - first_line] if line is not None and 0 <= line - first_line < len(lines) else None
         if source is not None and tag in source and not _unescaped(source, tag):
             continue
