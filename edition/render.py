@@ -25,7 +25,7 @@ from . import anchors, ids, links, tabular
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs, walk_inline
 from .model import Image, Note, Section, SourceLocation, Table, Work
-from .scripts import RTL_LANGUAGES
+from .scripts import right_to_left
 from .templates import SandboxLoader
 
 #: Span and div attributes content may set; everything else is dropped.
@@ -574,7 +574,7 @@ class BodyRenderer(RendererHTML):
             out += f' lang="{escape(lang)}"'
             if self.target.xhtml:
                 out += f' xml:lang="{escape(lang)}"'
-            if direction is None and lang.split("-")[0].lower() in RTL_LANGUAGES:
+            if direction is None and right_to_left(lang):
                 direction = "rtl"
         if direction in ("ltr", "rtl", "auto"):
             out += f' dir="{direction}"'

@@ -543,3 +543,10 @@ def test_column_groups_head_their_columns(epub_docs, pdf_text):
 def test_an_undated_entry_prints_n_d(epub_docs):
     text = " ".join(" ".join(_text(d) for d in epub_docs.values()).split())
     assert "Long Live the Friendship of the Peoples,\u201d Leaflet, n.d." in text, text
+
+
+def test_direction_follows_the_script_a_tag_names(epub_docs):
+    spans = {s.get("lang"): s.get("dir") for s in epub_docs[OTHER].iter(f"{XHTML}span") if s.get("lang")}
+    assert spans["ar-Latn"] is None  # a romanization of Arabic
+    assert spans["jrb"] == "rtl"  # Judaeo-Arabic, in Hebrew letters
+    assert spans["hi"] is None and spans["vi"] is None
