@@ -123,6 +123,18 @@ def _smart_quotes(state: StateCore) -> None:
                 process_inlines(token.children, state)
 
 
+def plain_text(markdown: str, smart: bool = True) -> str:
+    """A line of Markdown (a title) as the text it prints, for the places that
+    take no markup: the contents, running heads, the outline, metadata."""
+    out: list[str] = []
+    for child in PARSER.parseInline(markdown, {"smart": smart})[0].children or []:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+    return "".join(out)
+
+
 def _move_after(ruler, name: str, after: str) -> None:
     rules = ruler.__rules__
     rule = rules.pop(next(i for i, r in enumerate(rules) if r.name == name))

@@ -40,7 +40,7 @@ class Person:
 
 @dataclass(frozen=True)
 class WorkMeta:
-    title: str
+    title: str  # plain text; the Markdown as written in title_markdown when it has any
     authors: tuple[Person, ...]
     language: str
     identifier: str
@@ -48,6 +48,8 @@ class WorkMeta:
     rights: str
     publisher: str
     subtitle: str = ""
+    title_markdown: str = ""  # the title as written, when it holds Markdown ("The *Porto Franco*")
+    subtitle_markdown: str = ""
     edition_date: str = ""  # this edition's date; the build's timestamps come from it
     short_title: str = ""
     series: str = ""
@@ -178,10 +180,11 @@ class Section:
 
     kind: str  # "chapter" | "document"
     slug: str
-    title: str
+    title: str  # plain text (contents, running heads, outline); title_markdown as written
     tokens: tuple[Token, ...]
     location: SourceLocation
     original_page: int | None = None
+    title_markdown: str = ""  # the title as written, when it holds Markdown
     # documents only
     number: int | None = None
     label: str = ""

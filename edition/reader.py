@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from . import bibliography, ids, mdblocks, mdcheck, scripts
 from .diagnostics import Collector
-from .markdown import MAX_NOTES, Parsed, parse, walk_inline
+from .markdown import MAX_NOTES, Parsed, parse, plain_text, walk_inline
 from .model import (
     BibEntry,
     CitationStyle,
@@ -215,10 +215,13 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
             "'document_label' must hold {number} and no other braces, as \"Document No. {number}\"",
         )
         return None
+    smart = d.get("smart_quotes", True) is not False
     return WorkMeta(
-        title=d["title"],
-        subtitle=text(d.get("subtitle")),
-        short_title=text(d.get("short_title")),
+        title=plain_text(d["title"], smart),
+        title_markdown=_markdown_of(d["title"], smart),
+        subtitle=plain_text(text(d.get("subtitle")), smart),
+        subtitle_markdown=_markdown_of(text(d.get("subtitle")), smart),
+        short_title=plain_text(text(d.get("short_title")), smart),
         authors=tuple(authors),
         series=text(d.get("series")),
         number=text(d.get("number")),
@@ -237,7 +240,7 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
         copy_text=text(d.get("copy_text")),
         appendix_title=text(d.get("appendix_title")) or "Appendix",
         document_label=text(d.get("document_label")) or DOCUMENT_LABEL,
-        smart_quotes=d.get("smart_quotes", True) is not False,
+        smart_quotes=smart,
         original_page=d.get("original_page"),
         appendix_original_page=d.get("appendix_original_page"),
     )
@@ -274,6 +277,11 @@ def _authors(m: Mapping_, path: Path, diags: Collector) -> list[Person] | None:
     return authors if len(diags.items) == before else None
 
 
+def _markdown_of(title: str, smart: bool) -> str:
+    """The title as written when it holds Markdown (its plain text differs)."""
+    return title if plain_text(title, smart) != title else ""
+
+
 def _front(sandbox: Sandbox, path: Path, diags: Collector) -> tuple[Mapping_, str, int] | None:
     source = read_text(sandbox, path, diags)
     if source is None:
@@ -297,7 +305,8 @@ def _read_section(sandbox: Sandbox, path: Path, reading: _Reading, diags: Collec
     section = Section(
         kind="chapter",
         slug=ids.file_id(path.stem),
-        title=mapping.data["title"],
+        title=plain_text(mapping.data["title"], reading.smart),
+        title_markdown=_markdown_of(mapping.data["title"], reading.smart),
         tokens=tuple(parsed.tokens),
         location=SourceLocation(path, 1),
         original_page=mapping.data.get("original_page"),
@@ -319,7 +328,8 @@ def _read_document(
     section = Section(
         kind="document",
         slug=f"document-{d['number']}",
-        title=d["title"],
+        title=plain_text(d["title"], reading.smart),
+        title_markdown=_markdown_of(d["title"], reading.smart),
         tokens=tuple(parsed.tokens),
         location=SourceLocation(path, 1),
         original_page=d.get("original_page"),

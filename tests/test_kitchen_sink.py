@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -550,3 +551,17 @@ def test_direction_follows_the_script_a_tag_names(epub_docs):
     assert spans["ar-Latn"] is None  # a romanization of Arabic
     assert spans["jrb"] == "rtl"  # Judaeo-Arabic, in Hebrew letters
     assert spans["hi"] is None and spans["vi"] is None
+
+
+def test_a_title_in_markdown_prints_its_markup_and_its_text_elsewhere(sink, epub_docs, pdf_text):
+    """A section title with *emphasis*: emphasis in the heading, plain text in
+    the contents, the navigation and the running heads, never an asterisk."""
+    heading = epub_docs[OTHER].find(f".//{XHTML}h2")
+    assert heading.get("data-title") == "Other Authors’ Habits, Pandoc Style"
+    assert heading.find(f"{XHTML}em").text == "Pandoc"
+    with zipfile.ZipFile(sink["epub"]) as z:
+        nav = z.read("EPUB/nav.xhtml").decode()
+    assert "Other Authors’ Habits, Pandoc Style" in nav
+    contents = " ".join(" ".join(pdf_text[:3]).split())
+    assert "Other Authors’ Habits, Pandoc Style" in contents
+    assert "*" not in nav and "*" not in contents
