@@ -552,7 +552,11 @@ def _image_kind(data: bytes, name: str, where: SourceLocation, diags: Collector)
         except (OSError, SyntaxError, ValueError):
             format_, width, height = None, 0, 0
     if format_ not in IMAGE_FORMATS:
-        diags.error(where, "file.unreadable", f"{name} is not a PNG, JPEG, GIF or WebP image")
+        diags.error(
+            where,
+            "file.unreadable",
+            f"{name} is not a PNG, JPEG, GIF or WebP image; save it as PNG (a drawing, an SVG) or JPEG (a photograph)",
+        )
         return None
     if width * height > MAX_IMAGE_PIXELS:
         diags.error(where, "file.size", f"{name} has more than {MAX_IMAGE_PIXELS} pixels; scale it down")
