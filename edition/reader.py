@@ -92,6 +92,41 @@ IMAGE_FORMATS["WEBP"] = ("image/webp", ".webp")
 MAX_IMAGE_PIXELS = 40_000_000
 
 
+#: Other names for Markdown files: the build reads ``.md`` only.
+OTHER_MARKDOWN = (".markdown", ".mdown", ".mkd", ".mkdn", ".mdwn", ".mdtxt", ".mdtext")
+
+
+def check_unread(folder: Path, diags: Collector) -> None:
+    """What an author puts in text/ or documents/ expecting it to be read, and
+    the build would skip without a word: a folder of sections, a Markdown file
+    named otherwise than ``.md``."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.name.endswith("~"):
+            continue
+        if path.is_dir() and not path.is_symlink() and _holds_markdown(path):
+            diags.error(
+                SourceLocation(path),
+                "file.unread",
+                f"a folder in {folder.name}/ is not read: move its Markdown files into {folder.name}/ "
+                "(they are read in file-name order: 03-one.md, 04-two.md)",
+            )
+        elif path.is_file() and path.suffix.lower() in OTHER_MARKDOWN:
+            diags.error(
+                SourceLocation(path),
+                "file.unread",
+                f"only .md files are read: rename it {path.stem}.md (or move it out of {folder.name}/)",
+            )
+
+
+def _holds_markdown(folder: Path) -> bool:
+    for _, _, names in os.walk(folder):  # symbolic links to folders are not followed
+        if any(Path(n).suffix.lower() in (".md", *OTHER_MARKDOWN) for n in names):
+            return True
+    return False
+
+
 def markdown_files(folder: Path) -> list[Path]:
     """A folder's Markdown files in name order; hidden files (an editor's lock
     or swap file) are no part of the work."""
@@ -117,6 +152,8 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     tables = read_tables(sandbox, root / "tables", diags)
     section_files = markdown_files(root / "text")
     document_files = markdown_files(root / "documents")
+    check_unread(root / "text", diags)
+    check_unread(root / "documents", diags)
     if sections is not None:
         section_files = [p for p in section_files if p.stem in sections]
     reading = _Reading(slug, style.notes if style else True, set(), meta.smart_quotes if meta else True)

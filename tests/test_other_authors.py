@@ -90,3 +90,21 @@ def test_an_undated_misc_entry_is_read_and_an_undated_book_is_named_with_the_fix
 )
 def test_direction_follows_the_script_a_language_tag_names(tag, rtl):
     assert right_to_left(tag) is rtl
+
+
+def test_a_folder_of_sections_or_a_markdown_file_of_another_name_is_not_skipped_silently(tmp_path):
+    project = make_project(
+        tmp_path,
+        bib=BIB_MIN,
+        extra={
+            "content/test/text/part-1/03-three.md": section("Three.\n"),
+            "content/test/text/04-four.markdown": section("Four.\n"),
+            "content/test/text/images/map.png": b"not read: no Markdown in this folder",
+        },
+    )
+    assert _problems(project) == [
+        "content/test/text/04-four.markdown: error: only .md files are read: rename it 04-four.md "
+        "(or move it out of text/) [file.unread]",
+        "content/test/text/part-1: error: a folder in text/ is not read: move its Markdown files into text/ "
+        "(they are read in file-name order: 03-one.md, 04-two.md) [file.unread]",
+    ]
