@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
-from .. import readlog, scripts
+from .. import cache, readlog, scripts
 from ..fonts import FACES, FONT_DIR
 from ..model import Edition
 
@@ -99,7 +100,28 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, faces: Faces, width: int) -> lis
 
 
 def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
-    spec = yaml.safe_load(readlog.read_once(layout_path).decode("utf-8"))
+    """The cover as a PNG; drawn once for its texts, layout, fonts and code (``cache``)."""
+    layout = readlog.read_once(layout_path)
+    fonts = [cache.file_digest(FONT_DIR / face.file) for face in FACES]
+    system = [f"{p} {p.stat().st_size} {p.stat().st_mtime_ns}" for p in scripts.font_files() if p.exists()]
+    key = cache.key("cover", cache.code_version(), json.dumps(texts, sort_keys=True), layout, *fonts, *system)
+    if key in _drawn:
+        return _drawn[key]
+    store = cache.active()
+    found = store.get("cover", key) if store is not None else None
+    if found is None or not found.startswith(b"\x89PNG\r\n\x1a\n"):
+        found = _draw(texts, layout)
+        if store is not None:
+            store.put("cover", key, found)
+    _drawn[key] = found
+    return found
+
+
+_drawn: dict[str, bytes] = {}
+
+
+def _draw(texts: dict[str, str], layout: bytes) -> bytes:
+    spec = yaml.safe_load(layout.decode("utf-8"))
     width, height = spec["size"]
     image = Image.new("RGB", (width, height), spec["background"])
     draw = ImageDraw.Draw(image)

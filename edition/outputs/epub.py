@@ -22,8 +22,8 @@ from ebooklib import epub
 from markupsafe import Markup
 
 from .. import fonts, ids, links, readlog, scripts
-from ..layout import PageStart
 from ..model import Edition, Section, Work
+from ..pagestart import PageStart
 from ..render import (
     EPUB,
     build_locator,
