@@ -317,8 +317,16 @@ def build(edition: Edition, env, options: Options, result: Result, transaction: 
     if options.strict and result.warnings:
         raise BuildFailed([Diagnostic(None, "build.warning", w) for w in result.warnings])
     with result.timings.stage(f"{edition.slug}: stage files"):
-        for path, data in files.items():
-            result.outputs.append(transaction.stage(path, data))
+        for path in sorted(files, key=lambda p: OUTPUT_ORDER.index(_kind(p.name, edition.slug))):
+            result.outputs.append(transaction.stage(path, files[path]))
+
+
+#: The order the outputs are staged and named in (reports first, then the books).
+OUTPUT_ORDER = (".preflight.json", ".permissions.csv", "-press.pdf", ".epub", ".pdf", "-pdfa.pdf")
+
+
+def _kind(name: str, slug: str) -> str:
+    return name.removeprefix(slug)
 
 
 #: Bound on the layout rounds that move note calls to their note's page.
