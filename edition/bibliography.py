@@ -17,7 +17,7 @@ from typing import Any
 import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
 
-from . import readlog
+from . import cache, readlog
 from .diagnostics import Collector
 from .model import BibEntry, SourceLocation
 from .tools import run_pandoc
@@ -123,7 +123,7 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
     bibliography in several readings (and in their source lines) reuses it."""
     data = readlog.read_once(path)  # the bytes load() checked
     key = hashlib.sha256(data).hexdigest()
-    if key not in _CSL_CACHE:
+    if key not in _CSL_CACHE or cache.active() is not None:  # (a cache is kept even when memo'd)
         stdout, _ = run_pandoc(["-f", "biblatex", "-t", "csljson"], data)
         _CSL_CACHE[key] = json.loads(stdout)
     items = copy.deepcopy(_CSL_CACHE[key])

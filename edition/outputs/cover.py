@@ -105,18 +105,17 @@ def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
     fonts = [cache.file_digest(FONT_DIR / face.file) for face in FACES]
     system = [f"{p} {p.stat().st_size} {p.stat().st_mtime_ns}" for p in scripts.font_files() if p.exists()]
     key = cache.key("cover", cache.code_version(), json.dumps(texts, sort_keys=True), layout, *fonts, *system)
-    if key in _drawn:
-        return _drawn[key]
     store = cache.active()
     found = store.get("cover", key) if store is not None else None
-    if found is None or not found.startswith(b"\x89PNG\r\n\x1a\n"):
-        found = _draw(texts, layout)
+    if found is None or not found.startswith(PNG_SIGNATURE):
+        found = _drawn[key] if key in _drawn else _draw(texts, layout)
         if store is not None:
             store.put("cover", key, found)
     _drawn[key] = found
     return found
 
 
+PNG_SIGNATURE = bytes.fromhex("89504e470d0a1a0a")
 _drawn: dict[str, bytes] = {}
 
 
