@@ -76,8 +76,7 @@ def final_print_html(project: Path) -> Path:
     options = Options(project=project, out=project / "floor")
     result = Result()
     lay_out_with_notes_in_place(edition, env, options, build_date(edition), result)
-    splits = dict(result.split_points[PAPER])
-    html = print_html(edition, env, options, build_date(edition), splits)
+    html = print_html(edition, env, options, build_date(edition), result.split_points[PAPER])
     path = project / "final-print.html"
     path.write_text(html, encoding="utf-8")
     return path

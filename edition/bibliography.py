@@ -50,17 +50,10 @@ REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
 
-def load(path: Path, diags: Collector) -> dict[str, BibEntry]:
-    """Entries by key; syntax errors, duplicates and missing fields go to ``diags``."""
-    try:
-        # universal newlines, as ``read_text`` gave
-        text = readlog.read_bytes(path).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    except FileNotFoundError:
-        diags.error(SourceLocation(path), "file.missing", "BibTeX file not found")
-        return {}
-    except UnicodeDecodeError as exc:
-        diags.error(SourceLocation(path), "file.encoding", f"not UTF-8: {exc.reason}; save the file as UTF-8")
-        return {}
+def parse(text: str, path: Path, diags: Collector) -> dict[str, BibEntry]:
+    """Entries by key of a BibTeX file's text (read by the caller, through the
+    sandbox); syntax errors, duplicates and missing fields go to ``diags``."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as ``read_text`` gave
     library = bibtexparser.parse_string(text)
     for block in library.failed_blocks:
         _report_failed(block, path, diags)

@@ -1,10 +1,13 @@
 """The only way WeasyPrint may read a resource: files inside allowed folders.
 
 WeasyPrint's default fetcher reads any ``file://`` path and goes out to the
-network. This one allows ``file:`` URLs that resolve (symlinks followed) inside
-the project or the font folder, and ``data:`` URLs; everything else is refused
-and recorded, so the build can name it. Every file it reads is noted in the
-read log and in ``fetched`` (the PDF/A embeds the project's files among them).
+network. This one reads ``file:`` URLs under the sandbox's rule (resolved
+inside the project or the font folder, not hidden, a regular file within the
+size limit, opened without blocking: the same rule the readers apply) and
+``data:`` URLs; everything else is refused and recorded, so the build can
+name it. A file the build has read already is served with the bytes it read
+(the read log); every file served is noted in ``fetched`` (the PDF/A embeds
+the project's files among them).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from urllib.parse import unquote, urlparse
 from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError
 
 from . import readlog
+from .sandbox import RESOURCES, Refusal, check, read_checked
 
 
 class _Read(URLFetcherResponse):
@@ -33,17 +37,24 @@ class SandboxFetcher(URLFetcher):
         super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
         self.allowed = [p.resolve() for p in allowed]
         self.refused: list[str] = []
+        self.reasons: dict[str, str] = {}  # url -> why it was refused
         self.fetched: list[Path] = []
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         if url.startswith("data:"):
             return super().fetch(url, headers)
         parsed = urlparse(url)
+        reason = "only files inside the project may be used"
         if parsed.scheme == "file":
-            path = Path(unquote(parsed.path)).resolve()
-            if path.is_file() and any(path.is_relative_to(root) for root in self.allowed):
+            path = Path(unquote(parsed.path))
+            result = check(path, self.allowed, RESOURCES, "it") or readlog.bytes_of(path)
+            if result is None:
+                result = read_checked(path, self.allowed, RESOURCES, "it")
+            if not isinstance(result, Refusal):
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 self.fetched.append(path)
-                return _Read(url, readlog.read_once(path), {"Content-Type": mime})
+                return _Read(url, result, {"Content-Type": mime})
+            reason = result.message
         self.refused.append(url)
-        raise URLFetchingError(f"refused: {url} is outside the project")
+        self.reasons[url] = reason
+        raise URLFetchingError(f"refused: {url}: {reason}")

@@ -147,47 +147,6 @@ def _path_to(root: boxes.Box, found, skip=None) -> list[boxes.Box] | None:
     return stack if visit(root) else None
 
 
-def _call_line(page_box: boxes.PageBox, key: tuple[str, int]) -> tuple[object, boxes.LineBox] | None:
-    """The paragraph element and the line box that hold a note's call."""
-
-    def is_call(box: boxes.Box) -> bool:
-        footnote = getattr(box, "footnote", None)
-        return footnote is not None and _note_key(footnote.element) == key
-
-    path = _path_to(page_box.children[0], is_call)
-    lines = [i for i, box in enumerate(path or ()) if isinstance(box, boxes.LineBox)]
-    if not lines:
-        return None
-    return path[lines[-1] - 1].element, path[lines[-1]]
-
-
-def splits_for_first_faults(document: Document) -> list[tuple[tuple[str, int], int]]:
-    """For the first note of each work printed off its call's page: where to
-    end the call's paragraph so the call's line starts the next page, as the
-    count of non-space characters of the paragraph's text before that line
-    (``data-chars`` is the offset of a paragraph continuing an earlier split).
-
-    Moving a line shifts every page after it, so only the first fault of a work
-    is fixed per layout and the later ones are found again in the next. The
-    works of a volume each open on a recto, so a fix in one never moves the
-    lines of another: their first faults are fixed in the same round. A note
-    WeasyPrint dropped altogether is a fault like any other.
-    """
-    fixes = []
-    seen: set[str] = set()
-    index = _line_index(document)
-    for work, number, call_page, _ in note_placement(document).faults():
-        if call_page is None or work in seen:
-            continue
-        seen.add(work)
-        found = _call_line(document.pages[call_page - 1]._page_box, (work, number))
-        if found is None or getattr(found[0], "tag", None) != "p":
-            continue
-        element, call_line = found
-        fixes.append(((work, number), _chars_before(index, element, call_page, call_line)))
-    return fixes
-
-
 def page_starts(document: Document) -> list[PageStart]:
     """Where every page begins. A blank page (the verso before a part that
     opens on a recto) begins where the next page does: its marker stands just

@@ -42,17 +42,17 @@ class Laid:
     scales: dict[str, tuple[float, float]]  # PDF readings: smallest and largest scale
     preflight: dict[str, Any]  # the preflight report (``preflight.Report.as_dict``)
     rounds: int
-    splits: tuple[tuple[tuple[str, int], int], ...]  # ((work, note), chars) of the note corrections
     messages: tuple[tuple[int, str], ...]  # (level, message) logged while laying out
 
 
-def key(html: str, paper: str) -> str:
-    """The key of the layout of ``html`` (the first round's print HTML)."""
+def key(html: str, paper: str, words: str = "") -> str:
+    """The key of the layout of ``html`` (the first round's print HTML), whose
+    preflight accepted ``words``."""
     from .scripts import font_files
 
     fonts = [cache.file_digest(FONT_DIR / face.file) for face in FACES]
     system = [_signature(path) for path in font_files()]
-    return cache.key(KIND, cache.code_version(), paper, html, *fonts, *system)
+    return cache.key(KIND, cache.code_version(), paper, html, words, *fonts, *system)
 
 
 def store(found_key: str, laid: Laid, loaded: Iterable[Path]) -> None:
@@ -95,7 +95,6 @@ def _to_json(laid: Laid) -> dict:
         "scales": {k: list(v) for k, v in laid.scales.items()},
         "preflight": laid.preflight,
         "rounds": laid.rounds,
-        "splits": [[list(k), chars] for k, chars in laid.splits],
         "messages": [list(m) for m in laid.messages],
     }
 
@@ -108,7 +107,6 @@ def _from_json(d: dict) -> Laid:
         scales={k: (v[0], v[1]) for k, v in d["scales"].items()},
         preflight=d["preflight"],
         rounds=d["rounds"],
-        splits=tuple(((k[0], k[1]), chars) for k, chars in d["splits"]),
         messages=tuple((m[0], m[1]) for m in d["messages"]),
     )
 
@@ -127,9 +125,8 @@ def _valid(value: Any) -> bool:
         and all(isinstance(k, str) and _int(a) and _int(b) for k, (a, b) in laid["reading_pages"].items())
         and all(isinstance(k, str) and _num(a) and _num(b) for k, (a, b) in laid["scales"].items())
         and isinstance(laid["preflight"], dict)
-        and all(isinstance(w, str) and _int(n) and _int(c) for (w, n), c in laid["splits"])
         and all(_int(level) and isinstance(text, str) for level, text in laid["messages"])
-        and len(laid) == 8
+        and len(laid) == 7
     )
 
 

@@ -36,9 +36,14 @@ from .model import Citation, SourceLocation
 
 UNDEFINED_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
 NOTE_DEFINITION_RE = re.compile(r"^\[\^([^\]\s]+)\]:", re.M)
+INLINE_NOTE_RE = re.compile(r"\^\[")
+#: What the bracket-depth check looks at: brackets, escapes, blank lines.
+BRACKET_RE = re.compile(r"\\.|\[|\]|\n[ \t]*\n", re.S)
 DIV_RE = re.compile(r"^\s*(?:\{([^}]*)\}|([\w-]+))\s*$")
 #: Nesting deeper than this is refused, not recursed into.
 MAX_NESTING = 50
+#: Most notes in one work (its files together), so the notes' layout stays bounded.
+MAX_NOTES = 5000
 cite_keys = mdcite.cite_keys
 
 
@@ -131,6 +136,8 @@ def parse(
     holds the identifiers taken in the work so far (headings get unique ones)."""
     env: dict = {}
     offset = first_line - 1
+    if not _within_limits(body, path, offset, diags):
+        return Parsed(path, [])
     try:
         tokens = PARSER.parse(body, env)
     except RecursionError:
@@ -166,6 +173,45 @@ def parse(
     return parsed
 
 
+def _within_limits(body: str, path: Path, offset: int, diags: Collector) -> bool:
+    """Checked on the text before it is parsed: no more notes than a work may
+    have, no brackets nested deeper than ``MAX_NESTING``."""
+    notes = [m.start() for m in NOTE_DEFINITION_RE.finditer(body)] + [m.start() for m in INLINE_NOTE_RE.finditer(body)]
+    if len(notes) > MAX_NOTES:
+        at = sorted(notes)[MAX_NOTES]
+        diags.error(
+            SourceLocation(path, body.count("\n", 0, at) + 1 + offset),
+            "md.size",
+            f"more than {MAX_NOTES} notes; a work may have at most {MAX_NOTES}: split it into several works",
+        )
+        return False
+    deep = _deepest_brackets(body)
+    if deep is not None:
+        diags.error(
+            SourceLocation(path, body.count("\n", 0, deep) + 1 + offset),
+            "md.nesting",
+            f"Markdown nested more than {MAX_NESTING} levels deep; flatten it",
+        )
+        return False
+    return True
+
+
+def _deepest_brackets(body: str) -> int | None:
+    """Where ``[`` first nests more than ``MAX_NESTING`` deep in a paragraph, if it does."""
+    depth = 0
+    for m in BRACKET_RE.finditer(body):
+        token = m.group()
+        if token == "[":
+            depth += 1
+            if depth > MAX_NESTING:
+                return m.start()
+        elif token == "]":
+            depth = max(0, depth - 1)
+        elif token.count("\n") >= 2:  # a blank line ends the paragraph
+            depth = 0
+    return None
+
+
 def assign_heading_ids(tokens: list[Token], used: set[str]) -> None:
     """Every heading gets an id: its own ``{#id}``, or Pandoc's automatic one,
     made unique in the work."""
@@ -178,6 +224,7 @@ def assign_heading_ids(tokens: list[Token], used: set[str]) -> None:
             continue
         text = mdblocks.inline_text(tokens[i + 1].children or [])
         token.attrSet("id", mdblocks.unique_identifier(mdblocks.pandoc_identifier(text), used))
+        token.meta["auto_id"] = True  # made from its text: another may be made if it clashes (anchors)
 
 
 def _check_page_markers(tokens: list[Token], path: Path, diags: Collector) -> None:
@@ -193,17 +240,19 @@ def _check_page_markers(tokens: list[Token], path: Path, diags: Collector) -> No
 
 def _check_definitions(body: str, path: Path, offset: int, env: dict, diags: Collector) -> None:
     seen: dict[str, int] = {}
+    line, counted = 1, 0  # lines counted once through the body, not from its start for each note
     for m in NOTE_DEFINITION_RE.finditer(body):
-        line = body.count("\n", 0, m.start()) + 1 + offset
+        line += body.count("\n", counted, m.start())
+        counted = m.start()
         label = m.group(1)
         if label in seen:
             diags.error(
-                SourceLocation(path, line),
+                SourceLocation(path, line + offset),
                 "md.footnote-duplicate",
                 f"note [^{label}] is already defined at line {seen[label]}; give one of them another label",
             )
         else:
-            seen[label] = line
+            seen[label] = line + offset
     used = {v.get("label") for v in env.get("footnotes", {}).get("list", {}).values()}
     for label, line in seen.items():
         if label not in used:

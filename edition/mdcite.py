@@ -34,22 +34,32 @@ def cite_keys(inner: str) -> tuple[str, ...]:
     return tuple(k.strip("{}") for k in CLUSTER_KEY_RE.findall(inner))
 
 
-def _closing_bracket(src: str, start: int, end: int) -> int:
-    """The index of the ``]`` closing the ``[`` at ``start``, or -1."""
-    depth, i = 0, start
-    while i < end:
-        char = src[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
+def _closing_bracket(state: StateInline, start: int, end: int) -> int:
+    """The index of the ``]`` closing the ``[`` at ``start`` (before ``end``), or -1."""
+    close = _closing_brackets(state).get(start, -1)
+    return close if close < end else -1
+
+
+def _closing_brackets(state: StateInline) -> dict[int, int]:
+    """Where each ``[`` of the inline text closes, found once per text: a scan
+    from every ``[`` to its match made unclosed brackets quadratic."""
+    cache = state.env.setdefault("_closing_brackets", {})
+    if state.src not in cache:
+        pairs: dict[int, int] = {}
+        opened: list[int] = []
+        i, src = 0, state.src
+        while i < len(src):
+            char = src[i]
+            if char == "\\":
+                i += 2
+                continue
+            if char == "[":
+                opened.append(i)
+            elif char == "]" and opened:
+                pairs[opened.pop()] = i
+            i += 1
+        cache[state.src] = pairs
+    return cache[state.src]
 
 
 def _is_link_or_span(src: str, close: int, end: int) -> bool:
@@ -61,7 +71,7 @@ def bracketed_rule(state: StateInline, silent: bool) -> bool:
     src, start = state.src, state.pos
     if src[start] != "[" or start + 1 >= state.posMax or src[start + 1] == "^":
         return False
-    close = _closing_bracket(src, start, state.posMax)
+    close = _closing_bracket(state, start, state.posMax)
     if close < 0 or _is_link_or_span(src, close, state.posMax):
         return False
     keys = cite_keys(src[start + 1 : close])
@@ -89,7 +99,7 @@ def narrative_rule(state: StateInline, silent: bool) -> bool:
     after = re.compile(r"[ \t]*\n?[ \t]*").match(src, stop, end)
     bracket = after.end() if after else stop
     if bracket < end and src[bracket] == "[" and src[bracket + 1 : bracket + 2] != "^":
-        close = _closing_bracket(src, bracket, end)
+        close = _closing_bracket(state, bracket, end)
         if close > 0 and not _is_link_or_span(src, close, end):
             keys += cite_keys(src[bracket + 1 : close])
             stop = close + 1

@@ -209,6 +209,16 @@ class BibEntry:
 
 
 @dataclass(frozen=True)
+class Image:
+    """An image the text shows, as read (through the sandbox) and checked."""
+
+    path: Path  # the file, as the text names it
+    data: bytes
+    media_type: str
+    name: str  # its file name in the EPUB's images/ folder, unique in the work
+
+
+@dataclass(frozen=True)
 class PdfProblem:
     """Something on a page of a source PDF that PDF/A does not allow, by kind
     (a key of ``pdfproblems.PROBLEMS``, which says whether the build can fix it)."""
@@ -290,7 +300,8 @@ class Work:
     register: tuple[RegisterEntry, ...]
     bib: Mapping[str, BibEntry]
     bib_path: Path | None
-    inputs: tuple[Path, ...]
+    inputs: tuple[Path, ...]  # exactly the files the readers opened: the edition's sources
+    images: Mapping[str, Image] = field(default_factory=dict)  # by the key on each image token
     reading: Reading | None = None  # set when the work is one reading of a volume
     style: CitationStyle | None = None  # None: the default style
     # filled by resolve

@@ -11,6 +11,7 @@ from .diagnostics import BuildFailed, Collector, Diagnostic
 from .fetcher import SandboxFetcher
 from .fonts import FONT_DIR
 from .layout import NotePlacement, note_placement
+from .linebreaks import apply as _correct_line_breaks  # noqa: F401 (applied on import)
 from .papers import PAPERS, Paper  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def lay_out(
         fetched.update(fetcher.fetched)
     diags = Collector()
     for url in fetcher.refused:
-        diags.error(None, "resource.refused", f"resource {url} is outside the project and was not loaded")
+        diags.error(None, "resource.refused", f"resource {url} was not loaded: {fetcher.reasons[url]}")
     diags.check()
     for message in handler.messages:
         log.warning("weasyprint: %s", message)

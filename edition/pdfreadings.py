@@ -20,6 +20,7 @@ The outputs never read the file again.
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from .diagnostics import Collector, suggest
 from .ids import slugify
 from .model import BibEntry, PdfSource, Person, Reading, SourceLocation, Work, WorkMeta
 from .pdfproblems import problems
+from .sandbox import Limit, Sandbox
 
 #: Largest PDF a reading may be (a 300-page scan at 300 dpi is about 60 MB).
 MAX_PDF_BYTES = 256 * 1024 * 1024
@@ -44,7 +46,7 @@ def is_pdf_reading(spec: Any) -> bool:
 
 
 def read_pdf_reading(
-    project: Path,
+    sandbox: Sandbox,
     definition: Path,
     index: int,
     spec: dict,
@@ -65,10 +67,11 @@ def read_pdf_reading(
         diags.error(where(key), "meta.unknown-key", f"unknown key {key!r} in a PDF reading{suggest(key, KEYS)}")
     _check_types(spec, where, diags)
     entry = _entry(spec, bib, bib_path, where, diags)
-    path = checked_file(spec.get("pdf"), definition.parent, project, where("pdf"), diags)
-    if path is None or len(diags.items) > before:
+    found = checked_file(spec.get("pdf"), definition.parent, sandbox, where("pdf"), diags)
+    if found is None or len(diags.items) > before:
         return None
-    source = read_source(path, project, spec.get("pages"), bool(spec.get("epub_text")), where, diags)
+    path, data = found
+    source = read_source(path, data, sandbox.project, spec.get("pages"), bool(spec.get("epub_text")), where, diags)
     if source is None or entry is None:
         return None
     return _work(index, spec, source, entry, bib_path, language)
@@ -110,42 +113,30 @@ def _entry(spec: dict, bib: dict[str, BibEntry], bib_path: Path | None, where, d
     return bib[cite]
 
 
-def checked_file(raw: Any, base: Path, project: Path, where: SourceLocation, diags: Collector) -> Path | None:
-    """The file a reading names, if it is a regular file inside the project
-    under the size limit.
-
-    Stands in for the one rule of issue 12's ``edition/sandbox.py`` until that
-    lands; the lead switches this to it at merge time."""
+def checked_file(
+    raw: Any, base: Path, sandbox: Sandbox, where: SourceLocation, diags: Collector
+) -> tuple[Path, bytes] | None:
+    """The file a reading names and its bytes, read once under the sandbox's
+    rule (inside the project, not hidden, a regular file under the size limit
+    for PDF readings)."""
     if not isinstance(raw, str) or not raw.strip():
         return None
     if ":" in raw.split("/")[0]:
         diags.error(where, "resource.refused", f"{raw!r}: only files inside the project may be used")
         return None
-    target = (base / raw).resolve()
-    if not target.is_relative_to(project.resolve()):
-        diags.error(where, "resource.refused", f"{raw!r} is outside the project")
+    if Path(raw).is_absolute():
+        diags.error(where, "resource.refused", f"PDF {raw!r} is an absolute path; write it relative to the reader file")
         return None
-    if not target.exists():
-        diags.error(where, "file.missing", f"PDF {raw!r} does not exist")
-        return None
-    if not target.is_file():
-        diags.error(where, "resource.refused", f"{raw!r} is not a regular file")
-        return None
-    size = target.stat().st_size
-    if size > MAX_PDF_BYTES:
-        diags.error(
-            where,
-            "file.size",
-            f"{raw!r} is {size} bytes, over the {MAX_PDF_BYTES}-byte limit for PDF readings; split it",
-        )
-        return None
-    return target
+    path = Path(os.path.normpath(base / raw))
+    data = sandbox.read_bytes(path, diags, where, f"PDF {raw!r}", Limit(MAX_PDF_BYTES, "PDF readings"))
+    return None if data is None else (path.resolve(), data)
 
 
-def read_source(path: Path, project: Path, pages: Any, with_text: bool, where, diags: Collector) -> PdfSource | None:
-    """Open the file once, check it and describe the pages the reading uses."""
+def read_source(
+    path: Path, data: bytes, project: Path, pages: Any, with_text: bool, where, diags: Collector
+) -> PdfSource | None:
+    """Check the file's bytes, read once, and describe the pages the reading uses."""
     name = path.relative_to(project.resolve()).as_posix()
-    data = path.read_bytes()
     if b"%PDF-" not in data[:1024]:
         diags.error(where("pdf"), "pdf.unreadable", f"{name} is not a PDF (a PDF file begins with '%PDF-')")
         return None

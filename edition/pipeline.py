@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -39,7 +40,7 @@ from .atomic import FolderLock, Transaction, recover
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layoutcache import Laid
 from .links import check as check_links
-from .model import Edition
+from .model import Edition, SourceLocation
 from .outputs import epub
 from .outputs.permissions import permissions_csv
 from .papers import PAPERS
@@ -47,6 +48,7 @@ from .progress import Timings
 from .reader import read_work
 from .render import (
     PRINT,
+    Marks,
     build_locator,
     environment,
     permission_rows,
@@ -59,6 +61,10 @@ from .render import (
 )
 from .resolve import resolve_work, single_work_edition
 from .tools import pandoc_version
+from .vocabulary import vocabulary
+
+if TYPE_CHECKING:  # the layout engine is imported only where a layout is made
+    from . import pagefit, preflight
 
 # The layout engine (WeasyPrint) and the PDF writers (pikepdf) are imported
 # where they are used: an EPUB made from a cached layout needs neither.
@@ -91,8 +97,10 @@ class Result:
     outputs: list[Path] = field(default_factory=list)
     pages: dict[str, int] = field(default_factory=dict)
     layout_rounds: dict[str, int] = field(default_factory=dict)
-    corrections: dict[str, list] = field(default_factory=dict)
-    split_points: dict[str, list] = field(default_factory=dict)  # slug -> ((work, note), chars)
+    corrections: dict[str, pagefit.Corrections] = field(default_factory=dict)
+    split_points: dict[str, pagefit.Corrections] = field(
+        default_factory=dict
+    )  # what print_html needs to redo the layout
     warnings: list[str] = field(default_factory=list)
     preflight: dict[str, preflight.Report] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
@@ -107,7 +115,9 @@ class Result:
 
 def discover(project: Path) -> list[str]:
     content = project / "content"
-    return sorted(p.name for p in content.iterdir() if (p / "work.yaml").is_file()) if content.is_dir() else []
+    if not content.is_dir():
+        return []
+    return sorted(p.name for p in content.iterdir() if not p.name.startswith(".") and (p / "work.yaml").is_file())
 
 
 def build_date(edition: Edition) -> datetime.datetime:
@@ -248,9 +258,17 @@ def _check_slugs(project: Path, slugs: list[str]) -> None:
     known = discover(project) + volume.discover(project)
     from .diagnostics import suggest
 
-    for slug in slugs:
+    works = set(discover(project))
+    for slug in dict.fromkeys(slugs):
         if slug not in known:
             diags.error(None, "cli.option", f"no work {slug!r} in content/ or readers/{suggest(slug, known)}")
+        elif slug in works and slug in volume.discover(project):
+            diags.error(
+                SourceLocation(project / "readers" / f"{slug}.yaml"),
+                "file.name",
+                f"the reader {slug!r} has the name of the work content/{slug}/: both would write dist/{slug}.pdf; "
+                "rename the reader",
+            )
     if not slugs:
         diags.error(None, "file.missing", "content/ holds no work (a folder with a work.yaml)")
     diags.check()
@@ -347,7 +365,7 @@ def _lay_out(edition: Edition, env, options: Options, date, result: Result):
         placements = pdfpages.plan(document, edition)
         _log_placements(edition, placements, result)
         with result.timings.stage(f"{edition.slug}: preflight"):
-            report = preflight.preflight(document)
+            report = preflight.preflight(document, vocabulary(edition, env))
         log.info("preflight: %s", report.summary())
     finally:
         logger.removeHandler(said)
@@ -359,7 +377,6 @@ def _lay_out(edition: Edition, env, options: Options, date, result: Result):
         scales=result.pdf_scales.get(edition.slug, {}),
         preflight=report.as_dict(),
         rounds=result.layout_rounds[edition.slug],
-        splits=tuple(result.split_points[edition.slug]),
         messages=tuple(said.messages),
     )
     layoutcache.store(result.layout_keys[edition.slug], laid, result.fetched.get(edition.slug, ()))
@@ -378,7 +395,7 @@ def _cached_layout(edition: Edition, env, options: Options, date, result: Result
     if cache.active() is None:
         return None
     html = print_html(edition, env, options, date)
-    laid = layoutcache.load(layoutcache.key(html, options.paper))
+    laid = layoutcache.load(_layout_key(edition, env, options, html))
     if laid is None:
         return None
     result.layout_cached[edition.slug] = True
@@ -392,10 +409,14 @@ def _cached_layout(edition: Edition, env, options: Options, date, result: Result
     for level, message in laid.messages:
         log.log(level, "%s", message)
     result.layout_rounds[edition.slug] = laid.rounds
-    result.corrections[edition.slug] = sorted(k for k, _ in laid.splits)
-    result.split_points[edition.slug] = list(laid.splits)
     result.pdf_scales[edition.slug] = laid.scales
     return laid
+
+
+def _layout_key(edition: Edition, env, options: Options, html: str) -> str:
+    """The layout's cache key: the first round's print HTML, and the words the
+    preflight accepts (``vocabulary``: its report is part of what is kept)."""
+    return layoutcache.key(html, options.paper, "\n".join(sorted(vocabulary(edition, env))))
 
 
 def _report_layout(edition: Edition, laid: Laid, options: Options, result: Result, files: dict[Path, bytes]) -> None:
@@ -618,37 +639,46 @@ def _log_placements(edition: Edition, placements: list, result: Result) -> None:
 
 
 def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, result: Result, press: bool = False):
-    """Lay out, find every note printed off its call's page, end the paragraph
-    before the call's line so that line starts the next page, and lay out again
-    until every note is on its call's page."""
-    from . import pdf
-    from .layout import splits_for_first_faults
+    """Lay out, then make up again every run of pages where a note is off its
+    call's page or a page is left short (edition/pagefit.py: page ends as
+    forced breaks, paragraphs set a line tighter or looser), and lay out again
+    until nothing changes; fail if a note is still off its call's page."""
+    from . import pagefit, pdf
 
-    splits: dict[tuple[str, int], int] = {}
+    corrections = pagefit.Corrections()
+    extra = _profile_dirs(options, press)
     for round_number in range(1, MAX_LAYOUT_ROUNDS + 1):
         with result.timings.stage(f"{edition.slug}: render print html"):
-            html = print_html(edition, env, options, date, splits, press)
+            html = print_html(edition, env, options, date, corrections, press)
         if round_number == 1 and not press:  # what the layout is made from (``layoutcache``)
-            result.layout_keys[edition.slug] = layoutcache.key(html, options.paper)
+            result.layout_keys[edition.slug] = _layout_key(edition, env, options, html)
         with result.timings.stage(f"{edition.slug}: lay out pages"):
             document = pdf.lay_out(
                 html,
                 options.project,
-                extra_allowed=_profile_dirs(options, press),
+                extra_allowed=extra,
                 fetched=result.fetched.setdefault(edition.slug, set()),
             )
-        with result.timings.stage(f"{edition.slug}: check notes"):
-            fixes = [(key, chars) for key, chars in splits_for_first_faults(document) if splits.get(key) != chars]
-        if not fixes:
-            break
-        for (work, number), chars in fixes:
-            log.info(
-                "layout %d: note %d of %s is not on its call's page: its line moves over", round_number, number, work
+        with result.timings.stage(f"{edition.slug}: make up pages"):
+            changed = pagefit.next_corrections(
+                document,
+                corrections,
+                lambda keys, html=html: pagefit.measure_notes(
+                    html, keys, lambda h: pdf.lay_out(h, options.project, extra_allowed=extra)
+                ),
+                fill=round_number <= pagefit.FILL_ROUNDS,
             )
-            splits[(work, number)] = chars
+        if not changed:
+            break
+        log.info(
+            "layout %d: pages made up again (%d page ends, %d paragraphs respaced)",
+            round_number,
+            sum(len(v) for v in corrections.ends.values()),
+            len(corrections.spacing),
+        )
     result.layout_rounds[edition.slug] = round_number
-    result.corrections[edition.slug] = sorted(splits)
-    result.split_points[edition.slug] = sorted(splits.items())
+    result.corrections[edition.slug] = corrections
+    result.split_points[edition.slug] = corrections
     pdf.fail_on_note_faults(document)
     return document
 
@@ -660,13 +690,22 @@ def _font_faces(edition: Edition) -> str:
 
 
 def print_html(
-    edition: Edition, env, options: Options, date: datetime.datetime, splits=None, press: bool = False
+    edition: Edition,
+    env,
+    options: Options,
+    date: datetime.datetime,
+    corrections: pagefit.Corrections | None = None,
+    press: bool = False,
 ) -> str:
-    splits = splits or {}
+    marks = corrections.marks() if corrections else {}
     links = volume_links(edition.parts)
     bodies = {
         work.slug: render_bodies(
-            work, PRINT, env, {n: v for (w, n), v in splits.items() if w == work.slug}, links.get(work.slug)
+            work,
+            PRINT,
+            env,
+            {n: Marks(cuts, spacing) for n, (cuts, spacing) in marks.get(work.slug, {}).items()},
+            links.get(work.slug),
         )[0]
         for work in edition.parts
     }
@@ -694,4 +733,9 @@ def print_html(
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    return check_links(html, "the print HTML")
+    html = check_links(html, "the print HTML")
+    if corrections is None:
+        return html
+    from . import pagefit
+
+    return pagefit.mark_blocks(html, corrections.blocks())

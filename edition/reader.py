@@ -5,18 +5,21 @@ Every problem in the folder is collected and raised together at the end.
 
 from __future__ import annotations
 
+import io
+import os
 import string
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
-from markdown_it.token import Token
-
-from . import bibliography, mdblocks, mdcheck, scripts
+from . import bibliography, ids, mdblocks, mdcheck, scripts
 from .diagnostics import Collector
-from .markdown import Parsed, parse, walk_inline
+from .markdown import MAX_NOTES, Parsed, parse, walk_inline
 from .model import (
     BibEntry,
     CitationStyle,
+    Image,
     Note,
     Person,
     RegisterEntry,
@@ -25,7 +28,8 @@ from .model import (
     Work,
     WorkMeta,
 )
-from .schema import Field, text, validate
+from .sandbox import IMAGES, Sandbox, place
+from .schema import PARAGRAPH, Field, check_value, text, validate
 from .sources import Mapping_, load_mapping, load_yaml, read_text, split_front_matter
 from .styles import find_style
 from .tables import check_placements, read_tables
@@ -37,85 +41,110 @@ WORK_SCHEMA = {
     "authors": Field(list, True),
     "series": Field(str),
     "number": Field((int, str)),
-    "series_editors": Field(list),
+    "series_editors": Field(list, items=str),
     "publisher": Field(str, True),
     "place": Field(str),
-    "date": Field((str, int), True),
-    "edition_date": Field((str, int)),
+    "date": Field((str, int), True, date=True),
+    "edition_date": Field((str, int), date=True),
     "language": Field(str, True),
     "identifier": Field(str, True),
-    "rights": Field(str, True),
-    "abstract": Field(str),
+    "rights": Field(str, True, max_chars=PARAGRAPH),
+    "abstract": Field(str, max_chars=PARAGRAPH),
     "source": Field(str),
     "bibliography": Field(str),
     "csl": Field(str),
     "copy_text": Field(str),
     "appendix_title": Field(str),
     "document_label": Field(str),
-    "original_page": Field(int),
-    "appendix_original_page": Field(int),
+    "original_page": Field(int, minimum=1),
+    "appendix_original_page": Field(int, minimum=1),
 }
-AUTHOR_KEYS = {"name", "sort_name", "affiliation"}
-SECTION_SCHEMA = {"title": Field(str, True), "original_page": Field(int)}
+AUTHOR_SCHEMA = {"name": Field(str, True), "sort_name": Field(str), "affiliation": Field(str)}
+SECTION_SCHEMA = {"title": Field(str, True), "original_page": Field(int, minimum=1)}
 DOCUMENT_SCHEMA = {
-    "number": Field(int, True),
+    "number": Field(int, True, minimum=1),
     "label": Field(str),
     "title": Field(str, True),
-    "source_line": Field(str, True),
-    "date": Field((str, int)),
+    "source_line": Field(str, True, max_chars=PARAGRAPH),
+    "date": Field((str, int), date=True),
     "cite": Field(str),
     "obtained_by": Field(str),
     "translated_by": Field(str),
-    "original_page": Field(int),
+    "original_page": Field(int, minimum=1),
 }
+REGISTER_SCHEMA = {
+    "kind": Field(str),
+    "source": Field(str, max_chars=PARAGRAPH),
+    "edition": Field(str, max_chars=PARAGRAPH),
+    "source_line": Field(int, minimum=1),
+    "file": Field(str),
+    "why": Field(str, max_chars=PARAGRAPH),
+}
+REGISTER_KEYS = tuple(REGISTER_SCHEMA)
 #: A document's label when its front matter gives none; a work may set its own
 #: pattern (``document_label`` in work.yaml) with ``{number}`` in it.
 DOCUMENT_LABEL = "Document No. {number}"
-REGISTER_KEYS = ("kind", "source", "edition", "source_line", "file", "why")
+#: Image formats both outputs carry (EPUB 3 core media types Pillow reads), by Pillow's name.
+IMAGE_FORMATS = {"PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg"), "GIF": ("image/gif", ".gif")}
+IMAGE_FORMATS["WEBP"] = ("image/webp", ".webp")
+#: Largest image, in pixels (8000 x 5000): decoded, it takes 160 MB.
+MAX_IMAGE_PIXELS = 40_000_000
+
+
+def markdown_files(folder: Path) -> list[Path]:
+    """A folder's Markdown files in name order; hidden files (an editor's lock
+    or swap file) are no part of the work."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.md") if not p.name.startswith("."))
 
 
 def read_work(project: Path, slug: str, sections: list[str] | None = None, documents: list[int] | None = None) -> Work:
     """Read ``content/<slug>/``; ``sections`` (file stems) and ``documents``
-    (numbers) select an excerpt, whose notes are numbered from 1."""
+    (numbers) select an excerpt, whose notes are numbered from 1.
+
+    Every file is read through one ``Sandbox``; the files it opened are the
+    work's ``inputs`` (the sources the PDF/A embeds), and nothing else."""
     root = project / "content" / slug
+    sandbox = Sandbox(project)
     diags = Collector()
-    meta_map = load_mapping(root / "work.yaml", diags)
+    _check_folder(root, slug, sandbox, diags)
+    diags.check()
+    meta_map = load_mapping(sandbox, root / "work.yaml", diags)
     meta = _work_meta(meta_map, root / "work.yaml", diags) if meta_map else None
-    style = _read_style(meta, meta_map, root, project, diags)
-    tables = read_tables(root / "tables", diags)
-    section_files = sorted((root / "text").glob("*.md"))
-    document_files = sorted((root / "documents").glob("*.md"))
+    style = _read_style(sandbox, meta, meta_map, root, diags)
+    tables = read_tables(sandbox, root / "tables", diags)
+    section_files = markdown_files(root / "text")
+    document_files = markdown_files(root / "documents")
     if sections is not None:
         section_files = [p for p in section_files if p.stem in sections]
     reading = _Reading(slug, style.notes if style else True, set())
-    parsed_sections = [_read_section(p, reading, diags) for p in section_files]
+    parsed_sections = [_read_section(sandbox, p, reading, diags) for p in section_files]
     label = meta.document_label if meta else DOCUMENT_LABEL
-    parsed_documents = [_read_document(p, reading, label, diags) for p in document_files]
+    parsed_documents = [_read_document(sandbox, p, reading, label, diags) for p in document_files]
     if documents is not None:
         parsed_documents = [d for d in parsed_documents if d is None or d[0].number in documents]
     if not parsed_sections and not (root / "text").is_dir():
         diags.error(SourceLocation(root / "text"), "file.missing", "a work needs a text/ folder of Markdown files")
     parsed_documents.sort(key=lambda pair: pair[0].number if pair and pair[0].number else 0)
-    register = _read_register(root / "editorial-register.yaml", diags)
-    bib_path, bib = _read_bib(project, meta, root / "work.yaml", diags)
-    _check_copy_text(root, meta, meta_map, diags)
+    register = _read_register(sandbox, root / "editorial-register.yaml", diags)
+    bib_path, bib = _read_bib(sandbox, project, meta, meta_map, root / "work.yaml", diags)
+    _check_copy_text(sandbox, root, meta, meta_map, diags)
     sections = tuple(s for s, _ in filter(None, parsed_sections))
     documents = tuple(s for s, _ in filter(None, parsed_documents))
     parses = [p for _, p in filter(None, parsed_sections + parsed_documents)]
     _link_headings(parses)
-    notes = _number_notes(parses)
+    notes = _number_notes(parses, diags)
     check_placements(sections, tables, root, diags)
-    _check_citations(parses, bib, bib_path, diags)
-    _check_documents(documents, bib, diags)
-    _check_images(parses, project, diags)
+    if not (meta and meta.bibliography and bib_path is None):  # (an unreadable one has its own diagnostic)
+        _check_citations(parses, bib, bib_path, diags)
+        _check_documents(documents, bib, diags)
+    images = _read_images(parses, sandbox, diags)
     for parsed in parses:
         mdcheck.check(parsed, diags)
-    inputs = tuple(sorted(p for p in root.rglob("*") if p.is_file())) + ((bib_path,) if bib_path else ())
-    characters = scripts.check_files(_printed_files(inputs, root, meta), diags)
+    characters = scripts.check_files(_printed_files(tuple(sandbox.texts), root, meta), diags)
     diags.check()
     assert meta is not None
-    if style and style.path.is_relative_to(project.resolve()) and style.path not in inputs:
-        inputs += (style.path,)
     return Work(
         slug=slug,
         root=root,
@@ -127,7 +156,8 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         register=register,
         bib=bib,
         bib_path=bib_path,
-        inputs=inputs,
+        inputs=tuple(sandbox.opened),
+        images=images,
         style=style,
         characters=characters,
     )
@@ -144,12 +174,12 @@ class _Reading:
 
 
 def _read_style(
-    meta: WorkMeta | None, meta_map: Mapping_ | None, root: Path, project: Path, diags: Collector
+    sandbox: Sandbox, meta: WorkMeta | None, meta_map: Mapping_ | None, root: Path, diags: Collector
 ) -> CitationStyle | None:
     if meta is None or meta_map is None:
         return None
     where = SourceLocation(root / "work.yaml", meta_map.line("csl") if meta.csl else None)
-    return find_style(meta.csl, root, project, where, diags)
+    return find_style(meta.csl, root, sandbox, where, diags)
 
 
 def _printed_files(inputs: tuple[Path, ...], root: Path, meta: WorkMeta | None) -> list[Path]:
@@ -159,21 +189,22 @@ def _printed_files(inputs: tuple[Path, ...], root: Path, meta: WorkMeta | None) 
     return [p for p in inputs if p.suffix in scripts.TEXT_SUFFIXES and p != copy_text]
 
 
+def _check_folder(root: Path, slug: str, sandbox: Sandbox, diags: Collector) -> None:
+    """The work's folder: a safe name, inside the project (not a link out of it)."""
+    if not ids.NAME_RE.match(slug):
+        diags.error(SourceLocation(root), "file.name", f"a work's folder name must be {ids.NAME_RULE}; rename {slug!r}")
+        return
+    refusal = place(root, [sandbox.project], "the work's folder", sandbox.project)
+    if refusal is not None:
+        diags.error(SourceLocation(root), refusal.code, refusal.message)
+
+
 def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
     if not validate(m, WORK_SCHEMA, path, diags, "work metadata"):
         return None
-    authors = []
-    for item in m.data["authors"]:
-        if isinstance(item, str):
-            item = {"name": item}
-        if not isinstance(item, dict) or "name" not in item or set(item) - AUTHOR_KEYS:
-            diags.error(
-                SourceLocation(path, m.line("authors")),
-                "meta.type",
-                "each author needs 'name' and may have 'sort_name' and 'affiliation'",
-            )
-            return None
-        authors.append(Person(str(item["name"]), text(item.get("sort_name")), text(item.get("affiliation"))))
+    authors = _authors(m, path, diags)
+    if authors is None:
+        return None
     d = m.data
     if not _label_pattern_ok(text(d.get("document_label")) or DOCUMENT_LABEL):
         diags.error(
@@ -189,7 +220,7 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
         authors=tuple(authors),
         series=text(d.get("series")),
         number=text(d.get("number")),
-        series_editors=tuple(str(e) for e in d.get("series_editors") or ()),
+        series_editors=tuple(d.get("series_editors") or ()),
         publisher=d["publisher"],
         place=text(d.get("place")),
         date=str(d["date"]),
@@ -217,8 +248,31 @@ def _label_pattern_ok(pattern: str) -> bool:
     return fields == ["number"]
 
 
-def _front(path: Path, diags: Collector) -> tuple[Mapping_, str, int] | None:
-    source = read_text(path, diags)
+def _authors(m: Mapping_, path: Path, diags: Collector) -> list[Person] | None:
+    """Each author is a name, or a mapping of 'name', 'sort_name' and
+    'affiliation', each of them text."""
+    authors, before = [], len(diags.items)
+    if not m.data["authors"]:
+        diags.error(SourceLocation(path, m.line("authors")), "meta.missing", "work metadata needs at least one author")
+    for index, item in enumerate(m.data["authors"]):
+        where = SourceLocation(path, m.line_at("authors", index))
+        name = f"author {index + 1}"
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or "name" not in item or set(map(str, item)) - set(AUTHOR_SCHEMA):
+            diags.error(where, "meta.type", "each author needs 'name' and may have 'sort_name' and 'affiliation'")
+            continue
+        for key, spec in AUTHOR_SCHEMA.items():
+            if item.get(key) is not None:
+                inner = SourceLocation(path, m.line_at("authors", index, key))
+                check_value(item[key], spec, inner, f"{key!r} of {name}", diags)
+        if len(diags.items) == before:
+            authors.append(Person(item["name"], text(item.get("sort_name")), text(item.get("affiliation"))))
+    return authors if len(diags.items) == before else None
+
+
+def _front(sandbox: Sandbox, path: Path, diags: Collector) -> tuple[Mapping_, str, int] | None:
+    source = read_text(sandbox, path, diags)
     if source is None:
         return None
     front, body, first = split_front_matter(source)
@@ -229,8 +283,8 @@ def _front(path: Path, diags: Collector) -> tuple[Mapping_, str, int] | None:
     return None if mapping is None else (mapping, body, first)
 
 
-def _read_section(path: Path, reading: _Reading, diags: Collector) -> tuple[Section, Parsed] | None:
-    loaded = _front(path, diags)
+def _read_section(sandbox: Sandbox, path: Path, reading: _Reading, diags: Collector) -> tuple[Section, Parsed] | None:
+    loaded = _front(sandbox, path, diags)
     if loaded is None:
         return None
     mapping, body, first = loaded
@@ -239,7 +293,7 @@ def _read_section(path: Path, reading: _Reading, diags: Collector) -> tuple[Sect
     parsed = _parse(body, path, first, diags, f"{reading.slug}-{path.stem}", reading)
     section = Section(
         kind="chapter",
-        slug=path.stem,
+        slug=ids.file_id(path.stem),
         title=mapping.data["title"],
         tokens=tuple(parsed.tokens),
         location=SourceLocation(path, 1),
@@ -248,8 +302,10 @@ def _read_section(path: Path, reading: _Reading, diags: Collector) -> tuple[Sect
     return section, parsed
 
 
-def _read_document(path: Path, reading: _Reading, label: str, diags: Collector) -> tuple[Section, Parsed] | None:
-    loaded = _front(path, diags)
+def _read_document(
+    sandbox: Sandbox, path: Path, reading: _Reading, label: str, diags: Collector
+) -> tuple[Section, Parsed] | None:
+    loaded = _front(sandbox, path, diags)
     if loaded is None:
         return None
     mapping, body, first = loaded
@@ -294,75 +350,97 @@ def _parse(body: str, path: Path, first: int, diags: Collector, prefix: str, rea
     return parse(body, path, first, diags, prefix, reading.note_style, reading.used_ids)
 
 
-def _number_notes(parses: list[Parsed]) -> tuple[Note, ...]:
+def _number_notes(parses: list[Parsed], diags: Collector) -> tuple[Note, ...]:
     """Notes numbered through the work in the order of their calls.
 
     Each call token gets its note's number (``meta["note_number"]``), so the
-    renderers never count.
-    """
+    renderers never count. A work has at most ``MAX_NOTES``."""
     notes: list[Note] = []
     for parsed in parses:
         base = len(notes)
+        by_id = {c.id: c for c in parsed.citations}
         for child, _ in walk_inline(parsed.tokens + [t for n in parsed.notes for t in n.tokens]):
             if child.type == "footnote_ref":
                 child.meta["note_number"] = base + child.meta["id"] + 1
         for pn in parsed.notes:
             number = len(notes) + 1
-            citations = tuple(c for c in parsed.citations if _in_tokens(c.id, pn.tokens))
+            if number == MAX_NOTES + 1:
+                diags.error(
+                    pn.location,
+                    "md.size",
+                    f"more than {MAX_NOTES} notes; a work may have at most {MAX_NOTES}: split it into several works",
+                )
+            citations = tuple(
+                by_id[c.meta["id"]]
+                for c, _ in walk_inline(pn.tokens)
+                if c.type == "citation" and c.meta.get("id") in by_id
+            )
             notes.append(Note(pn.label, number, tuple(pn.tokens), pn.location, citations, pn.source, pn.auto))
     return tuple(notes)
 
 
-def _in_tokens(citation_id: str, tokens: list[Token]) -> bool:
-    return any(child.type == "citation" and child.meta.get("id") == citation_id for child, _ in walk_inline(tokens))
-
-
-def _read_register(path: Path, diags: Collector) -> tuple[RegisterEntry, ...]:
-    if not path.exists():
+def _read_register(sandbox: Sandbox, path: Path, diags: Collector) -> tuple[RegisterEntry, ...]:
+    if not path.exists() and not path.is_symlink():
         return ()
-    mapping = load_mapping(path, diags)
-    if mapping is None:
+    mapping = load_mapping(sandbox, path, diags)
+    if mapping is None or not validate(mapping, {"entries": Field(list)}, path, diags, "the editorial register"):
         return ()
-    entries = mapping.data.get("entries") or []
     out = []
-    for entry in entries:
-        if not isinstance(entry, dict) or set(entry) != set(REGISTER_KEYS):
-            diags.error(
-                SourceLocation(path, mapping.line("entries")),
-                "meta.type",
-                f"each register entry needs exactly the keys {', '.join(REGISTER_KEYS)}",
-            )
+    for index, entry in enumerate(mapping.data.get("entries") or []):
+        where = SourceLocation(path, mapping.line_at("entries", index))
+        if not isinstance(entry, dict) or set(map(str, entry)) != set(REGISTER_KEYS):
+            diags.error(where, "meta.type", f"each register entry needs exactly the keys {', '.join(REGISTER_KEYS)}")
             return ()
+        for key, spec in REGISTER_SCHEMA.items():
+            inner = SourceLocation(path, mapping.line_at("entries", index, key))
+            if not check_value(entry[key], spec, inner, f"{key!r} of register entry {index + 1}", diags):
+                return ()
         out.append(RegisterEntry(**{k: entry[k] for k in REGISTER_KEYS}))
     return tuple(out)
 
 
 def _read_bib(
-    project: Path, meta: WorkMeta | None, meta_path: Path, diags: Collector
+    sandbox: Sandbox, project: Path, meta: WorkMeta | None, meta_map: Mapping_ | None, meta_path: Path, diags: Collector
 ) -> tuple[Path | None, dict[str, BibEntry]]:
-    if meta is None or not meta.bibliography:
+    """The work's BibTeX file, named in work.yaml relative to bib/."""
+    if meta is None or meta_map is None or not meta.bibliography:
         return None, {}
-    path = project / "bib" / meta.bibliography
-    if not path.exists():
-        diags.error(SourceLocation(meta_path), "file.missing", f"bibliography bib/{meta.bibliography} does not exist")
+    where = SourceLocation(meta_path, meta_map.line("bibliography"))
+    name = f"bibliography bib/{meta.bibliography}"
+    written = Path(meta.bibliography)
+    path = project / "bib" / written
+    if written.is_absolute():
+        _absolute(path, f"bibliography {meta.bibliography!r}", "name a file in bib/", where, sandbox, diags)
         return None, {}
-    return path, bibliography.load(path, diags)
+    source = read_text(sandbox, path, diags, where, name)
+    if source is None:
+        return None, {}
+    return path, bibliography.parse(source, path, diags)
 
 
-def _check_copy_text(root: Path, meta: WorkMeta | None, meta_map: Mapping_ | None, diags: Collector) -> None:
+def _absolute(path: Path, name: str, fix: str, where: SourceLocation, sandbox: Sandbox, diags: Collector) -> None:
+    """An absolute path is refused: outside the project, or, inside it, because
+    the project must build wherever it is copied."""
+    refusal = place(path, [sandbox.project], name, sandbox.project)
+    if refusal is not None:
+        diags.error(where, refusal.code, refusal.message)
+    else:
+        diags.error(where, "resource.refused", f"{name} is an absolute path; {fix}")
+
+
+def _check_copy_text(
+    sandbox: Sandbox, root: Path, meta: WorkMeta | None, meta_map: Mapping_ | None, diags: Collector
+) -> None:
     """The copy-text (the transcript the edition is made from) must be there and
     readable: it is embedded in the PDF/A as the edition's source witness."""
     if meta is None or meta_map is None or not meta.copy_text:
         return
-    path = root / meta.copy_text
-    if not path.is_file():
-        diags.error(
-            SourceLocation(root / "work.yaml", meta_map.line("copy_text")),
-            "file.missing",
-            f"copy-text {meta.copy_text!r} does not exist in the work's folder",
-        )
+    where = SourceLocation(root / "work.yaml", meta_map.line("copy_text"))
+    name = f"copy-text {meta.copy_text!r}"
+    if Path(meta.copy_text).is_absolute():
+        _absolute(Path(meta.copy_text), name, "name a file in the work's folder", where, sandbox, diags)
         return
-    read_text(path, diags)
+    read_text(sandbox, root / meta.copy_text, diags, where, name)
 
 
 def _check_citations(parses: list[Parsed], bib: dict[str, BibEntry], bib_path: Path | None, diags: Collector) -> None:
@@ -392,20 +470,78 @@ def _check_documents(documents: tuple[Section, ...], bib: dict[str, BibEntry], d
             )
 
 
-def _check_images(parses: list[Parsed], project: Path, diags: Collector) -> None:
+def _read_images(parses: list[Parsed], sandbox: Sandbox, diags: Collector) -> dict[str, Image]:
+    """Every image the text shows, read through the sandbox and checked to be
+    a PNG, JPEG, GIF or WebP of at most ``MAX_IMAGE_PIXELS``. Each image token
+    gets the key of its file (``meta["image"]``), so the renderers never look
+    for files."""
+    images: dict[str, Image] = {}
     for parsed in parses:
-        for child, line in walk_inline(parsed.tokens):
+        for child, line in walk_inline(parsed.tokens + [t for n in parsed.notes for t in n.tokens]):
             if child.type == "image":
-                _check_resource(str(child.attrGet("src") or ""), parsed.path, line, project, diags)
+                where = SourceLocation(parsed.path, line)
+                key = _read_image(str(child.attrGet("src") or ""), parsed.path, where, sandbox, images, diags)
+                if key:
+                    child.meta["image"] = key
+    return images
 
 
-def _check_resource(src: str, path: Path, line: int | None, project: Path, diags: Collector) -> None:
-    where = SourceLocation(path, line)
-    if ":" in src.split("/")[0]:
-        diags.error(where, "resource.refused", f"{src!r}: only files inside the project may be used")
-        return
-    target = (path.parent / src).resolve()
-    if not target.is_relative_to(project.resolve()):
-        diags.error(where, "resource.refused", f"{src!r} is outside the project")
-    elif not target.exists():
-        diags.error(where, "file.missing", f"image {src!r} does not exist")
+def _read_image(
+    src: str, path: Path, where: SourceLocation, sandbox: Sandbox, images: dict[str, Image], diags: Collector
+) -> str | None:
+    # markdown-it percent-encodes a link's destination (`my map.png` -> `my%20map.png`)
+    written = unquote(src)
+    name = f"image {written!r}"
+    if ":" in written.split("/")[0]:
+        diags.error(where, "resource.refused", f"{name}: only files inside the project may be used")
+        return None
+    file = Path(os.path.normpath(path.parent / written))
+    if Path(written).is_absolute():
+        _absolute(file, name, "write it relative to the text's file", where, sandbox, diags)
+        return None
+    key = file.relative_to(sandbox.project).as_posix() if file.is_relative_to(sandbox.project) else str(file)
+    if key in images:
+        return key
+    data = sandbox.read_bytes(file, diags, where, name, IMAGES)
+    if data is None:
+        return None
+    kind = _image_kind(data, name, where, diags)
+    if kind is None:
+        return None
+    media_type, suffix = kind
+    images[key] = Image(file, data, media_type, _unique_name(ids.file_id(file.stem), suffix, images))
+    return key
+
+
+def _unique_name(stem: str, suffix: str, images: dict[str, Image]) -> str:
+    """The image's file name in the EPUB: safe, and not one another image has
+    (``map.png`` in two folders becomes ``map.png`` and ``map-2.png``)."""
+    taken = {image.name for image in images.values()}
+    name, number = f"{stem}{suffix}", 1
+    while name in taken:
+        number += 1
+        name = f"{stem}-{number}{suffix}"
+    return name
+
+
+def _image_kind(data: bytes, name: str, where: SourceLocation, diags: Collector) -> tuple[str, str] | None:
+    """``(media type, suffix)`` of an image both outputs can carry, or ``None``
+    after a diagnostic. Only the header is read: no pixels are decoded."""
+    from PIL import Image as PillowImage
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with PillowImage.open(io.BytesIO(data)) as image:
+                format_, (width, height) = image.format, image.size
+        except PillowImage.DecompressionBombError:  # Pillow's own, larger limit
+            format_, width, height = "PNG", MAX_IMAGE_PIXELS, 2
+        except (OSError, SyntaxError, ValueError):
+            format_, width, height = None, 0, 0
+    if format_ not in IMAGE_FORMATS:
+        diags.error(where, "file.unreadable", f"{name} is not a PNG, JPEG, GIF or WebP image")
+        return None
+    if width * height > MAX_IMAGE_PIXELS:
+        diags.error(where, "file.size", f"{name} has more than {MAX_IMAGE_PIXELS} pixels; scale it down")
+        return None
+    return IMAGE_FORMATS[format_]

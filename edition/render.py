@@ -8,6 +8,7 @@ for both targets: the only branch on the target is inside the notes macro.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,12 +21,12 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
-from . import ids, links, tabular
+from . import anchors, ids, links, tabular
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs, walk_inline
-from .model import Note, Section, SourceLocation, Table, Work
+from .model import Image, Note, Section, SourceLocation, Table, Work
 from .scripts import RTL_LANGUAGES
-from .templates import RecordingLoader
+from .templates import SandboxLoader
 
 #: Span and div attributes content may set; everything else is dropped.
 SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
@@ -49,7 +50,7 @@ EPUB = Target("epub", xhtml=True, file_per_section=True)
 
 def environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=RecordingLoader(templates),
+        loader=SandboxLoader(templates),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
@@ -148,6 +149,17 @@ def _template_line(exc: BaseException) -> tuple[str | None, int | None]:
     return found
 
 
+@dataclass(frozen=True)
+class Marks:
+    """What the print layout asks of one paragraph: where pages end inside it
+    (non-space characters before each cut; 0 = before the paragraph, -1 =
+    after it) and
+    whether to set it a line tighter (-1) or looser (+1)."""
+
+    cuts: tuple[int, ...] = ()
+    spacing: int = 0
+
+
 @dataclass
 class Locator:
     """Where each work-local id ends up: the file (EPUB) and the output id."""
@@ -164,6 +176,10 @@ class Locator:
             owner, file = self.elsewhere[local]
         target_id = ids.output_id(owner, local)
         return f"{file}#{target_id}" if self.target.file_per_section else f"#{target_id}"
+
+    def known(self, local: str) -> bool:
+        """Whether the output holds the id (a reading may leave its target out)."""
+        return local in self.files or local in self.elsewhere
 
 
 def volume_links(parts: Sequence[Work]) -> dict[str, dict[str, tuple[str, str]]]:
@@ -189,27 +205,11 @@ def section_file(work: Work, section: Section) -> str:
 
 
 def build_locator(work: Work, target: Target, elsewhere: dict | None = None) -> Locator:
+    """Where each id of the work stands: its section's file, or the page the
+    edition adds (the ids themselves are fixed by ``anchors``)."""
     locator = Locator(work, target, elsewhere=elsewhere or {})
-    locator.files.update(
-        {
-            "titlepage": f"{work.slug}-titlepage.xhtml",
-            "title": f"{work.slug}-titlepage.xhtml",
-            "appendix": f"{work.slug}-appendix.xhtml",
-            "bibliography": f"{work.slug}-bibliography.xhtml",
-            "note-on-the-text": f"{work.slug}-note-on-the-text.xhtml",
-        }
-    )
-    for section in work.all_sections:
-        file = section_file(work, section)
-        locator.files[section.slug] = file
-        for token in _all_tokens(section.tokens):
-            local = _local_anchor(token)
-            if local:
-                locator.files[local] = file
-            if token.type == "footnote_ref":
-                number = token.meta["note_number"]
-                locator.files[f"note-{number}"] = file
-                locator.files[f"noteref-{number}"] = file
+    for local, page in anchors.registry(work).targets().items():
+        locator.files[local] = "nav.xhtml" if page == "contents" else f"{work.slug}-{page}.xhtml"
     return locator
 
 
@@ -218,13 +218,36 @@ def toc_entries(work: Work, locator: Locator) -> list[dict]:
     href = locator.href
     entries = [{"title": s.title, "href": href(s.slug), "children": []} for s in work.sections]
     if work.documents:
-        children = [{"title": d.label, "href": href(d.slug), "children": []} for d in work.documents]
+        children = [{"title": document_entry(d), "href": href(d.slug), "children": []} for d in work.documents]
         entries.append({"title": work.meta.appendix_title, "href": href("appendix"), "children": children})
     if work.bibliography:
         entries.append({"title": "Bibliography", "href": href("bibliography"), "children": []})
     if work.register and not work.documents_only:
         entries.append({"title": "Note on the Text", "href": href("note-on-the-text"), "children": []})
     return entries
+
+
+NBSP = "\u00a0"
+#: A document's title in the contents is cut at a word boundary past this many characters.
+TOC_TITLE_MAX = 76
+#: A date at the end of a document's title ("…, 9 March 1967", "… on 1 June 1984"):
+#: the contents give the document's own date instead.
+TRAILING_DATE = re.compile(r"(?:,|\s+on|\s+of)?\s+\d{1,2}(?:\s*[-–]\s*\d{1,2})?\s+[A-Z][a-z]+\s+\d{4}$")
+
+
+def document_entry(document: Section) -> str:
+    """A document's line in the contents: its label, its title (without a
+    trailing date, shortened when long) and its date, as the appendix heads
+    it; a label alone ("DOCUMENT No. 1") tells a reader nothing."""
+    title = " ".join(document.title.split()).rstrip(".")
+    if document.date:
+        title = TRAILING_DATE.sub("", title)
+    if len(title) > TOC_TITLE_MAX:
+        cut = title[: TOC_TITLE_MAX + 1].rsplit(" ", 1)[0]
+        title = cut.rstrip(" ,;:–-") + "…"
+    entry = ": ".join(p for p in (document.label, title) if p)
+    # the date is one unit: a line of the contents never ends inside it ("…, 13" / "December 1977")
+    return f"{entry}, {display_date(document.date).replace(' ', NBSP)}" if document.date else entry
 
 
 def volume_toc(edition, target: Target) -> list[dict]:
@@ -292,39 +315,28 @@ def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[d
     return rows
 
 
-def _all_tokens(tokens: Sequence[Token]):
-    for token in tokens:
-        yield token
-        yield from token.children or ()
-
-
-def _local_anchor(token: Token) -> str | None:
-    if token.type == "container_div_open":
-        return div_attrs(token.info)[0] or None
-    if token.type == "span_open" and "op" in str(token.attrGet("class") or "").split():
-        return f"op-{token.attrGet('n')}"
-    ident = token.attrGet("id") if token.attrs else None
-    return str(ident) if ident else None
-
-
 class BodyRenderer(RendererHTML):
     """markdown-it tokens -> markup for one work and one target."""
 
     def __init__(
-        self, work: Work, target: Target, macros: Any, locator: Locator, splits: dict[int, int] | None = None
+        self, work: Work, target: Target, macros: Any, locator: Locator, marks: dict[int, Marks] | None = None
     ) -> None:
         super().__init__(PARSER)
-        self.splits = splits or {}
+        # print only: paragraphs carry their ordinal (``data-p``) so the layout
+        # can name where a page must end or which paragraph to set looser
+        self.marks = marks
+        self._paragraphs = 0
+        self._note_depth = 0  # inside a note (print or EPUB): its paragraphs are not the text's
+        self._in_note = False  # inside a print footnote (WeasyPrint keeps its line breaks)
         self.work = work
         self.target = target
         self.macros = macros
         self.locator = locator
         self.options = OptionsDict({**PARSER.options, "xhtmlOut": target.xhtml})
         self._spans: list[str] = []
-        self._in_note = False
         self.section: Section | None = None
         self.heading_shift = 1
-        self.images: dict[str, tuple[Path, str]] = {}  # EPUB name -> (file, alt text)
+        self.images: dict[str, tuple[Image, str]] = {}  # EPUB name -> (image, alt text)
 
     # -- entry points -------------------------------------------------------
 
@@ -343,10 +355,12 @@ class BodyRenderer(RendererHTML):
         tokens = list(note.tokens)
         if inline:
             tokens = [t for t in tokens if t.type not in ("paragraph_open", "paragraph_close")]
+        self._note_depth += 1
         self._in_note = inline
         try:
             return Markup(self._blocks(tokens).strip())
         finally:
+            self._note_depth -= 1
             self._in_note = False
 
     def softbreak(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -375,12 +389,11 @@ class BodyRenderer(RendererHTML):
                 out.append(self._figure(token, tokens[i + 1]))
                 i += 3
                 continue
-            if token.type == "paragraph_open" and self.splits and i + 2 < len(tokens):
-                split = self._split_paragraph(tokens[i + 1])
-                if split is not None:
-                    out.append(split)
-                    i += 3
-                    continue
+            if self._addressed(token) and i + 2 < len(tokens):
+                self._paragraphs += 1
+                out.append(self._paragraph(token, tokens[i + 1], self._paragraphs))
+                i += 3
+                continue
             if token.type == "inline":
                 out.append(self.renderInline(token.children or [], self.options, {}))
             elif token.type in self.rules:
@@ -390,14 +403,22 @@ class BodyRenderer(RendererHTML):
             i += 1
         return "".join(out)
 
-    def _split_paragraph(self, inline: Token) -> str | None:
-        """A paragraph that must end early so a note call's line starts the next
-        page (print only): rendered as parts, the later ones starting a page
-        without indent, the earlier ones with their last line justified."""
-        numbers = [c.meta["note_number"] for c in inline.children or () if c.type == "footnote_ref"]
-        cuts = sorted({self.splits[n] for n in numbers if n in self.splits})
-        if not cuts:
-            return None
+    def _addressed(self, token: Token) -> bool:
+        """A paragraph of the work's own text in print, not one inside a note."""
+        return self.marks is not None and token.type == "paragraph_open" and not token.hidden and not self._note_depth
+
+    def _paragraph(self, opening: Token, inline: Token, ordinal: int) -> str:
+        """A print paragraph with its ordinal. Where the layout ends a page
+        inside it (``Marks.cuts``, non-space characters before the cut), it is
+        rendered as parts: the later ones start a page without indent, the
+        earlier ones end with a justified line, so the parts read as one
+        paragraph; a cut at 0 starts the whole paragraph on a new page, a cut
+        at -1 ends the page after it (before a heading or a table).
+        ``Marks.spacing`` sets it a line tighter (-1) or looser (+1)."""
+        marks = (self.marks or {}).get(ordinal, Marks())
+        spacing = {-1: ["tighter"], 1: ["looser"]}.get(marks.spacing, [])
+        cuts = sorted(c for c in set(marks.cuts) if c > 0)
+        ends_page = any(c < 0 for c in marks.cuts)
         parts, rest, done = [], list(inline.children or ()), 0
         for cut in cuts:
             before, rest = split_inline(rest, cut - done)
@@ -406,9 +427,16 @@ class BodyRenderer(RendererHTML):
         parts.append((done, rest))
         out = []
         for k, (offset, children) in enumerate(parts):
-            classes = (["continued"] if k else []) + (["split"] if k < len(parts) - 1 else [])
+            classes = (["continued"] if k else []) + (["split"] if k < len(parts) - 1 else []) + spacing
+            if k == 0 and 0 in marks.cuts:
+                classes.append("page-start")
+            if k == len(parts) - 1 and ends_page:
+                classes.append("page-end")
+            attrs = f' class="{" ".join(classes)}"' if classes else ""
+            chars = f' data-chars="{offset}"' if len(parts) > 1 else ""
+            own = self.renderAttrs(opening) if k == 0 else ""
             out.append(
-                f'<p class="{" ".join(classes)}" data-chars="{offset}">'
+                f'<p{own}{attrs} data-p="{self.work.slug}:{ordinal}"{chars}>'
                 + self.renderInline(children, self.options, {})
                 + "</p>\n"
             )
@@ -492,7 +520,11 @@ class BodyRenderer(RendererHTML):
 
     def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         markup = self.work.citations.get(tokens[idx].meta["id"], "")
-        return HREF_RE.sub(lambda m: f'href="{escape(self.locator.href(m.group(1)))}"', markup)
+        return HREF_RE.sub(self._citation_href, markup)
+
+    def _citation_href(self, match: re.Match) -> str:
+        local = match.group(1)
+        return f'href="{escape(self.locator.href(local))}"' if self.locator.known(local) else ""
 
     def span_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
@@ -542,22 +574,24 @@ class BodyRenderer(RendererHTML):
     def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         href = str(tokens[idx].attrGet("href") or "")
         if href.startswith("#"):  # a cross-reference: print adds the page (print.css)
-            return f'<a class="xref" href="{escape(self.locator.href(href[1:]))}">'
+            # a target the volume leaves out (a reading's excerpt) is printed unlinked
+            local = href[1:]
+            return f'<a class="xref" href="{escape(self.locator.href(local))}">' if self.locator.known(local) else "<a>"
         external = links.external_href(href)
         return f'<a href="{escape(external)}">' if external else "<a>"
 
     def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        """An image from the content: a file URL in print (the fetcher checks it
-        lies in the project), a file packed into the EPUB under ``images/``."""
+        """An image of the work, as the reader read it: a file URL in print (the
+        fetcher reads it under the same sandbox rule), a file packed into the
+        EPUB under ``images/``."""
         token = tokens[idx]
         alt = str(token.attrGet("alt") or "") or self.renderInlineAsText(token.children or [], options, env)
-        base = self.section.location.path.parent if self.section else Path(".")
-        path = (base / str(token.attrGet("src") or "")).resolve()
+        image = self.work.images[token.meta["image"]]
         if self.target.file_per_section:
-            src = f"images/{self.work.slug}-{path.name}"
-            self.images[src] = (path, alt)
+            src = f"images/{self.work.slug}-{image.name}"
+            self.images[src] = (image, alt)
         else:
-            src = path.as_uri()
+            src = image.path.resolve().as_uri()
         end = " />" if self.target.xhtml else ">"
         size = "".join(
             f"{name}:{value};"
@@ -690,7 +724,55 @@ def register_kind(kind: str, count: int) -> str:
     return one if count == 1 else many
 
 
+#: A display title longer than this many characters is set on two balanced lines.
+BALANCE_FROM = 32
+#: Words a line should not end on.
+WEAK_ENDINGS = {"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
+
+
+@functools.lru_cache(maxsize=1)
+def _advances() -> tuple[dict[int, float], float]:
+    """Advance widths (in em) of the body face, by code point; an average for the rest."""
+    from fontTools.ttLib import TTFont
+
+    from .fonts import FACES, FONT_DIR
+
+    with TTFont(FONT_DIR / FACES[0].file, lazy=True) as font:
+        units = font["head"].unitsPerEm
+        metrics = font["hmtx"].metrics
+        widths = {code: metrics[name][0] / units for code, name in font.getBestCmap().items()}
+    return widths, 0.5
+
+
+def _width(text: str) -> float:
+    widths, average = _advances()
+    return sum(widths.get(ord(c), average) for c in text)
+
+
+def balanced_measure(title: str) -> str:
+    """A CSS width that sets a long display title on two lines, the longer
+    first, broken where the halves are most nearly equal, preferably after
+    punctuation and never after a weak word ("the", "and"): the width of the
+    first line plus less than any word, so the line breaks there."""
+    if len(title) <= BALANCE_FROM:
+        return "none"
+    words = title.split()
+    best = None
+    for i in range(1, len(words)):
+        left, right = " ".join(words[:i]), " ".join(words[i:])
+        wl, wr = _width(left), _width(right)
+        if wl < wr:
+            continue
+        score = (wl - wr) / (wl + wr)
+        score += 0.5 if words[i - 1].lower() in WEAK_ENDINGS else 0.0
+        score -= 0.3 if words[i - 1][-1] in ",:;" else 0.0
+        if best is None or score < best[0]:
+            best = (score, wl)
+    return f"{best[1] + 0.2:.2f}em" if best else "none"
+
+
 def configure(env: jinja2.Environment) -> jinja2.Environment:
+    env.filters["balanced_measure"] = balanced_measure
     env.filters["display_date"] = display_date
     env.filters["register_kind"] = register_kind
     env.globals["derived_totals"] = derived_totals
@@ -701,13 +783,16 @@ def render_bodies(
     work: Work,
     target: Target,
     env: jinja2.Environment,
-    splits: dict[int, int] | None = None,
+    marks: dict[int, Marks] | None = None,
     elsewhere: dict | None = None,
 ) -> tuple[dict[str, Markup], BodyRenderer]:
-    """Each section's and document's body markup, by slug; ``splits`` ends a
-    note call's paragraph early (note number -> characters before the cut)."""
+    """Each section's and document's body markup, by slug. In print, every
+    paragraph of the text carries its ordinal in the work, and ``marks``
+    (ordinal -> Marks) ends pages inside paragraphs or sets them looser."""
     macros = env.get_template("body/blocks.html").module
-    renderer = BodyRenderer(work, target, macros, build_locator(work, target, elsewhere), splits)
+    if target.name == "print" and marks is None:
+        marks = {}
+    renderer = BodyRenderer(work, target, macros, build_locator(work, target, elsewhere), marks)
     try:
         bodies = {s.slug: renderer.section_body(s) for s in work.all_sections}
     except jinja2.TemplateError as exc:

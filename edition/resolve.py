@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import bibliography, citeproc
+from . import anchors, bibliography, citeproc
 from .diagnostics import Collector
 from .markdown import walk_inline
 from .model import Citation, Edition, SourceLocation, Work
@@ -17,7 +17,10 @@ def resolve_work(work: Work) -> Work:
     events = citation_events(work)
     formatted = citeproc.format_notes(events, items, _csl_lang(work.meta.language), diags, style)
     diags.check()
-    return replace(work, citations=formatted.citations, bibliography=formatted.bibliography)
+    work = replace(work, citations=formatted.citations, bibliography=formatted.bibliography)
+    diags.extend(anchors.check_work(work))
+    diags.check()
+    return work
 
 
 def citation_events(work: Work) -> list[citeproc.Event]:

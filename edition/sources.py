@@ -2,86 +2,102 @@
 
 from __future__ import annotations
 
-import datetime
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from . import readlog
+from . import safe_yaml
 from .diagnostics import Collector
 from .model import SourceLocation
-
-#: C0 controls other than tab, line feed and carriage return: not allowed in XML.
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-#: Largest content file read (a pathological 50 MB file fails with a diagnostic).
-MAX_FILE_BYTES = 8 * 1024 * 1024
+from .sandbox import Sandbox
+from .xmlchars import FORBIDDEN, describe
 
 
-def read_text(path: Path, diags: Collector) -> str | None:
-    """The file's text, or ``None`` after recording why it cannot be read."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        diags.error(SourceLocation(path), "file.missing", "file not found")
-        return None
-    if size > MAX_FILE_BYTES:  # checked before reading: a 50 MB file is never loaded
-        diags.error(
-            SourceLocation(path),
-            "file.size",
-            f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit for content files; split it",
-        )
-        return None
-    data = readlog.read_bytes(path)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
+def read_text(
+    sandbox: Sandbox, path: Path, diags: Collector, where: SourceLocation | None = None, name: str | None = None
+) -> str | None:
+    """The file's text, read through the sandbox, or ``None`` after recording
+    why it cannot be read (``where`` is the reference to it, if not the file)."""
+    data = sandbox.read_bytes(path, diags, where, name)
+    text = None if data is None else decode(data, path, diags)
     if text is not None:
-        bad = CONTROL.search(text)
-        if bad:
-            line = text.count("\n", 0, bad.start()) + 1
-            diags.error(
-                SourceLocation(path, line),
-                "file.encoding",
-                f"control character U+{ord(bad.group()):04X} at character offset {bad.start()}; delete it",
-            )
-            return None
-        return text
+        sandbox.texts[sandbox.absolute(path)] = text
+    return text
+
+
+def decode(data: bytes, path: Path, diags: Collector) -> str | None:
+    """UTF-8 text (a leading byte-order mark dropped) without the characters
+    XML forbids, or ``None`` after a ``file.encoding`` diagnostic."""
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1)
+        start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1)
         diags.error(
             SourceLocation(path, line),
             "file.encoding",
-            f"byte 0x{data[exc.start]:02x} at byte offset {exc.start} (column {column + 1}) "
+            f"byte 0x{data[start]:02x} at byte offset {start} (column {column + 1}) "
             "is not UTF-8; save the file as UTF-8",
         )
         return None
+    bad = FORBIDDEN.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        what = describe(bad.group())
+        diags.error(
+            SourceLocation(path, line),
+            "file.encoding",
+            f"{what} at character offset {bad.start()}, which XML forbids; delete it",
+        )
+        return None
+    return text
 
 
 @dataclass(frozen=True)
 class Mapping_:
-    """A YAML mapping with the line of each top-level key."""
+    """A YAML mapping with the line of each top-level key (and, through its
+    node, of any value inside it)."""
 
     data: dict[str, Any]
     lines: dict[str, int]
     first_line: int
+    node: yaml.Node | None = None
 
     def line(self, key: str) -> int:
         return self.lines.get(key, self.first_line)
 
+    def line_at(self, key: str, *steps: str | int) -> int:
+        """The line of a value inside the mapping: ``line_at("authors", 0, "name")``."""
+        line = self.line(key)
+        node = _value_node(self.node, key)
+        for step in steps:
+            node = _value_node(node, step)
+            if node is None:
+                break
+            line = node.start_mark.line + 1 + (self.first_line - 1)
+        return line
+
+
+def _value_node(node: yaml.Node | None, step: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        return next((v for k, v in node.value if str(k.value) == str(step)), None)
+    if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+        return node.value[step]
+    return None
+
 
 def load_yaml(text: str, path: Path, diags: Collector, line_offset: int = 0) -> Mapping_ | None:
-    """Parse a YAML mapping, recording a ``yaml.syntax`` diagnostic on failure."""
+    """Parse a YAML mapping within the limits of ``safe_yaml``; a
+    ``yaml.syntax`` (or ``yaml.limit``, ``file.encoding``, ``meta.length``)
+    diagnostic on failure."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = safe_yaml.load(text)
+    except safe_yaml.YamlRefused as refused:
+        diags.error(SourceLocation(path, refused.line + line_offset), refused.code, refused.message)
+        return None
     except yaml.YAMLError as exc:
         # the construct that failed (an unclosed quote, a bad indent) starts at
         # the context mark; the problem mark is where the parser gave up
@@ -101,47 +117,30 @@ def load_yaml(text: str, path: Path, diags: Collector, line_offset: int = 0) -> 
     if isinstance(node, yaml.MappingNode):
         for key_node, _ in node.value:
             lines[str(key_node.value)] = key_node.start_mark.line + 1 + line_offset
-    data = {str(k): _plain(v) for k, v in data.items()}
-    return Mapping_(data, lines, line_offset + 1)
+    return Mapping_({str(k): v for k, v in data.items()}, lines, line_offset + 1, node)
 
 
-def item_lines(text: str, key: str) -> list[dict[str, int]]:
+def item_lines(mapping: Mapping_, key: str) -> list[dict[str, int]]:
     """For a top-level list of mappings (a reader's ``readings``), the line of
     each item and of each of its keys (``""`` is the item's own line), so a
     problem with one reading can name its line."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return []
-    if not isinstance(node, yaml.MappingNode):
-        return []
-    items = next((v for k, v in node.value if k.value == key), None)
+    items = _value_node(mapping.node, key)
     if not isinstance(items, yaml.SequenceNode):
         return []
+    offset = mapping.first_line - 1
     out = []
     for item in items.value:
-        lines = {"": item.start_mark.line + 1}
+        lines = {"": item.start_mark.line + 1 + offset}
         if isinstance(item, yaml.MappingNode):
-            lines.update({str(k.value): k.start_mark.line + 1 for k, _ in item.value})
+            lines.update({str(k.value): k.start_mark.line + 1 + offset for k, _ in item.value})
         out.append(lines)
     return out
 
 
-def load_mapping(path: Path, diags: Collector) -> Mapping_ | None:
+def load_mapping(sandbox: Sandbox, path: Path, diags: Collector) -> Mapping_ | None:
     """A YAML file that holds a mapping, or ``None`` after recording why not."""
-    source = read_text(path, diags)
+    source = read_text(sandbox, path, diags)
     return None if source is None else load_yaml(source, path, diags)
-
-
-def _plain(value: Any) -> Any:
-    """YAML dates as ISO strings, so metadata stays text."""
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 def split_front_matter(text: str) -> tuple[str | None, str, int]:

@@ -14,23 +14,27 @@ from lxml import etree
 
 from .diagnostics import Collector, suggest
 from .model import CitationStyle, SourceLocation
+from .sandbox import Sandbox
 from .tools import CSL_STYLE, csl_styles_dir
 
 CSL_NS = "{http://purl.org/net/xbiblio/csl}"
 
 
 def find_style(
-    value: str, work_root: Path, project: Path, where: SourceLocation, diags: Collector
+    value: str, work_root: Path, sandbox: Sandbox, where: SourceLocation, diags: Collector
 ) -> CitationStyle | None:
-    """The style a work's ``csl:`` names (the default when empty)."""
+    """The style a work's ``csl:`` names (the default when empty). A ``.csl``
+    file of the project is read under the sandbox's rule, like every source."""
     name = value or CSL_STYLE
     if name.endswith(".csl"):
-        path = (work_root / name).resolve()
-        if not path.is_relative_to(project.resolve()):
-            diags.error(where, "resource.refused", f"CSL style {name!r} is outside the project")
+        path = work_root / name
+        if Path(name).is_absolute():
+            diags.error(
+                where, "resource.refused", f"CSL style {name!r} is an absolute path; name a file in the work's folder"
+            )
             return None
-        if not path.is_file():
-            diags.error(where, "file.missing", f"CSL style {name!r} does not exist in the work's folder")
+        data = sandbox.read_bytes(path, diags, where, f"CSL style {name!r}")
+        if data is None:
             return None
     else:
         path = csl_styles_dir() / f"{name}.csl"
@@ -43,13 +47,14 @@ def find_style(
                 " name one of them or a .csl file in the work's folder",
             )
             return None
-    notes = _note_class(path, name, where, diags)
-    return None if notes is None else CitationStyle(name, path, notes)
+        data = path.read_bytes()  # installed by the set-up, outside the project
+    notes = _note_class(data, name, where, diags)
+    return None if notes is None else CitationStyle(name, path.resolve(), notes)
 
 
-def _note_class(path: Path, name: str, where: SourceLocation, diags: Collector) -> bool | None:
+def _note_class(data: bytes, name: str, where: SourceLocation, diags: Collector) -> bool | None:
     try:
-        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
         diags.error(where, "cite.style", f"CSL style {name!r} cannot be read: {exc}")
         return None

@@ -9,7 +9,6 @@ its file and line.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime
 import io
@@ -23,6 +22,7 @@ import yaml
 from .diagnostics import Collector, suggest
 from .markdown import div_attrs
 from .model import COLUMN_TYPES, Column, Section, SourceLocation, Table
+from .sandbox import Sandbox
 from .schema import Field, text, validate
 from .sources import Mapping_, load_mapping, read_text
 
@@ -71,26 +71,28 @@ HINTS = {
 }
 
 
-def read_tables(folder: Path, diags: Collector) -> dict[str, Table]:
+def read_tables(sandbox: Sandbox, folder: Path, diags: Collector) -> dict[str, Table]:
     tables: dict[str, Table] = {}
-    for spec_path in sorted(folder.glob("*.yaml")):
-        spec = load_mapping(spec_path, diags)
+    for spec_path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        if spec_path.name.startswith("."):  # an editor's lock or swap file
+            continue
+        spec = load_mapping(sandbox, spec_path, diags)
         if spec is None or not validate(spec, TABLE_SCHEMA, spec_path, diags, "table description"):
             continue
-        table = _read_table(spec_path, spec, diags)
+        table = _read_table(sandbox, spec_path, spec, diags)
         if table is not None:
             tables[table.id] = table
     return tables
 
 
-def _read_table(spec_path: Path, spec: Mapping_, diags: Collector) -> Table | None:
+def _read_table(sandbox: Sandbox, spec_path: Path, spec: Mapping_, diags: Collector) -> Table | None:
     before = len(diags.items)
-    lines = _key_lines(spec_path)
+    lines = _key_lines(spec)
     columns = _columns(spec, spec_path, lines, diags)
     if columns is None:
         return None
     layout = _layout(spec, columns, spec_path, lines, diags)
-    rows = _read_csv(spec_path.with_suffix(".csv"), columns, diags)
+    rows = _read_csv(sandbox, spec_path.with_suffix(".csv"), columns, diags)
     if layout is None or rows is None or len(diags.items) > before:
         return None
     d = spec.data
@@ -110,20 +112,22 @@ def _read_table(spec_path: Path, spec: Mapping_, diags: Collector) -> Table | No
     )
 
 
-def _key_lines(path: Path) -> dict[tuple[str, ...], int]:
+def _key_lines(spec: Mapping_) -> dict[tuple[str, ...], int]:
     """The line of every mapping key of a YAML file, by its path of keys
-    (``("columns", "gdp", "places")``), so a nested mistake names its line."""
+    (``("columns", "gdp", "places")``), so a nested mistake names its line
+    (from the node the bounded loader composed: the file is not read again)."""
     lines: dict[tuple[str, ...], int] = {}
 
     def walk(node: yaml.Node, prefix: tuple[str, ...]) -> None:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 here = (*prefix, str(key.value))
-                lines[here] = key.start_mark.line + 1
-                walk(value, here)
+                if here not in lines:  # (an alias may lead back: each key once)
+                    lines[here] = key.start_mark.line + 1
+                    walk(value, here)
 
-    with contextlib.suppress(yaml.YAMLError, OSError, UnicodeDecodeError):  # reported by load_mapping
-        walk(yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader), ())
+    if spec.node is not None:
+        walk(spec.node, ())
     return lines
 
 
@@ -267,6 +271,11 @@ def _layout(
     stated = d.get("stated_totals")
     if stated is not None and (not group_by or stated.get("column") not in names):
         err("stated_totals", "'stated_totals' needs 'group_by' and a declared 'column' to count")
+    elif stated is not None:
+        _check_stated(stated, err)
+    for key, page in (d.get("original_pages") or {}).items():
+        if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+            err("original_pages", f"the original page of {key!r} must be a whole number from 1", str(key))
     if len(diags.items) > before:
         return None
     return {
@@ -278,6 +287,28 @@ def _layout(
         "subtotals": subtotals,
         "wide": wide,
     }
+
+
+def _check_stated(stated: dict, err) -> None:
+    """The totals the text states: a column, the years ``[first, last]``, and a
+    count (a whole number) for each name the column holds."""
+    for key in sorted(set(map(str, stated)) - {"column", "years", "counts"}):
+        err("stated_totals", f"unknown key {key!r} in 'stated_totals' (it has column, years, counts)", key)
+    years = stated.get("years")
+    if years is not None and not (
+        isinstance(years, list)
+        and len(years) == 2
+        and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
+        and years[0] <= years[1]
+    ):
+        err("stated_totals", "'stated_totals' years must be [first, last], two whole numbers", "years")
+    counts = stated.get("counts")
+    if not isinstance(counts, dict) or not counts:
+        err("stated_totals", "'stated_totals' needs 'counts': a mapping of names to numbers", "counts")
+        return
+    for name, count in counts.items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            err("stated_totals", f"the stated count of {name!r} must be a whole number", "counts", str(name))
 
 
 def _totals(value: Any, shown: tuple[Column, ...], row_header: str, err, known) -> tuple[tuple[str, ...], str]:
@@ -313,8 +344,10 @@ def _totals(value: Any, shown: tuple[Column, ...], row_header: str, err, known) 
     return tuple(names), label
 
 
-def _read_csv(path: Path, columns: tuple[Column, ...], diags: Collector) -> list[dict[str, Any]] | None:
-    source = read_text(path, diags)
+def _read_csv(
+    sandbox: Sandbox, path: Path, columns: tuple[Column, ...], diags: Collector
+) -> list[dict[str, Any]] | None:
+    source = read_text(sandbox, path, diags)
     if source is None:
         return None
     reader = csv.reader(io.StringIO(source, newline=""))

@@ -12,16 +12,19 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from . import bibliography, scripts
+from . import anchors, bibliography, ids, scripts
 from .diagnostics import Collector, suggest
-from .markdown import PARSER, walk_inline
+from .markdown import parse, walk_inline
 from .model import BibEntry, Citation, Edition, Note, ReaderMeta, Reading, SourceLocation, Work
 from .pdfreadings import is_pdf_reading, read_pdf_reading
 from .reader import read_work
 from .resolve import resolve_work
-from .schema import Field, text, validate
+from .sandbox import Sandbox
+from .schema import PARAGRAPH, Field, check_value, text, validate
 from .sources import Mapping_, item_lines, load_yaml, read_text
 
+#: Longest introduction of a reader, in characters of Markdown.
+INTRODUCTION = 50_000
 READER_SCHEMA = {
     "title": Field(str, True),
     "course_code": Field(str, True),
@@ -29,51 +32,71 @@ READER_SCHEMA = {
     "institution": Field(str, True),
     "term": Field(str, True),
     "identifier": Field(str, True),
-    "date": Field((str, int), True),
+    "date": Field((str, int), True, date=True),
     "language": Field(str, True),
-    "rights": Field(str, True),
-    "introduction": Field(str),
+    "rights": Field(str, True, max_chars=PARAGRAPH),
+    "introduction": Field(str, max_chars=INTRODUCTION),
     "permissions_page": Field(bool),
     "bibliography": Field(str),  # in bib/: the sources of the PDF readings
     "readings": Field(list, True),
 }
-READING_KEYS = {"work", "sections", "documents", "title", "permissions"}
+READING_SCHEMA = {
+    "work": Field(str, True),
+    "sections": Field(list, items=str),
+    "documents": Field(list, items=int),
+    "title": Field(str),
+    "permissions": Field(str, max_chars=PARAGRAPH),
+}
+READING_KEYS = set(READING_SCHEMA)
 
 
 def discover(project: Path) -> list[str]:
     folder = project / "readers"
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    return sorted(p.stem for p in folder.glob("*.yaml") if not p.name.startswith(".")) if folder.is_dir() else []
 
 
 def read_reader(project: Path, slug: str) -> Edition:
     path = project / "readers" / f"{slug}.yaml"
     diags = Collector()
-    source = read_text(path, diags)
+    if not ids.NAME_RE.match(slug):
+        diags.error(SourceLocation(path), "file.name", f"a reader's file name must be {ids.NAME_RULE}; rename {slug!r}")
+        diags.check()
+    sandbox = Sandbox(project)
+    source = read_text(sandbox, path, diags)
     mapping = load_yaml(source, path, diags) if source is not None else None
     diags.check()
     assert mapping is not None
     if not validate(mapping, READER_SCHEMA, path, diags, "reader definition"):
         diags.check()
     d = mapping.data
-    works = sorted(p.name for p in (project / "content").iterdir() if (p / "work.yaml").is_file())
-    bib_path, bib = _read_bib(project, path, mapping, diags)
-    lines = item_lines(source or "", "readings")
+    works = sorted(
+        p.name for p in (project / "content").iterdir() if not p.name.startswith(".") and (p / "work.yaml").is_file()
+    )
+    if not d["readings"]:
+        diags.error(
+            SourceLocation(path, mapping.line("readings")), "meta.missing", "a reader needs at least one reading"
+        )
+    bib_path, bib = _read_bib(sandbox, project, path, mapping, diags)
+    lines = item_lines(mapping, "readings")
     readings: list[Work] = []
-    original_words: dict[str, int] = {}  # each work is counted once, however often it is read
+    whole: dict[str, Work] = {}  # each work read whole once, however often it is read
+    original_words: dict[str, int] = {}
     for index, spec in enumerate(d["readings"], 1):
         item = lines[index - 1] if index <= len(lines) else {}
-        where = SourceLocation(path, item.get("") or mapping.line("readings"))
+        where = SourceLocation(path, mapping.line_at("readings", index - 1))
         if is_pdf_reading(spec):
-            part = read_pdf_reading(project, path, index, spec, item, bib, bib_path, d["language"], diags)
+            part = read_pdf_reading(sandbox, path, index, spec, item, bib, bib_path, d["language"], diags)
             if part is not None:
                 readings.append(replace(part, reading=_with_source_line(part)))
             continue
-        if not isinstance(spec, dict) or "work" not in spec or set(spec) - READING_KEYS:
+        if not isinstance(spec, dict) or "work" not in spec or set(map(str, spec)) - READING_KEYS:
             diags.error(
                 where,
                 "meta.type",
                 f"reading {index} needs 'work' (or 'pdf') and may have {', '.join(sorted(READING_KEYS - {'work'}))}",
             )
+            continue
+        if not _valid_reading(spec, mapping, index, path, diags):
             continue
         if spec["work"] not in works:
             diags.error(
@@ -82,13 +105,15 @@ def read_reader(project: Path, slug: str) -> Edition:
                 f"reading {index}: no work {spec['work']!r} in content/{suggest(str(spec['work']), works)}",
             )
             continue
-        if spec["work"] not in original_words:
-            original_words[spec["work"]] = count_words(read_work(project, spec["work"]))
-        readings.append(_reading(project, index, spec, original_words[spec["work"]]))
+        if spec["work"] not in whole:
+            whole[spec["work"]] = read_work(project, spec["work"])
+            original_words[spec["work"]] = count_words(whole[spec["work"]])
+        if _check_selection(spec, whole[spec["work"]], mapping, index, path, diags):
+            readings.append(_reading(project, index, spec, original_words[spec["work"]]))
+    intro_tokens = _introduction(mapping, path, diags)
     # the reader's bibliography prints too: the title pages of its PDF readings
     characters = scripts.check_files([path, *([bib_path] if bib_path else [])], diags)
     diags.check()
-    intro_tokens = tuple(PARSER.parse(text(d.get("introduction")), {}))
     reader = ReaderMeta(
         title=d["title"],
         course_code=d["course_code"],
@@ -104,7 +129,7 @@ def read_reader(project: Path, slug: str) -> Edition:
         permissions_page=bool(d.get("permissions_page")),
         characters=characters,
     )
-    return Edition(
+    edition = Edition(
         slug=slug,
         title=reader.title,
         identifier=reader.identifier,
@@ -112,24 +137,84 @@ def read_reader(project: Path, slug: str) -> Edition:
         parts=tuple(readings),
         reader=reader,
     )
+    anchors.check_edition(
+        edition, {w.reading.work: whole[w.reading.work] for w in readings if w.reading and w.reading.work in whole}
+    )
+    return edition
+
+
+def _introduction(mapping: Mapping_, path: Path, diags: Collector) -> tuple:
+    """The introduction's Markdown, checked as a section's is; it is the
+    compiler's own text, so it has no notes, citations or images."""
+    body = text(mapping.data.get("introduction"))
+    if not body:
+        return ()
+    parsed = parse(body, path, mapping.line("introduction") + 1, diags, "introduction")
+    if parsed.notes or parsed.citations or any(c.type == "image" for c, _ in walk_inline(parsed.tokens)):
+        diags.error(
+            SourceLocation(path, mapping.line("introduction")),
+            "meta.type",
+            "the introduction is the compiler's own text: notes, citations and images belong in the readings",
+        )
+    return tuple(parsed.tokens)
+
+
+def _valid_reading(spec: dict, mapping: Mapping_, index: int, path: Path, diags: Collector) -> bool:
+    ok = True
+    for key, field in READING_SCHEMA.items():
+        if spec.get(key) is not None:
+            where = SourceLocation(path, mapping.line_at("readings", index - 1, key))
+            ok = check_value(spec[key], field, where, f"{key!r} of reading {index}", diags) and ok
+    return ok
+
+
+def _check_selection(spec: dict, work: Work, mapping: Mapping_, index: int, path: Path, diags: Collector) -> bool:
+    """The sections and documents a reading names exist in its work, and the
+    reading holds something."""
+    before = len(diags.items)
+    stems = [s.location.path.stem for s in work.sections]
+    for position, stem in enumerate(spec.get("sections") or []):
+        if stem not in stems:
+            diags.error(
+                SourceLocation(path, mapping.line_at("readings", index - 1, "sections", position)),
+                "reader.selection",
+                f"reading {index}: no section {stem!r} in content/{spec['work']}/text/{suggest(stem, stems)}",
+            )
+    numbers = [d.number for d in work.documents]
+    for position, number in enumerate(spec.get("documents") or []):
+        if number not in numbers:
+            known = ", ".join(str(n) for n in numbers) or "none"
+            diags.error(
+                SourceLocation(path, mapping.line_at("readings", index - 1, "documents", position)),
+                "reader.selection",
+                f"reading {index}: no document {number} in content/{spec['work']}/documents/ (it has {known})",
+            )
+    if spec.get("sections") == [] and spec.get("documents") == []:
+        diags.error(
+            SourceLocation(path, mapping.line_at("readings", index - 1)),
+            "reader.selection",
+            f"reading {index} selects no section and no document; name what it prints",
+        )
+    return len(diags.items) == before
 
 
 def _read_bib(
-    project: Path, path: Path, mapping: Mapping_, diags: Collector
+    sandbox: Sandbox, project: Path, path: Path, mapping: Mapping_, diags: Collector
 ) -> tuple[Path | None, dict[str, BibEntry]]:
-    """The reader's own bibliography (``bibliography: hist389.bib``, in bib/)."""
+    """The reader's own bibliography (``bibliography: hist389.bib``, in bib/),
+    read under the sandbox's rule."""
     name = mapping.data.get("bibliography")
     if not isinstance(name, str):
         return None, {}
-    bib_path = project / "bib" / name
-    if not bib_path.is_file():
-        diags.error(
-            SourceLocation(path, mapping.line("bibliography")),
-            "file.missing",
-            f"bibliography bib/{name} does not exist",
-        )
+    where = SourceLocation(path, mapping.line("bibliography"))
+    if Path(name).is_absolute():
+        diags.error(where, "resource.refused", f"bibliography {name!r} is an absolute path; name a file in bib/")
         return None, {}
-    return bib_path, bibliography.load(bib_path, diags)
+    bib_path = project / "bib" / name
+    source = read_text(sandbox, bib_path, diags, where, f"bibliography bib/{name}")
+    if source is None:
+        return None, {}
+    return bib_path, bibliography.parse(source, bib_path, diags)
 
 
 def _reading(project: Path, index: int, spec: dict, original_words: int) -> Work:

@@ -21,6 +21,11 @@ SOURCE = ROOT / "content" / "juche" / "copy-text.txt"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--slow", action="store_true", help="run the long stress and fuzz runs")
     parser.addoption("--fuzz-examples", type=int, default=None, help="hypothesis examples per fuzz test")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="write the reviewed page images in tests/golden/ anew from this build (review them before committing)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -101,3 +106,16 @@ def epub_items(built: Built) -> list:
 @pytest.fixture(scope="session")
 def source() -> transcript.Transcript:
     return transcript.read(SOURCE)
+
+
+@pytest.fixture(scope="session")
+def paper_build(built: Built, tmp_path_factory: pytest.TempPathFactory):
+    """The paper's print PDF on a paper size, built once per session."""
+    cache = {"letter": built}
+
+    def get(paper: str) -> Built:
+        if paper not in cache:
+            cache[paper] = build_into(tmp_path_factory.mktemp(f"dist-{paper}"), formats=("pdf",), paper=paper)
+        return cache[paper]
+
+    return get

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,13 +88,13 @@ def pdf_pages(path: Path) -> list[dict]:
                 if w["size"] < 6.5 and w not in black and re.fullmatch(r"\d+(,\d+)*", w["text"])
                 for n in w["text"].split(",")
             ]
-            note_words = [w for w in words if 8.0 <= w["size"] <= 8.6 and w not in black]
-            left = min((w["x0"] for w in note_words), default=0)
-            notes = [
-                int(w["text"][:-1])
-                for w in note_words
-                if re.fullmatch(r"\d+\.", w["text"]) and abs(w["x0"] - left) < 1.5
-            ]
+            # the notes' size, below the running head (8.5 pt italic in the top margin)
+            note_words = [w for w in words if 8.0 <= w["size"] <= 8.6 and w not in black and w["top"] > 0.85 * 72]
+            # a note number hangs at the start of its line, right-aligned with the others
+            starts = [line[0] for line in _lines(note_words) if re.fullmatch(r"\d+\.", line[0]["text"])]
+            ends = Counter(round(w["x1"]) for w in starts)
+            aligned = ends.most_common(1)[0][0] if ends else 0
+            notes = [int(w["text"][:-1]) for w in starts if abs(w["x1"] - aligned) < 1]
             text_lines = [[w["text"] for w in line] for line in _lines(black)]
             # original-page markers: "[N]" in the margin, set small in the apparatus colour
             markers = [
@@ -321,3 +322,17 @@ def ace_violations(epub: Path, out: Path) -> list[str]:
         for a in report["assertions"]
         for t in a.get("assertions", [])
     ]
+
+
+def lines_starting_with_a_call(path: Path) -> list[tuple[int, str]]:
+    """(page, call) for every line of the PDF whose first word is a note call:
+    a call belongs to the word before it."""
+    found = []
+    with pdfplumber.open(path) as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            words = page.extract_words(extra_attrs=["size"])
+            for line in _lines(words):
+                first = line[0]
+                if first["size"] < 6.5 and re.fullmatch(r",?\d+(,\d+)*,?", first["text"]):
+                    found.append((number, first["text"]))
+    return found

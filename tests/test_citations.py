@@ -257,7 +257,7 @@ def test_a_csl_file_inside_the_project(tmp_path):
     ("csl", "files", "message"),
     [
         ("../../../elsewhere.csl", {}, "CSL style '../../../elsewhere.csl' is outside the project [resource.refused]"),
-        ("house.csl", {}, "CSL style 'house.csl' does not exist in the work's folder [file.missing]"),
+        ("house.csl", {}, "CSL style 'house.csl' does not exist [file.missing]"),
         (
             "house.csl",
             {"content/test/house.csl": "<style xmlns='http://purl.org/net/xbiblio/csl'/>"},

@@ -16,6 +16,11 @@ from .projects import WORK_YAML, make_project, section
 
 BIB = "@book{suh1988,\n  author = {Suh, Dae-Sook},\n  title = {Kim Il Sung},\n  publisher = {Columbia University Press},\n  date = {1988},\n}\n"
 TEXT = "content/test/text/01-one.md"
+#: A white pixel: an image the reader accepts.
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+    b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\r\xefF\xb8\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 def run_build(project, capsys, *args: str) -> tuple[int, list[str]]:
@@ -121,7 +126,7 @@ CASES = {
         ],
     ),
     "md.alt-text": (
-        {"sections": {"01-one.md": section("Text.\n\n![](map.png)\n")}, "extra": {"content/test/text/map.png": b"x"}},
+        {"sections": {"01-one.md": section("Text.\n\n![](map.png)\n")}, "extra": {"content/test/text/map.png": PNG}},
         [
             f"{TEXT}:6: error: image 'map.png' has no alt text: describe it between the brackets, "
             "![A map of …](map.png); the description is also the figure's caption [md.alt-text]"
@@ -198,8 +203,8 @@ CASES = {
     "resource.refused": (
         {"sections": {"01-one.md": section("![x](/etc/hostname)\n\n![y](https://example.org/a.png)\n")}},
         [
-            f"{TEXT}:4: error: '/etc/hostname' is outside the project [resource.refused]",
-            f"{TEXT}:6: error: 'https://example.org/a.png': only files inside the project may be used [resource.refused]",
+            f"{TEXT}:4: error: image '/etc/hostname' is outside the project [resource.refused]",
+            f"{TEXT}:6: error: image 'https://example.org/a.png': only files inside the project may be used [resource.refused]",
         ],
     ),
 }
@@ -289,6 +294,8 @@ def test_every_code_is_documented_in_the_readme_and_tested():
     tested = set(CASES) | {"cli.option", "template.error", "layout.note-missing", "layout.note-misplaced"}
     tested |= {"md.nesting", "check.epub", "build.warning", "file.size", "csv.size"}  # in test_robustness.py
     tested |= {"preflight.fault"}  # in test_pagination.py
+    tested |= {"file.unreadable", "file.name", "yaml.limit", "meta.length", "meta.date", "md.size"}
+    tested |= {"id.duplicate", "link.target", "reader.selection"}  # in test_safety_input.py
     tested |= {"cite.link", "extract.name", "extract.size", "extract.stream"}  # in test_safety_output.py
     # in test_pdf_readings.py
     tested |= {"pdf.unreadable", "pdf.encrypted", "pdf.pages", "pdf.no-text", "pdf.pdfa", "pdf.untagged"}

@@ -35,13 +35,8 @@ def build_stress(tmp_path, seed: int, notes: int, paper: str) -> tuple[int, obje
 
 
 @pytest.mark.parametrize("paper", ["letter", "a4", "6x9"])
-def test_paper_notes_on_every_paper(paper, tmp_path, built):
-    if paper == "letter":
-        pdf = built.pdf
-    else:
-        from .conftest import build_into
-
-        pdf = build_into(tmp_path, formats=("pdf",), paper=paper).pdf
+def test_paper_notes_on_every_paper(paper, paper_build):
+    pdf = paper_build(paper).pdf
     pages = outputs.pdf_pages(pdf)
     assert sorted(n for p in pages for n in p["calls"]) == list(range(1, 62))
     assert sorted(n for p in pages for n in p["notes"]) == list(range(1, 62))
@@ -54,7 +49,7 @@ def test_the_paper_has_a_clean_preflight(built):
     assert report["pages"] == len(outputs.pdf_pages(built.pdf))
 
 
-STRESS_RUNS = [(1, 300, "letter")]  # its first layout misplaces three notes and drops two
+STRESS_RUNS = [(1, 300, "letter")]  # its first layout misplaces two notes and drops two
 SLOW_RUNS = [(seed, 600, paper) for seed in (1, 2, 3) for paper in ("letter", "a4", "6x9")]
 
 
@@ -66,6 +61,8 @@ def test_stress_every_note_present_and_on_its_page(tmp_path, seed, notes, paper)
     pages = outputs.pdf_pages(dist / "test.pdf")
     assert sorted(n for p in pages for n in p["notes"]) == list(range(1, notes + 1)), f"seed {seed}: a note is missing"
     assert misplaced == {}, f"seed {seed}, paper {paper}: notes off their call's page {misplaced}"
+    # a call, or two side by side ("4,5"), is never broken from the word before it
+    assert outputs.lines_starting_with_a_call(dist / "test.pdf") == []
 
 
 @pytest.mark.slow
@@ -97,12 +94,18 @@ def test_preflight_finds_notes_off_their_page(tmp_path):
 
 
 def test_preflight_finds_widows_and_orphans(tmp_path):
-    body = stress.document(7, 0) + "\n\n".join(
-        stress._sentence(__import__("random").Random(i), 30, 60) for i in range(40)
-    )
-    report = _report(tmp_path, body, css="p { widows: 1; orphans: 1; }")
-    assert report.faults["widows"] or report.faults["orphans"]
-    assert all(len(f["line"]) > 0 for f in report.faults["widows"] + report.faults["orphans"])
+    """Paragraphs allowed to leave one line alone do so on some page of a few samples."""
+    found = []
+    for seed in range(7, 12):
+        body = stress.document(seed, 0) + "\n\n".join(
+            stress._sentence(__import__("random").Random(seed * 100 + i), 30, 60) for i in range(40)
+        )
+        report = _report(tmp_path / str(seed), body, css="p { widows: 1; orphans: 1; }")
+        found = report.faults["widows"] + report.faults["orphans"]
+        if found:
+            break
+    assert found
+    assert all(len(f["line"]) > 0 for f in found)
 
 
 def test_preflight_finds_a_stranded_heading(tmp_path):

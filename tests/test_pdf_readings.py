@@ -444,7 +444,7 @@ def test_what_pdfa_forbids_and_printing_does_not_need_is_fixed_and_said(tmp_path
         (
             "outside",
             {"pdf": "../../outside.pdf"},
-            "13: error: '../../outside.pdf' is outside the project [resource.refused]",
+            "13: error: PDF '../../outside.pdf' is outside the project [resource.refused]",
         ),
         (
             "not a pdf",
@@ -509,7 +509,7 @@ def test_a_pdf_over_the_size_limit(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(pdfreadings, "MAX_PDF_BYTES", 1000)
     lines = _failed_build(pdf_project(tmp_path, {"scan.pdf": data}), capsys)
     assert lines == [
-        f"{YAML}:13: error: 'readings/scan.pdf' is {len(data)} bytes, over the 1000-byte limit for PDF readings; "
+        f"{YAML}:13: error: PDF 'readings/scan.pdf' is {len(data)} bytes, over the 1000-byte limit for PDF readings; "
         "split it [file.size]"
     ]
 

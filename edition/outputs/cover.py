@@ -10,9 +10,11 @@ from pathlib import Path
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
-from .. import cache, readlog, scripts
+from .. import cache, safe_yaml, scripts
+from ..diagnostics import BuildFailed, Diagnostic
 from ..fonts import FACES, FONT_DIR
-from ..model import Edition
+from ..model import Edition, SourceLocation
+from ..templates import read_template
 
 FACE_FILES = {
     "regular": FACES[0].file,
@@ -50,6 +52,28 @@ def cover_alt(texts: dict[str, str], layout_path: Path) -> str:
         parts.append(f"by {texts['author_line']}")
     parts += [texts[name] for name in drawn if name not in ("title", "author_line")]
     return ", ".join(parts) + "."
+
+
+def _layout(path: Path) -> dict:
+    """The cover layout, read under the sandbox rule and loaded within the YAML limits."""
+    where = SourceLocation(path)
+    text = read_template(path, path.parents[2])
+    if text is None:
+        raise BuildFailed([Diagnostic(where, "file.missing", "the cover layout is missing")])
+    try:
+        _node, spec = safe_yaml.load(text)
+    except safe_yaml.YamlRefused as refused:
+        raise BuildFailed([Diagnostic(SourceLocation(path, refused.line), refused.code, refused.message)]) from None
+    except yaml.YAMLError as exc:
+        raise BuildFailed([Diagnostic(where, "yaml.syntax", f"YAML cannot be parsed: {exc}")]) from None
+    size = spec.get("size") if isinstance(spec, dict) else None
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(n, int) and n > 0 for n in size)):
+        raise BuildFailed([Diagnostic(where, "meta.type", "the cover layout's size must be [width, height] in pixels")])
+    if size[0] * size[1] > MAX_COVER_PIXELS:
+        raise BuildFailed(
+            [Diagnostic(where, "file.size", f"the cover is {size[0]} x {size[1]} pixels, over {MAX_COVER_PIXELS}")]
+        )
+    return spec
 
 
 class Faces:
@@ -99,12 +123,23 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, faces: Faces, width: int) -> lis
     return lines
 
 
+#: Largest cover drawn, in pixels (the layout's ``size``).
+MAX_COVER_PIXELS = 16_000_000
+
+
 def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
     """The cover as a PNG; drawn once for its texts, layout, fonts and code (``cache``)."""
-    layout = readlog.read_once(layout_path)
+    layout = _layout(layout_path)  # checked before anything is looked up
     fonts = [cache.file_digest(FONT_DIR / face.file) for face in FACES]
     system = [f"{p} {p.stat().st_size} {p.stat().st_mtime_ns}" for p in scripts.font_files() if p.exists()]
-    key = cache.key("cover", cache.code_version(), json.dumps(texts, sort_keys=True), layout, *fonts, *system)
+    key = cache.key(
+        "cover",
+        cache.code_version(),
+        json.dumps(texts, sort_keys=True),
+        json.dumps(layout, sort_keys=True, default=str),
+        *fonts,
+        *system,
+    )
     store = cache.active()
     found = store.get("cover", key) if store is not None else None
     if found is None or not found.startswith(PNG_SIGNATURE):
@@ -119,8 +154,7 @@ PNG_SIGNATURE = bytes.fromhex("89504e470d0a1a0a")
 _drawn: dict[str, bytes] = {}
 
 
-def _draw(texts: dict[str, str], layout: bytes) -> bytes:
-    spec = yaml.safe_load(layout.decode("utf-8"))
+def _draw(texts: dict[str, str], spec: dict) -> bytes:
     width, height = spec["size"]
     image = Image.new("RGB", (width, height), spec["background"])
     draw = ImageDraw.Draw(image)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import mimetypes
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,8 +20,8 @@ import jinja2
 from ebooklib import epub
 from markupsafe import Markup
 
-from .. import fonts, ids, links, readlog, scripts
-from ..model import Edition, Section, Work
+from .. import fonts, ids, links, scripts
+from ..model import Edition, Image, Section, Work
 from ..pagestart import PageStart
 from ..render import (
     EPUB,
@@ -36,6 +35,7 @@ from ..render import (
     volume_links,
     volume_toc,
 )
+from ..templates import read_template
 from . import accessibility, markers, pagebreaks
 from .cover import cover_alt, cover_texts, draw_cover
 
@@ -71,7 +71,7 @@ class Package:
     pages: list[Page] = field(default_factory=list)
     toc: list[dict] = field(default_factory=list)
     landmarks: list[dict] = field(default_factory=list)
-    images: dict[str, tuple[Path, str]] = field(default_factory=dict)  # EPUB name -> (file, alt)
+    images: dict[str, tuple[Image, str]] = field(default_factory=dict)  # EPUB name -> (image, alt)
 
 
 def build_epub(
@@ -153,7 +153,9 @@ def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
     (Charis, and the ``scripts.epub_fonts`` faces the text needs)."""
     out = {}
     for name, source in CSS_FILES.items():
-        css = readlog.read_once(project / "templates" / source).decode("utf-8")
+        css = read_template(project / "templates" / source, project)  # under the sandbox's rule
+        if css is None:
+            raise FileNotFoundError(f"templates/{source} is missing")
         css = css.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as read_text gave
         if name == "css/base.css":
             faces = [fonts.font_face_css(lambda p: f"../fonts/{p.name}"), fallback_css]
@@ -434,10 +436,9 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
         book.add_item(
             epub.EpubItem(uid=ids.slugify(file_name), file_name=f"fonts/{file_name}", media_type=media, content=data)
         )
-    for number, (name, (path, _)) in enumerate(sorted(package.images.items())):
-        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    for number, (name, (image, _)) in enumerate(sorted(package.images.items())):
         book.add_item(
-            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=media, content=readlog.read_once(path))
+            epub.EpubItem(uid=f"img{number:03d}", file_name=name, media_type=image.media_type, content=image.data)
         )
     image = epub.EpubItem(uid="cover-image", file_name="images/cover.png", media_type="image/png", content=cover_png)
     image.properties = ["cover-image"]
