@@ -25,32 +25,27 @@ def is_marker_element(element) -> bool:
 
 
 def text_blocks(anchor) -> list:
-    """The text blocks under an element, in order; a paragraph's continuation
-    (``p.continued``, from a note correction) belongs to the block before it."""
-    blocks = []
-    for element in anchor.iter():
-        if not isinstance(element.tag, str) or local_name(element.tag) not in TEXT_BLOCKS:
-            continue
-        if "continued" in (element.get("class") or "").split():
-            continue
-        if any(is_marker_element(e) for e in _ancestors_within(anchor, element)):
-            continue
-        blocks.append(element)
+    """The text blocks under an element (itself included), in document order;
+    a paragraph's continuation (``p.continued``, from a note correction)
+    belongs to the block before it, and blocks inside a marker element (below
+    ``anchor``) are not the flow's. One walk: a page's start is found in its
+    anchor's blocks, and an anchor may be a whole part."""
+    blocks: list = []
+
+    def take(element, under_marker: bool) -> None:
+        if under_marker or not isinstance(element.tag, str) or local_name(element.tag) not in TEXT_BLOCKS:
+            return
+        if "continued" not in (element.get("class") or "").split():
+            blocks.append(element)
+
+    def visit(node, under_marker: bool) -> None:
+        for child in node:
+            take(child, under_marker)
+            visit(child, under_marker or is_marker_element(child))
+
+    take(anchor, False)
+    visit(anchor, False)
     return blocks
-
-
-def _ancestors_within(anchor, element) -> list:
-    """The ancestors of ``element`` below ``anchor`` (ElementTree has no parent links)."""
-    path: list = []
-
-    def visit(node, trail) -> bool:
-        if node is element:
-            path.extend(trail)
-            return True
-        return any(visit(child, [*trail, child]) for child in node)
-
-    visit(anchor, [])
-    return path[:-1]
 
 
 @dataclass(frozen=True)
