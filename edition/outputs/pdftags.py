@@ -28,6 +28,8 @@ class StructTree:
             max([int(k) for k, _ in self.parents.items()] + [int(self.root.get("/ParentTreeNextKey", 0)) - 1]) + 1
         )
         self.placeholders: dict[tuple[int, int], tuple[pikepdf.Object, pikepdf.Object]] = {}
+        self._numbers: dict[tuple[int, int], int] = {}
+        self._numbers_for = -1
         self._find(self.root)
 
     def _find(self, element: pikepdf.Object) -> None:
@@ -54,8 +56,9 @@ class StructTree:
         if page.obj.objgen not in self.placeholders:
             document = self.root.K[0] if isinstance(self.root.K, Array) else self.root.K
             kids = document.K if isinstance(document.K, Array) else Array([document.K])
-            number = self._page_numbers[page.obj.objgen]
-            at = sum(1 for k in kids if self._page_numbers.get(_first_page(k), 0) <= number)
+            numbers = self._page_numbers
+            number = numbers[page.obj.objgen]
+            at = sum(1 for k in kids if numbers.get(_first_page(k), 0) <= number)
             element = self.volume.make_indirect(
                 Dictionary(Type=Name.StructElem, S=Name.Art, P=document, Pg=page.obj, K=Array())
             )
@@ -66,7 +69,13 @@ class StructTree:
 
     @property
     def _page_numbers(self) -> dict[tuple[int, int], int]:
-        return {p.obj.objgen: n for n, p in enumerate(self.volume.pages, 1)}
+        """Page numbers by page object, made again only when the page count
+        changes (a 300-page scan asks for them once per page)."""
+        count = len(self.volume.pages)
+        if self._numbers_for != count:
+            self._numbers = {p.obj.objgen: n for n, p in enumerate(self.volume.pages, 1)}
+            self._numbers_for = count
+        return self._numbers
 
     def figure(
         self, page: pikepdf.Page, source_page: int, rect: tuple[float, ...], work: Work, drawing: bytes
