@@ -111,6 +111,7 @@ class Result:
     pdf_scales: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)  # slug -> reading -> range
     layout_keys: dict[str, str] = field(default_factory=dict)  # slug -> ``layoutcache.key`` of its print layout
     layout_cached: dict[str, bool] = field(default_factory=dict)  # slug -> its page list came from the cache
+    vocabulary: dict[str, set[str]] = field(default_factory=dict)  # slug -> the words its preflight accepts
 
 
 def discover(project: Path) -> list[str]:
@@ -365,7 +366,7 @@ def _lay_out(edition: Edition, env, options: Options, date, result: Result):
         placements = pdfpages.plan(document, edition)
         _log_placements(edition, placements, result)
         with result.timings.stage(f"{edition.slug}: preflight"):
-            report = preflight.preflight(document, vocabulary(edition, env))
+            report = preflight.preflight(document, _words(edition, env, result))
         log.info("preflight: %s", report.summary())
     finally:
         logger.removeHandler(said)
@@ -395,7 +396,7 @@ def _cached_layout(edition: Edition, env, options: Options, date, result: Result
     if cache.active() is None:
         return None
     html = print_html(edition, env, options, date)
-    laid = layoutcache.load(_layout_key(edition, env, options, html))
+    laid = layoutcache.load(_layout_key(edition, env, options, html, result))
     if laid is None:
         return None
     result.layout_cached[edition.slug] = True
@@ -413,10 +414,17 @@ def _cached_layout(edition: Edition, env, options: Options, date, result: Result
     return laid
 
 
-def _layout_key(edition: Edition, env, options: Options, html: str) -> str:
+def _layout_key(edition: Edition, env, options: Options, html: str, result: Result) -> str:
     """The layout's cache key: the first round's print HTML, and the words the
     preflight accepts (``vocabulary``: its report is part of what is kept)."""
-    return layoutcache.key(html, options.paper, "\n".join(sorted(vocabulary(edition, env))))
+    return layoutcache.key(html, options.paper, "\n".join(sorted(_words(edition, env, result))))
+
+
+def _words(edition: Edition, env, result: Result) -> set[str]:
+    """The edition's ``vocabulary``, made once per build."""
+    if edition.slug not in result.vocabulary:
+        result.vocabulary[edition.slug] = vocabulary(edition, env)
+    return result.vocabulary[edition.slug]
 
 
 def _report_layout(edition: Edition, laid: Laid, options: Options, result: Result, files: dict[Path, bytes]) -> None:
@@ -651,7 +659,7 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
         with result.timings.stage(f"{edition.slug}: render print html"):
             html = print_html(edition, env, options, date, corrections, press)
         if round_number == 1 and not press:  # what the layout is made from (``layoutcache``)
-            result.layout_keys[edition.slug] = _layout_key(edition, env, options, html)
+            result.layout_keys[edition.slug] = _layout_key(edition, env, options, html, result)
         with result.timings.stage(f"{edition.slug}: lay out pages"):
             document = pdf.lay_out(
                 html,
