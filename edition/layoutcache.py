@@ -10,7 +10,8 @@ The key is everything the layout is made from: the first round's print HTML
 (the text, the metadata, the notes' citations, the paper, the stylesheets'
 and fonts' URLs; the later rounds follow from it), the pipeline's code and the
 tools' versions, the Charis fonts by content and the system fonts for other
-scripts by size and date. The files the layout loaded (stylesheets, images,
+scripts by size and date, and the words the preflight accepts (its report is
+kept too). The files the layout loaded (stylesheets, images,
 fonts) are recorded with their SHA-256 in the entry and checked when it is
 read: a changed stylesheet is a miss like a changed text.
 """
