@@ -11,17 +11,16 @@ import copy
 import hashlib
 import json
 import logging
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
 
-from . import readlog
+from . import cache, readlog
 from .diagnostics import Collector
 from .model import BibEntry, SourceLocation
-from .tools import pandoc_path
+from .tools import run_pandoc
 
 #: BibTeX field -> CSL variable that Pandoc's reader does not map.
 ARCHIVE_FIELDS = {
@@ -119,14 +118,9 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
     bibliography in several readings (and in their source lines) reuses it."""
     data = readlog.read_once(path)  # the bytes load() checked
     key = hashlib.sha256(data).hexdigest()
-    if key not in _CSL_CACHE:
-        result = subprocess.run(
-            [pandoc_path(), "-f", "biblatex", "-t", "csljson"],
-            input=data,
-            capture_output=True,
-            check=True,
-        )
-        _CSL_CACHE[key] = json.loads(result.stdout)
+    if key not in _CSL_CACHE or cache.active() is not None:  # (a cache is kept even when memo'd)
+        stdout, _ = run_pandoc(["-f", "biblatex", "-t", "csljson"], data)
+        _CSL_CACHE[key] = json.loads(stdout)
     items = copy.deepcopy(_CSL_CACHE[key])
     for item in items:
         entry = entries.get(item["id"])

@@ -21,8 +21,8 @@ from ebooklib import epub
 from markupsafe import Markup
 
 from .. import fonts, ids, links, scripts
-from ..layout import PageStart
 from ..model import Edition, Image, Section, Work
+from ..pagestart import PageStart
 from ..render import (
     EPUB,
     build_locator,
