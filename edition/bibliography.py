@@ -43,8 +43,9 @@ REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "thesis": (("author",), ("title",), ("institution", "school"), ("date", "year")),
     "phdthesis": (("author",), ("title",), ("school", "institution"), ("date", "year")),
     "online": (("title",), ("url",)),
-    "misc": (("title",), ("date", "year")),
-    "unpublished": (("title",), ("date", "year")),
+    # undated manuscripts and web pages are common: the style prints "n.d."
+    "misc": (("title",),),
+    "unpublished": (("title",),),
 }
 
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
@@ -105,7 +106,8 @@ def _check_required(entry: BibEntry, diags: Collector) -> None:
             diags.error(
                 entry.location,
                 "bib.missing-field",
-                f"@{entry.entry_type}{{{entry.key}}} lacks the field {' or '.join(options)!r}",
+                f"@{entry.entry_type}{{{entry.key}}} lacks the field {' or '.join(options)!r}"
+                + ("; write year = {n.d.} for an undated work" if "year" in options else ""),
             )
 
 
