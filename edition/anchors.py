@@ -60,7 +60,7 @@ VOLUME_IDS = ("titlepage", "contents", "introduction", "introduction-title", "pe
 #: lone image's moves to its figure).
 SILENT_IDS = ("link_open", "image")
 #: How messages name an element with an explicit id, by token type.
-ELEMENT_NAMES = {"span_open": "span", "figure_open": "figure", "code_inline": "code"}
+ELEMENT_NAMES = {"span_open": "span", "figure_open": "figure", "code_inline": "code", "table_open": "table"}
 #: What the fix is, by the kind of the element that came second.
 FIXES = {
     "explicit": "choose another id",

@@ -18,10 +18,10 @@ from typing import Any
 import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
 
-from . import readlog
+from . import cache, readlog
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .model import BibEntry, SourceLocation
-from .tools import pandoc_path
+from .tools import run_pandoc
 
 #: BibTeX field -> CSL variable that Pandoc's reader does not map.
 ARCHIVE_FIELDS = {
@@ -44,8 +44,9 @@ REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "thesis": (("author",), ("title",), ("institution", "school"), ("date", "year")),
     "phdthesis": (("author",), ("title",), ("school", "institution"), ("date", "year")),
     "online": (("title",), ("url",)),
-    "misc": (("title",), ("date", "year")),
-    "unpublished": (("title",), ("date", "year")),
+    # undated manuscripts and web pages are common: the style prints "n.d."
+    "misc": (("title",),),
+    "unpublished": (("title",),),
 }
 
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
@@ -106,7 +107,8 @@ def _check_required(entry: BibEntry, diags: Collector) -> None:
             diags.error(
                 entry.location,
                 "bib.missing-field",
-                f"@{entry.entry_type}{{{entry.key}}} lacks the field {' or '.join(options)!r}",
+                f"@{entry.entry_type}{{{entry.key}}} lacks the field {' or '.join(options)!r}"
+                + ("; write year = {n.d.} for an undated work" if "year" in options else ""),
             )
 
 
@@ -117,16 +119,12 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
     bibliography in several readings (and in their source lines) reuses it."""
     data = readlog.read_once(path)  # the bytes load() checked
     key = hashlib.sha256(data).hexdigest()
-    if key not in _CSL_CACHE:
-        result = subprocess.run(
-            [pandoc_path(), "+RTS", f"-M{PANDOC_HEAP}", "-RTS", "-f", "biblatex", "-t", "csljson"],
-            input=data,
-            capture_output=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise BuildFailed([_pandoc_failed(path, result)])
-        _CSL_CACHE[key] = json.loads(result.stdout)
+    if key not in _CSL_CACHE or cache.active() is not None:  # (a cache is kept even when memo'd)
+        try:
+            stdout, _ = run_pandoc(["+RTS", f"-M{PANDOC_HEAP}", "-RTS", "-f", "biblatex", "-t", "csljson"], data)
+        except subprocess.CalledProcessError as failed:
+            raise BuildFailed([_pandoc_failed(path, failed.returncode, failed.stderr or b"")]) from None
+        _CSL_CACHE[key] = json.loads(stdout)
     items = copy.deepcopy(_CSL_CACHE[key])
     for item in items:
         entry = entries.get(item["id"])
@@ -142,8 +140,8 @@ _CSL_CACHE: dict[str, list[dict[str, Any]]] = {}
 PANDOC_HEAP = "1536m"
 
 
-def _pandoc_failed(path: Path, result: subprocess.CompletedProcess) -> Diagnostic:
-    said = result.stderr.decode("utf-8", "replace")
+def _pandoc_failed(path: Path, status: int, stderr: bytes) -> Diagnostic:
+    said = stderr.decode("utf-8", "replace")
     if "Heap exhausted" in said:
         return Diagnostic(
             SourceLocation(path),
@@ -151,7 +149,7 @@ def _pandoc_failed(path: Path, result: subprocess.CompletedProcess) -> Diagnosti
             f"Pandoc cannot read this BibTeX file within {PANDOC_HEAP[:-1]} MB of memory "
             "(@string macros that expand too far, or a very large library); give the work a file of the entries it cites",
         )
-    detail = " ".join(said.split())[:300] or f"exit status {result.returncode}"
+    detail = " ".join(said.split())[:300] or f"exit status {status}"
     return Diagnostic(SourceLocation(path), "bib.syntax", f"Pandoc cannot read this BibTeX file: {detail}")
 
 

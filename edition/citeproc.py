@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +26,10 @@ from typing import Any
 
 from lxml import etree, html
 
-from . import links
+from . import links, readlog
 from .diagnostics import Collector, Diagnostic
 from .model import Citation, Note, SourceLocation
-from .tools import csl_path, pandoc_path
+from .tools import csl_path, run_pandoc
 
 log = logging.getLogger(__name__)
 
@@ -62,30 +60,15 @@ def format_notes(
     if not events:  # (a note without citations still goes: Pandoc may read one we do not)
         return Formatted({}, ())
     document = pandoc_document(events, lang)
-    with tempfile.TemporaryDirectory(prefix="edition-cite-") as tmp:
-        refs = Path(tmp) / "refs.json"
-        refs.write_text(json.dumps(csl_items, ensure_ascii=False), encoding="utf-8")
-        result = subprocess.run(
-            [
-                pandoc_path(),
-                "-f",
-                "markdown",
-                "-t",
-                "html5",
-                "--wrap=none",
-                "--citeproc",
-                "--csl",
-                str(style or csl_path()),
-                "--bibliography",
-                str(refs),
-            ],
-            input=document,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    _log_warnings(result.stderr)
-    return _read_output(result.stdout, events, diags)
+    refs = json.dumps(csl_items, ensure_ascii=False).encode("utf-8")
+    stdout, stderr = run_pandoc(
+        ["-f", "markdown", "-t", "html5", "--wrap=none", "--citeproc", "--csl", "{style.csl}"]
+        + ["--bibliography", "{refs.json}"],
+        document.encode("utf-8"),
+        {"style.csl": readlog.read_once(style or csl_path()), "refs.json": refs},
+    )
+    _log_warnings(stderr)
+    return _read_output(stdout.decode("utf-8"), events, diags)
 
 
 def pandoc_document(events: Sequence[Event], lang: str) -> str:

@@ -16,6 +16,8 @@ from .model import SourceLocation
 from .papers import PAPERS
 
 FORMATS = ("pdf", "pdfa", "epub")
+#: Where results are kept between builds (``edition.cache``), in the project.
+CACHE_FOLDER = ".edition-cache"
 
 log = logging.getLogger("edition")
 
@@ -37,6 +39,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--check", action="store_true", help="run EPUBCheck on the EPUB before writing it")
     p.add_argument("--force", action="store_true", help="build even if the outputs are up to date")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither reuse nor keep results in .edition-cache/ (Pandoc's, font subsets, the layout's page starts)",
+    )
     p.add_argument(
         "--jobs", "-j", type=int, default=1, metavar="N", help="build N editions at once, in separate processes"
     )
@@ -148,6 +155,7 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
         press=press,
         cmyk_profile=args.cmyk_profile,
         jobs=max(1, args.jobs),
+        cache=None if args.no_cache else project / CACHE_FOLDER,
     )
     start = time.perf_counter()
     result = run(options, transaction)

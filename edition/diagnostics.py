@@ -22,6 +22,7 @@ CODES: dict[str, str] = {
     "file.encoding": "a file is not valid UTF-8, or holds a character XML forbids",
     "file.size": "a content file or image is larger than the pipeline reads",
     "file.unreadable": "a path the content names is a folder, a pipe or a device, or cannot be read",
+    "file.unread": "a folder or a Markdown file in text/ or documents/ that the build would not read",
     "file.name": "a work or reader name the outputs cannot carry, or one name for a work and a reader",
     "yaml.syntax": "YAML metadata or front matter cannot be parsed",
     "yaml.limit": "YAML nested too deep, or aliases that expand too far or contain themselves",

@@ -9,6 +9,7 @@ system font of the same name can stand in for it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,26 +53,61 @@ def subset(face: Face, characters: set[str]) -> bytes:
 
     Deterministic: the same characters give the same bytes.
     """
-    import io
-
-    from fontTools import subset as ft_subset
-    from fontTools.ttLib import TTFont
-
     wanted = (
         {ord(c) for c in characters}
         | set(range(0x20, 0x7F))
         | {0x2010, 0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2026}
     )
+    return cached_subset(FONT_DIR / face.file, 0, frozenset(wanted), _subset_charis)
+
+
+def _subset_charis(path: Path, _index: int, wanted: frozenset[int]) -> bytes:
+    import io
+
+    from fontTools import subset as ft_subset
+    from fontTools.ttLib import TTFont
+
     options = ft_subset.Options()
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
     options.notdef_outline = True
     # Graphite tables (SIL's own shaping) are not used by reading systems
     options.drop_tables += ["Silf", "Silt", "Glat", "Gloc", "Feat", "Sill"]
-    font = TTFont(FONT_DIR / face.file, recalcTimestamp=False, lazy=True)  # reads only the tables kept
+    font = TTFont(path, recalcTimestamp=False, lazy=True)  # reads only the tables kept
     subsetter = ft_subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(wanted))
     subsetter.subset(font)
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
+
+
+Subsetter = Callable[[Path, int, frozenset[int]], bytes]
+_made: dict[tuple[str, str, int, frozenset[int]], bytes] = {}
+
+
+def cached_subset(path: Path, index: int, codepoints: frozenset[int], make: Subsetter) -> bytes:
+    """``make(path, index, codepoints)``, once per process and, with a cache
+    active, once for as long as the font file, the code points and the code
+    (fontTools' version, the subsetting options) stay the same."""
+    from . import cache
+
+    memo = (make.__qualname__, str(path), index, codepoints)
+    if memo in _made:
+        return _made[memo]
+    store = cache.active()
+    key = ""
+    if store is not None:
+        points = ",".join(map(str, sorted(codepoints)))
+        key = cache.key(
+            "font-subset", cache.code_version(), make.__qualname__, cache.file_digest(path), str(index), points
+        )
+        found = store.get("font-subset", key)
+        if found is not None:
+            _made[memo] = found
+            return found
+    data = make(path, index, codepoints)
+    if store is not None:
+        store.put("font-subset", key, data)
+    _made[memo] = data
+    return data

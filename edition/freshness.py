@@ -20,6 +20,7 @@ import the layout engine.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -81,12 +82,21 @@ def key(files: dict[str, str], project: Path) -> str:
     names = {_relative(Path(path), project): content for path, content in files.items()}
     for name in sorted(names):
         digest.update(f"{name}\0{names[name]}\n".encode("utf-8", "surrogateescape"))  # a file name need not be UTF-8
+    for tool, version in tool_versions().items():
+        digest.update(f"{tool}={version}".encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def tool_versions() -> dict[str, str]:
+    """The installed version of each of ``TOOLS`` ("none" when one is missing)."""
+    versions = {}
     for tool in TOOLS:
         try:
-            digest.update(f"{tool}={metadata.version(tool)}".encode())
+            versions[tool] = metadata.version(tool)
         except metadata.PackageNotFoundError:
-            digest.update(f"{tool}=none".encode())
-    return digest.hexdigest()
+            versions[tool] = "none"
+    return versions
 
 
 def _relative(path: Path, project: Path) -> str:

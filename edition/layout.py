@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from weasyprint.document import Document
 from weasyprint.formatting_structure import boxes
 
+# where a page begins, in terms both outputs share (kept apart: the EPUB needs no layout engine)
+from .pagestart import TEXT_BLOCKS, PageStart, is_marker_element, local_name, text_blocks  # noqa: F401
+
 
 @dataclass
 class NotePlacement:
@@ -142,54 +145,6 @@ def _path_to(root: boxes.Box, found, skip=None) -> list[boxes.Box] | None:
         return False
 
     return stack if visit(root) else None
-
-
-#: Elements whose text is a unit of reading: a page break is placed inside one.
-TEXT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "caption", "dt", "dd"}
-
-
-def local_name(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def is_marker_element(element) -> bool:
-    """Elements whose text is not the flow's: page markers, note calls and notes."""
-    classes = (element.get("class") or "").split()
-    return bool({"original-page", "footnote", "noteref"} & set(classes))
-
-
-def text_blocks(anchor) -> list:
-    """The text blocks under an element, in order; a paragraph's continuation
-    (``p.continued``, from a note correction) belongs to the block before it.
-
-    One walk of the tree, carrying whether a marker element (a note, a call, a
-    page marker) stands above: looking the ancestors up for each block made a
-    table of a few thousand cells cost minutes."""
-    blocks: list = []
-
-    def visit(element, under_marker: bool) -> None:
-        named = isinstance(element.tag, str)
-        block = named and not under_marker and local_name(element.tag) in TEXT_BLOCKS
-        if block and "continued" not in (element.get("class") or "").split():
-            blocks.append(element)
-        below = under_marker or (element is not anchor and named and is_marker_element(element))
-        for child in element:
-            visit(child, below)
-
-    visit(anchor, False)
-    return blocks
-
-
-@dataclass(frozen=True)
-class PageStart:
-    """Where a printed page begins, in terms both outputs share: the id of the
-    nearest enclosing element with an id, the index of the text block within
-    it, and the non-space characters of that block printed on earlier pages."""
-
-    page: int
-    anchor: str
-    block: int
-    chars: int
 
 
 def page_starts(document: Document) -> list[PageStart]:

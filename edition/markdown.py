@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_core.smartquotes import QUOTE_RE, process_inlines
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_plugin
+from mdit_py_plugins.attrs import parse as attrs_parse
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
@@ -42,6 +45,8 @@ BRACKET_RE = re.compile(r"\\.|\[|\]|\n[ \t]*\n", re.S)
 DIV_RE = re.compile(r"^\s*(?:\{([^}]*)\}|([\w-]+))\s*$")
 #: Nesting deeper than this is refused, not recursed into.
 MAX_NESTING = 50
+#: Closing quotation marks: a citation before one stays inside the quotation.
+CLOSING_QUOTES = "\u201d\u2019\u00bb\u203a"
 #: Most notes in one work (its files together), so the notes' layout stays bounded.
 MAX_NOTES = 5000
 #: Longest block (a paragraph, a table cell's row, a code block), in characters:
@@ -53,6 +58,38 @@ cite_keys = mdcite.cite_keys
 
 def _div_valid(params: str, *_: object) -> bool:
     return bool(DIV_RE.match(params))
+
+
+def _pandoc_bare_values() -> None:
+    """Read an unquoted attribute value as Pandoc does: up to the next space or
+    ``}`` (``width=50%``, ``height=2.5in``). The attrs plugin stops at letters,
+    digits, ``:``, ``_`` and ``-``, so ``{#fig:map width=50%}`` would print as
+    text. Its parser is a table of state handlers; the two that read a bare
+    value are replaced (the plugin's own rules stay for everything else)."""
+    state = attrs_parse.State
+
+    def value(char: str, pos: int, tokens: attrs_parse.TokenState) -> attrs_parse.State:
+        if char == '"':
+            tokens.set_start(pos)
+            return state.SCANNING_QUOTED_VALUE
+        if char in "{}" or char.isspace():
+            raise attrs_parse.ParseError(f"Unexpected character whilst scanning value: {char}", pos)
+        tokens.set_start(pos)
+        return state.SCANNING_BARE_VALUE
+
+    def bare(char: str, pos: int, tokens: attrs_parse.TokenState) -> attrs_parse.State:
+        if char == "}" or char.isspace():
+            tokens.append(tokens.start, pos, "value")
+            return state.DONE if char == "}" else state.SCANNING
+        if char == "{":
+            raise attrs_parse.ParseError(f"Unexpected character whilst scanning bare value: {char}", pos)
+        return state.SCANNING_BARE_VALUE
+
+    attrs_parse.HANDLERS[state.SCANNING_VALUE] = value
+    attrs_parse.HANDLERS[state.SCANNING_BARE_VALUE] = bare
+
+
+_pandoc_bare_values()
 
 
 def make_parser() -> MarkdownIt:
@@ -71,10 +108,35 @@ def make_parser() -> MarkdownIt:
     _move_after(md.inline.ruler, "sup", "footnote_ref")
     mdcite.use(md)
     mdblocks.use(md)
+    md.core.ruler.after("inline", "smart_quotes", _smart_quotes)
     mdlines.use(md)
     md.disable("html_block")
     md.disable("html_inline")
     return md
+
+
+def _smart_quotes(state: StateCore) -> None:
+    """Pandoc's ``smart`` quotes: "…" and '…' become “…” and ‘…’, an apostrophe
+    ’ (markdown-it's rule, run on the text tokens only: never in code). Off when
+    the parse's env says ``smart: False`` (a work that prints its copy-text's
+    characters as typed, ``smart_quotes: false``); metadata lines parse with
+    an empty env and follow the default."""
+    if state.env.get("smart", True):
+        for token in state.tokens:
+            if token.type == "inline" and token.children and QUOTE_RE.search(token.content):
+                process_inlines(token.children, state)
+
+
+def plain_text(markdown: str, smart: bool = True) -> str:
+    """A line of Markdown (a title) as the text it prints, for the places that
+    take no markup: the contents, running heads, the outline, metadata."""
+    out: list[str] = []
+    for child in PARSER.parseInline(markdown, {"smart": smart})[0].children or []:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+    return "".join(out)
 
 
 def _move_after(ruler, name: str, after: str) -> None:
@@ -135,10 +197,11 @@ def parse(
     cite_prefix: str,
     note_style: bool = True,
     used_ids: set[str] | None = None,
+    smart: bool = True,
 ) -> Parsed:
     """Parse a Markdown body; problems with notes go to ``diags``. ``used_ids``
     holds the identifiers taken in the work so far (headings get unique ones)."""
-    env: dict = {}
+    env: dict = {"smart": smart}
     offset = first_line - 1
     if not _within_limits(body, path, offset, diags):
         return Parsed(path, [])
@@ -428,14 +491,17 @@ def _drop_space_before(children: list[Token]) -> None:
 
 
 def _punctuation_after(rest: list[Token]) -> list[Token]:
-    """Punctuation right after the citation, moved before the note call."""
+    """Punctuation right after the citation, moved before the note call, as
+    Pandoc moves it: a run that ends a word ("text [@key]." and "[@key]), next"
+    move; "@key's" and "[@key]---and" do not), and never a closing quotation
+    mark, which keeps the call inside the quotation ("“quoted [@key]”.")."""
     if not rest or rest[0].type != "text":
         return []
     text = rest[0].content
     n = 0
     while n < len(text) and mdblocks.is_punctuation(text[n]):
         n += 1
-    if not n:
+    if not n or (n < len(text) and not text[n].isspace()) or text[0] in CLOSING_QUOTES:
         return []
     moved = Token("text", "", 0)
     moved.content = text[:n]

@@ -39,6 +39,8 @@ from mdit_py_plugins.attrs.parse import parse as parse_attrs
 
 HEADING_ATTRS_RE = re.compile(r"[ \t]*(\{[^{}]*\})[ \t]*$")
 #: ``Table:``, ``table:`` or a colon not followed by punctuation (Pandoc's rule)
+UNESCAPED_PIPE_RE = re.compile(r"(?<!\\)\|")
+CAPTION_ATTRS_RE = re.compile(r"[ \t]*(\{[^{}]*\})[ \t]*$")
 CAPTION_RE = re.compile(r"^(?:[Tt]able:|:(?![!-/:-@\[-`{-~]))[ \t]*")
 GRID_BORDER_RE = re.compile(r"^\+(?:[-=:]+\+)+[ \t]*$")
 
@@ -167,6 +169,14 @@ def _line_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
 # -- grid tables -----------------------------------------------------------------------
 
 
+class MisalignedBorder(TableMarkupError):
+    """A ``|`` inside a cell that spans columns: a border out of line."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__("a '|' that is not under a '+' of the border above it; line the borders up")
+        self.offset = offset
+
+
 def _grid_table(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
     if state.is_code_block(start_line):
         return False
@@ -188,7 +198,8 @@ def _grid_table(state: StateBlock, start_line: int, end_line: int, silent: bool)
         aligns, header_rows, body_rows = _read_grid(lines)
     except TableMarkupError as exc:
         token = state.push("grid_table_invalid", "", 0)
-        token.map = [start_line, line]
+        row = start_line + getattr(exc, "offset", 0)
+        token.map = [row, row + 1]
         token.content = " ".join(str(exc).split())
         state.line = line
         return True
@@ -243,6 +254,10 @@ def _read_grid(lines: list[str]) -> tuple[list[str], list, list]:
             for col, cell in enumerate(row):
                 if cell is not None:
                     morerows, morecols, offset, block = cell
+                    if morecols and any(UNESCAPED_PIPE_RE.search(text) for text in block):
+                        # a border one column off: docutils (and Pandoc) read a
+                        # cell spanning two columns, with the "|" as its text
+                        raise MisalignedBorder(offset)
                     cells.append((col, morerows + 1, morecols + 1, offset, list(block)))
             out.append(cells)
         return out
@@ -298,10 +313,26 @@ def _table_captions(state: StateCore) -> None:
                 if k < i:
                     i -= 1
             inline.content = CAPTION_RE.sub("", inline.content, count=1)
+            _caption_attributes(inline, tokens[i])
             opening = Token("caption_open", "caption", 1)
             opening.map = inline.map
             tokens[i + 1 : i + 1] = [opening, inline, Token("caption_close", "caption", -1)]
         i += 1
+
+
+def _caption_attributes(inline: Token, table: Token) -> None:
+    """``Table: Caption. {#tbl:id .class}``: attributes at the caption's end
+    are the table's (Pandoc 3), so ``[Table 1](#tbl:id)`` links to it."""
+    match = CAPTION_ATTRS_RE.search(inline.content)
+    if not match:
+        return
+    try:
+        _, attrs = parse_attrs(match.group(1))
+    except ParseError:
+        return  # left in the text, where the check refuses it with its line
+    for name, value in attrs.items():
+        table.attrSet(name, value)
+    inline.content = inline.content[: match.start()]
 
 
 def _is_caption(tokens: list[Token], k: int, level: int) -> bool:

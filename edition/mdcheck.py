@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from markdown_it.common.html_re import HTML_OPEN_CLOSE_TAG_STR
 from markdown_it.token import Token
 
 from .diagnostics import Collector
@@ -19,6 +20,9 @@ from .markdown import Parsed, walk_inline
 from .model import SourceLocation
 
 RAW_TEX_RE = re.compile(r"\\[A-Za-z]+")
+#: An HTML tag as CommonMark reads raw HTML (markdown-it's own pattern), not
+#: after a backslash: ``\<br>`` is text in Pandoc too.
+HTML_TAG_RE = re.compile(r"(?<!\\)" + HTML_OPEN_CLOSE_TAG_STR.lstrip("^"))
 #: Pandoc's fancy list markers that CommonMark does not read: letters, roman
 #: numerals, (1), #. and example lists (@).
 FANCY_LIST_RE = re.compile(
@@ -32,6 +36,25 @@ TASK_RE = re.compile(r"^\[[ xX]\]\s")
 DASH_GROUPS_RE = re.compile(r"^\s*-{2,}(?:[ \t]+-{2,})+\s*$")
 ATTRS_RE = re.compile(r"\]\{|(?:^|\s)\{[#.][^}]*\}")
 
+STRAIGHT = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+#: The Markdown for the HTML an author most often types.
+HTML_ALTERNATIVES = {
+    "br": "a backslash at the end of the line for a line break",
+    "sup": "^superscript^",
+    "sub": "~subscript~",
+    "em": "*emphasis*",
+    "i": "*emphasis*",
+    "strong": "**strong**",
+    "b": "**strong**",
+    "span": "[text]{.smallcaps}, [text]{lang=xx}",
+    "div": "a fenced div, ::: {.class}",
+    "a": "[text](https://...)",
+    "img": "![description](file.png)",
+    "u": "[text]{.underline}",
+    "s": "~~strikeout~~",
+    "del": "~~strikeout~~",
+}
+
 TEX_MATH = (
     "TeX math ($…$, $$…$$) is not supported: write the formula as text (x^2^, H~2~O) or as an image with alt text"
 )
@@ -39,9 +62,32 @@ CITE_IN_HEADING = "a citation in a heading is not supported: cite in the text un
 NOTE_IN_HEADING = "a note in a heading is not supported: call the note in the text under the heading"
 
 
+#: Blocks a note cannot hold (a print footnote is set inline, at its call), named
+#: with what to write instead.
+NOTE_BLOCKS = {
+    "blockquote_open": ("a block quotation", "quote it in the note's text with quotation marks"),
+    "bullet_list_open": ("a list", "write the items as a sentence, or move the list into the text"),
+    "ordered_list_open": ("a list", "write the items as a sentence, or move the list into the text"),
+    "dl_open": ("a definition list", "write it as a sentence, or move it into the text"),
+    "table_open": ("a table", "move the table into the text"),
+    "grid_table_invalid": ("a table", "move the table into the text"),
+    "fence": ("a code block", "use `code` in the note's text, or move the block into the text"),
+    "code_block": ("a code block (a line indented by 4 more spaces)", "indent the note's paragraphs by 4 spaces only"),
+    "heading_open": ("a heading", "write the heading's words in the note's text"),
+    "hr": ("a horizontal rule", "delete it"),
+    "container_div_open": ("a fenced div", "move the div into the text"),
+    "line_block_open": ("a line block", "write the lines in the note's text, separated by ' / '"),
+    "figure_open": ("a figure", "move the image into the text"),
+    "math_block": ("TeX math", "write the formula as text"),
+}
+
+
 def check(parsed: Parsed, diags: Collector) -> None:
     """Refuse every unsupported construct in a parsed file."""
     path = parsed.path
+    for note in parsed.notes:
+        for line, message in _note_blocks(note.tokens, note.location.line):
+            diags.error(SourceLocation(path, line), "md.unsupported", message)
     blocks = [(parsed.tokens, None)] + [(n.tokens, n.location.line) for n in parsed.notes]
     for tokens, default in blocks:
         for line, message in _problems(tokens, parsed.lines, parsed.first_line, default):
@@ -61,6 +107,38 @@ def _problems(
     yield from _heading_problems(tokens)
     for child, line in walk_inline(tokens):
         yield from _inline_problems(child, line or default)
+        if child.type == "text":
+            yield from _raw_html(child, line or default, lines, first_line)
+
+
+def _unescaped(source: str, tag: str) -> bool:
+    start = source.find(tag)
+    while start >= 0:
+        if not source[:start].endswith("\\"):
+            return True
+        start = source.find(tag, start + 1)
+    return False
+
+
+def _raw_html(child: Token, line: int | None, lines: list[str], first_line: int) -> Iterator[tuple[int | None, str]]:
+    """Raw HTML is never passed through (README, "Safety"), and printed as text
+    it would show its syntax: refused, once per line, with the Markdown to write.
+    The tag must stand in the source as written (a backslash before it makes it text)."""
+    for match in HTML_TAG_RE.finditer(child.content):
+        tag = match.group(0).translate(STRAIGHT)  # as typed: smart quotes have curled its attributes' quotes
+        source = lines[line - first_line] if line is not None and 0 <= line - first_line < len(lines) else None
+        if source is not None and tag in source and not _unescaped(source, tag):
+            continue
+        name = tag.strip("</>").split()[0].rstrip("/")
+        yield (
+            line,
+            (
+                f"raw HTML ({tag if len(tag) <= 40 else tag[:37] + '...'}) is not supported: write Markdown "
+                f"({HTML_ALTERNATIVES.get(name.lower(), '*emphasis*, [text]{.smallcaps}, [text]{lang=xx}')}), "
+                "or \\< for a literal '<'"
+            ),
+        )
+        return
 
 
 def _block_problems(tokens: list[Token], lines: list[str], first_line: int) -> Iterator[tuple[int | None, str]]:
@@ -167,6 +245,17 @@ def _calls_in_links(tokens: list[Token]) -> Iterator[tuple[int | None, str, str]
             yield line, "cite.syntax", "a citation inside a link's text: move it after the link's ']( )'"
         elif child.type == "footnote_ref":
             yield line, "md.unsupported", "a note inside a link's text is not supported: call it after the link"
+
+
+def _note_blocks(tokens: list[Token], default: int | None) -> Iterator[tuple[int | None, str]]:
+    """A note holds paragraphs: any other block at its top level is refused."""
+    top = min((t.level for t in tokens), default=0)
+    for token in tokens:
+        if token.level != top or token.type in ("paragraph_open", "paragraph_close", "inline") or token.nesting < 0:
+            continue
+        what, instead = NOTE_BLOCKS.get(token.type, ("this block", "move it into the text"))
+        line = token.map[0] + 1 if token.map else default
+        yield line, f"{what} inside a note is not supported (a note holds paragraphs): {instead}"
 
 
 def _invalid_tables(tokens: list[Token]) -> Iterator[tuple[int | None, str]]:

@@ -40,7 +40,7 @@ class Person:
 
 @dataclass(frozen=True)
 class WorkMeta:
-    title: str
+    title: str  # plain text; the Markdown as written in title_markdown when it has any
     authors: tuple[Person, ...]
     language: str
     identifier: str
@@ -48,6 +48,8 @@ class WorkMeta:
     rights: str
     publisher: str
     subtitle: str = ""
+    title_markdown: str = ""  # the title as written, when it holds Markdown ("The *Porto Franco*")
+    subtitle_markdown: str = ""
     edition_date: str = ""  # this edition's date; the build's timestamps come from it
     short_title: str = ""
     series: str = ""
@@ -60,6 +62,7 @@ class WorkMeta:
     csl: str = ""  # the citation style, as the work names it ("" for the default)
     copy_text: str = ""  # the transcript the edition was made from, relative to the work folder
     appendix_title: str = "Appendix"
+    smart_quotes: bool = True  # straight quotes typed become curly, as Pandoc's `smart`
     document_label: str = "Document No. {number}"  # a document's label when its front matter has none
     original_page: int | None = None
     appendix_original_page: int | None = None
@@ -147,6 +150,7 @@ class Table:
     totals_label: str = "Total"
     subtotals: bool = False  # a totals row after each group
     wide: str = ""  # "" | "small" | "rotate"
+    column_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (label, adjacent printed columns) heads over heads
     missing: str = "\u2014"  # printed for an empty cell
     source_note: str = ""
     original_pages: Mapping[Any, int] = field(default_factory=dict)
@@ -176,10 +180,11 @@ class Section:
 
     kind: str  # "chapter" | "document"
     slug: str
-    title: str
+    title: str  # plain text (contents, running heads, outline); title_markdown as written
     tokens: tuple[Token, ...]
     location: SourceLocation
     original_page: int | None = None
+    title_markdown: str = ""  # the title as written, when it holds Markdown
     # documents only
     number: int | None = None
     label: str = ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable
+from typing import Any
 
 
 def start(work: Callable[[], bytes]) -> Callable[[], bytes]:
@@ -52,3 +53,57 @@ def start(work: Callable[[], bytes]) -> Callable[[], bytes]:
         return value
 
     return wait
+
+
+class Fed:
+    """A child started before its input is ready (``start_fed``): ``feed`` sends
+    it once; ``wait`` collects its bytes; ``close`` ends a child never fed."""
+
+    def __init__(self, work: Callable[[Callable[[], Any]], bytes]) -> None:
+        self._read, self._write = os.pipe() if hasattr(os, "fork") else (-1, -1)
+        self._pending: list[Any] = []
+        if self._read < 0:  # no fork: the work runs in ``wait``, fed with what was sent
+            self._wait = lambda: work(lambda: self._pending[0])
+            return
+
+        def child() -> bytes:
+            os.close(self._write)
+            with os.fdopen(self._read, "rb") as pipe:
+                received = pipe.read()
+
+            def receive() -> Any:
+                if not received:
+                    raise EOFError("the build stopped before this step's input was ready")
+                return pickle.loads(received)
+
+            return work(receive)
+
+        self._wait = start(child)
+        os.close(self._read)
+
+    def feed(self, value: Any) -> None:
+        if self._read < 0:
+            self._pending.append(value)
+            return
+        fd, self._write = self._write, -1
+        try:
+            with os.fdopen(fd, "wb") as pipe:
+                pipe.write(pickle.dumps(value))
+        except BrokenPipeError:  # the child ended early: ``wait`` says why
+            pass
+
+    def close(self) -> None:
+        """The input will never come: the child stops (``wait`` then raises)."""
+        if self._write >= 0:
+            os.close(self._write)
+            self._write = -1
+
+    def wait(self) -> bytes:
+        self.close()
+        return self._wait()
+
+
+def start_fed(work: Callable[[Callable[[], Any]], bytes]) -> Fed:
+    """Start ``work(receive)`` in a child now; ``receive()`` blocks until the
+    parent calls ``feed`` (and raises EOFError if it closes without feeding)."""
+    return Fed(work)

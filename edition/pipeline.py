@@ -9,27 +9,28 @@ leaves ``dist/`` as it was.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime
 import json
 import logging
 import os
 import pickle
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from . import (
     __version__,
+    cache,
     checks,
     fonts,
     ids,
-    pagefit,
+    layoutcache,
     parallel,
-    pdf,
-    pdfproblems,
-    preflight,
     readlog,
     scripts,
     templates,
@@ -37,11 +38,12 @@ from . import (
 )
 from .atomic import FolderLock, Transaction, recover
 from .diagnostics import BuildFailed, Collector, Diagnostic
-from .layout import page_starts
+from .layoutcache import Laid
 from .links import check as check_links
 from .model import Edition, SourceLocation
-from .outputs import archival, epub, pdfpages
+from .outputs import epub
 from .outputs.permissions import permissions_csv
+from .papers import PAPERS
 from .progress import Timings
 from .reader import read_work
 from .render import (
@@ -60,6 +62,12 @@ from .render import (
 from .resolve import resolve_work, single_work_edition
 from .tools import pandoc_version
 from .vocabulary import vocabulary
+
+if TYPE_CHECKING:  # the layout engine is imported only where a layout is made
+    from . import pagefit, preflight
+
+# The layout engine (WeasyPrint) and the PDF writers (pikepdf) are imported
+# where they are used: an EPUB made from a cached layout needs neither.
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +89,7 @@ class Options:
     cmyk_profile: Path | None = None
     jobs: int = 1
     check: bool = False
+    cache: Path | None = None  # the cache folder (``edition.cache``); None: nothing is kept or reused
 
 
 @dataclass
@@ -100,6 +109,9 @@ class Result:
     # slug -> the PDF readings without tags: the volume must not claim PDF/UA (issue 14's finisher)
     pdfua_dropped: dict[str, tuple[str, ...]] = field(default_factory=dict)
     pdf_scales: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)  # slug -> reading -> range
+    layout_keys: dict[str, str] = field(default_factory=dict)  # slug -> ``layoutcache.key`` of its print layout
+    layout_cached: dict[str, bool] = field(default_factory=dict)  # slug -> its page list came from the cache
+    vocabulary: dict[str, set[str]] = field(default_factory=dict)  # slug -> the words its preflight accepts
 
 
 def discover(project: Path) -> list[str]:
@@ -138,17 +150,22 @@ def run(options: Options, transaction: Transaction | None = None) -> Result:
     logging.getLogger("edition").addHandler(counter)
     readlog.start()
     try:
-        if transaction is not None:
-            return _run(options, result, transaction)
-        with FolderLock(options.out):
-            recover(options.out)
-            own = Transaction(options.out)
+        with cache.use(options.cache) as store:
             try:
-                _run(options, result, own)
-                own.commit()
+                if transaction is not None:
+                    return _run(options, result, transaction)
+                with FolderLock(options.out):
+                    recover(options.out)
+                    own = Transaction(options.out)
+                    try:
+                        _run(options, result, own)
+                        own.commit()
+                    finally:
+                        own.discard()
+                    return result
             finally:
-                own.discard()
-            return result
+                if store is not None:
+                    store.prune()
     finally:
         result.reads = readlog.digests()
         readlog.stop()
@@ -271,50 +288,46 @@ def _read_all(project: Path, slugs: list[str]) -> list:
 
 
 def build(edition: Edition, env, options: Options, result: Result, transaction: Transaction) -> None:
+    """One edition's outputs, staged in ``transaction``.
+
+    The work is spread over two cores: the EPUB is rendered in a child while
+    this process lays out the print edition (the child waits for the page
+    starts, then inserts the page breaks and packs); after the layout, the
+    print PDF is written once and finished here, and the PDF/A is made from it
+    in a second child while this process checks and claims the print PDF. A
+    build that writes no PDF takes the layout's summary from the cache when the
+    layout would be the same (``layoutcache``), and lays out nothing."""
     date = build_date(edition)
     files: dict[Path, bytes] = {}
     _check_pdf_readings(edition, options, result)
-    # the EPUB's print page numbers come from this layout too
-    document = lay_out_with_notes_in_place(edition, env, options, date, result)
-    result.pages[edition.slug] = len(document.pages)
-    placements = pdfpages.plan(document, edition)
-    _log_placements(edition, placements, result)
-    with result.timings.stage(f"{edition.slug}: preflight"):
-        report = preflight.preflight(document, vocabulary(edition, env))
-    result.preflight[edition.slug] = report
-    log.info("preflight: %s", report.summary())
-    files[options.out / f"{edition.slug}.preflight.json"] = (
-        json.dumps(report.as_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    ).encode()
-    if options.strict and report.total:
-        raise BuildFailed(preflight.diagnostics(report))
-    reading_pages = volume_pages(document, edition)
-    if edition.reader:
-        scales = result.pdf_scales.get(edition.slug, {})
-        files[options.out / f"{edition.slug}.permissions.csv"] = permissions_csv(edition, reading_pages, scales)
-    sources = _pdfa_sources(edition, env, options, result) if "pdfa" in options.formats else []
-    # the two PDF writes run in a child process while this one builds the EPUB
-    with result.timings.stage(f"{edition.slug}: start pdf writes"):
-        pdfs = parallel.start(lambda: _write_pdfs(document, edition, options, date, sources, placements))
+    printed = bool({"pdf", "pdfa"} & set(options.formats)) or options.press
+    laid = None if printed else _cached_layout(edition, env, options, date, result)
+    epub_child = _start_epub(edition, env, options, date) if "epub" in options.formats and laid is None else None
     try:
+        document = None
+        if laid is None:
+            document, laid, placements = _lay_out(edition, env, options, date, result)
+        _report_layout(edition, laid, options, result, files)
+        if epub_child is not None:
+            epub_child.feed((laid.starts, laid.reading_pages))
+        if document is not None and {"pdf", "pdfa"} & set(options.formats):
+            files.update(_write_pdfs(document, edition, env, options, date, placements, result))
         if options.press:
-            press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
-            with result.timings.stage(f"{edition.slug}: write press pdf"):
-                press = archival.write_press(press_document, edition, pdfx=bool(options.cmyk_profile))
-                press = pdfpages.insert(press, edition, pdfpages.plan(press_document, edition))
-                files[options.out / f"{edition.slug}-press.pdf"] = press
+            files[options.out / f"{edition.slug}-press.pdf"] = _write_press(edition, env, options, date, result)
         if "epub" in options.formats:
-            with result.timings.stage(f"{edition.slug}: build epub"):
-                starts = pdfpages.page_starts(page_starts(document), edition, placements)
-                files[options.out / f"{edition.slug}.epub"] = epub.build_epub(
-                    edition, env, options.project, date, starts, print_identifier(edition, options.paper), reading_pages
-                )
-    finally:  # always collect the child, even when the EPUB fails
-        with result.timings.stage(f"{edition.slug}: wait for pdf writes"):
-            written, child_warnings = pickle.loads(pdfs())
-    for message in child_warnings:  # logged in the child: counted here, where --strict sees them
-        log.warning("%s", message)
-    files.update({options.out / name: data for name, data in written.items()})
+            name = options.out / f"{edition.slug}.epub"
+            if epub_child is not None:
+                with result.timings.stage(f"{edition.slug}: wait for epub"):
+                    files[name] = _collect(epub_child.wait)
+                epub_child = None
+            else:
+                with result.timings.stage(f"{edition.slug}: build epub"):
+                    files[name] = _build_epub(edition, env, options, date, laid)
+    finally:  # a child never outlives its build
+        if epub_child is not None:
+            epub_child.close()
+            with contextlib.suppress(BaseException):
+                epub_child.wait()
     if options.check and "epub" in options.formats:
         with result.timings.stage(f"{edition.slug}: epubcheck"):
             problems = checks.epubcheck(files[options.out / f"{edition.slug}.epub"], f"{edition.slug}.epub")
@@ -323,17 +336,208 @@ def build(edition: Edition, env, options: Options, result: Result, transaction: 
     if options.strict and result.warnings:
         raise BuildFailed([Diagnostic(None, "build.warning", w) for w in result.warnings])
     with result.timings.stage(f"{edition.slug}: stage files"):
-        for path, data in files.items():
-            result.outputs.append(transaction.stage(path, data))
+        for path in sorted(files, key=lambda p: OUTPUT_ORDER.index(_kind(p.name, edition.slug))):
+            result.outputs.append(transaction.stage(path, files[path]))
+
+
+#: The order the outputs are staged and named in (reports first, then the books).
+OUTPUT_ORDER = (".preflight.json", ".permissions.csv", "-press.pdf", ".epub", ".pdf", "-pdfa.pdf")
+
+
+def _kind(name: str, slug: str) -> str:
+    return name.removeprefix(slug)
 
 
 #: Bound on the layout rounds that move note calls to their note's page.
 MAX_LAYOUT_ROUNDS = 30
 
 
-def _pdfa_sources(edition: Edition, env, options: Options, result: Result) -> list[archival.SourceFile]:
+def _lay_out(edition: Edition, env, options: Options, date, result: Result):
+    """The print layout, its summary (kept in the cache for a later EPUB-only
+    build) and the places of the PDF readings' pages."""
+    from . import preflight
+    from .outputs import pdfpages
+
+    said = _Listen()
+    logger = logging.getLogger("edition")
+    logger.addHandler(said)
+    try:
+        document = lay_out_with_notes_in_place(edition, env, options, date, result)
+        placements = pdfpages.plan(document, edition)
+        _log_placements(edition, placements, result)
+        with result.timings.stage(f"{edition.slug}: preflight"):
+            report = preflight.preflight(document, _words(edition, env, result))
+        log.info("preflight: %s", report.summary())
+    finally:
+        logger.removeHandler(said)
+    starts = pdfpages.page_starts(page_starts(document), edition, placements)
+    laid = Laid(
+        pages=len(document.pages),
+        starts=tuple(starts),
+        reading_pages=volume_pages(document, edition),
+        scales=result.pdf_scales.get(edition.slug, {}),
+        preflight=report.as_dict(),
+        rounds=result.layout_rounds[edition.slug],
+        messages=tuple(said.messages),
+    )
+    layoutcache.store(result.layout_keys[edition.slug], laid, result.fetched.get(edition.slug, ()))
+    return document, laid, placements
+
+
+def page_starts(document):
+    from .layout import page_starts as starts
+
+    return starts(document)
+
+
+def _cached_layout(edition: Edition, env, options: Options, date, result: Result) -> Laid | None:
+    """The summary of this edition's print layout from an earlier build, if it
+    would be laid out the same; its messages are said again."""
+    if cache.active() is None:
+        return None
+    html = print_html(edition, env, options, date)
+    laid = layoutcache.load(_layout_key(edition, env, options, html, result))
+    if laid is None:
+        return None
+    result.layout_cached[edition.slug] = True
+    log.info(
+        "%s: the EPUB's page list comes from the cached print layout (%d pages, %s paper) of the same inputs: "
+        "nothing was laid out",
+        edition.slug,
+        laid.pages,
+        options.paper,
+    )
+    for level, message in laid.messages:
+        log.log(level, "%s", message)
+    result.layout_rounds[edition.slug] = laid.rounds
+    result.pdf_scales[edition.slug] = laid.scales
+    return laid
+
+
+def _layout_key(edition: Edition, env, options: Options, html: str, result: Result) -> str:
+    """The layout's cache key: the first round's print HTML, and the words the
+    preflight accepts (``vocabulary``: its report is part of what is kept)."""
+    return layoutcache.key(html, options.paper, "\n".join(sorted(_words(edition, env, result))))
+
+
+def _words(edition: Edition, env, result: Result) -> set[str]:
+    """The edition's ``vocabulary``, made once per build."""
+    if edition.slug not in result.vocabulary:
+        result.vocabulary[edition.slug] = vocabulary(edition, env)
+    return result.vocabulary[edition.slug]
+
+
+def _report_layout(edition: Edition, laid: Laid, options: Options, result: Result, files: dict[Path, bytes]) -> None:
+    """The preflight report and, for a volume, the permissions table (both from the layout)."""
+    from .preflight import Report, diagnostics
+
+    result.pages[edition.slug] = laid.pages
+    report = Report(pages=laid.preflight["pages"], faults=laid.preflight["faults"])
+    result.preflight[edition.slug] = report
+    files[options.out / f"{edition.slug}.preflight.json"] = (
+        json.dumps(report.as_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    ).encode()
+    if options.strict and report.total:
+        raise BuildFailed(diagnostics(report))
+    if edition.reader:
+        scales = result.pdf_scales.get(edition.slug, {})
+        files[options.out / f"{edition.slug}.permissions.csv"] = permissions_csv(edition, laid.reading_pages, scales)
+
+
+class _Listen(logging.Handler):
+    """What the build says while it lays out (kept with the layout's summary)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.messages: list[tuple[int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append((record.levelno, record.getMessage()))
+
+
+# -- the EPUB -------------------------------------------------------------------------
+
+
+def _build_epub(edition: Edition, env, options: Options, date, laid: Laid) -> bytes:
+    return epub.build_epub(
+        edition,
+        env,
+        options.project,
+        date,
+        laid.starts,
+        print_identifier(edition, options.paper),
+        laid.reading_pages,
+    )
+
+
+def _start_epub(edition: Edition, env, options: Options, date) -> parallel.Fed:
+    """The EPUB, in a child that starts now: it renders the book once without
+    page breaks while the layout runs (templates compiled, fonts cut, cover
+    drawn), then, given the layout's page starts, makes the EPUB itself."""
+
+    def work(receive: Callable) -> bytes:
+        def make() -> bytes:
+            with contextlib.suppress(Exception), _silence():  # the real run below says everything
+                epub.build_epub(edition, env, options.project, date, (), "", None)
+            starts, reading_pages = receive()
+            identifier = print_identifier(edition, options.paper)
+            return epub.build_epub(edition, env, options.project, date, starts, identifier, reading_pages)
+
+        return _in_child(make)
+
+    return parallel.start_fed(work)
+
+
+# -- the PDFs -------------------------------------------------------------------------
+
+
+def _write_pdfs(document, edition: Edition, env, options: Options, date, placements, result: Result) -> dict:
+    """The print PDF and the PDF/A from one write of the layout: written and
+    tagged once (the PDF readings' pages laid in), then claimed as PDF/UA-1
+    here, and made into the PDF/A in a child at the same time."""
+    from .outputs import archival, pdfpages
+
+    out: dict[Path, bytes] = {}
+    with result.timings.stage(f"{edition.slug}: write pdf"):
+        data = pdfpages.insert(archival.write_print(document, edition), edition, list(placements))
+    pdfa = None
+    if "pdfa" in options.formats:
+        sources = _pdfa_sources(edition, env, options, result)
+        sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
+
+        def make_pdfa() -> bytes:
+            return archival.claim(archival.to_pdfa(data, edition, sources, date), edition, pdfa=True)
+
+        if "pdf" in options.formats:
+            pdfa = parallel.start(lambda: _in_child(make_pdfa))
+        else:
+            with result.timings.stage(f"{edition.slug}: make pdf/a"):
+                out[options.out / f"{edition.slug}-pdfa.pdf"] = make_pdfa()
+    try:
+        if "pdf" in options.formats:
+            with result.timings.stage(f"{edition.slug}: check and claim pdf"):
+                out[options.out / f"{edition.slug}.pdf"] = archival.claim(data, edition, pdfa=False)
+    finally:  # always collect the child
+        if pdfa is not None:
+            with result.timings.stage(f"{edition.slug}: wait for pdf/a"):
+                out[options.out / f"{edition.slug}-pdfa.pdf"] = _collect(pdfa)
+    return out
+
+
+def _write_press(edition: Edition, env, options: Options, date, result: Result) -> bytes:
+    from .outputs import archival, pdfpages
+
+    press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
+    with result.timings.stage(f"{edition.slug}: write press pdf"):
+        press = archival.write_press(press_document, edition, pdfx=bool(options.cmyk_profile))
+        return pdfpages.insert(press, edition, pdfpages.plan(press_document, edition))
+
+
+def _pdfa_sources(edition: Edition, env, options: Options, result: Result) -> list:
     """What the PDF/A embeds: the edition's inputs and the templates, stylesheets,
     images and layouts its builders load, whichever formats this build writes."""
+    from .outputs import archival
+
     css = options.project / "templates"
     used = templates.closure(env, PRINT_TEMPLATES + epub.TEMPLATES)
     used += [css / name for name in PRINT_STYLESHEETS.values()]
@@ -342,43 +546,36 @@ def _pdfa_sources(edition: Edition, env, options: Options, result: Result) -> li
     return archival.edition_sources(edition, options.project, used)
 
 
-def _write_pdfs(
-    document,
-    edition: Edition,
-    options: Options,
-    date: datetime.datetime,
-    sources: list[archival.SourceFile],
-    placements=(),
-) -> bytes:
-    """The print PDF and the PDF/A, from the one layout (run in a child process),
-    with the warnings the writes logged: the pages of PDF readings are laid in
-    after WeasyPrint has written each, then the file is claimed as PDF/UA-1 if
-    the checker passes it (never with an untagged PDF reading in it)."""
-    out: dict[str, bytes] = {}
+# -- children -------------------------------------------------------------------------
+
+
+def _in_child(make: Callable[[], bytes]) -> bytes:
+    """Run ``make`` in a child: the warnings it logs are sent back with its
+    result, not printed (the parent logs them once, where --strict counts
+    them), and so are the files it read."""
     warnings = Result()
     counter = _WarningCounter(warnings)
     logger = logging.getLogger("edition")
-    shown = _HoldWarnings()  # the parent logs them once: the child's handlers must not print them too
+    held = _HoldWarnings()
     for handler in logger.handlers:
-        handler.addFilter(shown)
+        handler.addFilter(held)
     logger.addHandler(counter)
     try:
-        if "pdf" in options.formats:
-            data = pdfpages.insert(archival.write_print(document, edition), edition, list(placements))
-            out[f"{edition.slug}.pdf"] = archival.claim(data, edition, pdfa=False)
-        if "pdfa" in options.formats:
-            sources = list(sources)
-            sources.append(archival.manifest(edition, sources, date, {"paper": options.paper}))
-            stored = [s for s in sources if s.suffix in archival.STORED]
-            data = archival.write_pdfa(document, edition, [s for s in sources if s not in stored], date)
-            attach = (lambda pdf: archival.attach(pdf, stored, date)) if stored else None
-            data = pdfpages.insert(data, edition, list(placements), attach)
-            out[f"{edition.slug}-pdfa.pdf"] = archival.claim(data, edition, pdfa=True)
+        value = make()
     finally:
         logger.removeHandler(counter)
         for handler in logger.handlers:
-            handler.removeFilter(shown)
-    return pickle.dumps((out, warnings.warnings))
+            handler.removeFilter(held)
+    return pickle.dumps((value, warnings.warnings, readlog.digests()))
+
+
+def _collect(wait: Callable[[], bytes]) -> bytes:
+    """A child's result; its warnings logged here, the files it read noted here."""
+    value, child_warnings, reads = pickle.loads(wait())
+    for message in child_warnings:
+        log.warning("%s", message)
+    readlog.merge(reads)
+    return value
 
 
 class _HoldWarnings(logging.Filter):
@@ -386,10 +583,32 @@ class _HoldWarnings(logging.Filter):
         return record.levelno < logging.WARNING
 
 
+@contextlib.contextmanager
+def _silence():
+    """Nothing logged in the block reaches a handler."""
+    logger = logging.getLogger("edition")
+    mute = _Mute()
+    handlers = list(logger.handlers)
+    for handler in handlers:
+        handler.addFilter(mute)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(mute)
+
+
+class _Mute(logging.Filter):
+    def filter(self, _record: logging.LogRecord) -> bool:
+        return False
+
+
 def _check_pdf_readings(edition: Edition, options: Options, result: Result) -> None:
     """Before any layout: what the PDF/A cannot carry fails the build; what the
     build fixes is said; an untagged PDF reading drops the PDF/UA claim."""
-    if "pdfa" in options.formats:
+    if "pdfa" in options.formats and any(w.pdf for w in edition.parts):
+        from . import pdfproblems
+
         errors, fixes = pdfproblems.pdfa_diagnostics(edition)
         if errors:
             raise BuildFailed(errors)
@@ -405,6 +624,8 @@ def _check_pdf_readings(edition: Edition, options: Options, result: Result) -> N
 
 def _log_placements(edition: Edition, placements: list, result: Result) -> None:
     """How much each PDF reading was scaled to fit inside the margins."""
+    from .outputs import pdfpages
+
     scales = pdfpages.scales(placements)
     result.pdf_scales[edition.slug] = scales
     for work in edition.parts:
@@ -430,11 +651,15 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
     call's page or a page is left short (edition/pagefit.py: page ends as
     forced breaks, paragraphs set a line tighter or looser), and lay out again
     until nothing changes; fail if a note is still off its call's page."""
+    from . import pagefit, pdf
+
     corrections = pagefit.Corrections()
     extra = _profile_dirs(options, press)
     for round_number in range(1, MAX_LAYOUT_ROUNDS + 1):
         with result.timings.stage(f"{edition.slug}: render print html"):
             html = print_html(edition, env, options, date, corrections, press)
+        if round_number == 1 and not press:  # what the layout is made from (``layoutcache``)
+            result.layout_keys[edition.slug] = _layout_key(edition, env, options, html, result)
         with result.timings.stage(f"{edition.slug}: lay out pages"):
             document = pdf.lay_out(
                 html,
@@ -503,7 +728,7 @@ def print_html(
         volume_toc=volume_toc(edition, PRINT),
         introduction=render_introduction(edition, PRINT, env),
         permissions_rows=permission_rows(edition, None),
-        paper=pdf.PAPERS[options.paper],
+        paper=PAPERS[options.paper],
         fonts_css=Markup(_font_faces(edition)),
         stylesheets={
             kind: (css / name).resolve().as_uri() if press or kind != "press" else ""
@@ -517,4 +742,8 @@ def print_html(
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     html = check_links(html, "the print HTML")
-    return pagefit.mark_blocks(html, corrections.blocks()) if corrections else html
+    if corrections is None:
+        return html
+    from . import pagefit
+
+    return pagefit.mark_blocks(html, corrections.blocks())

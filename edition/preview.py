@@ -12,20 +12,19 @@ Each message goes to the watching process through ``send``:
 - ``("checked", slug, diagnostics, inputs)``: one edition read (``inputs`` is
   ``None`` when its input has errors);
 - ``("checked-all",)``: every edition read: the build may start;
-- ``("resolved", slug, key, citations, bibliography)``: a work's citations as
-  formatted, for the next check (see ``citation_key``);
 - ``("preview", slug, Book)`` or ``("preview-failed", slug, diagnostics)``.
+
+Citations are formatted through the build's cache (``edition.cache``): a save
+that changes no note and not the BibTeX file (the usual edit) runs no Pandoc,
+since Pandoc's runs are found by the content hash of their input.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
-from . import scripts
+from . import cache, scripts
 from .dependents import Inputs
 from .diagnostics import BuildFailed
 from .fonts import FACES, FONT_DIR
@@ -40,38 +39,32 @@ from .volume import read_reader
 Send = Callable[[tuple], None]
 
 
-#: slug -> (citation_key, citations, bibliography) of the work's last resolution
-Resolved = dict[str, tuple[str, dict, tuple]]
-
-
 def check(
-    send: Send, project: Path, works: list[str], readers: list[str], render: bool, resolved: Resolved | None = None
+    send: Send, project: Path, works: list[str], readers: list[str], render: bool, cache_folder: Path | None
 ) -> None:
-    """Read ``works`` and ``readers``, report each, then (with ``render``) their previews.
-
-    ``resolved`` holds what the last check formatted: a work whose notes and
-    BibTeX are unchanged (the usual edit) keeps its citations without running
-    Pandoc again, which is most of a preview's time."""
-    good: dict[str, Work | Edition] = {}
-    for slug in works:
-        _read(send, slug, lambda s=slug: read_work(project, s), good)
-    if render and readers:  # the works' pages first: a reader's check formats all its citations
-        _previews(send, project, good, resolved or {})
-    for slug in readers:
-        _read(send, slug, lambda s=slug: read_reader(project, s), good)
-    send(("checked-all",))
-    if render:
-        _previews(send, project, good, resolved or {})
+    """Read ``works`` and ``readers``, report each, then (with ``render``) their
+    previews; Pandoc's runs are kept in and reused from ``cache_folder``."""
+    with cache.use(cache_folder):
+        good: dict[str, Work | Edition] = {}
+        for slug in works:
+            _read(send, slug, lambda s=slug: read_work(project, s), good)
+        if render and readers:  # the works' pages first: a reader's check formats all its citations
+            _previews(send, project, good)
+        for slug in readers:
+            _read(send, slug, lambda s=slug: read_reader(project, s), good)
+        send(("checked-all",))
+        if render:
+            _previews(send, project, good)
 
 
-def _previews(send: Send, project: Path, good: dict[str, Work | Edition], resolved: Resolved) -> None:
+def _previews(send: Send, project: Path, good: dict[str, Work | Edition]) -> None:
     """Render the preview of each edition read well, once (``good`` empties)."""
     env = environment(project / "templates")
     while good:
         slug, item = next(iter(good.items()))
         del good[slug]
         try:
-            edition = item if isinstance(item, Edition) else single_work_edition(_resolve(send, item, resolved))
+            edition = item if isinstance(item, Edition) else single_work_edition(resolve_work(item))
             send(("preview", slug, book(edition, env, project)))
         except BuildFailed as failed:
             send(("preview-failed", slug, [str(d) for d in failed.diagnostics]))
@@ -90,26 +83,6 @@ def _read(send: Send, slug: str, read: Callable[[], Work | Edition], good: dict)
         return
     good[slug] = item
     send(("checked", slug, [], inputs(item)))
-
-
-def _resolve(send: Send, work: Work, resolved: Resolved) -> Work:
-    key = citation_key(work)
-    known = resolved.get(work.slug)
-    if known and known[0] == key:
-        return replace(work, citations=known[1], bibliography=known[2])
-    work = resolve_work(work)
-    send(("resolved", work.slug, key, dict(work.citations), work.bibliography))
-    return work
-
-
-def citation_key(work: Work) -> str:
-    """Everything ``resolve_work`` formats the citations from: the language, each
-    note's Markdown and citation ids in order, and the BibTeX file's bytes."""
-    digest = hashlib.sha256()
-    notes = [(note.source, [c.id for c in note.citations]) for note in work.notes]
-    digest.update(json.dumps([work.meta.language, notes], ensure_ascii=False).encode())
-    digest.update(work.bib_path.read_bytes() if work.bib_path else b"")
-    return digest.hexdigest()
 
 
 def _internal(exc: Exception) -> str:

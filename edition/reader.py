@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from . import bibliography, ids, mdblocks, mdcheck, scripts
 from .diagnostics import Collector
-from .markdown import MAX_NOTES, Parsed, parse, walk_inline
+from .markdown import MAX_NOTES, Parsed, parse, plain_text, walk_inline
 from .model import (
     BibEntry,
     CitationStyle,
@@ -60,6 +60,7 @@ WORK_SCHEMA = {
     "copy_text": Field(str),
     "appendix_title": Field(str),
     "document_label": Field(str),
+    "smart_quotes": Field(bool),
     "original_page": Field(int, minimum=1),
     "appendix_original_page": Field(int, minimum=1),
 }
@@ -95,6 +96,41 @@ IMAGE_FORMATS["WEBP"] = ("image/webp", ".webp")
 MAX_IMAGE_PIXELS = 40_000_000
 
 
+#: Other names for Markdown files: the build reads ``.md`` only.
+OTHER_MARKDOWN = (".markdown", ".mdown", ".mkd", ".mkdn", ".mdwn", ".mdtxt", ".mdtext")
+
+
+def check_unread(folder: Path, diags: Collector) -> None:
+    """What an author puts in text/ or documents/ expecting it to be read, and
+    the build would skip without a word: a folder of sections, a Markdown file
+    named otherwise than ``.md``."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.name.endswith("~"):
+            continue
+        if path.is_dir() and not path.is_symlink() and _holds_markdown(path):
+            diags.error(
+                SourceLocation(path),
+                "file.unread",
+                f"a folder in {folder.name}/ is not read: move its Markdown files into {folder.name}/ "
+                "(they are read in file-name order: 03-one.md, 04-two.md)",
+            )
+        elif path.is_file() and path.suffix.lower() in OTHER_MARKDOWN:
+            diags.error(
+                SourceLocation(path),
+                "file.unread",
+                f"only .md files are read: rename it {path.stem}.md (or move it out of {folder.name}/)",
+            )
+
+
+def _holds_markdown(folder: Path) -> bool:
+    for _, _, names in os.walk(folder):  # symbolic links to folders are not followed
+        if any(Path(n).suffix.lower() in (".md", *OTHER_MARKDOWN) for n in names):
+            return True
+    return False
+
+
 def markdown_files(folder: Path) -> list[Path]:
     """A folder's Markdown files in name order; hidden files (an editor's lock
     or swap file) are no part of the work."""
@@ -119,6 +155,8 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     style = _read_style(sandbox, meta, meta_map, root, diags)
     section_files = markdown_files(root / "text")
     document_files = markdown_files(root / "documents")
+    check_unread(root / "text", diags)
+    check_unread(root / "documents", diags)
     if len(section_files) + len(document_files) > MAX_FILES:
         extra = (section_files + document_files)[MAX_FILES]
         diags.error(
@@ -130,7 +168,7 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         diags.check()
     if sections is not None:
         section_files = [p for p in section_files if p.stem in sections]
-    reading = _Reading(slug, style.notes if style else True, mdblocks.TakenIds())
+    reading = _Reading(slug, style.notes if style else True, mdblocks.TakenIds(), meta.smart_quotes if meta else True)
     parsed_sections = [_read_section(sandbox, p, reading, diags) for p in section_files]
     tables = read_tables(sandbox, root / "tables", diags)
     label = meta.document_label if meta else DOCUMENT_LABEL
@@ -193,6 +231,7 @@ class _Reading:
     slug: str
     note_style: bool
     used_ids: set[str]
+    smart: bool = True  # Pandoc's smart quotes
 
 
 def _read_style(
@@ -235,10 +274,13 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
             "'document_label' must hold {number} and no other braces, as \"Document No. {number}\"",
         )
         return None
+    smart = d.get("smart_quotes", True) is not False
     return WorkMeta(
-        title=d["title"],
-        subtitle=text(d.get("subtitle")),
-        short_title=text(d.get("short_title")),
+        title=plain_text(d["title"], smart),
+        title_markdown=_markdown_of(d["title"], smart),
+        subtitle=plain_text(text(d.get("subtitle")), smart),
+        subtitle_markdown=_markdown_of(text(d.get("subtitle")), smart),
+        short_title=plain_text(text(d.get("short_title")), smart),
         authors=tuple(authors),
         series=text(d.get("series")),
         number=text(d.get("number")),
@@ -257,6 +299,7 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
         copy_text=text(d.get("copy_text")),
         appendix_title=text(d.get("appendix_title")) or "Appendix",
         document_label=text(d.get("document_label")) or DOCUMENT_LABEL,
+        smart_quotes=smart,
         original_page=d.get("original_page"),
         appendix_original_page=d.get("appendix_original_page"),
     )
@@ -293,6 +336,11 @@ def _authors(m: Mapping_, path: Path, diags: Collector) -> list[Person] | None:
     return authors if len(diags.items) == before else None
 
 
+def _markdown_of(title: str, smart: bool) -> str:
+    """The title as written when it holds Markdown (its plain text differs)."""
+    return title if plain_text(title, smart) != title else ""
+
+
 def _front(sandbox: Sandbox, path: Path, diags: Collector) -> tuple[Mapping_, str, int] | None:
     source = read_text(sandbox, path, diags)
     if source is None:
@@ -316,7 +364,8 @@ def _read_section(sandbox: Sandbox, path: Path, reading: _Reading, diags: Collec
     section = Section(
         kind="chapter",
         slug=ids.file_id(path.stem),
-        title=mapping.data["title"],
+        title=plain_text(mapping.data["title"], reading.smart),
+        title_markdown=_markdown_of(mapping.data["title"], reading.smart),
         tokens=tuple(parsed.tokens),
         location=SourceLocation(path, 1),
         original_page=mapping.data.get("original_page"),
@@ -338,7 +387,8 @@ def _read_document(
     section = Section(
         kind="document",
         slug=f"document-{d['number']}",
-        title=d["title"],
+        title=plain_text(d["title"], reading.smart),
+        title_markdown=_markdown_of(d["title"], reading.smart),
         tokens=tuple(parsed.tokens),
         location=SourceLocation(path, 1),
         original_page=d.get("original_page"),
@@ -369,7 +419,7 @@ def _link_headings(parses: list[Parsed]) -> None:
 
 
 def _parse(body: str, path: Path, first: int, diags: Collector, prefix: str, reading: _Reading) -> Parsed:
-    return parse(body, path, first, diags, prefix, reading.note_style, reading.used_ids)
+    return parse(body, path, first, diags, prefix, reading.note_style, reading.used_ids, reading.smart)
 
 
 def _number_notes(parses: list[Parsed], diags: Collector) -> tuple[Note, ...]:
@@ -561,7 +611,11 @@ def _image_kind(data: bytes, name: str, where: SourceLocation, diags: Collector)
         except (OSError, SyntaxError, ValueError):
             format_, width, height = None, 0, 0
     if format_ not in IMAGE_FORMATS:
-        diags.error(where, "file.unreadable", f"{name} is not a PNG, JPEG, GIF or WebP image")
+        diags.error(
+            where,
+            "file.unreadable",
+            f"{name} is not a PNG, JPEG, GIF or WebP image; save it as PNG (a drawing, an SVG) or JPEG (a photograph)",
+        )
         return None
     if width * height > MAX_IMAGE_PIXELS:
         diags.error(where, "file.size", f"{name} has more than {MAX_IMAGE_PIXELS} pixels; scale it down")

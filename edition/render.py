@@ -25,7 +25,7 @@ from . import anchors, ids, links, tabular
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs, walk_inline
 from .model import Image, Note, Section, SourceLocation, Table, Work
-from .scripts import RTL_LANGUAGES
+from .scripts import right_to_left
 from .templates import SandboxLoader
 
 #: Span and div attributes content may set; everything else is dropped.
@@ -116,9 +116,9 @@ def language_spans(work: Work) -> list[tuple[str, str]]:
     return out
 
 
-def inline_markdown(text: str) -> Markup:
+def inline_markdown(text: str, smart: bool = True) -> Markup:
     """A line of metadata (a document's source line) rendered as inline Markdown."""
-    tokens = PARSER.parseInline(text, {})
+    tokens = PARSER.parseInline(text, {"smart": smart})
     return Markup(_LineRenderer().renderInline(tokens[0].children or [], PARSER.options, {}))
 
 
@@ -353,12 +353,17 @@ class BodyRenderer(RendererHTML):
     def note_body(self, note: Note, inline: bool) -> Markup:
         """A note's text: paragraphs, or run together for a print footnote."""
         tokens = list(note.tokens)
-        if inline:
-            tokens = [t for t in tokens if t.type not in ("paragraph_open", "paragraph_close")]
         self._note_depth += 1
         self._in_note = inline
         try:
-            return Markup(self._blocks(tokens).strip())
+            if not inline:
+                return Markup(self._blocks(tokens).strip())
+            # set inline at its call (print) or after the number (EPUB): the
+            # paragraphs after the first are spans set as blocks (CSS), which
+            # both a <p> and the print footnote's <span> may hold
+            paragraphs = [self._blocks(p).strip() for p in _paragraphs(tokens)]
+            rest = "".join(f' <span class="note-paragraph">{p}</span>' for p in paragraphs[1:])
+            return Markup(paragraphs[0] + rest if paragraphs else "")
         finally:
             self._note_depth -= 1
             self._in_note = False
@@ -370,7 +375,7 @@ class BodyRenderer(RendererHTML):
 
     def inline(self, markdown: str) -> Markup:
         """Render a line of Markdown from metadata (a caption, a source note)."""
-        tokens = PARSER.parseInline(markdown, {})
+        tokens = PARSER.parseInline(markdown, {"smart": self.work.meta.smart_quotes})
         return Markup(self.renderInline(tokens[0].children or [], self.options, {}))
 
     # -- blocks -------------------------------------------------------------
@@ -488,6 +493,10 @@ class BodyRenderer(RendererHTML):
         hidden = "" if image is not None and image.attrGet("alt") else ' aria-hidden="true"'
         return f"<figure{attrs}>\n{img}\n<figcaption{hidden}>{caption}</figcaption>\n</figure>\n"
 
+    def table_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        """A Markdown table; its id (from ``Table: … {#tbl:id}``) in the work's namespace."""
+        return f"<table{self._safe_attrs(tokens[idx])}>\n"
+
     def fence(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         """A code block; its info string is a language or Pandoc attributes
         (``{.python #id}``), of which the classes are kept."""
@@ -565,7 +574,7 @@ class BodyRenderer(RendererHTML):
             out += f' lang="{escape(lang)}"'
             if self.target.xhtml:
                 out += f' xml:lang="{escape(lang)}"'
-            if direction is None and lang.split("-")[0].lower() in RTL_LANGUAGES:
+            if direction is None and right_to_left(lang):
                 direction = "rtl"
         if direction in ("ltr", "rtl", "auto"):
             out += f' dir="{direction}"'
@@ -609,6 +618,18 @@ OPENING = {
     "link_open": "link_close",
     "s_open": "s_close",
 }
+
+
+def _paragraphs(tokens: list[Token]) -> list[list[Token]]:
+    """A note's tokens, one list per paragraph, without the paragraph tags
+    (the check of the Markdown refuses any other block in a note)."""
+    out: list[list[Token]] = [[]]
+    for token in tokens:
+        if token.type == "paragraph_open" and out[-1]:
+            out.append([])
+        elif token.type not in ("paragraph_open", "paragraph_close"):
+            out[-1].append(token)
+    return [p for p in out if p]
 
 
 def split_inline(children: list[Token], chars: int) -> tuple[list[Token], list[Token]]:

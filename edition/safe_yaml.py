@@ -20,6 +20,7 @@ Timestamps are not resolved: ``date: 2009-04-01`` stays the text
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,13 +49,28 @@ class YamlRefused(Exception):
     message: str
 
 
+TIMESTAMP = "tag:yaml.org,2002:timestamp"
+BOOL = "tag:yaml.org,2002:bool"
+BOOL_RE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+
+
+def _resolvers() -> dict[str, list]:
+    """The safe loader's implicit types, less timestamps (dates stay text) and
+    with YAML 1.2's booleans, as Pandoc reads metadata: `yes`, `no`, `on` and
+    `off` stay text (a table column named "no" is not False)."""
+    resolvers = {
+        first: [(tag, regexp) for tag, regexp in entries if tag not in (TIMESTAMP, BOOL)]
+        for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    for first in "tTfF":
+        resolvers[first] = [*resolvers.get(first, []), (BOOL, BOOL_RE)]
+    return resolvers
+
+
 class BoundedLoader(yaml.SafeLoader):
     """The safe loader, with nesting bounded while composing and timestamps left as text."""
 
-    yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
+    yaml_implicit_resolvers = _resolvers()
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)

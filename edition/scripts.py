@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import Collector
-from .fonts import FACES, FONT_DIR
+from .fonts import FACES, FONT_DIR, cached_subset
 from .model import SourceLocation
 
 NOTO_DIR = Path(os.environ.get("EDITION_NOTO_DIR", "/usr/share/fonts/truetype/noto"))
@@ -50,7 +50,20 @@ TEXT_SUFFIXES = (".md", ".yaml", ".yml", ".csv", ".bib")
 #: Lines with undrawable characters reported per file.
 MAX_REPORTS_PER_FILE = 20
 #: Languages written right to left: a span or div in one of them is set with ``dir="rtl"``.
-RTL_LANGUAGES = ("ar", "he", "fa", "ur", "yi", "ps", "syr", "dv", "ug", "ckb")
+RTL_LANGUAGES = ("ar", "he", "fa", "ur", "yi", "ps", "syr", "dv", "ug", "ckb", "jrb", "jpr", "arc", "ota", "sd")
+#: Scripts written right to left (ISO 15924), for a tag that names its script.
+RTL_SCRIPTS = ("arab", "hebr", "syrc", "thaa", "nkoo", "adlm", "samr", "mand", "rohg")
+
+
+def right_to_left(lang: str) -> bool:
+    """Whether a BCP 47 tag's text runs right to left: by its script subtag
+    when it names one (``ar-Latn``, a romanization, does not; ``az-Arab``
+    does), else by its language."""
+    parts = lang.lower().split("-")
+    script = next((p for p in parts[1:] if len(p) == 4 and p.isalpha()), None)
+    return script in RTL_SCRIPTS if script else parts[0] in RTL_LANGUAGES
+
+
 GREEK = ((0x0370, 0x03FF), (0x1F00, 0x1FFF))
 REFERENCE_RE = re.compile(r"&(?:#[xX][0-9a-fA-F]+|#[0-9]+|[A-Za-z][A-Za-z0-9]*);")
 
@@ -143,6 +156,14 @@ FALLBACKS = (
         "fonts-noto-core",
         NOTO_DIR / "NotoNaskhArabic-Regular.ttf",
         NOTO_DIR / "NotoNaskhArabic-Bold.ttf",
+    ),
+    Fallback(
+        "Edition Devanagari",
+        "Noto Serif Devanagari",
+        "Devanagari (Hindi, Marathi, Nepali, Sanskrit)",
+        "fonts-noto-core",
+        NOTO_DIR / "NotoSerifDevanagari-Regular.ttf",
+        NOTO_DIR / "NotoSerifDevanagari-Bold.ttf",
     ),
     Fallback(
         "Edition CJK",
@@ -361,11 +382,10 @@ def data_url(face: FallbackFace, characters: frozenset[str]) -> str:
 def subset(face: FallbackFace, characters: frozenset[str]) -> bytes:
     """The face cut down to ``characters`` and the glyphs its layout features
     reach from them (``locl`` forms, Arabic joining forms). Deterministic."""
-    return _subset(face.path, face.index, characters)
+    return cached_subset(face.path, face.index, frozenset(ord(c) for c in characters), _subset)
 
 
-@functools.cache
-def _subset(path: Path, index: int, characters: frozenset[str]) -> bytes:
+def _subset(path: Path, index: int, codepoints: frozenset[int]) -> bytes:
     import io
 
     from fontTools import subset as ft_subset
@@ -377,7 +397,7 @@ def _subset(path: Path, index: int, characters: frozenset[str]) -> bytes:
     options.notdef_outline = True
     font = TTFont(path, fontNumber=index, recalcTimestamp=False, lazy=True)
     subsetter = ft_subset.Subsetter(options)
-    subsetter.populate(unicodes=sorted(ord(c) for c in characters))
+    subsetter.populate(unicodes=sorted(codepoints))
     subsetter.subset(font)
     out = io.BytesIO()
     font.save(out)

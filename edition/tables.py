@@ -39,6 +39,7 @@ TABLE_SCHEMA = {
     "totals": Field((bool, list, dict)),
     "subtotals": Field(bool),
     "wide": Field(str),
+    "column_groups": Field(list),
     "missing": Field(str),
     "original_pages": Field(dict),
     "source_note": Field(str),
@@ -277,9 +278,11 @@ def _layout(
     for key, page in (d.get("original_pages") or {}).items():
         if not isinstance(page, int) or isinstance(page, bool) or page < 1:
             err("original_pages", f"the original page of {key!r} must be a whole number from 1", str(key))
+    column_groups = _column_groups(d.get("column_groups") or [], shown, list_column, err)
     if len(diags.items) > before:
         return None
     return {
+        "column_groups": column_groups,
         "group_by": group_by,
         "list_column": list_column,
         "row_header": row_header,
@@ -288,6 +291,42 @@ def _layout(
         "subtotals": subtotals,
         "wide": wide,
     }
+
+
+def _column_groups(
+    value: list, shown: tuple[Column, ...], list_column: str, err
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Heads over heads: each group a label over adjacent printed columns."""
+    order = [c.name for c in shown]
+    out: list[tuple[str, tuple[str, ...]]] = []
+    taken: set[str] = set()
+    if value and list_column:
+        err("column_groups", "'column_groups' heads the columns of a data table, not a grouped list")
+        return ()
+    for number, group in enumerate(value, 1):
+        names = group.get("columns") if isinstance(group, dict) else None
+        label = group.get("label") if isinstance(group, dict) else None
+        if not isinstance(label, str) or not label.strip() or not isinstance(names, list) or not names:
+            err(
+                "column_groups",
+                f"column group {number} must be written {{label: Text, columns: [a, b]}}",
+            )
+            continue
+        names = [str(n) for n in names]
+        unknown = [n for n in names if n not in order]
+        if unknown:
+            err("column_groups", f"column group {label!r} names {unknown[0]!r}, which is not a printed column")
+            continue
+        positions = sorted(order.index(n) for n in names)
+        if positions != list(range(positions[0], positions[0] + len(positions))):
+            err("column_groups", f"the columns of group {label!r} must stand side by side in the printed order")
+            continue
+        if taken & set(names):
+            err("column_groups", f"column group {label!r} names a column another group already has")
+            continue
+        taken |= set(names)
+        out.append((label, tuple(order[p] for p in positions)))
+    return tuple(out)
 
 
 def _check_stated(stated: dict, err) -> None:

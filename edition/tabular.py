@@ -36,6 +36,18 @@ class Head:
     text: str
     unit: str
     classes: str
+    grouped: bool = False  # under a column group's head (in the second head row)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A cell of the first head row of a table with column groups: a group's
+    label over ``span`` columns, or (``head``) an ungrouped column's head
+    spanning both rows."""
+
+    text: str
+    span: int
+    head: Head | None = None
 
 
 @dataclass
@@ -51,6 +63,7 @@ class View:
     heads: list[Head]
     groups: list[Group]
     totals: list[Cell] | None
+    bands: list[Band] = field(default_factory=list)  # the first head row, with column groups
 
 
 @dataclass(frozen=True)
@@ -129,7 +142,16 @@ def table_view(table: Table, date_format: Callable[[str], str] = str) -> View:
                 cells.append(Cell("", _classes(column)))
         return cells
 
-    heads = [Head(c.header, c.unit, _classes(c)) for c in shown]
+    grouped = {name for _, names in table.column_groups for name in names}
+    heads = [Head(c.header, c.unit, _classes(c), c.name in grouped) for c in shown]
+    bands: list[Band] = []
+    if table.column_groups:
+        starts = {names[0]: (label, len(names)) for label, names in table.column_groups}
+        for column, head in zip(shown, heads, strict=True):
+            if column.name in starts:
+                bands.append(Band(*starts[column.name]))
+            elif column.name not in grouped:
+                bands.append(Band(head.text, 1, head))
     if table.group_by:
         groups = [Group(show(group_column, key), key, [row_cells(r) for r in rows]) for key, rows in table.groups()]
         if table.subtotals:
@@ -138,7 +160,7 @@ def table_view(table: Table, date_format: Callable[[str], str] = str) -> View:
     else:
         groups = [Group(None, None, [row_cells(r) for r in table.rows])]
     totals = total_cells(list(table.rows), table.totals_label) if table.totals else None
-    return View(heads, groups, totals)
+    return View(heads, groups, totals, bands)
 
 
 def note_labels(count: int) -> list[str]:

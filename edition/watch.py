@@ -47,6 +47,7 @@ from pathlib import Path
 
 from . import children, serve
 from .children import Child
+from .cli import CACHE_FOLDER
 from .dependents import INPUT_FOLDERS, Dependents, editions
 from .diagnostics import Diagnostic, suggest
 
@@ -99,7 +100,6 @@ class Loop:
         self.alive, self._alive_writer = self.context.Pipe(duplex=False)  # see _stop_with_parent
         self.dependents = Dependents(project)
         self.rendered: dict[str, serve.Book] = {}  # the last preview rendered of each edition
-        self.resolved: dict = {}  # the last citations formatted for each work (preview.Resolved)
         self.dirty: list[str] = []
         self.job: Job | None = None
         self.formats = tuple(args.format or ("pdf", "pdfa", "epub"))
@@ -136,7 +136,7 @@ class Loop:
             job.works,
             [s for s in job.editions if s not in job.works],
             self.state is not None,
-            self.resolved,
+            None if self.args.no_cache else self.project / CACHE_FOLDER,
         )
         self._status(job.editions, "checking the input…")
 
@@ -173,9 +173,6 @@ class Loop:
             child.reported = True
         if kind == "line":
             self.on_line(job, *rest)
-        elif kind == "resolved":  # keyed by content: still true when the job is cancelled
-            slug, *known = rest
-            self.resolved[slug] = tuple(known)
         elif job.cancelled:  # its checks, previews and builds are out of date
             return
         elif kind == "checked":

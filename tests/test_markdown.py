@@ -44,12 +44,16 @@ SUPPORTED = {
         ["See Implicit references, Implicit references or this."],
     ),
     "smart-dashes": ("Pages 33--35 --- and so on...", ["Pages 33\u201335 \u2014 and so on\u2026"]),
+    "smart-quotes": (
+        '"Quoted" and \'single\', the author\'s, `"code"` kept.',
+        ['\u201cQuoted\u201d and \u2018single\u2019, the author\u2019s, "code" kept.'],
+    ),
     "block-quotation": ("> This is a block quote.\n>\n> > A block quote within it.", ["This is a block quote."]),
     "indented-code": ("Code:\n\n    if (a > 3) {\n      moveShip(5 * gravity, DOWN);\n    }", ["moveShip(5"]),
     "fenced-code": ("~~~~ {#mycode .haskell}\nqsort [] = []\n~~~~", ["qsort"]),
     "line-block": (
         "| The limerick packs laughs anatomical\n| In space that is quite economical.\n|    But the good ones I've seen",
-        ["The limerick packs laughs anatomical", "But the good ones I've seen"],
+        ["The limerick packs laughs anatomical", "But the good ones I\u2019ve seen"],
     ),
     "bullet-list": ("* one\n* two\n* three\n\n- loose one\n\n- loose two", ["one", "loose two"]),
     "nested-list": ("* fruits\n    + apples\n        - macintosh\n    + pears\n* vegetables", ["macintosh"]),
@@ -139,6 +143,13 @@ UNSUPPORTED = {
     "bad-attributes": ("Text [span]{.x\nand more.", "attributes that cannot be read", 4),
     "unclosed-div": ("Text.\n\n::: {.x\nNo closing.", "a fenced div that cannot be read", 6),
     "note-in-link": ("A [link^[with a note]](https://example.org).", "a note inside a link's text", 4),
+    # a note holds paragraphs: a block in it would break the <p> of the EPUB's note
+    "quotation-in-note": ("Text.[^1]\n\n[^1]: A note.\n\n    > A quotation.", "a block quotation inside a note", 8),
+    "list-in-note": ("Text.[^1]\n\n[^1]: A note.\n\n    - an item\n    - another", "a list inside a note", 8),
+    "table-in-note": ("Text.[^1]\n\n[^1]: A note.\n\n    | a | b |\n    |---|---|\n    | 1 | 2 |", "a table inside", 8),
+    # raw HTML: never passed through, and as text its syntax would print
+    "raw-html-inline": ("Text.\n\nA line<br>break and <sup>2</sup>.", "raw HTML (<br>) is not supported", 6),
+    "raw-html-block": ('<div class="x">\nText.\n</div>', 'raw HTML (<div class="x">)', 4),
 }
 
 
@@ -218,6 +229,8 @@ def test_unsupported_construct_is_refused_at_its_line(tmp_path, name):
         ("One line,\nthen the note [^2] on the second.\n", "md.footnote-undefined", 5),
         ("A paragraph\nwith `code\nacross lines` and then\n![](missing.png)\n", "md.alt-text", 7),
         ("| a | b |\n|---|---|\n| 1 | [@nope] |\n", "cite.unknown", 6),
+        # a grid-table border one column off: refused at its row, never a "|" in the cell
+        ("+---+---+\n| a | b |\n+===+===+\n| 1 | 2 |\n+---+---+\n| 3| 4  |\n+---+---+\n", "md.table", 9),
     ],
 )
 def test_a_problem_is_reported_at_its_own_line(tmp_path, body, code, line):

@@ -549,10 +549,10 @@ def test_placeholders_a_finisher_dropped_are_made_again(tmp_path, monkeypatch):
     Figures, in reading order, after the title pages."""
     from edition.outputs import archival
 
-    write_pdfa = archival.write_pdfa
+    write_print = archival.write_print  # the tagged PDF the PDF/A is made from
 
     def without_placeholders(*args, **kwargs):
-        with pikepdf.open(io.BytesIO(write_pdfa(*args, **kwargs))) as pdf:
+        with pikepdf.open(io.BytesIO(write_print(*args, **kwargs))) as pdf:
             for element in list(_elements(pdf.Root.StructTreeRoot)):
                 if element.get("/S") == "/Art":
                     parent = element.P
@@ -561,7 +561,7 @@ def test_placeholders_a_finisher_dropped_are_made_again(tmp_path, monkeypatch):
             pdf.save(out)
         return out.getvalue()
 
-    monkeypatch.setattr(archival, "write_pdfa", without_placeholders)
+    monkeypatch.setattr(archival, "write_print", without_placeholders)
     tagged = pdfs.typeset("<h1>A Tagged Article</h1><p>Its text.</p>", tags=True)
     more = "  - pdf: readings/scan.pdf\n    cite: scan2020\n    title: The Scan Again\n"
     project = pdf_project(

@@ -498,7 +498,9 @@ def test_a_file_that_is_no_image_is_refused(tmp_path, capsys):
         tmp_path,
         capsys,
         {"content/test/text/map.png": "not an image\n", TEXT: section("![A map](map.png)\n")},
-        [f"{TEXT}:4: error: image 'map.png' is not a PNG, JPEG, GIF or WebP image [file.unreadable]"],
+        [
+            f"{TEXT}:4: error: image 'map.png' is not a PNG, JPEG, GIF or WebP image; save it as PNG (a drawing, an SVG) or JPEG (a photograph) [file.unreadable]"
+        ],
     )
 
 

@@ -321,43 +321,12 @@ def test_the_preview_serves_only_what_it_shows(tmp_path, watch):
     assert watcher.interrupt() == 130
 
 
-def test_the_preview_reuses_citations_only_when_notes_and_bibliography_are_unchanged(tmp_path):
-    from edition.preview import _resolve, citation_key
-    from edition.reader import read_work
-    from edition.resolve import resolve_work
-
-    text = "A claim.[^1]\n\n[^1]: [@suh1988, 12]\n"
-    project = make_project(tmp_path, sections={"01-one.md": section(text)}, bib=BIB_MIN)
-    first = read_work(project, "test")
-    first_key = citation_key(first)
-    sent: list[tuple] = []
-    resolved = _resolve(sent.append, first, {})
-    memo = {"test": tuple(sent[0][2:])}
-    # the text changes, the notes do not: the citations are kept, and equal a fresh resolution's
-    save(project / "content/test/text/01-one.md", section("Another claim." + text.removeprefix("A claim.")))
-    second = read_work(project, "test")
-    assert citation_key(second) == first_key
-    sent.clear()
-    kept = _resolve(sent.append, second, memo)
-    assert sent == []
-    assert kept.citations == resolve_work(second).citations == resolved.citations
-    assert kept.bibliography == resolved.bibliography
-    # a note or the BibTeX changes: formatted anew
-    save(project / "content/test/text/01-one.md", section(text.replace("12]", "13]")))
-    assert citation_key(read_work(project, "test")) != first_key
-    save(project / "content/test/text/01-one.md", section(text))
-    save(project / "bib/test.bib", BIB_MIN.replace("Columbia University Press", "Columbia UP"))
-    third = read_work(project, "test")
-    assert citation_key(third) != first_key
-    assert "Columbia UP" in str(_resolve(sent.append, third, memo).citations)
-
-
 def test_the_preview_carries_the_fonts_of_every_script_it_shows(tmp_path):
     from edition.preview import check
 
     project = make_project(tmp_path, sections={"01-one.md": section("The word [λόγος]{lang=grc}.\n")}, bib=BIB_MIN)
     sent: list[tuple] = []
-    check(sent.append, project, ["test"], [], True, {})
+    check(sent.append, project, ["test"], [], True, None)
     book = next(message[2] for message in sent if message[0] == "preview")
     assert "λόγος" in book.files["test-01-one.xhtml"].decode()
     urls = re.findall(r'url\("\.\./(fonts/[^"]+)"\)', book.files["css/base.css"].decode())

@@ -1,10 +1,13 @@
-"""The archival PDF/A-3a: the print layout, tagged, self-describing, with the
+"""The archival PDF/A-3a: the print PDF, made self-describing, with the
 edition's own sources embedded as associated files.
 
-One WeasyPrint layout is written twice (print PDF, then PDF/A). A write leaves
-state on the document (an sRGB output intent in ``color_profiles``, appended
-``xmp_metadata``) and an ``Attachment`` can be written only once, so every
-write goes through ``isolated_write``, and attachments are made fresh for each.
+The PDF/A is the print PDF finished further (``to_pdfa``), not a second
+WeasyPrint write of the layout: its pages, fonts, tags and links are the print
+PDF's own, and what PDF/A-3a adds is set with pikepdf: the sRGB output intent,
+the embedded sources (``attach``), the XMP identification, images without
+interpolation, every annotation printable. A write leaves state on a
+WeasyPrint document (``color_profiles``, ``xmp_metadata``), so the writes that
+remain (print, press) go through ``isolated_write``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import io
 import json
 import platform
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
@@ -26,7 +30,6 @@ from xml.sax.saxutils import escape
 import pydyf
 import weasyprint
 from PIL import Image
-from weasyprint import Attachment
 
 from .. import readlog
 from ..freshness import TOOLS
@@ -127,24 +130,10 @@ def manifest(
     return SourceFile(MANIFEST_NAME, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
-def attachments(files: list[SourceFile], date: datetime.datetime) -> list[Attachment]:
-    stamp = date.replace(tzinfo=None)
-    return [
-        Attachment(
-            file_obj=io.BytesIO(f.data),
-            name=f.name,
-            description=f.description,
-            created=stamp,
-            modified=stamp,
-            relationship=f.relationship,
-        )
-        for f in files
-    ]
-
-
 def attach(pdf, files: list[SourceFile], date: datetime.datetime) -> None:
-    """Embed files in an open pikepdf PDF as associated files, stored as they
-    are, with the same entries WeasyPrint writes for the others (``attachments``)."""
+    """Embed files in an open pikepdf PDF as associated files (Flate-compressed;
+    a PDF, compressed already, is stored as it is), each with its MIME type,
+    size, MD5 checksum, dates, description and relationship."""
     import pikepdf
 
     stamp = pikepdf.String(date.strftime("D:%Y%m%d%H%M%SZ"))
@@ -158,7 +147,7 @@ def attach(pdf, files: list[SourceFile], date: datetime.datetime) -> None:
     related = pdf.Root.AF
     for f in files:
         stream = pdf.make_stream(
-            f.data,
+            b"",
             Type=pikepdf.Name.EmbeddedFile,
             Subtype=pikepdf.Name("/" + MIME_TYPES.get(f.suffix, "application/octet-stream")),
             Params=pikepdf.Dictionary(
@@ -168,6 +157,10 @@ def attach(pdf, files: list[SourceFile], date: datetime.datetime) -> None:
                 ModDate=stamp,
             ),
         )
+        if f.suffix in STORED:
+            stream.write(f.data)
+        else:
+            stream.write(zlib.compress(f.data, 9), filter=pikepdf.Name.FlateDecode)
         spec = pdf.make_indirect(
             pikepdf.Dictionary(
                 Type=pikepdf.Name.Filespec,
@@ -202,7 +195,8 @@ def isolated_write(document: weasyprint.Document) -> Iterator[None]:
 def write_print(document: weasyprint.Document, edition: Edition) -> bytes:
     """The print PDF, tagged (``claim`` makes it PDF/UA-1 once it is complete)."""
     with isolated_write(document), pdfua.recording() as record:
-        data = document.write_pdf(pdf_identifier=edition.identifier.encode(), pdf_tags=True)
+        # uncompressed: the finisher rewrites the content streams and compresses every stream once
+        data = document.write_pdf(pdf_identifier=edition.identifier.encode(), pdf_tags=True, uncompressed_pdf=True)
     xmp = lambda info, claim: xmp_packet(info, edition, False, claim)  # noqa: E731
     return pdfua.finish(data, record, document, xmp)
 
@@ -241,65 +235,96 @@ def _stable_pdfx_ids(_document: weasyprint.Document, pdf: pydyf.PDF) -> None:
     stream.stream = [re.sub(rb"xmp\.did:[0-9a-f-]+", f"xmp.did:{digest}".encode(), content)]
 
 
-def write_pdfa(
-    document: weasyprint.Document, edition: Edition, files: list[SourceFile], date: datetime.datetime
-) -> bytes:
-    """The PDF/A-3a, tagged (``claim`` makes it PDF/UA-1 too once it is complete)."""
-    identifier = hashlib.md5((edition.identifier + "#pdfa").encode(), usedforsecurity=False).hexdigest().encode()
-    with isolated_write(document), pdfua.recording() as record:
-        data = document.write_pdf(
-            pdf_variant="pdf/a-3a",
-            pdf_identifier=identifier,
-            attachments=attachments(files, date),
-            finisher=lambda _document, pdf: _finish(pdf, edition, files),
+def to_pdfa(data: bytes, edition: Edition, files: list[SourceFile], date: datetime.datetime) -> bytes:
+    """The PDF/A-3a made from the complete print PDF (tagged, its PDF readings
+    laid in): what WeasyPrint's ``pdf/a-3a`` variant would write, set on the
+    finished file. ``claim`` makes it PDF/UA-1 too once it is checked."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        _output_intent(pdf)
+        attach(pdf, files, date)
+        _pdfa_images(pdf)
+        for page in pdf.pages:  # PDF/A: every annotation prints
+            for annotation in page.obj.get("/Annots") or []:
+                annotation.F = 4
+        pdfua.set_xmp(pdf, xmp_packet(pdfua.info(pdf), edition, True, False))
+        # the PDF/A is a file of its own: its permanent identifier is not the print PDF's
+        identifier = hashlib.md5((edition.identifier + "#pdfa").encode(), usedforsecurity=False).hexdigest()
+        pdf.trailer.ID = pikepdf.Array([pikepdf.String(identifier.encode()), pdf.trailer.ID[1]])
+        out = io.BytesIO()
+        # every stream as it is: the print PDF's are compressed, the sources were compressed by ``attach``
+        pdf.save(
+            out,
+            deterministic_id=True,
+            fix_metadata_version=False,
+            stream_decode_level=pikepdf.StreamDecodeLevel.none,
+            compress_streams=False,
         )
-    xmp = lambda info, claim: xmp_packet(info, edition, True, claim)  # noqa: E731
-    return pdfua.finish(data, record, document, xmp)
+        return out.getvalue()
 
 
-def _finish(pdf: pydyf.PDF, edition: Edition, files: list[SourceFile]) -> None:
-    """Replace WeasyPrint's XMP with a complete one, consistent with the Info
-    dictionary, give each embedded file its MIME type, and turn off image
-    interpolation (PDF/A forbids it; WeasyPrint sets it for every image whose
-    ``image-rendering`` is ``auto``)."""
-    stream = pdf.objects[_number(pdf.catalog["Metadata"])]
-    stream.stream = [xmp_packet(pdf.info, edition)]
+def _output_intent(pdf) -> None:
+    """The sRGB output intent (WeasyPrint's own profile, as its PDF/A variants use)."""
+    import pikepdf
+
+    profile = pdf.make_stream(zlib.compress(_srgb_profile(), 9), N=3)
+    profile.Filter = pikepdf.Name.FlateDecode
+    intent = pikepdf.Dictionary(
+        Type=pikepdf.Name.OutputIntent,
+        S=pikepdf.Name.GTS_PDFA1,
+        OutputConditionIdentifier=pikepdf.String(SRGB_PROFILE),
+        Info=pikepdf.String(SRGB_PROFILE),
+        DestOutputProfile=profile,
+    )
+    pdf.Root.OutputIntents = pikepdf.Array([intent])
+
+
+SRGB_PROFILE = "sRGB2014.icc"
+
+
+def _srgb_profile() -> bytes:
+    from importlib.util import find_spec
+
+    spec = find_spec("weasyprint")
+    assert spec is not None and spec.submodule_search_locations
+    return (Path(list(spec.submodule_search_locations)[0]) / "pdf" / SRGB_PROFILE).read_bytes()
+
+
+def _pdfa_images(pdf) -> None:
+    """No image interpolation (PDF/A forbids it; WeasyPrint sets it for every
+    image whose ``image-rendering`` is ``auto``), and no CMYK image under the
+    RGB output intent."""
+    import pikepdf
+
     for obj in pdf.objects:
-        if isinstance(obj, pydyf.Stream) and obj.extra.get("Subtype") == "/Image":
-            obj.extra["Interpolate"] = "false"
-            if obj.extra.get("ColorSpace") == "/DeviceCMYK":
-                _cmyk_image_as_rgb(obj)
-    mime = {f.name: MIME_TYPES.get(f.suffix, "application/octet-stream") for f in files}
-    for obj in pdf.objects:
-        if isinstance(obj, dict) and obj.get("Type") == "/Filespec":
-            name = _pdf_string(obj.get("F"))
-            embedded = pdf.objects[_number(obj["EF"]["F"])]
-            if name in mime:
-                embedded.extra["Subtype"] = "/" + mime[name].replace("/", "#2f")
+        if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != "/Image":
+            continue
+        if "/Interpolate" in obj:
+            obj.Interpolate = False
+        if obj.get("/ColorSpace") == "/DeviceCMYK" and obj.get("/Filter") == "/DCTDecode":
+            _cmyk_image_as_rgb(obj)
 
 
-def _cmyk_image_as_rgb(image: pydyf.Stream) -> None:
+def _cmyk_image_as_rgb(image) -> None:
     """A CMYK image (a JPEG: WeasyPrint passes it through) in RGB. PDF/A allows
     DeviceCMYK only with a CMYK output intent; the PDF/A's is sRGB, and no free
     CMYK profile exists to convert with, so the conversion is Pillow's plain one."""
-    data = b"".join(part if isinstance(part, bytes) else part.data for part in image.stream)
-    picture = Image.open(io.BytesIO(data))  # Pillow undoes an Adobe JPEG's inverted CMYK
+    import pikepdf
+
+    picture = Image.open(io.BytesIO(image.read_raw_bytes()))  # Pillow undoes an Adobe JPEG's inverted CMYK
     out = io.BytesIO()
     picture.convert("RGB").save(out, format="JPEG", quality=95)
-    image.stream = [out.getvalue()]
-    image.extra["ColorSpace"] = "/DeviceRGB"
-    image.extra["Filter"] = "/DCTDecode"
-    image.extra.pop("Decode", None)
-    image.extra.pop("DecodeParms", None)
+    image.write(out.getvalue(), filter=pikepdf.Name.DCTDecode)
+    image.ColorSpace = pikepdf.Name.DeviceRGB
+    for key in ("/Decode", "/DecodeParms"):
+        if key in image:
+            del image[key]
 
 
 def _number(reference: bytes | str) -> int:
     """The object number of a pydyf reference (``b"12 0 R"``)."""
     return int(reference.split()[0])
-
-
-def _pdf_string(value: Any) -> str:
-    return str(value.string) if isinstance(value, pydyf.String) else str(value or "")
 
 
 def _info(info: dict, key: str) -> str:

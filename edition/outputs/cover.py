@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
-from .. import safe_yaml, scripts
+from .. import cache, safe_yaml, scripts
 from ..diagnostics import BuildFailed, Diagnostic
 from ..fonts import FACES, FONT_DIR
 from ..model import Edition, SourceLocation
@@ -127,7 +128,33 @@ MAX_COVER_PIXELS = 16_000_000
 
 
 def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
-    spec = _layout(layout_path)
+    """The cover as a PNG; drawn once for its texts, layout, fonts and code (``cache``)."""
+    layout = _layout(layout_path)  # checked before anything is looked up
+    fonts = [cache.file_digest(FONT_DIR / face.file) for face in FACES]
+    system = [f"{p} {p.stat().st_size} {p.stat().st_mtime_ns}" for p in scripts.font_files() if p.exists()]
+    key = cache.key(
+        "cover",
+        cache.code_version(),
+        json.dumps(texts, sort_keys=True),
+        json.dumps(layout, sort_keys=True, default=str),
+        *fonts,
+        *system,
+    )
+    store = cache.active()
+    found = store.get("cover", key) if store is not None else None
+    if found is None or not found.startswith(PNG_SIGNATURE):
+        found = _drawn[key] if key in _drawn else _draw(texts, layout)
+        if store is not None:
+            store.put("cover", key, found)
+    _drawn[key] = found
+    return found
+
+
+PNG_SIGNATURE = bytes.fromhex("89504e470d0a1a0a")
+_drawn: dict[str, bytes] = {}
+
+
+def _draw(texts: dict[str, str], spec: dict) -> bytes:
     width, height = spec["size"]
     image = Image.new("RGB", (width, height), spec["background"])
     draw = ImageDraw.Draw(image)

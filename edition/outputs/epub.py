@@ -23,8 +23,8 @@ from markupsafe import Markup
 
 from .. import fonts, ids, links, scripts
 from ..diagnostics import BuildFailed, Diagnostic
-from ..layout import PageStart
 from ..model import Edition, Image, Section, SourceLocation, Work
+from ..pagestart import PageStart
 from ..render import (
     EPUB,
     build_locator,

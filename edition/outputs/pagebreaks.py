@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from lxml import etree
 
-from ..layout import PageStart, is_marker_element, text_blocks
+from ..pagestart import PageStart, is_marker_element, text_blocks
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"

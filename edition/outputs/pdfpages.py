@@ -35,8 +35,8 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name
 
 from .. import ids
-from ..layout import PageStart
 from ..model import Edition, Work
+from ..pagestart import PageStart
 from .pdftags import Graft, StructTree
 
 PT_PER_PX = 0.75  # WeasyPrint: 96 CSS px per inch, 72 pt per inch

@@ -93,7 +93,7 @@ def finish(data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None
         _write_tree(pdf, structure, renumbered, annotations)
         _catalog(pdf, lang)
         if xmp is not None:
-            _set_xmp(pdf, xmp(_info(pdf), False))
+            set_xmp(pdf, xmp(info(pdf), False))
         return _save(pdf)
 
 
@@ -105,7 +105,7 @@ def claim(data: bytes, xmp: XmpBuilder, name: str) -> bytes:
         if faults:
             log.warning("%s is not claimed as PDF/UA-1: it breaks %s", name, ", ".join(faults))
             return data
-        _set_xmp(pdf, xmp(_info(pdf), True))
+        set_xmp(pdf, xmp(info(pdf), True))
         out = io.BytesIO()
         # only the XMP packet changes: every other stream is written as it was
         pdf.save(
@@ -124,11 +124,11 @@ def _save(pdf: pikepdf.Pdf) -> bytes:
     return out.getvalue()
 
 
-def _info(pdf: pikepdf.Pdf) -> dict[str, str]:
+def info(pdf: pikepdf.Pdf) -> dict[str, str]:
     return {str(k)[1:]: str(v) for k, v in pdf.docinfo.items()}
 
 
-def _set_xmp(pdf: pikepdf.Pdf, packet: bytes) -> None:
+def set_xmp(pdf: pikepdf.Pdf, packet: bytes) -> None:
     stream = pdf.make_stream(packet)
     stream.Type = Name.Metadata
     stream.Subtype = Name.XML

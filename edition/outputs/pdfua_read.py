@@ -6,6 +6,7 @@ fonts' ToUnicode maps, read by pdfminer's CMap parser) and baselines."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -199,6 +200,22 @@ def _unicode_map(font: pikepdf.Dictionary) -> FileUnicodeMap | None:
     return cmap
 
 
+_HEX_STRING = re.compile(rb"<([0-9A-Fa-f\s]*)>")
+
+
+def _tj_bytes(array: pikepdf.Object) -> bytes:
+    """The strings of a TJ array, joined. Read from the array's unparsed form
+    when it holds only hex strings, empty strings and numbers (as WeasyPrint
+    writes glyph ids): one call into qpdf instead of one per element."""
+    raw = array.unparse()
+    if raw.startswith(b"[") and raw.endswith(b"]"):
+        rest = _HEX_STRING.sub(b" ", raw[1:-1]).replace(b"()", b" ")
+        if not rest.strip(b" \t\r\n\f-+.0123456789"):
+            strings = [found.translate(None, b" \t\r\n\f") for found in _HEX_STRING.findall(raw)]
+            return bytes.fromhex(b"".join(h + b"0" if len(h) % 2 else h for h in strings).decode("ascii"))
+    return b"".join(bytes(i) for i in array if isinstance(i, pikepdf.String))
+
+
 def _decode(data: bytes, width: int, cmap: FileUnicodeMap | None) -> tuple[str, bool]:
     """The text of a string shown in a font, and whether every code mapped."""
     if cmap is None:
@@ -288,8 +305,8 @@ class _ContentReader:
         if op not in TEXT_SHOW:
             current.graphics = True
             return
-        strings = operands[0] if op == "TJ" else [operands[-1]]
-        text, complete = _decode(b"".join(bytes(i) for i in strings if isinstance(i, pikepdf.String)), *font)
+        shown = _tj_bytes(operands[0]) if op == "TJ" else bytes(operands[-1])
+        text, complete = _decode(shown, *font)
         current.text += text
         self.unmapped |= not complete
         current.baselines.append(baseline)

@@ -1,0 +1,264 @@
+"""The cache (``.edition-cache/``) never changes what a build writes.
+
+Each kind of input is edited once; the build that reuses the cache must write
+the same bytes as a build without it (``--no-cache``), and different bytes
+from before the edit (so a stale result could not pass). A damaged, foreign
+or hostile cache entry is a miss, never a crash and never an output.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from edition import cache, tools
+from edition.cli import main
+
+from .projects import BIB_MIN, make_project, section
+
+READER = """title: A Test Reader
+course_code: TEST 101
+instructor: Ina Structor
+institution: Test University
+term: Fall 2027
+identifier: urn:uuid:00000000-0000-4000-8000-000000000099
+date: 2027-09
+language: en
+rights: Test.
+introduction: Read the test work first.
+readings:
+  - work: test
+"""
+TEXT = (
+    "Opening words of the test.[^1] A second sentence.\n\n"
+    "::: {.table #t}\nTABLE: Diplomatic relations\n:::\n\n"
+    "![A square](square.png)\n\n"
+    "[^1]: [@suh1988, 12]\n"
+)
+TABLE_YAML = "columns:\n  year: integer\n  country: text\n"
+
+
+def _png(colour: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def own_secret(tmp_path, monkeypatch):
+    """A cache secret of the test's own (never the user's)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    cache.secret.cache_clear()
+    yield
+    cache.secret.cache_clear()
+
+
+def project_with_every_input(root: Path) -> Path:
+    return make_project(
+        root,
+        sections={"01-one.md": section(TEXT)},
+        bib=BIB_MIN,
+        extra={
+            "content/test/tables/t.csv": "year,country\n1971,Malta\n1972,Chile\n",
+            "content/test/tables/t.yaml": TABLE_YAML,
+            "content/test/text/square.png": _png("red"),
+            "readers/r.yaml": READER,
+        },
+    )
+
+
+def build(project: Path, out: Path, *args: str) -> dict[str, bytes]:
+    """Build every edition (``--force``); the outputs by name (the stamp left out)."""
+    assert main(["-q", "--force", "--out", str(out), *args], project=project) == 0
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if not p.name.startswith(".")}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+EDITS = {
+    "section text": lambda p: edit(p / "content/test/text/01-one.md", "Opening words", "Changed words"),
+    "a note": lambda p: edit(p / "content/test/text/01-one.md", "[@suh1988, 12]", "[@suh1988, 13]"),
+    "BibTeX": lambda p: edit(p / "bib/test.bib", "Columbia University Press", "Columbia UP"),
+    "work.yaml metadata": lambda p: edit(p / "content/test/work.yaml", "rights: Test rights.", "rights: Other rights."),
+    "a table CSV": lambda p: edit(p / "content/test/tables/t.csv", "1971,Malta", "1971,Cyprus"),
+    "a template": lambda p: edit(p / "templates/body/blocks.html", ">Bibliography</h2>", ">Works Cited</h2>"),
+    "a CSS file": lambda p: _append(p / "templates/base.css", "\np { letter-spacing: 0.02em; }\n"),
+    "a reader file": lambda p: edit(p / "readers/r.yaml", "Read the test work first.", "Read it twice."),
+    "an image": lambda p: (p / "content/test/text/square.png").write_bytes(_png("blue")),
+}
+
+
+def test_every_edited_input_gives_the_bytes_of_a_build_without_cache(tmp_path):
+    project = project_with_every_input(tmp_path / "project")
+    cached = tmp_path / "cached"
+    before = build(project, cached)
+    assert sorted(before) == [
+        "r-pdfa.pdf",
+        "r.epub",
+        "r.pdf",
+        "r.permissions.csv",
+        "r.preflight.json",
+        "test-pdfa.pdf",
+        "test.epub",
+        "test.pdf",
+        "test.preflight.json",
+    ]
+    assert any((project / ".edition-cache").rglob("*")), "the build kept nothing"
+    assert build(project, cached) == before  # the cache used: the same bytes
+    for number, (kind, change) in enumerate(EDITS.items()):
+        change(project)
+        after = build(project, cached)
+        clean = build(project, tmp_path / f"clean-{number}", "--no-cache")
+        assert after == clean, f"after editing {kind}: the cached build differs from a build without cache"
+        changed = {name for name in after if after[name] != before[name]}
+        assert changed, f"editing {kind} changed no output: the test cannot tell a stale cache"
+        if kind == "a reader file":
+            assert changed <= {"r.pdf", "r-pdfa.pdf", "r.epub"}
+        before = after
+
+
+def test_an_epub_alone_takes_the_page_list_from_the_cached_layout_until_an_input_changes(tmp_path, capsys):
+    project = project_with_every_input(tmp_path / "project")
+    full = build(project, tmp_path / "full")
+    capsys.readouterr()
+    assert main(["--force", "--format", "epub", "--out", str(tmp_path / "epub"), "test"], project=project) == 0
+    said = capsys.readouterr().err
+    assert (
+        "test: the EPUB's page list comes from the cached print layout (4 pages, letter paper) of the same inputs:"
+        " nothing was laid out" in said
+    )
+    assert (tmp_path / "epub/test.epub").read_bytes() == full["test.epub"]
+    assert (tmp_path / "epub/test.preflight.json").read_bytes() == full["test.preflight.json"]
+    # a stylesheet the layout loaded changes: the page list is laid out again
+    _append(project / "templates/print/print.css", "\np { word-spacing: 0.05em; }\n")
+    epub = build(project, tmp_path / "epub", "--format", "epub", "test")
+    assert "cached print layout" not in capsys.readouterr().err
+    assert epub == build(project, tmp_path / "epub-clean", "--no-cache", "--format", "epub", "test")
+    # another paper is another layout
+    assert main(["--force", "--format", "epub", "--paper", "a4", "--out", str(tmp_path / "a4")], project=project) == 0
+    assert "cached print layout" not in capsys.readouterr().err
+
+
+def test_a_paragraph_edit_runs_no_pandoc_and_a_note_edit_does(tmp_path, monkeypatch):
+    project = project_with_every_input(tmp_path / "project")
+    build(project, tmp_path / "dist", "--format", "epub", "test")
+    runs: list[str] = []
+    real = tools.pandoc_path
+    monkeypatch.setattr(tools, "pandoc_path", lambda: runs.append("pandoc") or real())
+    EDITS["section text"](project)
+    build(project, tmp_path / "dist", "--format", "epub", "test")
+    assert runs == []
+    EDITS["a note"](project)
+    build(project, tmp_path / "dist", "--format", "epub", "test")
+    assert runs == ["pandoc"]  # citeproc again; the BibTeX's CSL is still the same
+    # (a BibTeX file of its own: an earlier test's was converted in this process already)
+    edit(project / "bib/test.bib", "Columbia University Press", "Columbia University Press, New York")
+    build(project, tmp_path / "dist", "--format", "epub", "test")
+    assert runs == ["pandoc"] * 3  # BibTeX to CSL, and citeproc
+
+
+def _entries(project: Path) -> list[Path]:
+    return sorted(p for p in (project / ".edition-cache").rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def test_damaged_entries_are_misses(tmp_path):
+    project = project_with_every_input(tmp_path / "project")
+    clean = build(project, tmp_path / "clean", "--no-cache")
+    build(project, tmp_path / "cached")
+    entries = _entries(project)
+    assert len(entries) >= 6
+    damage = [
+        lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),  # truncated
+        lambda p: p.write_bytes(p.read_bytes()[:-1] + bytes([p.read_bytes()[-1] ^ 1])),  # one bit flipped
+        lambda p: p.write_bytes(b""),  # empty
+        lambda p: p.write_bytes(os.urandom(300)),  # noise
+        lambda p: (p.unlink(), p.symlink_to("/etc/passwd")),  # a link out
+        lambda p: (p.unlink(), p.mkdir()),  # a folder
+        lambda p: (p.unlink(), os.mkfifo(p)),  # a FIFO: never opened for reading
+    ]
+    for number, entry in enumerate(entries):
+        damage[number % len(damage)](entry)
+    assert build(project, tmp_path / "cached") == clean
+    assert build(project, tmp_path / "cached") == clean  # and again, from what it kept anew
+
+
+def test_entries_from_a_stranger_are_misses(tmp_path):
+    """A cache folder that came with the project (written with another secret,
+    here with payloads that would change the outputs) is never read."""
+    project = project_with_every_input(tmp_path / "project")
+    clean = build(project, tmp_path / "clean", "--no-cache")
+    build(project, tmp_path / "cached")
+    stranger = cache.Cache(project / ".edition-cache", b"s" * 32)
+    mine = cache.Cache(project / ".edition-cache", cache.secret())
+    for entry in _entries(project):
+        kind, key = entry.parent.parent.name, entry.name
+        payload = mine.get(kind, key)
+        assert payload is not None
+        stranger.put(kind, key, payload.replace(b"Suh", b"Evil").replace(b"Columbia", b"Evil"))
+    assert build(project, tmp_path / "cached") == clean
+
+
+def test_entries_of_the_wrong_shape_are_misses(tmp_path):
+    """Even with the right secret, a value that is not what the step stores is a miss."""
+    project = project_with_every_input(tmp_path / "project")
+    clean = build(project, tmp_path / "clean", "--no-cache")
+    build(project, tmp_path / "cached")
+    mine = cache.Cache(project / ".edition-cache", cache.secret())
+    for entry in _entries(project):
+        kind, key = entry.parent.parent.name, entry.name
+        if kind in ("pandoc-run", "print-layout"):
+            mine.put_json(kind, key, {"stdout": 1, "laid": [], "loaded": "x"})
+    assert build(project, tmp_path / "cached") == clean
+
+
+def test_a_cache_folder_that_is_a_link_is_not_used(tmp_path):
+    project = project_with_every_input(tmp_path / "project")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / ".edition-cache").symlink_to(elsewhere)
+    clean = build(project, tmp_path / "clean", "--no-cache")
+    assert build(project, tmp_path / "cached") == clean
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_the_store_itself(tmp_path):
+    store = cache.Cache(tmp_path / "c", b"k" * 32)
+    key = cache.key("a", b"b")
+    assert store.get("kind", key) is None
+    store.put("kind", key, b"payload")
+    assert store.get("kind", key) == b"payload"
+    assert cache.Cache(tmp_path / "c", b"j" * 32).get("kind", key) is None  # another secret
+    assert store.get("other-kind", key) is None  # another kind
+    assert store.get("kind", cache.key("a", b"c")) is None  # another key
+    assert store.get("../kind", key) is None and store.get("kind", "../" + key[3:]) is None
+    assert cache.key("ab", "c") != cache.key("a", "bc")  # parts never run together
+    store.put_json("json", key, {"a": [1, 2]})
+    assert store.get_json("json", key, lambda v: v["a"] == [1, 2]) == {"a": [1, 2]}
+    assert store.get_json("json", key, lambda v: v["b"]) is None  # a validator that fails is a miss
+    store.prune(limit=0)
+    assert store.get("kind", key) is None
+
+
+def test_no_secret_of_the_users_own_means_no_cache(tmp_path):
+    home = tmp_path / "user-cache"
+    (home / "edition").mkdir(parents=True)
+    secret = home / "edition" / "secret"
+    secret.write_bytes(b"x" * 32)
+    secret.chmod(0o644)  # readable by others: not a secret
+    cache.secret.cache_clear()
+    assert cache.secret() is None
+    with cache.use(tmp_path / "c") as store:
+        assert store is None
