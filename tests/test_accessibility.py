@@ -6,8 +6,6 @@ a dark theme, and whose hidden navigation stays hidden in a Kindle conversion.""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,13 +17,11 @@ import pytest
 import yaml
 from lxml import etree
 
-from edition import checks
-
 from . import outputs
 from .conftest import ROOT
 from .pdfua_check import File, check
 from .projects import BIB_MIN, make_project, section
-from .test_epub_reader import ACE, _png
+from .test_epub_reader import _png
 
 READER = "north-korea-and-the-world"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -175,22 +171,6 @@ def test_running_heads_and_folios_are_pagination_artifacts(built):
 
 
 # -- EPUB -----------------------------------------------------------------------------
-
-
-def test_epubcheck_and_ace_pass_the_reader(reader, tmp_path):
-    epub = reader / f"{READER}.epub"
-    assert checks.epubcheck(epub.read_bytes(), epub.name) == []
-    assert ACE.exists(), f"DAISY Ace is not installed at {ACE}: run bash .ci/setup"
-    env = {**os.environ, "PUPPETEER_EXECUTABLE_PATH": "/usr/bin/chromium", "PUPPETEER_SKIP_DOWNLOAD": "1"}
-    subprocess.run(
-        [str(ACE), "--silent", "--force", "--outdir", str(tmp_path / "ace"), str(epub)],
-        check=True,
-        env=env,
-        capture_output=True,
-        timeout=300,
-    )
-    report = json.loads((tmp_path / "ace/report.json").read_text())
-    assert [t["earl:test"]["dct:title"] for a in report["assertions"] for t in a.get("assertions", [])] == []
 
 
 def _tables(epub: Path) -> tuple[int, int, int]:
