@@ -82,7 +82,8 @@ _received: list[int] = []
 
 @contextlib.contextmanager
 def terminate_as_exception() -> Iterator[None]:
-    """SIGTERM and SIGHUP become ``Terminated`` and SIGINT ``KeyboardInterrupt``,
+    """SIGTERM, SIGHUP and the other signals that end a process (SIGQUIT,
+    SIGUSR1, SIGALRM…) become ``Terminated`` and SIGINT ``KeyboardInterrupt``,
     so cleanup runs; each is also remembered, and ``Transaction.commit`` refuses
     to publish after one, even if a library swallowed the exception."""
 
@@ -92,7 +93,12 @@ def terminate_as_exception() -> Iterator[None]:
             raise KeyboardInterrupt
         raise Terminated(f"terminated by signal {signum}")
 
+    # every signal that would end the process where it stands (``kill -USR1`` left the
+    # staging folder behind, silently); not SIGXCPU, the CPU limit's own, nor one a
+    # caller already handles or ignores
     wanted = [signal.SIGTERM, signal.SIGHUP]
+    wanted += [s for s in HELD_SIGNALS if s not in (*wanted, signal.SIGINT, getattr(signal, "SIGXCPU", None))]
+    wanted = [s for s in wanted if s in (signal.SIGTERM, signal.SIGHUP) or signal.getsignal(s) is signal.SIG_DFL]
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job ignores it
         wanted.append(signal.SIGINT)
     try:

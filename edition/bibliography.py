@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import logging
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
 
 from . import cache, readlog
-from .diagnostics import Collector
+from .diagnostics import BuildFailed, Collector, Diagnostic
 from .model import BibEntry, SourceLocation
 from .tools import run_pandoc
 
@@ -119,7 +120,10 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
     data = readlog.read_once(path)  # the bytes load() checked
     key = hashlib.sha256(data).hexdigest()
     if key not in _CSL_CACHE or cache.active() is not None:  # (a cache is kept even when memo'd)
-        stdout, _ = run_pandoc(["-f", "biblatex", "-t", "csljson"], data)
+        try:
+            stdout, _ = run_pandoc(["+RTS", f"-M{PANDOC_HEAP}", "-RTS", "-f", "biblatex", "-t", "csljson"], data)
+        except subprocess.CalledProcessError as failed:
+            raise BuildFailed([_pandoc_failed(path, failed.returncode, failed.stderr or b"")]) from None
         _CSL_CACHE[key] = json.loads(stdout)
     items = copy.deepcopy(_CSL_CACHE[key])
     for item in items:
@@ -130,6 +134,23 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
 
 
 _CSL_CACHE: dict[str, list[dict[str, Any]]] = {}
+#: Pandoc's heap for reading one BibTeX file (its manual's advice for untrusted
+#: input): 60,000 entries (5 MB) need about 1 GB; ``@string`` macros that
+#: double at each level (28 lines standing for 2 GB of text) stop here.
+PANDOC_HEAP = "1536m"
+
+
+def _pandoc_failed(path: Path, status: int, stderr: bytes) -> Diagnostic:
+    said = stderr.decode("utf-8", "replace")
+    if "Heap exhausted" in said:
+        return Diagnostic(
+            SourceLocation(path),
+            "file.size",
+            f"Pandoc cannot read this BibTeX file within {PANDOC_HEAP[:-1]} MB of memory "
+            "(@string macros that expand too far, or a very large library); give the work a file of the entries it cites",
+        )
+    detail = " ".join(said.split())[:300] or f"exit status {status}"
+    return Diagnostic(SourceLocation(path), "bib.syntax", f"Pandoc cannot read this BibTeX file: {detail}")
 
 
 def _augment(item: dict[str, Any], entry: BibEntry) -> None:

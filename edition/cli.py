@@ -12,6 +12,7 @@ from pathlib import Path
 from . import freshness
 from .atomic import FolderLock, Terminated, Transaction, recover, terminate_as_exception
 from .diagnostics import BuildFailed, Diagnostic
+from .model import SourceLocation
 from .papers import PAPERS
 
 FORMATS = ("pdf", "pdfa", "epub")
@@ -34,7 +35,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("slugs", nargs="*", help="works to build (default: every work in content/)")
     p.add_argument("--format", choices=FORMATS, action="append", help="build only this format (repeatable)")
     p.add_argument("--paper", choices=sorted(PAPERS), default="letter", help="paper size of the PDF")
-    p.add_argument("--out", type=Path, default=Path("dist"), help="output folder (default: dist)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: dist)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--check", action="store_true", help="run EPUBCheck on the EPUB before writing it")
     p.add_argument("--force", action="store_true", help="build even if the outputs are up to date")
@@ -69,6 +70,10 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
     args = parser().parse_args(argv)
     _configure_logging(args.quiet, args.verbose)
     project = (project or Path.cwd()).resolve()
+    chosen, args.out = args.out is not None, args.out or Path("dist")
+    if not chosen and (refusal := _default_out_refused(args.out)) is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     if args.watch or args.serve:
         from .watch import watch
 
@@ -104,6 +109,24 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
         return 1
 
 
+def _default_out_refused(out: Path) -> Diagnostic | None:
+    """A ``dist`` the project itself brings as a symbolic link out of it: the
+    build would write (and clean up) in a folder nobody chose. ``--out`` names
+    a folder on purpose and is taken as given."""
+    folder = out if out.is_absolute() else Path.cwd() / out
+    if not folder.is_symlink():
+        return None
+    target = folder.resolve()
+    if target.is_relative_to(Path.cwd().resolve()):
+        return None
+    return Diagnostic(
+        SourceLocation(out),
+        "resource.refused",
+        f"the output folder {out} is a symbolic link to {target}, outside the project; "
+        "remove the link, or name the folder with --out",
+    )
+
+
 def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Transaction) -> int:
     """Check whether the outputs are up to date; if not, build, stamp and publish them."""
     from .fonts import FONT_DIR
@@ -113,7 +136,9 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
     made_with = _made_with(args)
     before = freshness.snapshot(project, FONT_DIR, out)
     inputs = freshness.key(before, project)
-    if not args.force and freshness.up_to_date(out, _wanted(project, args.slugs, formats, press), made_with, inputs):
+    if not args.force and freshness.up_to_date(
+        out, _wanted(project, args.slugs, formats, press), made_with, inputs, project
+    ):
         if not args.quiet:
             print(f"up to date: nothing to build in {out}")
         return 0
@@ -137,7 +162,9 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
     # certified only if nothing changed while the build read it
     certified = freshness.held_still(before, freshness.snapshot(project, FONT_DIR, out), result.reads)
     made = {path.name: freshness.file_digest(transaction.staged(path)) for path in result.outputs}
-    transaction.stage(out / freshness.STAMP, freshness.stamp(out, made, made_with, inputs if certified else None))
+    outside = freshness.read_outside(before, result.reads, project)
+    stamped = freshness.stamp(out, made, made_with, inputs if certified else None, outside)
+    transaction.stage(out / freshness.STAMP, stamped)
     transaction.commit()
     if not certified:
         print(

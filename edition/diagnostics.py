@@ -8,6 +8,7 @@ Ebooks-style stable codes). Each phase collects all its problems and raises
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ CODES: dict[str, str] = {
     "file.name": "a work or reader name the outputs cannot carry, or one name for a work and a reader",
     "yaml.syntax": "YAML metadata or front matter cannot be parsed",
     "yaml.limit": "YAML nested too deep, or aliases that expand too far or contain themselves",
+    "yaml.duplicate-key": "a key written twice in one YAML mapping (the first would be dropped silently)",
     "meta.unknown-key": "metadata or front matter has a key the schema does not know",
     "meta.missing": "metadata or front matter lacks a required key",
     "meta.type": "a metadata value has the wrong type",
@@ -89,7 +91,20 @@ class Diagnostic:
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        return f"{where}{self.severity}: {self.message} [{self.code}]"
+        return printable(f"{where}{self.severity}: {self.message} [{self.code}]")
+
+
+#: What a terminal or a log would act on rather than show: control characters
+#: (an escape sequence in a file name), line and paragraph separators, the
+#: bidirectional overrides, and the surrogates a file name that is not UTF-8 decodes to.
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` on one line, with every character a terminal would act on
+    written as an escape (``\\x1b``, ``\\n``, ``\\u202e``): a diagnostic shows a
+    stranger's file name, never runs it."""
+    return UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class BuildFailed(Exception):

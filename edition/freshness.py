@@ -81,7 +81,7 @@ def key(files: dict[str, str], project: Path) -> str:
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
     names = {_relative(Path(path), project): content for path, content in files.items()}
     for name in sorted(names):
-        digest.update(f"{name}\0{names[name]}\n".encode())
+        digest.update(f"{name}\0{names[name]}\n".encode("utf-8", "surrogateescape"))  # a file name need not be UTF-8
     for tool, version in tool_versions().items():
         digest.update(f"{tool}={version}".encode())
     return digest.hexdigest()
@@ -180,6 +180,20 @@ def held_still(before: dict[str, str], after: dict[str, str], reads: dict[str, l
     return True
 
 
+def read_outside(before: dict[str, str], reads: dict[str, list[str]], project: Path) -> dict[str, str]:
+    """Files the build read inside the project but outside the snapshot's
+    folders (``![A map](../../../assets/map.png)``), by project-relative name,
+    with the SHA-256 read: the stamp keeps them, and the no-change check reads
+    them again, so an edit to one is never called up to date."""
+    root = project.absolute()
+    found = {}
+    for path, digests in reads.items():
+        absolute = Path(os.path.normpath(path))
+        if str(absolute) not in before and absolute.is_relative_to(root) and len(digests) == 1:
+            found[absolute.relative_to(root).as_posix()] = digests[0]
+    return dict(sorted(found.items()))
+
+
 def output_names(slug: str, is_reader: bool, formats: Iterable[str], press: bool) -> list[str]:
     """The files a build of one edition writes into the output folder."""
     names = [f"{slug}.preflight.json"]
@@ -214,8 +228,9 @@ def read_stamp(out: Path) -> dict[str, Any]:
     return data["outputs"]
 
 
-def up_to_date(out: Path, names: list[str], options: dict[str, Any], current: str) -> bool:
-    """Every named output is in the stamp, unchanged, made with ``options`` from ``current``."""
+def up_to_date(out: Path, names: list[str], options: dict[str, Any], current: str, project: Path) -> bool:
+    """Every named output is in the stamp, unchanged, made with ``options`` from
+    ``current``, and every file it read outside the snapshot's folders unchanged."""
     outputs = read_stamp(out)
     for name in names:
         entry = outputs.get(name)
@@ -223,13 +238,22 @@ def up_to_date(out: Path, names: list[str], options: dict[str, Any], current: st
             return False
         if file_digest(out / name, out) != entry.get("sha256"):
             return False
+        outside = entry.get("read_outside", {})
+        if not isinstance(outside, dict):
+            return False
+        for source, digest in outside.items():
+            if file_digest(project / source, project) != digest:
+                return False
     return bool(names)
 
 
-def stamp(out: Path, made: dict[str, str], options: dict[str, Any], inputs: str | None) -> bytes:
+def stamp(
+    out: Path, made: dict[str, str], options: dict[str, Any], inputs: str | None, outside: dict[str, str] | None = None
+) -> bytes:
     """The new stamp: this build's outputs (name -> SHA-256), and the earlier
     entries whose files are still there unchanged. ``inputs`` is None when this
-    build's outputs are not certified."""
+    build's outputs are not certified; ``outside`` names the files read beyond
+    the snapshot's folders (``read_outside``)."""
     outputs = {
         name: entry
         for name, entry in read_stamp(out).items()
@@ -237,5 +261,7 @@ def stamp(out: Path, made: dict[str, str], options: dict[str, Any], inputs: str 
     }
     for name, digest in made.items():
         outputs[name] = {"sha256": digest, "options": options, "inputs": inputs}
+        if outside:
+            outputs[name]["read_outside"] = outside
     data = {"format": STAMP_FORMAT, "outputs": dict(sorted(outputs.items()))}
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()

@@ -154,8 +154,9 @@ def page_starts(document: Document) -> list[PageStart]:
     found_starts = []
     seen_headers: set[int] = set()  # table heads already printed: a repeat is not where a page begins
     index = _line_index(document)
+    blocks_of: dict[int, dict[int, int]] = {}  # anchor -> its text blocks' positions, found once per layout
     for number, page in enumerate(document.pages, 1):
-        found_starts.append(_page_start(index, number, page, seen_headers))
+        found_starts.append(_page_start(index, number, page, seen_headers, blocks_of))
         seen_headers |= {id(b.element) for b in _walk(page._page_box.children[0]) if getattr(b, "is_header", False)}
     starts: list[PageStart] = []
     for number, start in enumerate(found_starts, 1):
@@ -168,8 +169,11 @@ def page_starts(document: Document) -> list[PageStart]:
     return starts
 
 
-def _page_start(index: LineIndex, number: int, page, seen_headers: set[int]) -> PageStart | None:
+def _page_start(
+    index: LineIndex, number: int, page, seen_headers: set[int], blocks_of: dict[int, dict[int, int]] | None = None
+) -> PageStart | None:
     """Where one page begins, or None for a page with no text."""
+    blocks_of = {} if blocks_of is None else blocks_of
     found = _first_text(page._page_box.children[0], seen_headers)
     if found is None:
         return None
@@ -194,7 +198,12 @@ def _page_start(index: LineIndex, number: int, page, seen_headers: set[int]) -> 
         return None
     element = block.element
     head = _logical_block(anchor, element)
-    return PageStart(number, anchor.get("id"), text_blocks(anchor).index(head), _chars_before(index, element, number))
+    if id(anchor) not in blocks_of:
+        blocks_of[id(anchor)] = {id(b): n for n, b in enumerate(text_blocks(anchor))}
+    position = blocks_of[id(anchor)].get(id(head))
+    if position is None:
+        raise ValueError(f"{head!r} is not a text block of {anchor!r}")
+    return PageStart(number, anchor.get("id"), position, _chars_before(index, element, number))
 
 
 def _logical_block(anchor, element):

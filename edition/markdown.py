@@ -49,6 +49,10 @@ MAX_NESTING = 50
 CLOSING_QUOTES = "\u201d\u2019\u00bb\u203a"
 #: Most notes in one work (its files together), so the notes' layout stays bounded.
 MAX_NOTES = 5000
+#: Longest block (a paragraph, a table cell's row, a code block), in characters:
+#: placing the print pages in the EPUB costs, per page, a walk of the block the
+#: page begins in, so one block of a whole book's length would be quadratic.
+MAX_BLOCK_CHARS = 100_000
 cite_keys = mdcite.cite_keys
 
 
@@ -211,6 +215,20 @@ def parse(
         if token.map:
             token.map = [token.map[0] + offset, token.map[1] + offset]
     deep = next((tok for tok in tokens if tok.level >= MAX_NESTING - 1), None)
+    # emphasis is paired after markdown-it's own nesting limit: ``*a *a … b* b*`` nests without bound
+    inline = next(
+        (tok for tok in tokens for child in tok.children or () if tok.level + child.level >= MAX_NESTING - 1), None
+    )
+    deep = deep or inline
+    long = next((tok for tok in tokens if tok.map and len(tok.content) > MAX_BLOCK_CHARS), None)
+    if long is not None and deep is None:
+        diags.error(
+            SourceLocation(path, long.map[0] + 1),
+            "md.size",
+            f"a block of {len(long.content)} characters, over the limit of {MAX_BLOCK_CHARS} for one paragraph "
+            "or code block; split it",
+        )
+        return Parsed(path, [])
     if deep is not None:
         line = (deep.map[0] + 1) if deep.map else first_line
         diags.error(
@@ -226,7 +244,7 @@ def parse(
             diags.error(
                 note.location, "md.nesting", "a note cannot contain another note; move the inner note's text out"
             )
-    assign_heading_ids(body_tokens, set() if used_ids is None else used_ids)
+    assign_heading_ids(body_tokens, mdblocks.TakenIds() if used_ids is None else used_ids)
     parsed = Parsed(path, body_tokens, notes, lines=body.split("\n"), first_line=first_line)
     _number_citations(parsed, path, cite_prefix)
     if note_style:

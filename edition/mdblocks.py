@@ -89,13 +89,26 @@ RESERVED_ID_RE = re.compile(
 )
 
 
+class TakenIds(set):
+    """The ids taken so far, and the last number ``unique_identifier`` gave
+    each one: twenty thousand headings "Notes" are numbered in linear time,
+    not by trying ``notes-1`` … ``notes-19999`` again for each."""
+
+    def __init__(self, *ids: str) -> None:
+        super().__init__(ids)
+        self.last: dict[str, int] = {}
+
+
 def unique_identifier(ident: str, used: set[str]) -> str:
     """``ident``, or ``ident-1``, ``ident-2``… when taken (Pandoc's rule)."""
-    candidate, n = ident, 0
+    n = used.last.get(ident, 0) if isinstance(used, TakenIds) else 0
+    candidate = f"{ident}-{n}" if n else ident
     while candidate in used or RESERVED_ID_RE.match(candidate):
         n += 1
         candidate = f"{ident}-{n}"
     used.add(candidate)
+    if isinstance(used, TakenIds):
+        used.last[ident] = n
     return candidate
 
 

@@ -13,6 +13,8 @@ line.
 
 from __future__ import annotations
 
+import bisect
+import re
 import types
 from typing import Literal
 
@@ -81,11 +83,14 @@ def assign_lines(env: dict, line_offset: int = 0) -> None:
     """Set ``meta["line"]`` (1-based, plus ``line_offset``) on every inline token
     of a parsed file whose block has a line."""
     blocks = env.get(BLOCKS, {})
+    newlines: dict[int, list[int]] = {}  # block -> where its line ends are (counting them per token was quadratic)
     for token, root, offset in env.get(POSITIONS, {}).values():
         block = blocks.get(id(root))
         if block is None or not block.map:
             continue
-        token.meta["line"] = block.map[0] + 1 + block.content.count("\n", 0, offset) + line_offset
+        if id(block) not in newlines:
+            newlines[id(block)] = [m.start() for m in re.finditer("\n", block.content)]
+        token.meta["line"] = block.map[0] + 1 + bisect.bisect_left(newlines[id(block)], offset) + line_offset
     for key in (POSITIONS, STACK, BLOCKS):
         env.pop(key, None)
 

@@ -274,7 +274,7 @@ def _name_blocks(by_element: dict[int, list[Line]]) -> None:
     """Name the block each element's first line begins as the nearest element
     with an id and the block's index among its text blocks (a table row by
     its first cell), as the EPUB's page starts are named."""
-    blocks_of: dict[int, list] = {}
+    blocks_of: dict[int, dict[int, int]] = {}  # anchor -> its text blocks' positions
     for group in by_element.values():
         line = group[0]
         element = line.element
@@ -291,9 +291,11 @@ def _name_blocks(by_element: dict[int, list[Line]]) -> None:
         )
         if element is None or anchor is None:
             continue
-        blocks = blocks_of.setdefault(id(anchor), text_blocks(anchor))
-        if element in blocks:
-            line.block = ("#", anchor.get("id"), blocks.index(element))
+        if id(anchor) not in blocks_of:  # found once per anchor (``setdefault`` would walk it for every line)
+            blocks_of[id(anchor)] = {id(b): n for n, b in enumerate(text_blocks(anchor))}
+        position = blocks_of[id(anchor)].get(id(element))
+        if position is not None:
+            line.block = ("#", anchor.get("id"), position)
 
 
 def _first_of(line: Line, lines_of: dict[int, Line]) -> list[boxes.Box]:

@@ -30,6 +30,8 @@ import pikepdf
 from .diagnostics import Collector, suggest
 from .ids import slugify
 from .model import BibEntry, PdfSource, Person, Reading, SourceLocation, Work, WorkMeta
+from .pdfbounds import PdfDamaged, PdfTooLarge
+from .pdfbounds import check as check_bounds
 from .pdfproblems import problems
 from .sandbox import Limit, Sandbox
 
@@ -165,6 +167,18 @@ def read_source(
         if span is None or not within_limit(*span, name, where, diags):
             return None
         first, last = span
+        try:
+            check_bounds(pdf, first, last)
+        except PdfTooLarge as exc:
+            diags.error(where("pdf"), "file.size", f"{name}: {exc}")
+            return None
+        except PdfDamaged as exc:
+            diags.error(where("pdf"), "pdf.unreadable", f"{name} cannot be printed: {exc}; give a repaired copy")
+            return None
+        except pikepdf.PdfError as exc:
+            reason = " ".join(str(exc).split())[:160]
+            diags.error(where("pdf"), "pdf.unreadable", f"{name} cannot be read as a PDF: {reason}")
+            return None
         used = [pdf.pages[n - 1] for n in range(first, last + 1)]
         text = extract_text(data, first, last) if with_text else ()
         if with_text and not any(t.strip() for t in text):

@@ -32,7 +32,11 @@ from .sandbox import IMAGES, Sandbox, place
 from .schema import PARAGRAPH, Field, check_value, text, validate
 from .sources import Mapping_, load_mapping, load_yaml, read_text, split_front_matter
 from .styles import find_style
-from .tables import check_placements, read_tables
+from .tables import check_placements, placed_ids, read_tables
+
+#: Most section and document files in a work: each opens a page, so a few
+#: thousand files of one line each would ask for thousands of pages.
+MAX_FILES = 1000
 
 WORK_SCHEMA = {
     "title": Field(str, True),
@@ -149,15 +153,24 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     meta_map = load_mapping(sandbox, root / "work.yaml", diags)
     meta = _work_meta(meta_map, root / "work.yaml", diags) if meta_map else None
     style = _read_style(sandbox, meta, meta_map, root, diags)
-    tables = read_tables(sandbox, root / "tables", diags)
     section_files = markdown_files(root / "text")
     document_files = markdown_files(root / "documents")
     check_unread(root / "text", diags)
     check_unread(root / "documents", diags)
+    if len(section_files) + len(document_files) > MAX_FILES:
+        extra = (section_files + document_files)[MAX_FILES]
+        diags.error(
+            SourceLocation(extra),
+            "md.size",
+            f"more than {MAX_FILES} section and document files; a work may have at most {MAX_FILES} "
+            "(each opens a page): split it into several works",
+        )
+        diags.check()
     if sections is not None:
         section_files = [p for p in section_files if p.stem in sections]
-    reading = _Reading(slug, style.notes if style else True, set(), meta.smart_quotes if meta else True)
+    reading = _Reading(slug, style.notes if style else True, mdblocks.TakenIds(), meta.smart_quotes if meta else True)
     parsed_sections = [_read_section(sandbox, p, reading, diags) for p in section_files]
+    tables = read_tables(sandbox, root / "tables", diags)
     label = meta.document_label if meta else DOCUMENT_LABEL
     parsed_documents = [_read_document(sandbox, p, reading, label, diags) for p in document_files]
     if documents is not None:
@@ -194,10 +207,19 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
         register=register,
         bib=bib,
         bib_path=bib_path,
-        inputs=tuple(sandbox.opened),
+        inputs=_used(tuple(sandbox.opened), root / "tables", placed_ids(sections)),
         images=images,
         style=style,
         characters=characters,
+    )
+
+
+def _used(opened: tuple[Path, ...], tables: Path, placed: set[str]) -> tuple[Path, ...]:
+    """The files the edition is made from: every file read, but a table the
+    text never places (read and checked all the same) is not published (a
+    ``tables/salaries.csv`` lying in the folder never reaches the PDF/A)."""
+    return tuple(
+        p for p in opened if not (p.parent == tables and p.suffix in (".csv", ".yaml") and p.stem not in placed)
     )
 
 

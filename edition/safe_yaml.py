@@ -142,6 +142,8 @@ class _Walk:
             return 1, 1
         if depth >= MAX_DEPTH:
             raise YamlRefused(node.start_mark.line + 1, "yaml.limit", _too_deep() + " (aliases included)")
+        if isinstance(node, yaml.MappingNode):
+            _check_keys(node)
         children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
         values, height = 1, 1
         for child in children:
@@ -156,6 +158,32 @@ class _Walk:
                     "write fewer values or fewer aliases",
                 )
         return values, height
+
+
+def _check_keys(node: yaml.MappingNode) -> None:
+    """A key written twice in one mapping: PyYAML keeps the last and drops the
+    first without a word (``title`` twice, ``columns`` twice)."""
+    first: dict[tuple[str, str], int] = {}
+    for key, _value in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        line = key.start_mark.line + 1
+        written = (key.tag, key.value)
+        if written in first:
+            raise YamlRefused(
+                line,
+                "yaml.duplicate-key",
+                f"key {key.value!r} appears twice in this mapping ({_above(line - first[written])}); keep one",
+            )
+        first[written] = line
+
+
+def _above(lines: int) -> str:
+    """Where the first of two keys stands, from the second (the YAML may be a
+    file's front matter: its own line numbers are not the file's)."""
+    if lines == 0:
+        return "also earlier on this line"
+    return f"also {lines} line{'s' if lines > 1 else ''} above"
 
 
 def _check_text(node: yaml.ScalarNode) -> None:

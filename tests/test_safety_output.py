@@ -169,11 +169,10 @@ def test_a_signal_between_two_renames_never_splits_the_set(edited, sig):
     resume(process)
     status, lines = finish(process)
     assert tree(project / "dist") == before, "the previous set is not back, or temporary files are left"
-    if sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        assert status == 130
-        assert lines[-1] == f"build interrupted; {project / 'dist'}/ was not changed"
-    else:  # the signal's default action, taken once the previous set is back
-        assert status == -sig
+    # every signal that ends a process is an interruption, said as one (SIGQUIT and
+    # SIGUSR1 once took their default action, silently)
+    assert status == 130
+    assert lines[-1] == f"build interrupted; {project / 'dist'}/ was not changed"
 
 
 @pytest.mark.parametrize(
@@ -183,6 +182,10 @@ def test_a_signal_between_two_renames_never_splits_the_set(edited, sig):
         ("stage:3", signal.SIGINT),
         ("commit", signal.SIGHUP),
         ("commit", signal.SIGTERM),
+        # other signals, other timings: SIGUSR1 there died at once and left the staging folder
+        ("stage:2", signal.SIGUSR1),
+        ("stage:1", signal.SIGALRM),
+        ("commit", signal.SIGQUIT),
     ],
 )
 def test_a_signal_before_the_swap_leaves_dist_untouched(edited, point, sig):
@@ -361,6 +364,81 @@ def test_a_file_changed_and_changed_back_during_the_build_is_not_certified(edite
     assert "A passing state of the file." in pdf_text(project / "dist/test.pdf")
     assert build(project).stdout.startswith("built ")
     assert "Second text, edited." in pdf_text(project / "dist/test.pdf")
+
+
+def test_a_file_read_outside_the_snapshots_folders_is_checked_too(tmp_path, capsys):
+    """An image in the project's own assets/ (not content/, bib/, readers/ or
+    templates/): the snapshot did not see it, so an edit to it was called up
+    to date and the EPUB kept the old picture."""
+
+    def square(colour: str) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", (40, 40), colour).save(out, format="PNG")
+        return out.getvalue()
+
+    body = section("![A square](../../../assets/square.png)\n")
+    project = make_project(tmp_path / "p", sections={"01-one.md": body}, bib=BIB_MIN)
+    (project / "assets").mkdir()
+    (project / "assets/square.png").write_bytes(square("red"))
+    args = ["--out", str(project / "dist"), "--format", "epub"]
+
+    def built() -> tuple[int, str]:
+        status = main(args, project=project)
+        return status, capsys.readouterr().out
+
+    assert built()[0] == 0
+    assert built() == (0, f"up to date: nothing to build in {project / 'dist'}\n")
+    (project / "assets/square.png").write_bytes(square("blue"))
+    status, said = built()
+    assert status == 0 and not said.startswith("up to date")
+    with zipfile.ZipFile(project / "dist/test.epub") as epub:
+        assert epub.read("EPUB/images/test-square.png") == square("blue")
+    assert built() == (0, f"up to date: nothing to build in {project / 'dist'}\n")
+
+
+def test_a_dist_link_the_project_brings_is_not_written_through(tmp_path, capsys, monkeypatch):
+    """A stranger's folder that ships ``dist`` as a link to another folder
+    had the build write its outputs (and clean up) there."""
+    project = make_project(tmp_path / "p", bib=BIB_MIN)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("not the build's\n", encoding="utf-8")
+    (project / "dist").symlink_to(elsewhere)
+    monkeypatch.chdir(project)
+    assert main(["-q", "--format", "epub"], project=project) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"dist: error: the output folder dist is a symbolic link to {elsewhere}, outside the project; "
+        "remove the link, or name the folder with --out [resource.refused]"
+    ]
+    assert tree(elsewhere) == {"keep.txt": b"not the build's\n"}
+    # named on purpose, the folder is taken as given; a link inside the project is no way out
+    assert main(["-q", "--format", "epub", "--out", str(elsewhere)], project=project) == 0
+    (project / "dist").unlink()
+    (project / "build").mkdir()
+    (project / "dist").symlink_to("build")
+    assert main(["-q", "--format", "epub"], project=project) == 0
+    assert (project / "build/test.epub").is_file()
+
+
+@pytest.mark.parametrize(
+    "rule", ['@import url("../../../secret.css");', "body { background: url(../../../private.png); }"]
+)
+def test_the_epubs_stylesheet_points_at_no_file_it_does_not_hold(tmp_path, capsys, rule):
+    """The EPUB's CSS is copied from templates/: an ``@import`` or ``url()``
+    in it pointed out of the book (EPUBCheck: a missing resource), exit 0."""
+    project = make_project(tmp_path / "p", bib=BIB_MIN)
+    args = ["-q", "--out", str(project / "dist"), "--format", "epub"]
+    assert main(args, project=project) == 0
+    before = tree(project / "dist")
+    css = project / "templates/epub/epub.css"
+    css.write_text("/* the house style */\n" + rule + "\n" + css.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(args, project=project) == 2
+    found = "@import" if rule.startswith("@import") else "url("
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"{css}:2: error: template error: the EPUB's stylesheet refers to another file ({found}…), "
+        "which the EPUB does not hold; the build adds the fonts itself [template.error]"
+    )
+    assert tree(project / "dist") == before
 
 
 def _page_size(pdf_path: Path) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from ebooklib import epub
 from markupsafe import Markup
 
 from .. import fonts, ids, links, scripts
-from ..model import Edition, Image, Section, Work
+from ..diagnostics import BuildFailed, Diagnostic
+from ..model import Edition, Image, Section, SourceLocation, Work
 from ..pagestart import PageStart
 from ..render import (
     EPUB,
@@ -157,11 +159,33 @@ def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
         if css is None:
             raise FileNotFoundError(f"templates/{source} is missing")
         css = css.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as read_text gave
+        _holds_no_reference(css, project / "templates" / source)
         if name == "css/base.css":
             faces = [fonts.font_face_css(lambda p: f"../fonts/{p.name}"), fallback_css]
             css = "\n".join(filter(None, faces)) + "\n" + css
         out[name] = css.encode()
     return out
+
+
+def _holds_no_reference(css: str, path: Path) -> None:
+    """A template stylesheet of the EPUB names no other file (``url(…)``,
+    ``@import``): the book would point at a file it does not hold (and out of
+    the container: ``../../secret.css``), which EPUBCheck rejects. The build
+    adds the fonts' ``url``s itself."""
+    found = re.search(r"@import|\burl\s*\(", css, re.IGNORECASE)
+    if found is None:
+        return
+    line = css.count("\n", 0, found.start()) + 1
+    raise BuildFailed(
+        [
+            Diagnostic(
+                SourceLocation(path, line),
+                "template.error",
+                f"template error: the EPUB's stylesheet refers to another file ({found.group().strip()}…), "
+                "which the EPUB does not hold; the build adds the fonts itself",
+            )
+        ]
+    )
 
 
 def _add_reader_front(package: Package, edition: Edition, env: jinja2.Environment) -> None:
