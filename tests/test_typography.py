@@ -8,6 +8,7 @@ Regenerate the pictures on purpose, after reviewing the pages:
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -45,19 +46,33 @@ def _line_texts(pdf: Path, number: int) -> list[str]:
         return [" ".join(w["text"] for w in line) for line in _lines(doc.pages[number - 1])]
 
 
-def _page_of(pdf: Path, text: str, start: int = 1) -> int:
+@functools.lru_cache(maxsize=8)
+def _read(pdf: str, _version: tuple[int, int]) -> tuple[list[str], list[str]]:
+    """Each page's text (spaces normalised) and running head, read once per file
+    version: the tests look up many pages of the same few PDFs."""
+    texts, heads = [], []
     with pdfplumber.open(pdf) as doc:
-        for number, page in enumerate(doc.pages, 1):
-            if number >= start and text in re.sub(r"\s+", " ", page.extract_text() or ""):
-                return number
+        for page in doc.pages:
+            texts.append(re.sub(r"\s+", " ", page.extract_text() or ""))
+            heads.append(" ".join(w["text"] for w in page.extract_words() if w["bottom"] < TOP_MARGIN_PT))
+    return texts, heads
+
+
+def _pages(pdf: Path) -> tuple[list[str], list[str]]:
+    stat = pdf.stat()
+    return _read(str(pdf), (stat.st_mtime_ns, stat.st_size))
+
+
+def _page_of(pdf: Path, text: str, start: int = 1) -> int:
+    for number, page_text in enumerate(_pages(pdf)[0], 1):
+        if number >= start and text in page_text:
+            return number
     raise AssertionError(f"{text!r} is not in {pdf.name}")
 
 
 def _head(pdf: Path, number: int) -> str:
     """The running head of a page: the text above the text block."""
-    with pdfplumber.open(pdf) as doc:
-        words_ = doc.pages[number - 1].extract_words()
-    return " ".join(w["text"] for w in words_ if w["bottom"] < TOP_MARGIN_PT)
+    return _pages(pdf)[1][number - 1]
 
 
 # -- the faults of the review ------------------------------------------------------------
