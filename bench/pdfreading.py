@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=300)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="edition-bench-pdf-") as tmp_name:
-        project = workspace(Path(tmp_name))
+        project = workspace(Path(tmp_name), "project")
         (project / "readers" / "readings").mkdir(parents=True)
         scan = project / "readers" / "readings" / "scan.pdf"
         scan_bytes = make_scan(scan, args.pages)
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(args.repeats):
             for name in runs:
                 command = [sys.executable, "build.py", name, "-q", "--force", "--out", str(project / "dist" / name)]
-                runs[name].append(measure(command, project))
+                runs[name].append(measure(command, project)[:2])
             print(f"run {run + 1}: " + ", ".join(f"{k} {v[-1][0]:.2f} s" for k, v in runs.items()), flush=True)
         dist = project / "dist"
         copies = {kind: copied_images(scan, dist / "scanned" / f"scanned{kind}.pdf") for kind in ("", "-pdfa")}
