@@ -231,8 +231,20 @@ def _subfolders(root: Path, depth: int) -> Iterator[str]:
 # -- the secret -------------------------------------------------------------------
 
 
-def secret_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+def secret_path() -> Path | None:
+    """Where the user's secret is kept: ``$XDG_CACHE_HOME`` (when absolute, as
+    the XDG spec says) or ``~/.cache``; None when there is no home of the user's
+    own to keep it (no ``HOME`` and no entry in the password database, or a
+    relative one: never a folder relative to where the build runs)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        try:
+            home = Path.home()
+        except (RuntimeError, KeyError, OSError):
+            return None
+        if not home.is_absolute() or home == Path(home.anchor):
+            return None
+        base = str(home / ".cache")
     return Path(base) / "edition" / "secret"
 
 
@@ -241,25 +253,52 @@ def secret() -> bytes | None:
     """The user's own cache secret, made on first use; None when there is no
     place of the user's own to keep it (then nothing is cached)."""
     path = secret_path()
-    for _ in range(2):
+    if path is None:
+        log.debug("cache: no home folder to keep a secret in: nothing is cached")
+        return None
+    for _ in range(3):
         data = _read_regular(path)
-        if data is not None:
-            info = os.lstat(path)
-            if len(data) == 32 and info.st_uid == os.getuid() and not info.st_mode & 0o077:
+        try:
+            info = os.lstat(path) if data is not None else None
+        except OSError:
+            continue  # removed meanwhile
+        if data is not None and info is not None:
+            ours = info.st_uid == os.getuid() and not info.st_mode & 0o077
+            if ours and len(data) == 32:
                 return data
-            log.debug("cache: %s is not a secret of this user's: nothing is cached", path)
-            return None
+            if not ours:
+                log.debug("cache: %s is not a secret of this user's: nothing is cached", path)
+                return None
+            with contextlib.suppress(OSError):  # ours but not a secret (an older build's, cut short): made anew
+                os.unlink(path)
+            continue
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(32))
+            _create_whole(path, secrets.token_bytes(32))
         except FileExistsError:
             continue  # another process made it meanwhile: read it
         except OSError as exc:
             log.debug("cache: no secret at %s (%s): nothing is cached", path, exc)
             return None
     return None
+
+
+def _create_whole(path: Path, data: bytes) -> None:
+    """Create ``path`` holding ``data``, all at once: written under another name
+    and linked into place (``FileExistsError`` if it exists), so no process
+    ever reads it half-written, and a build killed while writing leaves no
+    empty secret behind that would turn the cache off for good."""
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path, follow_symlinks=False)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
 # -- the active cache ---------------------------------------------------------------

@@ -262,3 +262,70 @@ def test_no_secret_of_the_users_own_means_no_cache(tmp_path):
     assert cache.secret() is None
     with cache.use(tmp_path / "c") as store:
         assert store is None
+
+
+def test_another_pandoc_is_another_result(tmp_path, monkeypatch):
+    """pypandoc may run a system Pandoc (``PATH``, ``PYPANDOC_PANDOC``) rather than
+    the bundled one: a run cached with one Pandoc is never the output of another."""
+    import pypandoc
+
+    from edition import bibliography
+
+    project = project_with_every_input(tmp_path / "project")
+    build(project, tmp_path / "cached", "--format", "epub", "test")
+    other = tmp_path / "other-pandoc"
+    other.write_text(f"#!/bin/sh\n'{pypandoc.get_pandoc_path()}' \"$@\" | sed 's/Columbia/Kolumbia/g'\n")
+    other.chmod(0o755)
+    monkeypatch.setattr(pypandoc, "get_pandoc_path", lambda: str(other))
+    monkeypatch.setattr(bibliography, "_CSL_CACHE", {})  # the process's memo of the other Pandoc's runs
+    tools.pandoc_path.cache_clear()
+    tools.pandoc_signature.cache_clear()
+    try:
+        cached = build(project, tmp_path / "cached", "--format", "epub", "test")
+        clean = build(project, tmp_path / "clean", "--no-cache", "--format", "epub", "test")
+    finally:
+        tools.pandoc_path.cache_clear()
+        tools.pandoc_signature.cache_clear()
+    assert "Kolumbia" in _epub_text(clean["test.epub"])  # the other Pandoc ran
+    assert cached == clean
+
+
+def _epub_text(epub: bytes) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(epub)) as book:
+        return "".join(book.read(n).decode("utf-8") for n in book.namelist() if n.endswith(".xhtml"))
+
+
+def test_no_home_of_the_users_own_means_no_cache_never_a_crash(tmp_path, monkeypatch):
+    import pwd
+
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.delenv("HOME", raising=False)
+
+    def unknown(uid):
+        raise KeyError(uid)
+
+    monkeypatch.setattr(pwd, "getpwuid", unknown)  # a user with no entry (a container's)
+    cache.secret.cache_clear()
+    assert cache.secret() is None
+    # a relative XDG_CACHE_HOME is not a place (the XDG spec): never a folder where the build runs
+    monkeypatch.setenv("HOME", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-cache")
+    monkeypatch.chdir(tmp_path)
+    cache.secret.cache_clear()
+    assert cache.secret() is None
+    assert not (tmp_path / "relative-cache").exists()
+
+
+def test_a_secret_cut_short_is_made_anew(tmp_path):
+    """A secret of the user's own that is not 32 bytes (a build killed while an
+    older version wrote it) is replaced, and a new one is never seen half-written."""
+    secret = tmp_path / "user-cache" / "edition" / "secret"
+    secret.parent.mkdir(parents=True)
+    secret.write_bytes(b"")
+    secret.chmod(0o600)
+    cache.secret.cache_clear()
+    made = cache.secret()
+    assert made is not None and len(made) == 32 and secret.read_bytes() == made
+    assert sorted(p.name for p in secret.parent.iterdir()) == ["secret"]  # nothing left beside it
