@@ -329,3 +329,22 @@ def test_a_secret_cut_short_is_made_anew(tmp_path):
     made = cache.secret()
     assert made is not None and len(made) == 32 and secret.read_bytes() == made
     assert sorted(p.name for p in secret.parent.iterdir()) == ["secret"]  # nothing left beside it
+
+
+def test_an_epub_alone_after_a_pdf_reading_is_turned_follows_the_new_pdf(tmp_path, capsys):
+    """A PDF reading's pages are not in the print HTML (only their count): the
+    same PDF with its pages turned (/Rotate: the same words, another scale in
+    the permissions table) is another layout, never the cached one."""
+    from . import pdfs
+    from .test_pdf_readings import pdf_project
+
+    sizes = [(612, 792), (612, 792)]
+    project = pdf_project(tmp_path / "project", {"scan.pdf": pdfs.scan(sizes)})
+    before = build(project, tmp_path / "full")
+    (project / "readers/readings/scan.pdf").write_bytes(pdfs.scan(sizes, rotate={0: 90, 1: 90}))
+    capsys.readouterr()
+    assert main(["--force", "--format", "epub", "--out", str(tmp_path / "epub"), "r"], project=project) == 0
+    assert "cached print layout" not in capsys.readouterr().err
+    clean = build(project, tmp_path / "clean", "--no-cache", "--format", "epub", "r")
+    assert build(project, tmp_path / "epub", "--format", "epub", "r") == clean
+    assert clean["r.permissions.csv"] != before["r.permissions.csv"]  # the turn moved the scale
