@@ -348,3 +348,42 @@ def test_an_epub_alone_after_a_pdf_reading_is_turned_follows_the_new_pdf(tmp_pat
     clean = build(project, tmp_path / "clean", "--no-cache", "--format", "epub", "r")
     assert build(project, tmp_path / "epub", "--format", "epub", "r") == clean
     assert clean["r.permissions.csv"] != before["r.permissions.csv"]  # the turn moved the scale
+
+
+def test_links_below_the_folder_are_never_followed(tmp_path):
+    """A kind's or a shard's folder that is a link (a stranger owning the project
+    may put one there) is neither read, written nor pruned through."""
+    secret = b"k" * 32
+    key = cache.key("links")
+    elsewhere = tmp_path / "elsewhere"
+    cache.Cache(elsewhere, secret).put("kind", key, b"an entry of the user's own, elsewhere")
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "kind").symlink_to(elsewhere / "kind")
+    store = cache.Cache(folder, secret)
+    assert store.get("kind", key) is None  # not read through the link
+    store.put("kind", cache.key("other"), b"x")
+    store.put("kind", key, b"y")
+    assert sorted(p.name for p in (elsewhere / "kind").rglob("*") if p.is_file()) == [key]  # nor written
+    store.prune(limit=0)
+    assert (elsewhere / "kind" / key[:2] / key).is_file()  # nor removed
+    (folder / "kind").unlink()
+    (folder / "kind").mkdir()
+    (folder / "kind" / key[:2]).symlink_to(elsewhere / "kind" / key[:2])
+    assert store.get("kind", key) is None
+    store.prune(limit=0)
+    assert (elsewhere / "kind" / key[:2] / key).is_file()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a folder to another user needs root")
+def test_a_cache_folder_of_another_user_is_not_used(tmp_path):
+    secret = b"k" * 32
+    key = cache.key("theirs")
+    folder = tmp_path / "c"
+    cache.Cache(folder, secret).put("kind", key, b"payload")
+    for path in [folder, *folder.rglob("*")]:
+        os.chown(path, 12345, 12345, follow_symlinks=False)
+    store = cache.Cache(folder, secret)
+    assert store.get("kind", key) is None
+    store.put("kind", cache.key("mine"), b"x")
+    assert not (folder / "kind" / cache.key("mine")[:2]).exists()
