@@ -125,9 +125,24 @@ def _valid(value: Any) -> bool:
         and all(_int(p) and isinstance(a, str) and _int(b) and _int(c) for p, a, b, c in laid["starts"])
         and all(isinstance(k, str) and _int(a) and _int(b) for k, (a, b) in laid["reading_pages"].items())
         and all(isinstance(k, str) and _num(a) and _num(b) for k, (a, b) in laid["scales"].items())
-        and isinstance(laid["preflight"], dict)
+        and _report(laid["preflight"])
         and all(_int(level) and isinstance(text, str) for level, text in laid["messages"])
         and len(laid) == 7
+    )
+
+
+def _report(value: Any) -> bool:
+    """The shape of ``preflight.Report.as_dict`` (the build reads its pages and faults)."""
+    return (
+        isinstance(value, dict)
+        and set(value) == {"pages", "counts", "faults"}
+        and _int(value["pages"])
+        and isinstance(value["faults"], dict)
+        and all(
+            isinstance(kind, str) and isinstance(faults, list) and all(isinstance(f, dict) for f in faults)
+            for kind, faults in value["faults"].items()
+        )
+        and value["counts"] == {kind: len(faults) for kind, faults in value["faults"].items()}
     )
 
 

@@ -387,3 +387,21 @@ def test_a_cache_folder_of_another_user_is_not_used(tmp_path):
     assert store.get("kind", key) is None
     store.put("kind", cache.key("mine"), b"x")
     assert not (folder / "kind" / cache.key("mine")[:2]).exists()
+
+
+def test_a_layout_entry_of_the_wrong_shape_is_a_miss_for_an_epub_alone(tmp_path):
+    """Even with the right secret, a print-layout entry whose preflight report is
+    not a report is a miss: the EPUB is built as without cache, never a crash."""
+    import json
+
+    project = project_with_every_input(tmp_path / "project")
+    build(project, tmp_path / "full")
+    clean = build(project, tmp_path / "clean", "--no-cache", "--format", "epub", "test")
+    mine = cache.Cache(project / ".edition-cache", cache.secret())
+    entries = [e for e in _entries(project) if e.parent.parent.name == "print-layout"]
+    assert entries
+    for entry in entries:
+        value = json.loads(mine.get("print-layout", entry.name))
+        value["laid"]["preflight"] = {}
+        mine.put_json("print-layout", entry.name, value)
+    assert build(project, tmp_path / "epub", "--format", "epub", "test") == clean
