@@ -10,7 +10,9 @@ The key is everything the layout is made from: the first round's print HTML
 (the text, the metadata, the notes' citations, the paper, the stylesheets'
 and fonts' URLs; the later rounds follow from it), the pipeline's code and the
 tools' versions, the Charis fonts by content and the system fonts for other
-scripts by size and date, and the words the preflight accepts (its report is
+scripts by size and date, the text libraries WeasyPrint runs on (Pango,
+HarfBuzz, fontconfig, FreeType: Debian's, upgraded apart from it) by size and
+date, and the words the preflight accepts (its report is
 kept too). The files the layout loaded (stylesheets, images,
 fonts) are recorded with their SHA-256 in the entry and checked when it is
 read: a changed stylesheet is a miss like a changed text.
@@ -18,8 +20,12 @@ read: a changed stylesheet is a miss like a changed text.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
+import shutil
+import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +59,7 @@ def key(html: str, paper: str, words: str = "") -> str:
 
     fonts = [cache.file_digest(FONT_DIR / face.file) for face in FACES]
     system = [_signature(path) for path in font_files()]
-    return cache.key(KIND, cache.code_version(), paper, html, words, *fonts, *system)
+    return cache.key(KIND, cache.code_version(), paper, html, words, *fonts, *system, *_libraries())
 
 
 def store(found_key: str, laid: Laid, loaded: Iterable[Path]) -> None:
@@ -78,6 +84,33 @@ def load(found_key: str) -> Laid | None:
         except OSError:
             return None
     return _from_json(value["laid"])
+
+
+#: The system libraries WeasyPrint sets text with: Debian packages, upgraded
+#: apart from WeasyPrint (whose version is in ``code_version``), and able to
+#: move a line break.
+LIBRARIES = ("libpango-1.0.so", "libpangoft2-1.0.so", "libharfbuzz.so", "libfontconfig.so", "libfreetype.so")
+
+
+@functools.cache
+def _libraries() -> tuple[str, ...]:
+    """Each of ``LIBRARIES`` the dynamic linker would load, by its real file's
+    path, size and date (found in ``ldconfig -p``, never loaded: an EPUB built
+    from the cache imports no layout engine)."""
+    ldconfig = shutil.which("ldconfig") or next(
+        (p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if os.path.exists(p)), None
+    )
+    listing = ""
+    if ldconfig is not None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            listing = subprocess.run([ldconfig, "-p"], capture_output=True, text=True, timeout=30).stdout
+    found = set()
+    for line in listing.splitlines():
+        name, _, path = line.strip().partition(" => ")
+        soname = name.split(" ", 1)[0]
+        if any(soname == library or soname.startswith(library + ".") for library in LIBRARIES):
+            found.add(os.path.realpath(path.strip()))
+    return tuple(sorted(_signature(Path(path)) for path in found))
 
 
 def _signature(path: Path) -> str:

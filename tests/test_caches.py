@@ -405,3 +405,33 @@ def test_a_layout_entry_of_the_wrong_shape_is_a_miss_for_an_epub_alone(tmp_path)
         value["laid"]["preflight"] = {}
         mine.put_json("print-layout", entry.name, value)
     assert build(project, tmp_path / "epub", "--format", "epub", "test") == clean
+
+
+def test_other_tools_are_another_layout(tmp_path, monkeypatch, capsys):
+    """Another WeasyPrint (its version is in every key) or another Pango or
+    HarfBuzz under it (Debian's, upgraded apart from it) may break lines
+    elsewhere: an EPUB alone then lays out again, never takes the cached pages."""
+    from edition import freshness, layoutcache
+
+    project = project_with_every_input(tmp_path / "project")
+    build(project, tmp_path / "full")
+
+    def epub_alone() -> str:
+        capsys.readouterr()
+        assert main(["--force", "--format", "epub", "--out", str(tmp_path / "epub"), "test"], project=project) == 0
+        return capsys.readouterr().err
+
+    assert "cached print layout" in epub_alone()
+    libraries = layoutcache._libraries()
+    assert any("libpango" in library for library in libraries) and any("libharfbuzz" in lib for lib in libraries)
+    monkeypatch.setattr(layoutcache, "_libraries", lambda: (*libraries[:-1], "another build of the library"))
+    assert "cached print layout" not in epub_alone()
+    monkeypatch.setattr(layoutcache, "_libraries", lambda: libraries)
+    assert "cached print layout" in epub_alone()
+    real = freshness.tool_versions
+    monkeypatch.setattr(freshness, "tool_versions", lambda: {**real(), "weasyprint": "99.0"})
+    cache.code_version.cache_clear()
+    try:
+        assert "cached print layout" not in epub_alone()
+    finally:
+        cache.code_version.cache_clear()
