@@ -25,6 +25,7 @@ import functools
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import Any
 from . import cache, readlog
 from .fonts import FACES, FONT_DIR
 from .pagestart import PageStart
+from .sandbox import RESOURCES
 
 KIND = "print-layout"
 
@@ -78,12 +80,35 @@ def load(found_key: str) -> Laid | None:
     if value is None:
         return None
     for path, digest in value["loaded"].items():
-        try:
-            if hashlib.sha256(readlog.read_once(Path(path))).hexdigest() != digest:
-                return None
-        except OSError:
+        data = _read_file(Path(path))
+        if data is None or hashlib.sha256(data).hexdigest() != digest:
             return None
     return _from_json(value["laid"])
+
+
+def _read_file(path: Path) -> bytes | None:
+    """The bytes of a file the layout loaded, as this build reads them
+    (``readlog``), or None when it is no longer a regular file within the
+    sandbox's size (a pipe, a device, a folder, gone): a miss, and the layout
+    then says what is wrong with it, where reading it here would wait forever."""
+    data = readlog.bytes_of(path)
+    if data is not None:
+        return data
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > RESOURCES.bytes:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(RESOURCES.bytes + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return readlog.record(path, data) if len(data) <= RESOURCES.bytes else None
 
 
 #: The system libraries WeasyPrint sets text with: Debian packages, upgraded

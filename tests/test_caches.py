@@ -435,3 +435,30 @@ def test_other_tools_are_another_layout(tmp_path, monkeypatch, capsys):
         assert "cached print layout" not in epub_alone()
     finally:
         cache.code_version.cache_clear()
+
+
+def test_a_loaded_file_that_became_a_pipe_is_a_miss_never_a_wait(tmp_path, capsys):
+    """The layout's entry names the stylesheet it loaded; when that is now a
+    named pipe, checking the entry must not open it for reading (that waits
+    for a writer forever): a miss, and the layout refuses it as without cache."""
+    import signal
+
+    project = project_with_every_input(tmp_path / "project")
+    build(project, tmp_path / "full")
+    css = project / "templates/print/print.css"
+    css.unlink()
+    os.mkfifo(css)
+
+    def hung(*_):
+        raise AssertionError("the build waits on the pipe")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(300)  # a bound on a hang, not a measure: the build takes seconds
+    try:
+        capsys.readouterr()
+        code = main(["-q", "--force", "--format", "epub", "--out", str(tmp_path / "epub"), "test"], project=project)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert code == 2
+    assert "print.css was not loaded: it is a named pipe, not a file" in capsys.readouterr().err
