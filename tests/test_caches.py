@@ -221,6 +221,8 @@ def test_entries_of_the_wrong_shape_are_misses(tmp_path):
         kind, key = entry.parent.parent.name, entry.name
         if kind in ("pandoc-run", "print-layout"):
             mine.put_json(kind, key, {"stdout": 1, "laid": [], "loaded": "x"})
+        else:  # a font subset, the cover: bytes that are neither a font nor a PNG
+            mine.put(kind, key, b"not what the step makes")
     assert build(project, tmp_path / "cached") == clean
 
 
