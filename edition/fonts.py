@@ -83,6 +83,8 @@ def _subset_charis(path: Path, _index: int, wanted: frozenset[int]) -> bytes:
 
 
 Subsetter = Callable[[Path, int, frozenset[int]], bytes]
+#: How a TrueType or OpenType font's bytes begin (anything else from the cache is a miss).
+FONT_SIGNATURES = (b"\x00\x01\x00\x00", b"OTTO", b"true")
 _made: dict[tuple[str, str, int, frozenset[int]], bytes] = {}
 
 
@@ -103,7 +105,7 @@ def cached_subset(path: Path, index: int, codepoints: frozenset[int], make: Subs
             "font-subset", cache.code_version(), make.__qualname__, cache.file_digest(path), str(index), points
         )
         found = store.get("font-subset", key)
-        if found is not None:
+        if found is not None and found[:4] in FONT_SIGNATURES:
             _made[memo] = found
             return found
     data = make(path, index, codepoints)

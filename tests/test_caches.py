@@ -221,6 +221,8 @@ def test_entries_of_the_wrong_shape_are_misses(tmp_path):
         kind, key = entry.parent.parent.name, entry.name
         if kind in ("pandoc-run", "print-layout"):
             mine.put_json(kind, key, {"stdout": 1, "laid": [], "loaded": "x"})
+        else:  # a font subset, the cover: bytes that are neither a font nor a PNG
+            mine.put(kind, key, b"not what the step makes")
     assert build(project, tmp_path / "cached") == clean
 
 
@@ -262,3 +264,203 @@ def test_no_secret_of_the_users_own_means_no_cache(tmp_path):
     assert cache.secret() is None
     with cache.use(tmp_path / "c") as store:
         assert store is None
+
+
+def test_another_pandoc_is_another_result(tmp_path, monkeypatch):
+    """pypandoc may run a system Pandoc (``PATH``, ``PYPANDOC_PANDOC``) rather than
+    the bundled one: a run cached with one Pandoc is never the output of another."""
+    import pypandoc
+
+    from edition import bibliography
+
+    project = project_with_every_input(tmp_path / "project")
+    build(project, tmp_path / "cached", "--format", "epub", "test")
+    other = tmp_path / "other-pandoc"
+    other.write_text(f"#!/bin/sh\n'{pypandoc.get_pandoc_path()}' \"$@\" | sed 's/Columbia/Kolumbia/g'\n")
+    other.chmod(0o755)
+    monkeypatch.setattr(pypandoc, "get_pandoc_path", lambda: str(other))
+    monkeypatch.setattr(bibliography, "_CSL_CACHE", {})  # the process's memo of the other Pandoc's runs
+    tools.pandoc_path.cache_clear()
+    tools.pandoc_signature.cache_clear()
+    try:
+        cached = build(project, tmp_path / "cached", "--format", "epub", "test")
+        clean = build(project, tmp_path / "clean", "--no-cache", "--format", "epub", "test")
+    finally:
+        tools.pandoc_path.cache_clear()
+        tools.pandoc_signature.cache_clear()
+    assert "Kolumbia" in _epub_text(clean["test.epub"])  # the other Pandoc ran
+    assert cached == clean
+
+
+def _epub_text(epub: bytes) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(epub)) as book:
+        return "".join(book.read(n).decode("utf-8") for n in book.namelist() if n.endswith(".xhtml"))
+
+
+def test_no_home_of_the_users_own_means_no_cache_never_a_crash(tmp_path, monkeypatch):
+    import pwd
+
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.delenv("HOME", raising=False)
+
+    def unknown(uid):
+        raise KeyError(uid)
+
+    monkeypatch.setattr(pwd, "getpwuid", unknown)  # a user with no entry (a container's)
+    cache.secret.cache_clear()
+    assert cache.secret() is None
+    # a relative XDG_CACHE_HOME is not a place (the XDG spec): never a folder where the build runs
+    monkeypatch.setenv("HOME", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-cache")
+    monkeypatch.chdir(tmp_path)
+    cache.secret.cache_clear()
+    assert cache.secret() is None
+    assert not (tmp_path / "relative-cache").exists()
+
+
+def test_a_secret_cut_short_is_made_anew(tmp_path):
+    """A secret of the user's own that is not 32 bytes (a build killed while an
+    older version wrote it) is replaced, and a new one is never seen half-written."""
+    secret = tmp_path / "user-cache" / "edition" / "secret"
+    secret.parent.mkdir(parents=True)
+    secret.write_bytes(b"")
+    secret.chmod(0o600)
+    cache.secret.cache_clear()
+    made = cache.secret()
+    assert made is not None and len(made) == 32 and secret.read_bytes() == made
+    assert sorted(p.name for p in secret.parent.iterdir()) == ["secret"]  # nothing left beside it
+
+
+def test_an_epub_alone_after_a_pdf_reading_is_turned_follows_the_new_pdf(tmp_path, capsys):
+    """A PDF reading's pages are not in the print HTML (only their count): the
+    same PDF with its pages turned (/Rotate: the same words, another scale in
+    the permissions table) is another layout, never the cached one."""
+    from . import pdfs
+    from .test_pdf_readings import pdf_project
+
+    sizes = [(612, 792), (612, 792)]
+    project = pdf_project(tmp_path / "project", {"scan.pdf": pdfs.scan(sizes)})
+    before = build(project, tmp_path / "full")
+    (project / "readers/readings/scan.pdf").write_bytes(pdfs.scan(sizes, rotate={0: 90, 1: 90}))
+    capsys.readouterr()
+    assert main(["--force", "--format", "epub", "--out", str(tmp_path / "epub"), "r"], project=project) == 0
+    assert "cached print layout" not in capsys.readouterr().err
+    clean = build(project, tmp_path / "clean", "--no-cache", "--format", "epub", "r")
+    assert build(project, tmp_path / "epub", "--format", "epub", "r") == clean
+    assert clean["r.permissions.csv"] != before["r.permissions.csv"]  # the turn moved the scale
+
+
+def test_links_below_the_folder_are_never_followed(tmp_path):
+    """A kind's or a shard's folder that is a link (a stranger owning the project
+    may put one there) is neither read, written nor pruned through."""
+    secret = b"k" * 32
+    key = cache.key("links")
+    elsewhere = tmp_path / "elsewhere"
+    cache.Cache(elsewhere, secret).put("kind", key, b"an entry of the user's own, elsewhere")
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "kind").symlink_to(elsewhere / "kind")
+    store = cache.Cache(folder, secret)
+    assert store.get("kind", key) is None  # not read through the link
+    store.put("kind", cache.key("other"), b"x")
+    store.put("kind", key, b"y")
+    assert sorted(p.name for p in (elsewhere / "kind").rglob("*") if p.is_file()) == [key]  # nor written
+    store.prune(limit=0)
+    assert (elsewhere / "kind" / key[:2] / key).is_file()  # nor removed
+    (folder / "kind").unlink()
+    (folder / "kind").mkdir()
+    (folder / "kind" / key[:2]).symlink_to(elsewhere / "kind" / key[:2])
+    assert store.get("kind", key) is None
+    store.prune(limit=0)
+    assert (elsewhere / "kind" / key[:2] / key).is_file()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a folder to another user needs root")
+def test_a_cache_folder_of_another_user_is_not_used(tmp_path):
+    secret = b"k" * 32
+    key = cache.key("theirs")
+    folder = tmp_path / "c"
+    cache.Cache(folder, secret).put("kind", key, b"payload")
+    for path in [folder, *folder.rglob("*")]:
+        os.chown(path, 12345, 12345, follow_symlinks=False)
+    store = cache.Cache(folder, secret)
+    assert store.get("kind", key) is None
+    store.put("kind", cache.key("mine"), b"x")
+    assert not (folder / "kind" / cache.key("mine")[:2]).exists()
+
+
+def test_a_layout_entry_of_the_wrong_shape_is_a_miss_for_an_epub_alone(tmp_path):
+    """Even with the right secret, a print-layout entry whose preflight report is
+    not a report is a miss: the EPUB is built as without cache, never a crash."""
+    import json
+
+    project = project_with_every_input(tmp_path / "project")
+    build(project, tmp_path / "full")
+    clean = build(project, tmp_path / "clean", "--no-cache", "--format", "epub", "test")
+    mine = cache.Cache(project / ".edition-cache", cache.secret())
+    entries = [e for e in _entries(project) if e.parent.parent.name == "print-layout"]
+    assert entries
+    for entry in entries:
+        value = json.loads(mine.get("print-layout", entry.name))
+        value["laid"]["preflight"] = {}
+        mine.put_json("print-layout", entry.name, value)
+    assert build(project, tmp_path / "epub", "--format", "epub", "test") == clean
+
+
+def test_other_tools_are_another_layout(tmp_path, monkeypatch, capsys):
+    """Another WeasyPrint (its version is in every key) or another Pango or
+    HarfBuzz under it (Debian's, upgraded apart from it) may break lines
+    elsewhere: an EPUB alone then lays out again, never takes the cached pages."""
+    from edition import freshness, layoutcache
+
+    project = project_with_every_input(tmp_path / "project")
+    build(project, tmp_path / "full")
+
+    def epub_alone() -> str:
+        capsys.readouterr()
+        assert main(["--force", "--format", "epub", "--out", str(tmp_path / "epub"), "test"], project=project) == 0
+        return capsys.readouterr().err
+
+    assert "cached print layout" in epub_alone()
+    libraries = layoutcache._libraries()
+    assert any("libpango" in library for library in libraries) and any("libharfbuzz" in lib for lib in libraries)
+    monkeypatch.setattr(layoutcache, "_libraries", lambda: (*libraries[:-1], "another build of the library"))
+    assert "cached print layout" not in epub_alone()
+    monkeypatch.setattr(layoutcache, "_libraries", lambda: libraries)
+    assert "cached print layout" in epub_alone()
+    real = freshness.tool_versions
+    monkeypatch.setattr(freshness, "tool_versions", lambda: {**real(), "weasyprint": "99.0"})
+    cache.code_version.cache_clear()
+    try:
+        assert "cached print layout" not in epub_alone()
+    finally:
+        cache.code_version.cache_clear()
+
+
+def test_a_loaded_file_that_became_a_pipe_is_a_miss_never_a_wait(tmp_path, capsys):
+    """The layout's entry names the stylesheet it loaded; when that is now a
+    named pipe, checking the entry must not open it for reading (that waits
+    for a writer forever): a miss, and the layout refuses it as without cache."""
+    import signal
+
+    project = project_with_every_input(tmp_path / "project")
+    build(project, tmp_path / "full")
+    css = project / "templates/print/print.css"
+    css.unlink()
+    os.mkfifo(css)
+
+    def hung(*_):
+        raise AssertionError("the build waits on the pipe")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(300)  # a bound on a hang, not a measure: the build takes seconds
+    try:
+        capsys.readouterr()
+        code = main(["-q", "--force", "--format", "epub", "--out", str(tmp_path / "epub"), "test"], project=project)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert code == 2
+    assert "print.css was not loaded: it is a named pipe, not a file" in capsys.readouterr().err
