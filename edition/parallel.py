@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -22,12 +23,21 @@ def start(work: Callable[[], bytes]) -> Callable[[], bytes]:
         data = work()
         return lambda: data
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    # signals wait until both sides can take them: a handler that raises (a
+    # build's SIGTERM) must not run in the child's at-fork hooks, where the
+    # exception is printed and lost, nor in the child before its ``try``
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     if pid == 0:  # the child: do the work, report, never return into the build
-        os.close(read_end)
         status = 0
         try:
             try:
+                os.close(read_end)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 payload = pickle.dumps(("ok", work()))
             except BaseException as exc:  # noqa: BLE001 - carried to the parent
                 payload = pickle.dumps(("error", exc))
@@ -38,6 +48,7 @@ def start(work: Callable[[], bytes]) -> Callable[[], bytes]:
             status = 2
         os._exit(status)
     os.close(write_end)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def wait() -> bytes:
         try:
