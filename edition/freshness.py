@@ -30,6 +30,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import tools
+
 STAMP = ".edition-build.json"
 STAMP_FORMAT = 2
 INPUT_FOLDERS = ("content", "bib", "readers", "templates")
@@ -84,6 +86,10 @@ def key(files: dict[str, str], project: Path) -> str:
         digest.update(f"{name}\0{names[name]}\n".encode("utf-8", "surrogateescape"))  # a file name need not be UTF-8
     for tool, version in tool_versions().items():
         digest.update(f"{tool}={version}".encode())
+    # the Pandoc that runs and the text libraries under WeasyPrint, which the
+    # system may upgrade apart from the pinned packages
+    for signature in (tools.pandoc_signature(), *tools.text_libraries()):
+        digest.update(f"{signature}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 

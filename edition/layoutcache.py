@@ -20,19 +20,15 @@ read: a changed stylesheet is a miss like a changed text.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
 import os
-import shutil
 import stat
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import cache, readlog
+from . import cache, readlog, tools
 from .fonts import FACES, FONT_DIR
 from .pagestart import PageStart
 from .sandbox import RESOURCES
@@ -60,7 +56,7 @@ def key(html: str, paper: str, words: str = "") -> str:
     from .scripts import font_files
 
     fonts = [cache.file_digest(FONT_DIR / face.file) for face in FACES]
-    system = [_signature(path) for path in font_files()]
+    system = [tools.file_signature(path) for path in font_files()]
     return cache.key(KIND, cache.code_version(), paper, html, words, *fonts, *system, *_libraries())
 
 
@@ -111,39 +107,8 @@ def _read_file(path: Path) -> bytes | None:
     return readlog.record(path, data) if len(data) <= RESOURCES.bytes else None
 
 
-#: The system libraries WeasyPrint sets text with: Debian packages, upgraded
-#: apart from WeasyPrint (whose version is in ``code_version``), and able to
-#: move a line break.
-LIBRARIES = ("libpango-1.0.so", "libpangoft2-1.0.so", "libharfbuzz.so", "libfontconfig.so", "libfreetype.so")
-
-
-@functools.cache
 def _libraries() -> tuple[str, ...]:
-    """Each of ``LIBRARIES`` the dynamic linker would load, by its real file's
-    path, size and date (found in ``ldconfig -p``, never loaded: an EPUB built
-    from the cache imports no layout engine)."""
-    ldconfig = shutil.which("ldconfig") or next(
-        (p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if os.path.exists(p)), None
-    )
-    listing = ""
-    if ldconfig is not None:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            listing = subprocess.run([ldconfig, "-p"], capture_output=True, text=True, timeout=30).stdout
-    found = set()
-    for line in listing.splitlines():
-        name, _, path = line.strip().partition(" => ")
-        soname = name.split(" ", 1)[0]
-        if any(soname == library or soname.startswith(library + ".") for library in LIBRARIES):
-            found.add(os.path.realpath(path.strip()))
-    return tuple(sorted(_signature(Path(path)) for path in found))
-
-
-def _signature(path: Path) -> str:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return f"{path} absent"
-    return f"{path} {info.st_size} {info.st_mtime_ns}"
+    return tools.text_libraries()
 
 
 def _to_json(laid: Laid) -> dict:

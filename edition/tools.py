@@ -1,8 +1,13 @@
-"""Paths of external tools and data the pipeline runs: Pandoc and the CSL styles."""
+"""Paths of external tools and data the pipeline runs (Pandoc, the CSL styles),
+and signatures of the ones that shape the outputs (Pandoc, the text libraries)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 #: CMOS 18 notes-bibliography, with "Ibid." for an immediately repeated source.
@@ -105,3 +110,38 @@ def _fill(arg: str, paths: dict[str, str]) -> str:
     for name, path in paths.items():
         arg = arg.replace("{" + name + "}", path)
     return arg
+
+
+#: The system libraries WeasyPrint sets text with: Debian packages, upgraded
+#: apart from WeasyPrint (whose version is in ``code_version``), and able to
+#: move a line break.
+LIBRARIES = ("libpango-1.0.so", "libpangoft2-1.0.so", "libharfbuzz.so", "libfontconfig.so", "libfreetype.so")
+
+
+@functools.cache
+def text_libraries() -> tuple[str, ...]:
+    """Each of ``LIBRARIES`` the dynamic linker would load, by its real file's
+    path, size and date (found in ``ldconfig -p``, never loaded: an EPUB built
+    from the cache imports no layout engine)."""
+    ldconfig = shutil.which("ldconfig") or next(
+        (p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if os.path.exists(p)), None
+    )
+    listing = ""
+    if ldconfig is not None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            listing = subprocess.run([ldconfig, "-p"], capture_output=True, text=True, timeout=30).stdout
+    found = set()
+    for line in listing.splitlines():
+        name, _, path = line.strip().partition(" => ")
+        soname = name.split(" ", 1)[0]
+        if any(soname == library or soname.startswith(library + ".") for library in LIBRARIES):
+            found.add(os.path.realpath(path.strip()))
+    return tuple(sorted(file_signature(Path(path)) for path in found))
+
+
+def file_signature(path: Path) -> str:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return f"{path} absent"
+    return f"{path} {info.st_size} {info.st_mtime_ns}"

@@ -464,3 +464,26 @@ def test_a_loaded_file_that_became_a_pipe_is_a_miss_never_a_wait(tmp_path, capsy
         signal.signal(signal.SIGALRM, previous)
     assert code == 2
     assert "print.css was not loaded: it is a named pipe, not a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tool", ["pandoc_signature", "text_libraries"])
+def test_another_pandoc_or_text_library_is_not_up_to_date(tmp_path, capsys, monkeypatch, tool):
+    """The no-change check names the same tools as the caches: after the system
+    upgrades Pandoc or Pango, HarfBuzz, fontconfig or FreeType, the outputs are
+    built again, never called up to date."""
+    project = make_project(tmp_path / "project", sections={"01-one.md": section("One paragraph.")}, bib=BIB_MIN)
+    out = tmp_path / "dist"
+    build(project, out, "--format", "epub")
+
+    def no_change() -> str:
+        capsys.readouterr()
+        assert main(["--format", "epub", "--out", str(out)], project=project) == 0
+        printed = capsys.readouterr()
+        return printed.out + printed.err
+
+    assert "up to date" in no_change()
+    real = getattr(tools, tool)()
+    other = "another build" if tool == "pandoc_signature" else (*real, "another build")
+    monkeypatch.setattr(tools, tool, lambda: other)
+    assert "up to date" not in no_change()
+    assert "up to date" in no_change()
