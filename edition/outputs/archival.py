@@ -35,7 +35,7 @@ from .. import readlog
 from ..freshness import TOOLS
 from ..model import Edition
 from ..tools import pandoc_version
-from . import pdfua
+from . import pdfsave, pdfua
 
 #: How a file relates to the PDF (ISO 32000-2, 7.11.3), by what it is.
 RELATIONSHIPS = {".md": "Source", ".bib": "Source", ".csv": "Data", ".yaml": "Data", ".json": "Supplement"}
@@ -252,16 +252,7 @@ def to_pdfa(data: bytes, edition: Edition, files: list[SourceFile], date: dateti
         # the PDF/A is a file of its own: its permanent identifier is not the print PDF's
         identifier = hashlib.md5((edition.identifier + "#pdfa").encode(), usedforsecurity=False).hexdigest()
         pdf.trailer.ID = pikepdf.Array([pikepdf.String(identifier.encode()), pdf.trailer.ID[1]])
-        out = io.BytesIO()
-        # every stream as it is: the print PDF's are compressed, the sources were compressed by ``attach``
-        pdf.save(
-            out,
-            deterministic_id=True,
-            fix_metadata_version=False,
-            stream_decode_level=pikepdf.StreamDecodeLevel.none,
-            compress_streams=False,
-        )
-        return out.getvalue()
+        return pdfsave.save(pdf)  # the sources were compressed by ``attach``
 
 
 def _output_intent(pdf) -> None:

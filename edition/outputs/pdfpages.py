@@ -37,6 +37,7 @@ from pikepdf import Array, Dictionary, Name
 from .. import ids
 from ..model import Edition, Work
 from ..pagestart import PageStart
+from . import pdfsave
 from .pdftags import Graft, StructTree
 
 PT_PER_PX = 0.75  # WeasyPrint: 96 CSS px per inch, 72 pt per inch
@@ -121,17 +122,7 @@ def insert(
             tree.finish()
         if finish is not None:
             finish(volume)
-        out = io.BytesIO()
-        # streams are copied as they are: no stream is decoded, none compressed again
-        # (the new ones are a few operators; an embedded PDF is compressed already)
-        volume.save(
-            out,
-            deterministic_id=True,
-            fix_metadata_version=False,
-            stream_decode_level=pikepdf.StreamDecodeLevel.none,
-            compress_streams=False,
-        )
-    return out.getvalue()
+        return pdfsave.save(volume)
 
 
 def _insert_reading(volume: pikepdf.Pdf, work: Work, placements: list[Placement], tree: StructTree | None) -> None:

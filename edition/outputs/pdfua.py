@@ -30,7 +30,7 @@ import pikepdf
 import weasyprint.pdf
 from pikepdf import Array, Dictionary, Name, String
 
-from . import marked_content, pdfua_check
+from . import marked_content, pdfsave, pdfua_check
 from .structure import Builder, Mark, Node, Structure, walk_boxes
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def finish(data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None
         _catalog(pdf, lang)
         if xmp is not None:
             set_xmp(pdf, xmp(info(pdf), False))
-        return _save(pdf)
+        return pdfsave.save(pdf, recompress=True)
 
 
 def claim(data: bytes, xmp: XmpBuilder, name: str) -> bytes:
@@ -106,22 +106,7 @@ def claim(data: bytes, xmp: XmpBuilder, name: str) -> bytes:
             log.warning("%s is not claimed as PDF/UA-1: it breaks %s", name, ", ".join(faults))
             return data
         set_xmp(pdf, xmp(info(pdf), True))
-        out = io.BytesIO()
-        # only the XMP packet changes: every other stream is written as it was
-        pdf.save(
-            out,
-            deterministic_id=True,
-            fix_metadata_version=False,
-            stream_decode_level=pikepdf.StreamDecodeLevel.none,
-            compress_streams=False,
-        )
-        return out.getvalue()
-
-
-def _save(pdf: pikepdf.Pdf) -> bytes:
-    out = io.BytesIO()
-    pdf.save(out, deterministic_id=True, fix_metadata_version=False, compress_streams=True)
-    return out.getvalue()
+        return pdfsave.save(pdf)  # only the XMP packet changed
 
 
 def info(pdf: pikepdf.Pdf) -> dict[str, str]:
