@@ -50,6 +50,16 @@ def make_project(
     return root
 
 
+def reader_head(title: str, course: str = "TEST 101", uuid_tail: str = "99") -> str:
+    """The metadata every test reader gives (a reader's required keys), before
+    its own introduction, bibliography and readings."""
+    return (
+        f"title: {title}\ncourse_code: {course}\ninstructor: Ina Structor\ninstitution: Test University\n"
+        f"term: Fall 2027\nidentifier: urn:uuid:00000000-0000-4000-8000-0000000000{uuid_tail}\n"
+        "date: 2027-09\nlanguage: en\nrights: Test.\n"
+    )
+
+
 def section(body: str, title: str = "One") -> str:
     return f'---\ntitle: "{title}"\n---\n{body}'
 

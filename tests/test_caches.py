@@ -18,21 +18,15 @@ from PIL import Image
 from edition import cache, tools
 from edition.cli import main
 
-from .projects import BIB_MIN, make_project, section
+from .projects import BIB_MIN, make_project, reader_head, section
 
-READER = """title: A Test Reader
-course_code: TEST 101
-instructor: Ina Structor
-institution: Test University
-term: Fall 2027
-identifier: urn:uuid:00000000-0000-4000-8000-000000000099
-date: 2027-09
-language: en
-rights: Test.
-introduction: Read the test work first.
+READER = (
+    reader_head("A Test Reader")
+    + """introduction: Read the test work first.
 readings:
   - work: test
 """
+)
 TEXT = (
     "Opening words of the test.[^1] A second sentence.\n\n"
     "::: {.table #t}\nTABLE: Diplomatic relations\n:::\n\n"

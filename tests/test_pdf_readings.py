@@ -24,7 +24,7 @@ from edition.pipeline import Options, run
 
 from . import outputs, pdfa_check, pdfs
 from .conftest import READER, ROOT
-from .projects import make_project, section
+from .projects import make_project, reader_head, section
 from .study_guide import TARGET, make
 from .test_epub_reader import ACE
 
@@ -302,21 +302,15 @@ GUIDE_PATH = ROOT / GUIDE
 
 # -- small readers: a scan, repairs, bad files ---------------------------------------------
 
-READER_YAML = """title: PDF Readings
-course_code: TEST 102
-instructor: Ina Structor
-institution: Test University
-term: Fall 2027
-identifier: urn:uuid:00000000-0000-4000-8000-000000000098
-date: 2027-09
-language: en
-rights: Test.
-bibliography: course.bib
+READER_YAML = (
+    reader_head("PDF Readings", "TEST 102", "98")
+    + """bibliography: course.bib
 readings:
   - work: test
   - pdf: {pdf}
     cite: {cite}
 {more}"""
+)
 COURSE_BIB = "@book{scan2020,\n  author = {Doe, Jane},\n  title = {A Scanned Chapter},\n  publisher = {Scan Press},\n  date = {2020},\n}\n"
 BIB = "@book{suh1988,\n  author = {Suh, Dae-Sook},\n  title = {Kim Il Sung},\n  publisher = {P},\n  date = {1988},\n}\n"
 YAML = "readers/r.yaml"

@@ -13,7 +13,7 @@ from lxml import etree
 from edition.pipeline import Options, run
 
 from . import outputs, pdfa_check
-from .projects import make_project, section
+from .projects import make_project, reader_head, section
 from .test_epub_reader import assert_markers_match_pages
 from .test_pagination import notes_on_their_pages
 
@@ -173,19 +173,13 @@ identifier: urn:uuid:00000000-0000-4000-8000-00000000000{n}
 rights: Test rights.
 bibliography: {slug}.bib
 """
-READER = """title: Two Works
-course_code: TEST 101
-instructor: Ina Structor
-institution: Test University
-term: Fall 2027
-identifier: urn:uuid:00000000-0000-4000-8000-000000000099
-date: 2027-09
-language: en
-rights: Test.
-readings:
+READER = (
+    reader_head("Two Works")
+    + """readings:
   - work: alpha
   - work: beta
 """
+)
 
 
 def test_two_works_sharing_keys_and_section_names(tmp_path):
