@@ -291,11 +291,7 @@ def test_the_pdfa_embeds_only_the_files_the_build_read(tmp_path, capsys):
     body = section("A map:\n\n![A map](map.png)\n")
     project = make_project(tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra=extra)
     (project / "content/test/text/.#01-one.md").symlink_to("user@host.1234")  # an Emacs lock: dangling
-    code = main(["-q", "--out", str(project / "dist"), "--format", "pdfa"], project=project)
-    assert (code, _lines(capsys.readouterr().err, project)) == (0, [])
-    with pikepdf.open(project / "dist/test-pdfa.pdf") as pdf:
-        embedded = {name for name in pdf.attachments if not name.startswith("templates/")}
-    assert embedded == {
+    assert _embedded_inputs(project, capsys) == {
         "bib/test.bib",
         "content/test/work.yaml",
         "content/test/text/01-one.md",
@@ -466,6 +462,15 @@ def test_a_long_value_in_yaml_within_the_size_limit(tmp_path, capsys):
 )
 def test_metadata_text_has_a_length_limit(tmp_path, capsys, name, text, expected):
     refused(tmp_path, capsys, {name: text}, [expected + " [meta.length]"])
+
+
+def _embedded_inputs(project: Path, capsys) -> set[str]:
+    """Build the PDF/A alone (no warning allowed): the names of the files it
+    embeds, the templates left out."""
+    code = main(["-q", "--out", str(project / "dist"), "--format", "pdfa"], project=project)
+    assert (code, _lines(capsys.readouterr().err, project)) == (0, [])
+    with pikepdf.open(project / "dist/test-pdfa.pdf") as pdf:
+        return {name for name in pdf.attachments if not name.startswith("templates/")}
 
 
 def _png(width: int, height: int, claimed: tuple[int, int] | None = None) -> bytes:
@@ -1121,11 +1126,7 @@ def test_a_table_no_section_places_is_not_published(tmp_path, capsys):
     }
     body = section("::: {.table #t}\nA table\n:::\n")
     project = make_project(tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra=extra)
-    code = main(["-q", "--out", str(project / "dist"), "--format", "pdfa"], project=project)
-    assert (code, _lines(capsys.readouterr().err, project)) == (0, [])
-    with pikepdf.open(project / "dist/test-pdfa.pdf") as pdf:
-        embedded = {name for name in pdf.attachments if not name.startswith("templates/")}
-    assert embedded == {
+    assert _embedded_inputs(project, capsys) == {
         "bib/test.bib",
         "content/test/work.yaml",
         "content/test/text/01-one.md",
