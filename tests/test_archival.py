@@ -78,6 +78,21 @@ def test_sources_are_embedded_as_associated_files(pdfa):
     assert len(manifest["inputs"]["content/juche/work.yaml"]) == 64
 
 
+def _one_pixel_image(pdf: pikepdf.Pdf, data: bytes, colour_space: str, **keys) -> None:
+    """The first page's only image: one pixel in ``colour_space``."""
+    image = pdf.make_stream(
+        data,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=1,
+        Height=1,
+        ColorSpace=pikepdf.Name(colour_space),
+        BitsPerComponent=8,
+        **keys,
+    )
+    pdf.pages[0].Resources.XObject = pikepdf.Dictionary(Im0=image)
+
+
 BREAKERS = {
     "pdfa_identification": lambda pdf: pdf.Root.__delitem__("/Metadata"),
     "output_intent": lambda pdf: pdf.Root.__delitem__("/OutputIntents"),
@@ -100,35 +115,8 @@ BREAKERS = {
         .Annots[0]
         .__setitem__("/A", pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("file:///etc/passwd")))
     ),
-    "no_interpolated_images": lambda pdf: pdf.pages[0].Resources.__setitem__(
-        "/XObject",
-        pikepdf.Dictionary(
-            Im0=pdf.make_stream(
-                b"\x00\x00\x00",
-                Type=pikepdf.Name.XObject,
-                Subtype=pikepdf.Name.Image,
-                Width=1,
-                Height=1,
-                ColorSpace=pikepdf.Name.DeviceRGB,
-                BitsPerComponent=8,
-                Interpolate=True,
-            )
-        ),
-    ),
-    "images_match_output_intent": lambda pdf: pdf.pages[0].Resources.__setitem__(
-        "/XObject",
-        pikepdf.Dictionary(
-            Im0=pdf.make_stream(
-                b"\x00\x00\x00\x00",
-                Type=pikepdf.Name.XObject,
-                Subtype=pikepdf.Name.Image,
-                Width=1,
-                Height=1,
-                ColorSpace=pikepdf.Name.DeviceCMYK,
-                BitsPerComponent=8,
-            )
-        ),
-    ),
+    "no_interpolated_images": lambda pdf: _one_pixel_image(pdf, b"\x00" * 3, "/DeviceRGB", Interpolate=True),
+    "images_match_output_intent": lambda pdf: _one_pixel_image(pdf, b"\x00" * 4, "/DeviceCMYK"),
     "associated_files": lambda pdf: pdf.Root.__delitem__("/AF"),
     "tagged": lambda pdf: pdf.Root.__delitem__("/StructTreeRoot"),
     "info_matches_xmp": lambda pdf: pdf.docinfo.__setitem__("/Title", pikepdf.String("Another title")),
