@@ -61,7 +61,18 @@ def subset(face: Face, characters: set[str]) -> bytes:
     return cached_subset(FONT_DIR / face.file, 0, frozenset(wanted), _subset_charis)
 
 
-def _subset_charis(path: Path, _index: int, wanted: frozenset[int]) -> bytes:
+#: Graphite tables (SIL's own shaping): not used by reading systems.
+GRAPHITE_TABLES = ("Silf", "Silt", "Glat", "Gloc", "Feat", "Sill")
+
+
+def _subset_charis(path: Path, index: int, wanted: frozenset[int]) -> bytes:
+    return subset_font(path, index, wanted, drop_tables=GRAPHITE_TABLES)
+
+
+def subset_font(path: Path, index: int, codepoints: frozenset[int], drop_tables: tuple[str, ...] = ()) -> bytes:
+    """The font (face ``index`` of a collection) cut down to ``codepoints`` and
+    the glyphs its layout features reach from them; names kept, a .notdef
+    outline drawn. Deterministic (no timestamp recalculated)."""
     import io
 
     from fontTools import subset as ft_subset
@@ -71,11 +82,10 @@ def _subset_charis(path: Path, _index: int, wanted: frozenset[int]) -> bytes:
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
     options.notdef_outline = True
-    # Graphite tables (SIL's own shaping) are not used by reading systems
-    options.drop_tables += ["Silf", "Silt", "Glat", "Gloc", "Feat", "Sill"]
-    font = TTFont(path, recalcTimestamp=False, lazy=True)  # reads only the tables kept
+    options.drop_tables += list(drop_tables)
+    font = TTFont(path, fontNumber=index, recalcTimestamp=False, lazy=True)  # reads only the tables kept
     subsetter = ft_subset.Subsetter(options)
-    subsetter.populate(unicodes=sorted(wanted))
+    subsetter.populate(unicodes=sorted(codepoints))
     subsetter.subset(font)
     out = io.BytesIO()
     font.save(out)

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import Collector
-from .fonts import FACES, FONT_DIR, cached_subset
+from .fonts import FACES, FONT_DIR, cached_subset, subset_font
 from .model import SourceLocation
 
 NOTO_DIR = Path(os.environ.get("EDITION_NOTO_DIR", "/usr/share/fonts/truetype/noto"))
@@ -382,26 +382,7 @@ def data_url(face: FallbackFace, characters: frozenset[str]) -> str:
 def subset(face: FallbackFace, characters: frozenset[str]) -> bytes:
     """The face cut down to ``characters`` and the glyphs its layout features
     reach from them (``locl`` forms, Arabic joining forms). Deterministic."""
-    return cached_subset(face.path, face.index, frozenset(ord(c) for c in characters), _subset)
-
-
-def _subset(path: Path, index: int, codepoints: frozenset[int]) -> bytes:
-    import io
-
-    from fontTools import subset as ft_subset
-    from fontTools.ttLib import TTFont
-
-    options = ft_subset.Options()
-    options.layout_features = ["*"]
-    options.name_IDs = ["*"]
-    options.notdef_outline = True
-    font = TTFont(path, fontNumber=index, recalcTimestamp=False, lazy=True)
-    subsetter = ft_subset.Subsetter(options)
-    subsetter.populate(unicodes=sorted(codepoints))
-    subsetter.subset(font)
-    out = io.BytesIO()
-    font.save(out)
-    return out.getvalue()
+    return cached_subset(face.path, face.index, frozenset(ord(c) for c in characters), subset_font)
 
 
 def epub_fonts(used: Iterable[str]) -> tuple[str, list[tuple[str, str, bytes]]]:
