@@ -40,6 +40,18 @@ class Holdings:
         return self.images_with_alt == self.images and self.cover_alt
 
 
+#: Parts counted by (element, attribute, a token of it, what it counts as); the
+#: first that matches.
+KINDS = (
+    ("section", "class", "pdf-reading", "pdf_readings"),
+    ("section", "class", "pdf-text", "pdf_texts"),
+    ("section", EPUB_TYPE, "chapter", "chapters"),
+    ("section", "class", "document", "documents"),
+    ("header", "class", "reading-head", "readings"),
+    ("aside", EPUB_TYPE, "footnote", "notes"),
+)
+
+
 def count(documents: Iterable[bytes]) -> Holdings:
     totals: dict[str, int] = {}
     cover_alt = False
@@ -51,20 +63,12 @@ def count(documents: Iterable[bytes]) -> Holdings:
         root = etree.fromstring(data)
         for element in root.iter("{*}section", "{*}aside", "{*}header", "{*}table", "{*}img"):
             tag = etree.QName(element).localname
-            kinds = (element.get(EPUB_TYPE) or "").split()
-            classes = (element.get("class") or "").split()
-            if tag == "section" and "pdf-reading" in classes:
-                add("pdf_readings")
-            elif tag == "section" and "pdf-text" in classes:
-                add("pdf_texts")
-            elif tag == "section" and "chapter" in kinds:
-                add("chapters")
-            elif tag == "section" and "document" in classes:
-                add("documents")
-            elif tag == "header" and "reading-head" in classes:
-                add("readings")
-            elif tag == "aside" and "footnote" in kinds:
-                add("notes")
+            counted = next(
+                (name for t, attr, token, name in KINDS if t == tag and token in (element.get(attr) or "").split()),
+                None,
+            )
+            if counted is not None:
+                add(counted)
             elif tag == "table":
                 add("tables")
                 add("tables_with_headers", int(element.find(".//{*}th") is not None))
