@@ -300,8 +300,8 @@ def a11y(path: Path) -> dict[str, list[str]]:
     return out
 
 
-def ace_violations(epub: Path, out: Path) -> list[str]:
-    """DAISY Ace's violations for an EPUB (Ace runs in Debian's chromium)."""
+def ace_report(epub: Path, out: Path) -> dict:
+    """DAISY Ace's report on an EPUB (Ace runs in Debian's chromium)."""
     import json
     import os
     import subprocess
@@ -316,12 +316,21 @@ def ace_violations(epub: Path, out: Path) -> list[str]:
         capture_output=True,
         timeout=300,
     )
-    report = json.loads((out / "report.json").read_text())
+    return json.loads((out / "report.json").read_text())
+
+
+def violations(report: dict) -> list[str]:
+    """An Ace report's violations: the rule, the file and where in it."""
     return [
-        f"{t['earl:test']['dct:title']} {t['earl:result'].get('earl:pointer', {}).get('css')}"
+        f"{t['earl:test']['dct:title']} {a['earl:testSubject']['url']} "
+        f"{t['earl:result'].get('earl:pointer', {}).get('css')}"
         for a in report["assertions"]
         for t in a.get("assertions", [])
     ]
+
+
+def ace_violations(epub: Path, out: Path) -> list[str]:
+    return violations(ace_report(epub, out))
 
 
 def lines_starting_with_a_call(path: Path) -> list[tuple[int, str]]:
