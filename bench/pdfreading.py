@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import platform
 import statistics
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import RESULTS, measure, workspace  # noqa: E402
+from run import measure, publish, workspace  # noqa: E402
 
 READER = """title: Bench Reader
 course_code: BENCH 389
@@ -165,11 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         "output bytes": sizes,
         "runs": runs,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "pdfreading.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    table = markdown(report)
-    (RESULTS / "pdfreading.md").write_text(table, encoding="utf-8")
-    print(table)
+    publish("pdfreading", report, markdown(report))
     failed = [k for k, (found, total) in copies.items() if found != total]
     return 1 if failed else 0
 

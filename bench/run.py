@@ -317,12 +317,16 @@ def main(argv: list[str] | None = None) -> int:
         "runs": {**times, **jobs},
         "scale": scale,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    table = markdown(report)
-    (RESULTS / "bench.md").write_text(table, encoding="utf-8")
-    print(table)
+    publish("bench", report, markdown(report))
     return 0
+
+
+def publish(name: str, report: dict, table: str) -> None:
+    """Write ``bench/results/<name>.json`` and ``.md``; print the table."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / f"{name}.md").write_text(table, encoding="utf-8")
+    print(table)
 
 
 def _met(name: str, value: float, scale: list[dict]) -> bool:
