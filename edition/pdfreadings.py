@@ -115,6 +115,12 @@ def _entry(spec: dict, bib: dict[str, BibEntry], bib_path: Path | None, where, d
     return bib[cite]
 
 
+def _unreadable(name: str, exc: pikepdf.PdfError) -> str:
+    """qpdf's reason on one line, cut to a length a diagnostic can carry."""
+    reason = " ".join(str(exc).split())[:160]
+    return f"{name} cannot be read as a PDF: {reason}"
+
+
 def checked_file(
     raw: Any, base: Path, sandbox: Sandbox, where: SourceLocation, diags: Collector
 ) -> tuple[Path, bytes] | None:
@@ -148,8 +154,7 @@ def read_source(
         diags.error(where("pdf"), "pdf.encrypted", f"{name} is encrypted with a password; ask for an unencrypted copy")
         return None
     except pikepdf.PdfError as exc:
-        reason = " ".join(str(exc).split())[:160]
-        diags.error(where("pdf"), "pdf.unreadable", f"{name} cannot be read as a PDF: {reason}")
+        diags.error(where("pdf"), "pdf.unreadable", _unreadable(name, exc))
         return None
     with pdf:
         if pdf.is_encrypted:
@@ -176,8 +181,7 @@ def read_source(
             diags.error(where("pdf"), "pdf.unreadable", f"{name} cannot be printed: {exc}; give a repaired copy")
             return None
         except pikepdf.PdfError as exc:
-            reason = " ".join(str(exc).split())[:160]
-            diags.error(where("pdf"), "pdf.unreadable", f"{name} cannot be read as a PDF: {reason}")
+            diags.error(where("pdf"), "pdf.unreadable", _unreadable(name, exc))
             return None
         used = [pdf.pages[n - 1] for n in range(first, last + 1)]
         text = extract_text(data, first, last) if with_text else ()
