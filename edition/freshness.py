@@ -72,7 +72,7 @@ def snapshot(project: Path, font_dir: Path, out: Path | None = None) -> dict[str
     _walk(CODE_DIR, CODE_DIR, files, suffix=".py")
     _walk(font_dir, font_dir, files, suffix=".ttf")
     for path in _system_fonts():
-        files[str(path)] = STAT_PREFIX + _stat_signature(path)
+        files[str(path)] = STAT_PREFIX + tools.file_signature(path)
     return files
 
 
@@ -119,14 +119,6 @@ def _system_fonts() -> list[Path]:
     from .scripts import font_files
 
     return font_files()
-
-
-def _stat_signature(path: Path) -> str:
-    try:
-        stat = path.stat()
-    except OSError:
-        return f"{path} absent"
-    return f"{path} {stat.st_size} {stat.st_mtime_ns}"
 
 
 def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "", skip: Path | None = None) -> None:

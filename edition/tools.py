@@ -27,16 +27,7 @@ def pandoc_signature() -> str:
     a system Pandoc from ``PATH`` or ``PYPANDOC_PANDOC`` over the bundled one),
     by path, size and date. Part of a cached run's key (``run_pandoc``): another
     Pandoc is another result."""
-    import os
-
-    import pypandoc
-
-    path = os.path.realpath(pypandoc.get_pandoc_path())
-    try:
-        info = os.stat(path)
-    except OSError:
-        return f"{path} absent"
-    return f"{path} {info.st_size} {info.st_mtime_ns}"
+    return file_signature(Path(os.path.realpath(pandoc_path())))
 
 
 @functools.cache
@@ -140,6 +131,8 @@ def text_libraries() -> tuple[str, ...]:
 
 
 def file_signature(path: Path) -> str:
+    """A file known without reading it: path, size and modification time
+    (``absent`` if there is none); a package upgrade changes the last two."""
     try:
         info = os.stat(path)
     except OSError:
