@@ -655,21 +655,18 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
     forced breaks, paragraphs set a line tighter or looser), and lay out again
     until nothing changes; fail if a note is still off its call's page."""
     from . import pagefit, pdf
+    from .layout.incremental import Layouter
 
     corrections = pagefit.Corrections()
     extra = _profile_dirs(options, press)
+    layouter = Layouter(options.project, extra, result.fetched.setdefault(edition.slug, set()))
     for round_number in range(1, MAX_LAYOUT_ROUNDS + 1):
         with result.timings.stage(f"{edition.slug}: render print html"):
             html = print_html(edition, env, options, date, corrections, press)
         if round_number == 1 and not press:  # what the layout is made from (``layoutcache``)
             result.layout_keys[edition.slug] = _layout_key(edition, env, options, html, result)
         with result.timings.stage(f"{edition.slug}: lay out pages"):
-            document = pdf.lay_out(
-                html,
-                options.project,
-                extra_allowed=extra,
-                fetched=result.fetched.setdefault(edition.slug, set()),
-            )
+            document = layouter.lay_out(html)
         with result.timings.stage(f"{edition.slug}: make up pages"):
             changed = pagefit.next_corrections(
                 document,

@@ -15,7 +15,7 @@ from weasyprint.document import Document
 from weasyprint.formatting_structure import boxes
 
 # where a page begins, in terms both outputs share (kept apart: the EPUB needs no layout engine)
-from .pagestart import TEXT_BLOCKS, PageStart, is_marker_element, local_name, text_blocks  # noqa: F401
+from ..pagestart import TEXT_BLOCKS, PageStart, is_marker_element, local_name, text_blocks  # noqa: F401
 
 
 @dataclass

@@ -1,0 +1,530 @@
+"""Our pagination driver over WeasyPrint: lay a document out once, then lay
+it out again from the first page a change can move.
+
+WeasyPrint paginates with a state machine: ``context.page_maker[i]`` holds
+where page ``i`` begins in the box tree (``resume_at``, a path of child
+indexes), the break that opens it, its side and its counters; page ``i`` is a
+function of that state and of the boxes after it. Its own ``make_all_pages``
+already re-makes only the pages whose content changed and takes the later
+pages over once a page ends where it ended before (the states are equal).
+``HTML.render()`` starts that machine afresh for every layout.
+
+This module keeps a layout (``Pagination``) and, given the HTML of the next
+make-up round, lays out again only what the change can move: it finds the
+elements that differ between the two documents, and the page before the one
+each begins on; carries the earlier layout's states over to the new box tree
+(their paths translated, an inserted element shifting its later siblings);
+tells the new layout where every anchor of the kept pages stands and which of
+their boxes show a page number (so that a page reference on a kept page is
+laid out again when its target moves, as WeasyPrint does within one layout);
+marks the first page of each change to be made again, and runs WeasyPrint's
+own loop. Kept pages are the earlier layout's page boxes, their elements
+re-pointed to the new document's, so the document handed on reads as one.
+
+Restarts stay where WeasyPrint's state is whole: never at a page that begins
+inside a table (WeasyPrint keeps a table's layout between its pages) or that
+receives notes carried over from the page before.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from weasyprint import DEFAULT_OPTIONS, HTML
+from weasyprint.css.counters import CounterStyle
+from weasyprint.document import Document, Page
+from weasyprint.formatting_structure import boxes
+from weasyprint.formatting_structure.build import build_formatting_structure
+from weasyprint.html import get_html_metadata
+from weasyprint.layout import initialize_page_maker, layout_fixed_boxes
+from weasyprint.layout.background import layout_backgrounds
+from weasyprint.layout.page import make_margin_boxes, remake_page, set_page_type_computed_styles
+from weasyprint.logger import PROGRESS_LOGGER
+from weasyprint.pdf.metadata import DocumentMetadata
+from weasyprint.text.fonts import FontConfiguration
+
+#: WeasyPrint's bound on its repagination loops (``layout_document``).
+MAX_LOOPS = 8
+
+#: Classes the page make-up adds: an element that only gained or lost one is the same element.
+CORRECTION_CLASSES = frozenset({"split", "continued", "page-start", "page-end", "tighter", "looser"})
+
+
+@dataclass
+class Pagination:
+    """A document laid out, kept so that it can be laid out again from a page."""
+
+    html: HTML
+    context: Any  # weasyprint.layout.LayoutContext
+    root_box: boxes.BlockBox
+    footnotes: list  # every footnote box of the document, as built
+    pages: list[boxes.PageBox]  # the pages as made, before their margin boxes
+    carried: set[int] = field(default_factory=set)  # pages that receive notes carried from the page before
+    made: int = 0  # pages made by the last layout (the others were kept)
+    elements: list = field(default_factory=list)  # the document's elements in document order
+
+
+# -- laying out -----------------------------------------------------------------------
+
+
+def paginate(
+    html: HTML,
+    previous: Pagination | None = None,
+    font_config: FontConfiguration | None = None,
+    counter_style: CounterStyle | None = None,
+) -> Pagination:
+    """Lay out ``html``; with ``previous`` (a layout of an earlier version of
+    the same document), only from the pages its changes can move."""
+    options = dict(DEFAULT_OPTIONS)
+    font_config = font_config or FontConfiguration()
+    counter_style = counter_style if counter_style is not None else CounterStyle()
+    color_profiles: dict = {}
+    context = Document._build_layout_context(html, font_config, counter_style, color_profiles, options)
+    root_box = build_formatting_structure(
+        html.etree_element,
+        context.style_for,
+        context.get_image_from_uri,
+        html.base_url,
+        context.target_collector,
+        counter_style,
+        context.footnotes,
+    )
+    layout = Pagination(html, context, root_box, list(context.footnotes), [], elements=list(html.etree_element.iter()))
+    layout.font_config = font_config  # kept alive with the layout (its fonts are the document's)
+    layout.color_profiles = color_profiles
+    initialize_page_maker(context, root_box)
+    if previous is not None and not _carry_over(previous, layout):
+        layout.pages = []
+        initialize_page_maker(context, root_box)
+    _paginate(layout)
+    return layout
+
+
+def _paginate(layout: Pagination) -> None:
+    """WeasyPrint's ``layout_document`` loop: make the pages that need it until
+    no page-based counter changes."""
+    context = layout.context
+    total = len(layout.pages)
+    layout.made = 0
+    for _ in range(MAX_LOOPS):
+        context.footnotes = list(layout.footnotes)
+        before = total
+        layout.pages = list(_make_all_pages(layout))
+        total = len(layout.pages)
+        reloop_content = reloop_pages = False
+        for _, _, _, page_state, remake_state in context.page_maker:
+            page_state[1]["pages"] = [total]
+            reloop_content |= remake_state["content_changed"]
+            if remake_state["pages_wanted"]:
+                reloop_pages = before != total
+        if not reloop_content and not reloop_pages:
+            break
+
+
+def _make_all_pages(layout: Pagination) -> Iterator[boxes.PageBox]:
+    """WeasyPrint's ``make_all_pages``, noting the pages that receive notes
+    carried over from the page before (no restart there)."""
+    context, pages = layout.context, layout.pages
+    i = 0
+    context.rendered_notes = []
+    while True:
+        remake_state = context.page_maker[i][-1]
+        if len(pages) == 0 or remake_state["content_changed"] or remake_state["pages_wanted"]:
+            PROGRESS_LOGGER.info("Step 5 - Creating layout - Page %d", i + 1)
+            remake_state["content_changed"] = False
+            remake_state["pages_wanted"] = False
+            remake_state["anchors"] = []
+            remake_state["content_lookups"] = []
+            page, resume_at = remake_page(i, context, layout.root_box, layout.html)
+            reported = context.reported_footnotes
+            layout.made += 1
+            layout.carried.discard(i + 1)
+            if reported:
+                layout.carried.add(i + 1)
+            yield page
+        else:
+            resume_at = context.page_maker[i + 1][0]
+            reported = None
+            yield pages[i]
+        i += 1
+        if resume_at is None and not reported:
+            context.page_maker = context.page_maker[: i + 1]
+            context.broken_out_of_flow.clear()
+            context.reported_footnotes.clear()
+            layout.carried = {n for n in layout.carried if n < i}
+            return
+
+
+# -- the document ---------------------------------------------------------------------
+
+
+def document(layout: Pagination) -> Document:
+    """The laid-out pages as a WeasyPrint document: their running strings,
+    bookmarks and margin boxes made (on copies: the pages as made are kept
+    for the next layout)."""
+    context = layout.context
+    pages = layout.pages
+    context.string_set.clear()
+    seen: dict[str, set] = {"": set(), "::before": set(), "::after": set()}
+    for i, page in enumerate(pages):
+        page_counter_values = context.page_maker[i + 1][3][1]
+        for child in page.descendants():
+            label = _original_label(child)
+            if label:
+                kind = "::before" if child.element_tag.endswith("::before") else ""
+                kind = "::after" if child.element_tag.endswith("::after") else kind
+                child.bookmark_label = "" if child.element in seen[kind] else label
+                seen[kind].add(child.element)
+            if child.missing_link:
+                for (box, css_token), item in context.target_collector.counter_lookup_items.items():
+                    if child.missing_link == box and css_token != "content":
+                        if css_token == "bookmark-label" and not child.bookmark_label:
+                            continue
+                        item.parse_again(page_counter_values)
+                        if css_token == "bookmark-label":
+                            child.bookmark_label = box.bookmark_label
+                            child._edition_label = box.bookmark_label
+            string_sets = child.string_set
+            if string_sets and string_sets != "none":
+                for string_name, text in string_sets:
+                    context.string_set[string_name][i + 1].append(text)
+    finished = []
+    for i, page in enumerate(pages):
+        root, footnote_area, note_area = page.children[:3]
+        new_root = root.copy()
+        new_root.children = [
+            *layout_fixed_boxes(context, pages[:i], page),
+            *root.children,
+            *layout_fixed_boxes(context, pages[i + 1 :], page),
+        ]
+        new_page = page.copy()
+        context.current_page = i + 1
+        state = context.page_maker[i + 1][3]
+        children = [new_root]
+        if footnote_area.children:
+            children.append(footnote_area)
+        if note_area.children:
+            children.append(note_area)
+        new_page.children = children
+        children.extend(make_margin_boxes(context, new_page, state))
+        new_page.children = tuple(children)
+        layout_backgrounds(new_page, context.get_image_from_uri)
+        finished.append(new_page)
+    html = layout.html
+    rendering = Document(
+        [Page(page_box) for page_box in finished],
+        DocumentMetadata(**get_html_metadata(html)),
+        html.url_fetcher,
+        layout.font_config,
+        layout.color_profiles,
+        DEFAULT_OPTIONS["output_intent"],
+    )
+    rendering._html = html
+    rendering._edition_layout = layout  # the fonts and boxes stay alive with the document
+    return rendering
+
+
+def _original_label(box: boxes.Box) -> str:
+    """A box's bookmark label as built (a later page's copy of an element
+    loses it; the label is kept so that a layout made again decides afresh)."""
+    if not hasattr(box, "_edition_label"):
+        box._edition_label = box.bookmark_label
+    return box._edition_label
+
+
+# -- carrying a layout over to the next version of its document ---------------------
+
+
+def _carry_over(previous: Pagination, layout: Pagination) -> bool:
+    """Set ``layout`` up to re-make only what differs from ``previous``:
+    returns False when nothing can be kept (then it is laid out afresh)."""
+    mapping = ElementMapping(previous.elements, layout.elements)
+    spans = _page_spans(previous)
+    dirty: set[int] = set()
+    for index in mapping.changes():
+        dirty.update(_dirty_pages(previous, spans, index))
+    if not dirty or min(dirty) <= 0:
+        return False
+    first = min(dirty)
+    boxes_map = BoxMapping(previous.root_box, layout.root_box, mapping)
+    context, old = layout.context, previous.context
+    makers = []
+    for number, entry in enumerate(old.page_maker):
+        translated = _translate_entry(entry, boxes_map, number <= first)
+        makers.append(_never_equal(entry) if translated is None else translated)
+    context.page_maker = makers
+    context.style_for.initial_page_sizes.update(old.style_for.initial_page_sizes)
+    layout.pages = list(previous.pages)
+    layout.carried = set(previous.carried)
+    for page in layout.pages:
+        for box in page.descendants(placeholders=True):
+            box = getattr(box, "_box", box)
+            if box.element is not None:
+                box.element = mapping.new_of(box.element, box.element)
+            if box.missing_link is not None:
+                box.missing_link = boxes_map.new_box(box.missing_link) or box.missing_link
+    _replay(layout)
+    for _, _, _, _, remake_state in context.page_maker:
+        remake_state["content_changed"] = False
+        remake_state["pages_wanted"] = False
+    for number in dirty:
+        if number < len(context.page_maker):
+            context.page_maker[number][-1]["content_changed"] = True
+    return True
+
+
+def _page_spans(layout: Pagination) -> dict[int, tuple[int, int]]:
+    """id(element) -> the first and last page (0-based) it has a box on."""
+    spans: dict[int, tuple[int, int]] = {}
+    for number, page in enumerate(layout.pages):
+        for box in page.descendants(placeholders=True):
+            box = getattr(box, "_box", box)
+            if box.element is not None:
+                first, _ = spans.get(id(box.element), (number, number))
+                spans[id(box.element)] = (first, number)
+    return spans
+
+
+def _dirty_pages(layout: Pagination, spans: dict[int, tuple[int, int]], index: int) -> range:
+    """The pages a change at element ``index`` (document order) makes again:
+    from the page before the one where the content from that element on
+    begins (the break that ends it may depend on what follows: widows,
+    orphans, a heading kept with its text) to the last page the element is
+    on; the first moved earlier past any page where WeasyPrint's state is
+    not whole."""
+    elements = layout.elements
+    found = next((spans[id(e)] for e in elements[index:] if id(e) in spans), None)
+    last_page = len(layout.pages) - 1
+    first, last = found if found is not None else (last_page, last_page)
+    page = max(0, first - 1)
+    while page > 0 and (page in layout.carried or _in_table(layout, page)):
+        page -= 1
+    return range(page, last + 1)
+
+
+def _in_table(layout: Pagination, page: int) -> bool:
+    """Whether page ``page`` (0-based) begins inside a table."""
+    resume_at = layout.context.page_maker[page][0]
+    box = layout.root_box
+    while resume_at:
+        if len(resume_at) != 1:
+            return True  # several skip stacks: the cells of a table row
+        ((index, resume_at),) = resume_at.items()
+        if isinstance(box, (boxes.TableBox, boxes.TableRowGroupBox, boxes.TableRowBox)) or getattr(
+            box, "is_table_wrapper", False
+        ):
+            return True
+        children = getattr(box, "children", None)
+        if not children or isinstance(children[0], boxes.LineBox) or index >= len(children):
+            return False
+        box = children[index]
+    return False
+
+
+def _translate_entry(entry: tuple, boxes_map: BoxMapping, keep_path: bool) -> tuple | None:
+    resume_at, next_page, right_page, page_state, remake_state = entry
+    if isinstance(resume_at, _Never):
+        return None
+    translated = resume_at if keep_path else boxes_map.path(resume_at)
+    if resume_at is not None and translated is None:
+        return None
+    state = copy.deepcopy(page_state)
+    for group in state[3]:
+        path = group[2] if keep_path else boxes_map.path(group[2])
+        if group[2] is not None and path is None:
+            return None
+        group[2] = path
+    remake = {"content_changed": False, "pages_wanted": False, "anchors": list(remake_state["anchors"])}
+    remake["content_lookups"] = []
+    return (translated, dict(next_page), right_page, state, remake)
+
+
+class _Never:
+    """A resume_at that equals no path: the page after it is always made again."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _never_equal(entry: tuple) -> tuple:
+    _, next_page, right_page, page_state, remake_state = entry
+    remake = {"content_changed": True, "pages_wanted": False, "anchors": list(remake_state["anchors"])}
+    remake["content_lookups"] = []
+    return (_Never(), dict(next_page), right_page, copy.deepcopy(page_state), remake)
+
+
+def _replay(layout: Pagination) -> None:
+    """Tell the new layout's target collector what the kept pages say: where
+    each anchor stands, and which boxes show a page-based counter (so that
+    WeasyPrint marks their page for re-making when a target moves)."""
+    context = layout.context
+    collector = context.target_collector
+    page_maker = context.page_maker
+    lookups = collector.counter_lookup_items
+    seen: set[int] = set()
+    anchors: set[str] = set()  # an element split over pages is the anchor of its first page only
+    for number, page in enumerate(layout.pages):
+        set_page_type_computed_styles(page.page_type, layout.html, context.style_for)
+        values = page_maker[number + 1][3][1]
+        remake_state = page_maker[number][-1]
+        for box in page.descendants(placeholders=True):
+            box = getattr(box, "_box", box)
+            anchor = box.style["anchor"]
+            if anchor and anchor not in anchors:
+                anchors.add(anchor)
+                collector.cache_target_page_counters(anchor, values, number, page_maker)
+            lookup = lookups.get((box.missing_link, "content")) if box.missing_link is not None else None
+            if lookup is not None:
+                _replay_lookup(lookup, values, number, remake_state, seen)
+
+
+def _replay_lookup(lookup, values: dict, number: int, remake_state: dict, seen: set[int]) -> None:
+    """What ``make_page`` does for a box showing a page-based counter (steps 1
+    and 2 of its loop): the box's content is computed again with the values
+    the kept page has."""
+    first = id(lookup) not in seen
+    if first:
+        seen.add(id(lookup))
+        remake_state["content_lookups"].append(id(lookup))
+        lookup.page_maker_index = number
+    again = False
+    if lookup.pending:
+        if values != lookup.cached_page_counter_values:
+            lookup.cached_page_counter_values = copy.deepcopy(values)
+        lookup.pending = False
+        again = True
+    if lookup.missing_counters and first and values != lookup.cached_page_counter_values:
+        lookup.cached_page_counter_values = copy.deepcopy(values)
+        again = again or any(values.get(name) is not None for name in lookup.missing_counters)
+    if again:
+        lookup.parse_again(values)
+
+
+# -- which element is which ------------------------------------------------------------
+
+
+def _signature(element) -> tuple:
+    classes = tuple(c for c in (element.get("class") or "").split() if c not in CORRECTION_CLASSES)
+    return (element.tag, element.get("id"), element.get("data-p"), element.get("data-chars"), classes)
+
+
+def _same(old, new) -> bool:
+    return old.tag == new.tag and old.attrib == new.attrib and old.text == new.text and old.tail == new.tail
+
+
+class ElementMapping:
+    """Old document's elements -> new document's, aligned in document order."""
+
+    def __init__(self, old: list, new: list) -> None:
+        self.old, self.new = old, new
+        self._new_of: dict[int, Any] = {}
+        self._changes: list[int] = []  # indexes in ``old`` where the documents differ
+        matcher = difflib.SequenceMatcher(None, [_signature(e) for e in old], [_signature(e) for e in new], False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
+                    self._new_of[id(old[i])] = new[j]
+                    if not _same(old[i], new[j]):
+                        self._changes.append(i)
+            else:
+                self._changes.append(i1)
+        # an element whose subtree changed: every ancestor differs below it, but
+        # the change is where its first differing descendant is (found above)
+
+    def new_of(self, element, default=None):
+        return self._new_of.get(id(element), default)
+
+    def changes(self) -> list[int]:
+        return sorted(set(self._changes))
+
+
+class BoxMapping:
+    """Old box tree's block-level boxes -> new box tree's, through the elements."""
+
+    def __init__(self, old_root: boxes.Box, new_root: boxes.Box, elements: ElementMapping) -> None:
+        self.elements = elements
+        self._old_root, self._new_root = old_root, new_root
+        self._index: dict[tuple, boxes.Box] | None = None
+        self._old_keys: dict[int, tuple] | None = None
+
+    @staticmethod
+    def _keys(root: boxes.Box, element_of) -> Iterator[tuple[tuple, boxes.Box]]:
+        def visit(box: boxes.Box) -> Iterator[tuple[tuple, boxes.Box]]:
+            counts: dict[tuple, int] = {}
+            for child in getattr(box, "children", ()) or ():
+                if not isinstance(child, boxes.Box):
+                    continue
+                if child.element is None:
+                    owner: object = None
+                else:
+                    element = element_of(child.element)
+                    owner = id(element) if element is not None else ("unmapped", id(child.element))
+                base = (owner, child.element_tag, type(child).__name__)
+                counts[base] = counts.get(base, 0) + 1
+                yield (*base, counts[base]), child
+                if isinstance(child, boxes.ParentBox) and not isinstance(child, boxes.LineBox):
+                    yield from visit(child)
+
+        yield ("root", root.element_tag, type(root).__name__, 0), root
+        yield from visit(root)
+
+    def _build(self) -> None:
+        self._index = dict(self._keys(self._new_root, lambda e: e))
+        self._old_keys = {id(box): key for key, box in self._keys(self._old_root, self.elements.new_of)}
+
+    def new_box(self, old_box: boxes.Box) -> boxes.Box | None:
+        if self._index is None:
+            self._build()
+        key = self._old_keys.get(id(old_box))
+        return self._index.get(key) if key is not None else None
+
+    def path(self, resume_at: dict | None) -> dict | None:
+        """``resume_at`` (a path in the old box tree) in the new tree, or None
+        where it goes through a box the new tree does not have."""
+        if resume_at is None or not isinstance(resume_at, dict):
+            return None
+        old_box, new_box = self._old_root, self._new_root
+        steps: list[int] = []
+        rest = resume_at
+        while rest:
+            if len(rest) != 1:
+                return None  # several skip stacks (a table row's cells): no resync there
+            ((index, below),) = rest.items()
+            old_children = getattr(old_box, "children", None)
+            if not old_children or isinstance(old_children[0], boxes.LineBox) or index >= len(old_children):
+                # inside a block's lines: the same if the block is the same element unchanged
+                if not self._unchanged(old_box, new_box):
+                    return None
+                return _nest(steps, rest)
+            old_child = old_children[index]
+            new_child = self.new_box(old_child)
+            new_children = getattr(new_box, "children", None) or []
+            position = next((i for i, c in enumerate(new_children) if c is new_child), None)
+            if new_child is None or position is None:
+                return None
+            steps.append(position)
+            old_box, new_box, rest = old_child, new_child, below
+            if rest is None:
+                return _nest(steps, None)
+        return _nest(steps, rest)
+
+    def _unchanged(self, old_box: boxes.Box, new_box: boxes.Box) -> bool:
+        old, new = old_box.element, new_box.element
+        if old is None or new is None or self.elements.new_of(old) is not new:
+            return False
+        return all(
+            self.elements.new_of(o) is n and _same(o, n) for o, n in zip(old.iter(), new.iter(), strict=False)
+        ) and len(list(old.iter())) == len(list(new.iter()))
+
+
+def _nest(steps: list[int], rest: dict | None) -> dict | None:
+    path = rest
+    for index in reversed(steps):
+        path = {index: path}
+    return path
