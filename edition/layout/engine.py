@@ -28,24 +28,38 @@ receives notes carried over from the page before.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import weasyprint.layout.page
 from weasyprint import DEFAULT_OPTIONS, HTML
 from weasyprint.css.counters import CounterStyle
+from weasyprint.css.targets import anchor_name_from_token
 from weasyprint.document import Document, Page
 from weasyprint.formatting_structure import boxes
 from weasyprint.formatting_structure.build import build_formatting_structure
 from weasyprint.html import get_html_metadata
 from weasyprint.layout import initialize_page_maker, layout_fixed_boxes
 from weasyprint.layout.background import layout_backgrounds
-from weasyprint.layout.page import make_margin_boxes, remake_page, set_page_type_computed_styles
+from weasyprint.layout.page import (
+    PageType,
+    make_margin_boxes,
+    page_height,
+    page_width,
+    remake_page,
+    set_page_type_computed_styles,
+)
+from weasyprint.layout.percent import resolve_percentages
 from weasyprint.logger import PROGRESS_LOGGER
 from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import get_url_tuple
+
+from .chains import Chain
 
 #: WeasyPrint's bound on its repagination loops (``layout_document``).
 MAX_LOOPS = 8
@@ -55,30 +69,57 @@ CORRECTION_CLASSES = frozenset({"split", "continued", "page-start", "page-end", 
 
 
 @dataclass
-class Pagination:
-    """A document laid out, kept so that it can be laid out again from a page."""
+class Built:
+    """A document's boxes, before layout (styles computed, counters counted)."""
 
     html: HTML
     context: Any  # weasyprint.layout.LayoutContext
     root_box: boxes.BlockBox
     footnotes: list  # every footnote box of the document, as built
-    pages: list[boxes.PageBox]  # the pages as made, before their margin boxes
+    elements: list  # the document's elements in document order
+    font_config: FontConfiguration
+    color_profiles: dict
+
+
+@dataclass
+class Pagination:
+    """A document (or a chain of it, ``chains.Chain``) laid out, kept so that
+    it can be laid out again from a page."""
+
+    built: Built
+    chain: Chain | None = None  # None: the whole document
+    pages: list[boxes.PageBox] = field(default_factory=list)  # as made, before their margin boxes
     carried: set[int] = field(default_factory=set)  # pages that receive notes carried from the page before
     made: int = 0  # pages made by the last layout (the others were kept)
-    elements: list = field(default_factory=list)  # the document's elements in document order
+    total: int | None = None  # the document's pages (a chain's ``counter(pages)``), once known
+    strings: dict[str, str] = field(default_factory=dict)  # running strings inherited (a chain)
+
+    @property
+    def html(self) -> HTML:
+        return self.built.html
+
+    @property
+    def context(self) -> Any:
+        return self.built.context
+
+    @property
+    def root_box(self) -> boxes.BlockBox:
+        return self.built.root_box
+
+    @property
+    def footnotes(self) -> list:
+        return self.built.footnotes
+
+    @property
+    def elements(self) -> list:
+        return self.built.elements
 
 
 # -- laying out -----------------------------------------------------------------------
 
 
-def paginate(
-    html: HTML,
-    previous: Pagination | None = None,
-    font_config: FontConfiguration | None = None,
-    counter_style: CounterStyle | None = None,
-) -> Pagination:
-    """Lay out ``html``; with ``previous`` (a layout of an earlier version of
-    the same document), only from the pages its changes can move."""
+def build(html: HTML, font_config: FontConfiguration | None = None, counter_style: CounterStyle | None = None) -> Built:
+    """The boxes of ``html``, ready to lay out."""
     options = dict(DEFAULT_OPTIONS)
     font_config = font_config or FontConfiguration()
     counter_style = counter_style if counter_style is not None else CounterStyle()
@@ -93,15 +134,65 @@ def paginate(
         counter_style,
         context.footnotes,
     )
-    layout = Pagination(html, context, root_box, list(context.footnotes), [], elements=list(html.etree_element.iter()))
-    layout.font_config = font_config  # kept alive with the layout (its fonts are the document's)
-    layout.color_profiles = color_profiles
-    initialize_page_maker(context, root_box)
+    elements = list(html.etree_element.iter())
+    return Built(html, context, root_box, list(context.footnotes), elements, font_config, color_profiles)
+
+
+def paginate(
+    html: HTML | Built,
+    previous: Pagination | None = None,
+    font_config: FontConfiguration | None = None,
+    counter_style: CounterStyle | None = None,
+    chain: Chain | None = None,
+) -> Pagination:
+    """Lay out ``html`` (or only ``chain`` of it); with ``previous`` (a layout
+    of an earlier version of the same document or chain), only from the pages
+    its changes can move."""
+    built = html if isinstance(html, Built) else build(html, font_config, counter_style)
+    layout = Pagination(built, chain)
+    _start(layout)
     if previous is not None and not _carry_over(previous, layout):
         layout.pages = []
-        initialize_page_maker(context, root_box)
+        _start(layout)
     _paginate(layout)
     return layout
+
+
+#: The index WeasyPrint gives the first page of a chain that does not open the
+#: document: any but 0 (``@page :first``); ``chains`` are not used with
+#: ``:nth()`` page selectors.
+CHAIN_PAGE_INDEX = 1
+
+
+def _start(layout: Pagination) -> None:
+    """The page maker's first state: the document's, or the chain's."""
+    context, chain = layout.context, layout.chain
+    initialize_page_maker(context, layout.root_box)
+    if chain is None or chain.start is None:
+        return
+    remake = {"content_changed": False, "pages_wanted": False, "anchors": [], "content_lookups": []}
+    state = ([0], {"pages": [0]}, [{"pages"}], [])
+    context.page_maker = [(copy.deepcopy(chain.start), dict(chain.next_page), chain.right_page, state, remake)]
+    _first_page_sizes(layout)
+
+
+def _first_page_sizes(layout: Pagination) -> None:
+    """What WeasyPrint records when it makes the document's first page (its
+    size, for ``vw``/``vh`` and the like), for a chain that does not make it."""
+    context, root_box = layout.context, layout.root_box
+    page_break = root_box.style["break_before"]
+    right = {"left": False, "verso": False}.get(page_break, True)
+    name = root_box.page_values()[0]
+    page_type = PageType("right" if right else "left", False, name, 0, ((name, 0),) if name else ())
+    set_page_type_computed_styles(page_type, layout.html, context.style_for)
+    style = context.style_for(page_type)
+    page = boxes.PageBox(page_type, style)
+    device_size = page.style["size"]
+    resolve_percentages(page, device_size)
+    page_width(page, context, device_size[0])
+    page_height(page, context, device_size[1])
+    context.style_for.initial_page_sizes["box"] = device_size
+    context.style_for.initial_page_sizes["area"] = (page.width, page.height)
 
 
 def _paginate(layout: Pagination) -> None:
@@ -113,22 +204,29 @@ def _paginate(layout: Pagination) -> None:
     for _ in range(MAX_LOOPS):
         context.footnotes = list(layout.footnotes)
         before = total
-        layout.pages = list(_make_all_pages(layout))
+        with _page_index(layout):
+            layout.pages = list(_make_all_pages(layout))
         total = len(layout.pages)
         reloop_content = reloop_pages = False
-        for _, _, _, page_state, remake_state in context.page_maker:
-            page_state[1]["pages"] = [total]
+        for number, (_, _, _, page_state, remake_state) in enumerate(context.page_maker):
+            page_state[1]["pages"] = [layout.total or total]
+            if number == total:  # the state after the last page: a chain's next one
+                remake_state["content_changed"] = remake_state["pages_wanted"] = False
             reloop_content |= remake_state["content_changed"]
             if remake_state["pages_wanted"]:
                 reloop_pages = before != total
+        if not reloop_content and not reloop_pages:
+            reloop_content = _stale_references(layout)
         if not reloop_content and not reloop_pages:
             break
 
 
 def _make_all_pages(layout: Pagination) -> Iterator[boxes.PageBox]:
     """WeasyPrint's ``make_all_pages``, noting the pages that receive notes
-    carried over from the page before (no restart there)."""
+    carried over from the page before (no restart there), and stopping where
+    a chain ends."""
     context, pages = layout.context, layout.pages
+    end = layout.chain.end if layout.chain is not None else None
     i = 0
     context.rendered_notes = []
     while True:
@@ -151,12 +249,177 @@ def _make_all_pages(layout: Pagination) -> Iterator[boxes.PageBox]:
             reported = None
             yield pages[i]
         i += 1
-        if resume_at is None and not reported:
+        if (resume_at is None or (end is not None and resume_at == end)) and not reported:
             context.page_maker = context.page_maker[: i + 1]
             context.broken_out_of_flow.clear()
             context.reported_footnotes.clear()
             layout.carried = {n for n in layout.carried if n < i}
             return
+
+
+_index_offset = 0
+
+
+@contextlib.contextmanager
+def _page_index(layout: Pagination) -> Iterator[None]:
+    """Pages of a chain that does not open the document are not ``:first``."""
+    global _index_offset  # noqa: PLW0603 - read by ``_PageType`` while WeasyPrint makes pages
+    chain = layout.chain
+    _index_offset = CHAIN_PAGE_INDEX if chain is not None and chain.start is not None else 0
+    try:
+        yield
+    finally:
+        _index_offset = 0
+
+
+def _PageType(side, blank, name, index, groups):  # noqa: N802 - stands for WeasyPrint's namedtuple
+    return PageType(side, blank, name, index + _index_offset, groups)
+
+
+weasyprint.layout.page.PageType = _PageType
+
+
+# -- settling a chain once the chains before it are laid out --------------------------
+
+
+def settle(
+    layout: Pagination,
+    first: int,
+    blank: bool,
+    strings: dict[str, str],
+    targets: dict[str, int],
+    total: int,
+) -> None:
+    """Give a chain laid out on its own what the chains before it decide: the
+    number of its first page with text (``first``), a blank page before it
+    (``blank``: the page before it is on its own side), the running strings
+    it inherits, the pages of the anchors outside it that it cites
+    (``targets``) and the document's page count; the pages these change (a
+    page reference) are made again, by WeasyPrint's own loop."""
+    context = layout.context
+    collector = context.target_collector
+    layout.total = total
+    layout.strings = dict(strings)
+    for _, _, _, page_state, _ in context.page_maker:
+        _, values, scopes, _ = page_state
+        values["page"] = [value + first - 1 for value in values.get("page", [0])]
+        scopes[0].add("page")
+        values["pages"] = [total]
+    if blank:
+        _prepend_blank(layout)
+    page_maker = context.page_maker
+    for number in range(len(layout.pages)):
+        values = page_maker[number + 1][3][1]
+        for anchor in page_maker[number][-1]["anchors"]:
+            collector.cache_target_page_counters(anchor, values, number, page_maker)
+    for anchor, page in sorted(targets.items()):
+        collector.cache_target_page_counters(anchor, {"pages": [total], "page": [page]}, -1, page_maker)
+    _paginate(layout)
+
+
+def _prepend_blank(layout: Pagination) -> None:
+    """A blank page before the chain (made by WeasyPrint: its ``:blank`` page
+    rules apply), the later pages kept."""
+    context = layout.context
+    resume_at, next_page, right_page, page_state, _ = context.page_maker[0]
+    state = copy.deepcopy(page_state)
+    state[1]["page"] = [state[1]["page"][-1] - 1]
+    remake = {"content_changed": True, "pages_wanted": False, "anchors": [], "content_lookups": []}
+    context.page_maker.insert(0, (copy.deepcopy(resume_at), dict(next_page), not right_page, state, remake))
+    layout.pages.insert(0, None)
+    layout.carried = {n + 1 for n in layout.carried}
+    collector = context.target_collector
+    for item in [*collector.target_lookup_items.values(), *collector.counter_lookup_items.values()]:
+        if item.page_maker_index is not None and item.page_maker_index >= 0:
+            item.page_maker_index += 1
+
+
+def _stale_references(layout: Pagination) -> bool:
+    """Mark for re-making every page that shows a page reference (a
+    ``target-counter``) other than what its target now gives; whether one did.
+
+    WeasyPrint tells a reference that its target moved only through the
+    target's name, which it does not know for ``attr()`` targets (the
+    contents, the cross-references): within one layout it makes such a page
+    again while the page's own counters change. A layout taken over from an
+    earlier one, or a chain told where its targets stand, asks again here."""
+    context = layout.context
+    page_maker = context.page_maker
+    shown = _shown(layout)
+    stale = False
+    for (box, token), lookup in context.target_collector.counter_lookup_items.items():
+        number = lookup.page_maker_index
+        if token != "content" or number is None or not 0 <= number < len(layout.pages):
+            continue
+        lookup.parse_again(page_maker[number + 1][3][1])
+        if shown.get(id(box)) != "".join(_text(box).split()):
+            page_maker[number][-1]["content_changed"] = True
+            stale = True
+    return stale
+
+
+def _shown(layout: Pagination) -> dict[int, str]:
+    """id(box built with a page-based counter) -> the text its laid-out pieces show."""
+    shown: dict[int, str] = {}
+    for page in layout.pages:
+        for box in page.descendants():
+            if box.missing_link is not None and not isinstance(box, boxes.TextBox):
+                # spaces compared apart: a line may end at one (and drop it)
+                shown[id(box.missing_link)] = shown.get(id(box.missing_link), "") + "".join(_text(box).split())
+    return shown
+
+
+def _text(box: boxes.Box) -> str:
+    """A box's text, leaders left out (they are drawn to the width they fill)."""
+    if getattr(box, "is_leader", False):
+        return ""
+    if isinstance(box, boxes.TextBox):
+        return box.text
+    return "".join(_text(child) for child in getattr(box, "children", ()) or ())
+
+
+def cited(layout: Pagination) -> set[str]:
+    """The anchors a layout's pages cite with ``target-counter`` and the like."""
+    names: set[str] = set()
+    for (box, token), lookup in layout.context.target_collector.counter_lookup_items.items():
+        if token != "content" or lookup.page_maker_index is None:
+            continue
+        for kind, value in box.style["content"] if isinstance(box.style["content"], (list, tuple)) else ():
+            if kind in ("target-counter()", "target-counters()", "target-text()"):
+                name = _anchor_name(value[0], box)
+                if name:
+                    names.add(name)
+    return names
+
+
+def _anchor_name(token: tuple, box: boxes.Box) -> str | None:
+    """The anchor a ``target-*()`` token names (WeasyPrint's ``lookup_target``)."""
+    if token[0] == "attr()":
+        attr_name, kind, fallback = token[1]
+        value = box.element.get(attr_name, fallback) if box.element is not None else fallback
+        token = ("string", value) if kind == "string" else ("url", get_url_tuple(value, box.style.base_url))
+    return anchor_name_from_token(token)
+
+
+def anchors(layout: Pagination) -> dict[str, int]:
+    """Anchor -> the page (0-based, in the layout) it stands on first."""
+    out: dict[str, int] = {}
+    for number, entry in enumerate(layout.context.page_maker[: len(layout.pages)]):
+        for anchor in entry[-1]["anchors"]:
+            out.setdefault(anchor, number)
+    return out
+
+
+def end_strings(layout: Pagination) -> dict[str, str]:
+    """The running strings as the chain leaves them: the last value set in
+    it, or the one it inherited."""
+    out = dict(layout.strings)
+    for page in layout.pages:
+        for child in page.descendants():
+            if child.string_set and child.string_set != "none":
+                for name, text in child.string_set:
+                    out[name] = text
+    return out
 
 
 # -- the document ---------------------------------------------------------------------
@@ -165,10 +428,14 @@ def _make_all_pages(layout: Pagination) -> Iterator[boxes.PageBox]:
 def document(layout: Pagination) -> Document:
     """The laid-out pages as a WeasyPrint document: their running strings,
     bookmarks and margin boxes made (on copies: the pages as made are kept
-    for the next layout)."""
+    for the next layout). A chain's pages stand after a page that holds the
+    running strings it inherits."""
     context = layout.context
     pages = layout.pages
+    shift = 1 if layout.chain is not None and layout.chain.start is not None else 0
     context.string_set.clear()
+    for name, text in layout.strings.items():
+        context.string_set[name][1].append(text)
     seen: dict[str, set] = {"": set(), "::before": set(), "::after": set()}
     for i, page in enumerate(pages):
         page_counter_values = context.page_maker[i + 1][3][1]
@@ -191,7 +458,7 @@ def document(layout: Pagination) -> Document:
             string_sets = child.string_set
             if string_sets and string_sets != "none":
                 for string_name, text in string_sets:
-                    context.string_set[string_name][i + 1].append(text)
+                    context.string_set[string_name][i + 1 + shift].append(text)
     finished = []
     for i, page in enumerate(pages):
         root, footnote_area, note_area = page.children[:3]
@@ -202,7 +469,7 @@ def document(layout: Pagination) -> Document:
             *layout_fixed_boxes(context, pages[i + 1 :], page),
         ]
         new_page = page.copy()
-        context.current_page = i + 1
+        context.current_page = i + 1 + shift
         state = context.page_maker[i + 1][3]
         children = [new_root]
         if footnote_area.children:
@@ -219,8 +486,8 @@ def document(layout: Pagination) -> Document:
         [Page(page_box) for page_box in finished],
         DocumentMetadata(**get_html_metadata(html)),
         html.url_fetcher,
-        layout.font_config,
-        layout.color_profiles,
+        layout.built.font_config,
+        layout.built.color_profiles,
         DEFAULT_OPTIONS["output_intent"],
     )
     rendering._html = html
