@@ -88,6 +88,7 @@ class Options:
     press: bool = False
     cmyk_profile: Path | None = None
     jobs: int = 1
+    cores: int = 0  # processes one edition's layout may use (0: every core; ``--jobs`` shares them)
     check: bool = False
     cache: Path | None = None  # the cache folder (``edition.cache``); None: nothing is kept or reused
 
@@ -203,8 +204,11 @@ def _run_parallel(
         _read_all(options.project, [s for s in slugs if s not in readers])
         _read_readers(options.project, [s for s in slugs if s in readers])
     with concurrent.futures.ProcessPoolExecutor(max_workers=options.jobs) as pool:
+        cores = max(1, _cores() // options.jobs)
         done = pool.map(
-            _run_one, [replace(options, slugs=(slug,), jobs=1) for slug in slugs], [transaction] * len(slugs)
+            _run_one,
+            [replace(options, slugs=(slug,), jobs=1, cores=cores) for slug in slugs],
+            [transaction] * len(slugs),
         )
         for one in done:
             result.outputs += [transaction.adopt(path) for path in one.outputs]
@@ -356,25 +360,33 @@ def _lay_out(edition: Edition, env, options: Options, date, result: Result):
     """The print layout, its summary (kept in the cache for a later EPUB-only
     build) and the places of the PDF readings' pages."""
     from . import preflight
+    from .layout import book
     from .outputs import pdfpages
 
     said = _Listen()
     logger = logging.getLogger("edition")
     logger.addHandler(said)
     try:
-        document = lay_out_with_notes_in_place(edition, env, options, date, result)
-        placements = pdfpages.plan(document, edition)
-        _log_placements(edition, placements, result)
-        with result.timings.stage(f"{edition.slug}: preflight"):
-            report = preflight.preflight(document, _words(edition, env, result))
+        if book.available():  # chain by chain, on the cores (``layout.book``)
+            document = _lay_out_book(edition, env, options, date, result)
+            placements, report, starts = document.placements, document.report, document.starts
+            pages, reading_pages = document.pages, document.reading_pages(edition)
+            _log_placements(edition, placements, result)
+        else:
+            document = lay_out_with_notes_in_place(edition, env, options, date, result)
+            placements = pdfpages.plan(document, edition)
+            _log_placements(edition, placements, result)
+            with result.timings.stage(f"{edition.slug}: preflight"):
+                report = preflight.preflight(document, _words(edition, env, result))
+            starts, pages, reading_pages = page_starts(document), len(document.pages), volume_pages(document, edition)
         log.info("preflight: %s", report.summary())
     finally:
         logger.removeHandler(said)
-    starts = pdfpages.page_starts(page_starts(document), edition, placements)
+    starts = pdfpages.page_starts(starts, edition, placements)
     laid = Laid(
-        pages=len(document.pages),
+        pages=pages,
         starts=tuple(starts),
-        reading_pages=volume_pages(document, edition),
+        reading_pages=reading_pages,
         scales=result.pdf_scales.get(edition.slug, {}),
         preflight=report.as_dict(),
         rounds=result.layout_rounds[edition.slug],
@@ -385,6 +397,32 @@ def _lay_out(edition: Edition, env, options: Options, date, result: Result):
     loaded = {*result.fetched.get(edition.slug, ()), *(work.pdf.path for work in edition.parts if work.pdf)}
     layoutcache.store(result.layout_keys[edition.slug], laid, loaded)
     return document, laid, placements
+
+
+def _lay_out_book(edition: Edition, env, options: Options, date, result: Result):
+    """The print edition laid out chain by chain and written (``layout.book``):
+    as many chains at once as the build has cores (``Options.cores``)."""
+    from . import pagefit, pdf
+    from .layout import book
+    from .layout.incremental import Sandbox
+
+    with result.timings.stage(f"{edition.slug}: render print html"):
+        html = print_html(edition, env, options, date, pagefit.Corrections())
+    result.layout_keys[edition.slug] = _layout_key(edition, env, options, html, result)
+    sandbox = Sandbox(options.project, [], result.fetched.setdefault(edition.slug, set()))
+    setup = book.Setup(edition, env, options, date, False, _words(edition, env, result), sandbox, print_html, html)
+    with result.timings.stage(f"{edition.slug}: lay out and write pages"):
+        laid = book.lay_out(setup, html, options.cores or _cores())
+    result.layout_rounds[edition.slug] = laid.rounds
+    result.corrections[edition.slug] = result.split_points[edition.slug] = laid.corrections
+    faults = pdf.note_faults(laid.notes)
+    if faults:
+        raise BuildFailed(faults)
+    return laid
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def page_starts(document):
@@ -498,11 +536,13 @@ def _write_pdfs(document, edition: Edition, env, options: Options, date, placeme
     """The print PDF and the PDF/A from one write of the layout: written and
     tagged once (the PDF readings' pages laid in), then claimed as PDF/UA-1
     here, and made into the PDF/A in a child at the same time."""
+    from .layout.book import Book
     from .outputs import archival, pdfpages
 
     out: dict[Path, bytes] = {}
     with result.timings.stage(f"{edition.slug}: write pdf"):
-        data = pdfpages.insert(archival.write_print(document, edition), edition, list(placements))
+        written = document.pdf if isinstance(document, Book) else archival.write_print(document, edition)
+        data = pdfpages.insert(written, edition, list(placements))
     pdfa = None
     if "pdfa" in options.formats:
         sources = _pdfa_sources(edition, env, options, result)

@@ -93,6 +93,8 @@ class Pagination:
     made: int = 0  # pages made by the last layout (the others were kept)
     total: int | None = None  # the document's pages (a chain's ``counter(pages)``), once known
     strings: dict[str, str] = field(default_factory=dict)  # running strings inherited (a chain)
+    blank: bool = False  # a chain that begins with a blank page (``settle``)
+    settled: bool = False  # its page numbers are the document's (``settle``)
 
     @property
     def html(self) -> HTML:
@@ -144,14 +146,22 @@ def paginate(
     font_config: FontConfiguration | None = None,
     counter_style: CounterStyle | None = None,
     chain: Chain | None = None,
+    targets: dict[str, int] | None = None,
 ) -> Pagination:
     """Lay out ``html`` (or only ``chain`` of it); with ``previous`` (a layout
     of an earlier version of the same document or chain), only from the pages
-    its changes can move."""
+    its changes can move, keeping what ``settle`` gave it (with ``targets``,
+    the pages of the anchors outside it that it cites); a layout that cannot
+    be carried over is not settled (``Pagination.settled``)."""
     built = html if isinstance(html, Built) else build(html, font_config, counter_style)
     layout = Pagination(built, chain)
     _start(layout)
-    if previous is not None and not _carry_over(previous, layout):
+    if previous is not None and _carry_over(previous, layout):
+        layout.total, layout.strings = previous.total, dict(previous.strings)
+        layout.blank, layout.settled = previous.blank, previous.settled
+        if targets:
+            cache_targets(layout, targets)
+    else:
         layout.pages = []
         _start(layout)
     _paginate(layout)
@@ -300,6 +310,7 @@ def settle(
     collector = context.target_collector
     layout.total = total
     layout.strings = dict(strings)
+    layout.settled = True
     for _, _, _, page_state, _ in context.page_maker:
         _, values, scopes, _ = page_state
         values["page"] = [value + first - 1 for value in values.get("page", [0])]
@@ -312,9 +323,17 @@ def settle(
         values = page_maker[number + 1][3][1]
         for anchor in page_maker[number][-1]["anchors"]:
             collector.cache_target_page_counters(anchor, values, number, page_maker)
-    for anchor, page in sorted(targets.items()):
-        collector.cache_target_page_counters(anchor, {"pages": [total], "page": [page]}, -1, page_maker)
+    cache_targets(layout, targets)
     _paginate(layout)
+
+
+def cache_targets(layout: Pagination, targets: dict[str, int]) -> None:
+    """Where the anchors outside a chain that it cites stand (page numbers)."""
+    collector = layout.context.target_collector
+    for anchor, page in sorted(targets.items()):
+        collector.cache_target_page_counters(
+            anchor, {"pages": [layout.total], "page": [page]}, -1, layout.context.page_maker
+        )
 
 
 def _prepend_blank(layout: Pagination) -> None:
@@ -327,6 +346,7 @@ def _prepend_blank(layout: Pagination) -> None:
     remake = {"content_changed": True, "pages_wanted": False, "anchors": [], "content_lookups": []}
     context.page_maker.insert(0, (copy.deepcopy(resume_at), dict(next_page), not right_page, state, remake))
     layout.pages.insert(0, None)
+    layout.blank = True
     layout.carried = {n + 1 for n in layout.carried}
     collector = context.target_collector
     for item in [*collector.target_lookup_items.values(), *collector.counter_lookup_items.values()]:
@@ -345,28 +365,32 @@ def _stale_references(layout: Pagination) -> bool:
     earlier one, or a chain told where its targets stand, asks again here."""
     context = layout.context
     page_maker = context.page_maker
-    shown = _shown(layout)
+    shown, pages = _shown(layout)
     stale = False
     for (box, token), lookup in context.target_collector.counter_lookup_items.items():
-        number = lookup.page_maker_index
-        if token != "content" or number is None or not 0 <= number < len(layout.pages):
+        number = pages.get(id(box))
+        if token != "content" or number is None:
             continue
         lookup.parse_again(page_maker[number + 1][3][1])
-        if shown.get(id(box)) != "".join(_text(box).split()):
+        if shown[id(box)] != "".join(_text(box).split()):
             page_maker[number][-1]["content_changed"] = True
             stale = True
     return stale
 
 
-def _shown(layout: Pagination) -> dict[int, str]:
-    """id(box built with a page-based counter) -> the text its laid-out pieces show."""
+def _shown(layout: Pagination) -> tuple[dict[int, str], dict[int, int]]:
+    """id(box built with a page-based counter) -> the text its laid-out pieces
+    show, and the page (0-based) of its first piece."""
     shown: dict[int, str] = {}
-    for page in layout.pages:
+    pages: dict[int, int] = {}
+    for number, page in enumerate(layout.pages):
         for box in page.descendants():
             if box.missing_link is not None and not isinstance(box, boxes.TextBox):
+                key = id(box.missing_link)
+                pages.setdefault(key, number)
                 # spaces compared apart: a line may end at one (and drop it)
-                shown[id(box.missing_link)] = shown.get(id(box.missing_link), "") + "".join(_text(box).split())
-    return shown
+                shown[key] = shown.get(key, "") + "".join(_text(box).split())
+    return shown, pages
 
 
 def _text(box: boxes.Box) -> str:
@@ -381,8 +405,9 @@ def _text(box: boxes.Box) -> str:
 def cited(layout: Pagination) -> set[str]:
     """The anchors a layout's pages cite with ``target-counter`` and the like."""
     names: set[str] = set()
-    for (box, token), lookup in layout.context.target_collector.counter_lookup_items.items():
-        if token != "content" or lookup.page_maker_index is None:
+    _, pages = _shown(layout)
+    for box, token in layout.context.target_collector.counter_lookup_items:
+        if token != "content" or id(box) not in pages:
             continue
         for kind, value in box.style["content"] if isinstance(box.style["content"], (list, tuple)) else ():
             if kind in ("target-counter()", "target-counters()", "target-text()"):
@@ -410,10 +435,9 @@ def anchors(layout: Pagination) -> dict[str, int]:
     return out
 
 
-def end_strings(layout: Pagination) -> dict[str, str]:
-    """The running strings as the chain leaves them: the last value set in
-    it, or the one it inherited."""
-    out = dict(layout.strings)
+def set_strings(layout: Pagination) -> dict[str, str]:
+    """The running strings a chain sets: the last value of each."""
+    out: dict[str, str] = {}
     for page in layout.pages:
         for child in page.descendants():
             if child.string_set and child.string_set != "none":
@@ -527,13 +551,17 @@ def _carry_over(previous: Pagination, layout: Pagination) -> bool:
     context.style_for.initial_page_sizes.update(old.style_for.initial_page_sizes)
     layout.pages = list(previous.pages)
     layout.carried = set(previous.carried)
+    # a box showing a page-based counter names the box it was built as (``missing_link``),
+    # which may stand in a note (not under the root box): found by element and pseudo-element
+    counting = {(id(b.element), b.element_tag): b for b, _ in context.target_collector.counter_lookup_items}
     for page in layout.pages:
         for box in page.descendants(placeholders=True):
             box = getattr(box, "_box", box)
+            if box.missing_link is not None:
+                element = mapping.new_of(box.missing_link.element)
+                box.missing_link = counting.get((id(element), box.missing_link.element_tag), box.missing_link)
             if box.element is not None:
                 box.element = mapping.new_of(box.element, box.element)
-            if box.missing_link is not None:
-                box.missing_link = boxes_map.new_box(box.missing_link) or box.missing_link
     _replay(layout)
     for _, _, _, _, remake_state in context.page_maker:
         remake_state["content_changed"] = False

@@ -192,13 +192,14 @@ def isolated_write(document: weasyprint.Document) -> Iterator[None]:
         document.metadata.attachments[:] = attached
 
 
-def write_print(document: weasyprint.Document, edition: Edition) -> bytes:
-    """The print PDF, tagged (``claim`` makes it PDF/UA-1 once it is complete)."""
+def write_print(document: weasyprint.Document, edition: Edition, keyed: bool = False) -> bytes:
+    """The print PDF, tagged (``claim`` makes it PDF/UA-1 once it is complete);
+    ``keyed``: a chain's pages, to be combined (``layout.combine``)."""
     with isolated_write(document), pdfua.recording() as record:
         # uncompressed: the finisher rewrites the content streams and compresses every stream once
         data = document.write_pdf(pdf_identifier=edition.identifier.encode(), pdf_tags=True, uncompressed_pdf=True)
     xmp = lambda info, claim: xmp_packet(info, edition, False, claim)  # noqa: E731
-    return pdfua.finish(data, record, document, xmp)
+    return pdfua.finish(data, record, document, xmp, keyed)
 
 
 def write_press(document: weasyprint.Document, edition: Edition, pdfx: bool) -> bytes:

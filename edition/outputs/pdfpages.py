@@ -63,8 +63,8 @@ def plan(document, edition: Edition) -> list[Placement]:
     pages = {name: number for number, page in enumerate(document.pages, 1) for name in page.anchors}
     out = []
     for work in edition.parts:
-        if work.pdf is None:
-            continue
+        if work.pdf is None or placeholder_id(work, work.pdf.page_numbers[0]) not in pages:
+            continue  # no PDF, or its pages are in another chain of the layout (``layout.book``)
         for (width, height), n in zip(work.pdf.sizes, work.pdf.page_numbers, strict=True):
             number = pages[placeholder_id(work, n)]
             page = document.pages[number - 1]

@@ -74,12 +74,15 @@ def recording() -> Iterator[Recording]:
         weasyprint.pdf.add_tags = original
 
 
-def finish(data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None = None) -> bytes:
+def finish(
+    data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None = None, keyed: bool = False
+) -> bytes:
     """The written PDF with its structure tree (and, with ``xmp``, an XMP packet
-    that makes no PDF/UA claim yet: ``claim`` does, once the file is complete)."""
+    that makes no PDF/UA claim yet: ``claim`` does, once the file is complete;
+    ``keyed``: each element marked with its place, for ``layout.combine``)."""
     lang = document.metadata.lang or "en"
     with pikepdf.open(io.BytesIO(data)) as pdf:
-        structure = Builder(document, record.marks, record.links, lang).build()
+        structure = Builder(document, record.marks, record.links, lang, keyed).build()
         renumbered = [
             marked_content.rewrite(
                 pdf,

@@ -104,6 +104,8 @@ LIST_NUMBERING = {
 }
 SCOPES = {"col": "Column", "colgroup": "Column", "row": "Row", "rowgroup": "Row"}
 SOFT_HYPHEN = "\u00ad"
+#: The attribute a keyed structure element carries until the chains' PDFs are combined.
+KEY = "EditionKey"
 
 
 @dataclass(frozen=True)
@@ -214,8 +216,16 @@ def walk_boxes(box: Any) -> Iterator[Any]:
 class Builder:
     """Builds the ``Structure`` of one write of a document."""
 
-    def __init__(self, document: Any, marks: list[dict[int, Any]], links: list[list[tuple[int, Any]]], lang: str):
+    def __init__(
+        self,
+        document: Any,
+        marks: list[dict[int, Any]],
+        links: list[list[tuple[int, Any]]],
+        lang: str,
+        keyed: bool = False,
+    ):
         self.document = document
+        self.keyed = keyed  # each element's place in the document as ``EditionKey`` (``layout.combine``)
         self.mcids = [{id(box): mcid for mcid, box in page.items()} for page in marks]
         self.recorded_links = links
         self.lang = lang
@@ -309,6 +319,8 @@ class Builder:
             if previous is not None and id(previous) in self.nodes:
                 return self.nodes[id(previous)]
         node = Node(role, element, self._attrs(element, role, box))
+        if self.keyed:
+            node.attrs[KEY] = self.key(element)
         if tag == "dt" or (tag == "dd" and not (parent.kids and getattr(parent.kids[-1], "role", "") == "LI")):
             item = Node("LI")
             parent.add(item)
@@ -428,6 +440,19 @@ class Builder:
         holder.add(node, holder.kids.index(target))
 
     # -- helpers ------------------------------------------------------------
+
+    def key(self, element: Any) -> str:
+        """Where an element stands in the document, as the indexes of it and
+        its ancestors among their siblings (a paragraph's continuation made by
+        the page make-up not counted): the same in every chain's layout of
+        the document, whatever each chain's make-up did."""
+        steps = []
+        parent = self.parent_of(element)
+        while parent is not None:
+            siblings = [e for e in parent if isinstance(e.tag, str) and "continued" not in (e.get("class") or "").split()]
+            steps.append(next((i for i, e in enumerate(siblings) if e is element), len(siblings)))
+            element, parent = parent, self.parent_of(parent)
+        return ".".join(map(str, reversed(steps)))
 
     def _inside(self, element: Any, tag: str) -> bool:
         node = self.parent_of(element)

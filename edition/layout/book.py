@@ -1,0 +1,431 @@
+"""The print edition laid out chain by chain, on all cores, and put together.
+
+The print HTML is read and its boxes built once (``engine.build``); the
+document then falls apart into chains (``chains``), each laid out in a child
+forked from that state (``workers``), as many at once as the build may use.
+A chain:
+
+1. lays its pages out and makes them up (``pagefit``: each correction laid
+   out again only from the page it moves, ``engine.paginate``), numbering
+   them from 1, and says how many pages it has, where its anchors stand, the
+   running strings it leaves and the anchors outside it that it cites;
+2. is *settled* (``engine.settle``) once the parent knows from the chains
+   before it the number of its first page, whether a blank page goes before
+   it, the running strings it inherits and the pages it cites, then made up
+   again if those moved a line; a chain whose settling changed what it said
+   moves the chains after it, which are laid out again from the start in
+   fresh children (so a chain's pages never depend on the order things were
+   settled in);
+3. writes and tags its pages (``archival.write_print``).
+
+The parent puts the chains' PDFs together (``combine``) and gathers what the
+other outputs need of the layout: where each page begins, the preflight
+report, the places of the PDF readings' pages, and every note's page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import ids, pagefit, preflight, readlog
+from ..model import Edition
+from ..pagestart import PageStart
+from . import NotePlacement, chains, combine, engine, note_placement, page_starts, workers
+from .incremental import Sandbox, weasyprint_warnings
+
+log = logging.getLogger(__name__)
+
+#: Bound on the layout rounds that move note calls to their note's page (``pipeline``).
+MAX_LAYOUT_ROUNDS = 30
+#: Bound on the times the chains are settled again after one changed its page count.
+MAX_SETTLINGS = 6
+
+
+def available() -> bool:
+    """Chains are laid out in forked children (not on a system without ``fork``)."""
+    return hasattr(os, "fork")
+
+
+@dataclass(frozen=True)
+class Settling:
+    """What the chains before one decide for it."""
+
+    first: int  # the number of its first page with text
+    blank: bool  # a blank page goes before it (the page before it is on its side)
+    strings: tuple[tuple[str, str], ...]  # the running strings it inherits
+    targets: tuple[tuple[str, int], ...]  # the pages of the anchors outside it that it cites
+    total: int  # the document's pages
+
+
+@dataclass
+class Said:
+    """A chain's answer to being laid out or settled."""
+
+    pages: int  # its pages, a blank page it begins with included
+    blank: bool
+    anchors: dict[str, int]  # anchor -> its page in the chain (0-based)
+    strings: dict[str, str]  # running strings as it leaves them (set in it)
+    cited: set[str]  # anchors it cites with a page number
+    messages: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Written:
+    """A chain written: its PDF and what the other outputs need of its layout."""
+
+    part: combine.Part
+    starts: list[PageStart]  # pages numbered in the chain, from 1
+    page_anchors: list[list[str]]
+    report: dict  # ``preflight.Report.as_dict`` (pages in the chain)
+    calls: dict[tuple[str, int], int]  # note -> page of its call (in the chain, from 1)
+    texts: dict[tuple[str, int], int]  # note -> page of its text
+    placements: list  # ``pdfpages.Placement`` (pages in the chain)
+    corrections: pagefit.Corrections
+    rounds: int
+    fetched: set[Path]
+    reads: dict[str, list[str]]
+    messages: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Book:
+    """The laid-out print edition, written: the PDF (tagged, not yet claimed)
+    and the layout's summary."""
+
+    pdf: bytes
+    pages: int
+    starts: list[PageStart]
+    page_anchors: list[list[str]]
+    report: preflight.Report
+    placements: list
+    corrections: pagefit.Corrections
+    rounds: int
+    chains: int
+    notes: NotePlacement
+
+    def reading_pages(self, edition: Edition) -> dict[str, tuple[int, int]]:
+        """The first and last page of each part of a volume (``pipeline.volume_pages``)."""
+        pages: dict[str, tuple[int, int]] = {}
+        for work in edition.parts:
+            first, last = ids.output_id(work.slug, "titlepage"), ids.output_id(work.slug, "end")
+            numbers = {
+                name: n for n, names in enumerate(self.page_anchors, 1) for name in names if name in (first, last)
+            }
+            if first in numbers and last in numbers:
+                pages[work.slug] = (numbers[first], numbers[last])
+        return pages
+
+
+
+@dataclass
+class Setup:
+    """What every chain's child needs to lay its chain out and write it."""
+
+    edition: Edition
+    env: Any
+    options: Any  # pipeline.Options
+    date: Any
+    press: bool
+    words: set[str]
+    sandbox: Sandbox
+    print_html: Callable[..., str]
+    html: str  # the first round's print HTML
+
+
+# -- a chain, in its child ----------------------------------------------------------
+
+
+class ChainJob:
+    """One chain: laid out, made up, settled and written on request."""
+
+    def __init__(self, setup: Setup, built: engine.Built, index: int) -> None:
+        self.setup = setup
+        self.built = built
+        self.index = index
+        self.corrections = pagefit.Corrections()
+        self.rounds = 0
+        self.targets: dict[str, int] = {}
+        self.settling: Settling | None = None
+        self.layout: engine.Pagination | None = None
+        self.html = setup.html
+
+    def handle(self, request: tuple[str, Any]) -> Any:
+        kind, value = request
+        with _said() as messages:
+            began = time.process_time()
+            if kind == "lay out":
+                answer: Any = self._lay_out()
+            elif kind == "settle":
+                answer = self._settle(value)
+            else:
+                answer = self._write()
+            log.debug("chain %d: %s in %.2f s of CPU", self.index + 1, kind, time.process_time() - began)
+        answer.messages = messages
+        return answer
+
+    def _lay_out(self) -> Said:
+        with weasyprint_warnings():
+            built = self.built
+            self.layout = engine.paginate(built, chain=chains.find(built.root_box)[self.index])
+            self._make_up()
+        return self._said()
+
+    def _settle(self, settling: Settling) -> Said:
+        self.settling = settling
+        self.targets = dict(settling.targets)
+        with weasyprint_warnings():
+            engine.settle(
+                self.layout, settling.first, settling.blank, dict(settling.strings), self.targets, settling.total
+            )
+            self._make_up()
+        return self._said()
+
+    def _make_up(self) -> None:
+        """Make the chain's pages up (``pagefit``) until nothing changes."""
+        while self.rounds < MAX_LAYOUT_ROUNDS:
+            self.rounds += 1
+            document = engine.document(self.layout)
+            changed = pagefit.next_corrections(
+                document, self.corrections, self._measure, fill=self.rounds <= pagefit.FILL_ROUNDS
+            )
+            if not changed:
+                return
+            log.info(
+                "layout %d: pages made up again (%d page ends, %d paragraphs respaced)",
+                self.rounds,
+                sum(len(v) for v in self.corrections.ends.values()),
+                len(self.corrections.spacing),
+            )
+            setup = self.setup
+            self.html = setup.print_html(setup.edition, setup.env, setup.options, setup.date, self.corrections, setup.press)
+            built = setup.sandbox.build(self.html)
+            chain = chains.find(built.root_box)[self.index]
+            layout = engine.paginate(built, self.layout, chain=chain, targets=self.targets)
+            if self.settling is not None and not layout.settled:
+                s = self.settling
+                engine.settle(layout, s.first, s.blank, dict(s.strings), self.targets, s.total)
+            self.layout = layout
+
+    def _measure(self, keys: list) -> dict:
+        from .. import pdf
+
+        setup = self.setup
+        extra = setup.sandbox.allowed[2:]
+        return pagefit.measure_notes(
+            self.html, keys, lambda h: pdf.lay_out(h, setup.options.project, extra_allowed=extra)
+        )
+
+    def _said(self) -> Said:
+        layout = self.layout
+        return Said(
+            pages=len(layout.pages),
+            blank=layout.blank,
+            anchors=engine.anchors(layout),
+            strings=engine.set_strings(layout),
+            cited=engine.cited(layout),
+        )
+
+    def _write(self) -> Written:
+        from ..outputs import archival, pdfpages
+
+        setup = self.setup
+        with weasyprint_warnings():
+            document = engine.document(self.layout)
+            own = {name for page in document.pages for name in page.anchors}
+            stand_ins = {
+                target
+                for page in document.pages
+                for kind, target, _, _ in page.links
+                if kind == "internal" and target not in own
+            }
+            if stand_ins and document.pages:
+                document.pages[0].anchors.update({name: (0, 0, 0, 0) for name in sorted(stand_ins)})
+            data = archival.write_print(document, setup.edition, keyed=True)
+        for name in stand_ins:
+            document.pages[0].anchors.pop(name, None)
+        placement = note_placement(document)
+        return Written(
+            part=combine.Part(
+                data,
+                own,
+                [list(page.bookmarks) for page in document.pages],
+                [page.height for page in document.pages],
+            ),
+            starts=page_starts(document),
+            page_anchors=[sorted(page.anchors) for page in document.pages],
+            report=preflight.preflight(document, setup.words).as_dict(),
+            calls=dict(placement.calls),
+            texts=dict(placement.texts),
+            placements=pdfpages.plan(document, setup.edition),
+            corrections=self.corrections,
+            rounds=self.rounds,
+            fetched=set(setup.sandbox.fetched),
+            reads=readlog.digests(),
+        )
+
+
+@contextlib.contextmanager
+def _said() -> Iterator[list[tuple[int, str]]]:
+    """What the build says in the block, kept (sent to the parent, which says it)."""
+    messages: list[tuple[int, str]] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append((record.levelno, record.getMessage()))
+
+    logger = logging.getLogger("edition")
+    handler = Keep(logging.NOTSET)
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield messages
+    finally:
+        logger.handlers, logger.propagate = saved[0], saved[1]
+        logger.setLevel(saved[2])
+
+
+# -- the parent ----------------------------------------------------------------------
+
+
+def lay_out(setup: Setup, html: str, jobs: int) -> Book:
+    """Lay the print edition out chain by chain (``jobs`` at once) and write it."""
+    built = setup.sandbox.build(html)
+    count = len(chains.find(built.root_box))
+
+    def spawn(index: int) -> workers.Worker:
+        return workers.Worker(lambda channel: workers.answer(channel, ChainJob(setup, built, index).handle))
+
+    pool = [spawn(index) for index in range(count)]
+    try:
+        first = _ask_all(pool, [("lay out", None)] * count, jobs)
+        settlings = _settlings(built, first)
+        said = _ask_all(pool, [("settle", s) for s in settlings], jobs)
+        for before, answer in zip(first, said, strict=True):
+            answer.messages = before.messages + answer.messages
+        for _ in range(MAX_SETTLINGS):
+            again = _settlings(built, said)
+            moved = [k for k in range(count) if again[k] != settlings[k]]
+            if not moved:
+                break
+            for k in moved:
+                pool[k].close()
+                pool[k] = spawn(k)
+            first = _ask_all([pool[k] for k in moved], [("lay out", None)] * len(moved), jobs)
+            redone = _ask_all([pool[k] for k in moved], [("settle", again[k]) for k in moved], jobs)
+            for k, before, answer in zip(moved, first, redone, strict=True):
+                answer.messages = before.messages + answer.messages
+                said[k] = answer
+                settlings[k] = again[k]
+        written = _ask_all(pool, [("write", None)] * count, jobs)
+    finally:
+        for worker in pool:
+            worker.close()
+    return _book(setup, settlings, said, written)
+
+
+def _ask_all(pool: list[workers.Worker], requests: list, jobs: int) -> list:
+    """Each worker's answer to its request, ``jobs`` workers at work at a time."""
+    answers: list = [None] * len(pool)
+    waiting = list(range(len(pool)))
+    busy: dict[int, int] = {}  # fd -> worker index
+    while waiting or busy:
+        while waiting and len(busy) < max(1, jobs):
+            k = waiting.pop(0)
+            pool[k].send(requests[k])
+            busy[pool[k].fileno()] = k
+        ready, _, _ = select.select(list(busy), [], [])
+        for fd in ready:
+            k = busy.pop(fd)
+            answers[k] = pool[k].receive()
+    return answers
+
+
+def _settlings(built: engine.Built, said: list[Said]) -> list[Settling]:
+    """Each chain's first page, blank page, inherited strings and cited pages,
+    from what the chains say of themselves."""
+    found = chains.find(built.root_box)
+    right_first = built.root_box.style["break_before"] not in ("left", "verso")  # page 1's side
+    firsts, blanks, inherited = [], [], []
+    number = 0  # the last page so far
+    strings: dict[str, str] = {}
+    anchors: dict[str, int] = {}
+    for chain, answer in zip(found, said, strict=True):
+        start = number + 1
+        blank = chain.right_page is not None and ((start % 2 == 1) == right_first) != chain.right_page
+        first = start + blank
+        offset = first - (1 if answer.blank else 0)  # the number of its page 0
+        for name, page in answer.anchors.items():
+            anchors.setdefault(name, offset + page)
+        firsts.append(first)
+        blanks.append(blank)
+        inherited.append(tuple(sorted(strings.items())))
+        strings = {**strings, **answer.strings}
+        number = offset + answer.pages - 1
+    total = number
+    return [
+        Settling(
+            first,
+            blank,
+            strings_in,
+            tuple(sorted((a, anchors[a]) for a in answer.cited if a in anchors and a not in answer.anchors)),
+            total,
+        )
+        for first, blank, strings_in, answer in zip(firsts, blanks, inherited, said, strict=True)
+    ]
+
+
+def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: list[Written]) -> Book:
+    """The chains' PDFs put together, and their summaries in the document's page numbers."""
+    from ..outputs.pdfpages import Placement
+
+    for answer, done in zip(said, written, strict=True):
+        for level, message in answer.messages + done.messages:
+            logging.getLogger("edition").log(level, "%s", message)
+        setup.sandbox.fetched.update(done.fetched)
+        readlog.merge(done.reads)
+    starts: list[PageStart] = []
+    page_anchors: list[list[str]] = []
+    report = preflight.Report()
+    placements: list = []
+    notes = NotePlacement()
+    corrections = pagefit.Corrections()
+    for settling, answer, done in zip(settlings, said, written, strict=True):
+        offset = settling.first - (1 if answer.blank else 0) - 1  # page n of the chain is page offset + n
+        starts += [PageStart(s.page + offset, s.anchor, s.block, s.chars) for s in done.starts]
+        page_anchors += done.page_anchors
+        for kind, faults in done.report["faults"].items():
+            for fault in faults:
+                moved = dict(fault)
+                for key in ("page", "printed_on"):
+                    if isinstance(moved.get(key), int):
+                        moved[key] += offset
+                report.faults[kind].append(moved)
+        placements += [Placement(p.page + offset, p.reading, p.source_page, p.rect, p.scale) for p in done.placements]
+        notes.calls.update({k: v + offset for k, v in done.calls.items()})
+        notes.texts.update({k: v + offset for k, v in done.texts.items()})
+        corrections.ends.update(done.corrections.ends)
+        corrections.spacing.update(done.corrections.spacing)
+    report.pages = len(page_anchors)
+    book = Book(
+        pdf=combine.combine([done.part for done in written]),
+        pages=len(page_anchors),
+        starts=starts,
+        page_anchors=page_anchors,
+        report=report,
+        placements=placements,
+        corrections=corrections,
+        rounds=max(done.rounds for done in written),
+        chains=len(written),
+        notes=notes,
+    )
+    return book
