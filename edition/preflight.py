@@ -238,6 +238,19 @@ def _own_text(element) -> str:
 
 def _joined_words(report: Report, pages: list, vocabulary: set[str]) -> None:
     """Every word of the edition's own text is a word of its sources, data or templates."""
+    joined_words(report, edition_words(pages), vocabulary)
+
+
+def joined_words(report: Report, found: list[tuple[int, str]], vocabulary: set[str]) -> None:
+    """The words of ``edition_words`` that are in none of the edition's sources."""
+    for number, word in found:
+        if word not in vocabulary:
+            report.faults["joined_words"].append({"page": number, "word": word})
+
+
+def edition_words(pages: list) -> list[tuple[int, str]]:
+    """(page, word) for the words of the edition's own text (numbers left out)."""
+    found = []
     seen: set[int] = set()
     for number, page in enumerate(pages, 1):
         for box, chain in _chains(page.children[0]):
@@ -247,9 +260,8 @@ def _joined_words(report: Report, pages: list, vocabulary: set[str]) -> None:
             if not any(_classes(e) & EDITION_TEXT or e.get("data-edition") == "apparatus" for e in [*chain, element]):
                 continue
             seen.add(id(element))
-            for word in words(_own_text(element)):
-                if word not in vocabulary and not is_number(word):
-                    report.faults["joined_words"].append({"page": number, "word": word})
+            found += [(number, word) for word in words(_own_text(element)) if not is_number(word)]
+    return found
 
 
 def _widows_orphans(report: Report, number: int, blocks: list, blocks_by_page: list) -> None:

@@ -38,7 +38,7 @@ from typing import Any
 from .. import ids, pagefit, preflight, readlog
 from ..model import Edition
 from ..pagestart import PageStart
-from . import NotePlacement, chains, combine, engine, note_placement, page_starts, workers
+from . import NotePlacement, chaincache, chains, combine, engine, note_placement, page_starts, workers
 from .incremental import Sandbox, weasyprint_warnings
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,8 @@ class Written:
     part: combine.Part
     starts: list[PageStart]  # pages numbered in the chain, from 1
     page_anchors: list[list[str]]
-    report: dict  # ``preflight.Report.as_dict`` (pages in the chain)
+    report: dict  # ``preflight.Report.as_dict`` (pages in the chain), the edition's own words left unchecked
+    words: list[tuple[int, str]]  # the edition's own words (``preflight.edition_words``)
     calls: dict[tuple[str, int], int]  # note -> page of its call (in the chain, from 1)
     texts: dict[tuple[str, int], int]  # note -> page of its text
     placements: list  # ``pdfpages.Placement`` (pages in the chain)
@@ -124,7 +125,6 @@ class Book:
         return pages
 
 
-
 @dataclass
 class Setup:
     """What every chain's child needs to lay its chain out and write it."""
@@ -159,16 +159,16 @@ class ChainJob:
 
     def handle(self, request: tuple[str, Any]) -> Any:
         kind, value = request
+        began = time.process_time()
         with _said() as messages:
-            began = time.process_time()
             if kind == "lay out":
                 answer: Any = self._lay_out()
             elif kind == "settle":
                 answer = self._settle(value)
             else:
                 answer = self._write()
-            log.debug("chain %d: %s in %.2f s of CPU", self.index + 1, kind, time.process_time() - began)
         answer.messages = messages
+        log.debug("chain %d: %s in %.2f s of CPU", self.index + 1, kind, time.process_time() - began)
         return answer
 
     def _lay_out(self) -> Said:
@@ -205,7 +205,9 @@ class ChainJob:
                 len(self.corrections.spacing),
             )
             setup = self.setup
-            self.html = setup.print_html(setup.edition, setup.env, setup.options, setup.date, self.corrections, setup.press)
+            self.html = setup.print_html(
+                setup.edition, setup.env, setup.options, setup.date, self.corrections, setup.press
+            )
             built = setup.sandbox.build(self.html)
             chain = chains.find(built.root_box)[self.index]
             layout = engine.paginate(built, self.layout, chain=chain, targets=self.targets)
@@ -261,7 +263,8 @@ class ChainJob:
             ),
             starts=page_starts(document),
             page_anchors=[sorted(page.anchors) for page in document.pages],
-            report=preflight.preflight(document, setup.words).as_dict(),
+            report=preflight.preflight(document).as_dict(),
+            words=preflight.edition_words([page._page_box for page in document.pages]),
             calls=dict(placement.calls),
             texts=dict(placement.texts),
             placements=pdfpages.plan(document, setup.edition),
@@ -298,39 +301,68 @@ def _said() -> Iterator[list[tuple[int, str]]]:
 
 
 def lay_out(setup: Setup, html: str, jobs: int) -> Book:
-    """Lay the print edition out chain by chain (``jobs`` at once) and write it."""
+    """Lay the print edition out chain by chain (``jobs`` at once) and write
+    it; a chain laid out, or written, by an earlier build of the same inputs
+    is taken from the cache (``chaincache``)."""
     built = setup.sandbox.build(html)
-    count = len(chains.find(built.root_box))
+    found = chains.find(built.root_box)
+    count = len(found)
+    fetched = setup.sandbox.fetched
+    keys = [chaincache.key(built, chain, setup.options.paper, setup.edition.identifier) for chain in found]
+    pool: dict[int, workers.Worker] = {}
+    settled: dict[int, Settling] = {}  # chain -> how the child laying it out settled it
+    spoken: dict[int, list] = {}  # chain -> what its child said laying it out
 
-    def spawn(index: int) -> workers.Worker:
-        return workers.Worker(lambda channel: workers.answer(channel, ChainJob(setup, built, index).handle))
-
-    pool = [spawn(index) for index in range(count)]
-    try:
-        first = _ask_all(pool, [("lay out", None)] * count, jobs)
-        settlings = _settlings(built, first)
-        said = _ask_all(pool, [("settle", s) for s in settlings], jobs)
-        for before, answer in zip(first, said, strict=True):
-            answer.messages = before.messages + answer.messages
-        for _ in range(MAX_SETTLINGS):
-            again = _settlings(built, said)
-            moved = [k for k in range(count) if again[k] != settlings[k]]
-            if not moved:
-                break
-            for k in moved:
+    def fresh(indexes: list[int]) -> list[Said]:
+        """Each chain laid out in a child of its own (forked from the boxes as built)."""
+        for k in indexes:
+            if k in pool:
                 pool[k].close()
-                pool[k] = spawn(k)
-            first = _ask_all([pool[k] for k in moved], [("lay out", None)] * len(moved), jobs)
-            redone = _ask_all([pool[k] for k in moved], [("settle", again[k]) for k in moved], jobs)
-            for k, before, answer in zip(moved, first, redone, strict=True):
-                answer.messages = before.messages + answer.messages
-                said[k] = answer
-                settlings[k] = again[k]
-        written = _ask_all(pool, [("write", None)] * count, jobs)
+            pool[k] = workers.Worker(lambda channel, k=k: workers.answer(channel, ChainJob(setup, built, k).handle))
+            settled.pop(k, None)
+        answers = _ask_all([pool[k] for k in indexes], [("lay out", None)] * len(indexes), jobs)
+        for k, answer in zip(indexes, answers, strict=True):
+            spoken[k] = answer.messages
+        return answers
+
+    try:
+        laid = [chaincache.load_laid(key, fetched) for key in keys]
+        missing = [k for k in range(count) if laid[k] is None]
+        for k, answer in zip(missing, fresh(missing), strict=True):
+            laid[k] = answer
+            chaincache.store_laid(keys[k], answer, fetched)
+        settlings = _settlings(built, laid)
+        done: dict[int, tuple[Said, Written | None, Settling]] = {}
+        for _ in range(MAX_SETTLINGS):
+            needed = []
+            for k in range(count):
+                if k in done and done[k][2] == settlings[k]:
+                    continue
+                cached = chaincache.load_written(keys[k], settlings[k], fetched)
+                if cached is not None:
+                    done[k] = (*cached, settlings[k])
+                else:
+                    needed.append(k)
+            fresh([k for k in needed if k not in pool or k in settled])
+            answers = _ask_all([pool[k] for k in needed], [("settle", settlings[k]) for k in needed], jobs)
+            for k, answer in zip(needed, answers, strict=True):
+                answer.messages = spoken[k] + answer.messages
+                done[k] = (answer, None, settlings[k])
+                settled[k] = settlings[k]
+            again = _settlings(built, [done[k][0] for k in range(count)])
+            if again == settlings:
+                break
+            settlings = again
+        writing = [k for k in range(count) if done[k][1] is None]
+        answers = _ask_all([pool[k] for k in writing], [("write", None)] * len(writing), jobs)
+        for k, written in zip(writing, answers, strict=True):
+            said = done[k][0]
+            done[k] = (said, written, settlings[k])
+            chaincache.store_written(keys[k], settlings[k], said, written, written.fetched)
     finally:
-        for worker in pool:
+        for worker in pool.values():
             worker.close()
-    return _book(setup, settlings, said, written)
+    return _book(setup, settlings, [done[k][0] for k in range(count)], [done[k][1] for k in range(count)])
 
 
 def _ask_all(pool: list[workers.Worker], requests: list, jobs: int) -> list:
@@ -410,14 +442,19 @@ def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: li
                     if isinstance(moved.get(key), int):
                         moved[key] += offset
                 report.faults[kind].append(moved)
+        preflight.joined_words(report, [(page + offset, word) for page, word in done.words], setup.words)
         placements += [Placement(p.page + offset, p.reading, p.source_page, p.rect, p.scale) for p in done.placements]
         notes.calls.update({k: v + offset for k, v in done.calls.items()})
         notes.texts.update({k: v + offset for k, v in done.texts.items()})
         corrections.ends.update(done.corrections.ends)
         corrections.spacing.update(done.corrections.spacing)
     report.pages = len(page_anchors)
+    from ..outputs.archival import xmp_packet
+
     book = Book(
-        pdf=combine.combine([done.part for done in written]),
+        pdf=combine.combine(
+            [done.part for done in written], lambda info: xmp_packet(info, setup.edition, False, False)
+        ),
         pages=len(page_anchors),
         starts=starts,
         page_anchors=page_anchors,

@@ -21,6 +21,7 @@ child indexes (``resume_at``), the same break, the same page name.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -42,6 +43,7 @@ class Chain:
     next_page: dict | None  # {'break': ..., 'page': ...}; None for the document's start
     right_page: bool | None  # None for the document's start (WeasyPrint decides)
     path: tuple[int, ...]  # ``start`` as a tuple of child indexes (empty: the document's start)
+    stop: tuple[int, ...] | None  # ``end`` as a tuple (None: the document's end)
 
 
 def find(root_box: boxes.Box) -> list[Chain]:
@@ -58,6 +60,7 @@ def find(root_box: boxes.Box) -> list[Chain]:
                 next_page={"break": page_break, "page": name} if path else None,
                 right_page=SIDED[page_break] if path else None,
                 path=path,
+                stop=following,
             )
         )
     return chains
@@ -99,3 +102,59 @@ def _nest(path: tuple[int, ...]) -> dict:
         nested = {index: nested}
     assert nested is not None
     return nested
+
+
+def digest(root_box: boxes.Box, chain: Chain) -> str:
+    """What a chain's layout is made from, as the document's boxes say it
+    (with the stylesheets, which the caller adds): the break and page name
+    that open it; its boxes, their elements' names and attributes, their text
+    (generated text too: note numbers, list markers), running strings and
+    bookmark labels, and the notes they call; and around it, its ancestors
+    and their children's names and attributes (for selectors such as
+    ``:first-child`` or ``+``), each child's own boxes left out."""
+    sha = hashlib.sha256()
+    sha.update(repr((chain.path, chain.next_page, chain.right_page)).encode())
+
+    def visit(box: boxes.Box, path: tuple[int, ...]) -> None:
+        inside = chain.path <= path and (chain.stop is None or (path < chain.stop and chain.stop[: len(path)] != path))
+        if inside:
+            _subtree(sha, box)
+            return
+        ancestor = chain.path[: len(path)] == path or (chain.stop is not None and chain.stop[: len(path)] == path)
+        if not ancestor:
+            return
+        sha.update(b"\x01" + _describe(box))
+        children = getattr(box, "children", None) or []
+        for child in children:
+            sha.update(b"\x02" + _describe(child))
+        if children and not isinstance(children[0], boxes.LineBox):
+            for index, child in enumerate(children):
+                visit(child, (*path, index))
+
+    visit(root_box, ())
+    return sha.hexdigest()
+
+
+def _describe(box: boxes.Box) -> bytes:
+    element = box.element
+    attributes = sorted(element.attrib.items()) if element is not None else []
+    parts = (
+        type(box).__name__,
+        box.element_tag,
+        attributes,
+        getattr(box, "text", None),
+        box.string_set,
+        box.bookmark_label,
+    )
+    return repr(parts).encode()
+
+
+def _subtree(sha, box: boxes.Box) -> None:
+    sha.update(b"\x03" + _describe(box))
+    footnote = getattr(box, "footnote", None)
+    if footnote is not None:
+        _subtree(sha, footnote)
+    for child in getattr(box, "children", None) or []:
+        if isinstance(child, boxes.Box):
+            _subtree(sha, child)
+    sha.update(b"\x04")

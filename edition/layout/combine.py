@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ from pikepdf import Array, Dictionary, Name, String
 from weasyprint.anchors import make_page_bookmark_tree
 from weasyprint.matrix import Matrix
 
-from ..outputs import pdfsave
+from ..outputs import pdfsave, pdfua
 from ..outputs.structure import KEY
 
 #: PDF points per CSS pixel.
@@ -43,8 +44,9 @@ class Part:
     heights: list[float] = field(default_factory=list)  # per page, CSS px
 
 
-def combine(parts: list[Part]) -> bytes:
-    """One PDF of the parts' pages, structure, destinations and outline."""
+def combine(parts: list[Part], xmp: Callable[[dict], bytes] | None = None) -> bytes:
+    """One PDF of the parts' pages, structure, destinations and outline (with
+    ``xmp``, the XMP packet made from its Info dictionary)."""
     sources = [pikepdf.open(io.BytesIO(part.pdf)) for part in parts]
     pdf = sources[0]
     try:
@@ -57,6 +59,8 @@ def combine(parts: list[Part]) -> bytes:
         _structure(pdf, sources, firsts, counts)
         _destinations(pdf, sources, parts)
         _outline(pdf, parts)
+        if xmp is not None:
+            pdfua.set_xmp(pdf, xmp(pdfua.info(pdf)))
         return pdfsave.save(pdf)
     finally:
         for source in sources:

@@ -194,11 +194,12 @@ def isolated_write(document: weasyprint.Document) -> Iterator[None]:
 
 def write_print(document: weasyprint.Document, edition: Edition, keyed: bool = False) -> bytes:
     """The print PDF, tagged (``claim`` makes it PDF/UA-1 once it is complete);
-    ``keyed``: a chain's pages, to be combined (``layout.combine``)."""
+    ``keyed``: a chain's pages, to be combined (``layout.combine``, which
+    gives the whole its XMP packet)."""
     with isolated_write(document), pdfua.recording() as record:
         # uncompressed: the finisher rewrites the content streams and compresses every stream once
         data = document.write_pdf(pdf_identifier=edition.identifier.encode(), pdf_tags=True, uncompressed_pdf=True)
-    xmp = lambda info, claim: xmp_packet(info, edition, False, claim)  # noqa: E731
+    xmp = None if keyed else lambda info, claim: xmp_packet(info, edition, False, claim)
     return pdfua.finish(data, record, document, xmp, keyed)
 
 
