@@ -45,7 +45,13 @@ def parser() -> argparse.ArgumentParser:
         help="neither reuse nor keep results in .edition-cache/ (Pandoc's, font subsets, the layout's page starts)",
     )
     p.add_argument(
-        "--jobs", "-j", type=int, default=1, metavar="N", help="build N editions at once, in separate processes"
+        "--jobs",
+        "-j",
+        type=int,
+        default=0,
+        metavar="N",
+        help="use N processes: build N editions at once, or lay out N chains of one edition at once "
+        "(default: one edition after another, its chains on every core)",
     )
     p.add_argument("--press", action="store_true", help="also write <work>-press.pdf: bleed, crop marks, CMYK black")
     p.add_argument(
@@ -154,7 +160,7 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
         check=args.check,
         press=press,
         cmyk_profile=args.cmyk_profile,
-        jobs=max(1, args.jobs),
+        jobs=max(0, args.jobs),
         cache=None if args.no_cache else project / CACHE_FOLDER,
     )
     start = time.perf_counter()

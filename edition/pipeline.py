@@ -87,8 +87,8 @@ class Options:
     strict: bool = False
     press: bool = False
     cmyk_profile: Path | None = None
-    jobs: int = 1
-    cores: int = 0  # processes one edition's layout may use (0: every core; ``--jobs`` shares them)
+    jobs: int = 0  # processes the build may use (0: one edition at a time, its layout on every core)
+    cores: int = 0  # processes one edition's layout may use (0: ``jobs``, or every core)
     check: bool = False
     cache: Path | None = None  # the cache folder (``edition.cache``); None: nothing is kept or reused
 
@@ -113,6 +113,7 @@ class Result:
     layout_keys: dict[str, str] = field(default_factory=dict)  # slug -> ``layoutcache.key`` of its print layout
     layout_cached: dict[str, bool] = field(default_factory=dict)  # slug -> its page list came from the cache
     vocabulary: dict[str, set[str]] = field(default_factory=dict)  # slug -> the words its preflight accepts
+    chains: dict[str, tuple[int, int]] = field(default_factory=dict)  # slug -> (chains laid out, chains)
 
 
 def discover(project: Path) -> list[str]:
@@ -207,7 +208,7 @@ def _run_parallel(
         cores = max(1, _cores() // options.jobs)
         done = pool.map(
             _run_one,
-            [replace(options, slugs=(slug,), jobs=1, cores=cores) for slug in slugs],
+            [replace(options, slugs=(slug,), jobs=0, cores=cores) for slug in slugs],
             [transaction] * len(slugs),
         )
         for one in done:
@@ -412,8 +413,9 @@ def _lay_out_book(edition: Edition, env, options: Options, date, result: Result)
     sandbox = Sandbox(options.project, [], result.fetched.setdefault(edition.slug, set()))
     setup = book.Setup(edition, env, options, date, False, _words(edition, env, result), sandbox, print_html, html)
     with result.timings.stage(f"{edition.slug}: lay out and write pages"):
-        laid = book.lay_out(setup, html, options.cores or _cores())
+        laid = book.lay_out(setup, html, options.cores or options.jobs or _cores())
     result.layout_rounds[edition.slug] = laid.rounds
+    result.chains[edition.slug] = (laid.laid_out, laid.chains)
     result.corrections[edition.slug] = result.split_points[edition.slug] = laid.corrections
     faults = pdf.note_faults(laid.notes)
     if faults:

@@ -151,17 +151,28 @@ def page_starts(document: Document) -> list[PageStart]:
     """Where every page begins. A blank page (the verso before a part that
     opens on a recto) begins where the next page does: its marker stands just
     before the next page's, so the page list still has every page."""
-    found_starts = []
+    return following_starts(found_starts(document))
+
+
+def found_starts(document: Document) -> list[PageStart | None]:
+    """Where each page begins, None for a page with no text of its own."""
+    found = []
     seen_headers: set[int] = set()  # table heads already printed: a repeat is not where a page begins
     index = _line_index(document)
     blocks_of: dict[int, dict[int, int]] = {}  # anchor -> its text blocks' positions, found once per layout
     for number, page in enumerate(document.pages, 1):
-        found_starts.append(_page_start(index, number, page, seen_headers, blocks_of))
+        found.append(_page_start(index, number, page, seen_headers, blocks_of))
         seen_headers |= {id(b.element) for b in _walk(page._page_box.children[0]) if getattr(b, "is_header", False)}
+    return found
+
+
+def following_starts(found: list[PageStart | None]) -> list[PageStart]:
+    """A page with no text begins where the next page with text does (a page
+    after the last one with text has no start)."""
     starts: list[PageStart] = []
-    for number, start in enumerate(found_starts, 1):
+    for number, start in enumerate(found, 1):
         if start is None:
-            following = next((s for s in found_starts[number:] if s is not None), None)
+            following = next((s for s in found[number:] if s is not None), None)
             if following is None:
                 continue
             start = PageStart(number, following.anchor, following.block, following.chars)

@@ -38,7 +38,17 @@ from typing import Any
 from .. import ids, pagefit, preflight, readlog
 from ..model import Edition
 from ..pagestart import PageStart
-from . import NotePlacement, chaincache, chains, combine, engine, note_placement, page_starts, workers
+from . import (
+    NotePlacement,
+    chaincache,
+    chains,
+    combine,
+    engine,
+    following_starts,
+    found_starts,
+    note_placement,
+    workers,
+)
 from .incremental import Sandbox, weasyprint_warnings
 
 log = logging.getLogger(__name__)
@@ -82,7 +92,7 @@ class Written:
     """A chain written: its PDF and what the other outputs need of its layout."""
 
     part: combine.Part
-    starts: list[PageStart]  # pages numbered in the chain, from 1
+    starts: list[PageStart | None]  # pages numbered in the chain, from 1; None: no text of its own
     page_anchors: list[list[str]]
     report: dict  # ``preflight.Report.as_dict`` (pages in the chain), the edition's own words left unchecked
     words: list[tuple[int, str]]  # the edition's own words (``preflight.edition_words``)
@@ -110,6 +120,7 @@ class Book:
     corrections: pagefit.Corrections
     rounds: int
     chains: int
+    laid_out: int  # chains laid out by this build (the others came from the cache)
     notes: NotePlacement
 
     def reading_pages(self, edition: Edition) -> dict[str, tuple[int, int]]:
@@ -261,7 +272,7 @@ class ChainJob:
                 [list(page.bookmarks) for page in document.pages],
                 [page.height for page in document.pages],
             ),
-            starts=page_starts(document),
+            starts=found_starts(document),
             page_anchors=[sorted(page.anchors) for page in document.pages],
             report=preflight.preflight(document).as_dict(),
             words=preflight.edition_words([page._page_box for page in document.pages]),
@@ -358,11 +369,16 @@ def lay_out(setup: Setup, html: str, jobs: int) -> Book:
         for k, written in zip(writing, answers, strict=True):
             said = done[k][0]
             done[k] = (said, written, settlings[k])
-            chaincache.store_written(keys[k], settlings[k], said, written, written.fetched)
+            # a PDF reading's pages are laid in at its placeholders: its file (sizes, turns) shapes them
+            readings = {p.reading for p in written.placements}
+            pdfs = {work.pdf.path for work in setup.edition.parts if work.pdf and work.slug in readings}
+            chaincache.store_written(keys[k], settlings[k], said, written, written.fetched | pdfs)
     finally:
         for worker in pool.values():
             worker.close()
-    return _book(setup, settlings, [done[k][0] for k in range(count)], [done[k][1] for k in range(count)])
+    book = _book(setup, settlings, [done[k][0] for k in range(count)], [done[k][1] for k in range(count)])
+    book.laid_out = len(writing)
+    return book
 
 
 def _ask_all(pool: list[workers.Worker], requests: list, jobs: int) -> list:
@@ -425,7 +441,7 @@ def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: li
             logging.getLogger("edition").log(level, "%s", message)
         setup.sandbox.fetched.update(done.fetched)
         readlog.merge(done.reads)
-    starts: list[PageStart] = []
+    starts: list[PageStart | None] = []
     page_anchors: list[list[str]] = []
     report = preflight.Report()
     placements: list = []
@@ -433,7 +449,7 @@ def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: li
     corrections = pagefit.Corrections()
     for settling, answer, done in zip(settlings, said, written, strict=True):
         offset = settling.first - (1 if answer.blank else 0) - 1  # page n of the chain is page offset + n
-        starts += [PageStart(s.page + offset, s.anchor, s.block, s.chars) for s in done.starts]
+        starts += [s if s is None else PageStart(s.page + offset, s.anchor, s.block, s.chars) for s in done.starts]
         page_anchors += done.page_anchors
         for kind, faults in done.report["faults"].items():
             for fault in faults:
@@ -451,6 +467,7 @@ def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: li
     report.pages = len(page_anchors)
     from ..outputs.archival import xmp_packet
 
+    starts = following_starts(starts)  # a page with no text begins where the next one does, in any chain
     book = Book(
         pdf=combine.combine(
             [done.part for done in written], lambda info: xmp_packet(info, setup.edition, False, False)
@@ -463,6 +480,7 @@ def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: li
         corrections=corrections,
         rounds=max(done.rounds for done in written),
         chains=len(written),
+        laid_out=len(written),
         notes=notes,
     )
     return book

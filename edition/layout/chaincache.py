@@ -140,7 +140,7 @@ def _written_json(written) -> dict:
             [[level, label, [x, y], state] for level, label, (x, y), state in page] for page in part.bookmarks
         ],
         "heights": part.heights,
-        "starts": [[s.page, s.anchor, s.block, s.chars] for s in written.starts],
+        "starts": [None if s is None else [s.page, s.anchor, s.block, s.chars] for s in written.starts],
         "page_anchors": written.page_anchors,
         "report": written.report,
         "words": [list(w) for w in written.words],
@@ -170,7 +170,7 @@ def _written(value: dict, pdf: bytes):
     )
     return Written(
         part=part,
-        starts=[PageStart(*s) for s in value["starts"]],
+        starts=[None if s is None else PageStart(*s) for s in value["starts"]],
         page_anchors=[list(a) for a in value["page_anchors"]],
         report=value["report"],
         words=[(page, word) for page, word in value["words"]],
@@ -213,7 +213,7 @@ def _valid_written(value: Any) -> bool:
         and all(isinstance(p, list) and all(_bookmark(b) for b in p) for p in w["bookmarks"])
         and all(_num(h) for h in w["heights"])
         and len(w["heights"]) == len(w["bookmarks"]) == len(w["page_anchors"])
-        and all(_int(p) and isinstance(a, str) and _int(b) and _int(c) for p, a, b, c in w["starts"])
+        and all(s is None or (isinstance(s, list) and len(s) == 4 and _start(*s)) for s in w["starts"])
         and all(isinstance(a, list) and all(isinstance(n, str) for n in a) for a in w["page_anchors"])
         and layoutcache._report(w["report"])
         and all(isinstance(x, list) and len(x) == 2 and _int(x[0]) and isinstance(x[1], str) for x in w["words"])
@@ -328,3 +328,7 @@ def _end(value: Any) -> bool:
             for e in value[1]
         )
     )
+
+
+def _start(page: Any, anchor: Any, block: Any, chars: Any) -> bool:
+    return _int(page) and isinstance(anchor, str) and _int(block) and _int(chars)

@@ -74,9 +74,7 @@ def recording() -> Iterator[Recording]:
         weasyprint.pdf.add_tags = original
 
 
-def finish(
-    data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None = None, keyed: bool = False
-) -> bytes:
+def finish(data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None = None, keyed: bool = False) -> bytes:
     """The written PDF with its structure tree (and, with ``xmp``, an XMP packet
     that makes no PDF/UA claim yet: ``claim`` does, once the file is complete;
     ``keyed``: each element marked with its place, for ``layout.combine``)."""

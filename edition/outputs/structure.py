@@ -449,7 +449,9 @@ class Builder:
         steps = []
         parent = self.parent_of(element)
         while parent is not None:
-            siblings = [e for e in parent if isinstance(e.tag, str) and "continued" not in (e.get("class") or "").split()]
+            siblings = [
+                e for e in parent if isinstance(e.tag, str) and "continued" not in (e.get("class") or "").split()
+            ]
             steps.append(next((i for i, e in enumerate(siblings) if e is element), len(siblings)))
             element, parent = parent, self.parent_of(parent)
         return ".".join(map(str, reversed(steps)))

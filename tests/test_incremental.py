@@ -1,0 +1,203 @@
+"""Lay out only what changed (issue 23), and never a byte other than a clean build's.
+
+A build keeps each chain of its print layout in the cache (``layout.chaincache``)
+and, after an edit, lays out and writes only the chains the edit reaches. These
+tests edit the paper, the demo reader and the kitchen sink as an author does
+(one word, a note made half a page longer, a paragraph moved, a section added,
+the paper size changed, a reading added to a reader), build with the cache
+after each edit, and compare every output with a clean ``--no-cache`` build of
+the same files, byte for byte; they also check that the cache was used (some
+chains were taken over), which a build that lays everything out again would
+not show. The builds of a project are shared, in order, by one test each.
+``--slow`` adds a random sequence of such edits (Hypothesis).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edition.pipeline import Options, run
+
+from .conftest import READER, ROOT
+
+SINK = ROOT / "tests" / "kitchen-sink"
+ESSAY = Path("content") / "juche" / "text" / "03-joining-the-third-world.md"
+
+
+def copy_project(root: Path, *, sink: bool = False, reader: bool = False) -> Path:
+    """The paper (with the demo reader) or the kitchen sink, in a folder of its own."""
+    project = root / "project"
+    if sink:
+        shutil.copytree(SINK, project)
+    else:
+        for folder in ("content", "bib", *(["readers"] if reader else [])):
+            shutil.copytree(ROOT / folder, project / folder)
+    shutil.copytree(ROOT / "templates", project / "templates")
+    return project
+
+
+class Builds:
+    """Builds of one project: with a cache of its own (kept from build to
+    build) and clean (no cache), each into a new folder."""
+
+    def __init__(self, project: Path, slug: str) -> None:
+        self.project, self.slug = project, slug
+        self.cache = project.parent / "cache"
+        self.count = 0
+
+    def build(self, cached: bool, **options) -> tuple[dict[str, bytes], object]:
+        self.count += 1
+        out = self.project.parent / f"out-{self.count}"
+        result = run(
+            Options(
+                project=self.project,
+                out=out,
+                slugs=(self.slug,),
+                cache=self.cache if cached else None,
+                **options,
+            )
+        )
+        files = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file() and not p.name.startswith(".")}
+        return files, result
+
+    def same_as_clean(self, **options) -> tuple[int, int]:
+        """Build with the cache and clean; the outputs are the same bytes.
+        Returns (chains laid out, chains) of the build with the cache."""
+        cached, result = self.build(True, **options)
+        clean, _ = self.build(False, **options)
+        assert cached.keys() == clean.keys()
+        for name in clean:
+            assert cached[name] == clean[name], f"{name} differs from a clean build's"
+        return result.chains[self.slug]
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+LONG_NOTE = " ".join(
+    ["The embassy's report adds that the delegation was received with every courtesy and sent home"] * 12
+)
+
+
+@pytest.fixture(scope="module")
+def paper(tmp_path_factory: pytest.TempPathFactory) -> Builds:
+    builds = Builds(copy_project(tmp_path_factory.mktemp("incremental-paper")), "juche")
+    builds.build(True)  # the cache as an earlier build left it
+    return builds
+
+
+def test_the_paper_after_a_word_is_changed(paper):
+    edit(paper.project / ESSAY, "Coincidentally", "Remarkably")
+    laid, chains = paper.same_as_clean()
+    assert chains > 1 and laid < chains, "the chains the edit did not reach come from the cache"
+
+
+def test_the_paper_after_a_note_is_made_half_a_page_longer(paper):
+    edit(
+        paper.project / ESSAY,
+        "[^16]: [@armstrong2009juche, n. 16]",
+        f"[^16]: [@armstrong2009juche, n. 16]. {LONG_NOTE}.",
+    )
+    paper.same_as_clean()  # the essay's pages move: the contents and the appendix may follow
+
+
+def test_the_paper_after_only_its_rights_are_changed(paper):
+    edit(paper.project / "content" / "juche" / "work.yaml", "may be reused with attribution.", "may be reused.")
+    laid, chains = paper.same_as_clean()
+    assert laid == 1, "only the title page's chain holds the rights"
+
+
+@pytest.fixture(scope="module")
+def sink(tmp_path_factory: pytest.TempPathFactory) -> Builds:
+    builds = Builds(copy_project(tmp_path_factory.mktemp("incremental-sink"), sink=True), "kitchen-sink")
+    builds.build(True)
+    return builds
+
+
+def _swap_paragraphs(path: Path) -> None:
+    """Move the first plain paragraph after the one that follows it."""
+    text = path.read_text(encoding="utf-8")
+    blocks = text.split("\n\n")
+    plain = re.compile(r"[A-Z][^\n]*")
+    for i in range(1, len(blocks) - 1):
+        if all(plain.fullmatch(b.split("\n")[0]) and "[^" not in b for b in blocks[i : i + 2]):
+            blocks[i], blocks[i + 1] = blocks[i + 1], blocks[i]
+            path.write_text("\n\n".join(blocks), encoding="utf-8")
+            return
+    raise AssertionError(f"no two plain paragraphs side by side in {path}")
+
+
+def test_the_kitchen_sink_after_a_paragraph_is_moved(sink):
+    _swap_paragraphs(sink.project / "content" / "kitchen-sink" / "text" / "02-structure.md")
+    sink.same_as_clean()
+
+
+def test_the_kitchen_sink_after_a_section_is_added(sink):
+    added = sink.project / "content" / "kitchen-sink" / "text" / "06-added.md"
+    added.write_text('---\ntitle: "An Added Section"\n---\nA section written after the others.\n', encoding="utf-8")
+    sink.same_as_clean()
+
+
+def test_the_kitchen_sink_after_the_paper_size_is_changed(sink):
+    sink.same_as_clean(paper="a4")
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> Builds:
+    builds = Builds(copy_project(tmp_path_factory.mktemp("incremental-reader"), reader=True), READER)
+    builds.build(True)
+    return builds
+
+
+def test_the_reader_after_a_reading_is_added(reader):
+    definition = reader.project / "readers" / f"{READER}.yaml"
+    definition.write_text(
+        definition.read_text(encoding="utf-8")
+        + "  - work: juche\n    sections: []\n    documents: [1]\n    title: The Cuban Ambassador, Again\n"
+        "    permissions: Translation published by the NKIDP, Wilson Center.\n",
+        encoding="utf-8",
+    )
+    laid, chains = reader.same_as_clean()
+    assert laid < chains, "the readings before the added one come from the cache"
+
+
+# -- a random sequence of edits (--slow) ------------------------------------------------
+
+WORDS = ["Remarkably", "Indeed", "Moreover", "Meanwhile", "Curiously"]
+
+
+def _apply(project: Path, kind: str, n: int) -> dict:
+    """One author's edit of the paper; the options of the next build."""
+    essay = project / ESSAY
+    if kind == "word":
+        text = essay.read_text(encoding="utf-8")
+        essay.write_text(text.replace("North Korea", f"North Korea {WORDS[n % len(WORDS)].lower()}", 1), "utf-8")
+    elif kind == "note":
+        text = essay.read_text(encoding="utf-8")
+        essay.write_text(text.replace("n. 16]", f"n. 16]. {LONG_NOTE[: 80 * (n % 6 + 1)]}.", 1), "utf-8")
+    elif kind == "move":
+        _swap_paragraphs(essay)
+    elif kind == "section":
+        (essay.parent / f"07-added-{n}.md").write_text(f'---\ntitle: "Added {n}"\n---\nAdded text {n}.\n', "utf-8")
+    elif kind == "rights":
+        edit(project / "content" / "juche" / "work.yaml", "reused", "reused" + " freely" * (n % 3 + 1))
+    return {"paper": "a4"} if kind == "paper" else {}
+
+
+@pytest.mark.slow
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(["word", "note", "move", "section", "rights", "paper"]), min_size=3, max_size=6))
+def test_random_edits_never_change_a_byte(tmp_path_factory, edits):
+    builds = Builds(copy_project(tmp_path_factory.mktemp("random-edits")), "juche")
+    builds.build(True)
+    for n, kind in enumerate(edits):
+        builds.same_as_clean(**_apply(builds.project, kind, n))
