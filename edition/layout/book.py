@@ -28,12 +28,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import select
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from .. import ids, pagefit, preflight, readlog
 from ..model import Edition
@@ -400,8 +402,11 @@ def _ask_all(pool: list[workers.Worker], requests: list, jobs: int) -> list:
 
 def _settlings(built: engine.Built, said: list[Said]) -> list[Settling]:
     """Each chain's first page, blank page, inherited strings and cited pages,
-    from what the chains say of themselves."""
+    from what the chains say of themselves; the document's page count only if
+    its stylesheets show it (``counter(pages)``): else a chain is not settled
+    again because a page was added elsewhere."""
     found = chains.find(built.root_box)
+    shows_total = _counts_pages(built)
     right_first = built.root_box.style["break_before"] not in ("left", "verso")  # page 1's side
     firsts, blanks, inherited = [], [], []
     number = 0  # the last page so far
@@ -419,7 +424,7 @@ def _settlings(built: engine.Built, said: list[Said]) -> list[Settling]:
         inherited.append(tuple(sorted(strings.items())))
         strings = {**strings, **answer.strings}
         number = offset + answer.pages - 1
-    total = number
+    total = number if shows_total else 0
     return [
         Settling(
             first,
@@ -430,6 +435,23 @@ def _settlings(built: engine.Built, said: list[Said]) -> list[Settling]:
         )
         for first, blank, strings_in, answer in zip(firsts, blanks, inherited, said, strict=True)
     ]
+
+
+_PAGES = re.compile(r"counters?\(\s*pages\b")
+
+
+def _counts_pages(built: engine.Built) -> bool:
+    """Whether the document's stylesheets (its own and those it links) use the ``pages`` counter."""
+    head = built.html.etree_element.find("head")
+    texts = []
+    for element in head.iter() if head is not None else ():
+        if element.tag == "style":
+            texts.append("".join(element.itertext()))
+        elif element.tag == "link" and (element.get("href") or "").startswith("file:"):
+            path = Path(unquote(urlparse(element.get("href")).path))
+            data = readlog.bytes_of(path)
+            texts.append((data if data is not None else readlog.read_once(path)).decode("utf-8", "replace"))
+    return any(_PAGES.search(text) for text in texts)
 
 
 def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: list[Written]) -> Book:
