@@ -162,12 +162,13 @@ def test_the_reader_after_a_reading_is_added(reader):
     definition = reader.project / "readers" / f"{READER}.yaml"
     definition.write_text(
         definition.read_text(encoding="utf-8")
-        + "  - work: juche\n    sections: []\n    documents: [1]\n    title: The Cuban Ambassador, Again\n"
-        "    permissions: Translation published by the NKIDP, Wilson Center.\n",
+        + "  - pdf: readings/hist389-study-guide.pdf\n    pages: 1-1\n    cite: hist389guide\n"
+        "    permissions: Written for this course and dedicated to the public domain (CC0 1.0).\n",
         encoding="utf-8",
     )
     laid, chains = reader.same_as_clean()
-    assert laid < chains, "the readings before the added one come from the cache"
+    # the contents, the reading the permissions page followed, and the new one
+    assert laid == 3 and chains > 3, "the readings before the added one come from the cache"
 
 
 # -- a random sequence of edits (--slow) ------------------------------------------------

@@ -35,7 +35,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from .. import ids, pagefit, preflight, readlog
 from ..model import Edition
@@ -441,17 +440,8 @@ _PAGES = re.compile(r"counters?\(\s*pages\b")
 
 
 def _counts_pages(built: engine.Built) -> bool:
-    """Whether the document's stylesheets (its own and those it links) use the ``pages`` counter."""
-    head = built.html.etree_element.find("head")
-    texts = []
-    for element in head.iter() if head is not None else ():
-        if element.tag == "style":
-            texts.append("".join(element.itertext()))
-        elif element.tag == "link" and (element.get("href") or "").startswith("file:"):
-            path = Path(unquote(urlparse(element.get("href")).path))
-            data = readlog.bytes_of(path)
-            texts.append((data if data is not None else readlog.read_once(path)).decode("utf-8", "replace"))
-    return any(_PAGES.search(text) for text in texts)
+    """Whether the document's stylesheets use the ``pages`` counter."""
+    return bool(_PAGES.search(engine.stylesheets_text(built)))
 
 
 def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: list[Written]) -> Book:

@@ -19,6 +19,7 @@ checked when the entry is used (``layoutcache.load``'s rule).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,10 @@ from xml.etree import ElementTree
 from .. import cache, layoutcache, pagefit, readlog
 from ..outputs.pdfpages import Placement
 from ..pagestart import PageStart
-from . import chains, combine
+from . import chains, combine, engine
+
+#: Selectors that look at the siblings after an element (``:last-child`` needs only whether one follows).
+FROM_THE_END = re.compile(r":(nth-last-|last-of-type|only-of-type)")
 
 LAID = "print-chain"
 WRITTEN = "print-chain-written"
@@ -43,7 +47,8 @@ def key(built, chain: chains.Chain, paper: str, identifier: str) -> str | None:
     head = built.html.etree_element.find("head")
     styles = ElementTree.tostring(head, encoding="unicode") if head is not None else ""
     document = layoutcache.key(styles, paper, identifier)
-    return cache.key(LAID, document, chains.digest(built.root_box, chain))
+    following = bool(FROM_THE_END.search(engine.stylesheets_text(built)))
+    return cache.key(LAID, document, chains.digest(built.root_box, chain, following))
 
 
 def _settled_key(found: str, settling: Any) -> str:

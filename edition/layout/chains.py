@@ -104,14 +104,16 @@ def _nest(path: tuple[int, ...]) -> dict:
     return nested
 
 
-def digest(root_box: boxes.Box, chain: Chain) -> str:
+def digest(root_box: boxes.Box, chain: Chain, following: bool = False) -> str:
     """What a chain's layout is made from, as the document's boxes say it
     (with the stylesheets, which the caller adds): the break and page name
     that open it; its boxes, their elements' names and attributes, their text
     (generated text too: note numbers, list markers), running strings and
-    bookmark labels, and the notes they call; and around it, its ancestors
-    and their children's names and attributes (for selectors such as
-    ``:first-child`` or ``+``), each child's own boxes left out."""
+    bookmark labels, and the notes they call; and around it, its ancestors and
+    their children before it (for selectors such as ``:first-child`` or
+    ``+``), and whether any follows it (``:last-child``); with ``following``
+    (the stylesheets count from the end: ``:nth-last-child``, ``:last-of-type``),
+    the children after it too. A chain added after it changes none of this."""
     sha = hashlib.sha256()
     sha.update(repr((chain.path, chain.next_page, chain.right_page)).encode())
 
@@ -120,19 +122,33 @@ def digest(root_box: boxes.Box, chain: Chain) -> str:
         if inside:
             _subtree(sha, box)
             return
-        ancestor = chain.path[: len(path)] == path or (chain.stop is not None and chain.stop[: len(path)] == path)
-        if not ancestor:
+        if not _leads_to(path, chain.path) and not (chain.stop is not None and _leads_to(path, chain.stop)):
             return
         sha.update(b"\x01" + _describe(box))
         children = getattr(box, "children", None) or []
-        for child in children:
-            sha.update(b"\x02" + _describe(child))
-        if children and not isinstance(children[0], boxes.LineBox):
-            for index, child in enumerate(children):
-                visit(child, (*path, index))
+        if not children or isinstance(children[0], boxes.LineBox):
+            return
+        after = []
+        for index, child in enumerate(children):
+            child_path = (*path, index)
+            if child_path < chain.path and not _leads_to(child_path, chain.path):
+                sha.update(b"\x02" + _describe(child))  # a sibling before the chain
+            elif chain.stop is not None and child_path >= chain.stop and not _leads_to(child_path, chain.stop):
+                after.append(child)  # a sibling after it
+            else:
+                visit(child, child_path)
+        sha.update(b"\x05" + repr(bool(after)).encode())
+        if following:
+            for child in after:
+                sha.update(b"\x06" + _describe(child))
 
     visit(root_box, ())
     return sha.hexdigest()
+
+
+def _leads_to(path: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether the box at ``path`` is ``target``'s or one of its ancestors."""
+    return target[: len(path)] == path
 
 
 def _describe(box: boxes.Box) -> bytes:

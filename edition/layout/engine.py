@@ -33,7 +33,9 @@ import copy
 import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import weasyprint.layout.page
 from weasyprint import DEFAULT_OPTIONS, HTML
@@ -59,6 +61,7 @@ from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import get_url_tuple
 
+from .. import readlog
 from .chains import Chain
 
 #: WeasyPrint's bound on its repagination loops (``layout_document``).
@@ -287,6 +290,22 @@ def _PageType(side, blank, name, index, groups):  # noqa: N802 - stands for Weas
 
 
 weasyprint.layout.page.PageType = _PageType
+
+
+def stylesheets_text(built: Built) -> str:
+    """The text of the document's stylesheets: its own and those it links (as the build read them)."""
+    head = built.html.etree_element.find("head")
+    texts = []
+    for element in head.iter() if head is not None else ():
+        if element.tag == "style":
+            texts.append("".join(element.itertext()))
+        elif element.tag == "link" and (element.get("href") or "").startswith("file:"):
+            path = Path(unquote(urlparse(element.get("href")).path))
+            data = readlog.bytes_of(path)
+            if data is None and path.is_file():
+                data = readlog.read_once(path)
+            texts.append((data or b"").decode("utf-8", "replace"))
+    return "\n".join(texts)
 
 
 # -- settling a chain once the chains before it are laid out --------------------------
