@@ -21,12 +21,15 @@ import pytest
 from PIL import Image, ImageChops
 
 from edition.layout import makeup as pagefit
+from edition.layout import print_layout
 from edition.layout.engine import lay_out
 from edition.layout.preflight import preflight
+from edition.layout.print_layout import Typesetting
 from edition.layout.vocabulary import is_number, vocabulary, words
-from edition.pipeline import Options, build_date, print_html
+from edition.pipeline import Options, build_date
 from edition.read.work import read_work
 from edition.render.body import document_entry, environment
+from edition.render.print_html import print_html
 from edition.resolve.edition import resolve_work, single_work_edition
 
 from . import outputs, stress
@@ -395,7 +398,8 @@ def _lay_out(tmp_path: Path, body: str, corrections=None, project=None):
     work = resolve_work(read_work(project, "test"))
     edition = single_work_edition(work)
     options = Options(project=project, out=tmp_path / "dist")
-    html = print_html(edition, environment(project / "templates"), options, build_date(edition), corrections)
+    job = Typesetting(edition, environment(project / "templates"), options, build_date(edition))
+    html = print_layout.html(job, corrections)
     return lay_out(html, project), project
 
 
