@@ -170,7 +170,7 @@ def test_an_inline_note_runs_its_source_lines_together(tmp_path):
 
 def test_a_note_line_never_holds_a_word_alone(built):
     """Note 19 on Letter: WeasyPrint broke "… Szalontai, March" / "9, 1967" after the
-    first word of a run that ends before a link (edition/linebreaks.py)."""
+    first word of a run that ends before a link (edition/layout/linebreaks.py)."""
     number = _page_of(built.pdf, "István Kádas, “Report")
     texts = _line_texts(built.pdf, number)
     first = next(i for i, t in enumerate(texts) if "István Kádas" in t)
@@ -179,7 +179,7 @@ def test_a_note_line_never_holds_a_word_alone(built):
 
 
 def test_a_run_before_an_inline_element_breaks_at_its_last_word():
-    """The WeasyPrint case itself, at every width of a range (edition/linebreaks.py)."""
+    """The WeasyPrint case itself, at every width of a range (edition/layout/linebreaks.py)."""
     import weasyprint
 
     from edition.fonts import faces as fonts

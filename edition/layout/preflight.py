@@ -103,7 +103,7 @@ def _excerpt(line: boxes.Box) -> str:
 
 
 def preflight(document: Document, vocabulary: set[str] | None = None) -> Report:
-    """The faults of a laid-out document; ``vocabulary`` (edition/vocabulary.py)
+    """The faults of a laid-out document; ``vocabulary`` (edition/layout/vocabulary.py)
     enables the check of the edition's own words."""
     report = Report(pages=len(document.pages))
     for work, note, call, text in note_placement(document).faults():

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from edition import ids
+from edition import project as project_facts
 from edition.diagnostics import Collector, suggest
 from edition.fonts import scripts
 from edition.model import BibEntry, Citation, Edition, Note, ReaderMeta, Reading, SourceLocation, Work
@@ -55,11 +56,6 @@ READING_SCHEMA = {
 READING_KEYS = set(READING_SCHEMA)
 
 
-def discover(project: Path) -> list[str]:
-    folder = project / "readers"
-    return sorted(p.stem for p in folder.glob("*.yaml") if not p.name.startswith(".")) if folder.is_dir() else []
-
-
 def read_reader(project: Path, slug: str) -> Edition:
     path = project / "readers" / f"{slug}.yaml"
     diags = Collector()
@@ -74,9 +70,7 @@ def read_reader(project: Path, slug: str) -> Edition:
     if not validate(mapping, READER_SCHEMA, path, diags, "reader definition"):
         diags.check()
     d = mapping.data
-    works = sorted(
-        p.name for p in (project / "content").iterdir() if not p.name.startswith(".") and (p / "work.yaml").is_file()
-    )
+    works = project_facts.works(project)
     if not d["readings"]:
         diags.error(
             SourceLocation(path, mapping.line("readings")), "meta.missing", "a reader needs at least one reading"
