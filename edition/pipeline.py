@@ -40,6 +40,7 @@ from edition.render import templates
 from edition.render.body import environment
 from edition.render.print_html import PRINT_STYLESHEETS, PRINT_TEMPLATES, print_identifier
 from edition.resolve.edition import resolve_work, single_work_edition
+from edition.resolve.volume import resolve_volume
 from edition.settings import Options
 
 if TYPE_CHECKING:  # the layout engine is imported only where a layout is made
@@ -193,7 +194,7 @@ def _read_readers(folder: Path, slugs: list[str]) -> list[Edition]:
     editions, problems = [], []
     for slug in slugs:
         try:
-            editions.append(course_reader.read_reader(folder, slug))
+            editions.append(resolve_volume(course_reader.read_reader(folder, slug)))
         except BuildFailed as failed:
             problems.extend(failed.diagnostics)
     if problems:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from edition import project as project_facts
 from edition.diagnostics import Diagnostic, SourceLocation
-from edition.layout.papers import PAPERS
+from edition.papers import PAPERS
 
 
 class Parser(argparse.ArgumentParser):

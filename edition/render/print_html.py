@@ -13,8 +13,8 @@ from markupsafe import Markup
 from edition import __version__
 from edition.fonts import faces, scripts
 from edition.infra.tools import pandoc_version
-from edition.layout.papers import PAPERS
 from edition.model import Edition
+from edition.papers import PAPERS
 from edition.render.body import (
     PRINT,
     Marks,
