@@ -274,11 +274,6 @@ def _continues_from(block: boxes.Box, other_page: list, forward: bool = False) -
     return neighbour.element is block.element
 
 
-def _main_children(page: boxes.PageBox) -> list[boxes.Box]:
-    """The page's boxes in flow order, leaves of the block tree."""
-    return [b for b in _walk(page.children[0]) if isinstance(b, boxes.BlockBox) and b.element is not None]
-
-
 def _stranded_heading(report: Report, number: int, page: boxes.PageBox) -> None:
     last_text = None
     for box in _walk(page.children[0]):
