@@ -58,6 +58,14 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help="write the sources embedded in an archival PDF/A into DIR, and stop",
     )
+    p.add_argument(
+        "--import",
+        dest="import_path",
+        type=Path,
+        metavar="PATH",
+        help="make a new work in content/ from a Word (.docx) or OpenDocument (.odt) manuscript, and stop",
+    )
+    p.add_argument("--slug", metavar="SLUG", help="with --import: the new work's name (default: from the file's name)")
     p.add_argument("--watch", action="store_true", help="build, then rebuild on every save until Ctrl-C")
     p.add_argument("--serve", action="store_true", help="--watch, with a preview on http://127.0.0.1:PORT/")
     p.add_argument("--port", type=int, default=8000, metavar="N", help="port of the --serve preview (default 8000)")
@@ -80,6 +88,8 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
         return watch(args, project)
     if args.extract:
         return _run_extract(args)
+    if args.import_path is not None or args.slug is not None:
+        return _run_import(args, project)
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
     shown = str(args.out).rstrip("/") + "/"
     transaction = Transaction(out)
@@ -203,6 +213,47 @@ def _run_extract(args: argparse.Namespace) -> int:
         return 1
     if not args.quiet:
         print(f"extracted {len(written)} files into {target}")
+    return 0
+
+
+def _run_import(args: argparse.Namespace, project: Path) -> int:
+    """``--import PATH [--slug SLUG]``: a manuscript becomes a work folder."""
+    if args.import_path is None:
+        print(Diagnostic(None, "cli.option", "--slug names the work --import makes: give --import PATH"), file=sys.stderr)
+        return 2
+    try:
+        with terminate_as_exception():
+            from .manuscripts import import_manuscript
+
+            imported = import_manuscript(args.import_path, project, args.slug)
+    except BuildFailed as failed:
+        for diagnostic in failed.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        print("import failed; nothing was written", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Terminated):
+        print("import interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: a bug or the environment
+        if args.verbose:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", file=sys.stderr)
+        return 1
+    for diagnostic in imported.warnings:
+        print(diagnostic, file=sys.stderr)
+    slug = imported.slug
+    if not args.quiet:
+        bib = f" and bib/{slug}.bib" if imported.citations else ""
+        print(
+            f"imported {args.import_path.name} as content/{slug}/{bib}: {imported.sections} section(s), "
+            f"{imported.notes} note(s), {imported.citations} citation(s), {imported.tables} data table(s), "
+            f"{imported.images} image(s)"
+        )
+        for item in imported.to_fill:
+            print(f"  to fill in, in content/{slug}/work.yaml: {item}")
+        for item in imported.to_check:
+            print(f"  to check, in content/{slug}/work.yaml: {item}")
+        print(f"build it with: python build.py {slug} --check")
     return 0
 
 
