@@ -298,3 +298,76 @@ def rewrite_member(source: Path, target: Path, name: str, change, add: dict[str,
         for extra_name, data in (add or {}).items():
             zout.writestr(extra_name, data)
     return target
+
+
+def small_word(path: Path, paragraphs: list[str], notes: list[str] = (), heading: str = "") -> Path:
+    """A short Word manuscript: an optional heading, paragraphs of run XML and
+    footnotes of run XML (``note_call(n)`` in a paragraph calls note n)."""
+    import docx
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    doc = docx.Document()
+    doc.core_properties.title = "A Short Manuscript"
+    doc.core_properties.author = "Ada Tester"
+    if heading:
+        _append_xml(doc.add_heading("", level=1), heading)
+    for xml in paragraphs:
+        _append_xml(doc.add_paragraph(), xml)
+    if notes:
+        part = Part(PackURI("/word/footnotes.xml"), FOOTNOTES_CT, footnotes_xml(list(notes)), doc.part.package)
+        doc.part.relate_to(part, FOOTNOTES_RT)
+    doc.save(path)
+    return path
+
+
+def text_run(text: str) -> str:
+    return _run_xml(text)
+
+
+def pandoc_reading(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The manuscript's words as Pandoc reads the file (a citation field as the
+    text the citation manager formatted): the text's words, notes left out, and
+    the words of each note in the order of their calls. Super- and subscripts
+    are part of their word (``CO2``, ``1st``), an image is its description."""
+    import pypandoc
+
+    reader = "odt" if path.suffix == ".odt" else "docx"
+    doc = json.loads(
+        subprocess.run(
+            [pypandoc.get_pandoc_path(), "-f", reader, "-t", "json", str(path)], check=True, capture_output=True
+        ).stdout
+    )
+    notes: list[list[str]] = []
+
+    def text(value, out: list[str]) -> None:
+        if isinstance(value, list):
+            for item in value:
+                text(item, out)
+            return
+        if not isinstance(value, dict) or "t" not in value:
+            return
+        kind, content = value["t"], value.get("c")
+        if kind == "Str":
+            out.append(content)
+        elif kind in ("Space", "SoftBreak", "LineBreak"):
+            out.append(" ")
+        elif kind == "Note":
+            inner: list[str] = []
+            text(content, inner)
+            notes.append("".join(inner).split())
+            out.append(" ")
+        elif kind in ("Para", "Plain", "Header", "CodeBlock", "HorizontalRule", "Table", "Figure", "Div"):
+            out.append(" ")
+            text(content, out)
+            out.append(" ")
+        elif kind in ("Code", "Math"):
+            out.append(content[1])
+        elif kind in ("Image", "Link", "Span", "Cite"):
+            text(content[1], out)
+        elif isinstance(content, list):
+            text(content, out)
+
+    words: list[str] = []
+    text(doc["blocks"], words)
+    return "".join(words).split(), notes

@@ -350,13 +350,13 @@ def _notes_hold_paragraphs(part: Part, notices: Notices) -> None:
         flat, changed = _paragraphs(node["c"])
         if changed:
             node["c"] = flat
-            first = " ".join(stringify(flat).split()[:6])
+            first = " ".join(" ".join(stringify(b["c"]) for b in flat).split()[:6])
             notices.warn(
                 "import.note",
                 f"the note beginning '{first}' held a quotation, list, table or heading, which a note cannot hold "
                 "(a print footnote is set at its call): its words are kept as paragraphs; check it",
                 notices.section(part.stem),
-                first.split(" ")[0] if first else "",
+                "]: " + " ".join(stringify(flat[0]["c"]).split()[:3]) if flat else "",
             )
 
 

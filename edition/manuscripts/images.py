@@ -73,7 +73,7 @@ def _usable(package: Package, member: str, number: int) -> tuple[bytes, str]:
         )
     kind = _format(data)
     if kind is None:
-        suffix = member.rsplit(".", 1)[-1].upper()
+        suffix = _vector_kind(data) or member.rsplit(".", 1)[-1].upper()
         raise refuse(
             package.path,
             "import.image",
@@ -108,6 +108,17 @@ def _format(data: bytes) -> tuple[str, tuple[int, int]] | None:
     if fmt in IMAGE_FORMATS or fmt in CONVERTED:
         return fmt, size
     return None
+
+
+def _vector_kind(data: bytes) -> str:
+    """The vector formats Word stores pictures in, by their signature."""
+    if data[40:44] == b" EMF":
+        return "EMF"
+    if data.startswith((b"\xd7\xcd\xc6\x9a", b"\x01\x00\x09\x00")):
+        return "WMF"
+    if b"<svg" in data[:1024]:
+        return "SVG"
+    return ""
 
 
 def alt_text(image: Node) -> str:

@@ -52,7 +52,7 @@ def publish(project: Path, slug: str, files: dict[str, bytes], bib: bytes | None
     """Write ``files`` (paths relative to the work's folder) as ``content/<slug>/``
     and ``bib`` as ``bib/<slug>.bib``, all or nothing, never over an existing file."""
     content = project / "content"
-    content.mkdir(exist_ok=True)
+    content.mkdir(parents=True, exist_ok=True)
     staging = content / f"{STAGING}.{os.getpid()}.{secrets.token_hex(4)}"
     staging.mkdir()
     bib_target = project / "bib" / f"{slug}.bib"
