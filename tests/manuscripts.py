@@ -48,10 +48,10 @@ SZALONTAI = {
     "issued": {"date-parts": [["2004"]]},
 }
 
-#: The citations as Zotero formats them in Chicago notes-bibliography (the
-#: field's result: what Word shows, and what Pandoc's plain reading gives).
+#: The citations as Zotero formats them in Chicago notes-bibliography (CMOS 18,
+#: which drops the place of publication): the field's result, what Word shows.
 KIM_NOTE = (
-    "Suzy Kim, *Everyday Life in the North Korean Revolution, 1945–1950* (Ithaca: Cornell University Press, 2013), 12."
+    "Suzy Kim, *Everyday Life in the North Korean Revolution, 1945–1950* (Cornell University Press, 2013), 12."
 )
 SZALONTAI_NOTE = (
     "Balázs Szalontai, “Political and Economic Crisis in North Korea in the Early 1990s,” "
@@ -329,7 +329,8 @@ def pandoc_reading(path: Path) -> tuple[list[str], list[list[str]]]:
     """The manuscript's words as Pandoc reads the file (a citation field as the
     text the citation manager formatted): the text's words, notes left out, and
     the words of each note in the order of their calls. Super- and subscripts
-    are part of their word (``CO2``, ``1st``), an image is its description."""
+    are part of their word (``CO2``, ``1st``), an image is its description, a
+    figure its caption."""
     import pypandoc
 
     reader = "odt" if path.suffix == ".odt" else "docx"
@@ -357,7 +358,11 @@ def pandoc_reading(path: Path) -> tuple[list[str], list[list[str]]]:
             text(content, inner)
             notes.append("".join(inner).split())
             out.append(" ")
-        elif kind in ("Para", "Plain", "Header", "CodeBlock", "HorizontalRule", "Table", "Figure", "Div"):
+        elif kind == "Figure":  # printed as its caption (the image's description is its alt text)
+            out.append(" ")
+            text(content[1], out)
+            out.append(" ")
+        elif kind in ("Para", "Plain", "Header", "CodeBlock", "HorizontalRule", "Table", "Div"):
             out.append(" ")
             text(content, out)
             out.append(" ")
