@@ -219,11 +219,13 @@ def _run_extract(args: argparse.Namespace) -> int:
 def _run_import(args: argparse.Namespace, project: Path) -> int:
     """``--import PATH [--slug SLUG]``: a manuscript becomes a work folder."""
     if args.import_path is None:
-        print(Diagnostic(None, "cli.option", "--slug names the work --import makes: give --import PATH"), file=sys.stderr)
+        print(
+            Diagnostic(None, "cli.option", "--slug names the work --import makes: give --import PATH"), file=sys.stderr
+        )
         return 2
     try:
         with terminate_as_exception():
-            from .manuscripts import import_manuscript
+            from edition.manuscripts import import_manuscript
 
             imported = import_manuscript(args.import_path, project, args.slug)
     except BuildFailed as failed:

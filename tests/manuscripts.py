@@ -50,9 +50,7 @@ SZALONTAI = {
 
 #: The citations as Zotero formats them in Chicago notes-bibliography (CMOS 18,
 #: which drops the place of publication): the field's result, what Word shows.
-KIM_NOTE = (
-    "Suzy Kim, *Everyday Life in the North Korean Revolution, 1945–1950* (Cornell University Press, 2013), 12."
-)
+KIM_NOTE = "Suzy Kim, *Everyday Life in the North Korean Revolution, 1945–1950* (Cornell University Press, 2013), 12."
 SZALONTAI_NOTE = (
     "Balázs Szalontai, “Political and Economic Crisis in North Korea in the Early 1990s,” "
     "*Cold War International History Project Bulletin* 14/15 (2004): 118."

@@ -22,9 +22,9 @@ import pdfplumber
 import pytest
 from lxml import etree
 
-from edition import bibliography
 from edition.cli import main
 from edition.diagnostics import Collector
+from edition.read import bibliography
 
 from . import manuscripts, outputs
 from .bounded import run_bounded

@@ -25,12 +25,23 @@ from pathlib import Path
 
 import yaml
 
-from .. import ids
-from ..diagnostics import BuildFailed, Diagnostic, printable
-from ..model import SourceLocation
-from . import citations, convert, images, markdown, metadata, package, properties, reading, revisions, writing
-from .notices import Notices
-from .pandoc_ast import walk
+from edition import ids
+from edition.diagnostics import BuildFailed, Diagnostic, printable
+from edition.manuscripts import (
+    citations,
+    convert,
+    images,
+    markdown,
+    metadata,
+    package,
+    properties,
+    reading,
+    revisions,
+    writing,
+)
+from edition.manuscripts.notices import Notices
+from edition.manuscripts.pandoc_ast import walk
+from edition.model import SourceLocation
 
 #: The manuscript formats the import reads, by suffix.
 SUFFIXES = (".docx", ".docm", ".odt")

@@ -21,11 +21,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .. import bibliography, ids
-from ..diagnostics import Collector
-from ..tools import run_pandoc
-from .notices import Notices
-from .pandoc_ast import Node, document, meta_list, meta_text, text_inlines, walk
+from edition import ids
+from edition.diagnostics import Collector
+from edition.infra.tools import run_pandoc
+from edition.manuscripts.notices import Notices
+from edition.manuscripts.pandoc_ast import Node, document, meta_list, meta_text, text_inlines, walk
+from edition.read import bibliography
 
 #: Locator labels as Zotero and Mendeley store them -> the abbreviation the citation syntax reads.
 LABELS = {

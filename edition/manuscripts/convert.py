@@ -28,11 +28,11 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import ids
-from . import images, tables
-from .notices import Notices
-from .package import Package
-from .pandoc_ast import Node, stringify, walk
+from edition import ids
+from edition.manuscripts import images, tables
+from edition.manuscripts.notices import Notices
+from edition.manuscripts.package import Package
+from edition.manuscripts.pandoc_ast import Node, stringify, walk
 
 #: Blocks a note may hold.
 NOTE_BLOCKS = ("Para", "Plain")

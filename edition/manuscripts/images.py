@@ -17,10 +17,10 @@ from typing import Any
 
 from PIL import Image as PILImage
 
-from ..reader import IMAGE_FORMATS, MAX_IMAGE_PIXELS
-from ..sandbox import MAX_IMAGE_BYTES
-from .package import Package, refuse
-from .pandoc_ast import Node, stringify
+from edition.manuscripts.package import Package, refuse
+from edition.manuscripts.pandoc_ast import Node, stringify
+from edition.read.sandbox import MAX_IMAGE_BYTES
+from edition.read.work import IMAGE_FORMATS, MAX_IMAGE_PIXELS
 
 #: Raster formats Pillow reads that the outputs do not carry: converted to PNG.
 CONVERTED = {"BMP", "TIFF", "DIB", "PCX", "TGA"}

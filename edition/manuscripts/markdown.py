@@ -17,8 +17,8 @@ import json
 import re
 from typing import Any
 
-from ..tools import run_pandoc
-from .pandoc_ast import Node, document, map_lists
+from edition.infra.tools import run_pandoc
+from edition.manuscripts.pandoc_ast import Node, document, map_lists
 
 WRITER = (
     "markdown"

@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
-from ..schema import DATE_RE
-from ..tools import csl_styles_dir
-from .pandoc_ast import Node, meta_list, meta_text, stringify, text_inlines
-from .properties import Properties
+from edition.infra.tools import csl_styles_dir
+from edition.manuscripts.pandoc_ast import Node, meta_list, meta_text, stringify, text_inlines
+from edition.manuscripts.properties import Properties
+from edition.read.schema import DATE_RE
 
 PLACEHOLDER = "To be filled in: {what}"
 DATE_FORMS = ("%d %B %Y", "%B %d, %Y", "%B %d %Y", "%d %b %Y", "%b %d, %Y", "%B %Y", "%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")

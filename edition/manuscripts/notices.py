@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..diagnostics import Diagnostic
-from ..model import SourceLocation
+from edition.diagnostics import Diagnostic
+from edition.model import SourceLocation
 
 
 @dataclass

@@ -38,8 +38,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..diagnostics import BuildFailed, Diagnostic
-from ..model import SourceLocation
+from edition.diagnostics import BuildFailed, Diagnostic
+from edition.model import SourceLocation
 
 #: Largest manuscript file read (a long book with its images).
 MAX_FILE_BYTES = 256 * 1024 * 1024

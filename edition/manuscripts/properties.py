@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .package import SAFE_XML, Package
+from edition.manuscripts.package import SAFE_XML, Package
 
 DC = "{http://purl.org/dc/elements/1.1/}"
 DCTERMS = "{http://purl.org/dc/terms/}"

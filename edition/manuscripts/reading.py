@@ -14,9 +14,9 @@ import json
 import subprocess
 from typing import Any
 
-from ..bibliography import PANDOC_HEAP
-from ..tools import run_pandoc
-from .package import Package, refuse
+from edition.infra.tools import run_pandoc
+from edition.manuscripts.package import Package, refuse
+from edition.read.bibliography import PANDOC_HEAP
 
 #: The longest Pandoc may take to read a manuscript (a long book takes seconds).
 PANDOC_TIMEOUT = 600

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .package import Package, refuse
+from edition.manuscripts.package import Package, refuse
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"

@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from .. import ids
-from .pandoc_ast import Node, stringify
+from edition import ids
+from edition.manuscripts.pandoc_ast import Node, stringify
 
 INTEGER_RE = re.compile(r"^\d+$")
 DECIMAL_RE = re.compile(r"^\d+\.\d+$")

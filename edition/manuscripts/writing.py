@@ -19,8 +19,8 @@ import secrets
 import shutil
 from pathlib import Path
 
-from ..diagnostics import BuildFailed, Diagnostic
-from ..model import SourceLocation
+from edition.diagnostics import BuildFailed, Diagnostic
+from edition.model import SourceLocation
 
 STAGING = ".edition-import"
 
