@@ -197,15 +197,28 @@ def _move_out_of_headings(blocks: list[Node], part: Part, notices: Notices) -> l
 
 
 def _take_calls(inlines: list[Node]) -> list[Node]:
-    """Remove the notes and citations from ``inlines`` (in place); return them."""
-    taken = [i for i in inlines if i["t"] in ("Note", "Cite")]
-    inlines[:] = [i for i in inlines if i["t"] not in ("Note", "Cite")]
+    """Remove the notes and citations from ``inlines``, at any depth (in
+    place); return them in their order."""
+    taken: list[Node] = []
+    kept: list[Node] = []
     for inline in inlines:
-        if isinstance(inline.get("c"), list) and inline["t"] not in ("Str",):
-            for child in inline["c"]:
-                if isinstance(child, list) and child and isinstance(child[0], dict) and "t" in child[0]:
-                    taken += _take_calls(child)
+        if inline["t"] in ("Note", "Cite"):
+            taken.append(inline)
+            continue
+        kept.append(inline)
+        content = inline.get("c")
+        if _is_inlines(content):
+            taken += _take_calls(content)
+        elif isinstance(content, list):  # a span's, link's or quotation's inlines beside its attributes
+            for part in content:
+                if _is_inlines(part):
+                    taken += _take_calls(part)
+    inlines[:] = kept
     return taken
+
+
+def _is_inlines(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(i, dict) and "t" in i for i in value)
 
 
 def _clean_title(inlines: list[Node]) -> list[Node]:
@@ -236,7 +249,7 @@ def _clean_block(block: Node, targets: set[str], notices: Notices | None) -> Nod
     if kind == "BlockQuote":
         inner = _clean_blocks(block["c"], targets, notices)
         return {"t": "BlockQuote", "c": inner} if inner else None
-    if kind in ("BulletList",):
+    if kind == "BulletList":
         items = [_clean_blocks(item, targets, notices) for item in block["c"]]
         return {"t": kind, "c": [i or [{"t": "Plain", "c": []}] for i in items]}
     if kind == "OrderedList":

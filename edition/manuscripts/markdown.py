@@ -33,8 +33,8 @@ SEPARATOR = "EDITIONIMPORTSEPARATOR"
 
 
 def write(blocks_list: list[list[Node]]) -> list[str]:
-    """Each list of blocks as Markdown, in one Pandoc run (notes are numbered
-    and placed per part: each part is written as a document of its own)."""
+    """Each list of blocks as Markdown, a document of its own (one Pandoc run
+    each: a section file numbers its notes from 1 and places them at its end)."""
     outputs = []
     for blocks in blocks_list:
         doc = document(map_lists(blocks, _escape_typed))

@@ -28,13 +28,6 @@ def read_document(package: Package) -> dict[str, Any]:
     return json.loads(_pandoc(package, reader, "json"))
 
 
-def plain_text(package: Package) -> str:
-    """The manuscript as Pandoc's plain-text writer gives it (citation fields
-    as the text the citation manager formatted): what the author wrote."""
-    reader = "docx" if package.kind == "docx" else "odt"
-    return _pandoc(package, reader, "plain", "--wrap=none").decode("utf-8")
-
-
 def _pandoc(package: Package, reader: str, writer: str, *extra: str) -> bytes:
     name = f"manuscript.{package.kind}"
     args = ["+RTS", f"-M{PANDOC_HEAP}", "-RTS", "--sandbox", "-f", reader, "-t", writer, *extra, "{" + name + "}"]
