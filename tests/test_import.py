@@ -648,3 +648,38 @@ def test_text_typed_as_markdown_syntax_stays_the_author_s(tmp_path, capsys):
     assert run_cli(["--import", str(path)], project, capsys)[0] == 0
     assert run_cli(["typed", "--format", "epub", "--out", str(tmp_path / "dist")], project, capsys)[0] == 0
     assert typed in " ".join(outputs.words_only(outputs.epub_items(tmp_path / "dist/typed.epub")))
+
+
+def _odt(tmp_path: Path, change) -> Path:
+    source = manuscripts.pandoc_manuscript(tmp_path / "source.odt", "# One\n\nA last line.\n")
+    return manuscripts.rewrite_member(source, tmp_path / "changed.odt", "content.xml", change)
+
+
+def test_odt_comments_are_listed_and_tracked_changes_refused(tmp_path, capsys):
+    annotated = _odt(
+        tmp_path,
+        lambda d: d.replace(
+            b"A last line.",
+            b"A last<office:annotation><dc:creator>Ed Itor</dc:creator><text:p>Note to self</text:p>"
+            b"</office:annotation> line.",
+        ),
+    )
+    status, _, err = run_cli(["--import", str(annotated)], tmp_path / "project", capsys)
+    assert status == 0
+    assert err == [
+        f"{annotated}: warning: comment by Ed Itor dropped (comments are no part of the text): 'Note to self' [import.comment]"
+    ]
+    assert "Note to self" not in (tmp_path / "project/content/changed/text/01-one.md").read_text(encoding="utf-8")
+    region = (
+        b'<text:tracked-changes><text:changed-region text:id="ct1"><text:insertion><office:change-info>'
+        b"<dc:creator>Ed Itor</dc:creator><dc:date>2024-01-01T00:00:00</dc:date></office:change-info>"
+        b"</text:insertion></text:changed-region></text:tracked-changes>"
+    )
+    changed = _odt(tmp_path, lambda d: d.replace(b"<office:text>", b"<office:text>" + region))
+    status, _, err = run_cli(["--import", str(changed), "--slug", "other"], tmp_path / "project", capsys)
+    assert status == 2
+    assert err[0] == (
+        f"{changed}: error: the file has 1 unresolved tracked change(s) by Ed Itor; in LibreOffice, Edit > Track "
+        "Changes > Manage > Accept All (or Reject All), save, and import it again (the import does not choose "
+        "between two versions of the text) [import.tracked-changes]"
+    )
