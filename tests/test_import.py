@@ -17,6 +17,7 @@ import shutil
 import sys
 import zipfile
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pdfplumber
 import pytest
@@ -683,3 +684,40 @@ def test_odt_comments_are_listed_and_tracked_changes_refused(tmp_path, capsys):
         "Changes > Manage > Accept All (or Reject All), save, and import it again (the import does not choose "
         "between two versions of the text) [import.tracked-changes]"
     )
+
+
+def _zotero_prefs(style: str) -> bytes:
+    """Zotero's document preferences, as it stores them in the custom properties."""
+    prefs = (
+        f'<data data-version="3" zotero-version="6.0"><session id="abc"/><style id="{style}" hasBibliography="1" '
+        'bibliographyStyleHasBeenSet="0"/><prefs><pref name="fieldType" value="Field"/></prefs></data>'
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Properties xmlns="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/custom-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'docPropsVTypes"><property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="2" name="ZOTERO_PREF_1">'
+        f"<vt:lpwstr>{escape(prefs)}</vt:lpwstr></property></Properties>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("style", "line"),
+    [
+        ("http://www.zotero.org/styles/chicago-author-date", "csl: chicago-author-date"),
+        ("http://example.org/house", ""),
+    ],
+)
+def test_zotero_document_style_becomes_the_work_s(style, line, tmp_path, capsys):
+    cite = manuscripts.zotero_field(manuscripts.KIM, "12", "(Kim 2013, 12)", 0)
+    source = manuscripts.small_word(tmp_path / "source.docx", [manuscripts.text_run("Text ") + cite])
+    path = manuscripts.rewrite_member(
+        source, tmp_path / "styled.docx", "", lambda d: d, add={"docProps/custom.xml": _zotero_prefs(style)}
+    )
+    status, out, _ = run_cli(["--import", str(path)], tmp_path / "project", capsys)
+    assert status == 0
+    meta = (tmp_path / "project/content/styled/work.yaml").read_text(encoding="utf-8")
+    if line:
+        assert line in meta.splitlines()
+    else:
+        assert "csl:" not in meta
+        assert any("http://example.org/house, which is not among the installed styles" in o for o in out)
