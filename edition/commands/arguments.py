@@ -51,6 +51,14 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help="write the sources embedded in an archival PDF/A into DIR, and stop",
     )
+    p.add_argument(
+        "--import",
+        dest="import_path",
+        type=Path,
+        metavar="PATH",
+        help="make a new work in content/ from a Word (.docx) or OpenDocument (.odt) manuscript, and stop",
+    )
+    p.add_argument("--slug", metavar="SLUG", help="with --import: the new work's name (default: from the file's name)")
     p.add_argument("--watch", action="store_true", help="build, then rebuild on every save until Ctrl-C")
     p.add_argument("--serve", action="store_true", help="--watch, with a preview on http://127.0.0.1:PORT/")
     p.add_argument("--port", type=int, default=8000, metavar="N", help="port of the --serve preview (default 8000)")
