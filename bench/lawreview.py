@@ -5,11 +5,11 @@
 ``write(project)`` makes a work in the style of a law-review article: about
 twelve pages, 75 notes, most of them short and every fifth one half a page or
 more, so that a long note falls near almost every page end. This script lays
-the work's first print HTML out once (``pdf.lay_out``: one whole-document
-layout), then makes its pages up as the build does
-(``pipeline.lay_out_with_notes_in_place``: every round, each laid out only
-from the page it moves) and prints, as JSON, both times, the rounds, the
-pages made, and whether the make-up gave up (a note WeasyPrint cannot keep on
+the work's first print HTML out once (``layout.engine.lay_out``: one
+whole-document layout), then makes its pages up as the build does
+(``print_layout.lay_out_with_notes_in_place``: every round laid out only from
+the page it moves) and prints, as JSON, both times (of the CPU, which the load
+of a shared machine disturbs less), the rounds, and whether the make-up gave up (a note WeasyPrint cannot keep on
 its call's page: issue 24 splits such notes; it does not yet).
 """
 
@@ -77,26 +77,24 @@ def write(project: Path) -> Path:
 
 
 def measure(project: Path) -> dict:
-    from edition import pagefit, pdf
     from edition.diagnostics import BuildFailed
-    from edition.pipeline import Options, Result, build_date, lay_out_with_notes_in_place, print_html
-    from edition.reader import read_work
-    from edition.render import environment
-    from edition.resolve import resolve_work, single_work_edition
+    from edition.layout import engine, print_layout
+    from edition.pipeline import Options, build_date
+    from edition.read.work import read_work
+    from edition.render.body import environment
+    from edition.resolve.edition import resolve_work, single_work_edition
 
     edition = single_work_edition(resolve_work(read_work(project, SLUG)))
-    env = environment(project / "templates")
     options = Options(project=project, out=project / "dist")
-    date = build_date(edition)
-    html = print_html(edition, env, options, date, pagefit.Corrections())
+    job = print_layout.Typesetting(edition, environment(project / "templates"), options, build_date(edition))
+    html = print_layout.html(job)
     began = time.process_time()
-    document = pdf.lay_out(html, project)
+    document = engine.lay_out(html, project)
     one = time.process_time() - began
-    result = Result()
     began = time.process_time()
     gave_up = ""
     try:
-        lay_out_with_notes_in_place(edition, env, options, date, result)
+        print_layout.lay_out_with_notes_in_place(job)
     except BuildFailed as failed:
         gave_up = str(failed.diagnostics[0])
     makeup = time.process_time() - began
@@ -105,7 +103,7 @@ def measure(project: Path) -> dict:
         "one layout": one,
         "make-up": makeup,
         "ratio": makeup / one,
-        "rounds": result.layout_rounds.get(SLUG, 0),
+        "rounds": job.rounds,
         "gave up": gave_up,
     }
 

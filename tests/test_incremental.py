@@ -208,17 +208,17 @@ def test_random_edits_never_change_a_byte(tmp_path_factory, edits):
 
 
 def _paper_html(corrections=None) -> str:
-    from edition import pagefit
-    from edition.pipeline import build_date, print_html
-    from edition.reader import read_work
-    from edition.render import environment
-    from edition.resolve import resolve_work, single_work_edition
+    from edition.layout import makeup
+    from edition.layout.print_layout import Typesetting, html
+    from edition.pipeline import build_date
+    from edition.read.work import read_work
+    from edition.render.body import environment
+    from edition.resolve.edition import resolve_work, single_work_edition
 
     edition = single_work_edition(resolve_work(read_work(ROOT, "juche")))
     options = Options(project=ROOT, out=ROOT / "dist")
-    return print_html(
-        edition, environment(ROOT / "templates"), options, build_date(edition), corrections or pagefit.Corrections()
-    )
+    job = Typesetting(edition, environment(ROOT / "templates"), options, build_date(edition))
+    return html(job, corrections or makeup.Corrections())
 
 
 def _pdf(document) -> bytes:
@@ -228,8 +228,8 @@ def _pdf(document) -> bytes:
 def test_a_layout_made_again_from_its_changed_pages_is_a_fresh_layout(built):
     """The make-up's last round laid out only from the pages its corrections
     changed is, byte for byte, the layout of its HTML from nothing."""
-    from edition.layout.incremental import Layouter
-    from edition.pdf import lay_out
+    from edition.layout.engine import lay_out
+    from edition.layout.pagination import Layouter
 
     final = _paper_html(built.result.corrections["juche"])
     layouter = Layouter(ROOT)
@@ -243,9 +243,9 @@ def test_chains_laid_out_apart_and_settled_are_the_document_laid_out_whole(built
     """Each chain of the paper laid out on its own boxes, numbered from 1 and
     told none of the pages it cites, then settled, gives the pages of one
     layout of the whole document."""
-    from edition.layout import book, chains, engine
-    from edition.layout.incremental import Sandbox
-    from edition.pdf import lay_out
+    from edition.layout import book, chains, pagination
+    from edition.layout.engine import lay_out
+    from edition.layout.pagination import Sandbox
 
     final = _paper_html(built.result.corrections["juche"])
     sandbox = Sandbox(ROOT)
@@ -254,15 +254,15 @@ def test_chains_laid_out_apart_and_settled_are_the_document_laid_out_whole(built
     layouts = []
     for index in range(count):
         built_apart = sandbox.build(final)  # each its own boxes, as in its own process
-        layouts.append(engine.paginate(built_apart, chain=chains.find(built_apart.root_box)[index]))
+        layouts.append(pagination.paginate(built_apart, chain=chains.find(built_apart.root_box)[index]))
     said = [
-        book.Said(len(x.pages), x.blank, engine.anchors(x), engine.set_strings(x), engine.cited(x)) for x in layouts
+        book.Said(len(x.pages), x.blank, pagination.anchors(x), pagination.set_strings(x), pagination.cited(x)) for x in layouts
     ]
     assert said[0].cited and said[1].cited, "the contents and the essay's notes cite pages of other chains"
     for layout, settling in zip(layouts, book._settlings(sandbox.build(final), said), strict=True):
-        engine.settle(
+        pagination.settle(
             layout, settling.first, settling.blank, dict(settling.strings), dict(settling.targets), settling.total
         )
-    documents = [engine.document(layout) for layout in layouts]
+    documents = [pagination.document(layout) for layout in layouts]
     whole = documents[0].copy([page for document in documents for page in document.pages])
     assert _pdf(whole) == _pdf(lay_out(final, ROOT))

@@ -1,26 +1,29 @@
 """The print edition laid out chain by chain, on all cores, and put together.
 
-The print HTML is read and its boxes built once (``engine.build``); the
+The print HTML is read and its boxes built once (``pagination.build``); the
 document then falls apart into chains (``chains``), each laid out in a child
-forked from that state (``workers``), as many at once as the build may use.
-A chain:
+forked from that state (``infra.workers``), as many at once as the build may
+use. A chain:
 
-1. lays its pages out and makes them up (``pagefit``: each correction laid
-   out again only from the page it moves, ``engine.paginate``), numbering
+1. lays its pages out and makes them up (``makeup``: each correction laid
+   out again only from the page it moves, ``pagination.paginate``), numbering
    them from 1, and says how many pages it has, where its anchors stand, the
    running strings it leaves and the anchors outside it that it cites;
-2. is *settled* (``engine.settle``) once the parent knows from the chains
+2. is *settled* (``pagination.settle``) once the parent knows from the chains
    before it the number of its first page, whether a blank page goes before
    it, the running strings it inherits and the pages it cites, then made up
    again if those moved a line; a chain whose settling changed what it said
    moves the chains after it, which are laid out again from the start in
    fresh children (so a chain's pages never depend on the order things were
    settled in);
-3. writes and tags its pages (``archival.write_print``).
+3. writes and tags its pages (``Setup.write``: the PDF writer's, handed down
+   by the pipeline, as the writer is a stage above the layout).
 
-The parent puts the chains' PDFs together (``combine``) and gathers what the
-other outputs need of the layout: where each page begins, the preflight
-report, the places of the PDF readings' pages, and every note's page.
+The parent puts the chains' PDFs together (``Setup.combine``) and gathers what
+the other outputs need of the layout: where each page begins, the preflight
+report, the places of the PDF readings' pages, and every note's page. A chain
+laid out, or written, by an earlier build of the same inputs comes from the
+cache (``chaincache``).
 """
 
 from __future__ import annotations
@@ -34,27 +37,25 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import ids, pagefit, preflight, readlog
-from ..model import Edition
-from ..pagestart import PageStart
-from . import (
-    NotePlacement,
-    chaincache,
-    chains,
-    combine,
-    engine,
-    following_starts,
-    found_starts,
-    note_placement,
-    workers,
-)
-from .incremental import Sandbox, weasyprint_warnings
+from edition import ids
+from edition.infra import workers
+from edition.layout import chaincache, chains, makeup, pagination, preflight, reading_pages
+from edition.layout.pages import NotePlacement, following_starts, found_starts, note_placement
+from edition.layout.pagestart import PageStart
+from edition.layout.pagination import Sandbox, weasyprint_warnings
+from edition.model import Edition
+from edition.read import readlog
+
+if TYPE_CHECKING:
+    from weasyprint.document import Document
+
+    from edition.layout.print_layout import Typesetting
 
 log = logging.getLogger(__name__)
 
-#: Bound on the layout rounds that move note calls to their note's page (``pipeline``).
+#: Bound on the layout rounds that move note calls to their note's page (``print_layout``).
 MAX_LAYOUT_ROUNDS = 30
 #: Bound on the times the chains are settled again after one changed its page count.
 MAX_SETTLINGS = 6
@@ -89,18 +90,28 @@ class Said:
 
 
 @dataclass
+class Part:
+    """One chain's PDF and what putting the chains together needs of its layout."""
+
+    pdf: bytes
+    anchors: set[str]  # the anchors its pages hold (its other destinations are stand-ins)
+    bookmarks: list[list[tuple]] = field(default_factory=list)  # per page, WeasyPrint's (level, label, (x, y), state)
+    heights: list[float] = field(default_factory=list)  # per page, CSS px
+
+
+@dataclass
 class Written:
     """A chain written: its PDF and what the other outputs need of its layout."""
 
-    part: combine.Part
+    part: Part
     starts: list[PageStart | None]  # pages numbered in the chain, from 1; None: no text of its own
     page_anchors: list[list[str]]
     report: dict  # ``preflight.Report.as_dict`` (pages in the chain), the edition's own words left unchecked
     words: list[tuple[int, str]]  # the edition's own words (``preflight.edition_words``)
     calls: dict[tuple[str, int], int]  # note -> page of its call (in the chain, from 1)
     texts: dict[tuple[str, int], int]  # note -> page of its text
-    placements: list  # ``pdfpages.Placement`` (pages in the chain)
-    corrections: pagefit.Corrections
+    placements: list  # ``reading_pages.Placement`` (pages in the chain)
+    corrections: makeup.Corrections
     rounds: int
     fetched: set[Path]
     reads: dict[str, list[str]]
@@ -118,14 +129,14 @@ class Book:
     page_anchors: list[list[str]]
     report: preflight.Report
     placements: list
-    corrections: pagefit.Corrections
+    corrections: makeup.Corrections
     rounds: int
     chains: int
     laid_out: int  # chains laid out by this build (the others came from the cache)
     notes: NotePlacement
 
     def reading_pages(self, edition: Edition) -> dict[str, tuple[int, int]]:
-        """The first and last page of each part of a volume (``pipeline.volume_pages``)."""
+        """The first and last page of each part of a volume (``print_layout.volume_pages``)."""
         pages: dict[str, tuple[int, int]] = {}
         for work in edition.parts:
             first, last = ids.output_id(work.slug, "titlepage"), ids.output_id(work.slug, "end")
@@ -141,15 +152,15 @@ class Book:
 class Setup:
     """What every chain's child needs to lay its chain out and write it."""
 
-    edition: Edition
-    env: Any
-    options: Any  # pipeline.Options
-    date: Any
-    press: bool
-    words: set[str]
+    job: Typesetting
     sandbox: Sandbox
-    print_html: Callable[..., str]
     html: str  # the first round's print HTML
+    write: Callable[[Document], bytes]  # a chain's pages as a tagged PDF (``archival.write_print``, keyed)
+    combine: Callable[[list[Part]], bytes]  # the chains' PDFs as one (``outputs.pdf.combine``)
+
+    @property
+    def edition(self) -> Edition:
+        return self.job.edition
 
 
 # -- a chain, in its child ----------------------------------------------------------
@@ -158,15 +169,15 @@ class Setup:
 class ChainJob:
     """One chain: laid out, made up, settled and written on request."""
 
-    def __init__(self, setup: Setup, built: engine.Built, index: int) -> None:
+    def __init__(self, setup: Setup, built: pagination.Built, index: int) -> None:
         self.setup = setup
         self.built = built
         self.index = index
-        self.corrections = pagefit.Corrections()
+        self.corrections = makeup.Corrections()
         self.rounds = 0
         self.targets: dict[str, int] = {}
         self.settling: Settling | None = None
-        self.layout: engine.Pagination | None = None
+        self.layout: pagination.Pagination | None = None
         self.html = setup.html
 
     def handle(self, request: tuple[str, Any]) -> Any:
@@ -186,7 +197,7 @@ class ChainJob:
     def _lay_out(self) -> Said:
         with weasyprint_warnings():
             built = self.built
-            self.layout = engine.paginate(built, chain=chains.find(built.root_box)[self.index])
+            self.layout = pagination.paginate(built, chain=chains.find(built.root_box)[self.index])
             self._make_up()
         return self._said()
 
@@ -194,19 +205,19 @@ class ChainJob:
         self.settling = settling
         self.targets = dict(settling.targets)
         with weasyprint_warnings():
-            engine.settle(
+            pagination.settle(
                 self.layout, settling.first, settling.blank, dict(settling.strings), self.targets, settling.total
             )
             self._make_up()
         return self._said()
 
     def _make_up(self) -> None:
-        """Make the chain's pages up (``pagefit``) until nothing changes."""
+        """Make the chain's pages up (``makeup``) until nothing changes."""
         while self.rounds < MAX_LAYOUT_ROUNDS:
             self.rounds += 1
-            document = engine.document(self.layout)
-            changed = pagefit.next_corrections(
-                document, self.corrections, self._measure, fill=self.rounds <= pagefit.FILL_ROUNDS
+            document = pagination.document(self.layout)
+            changed = makeup.next_corrections(
+                document, self.corrections, self._measure, fill=self.rounds <= makeup.FILL_ROUNDS
             )
             if not changed:
                 return
@@ -216,43 +227,39 @@ class ChainJob:
                 sum(len(v) for v in self.corrections.ends.values()),
                 len(self.corrections.spacing),
             )
+            from edition.layout.print_layout import html
+
             setup = self.setup
-            self.html = setup.print_html(
-                setup.edition, setup.env, setup.options, setup.date, self.corrections, setup.press
-            )
+            self.html = html(setup.job, self.corrections)
             built = setup.sandbox.build(self.html)
             chain = chains.find(built.root_box)[self.index]
-            layout = engine.paginate(built, self.layout, chain=chain, targets=self.targets)
+            layout = pagination.paginate(built, self.layout, chain=chain, targets=self.targets)
             if self.settling is not None and not layout.settled:
                 s = self.settling
-                engine.settle(layout, s.first, s.blank, dict(s.strings), self.targets, s.total)
+                pagination.settle(layout, s.first, s.blank, dict(s.strings), self.targets, s.total)
             self.layout = layout
 
     def _measure(self, keys: list) -> dict:
-        from .. import pdf
+        from edition.layout import engine
 
-        setup = self.setup
-        extra = setup.sandbox.allowed[2:]
-        return pagefit.measure_notes(
-            self.html, keys, lambda h: pdf.lay_out(h, setup.options.project, extra_allowed=extra)
-        )
+        project = self.setup.job.options.project
+        extra = self.setup.sandbox.allowed[2:]
+        return makeup.measure_notes(self.html, keys, lambda h: engine.lay_out(h, project, extra_allowed=extra))
 
     def _said(self) -> Said:
         layout = self.layout
         return Said(
             pages=len(layout.pages),
             blank=layout.blank,
-            anchors=engine.anchors(layout),
-            strings=engine.set_strings(layout),
-            cited=engine.cited(layout),
+            anchors=pagination.anchors(layout),
+            strings=pagination.set_strings(layout),
+            cited=pagination.cited(layout),
         )
 
     def _write(self) -> Written:
-        from ..outputs import archival, pdfpages
-
         setup = self.setup
         with weasyprint_warnings():
-            document = engine.document(self.layout)
+            document = pagination.document(self.layout)
             own = {name for page in document.pages for name in page.anchors}
             stand_ins = {
                 target
@@ -262,12 +269,12 @@ class ChainJob:
             }
             if stand_ins and document.pages:
                 document.pages[0].anchors.update({name: (0, 0, 0, 0) for name in sorted(stand_ins)})
-            data = archival.write_print(document, setup.edition, keyed=True)
+            data = setup.write(document)
         for name in stand_ins:
             document.pages[0].anchors.pop(name, None)
         placement = note_placement(document)
         return Written(
-            part=combine.Part(
+            part=Part(
                 data,
                 own,
                 [list(page.bookmarks) for page in document.pages],
@@ -275,11 +282,11 @@ class ChainJob:
             ),
             starts=found_starts(document),
             page_anchors=[sorted(page.anchors) for page in document.pages],
-            report=preflight.preflight(document).as_dict(),
+            report=preflight.preflight(document).as_dict(),  # the edition's words are checked by the parent
             words=preflight.edition_words([page._page_box for page in document.pages]),
             calls=dict(placement.calls),
             texts=dict(placement.texts),
-            placements=pdfpages.plan(document, setup.edition),
+            placements=reading_pages.plan(document, setup.edition),
             corrections=self.corrections,
             rounds=self.rounds,
             fetched=set(setup.sandbox.fetched),
@@ -320,7 +327,7 @@ def lay_out(setup: Setup, html: str, jobs: int) -> Book:
     found = chains.find(built.root_box)
     count = len(found)
     fetched = setup.sandbox.fetched
-    keys = [chaincache.key(built, chain, setup.options.paper, setup.edition.identifier) for chain in found]
+    keys = [chaincache.key(built, chain, setup.job.options.paper, setup.edition.identifier) for chain in found]
     pool: dict[int, workers.Worker] = {}
     settled: dict[int, Settling] = {}  # chain -> how the child laying it out settled it
     spoken: dict[int, list] = {}  # chain -> what its child said laying it out
@@ -399,7 +406,7 @@ def _ask_all(pool: list[workers.Worker], requests: list, jobs: int) -> list:
     return answers
 
 
-def _settlings(built: engine.Built, said: list[Said]) -> list[Settling]:
+def _settlings(built: pagination.Built, said: list[Said]) -> list[Settling]:
     """Each chain's first page, blank page, inherited strings and cited pages,
     from what the chains say of themselves; the document's page count only if
     its stylesheets show it (``counter(pages)``): else a chain is not settled
@@ -439,15 +446,13 @@ def _settlings(built: engine.Built, said: list[Said]) -> list[Settling]:
 _PAGES = re.compile(r"counters?\(\s*pages\b")
 
 
-def _counts_pages(built: engine.Built) -> bool:
+def _counts_pages(built: pagination.Built) -> bool:
     """Whether the document's stylesheets use the ``pages`` counter."""
-    return bool(_PAGES.search(engine.stylesheets_text(built)))
+    return bool(_PAGES.search(pagination.stylesheets_text(built)))
 
 
 def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: list[Written]) -> Book:
     """The chains' PDFs put together, and their summaries in the document's page numbers."""
-    from ..outputs.pdfpages import Placement
-
     for answer, done in zip(said, written, strict=True):
         for level, message in answer.messages + done.messages:
             logging.getLogger("edition").log(level, "%s", message)
@@ -458,7 +463,7 @@ def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: li
     report = preflight.Report()
     placements: list = []
     notes = NotePlacement()
-    corrections = pagefit.Corrections()
+    corrections = makeup.Corrections()
     for settling, answer, done in zip(settlings, said, written, strict=True):
         offset = settling.first - (1 if answer.blank else 0) - 1  # page n of the chain is page offset + n
         starts += [s if s is None else PageStart(s.page + offset, s.anchor, s.block, s.chars) for s in done.starts]
@@ -470,20 +475,18 @@ def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: li
                     if isinstance(moved.get(key), int):
                         moved[key] += offset
                 report.faults[kind].append(moved)
-        preflight.joined_words(report, [(page + offset, word) for page, word in done.words], setup.words)
-        placements += [Placement(p.page + offset, p.reading, p.source_page, p.rect, p.scale) for p in done.placements]
+        preflight.joined_words(report, [(page + offset, word) for page, word in done.words], setup.job.words())
+        placements += [
+            reading_pages.Placement(p.page + offset, p.reading, p.source_page, p.rect, p.scale) for p in done.placements
+        ]
         notes.calls.update({k: v + offset for k, v in done.calls.items()})
         notes.texts.update({k: v + offset for k, v in done.texts.items()})
         corrections.ends.update(done.corrections.ends)
         corrections.spacing.update(done.corrections.spacing)
     report.pages = len(page_anchors)
-    from ..outputs.archival import xmp_packet
-
     starts = following_starts(starts)  # a page with no text begins where the next one does, in any chain
     book = Book(
-        pdf=combine.combine(
-            [done.part for done in written], lambda info: xmp_packet(info, setup.edition, False, False)
-        ),
+        pdf=setup.combine([done.part for done in written]),
         pages=len(page_anchors),
         starts=starts,
         page_anchors=page_anchors,

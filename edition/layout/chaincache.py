@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from .. import cache, layoutcache, pagefit, readlog
-from ..outputs.pdfpages import Placement
-from ..pagestart import PageStart
-from . import chains, combine, engine
+from edition.infra import cache, fingerprints
+from edition.layout import cache as layoutcache
+from edition.layout import chains, makeup, pagination
+from edition.layout.pagestart import PageStart
+from edition.layout.reading_pages import Placement
+from edition.read import readlog
 
 #: Selectors that look at the siblings after an element (``:last-child`` needs only whether one follows).
 FROM_THE_END = re.compile(r":(nth-last-|last-of-type|only-of-type)")
@@ -47,12 +49,12 @@ def key(built, chain: chains.Chain, paper: str, identifier: str) -> str | None:
     head = built.html.etree_element.find("head")
     styles = ElementTree.tostring(head, encoding="unicode") if head is not None else ""
     document = layoutcache.key(styles, paper, identifier)
-    following = bool(FROM_THE_END.search(engine.stylesheets_text(built)))
-    return cache.key(LAID, document, chains.digest(built.root_box, chain, following))
+    following = bool(FROM_THE_END.search(pagination.stylesheets_text(built)))
+    return fingerprints.key(LAID, document, chains.digest(built.root_box, chain, following))
 
 
 def _settled_key(found: str, settling: Any) -> str:
-    return cache.key(WRITTEN, found, repr(settling))
+    return fingerprints.key(WRITTEN, found, repr(settling))
 
 
 # -- what a chain says once laid out -------------------------------------------------
@@ -80,7 +82,7 @@ def _said_json(said) -> dict:
 
 
 def _said(value: dict):
-    from .book import Said
+    from edition.layout.book import Said
 
     return Said(
         value["pages"],
@@ -162,12 +164,12 @@ def _written_json(written) -> dict:
 
 
 def _written(value: dict, pdf: bytes):
-    from .book import Written
+    from edition.layout.book import Part, Written
 
-    corrections = pagefit.Corrections()
+    corrections = makeup.Corrections()
     corrections.ends = {tuple(chunk): [(k, tuple(end)) for k, end in ends] for chunk, ends in value["ends"]}
     corrections.spacing = {(w, p): v for w, p, v in value["spacing"]}
-    part = combine.Part(
+    part = Part(
         pdf,
         set(value["anchors"]),
         [[(level, label, (x, y), state) for level, label, (x, y), state in page] for page in value["bookmarks"]],
