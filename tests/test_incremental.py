@@ -256,7 +256,8 @@ def test_chains_laid_out_apart_and_settled_are_the_document_laid_out_whole(built
         built_apart = sandbox.build(final)  # each its own boxes, as in its own process
         layouts.append(pagination.paginate(built_apart, chain=chains.find(built_apart.root_box)[index]))
     said = [
-        book.Said(len(x.pages), x.blank, pagination.anchors(x), pagination.set_strings(x), pagination.cited(x)) for x in layouts
+        book.Said(len(x.pages), x.blank, pagination.anchors(x), pagination.set_strings(x), pagination.cited(x))
+        for x in layouts
     ]
     assert said[0].cited and said[1].cited, "the contents and the essay's notes cite pages of other chains"
     for layout, settling in zip(layouts, book._settlings(sandbox.build(final), said), strict=True):
