@@ -9,7 +9,8 @@ tree, the elements that stand for one element of the document on both sides
 of a seam (the ``Document``, a work's ``Div``, a list broken by a forced
 break) made one again; the parent tree renumbered page by page and link by
 link; the element ids, the named destinations and the outline of all of them.
-A chain names the anchors of the other chains its links go to as stand-ins
+Each font is embedded once, its subset holding the glyphs of every chain where
+the subsets agree (``subsets``). A chain names the anchors of the other chains its links go to as stand-ins
 (``layout.book``: WeasyPrint drops a link whose anchor it does not see); only
 each anchor's own chain gives its destination.
 """
@@ -28,6 +29,7 @@ from weasyprint.matrix import Matrix
 
 from edition.layout.book import Part
 from edition.outputs.pdf import save as pdfsave
+from edition.outputs.pdf import subsets
 from edition.outputs.pdf import ua as pdfua
 from edition.outputs.pdf.structure import KEY
 
@@ -47,6 +49,7 @@ def combine(parts: list[Part], xmp: Callable[[dict], bytes] | None = None) -> by
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
             for source in sources[1:]:
                 pdf.pages.extend(source.pages)
+        subsets.merge(pdf)
         _structure(pdf, sources, firsts, counts)
         _destinations(pdf, sources, parts)
         _outline(pdf, parts)
