@@ -2,18 +2,20 @@
 
 A chain (``chains``) is laid out, then settled, then written (``book``). What it
 says of itself once laid out depends only on its boxes and on the document's
-stylesheets and fonts (``chains.digest``, with ``layoutcache.key``'s parts: the
+stylesheets and fonts (``chains.digest``, with ``layout.cache.key``'s parts: the
 pipeline's code, the tools' versions, the fonts, the text libraries, the paper,
-the words the preflight accepts); what it writes, on that and on how it is
+and the edition's identifier, which its PDF carries); what it writes, on that and on how it is
 settled (``book.Settling``: its first page number, a blank page before it, the
 running strings it inherits, the pages it cites, the document's page count).
 So a build that changes one chain lays out and writes that chain only, and
 takes the others from here; a chain's entry is what a clean build of the same
 inputs makes of it, byte for byte (``tests/test_incremental.py``).
 
-Entries are JSON and bytes (the chain's PDF), each checked for its shape, with
+The preflight's check of the edition's own words is made by the build on the
+words a chain's entry lists (the vocabulary changes with any text of the
+edition). Entries are JSON and bytes (the chain's PDF), each checked for its shape, with
 the files the layout read (stylesheets, images, fonts) and their digests,
-checked when the entry is used (``layoutcache.load``'s rule).
+checked when the entry is used (``layout.cache.load``'s rule).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ begins a *chain*, the runs up to the next one. A chain can be laid out as soon
 as the document's boxes are built, apart from the chains before it, given
 only its first page number (which moves its folios, and a blank page before
 it), its running strings and the pages it cites, all settled once the chains
-before it are laid out (``engine.settle``).
+before it are laid out (``pagination.settle``).
 
 The breaks are found the way WeasyPrint finds them while it lays out
 (``block_level_page_break`` and ``block_level_page_name`` between in-flow

@@ -21,6 +21,12 @@ marks the first page of each change to be made again, and runs WeasyPrint's
 own loop. Kept pages are the earlier layout's page boxes, their elements
 re-pointed to the new document's, so the document handed on reads as one.
 
+The same machine lays out one chain of a document (``chains``) from the state
+after the forced break that opens it, numbering its pages from 1, and stops
+where the next chain begins; ``settle`` then gives it its place in the
+document (first page number, a blank page before it, inherited running
+strings, the pages it cites) and makes again only the pages that changes.
+
 Restarts stay where WeasyPrint's state is whole: never at a page that begins
 inside a table (WeasyPrint keeps a table's layout between its pages) or that
 receives notes carried over from the page before.
