@@ -50,6 +50,7 @@ class Builds:
         self.project, self.slug = project, slug
         self.cache = project.parent / "cache"
         self.count = 0
+        self.last_clean: dict[str, bytes] = {}
 
     def build(self, cached: bool, **options) -> tuple[dict[str, bytes], object]:
         self.count += 1
@@ -71,6 +72,7 @@ class Builds:
         Returns (chains laid out, chains) of the build with the cache."""
         cached, result = self.build(True, **options)
         clean, _ = self.build(False, **options)
+        self.last_clean = clean
         assert cached.keys() == clean.keys()
         for name in clean:
             assert cached[name] == clean[name], f"{name} differs from a clean build's"
@@ -99,6 +101,8 @@ def test_the_paper_after_a_word_is_changed(paper):
     edit(paper.project / ESSAY, "Coincidentally", "Remarkably")
     laid, chains = paper.same_as_clean()
     assert chains > 1 and laid < chains, "the chains the edit did not reach come from the cache"
+    one_at_a_time, _ = paper.build(False, jobs=1)  # the chains laid out one after another
+    assert one_at_a_time == paper.last_clean
 
 
 def test_the_paper_after_a_note_is_made_half_a_page_longer(paper):
