@@ -45,6 +45,31 @@ BLOCKS = {
 }
 
 
+#: The syntax of a construct that was not rendered, as it would show in an
+#: output's text. None of it may appear in the PDF's or the EPUB's text.
+RAW_SYNTAX = {
+    "citation": r"@\w|\[-?@",
+    "note": r"\[\^|\^\[",
+    "attributes": r"\{[#.-][^}]*\}|\]\{",
+    "pipe table or line block": r"\|",
+    "grid table": r"\+[-=:]{3,}|[-=]{3,}\+",
+    "rule": r"(?m)^\s*(?:-{3,}|(?:\*\s*){3,}|_{3,})\s*$",
+    "heading": r"(?m)^\s*#{1,6}\s",
+    "image": r"!\[",
+    "link": r"\]\(|\]\[",
+    "comment": r"<!--|-->",
+    "fenced div or code": r":::|```|~~~",
+    "strikeout": r"~~",
+    "subscript or superscript": r"\^\w+\^|~\w+~",
+    "emphasis": r"\*\*|__|(?<![\w.])\*\w|\w\*(?![\w*])",
+    "code span": r"`",
+    "table caption": r"(?m)^\s*Table:",
+    "definition": r"(?m)^\s*[:~]\s",
+    # TeX math as Pandoc reads it: "$20 and $30" is money, "$x$" is math
+    "TeX": r"\$\$|\$(?=[^\s$])[^$\n]*(?<=[^\s$])\$(?!\d)|\\[A-Za-z]",
+}
+
+
 @dataclass(frozen=True)
 class Call:
     number: int
@@ -345,3 +370,52 @@ def lines_starting_with_a_call(path: Path) -> list[tuple[int, str]]:
                 if first["size"] < 6.5 and re.fullmatch(r",?\d+(,\d+)*,?", first["text"]):
                     found.append((number, first["text"]))
     return found
+
+
+def block_text(element: etree._Element) -> str:
+    """An element's text in reading order, a line break around each block."""
+    parts: list[str] = []
+
+    def visit(node: etree._Element) -> None:
+        block = isinstance(node.tag, str) and etree.QName(node).localname in BLOCKS
+        if block:
+            parts.append("\n")
+        parts.append(node.text or "")
+        for child in node:
+            if isinstance(child.tag, str):
+                visit(child)
+            parts.append(child.tail or "")
+        if block:
+            parts.append("\n")
+
+    visit(element)
+    return "".join(parts)
+
+
+def notes_on_their_pages(pdf: Path) -> dict:
+    """Note -> (call page, note page) for every note not on its call's page,
+    read from the PDF's text; a note missing from the PDF shows as None."""
+    pages = pdf_pages(pdf)
+    calls = {n: i for i, p in enumerate(pages, 1) for n in p["calls"]}
+    notes = {n: i for i, p in enumerate(pages, 1) for n in p["notes"]}
+    return {n: (calls.get(n), notes.get(n)) for n in set(calls) | set(notes) if calls.get(n) != notes.get(n)}
+
+
+def assert_markers_match_pages(pdf: Path, epub: Path, pdf_reading_pages: set[int] = frozenset()) -> None:
+    """Each page's marker stands before the page's first word; on a page of a
+    PDF reading (whose words the e-book does not have), before its entry in the
+    reading's list of print pages."""
+    firsts = pdf_page_first_words(pdf)
+    starts = epub_page_starts(epub)
+    assert sorted(starts) == list(range(1, len(firsts) + 1)), "a page has no marker"
+    for page, pdf_word in enumerate(firsts, 1):
+        if page in pdf_reading_pages:
+            assert starts[page] == "Print", f"page {page} of a PDF reading: marker before {starts[page]!r}"
+            continue
+        if not pdf_word:  # a blank page: its marker stands with the next page's
+            assert starts[page] == starts[page + 1], f"blank page {page}"
+            continue
+        fragment = pdf_word.removesuffix("\u2010")  # a word hyphenated at the end of the page's first line
+        assert starts[page].startswith(fragment), (
+            f"page {page}: PDF begins {pdf_word!r}, EPUB marker before {starts[page]!r}"
+        )

@@ -13,12 +13,11 @@ import os
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from edition.cli import main
 from edition.infra import cache, fingerprints
 
-from .projects import BIB_MIN, make_project, reader_head, section
+from .projects import BIB_MIN, make_project, pdf_project, png, reader_head, section
 
 READER = (
     reader_head("A Test Reader")
@@ -34,12 +33,6 @@ TEXT = (
     "[^1]: [@suh1988, 12]\n"
 )
 TABLE_YAML = "columns:\n  year: integer\n  country: text\n"
-
-
-def _png(colour: str) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), colour).save(out, format="PNG")
-    return out.getvalue()
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +52,7 @@ def project_with_every_input(root: Path) -> Path:
         extra={
             "content/test/tables/t.csv": "year,country\n1971,Malta\n1972,Chile\n",
             "content/test/tables/t.yaml": TABLE_YAML,
-            "content/test/text/square.png": _png("red"),
+            "content/test/text/square.png": png(colour="red"),
             "readers/r.yaml": READER,
         },
     )
@@ -91,7 +84,7 @@ EDITS = {
     "a template": lambda p: edit(p / "templates/body/blocks.html", ">Bibliography</h2>", ">Works Cited</h2>"),
     "a CSS file": lambda p: _append(p / "templates/base.css", "\np { letter-spacing: 0.02em; }\n"),
     "a reader file": lambda p: edit(p / "readers/r.yaml", "Read the test work first.", "Read it twice."),
-    "an image": lambda p: (p / "content/test/text/square.png").write_bytes(_png("blue")),
+    "an image": lambda p: (p / "content/test/text/square.png").write_bytes(png(colour="blue")),
 }
 
 
@@ -332,7 +325,6 @@ def test_an_epub_alone_after_a_pdf_reading_is_turned_follows_the_new_pdf(tmp_pat
     same PDF with its pages turned (/Rotate: the same words, another scale in
     the permissions table) is another layout, never the cached one."""
     from . import pdfs
-    from .test_pdf_readings import pdf_project
 
     sizes = [(612, 792), (612, 792)]
     project = pdf_project(tmp_path / "project", {"scan.pdf": pdfs.scan(sizes)})

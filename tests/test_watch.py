@@ -21,8 +21,7 @@ import pytest
 from edition.loop.dependents import Dependents, Inputs
 
 from .cdp import Browser
-from .conftest import ROOT
-from .projects import BIB_MIN, make_project, section
+from .projects import BIB_MIN, ROOT, make_project, section
 
 #: A safety net only: every wait below ends on an event (a line, a page load).
 TIMEOUT = 120.0
