@@ -10,12 +10,18 @@ fixtures in ``tests/conftest.py``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import os
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edition.cli import main
+from edition.infra import cache
 from edition.layout import print_layout
 from edition.model import Edition
 from edition.pipeline import Options, Result, build_date, run
@@ -100,6 +106,15 @@ def cli(project: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[
     return code, diagnostic_lines(capsys.readouterr().err, project)
 
 
+def run_cli(project: Path, *args: str, out: Path | None = None) -> tuple[int, list[str]]:
+    """``cli`` without pytest's ``capsys`` (for a session fixture): stderr is
+    caught here. The outputs go to ``out`` (by default the project's ``dist/``)."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["-q", "--out", str(out or project / "dist"), *args], project=project)
+    return code, diagnostic_lines(err.getvalue(), project)
+
+
 def cli_epub(project: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
     """``cli`` building the EPUB alone (the quickest build that reads everything
     and lays out the print pages for the EPUB's page list)."""
@@ -128,3 +143,56 @@ def first_layout(job: print_layout.Typesetting, corrections: Corrections | None 
     from edition.layout.engine import lay_out
 
     return lay_out(print_layout.html(job, corrections), job.options.project)
+
+
+def outputs_of(project: Path, out: Path, *args: str) -> dict[str, bytes]:
+    """Build every edition (``--force``) into ``out``: the outputs by name (the stamp left out)."""
+    code, lines = run_cli(project, "--force", *args, out=out)
+    assert code == 0, lines
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if not p.name.startswith(".")}
+
+
+@dataclass
+class WarmCache:
+    """A project built once with its cache (``.edition-cache/``) kept, for the
+    tests that start from a warm cache.
+
+    The layout cache's entries name the files the layout loaded by their
+    absolute paths, and entries are signed with the user's secret: a test gets
+    the project back, as it was after the build, at the very path it was built
+    in (``restore``), and the secret it was built with."""
+
+    project: Path  # where the project lies for every test (the path the entries name)
+    pristine: Path  # the project as the build left it, cache included
+    home: Path  # the XDG_CACHE_HOME the build ran under (its secret)
+    outputs: dict[str, bytes]  # what the build wrote, by name
+    clean: dict[str, bytes]  # what a build without cache writes (``--no-cache``)
+
+    @classmethod
+    def make(cls, base: Path, make_project: Callable[[Path], Path]) -> WarmCache:
+        home = base / "user-cache"
+        project = make_project(base / "project")
+        previous = os.environ.get("XDG_CACHE_HOME")
+        os.environ["XDG_CACHE_HOME"] = str(home)
+        cache.secret.cache_clear()
+        try:
+            outputs = outputs_of(project, base / "cached")
+            clean = outputs_of(project, base / "clean", "--no-cache")
+        finally:
+            if previous is None:
+                del os.environ["XDG_CACHE_HOME"]
+            else:
+                os.environ["XDG_CACHE_HOME"] = previous
+            cache.secret.cache_clear()
+        pristine = base / "pristine"
+        shutil.copytree(project, pristine, symlinks=True)
+        return cls(project, pristine, home, outputs, clean)
+
+    def restore(self, home: Path) -> Path:
+        """The project as the build left it, at its path, and the build's secret
+        in ``home`` (make it the test's ``XDG_CACHE_HOME``)."""
+        shutil.rmtree(self.project)
+        shutil.copytree(self.pristine, self.project, symlinks=True)
+        shutil.copytree(self.home, home, symlinks=True, dirs_exist_ok=True)
+        cache.secret.cache_clear()
+        return self.project

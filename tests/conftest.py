@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from edition.project import CACHE_FOLDER
+
 from . import outputs, transcript
-from .builds import Built, build_into, build_project
-from .projects import DEMO_READER, KITCHEN_SINK, ROOT, SOURCE
+from .builds import Built, WarmCache, build_into, build_project, run_cli
+from .projects import BIB_MIN, DEMO_READER, KITCHEN_SINK, ROOT, SOURCE, make_project, project_with_every_input
 
 __all__ = ["READER", "ROOT", "SOURCE", "Built", "build_into"]
 
@@ -114,3 +116,43 @@ def sink(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "pdfa": build.out / "kitchen-sink-pdfa.pdf",
         "epub": build.out / "kitchen-sink.epub",
     }
+
+
+@pytest.fixture(scope="session")
+def valid_project(tmp_path_factory: pytest.TempPathFactory):
+    """A valid small project, built: ``valid_project(folder, **shape)`` copies
+    into ``folder`` the project ``projects.make_project`` makes of ``shape``
+    (its sections, extra files...) with ``BIB_MIN``, with the EPUB its build
+    wrote into ``dist/``. Each shape is made and built once per session (the
+    build must succeed and say nothing); its cache is not copied, so a test's
+    build runs as on the project it built itself, minus the time."""
+    made: dict[str, Path] = {}
+
+    def copy(folder: Path, **shape: object) -> Path:
+        key = repr(sorted(shape.items()))
+        if key not in made:
+            project = make_project(tmp_path_factory.mktemp("valid") / "project", bib=BIB_MIN, **shape)
+            assert run_cli(project, "--format", "epub") == (0, []), f"the valid project {shape} does not build"
+            made[key] = project
+        shutil.copytree(made[key], folder, symlinks=True, ignore=shutil.ignore_patterns(CACHE_FOLDER))
+        return folder
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def every_input_built(tmp_path_factory: pytest.TempPathFactory) -> WarmCache:
+    """``projects.project_with_every_input`` built once with its cache, and once
+    without (``.clean``): ``warm_project`` gives it to a test."""
+    return WarmCache.make(tmp_path_factory.mktemp("warm"), project_with_every_input)
+
+
+@pytest.fixture
+def warm_project(every_input_built: WarmCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The every-input project with the cache its build left (as a second
+    build finds it), under the secret it was written with (this test's
+    ``XDG_CACHE_HOME``, ``tmp_path / "user-cache"``). Its outputs are
+    ``every_input_built.outputs``."""
+    home = tmp_path / "user-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    return every_input_built.restore(home)

@@ -128,3 +128,37 @@ def pdf_project(
             **{f"readers/readings/{k}": v for k, v in files.items()},
         },
     )
+
+
+#: The every-input project's reader, section text and table description.
+EVERY_INPUT_READER = (
+    reader_head("A Test Reader")
+    + """introduction: Read the test work first.
+readings:
+  - work: test
+"""
+)
+EVERY_INPUT_TEXT = (
+    "Opening words of the test.[^1] A second sentence.\n\n"
+    "::: {.table #t}\nTABLE: Diplomatic relations\n:::\n\n"
+    "![A square](square.png)\n\n"
+    "[^1]: [@suh1988, 12]\n"
+)
+EVERY_INPUT_TABLE = "columns:\n  year: integer\n  country: text\n"
+
+
+def project_with_every_input(root: Path) -> Path:
+    """A work and a reader of it, with one of each kind of input: section text
+    with a note citing the BibTeX, a table (CSV and description), an image,
+    ``work.yaml``, the templates and CSS, the reader's YAML."""
+    return make_project(
+        root,
+        sections={"01-one.md": section(EVERY_INPUT_TEXT)},
+        bib=BIB_MIN,
+        extra={
+            "content/test/tables/t.csv": "year,country\n1971,Malta\n1972,Chile\n",
+            "content/test/tables/t.yaml": EVERY_INPUT_TABLE,
+            "content/test/text/square.png": png(colour="red"),
+            "readers/r.yaml": EVERY_INPUT_READER,
+        },
+    )
