@@ -46,7 +46,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_into(tmp_path_factory.mktemp("dist"))
+    """The paper on Letter in every format, and its press file (``juche-press.pdf``)."""
+    return build_into(tmp_path_factory.mktemp("dist"), press=True)
 
 
 @pytest.fixture(scope="session")
