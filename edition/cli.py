@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
+import os
 import sys
 import time
 import traceback
@@ -11,9 +13,11 @@ from pathlib import Path
 
 from . import freshness
 from .atomic import FolderLock, Terminated, Transaction, recover, terminate_as_exception
-from .diagnostics import BuildFailed, Diagnostic
+from .diagnostics import BuildFailed, Diagnostic, printable
 from .model import SourceLocation
 from .papers import PAPERS
+from .recorded import Record
+from .sandbox import BAD_NAME
 
 FORMATS = ("pdf", "pdfa", "epub")
 #: Where results are kept between builds (``edition.cache``), in the project.
@@ -70,6 +74,9 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
     args = parser().parse_args(argv)
     _configure_logging(args.quiet, args.verbose)
     project = (project or Path.cwd()).resolve()
+    if not args.extract and (refusal := _project_path_refused(project)) is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     chosen, args.out = args.out is not None, args.out or Path("dist")
     if not chosen and (refusal := _default_out_refused(args.out)) is not None:
         print(refusal, file=sys.stderr)
@@ -109,6 +116,21 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
         return 1
 
 
+def _project_path_refused(project: Path) -> Diagnostic | None:
+    """The project's own path, checked once before anything is read: every file
+    of the project has it, so a line break or another control character in it
+    would make every file the build reads fail the sandbox's name rule, each
+    with a diagnostic of its own."""
+    if BAD_NAME.search(str(project)) is None:
+        return None
+    return Diagnostic(
+        None,
+        "file.name",
+        f"the project's folder {project} has a path that is not UTF-8 text or holds a control character "
+        "(a line break, a tab, an escape); the build reads no file below it: rename the folder or move the project",
+    )
+
+
 def _default_out_refused(out: Path) -> Diagnostic | None:
     """A ``dist`` the project itself brings as a symbolic link out of it: the
     build would write (and clean up) in a folder nobody chose. ``--out`` names
@@ -136,12 +158,13 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
     made_with = _made_with(args)
     before = freshness.snapshot(project, FONT_DIR, out)
     inputs = freshness.key(before, project)
-    if not args.force and freshness.up_to_date(
-        out, _wanted(project, args.slugs, formats, press), made_with, inputs, project
-    ):
-        if not args.quiet:
-            print(f"up to date: nothing to build in {out}")
-        return 0
+    if not args.force:
+        why = freshness.stale(out, _wanted(project, args.slugs, formats, press), made_with, inputs, project)
+        if why is None:
+            if not args.quiet:
+                print(f"up to date: nothing to build in {out}")
+            return 0
+        log.debug(printable(f"building: {why}"))
     from .pipeline import Options, run
 
     options = Options(
@@ -161,7 +184,7 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
     result = run(options, transaction)
     # certified only if nothing changed while the build read it
     certified = freshness.held_still(before, freshness.snapshot(project, FONT_DIR, out), result.reads)
-    made = {path.name: freshness.file_digest(transaction.staged(path)) for path in result.outputs}
+    made = {path.name: _record(transaction.staged(path)) for path in result.outputs}
     outside = freshness.read_outside(before, result.reads, project)
     stamped = freshness.stamp(out, made, made_with, inputs if certified else None, outside)
     transaction.stage(out / freshness.STAMP, stamped)
@@ -178,6 +201,13 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
         names = ", ".join(str(p.name) for p in result.outputs)
         print(f"built {names} ({pages}) in {elapsed:.1f} s")
     return 0
+
+
+def _record(path: Path) -> Record:
+    """What the stamp records of a staged output: its size and SHA-256."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        return Record(hashlib.file_digest(handle, "sha256").hexdigest(), size)
 
 
 def _run_extract(args: argparse.Namespace) -> int:

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from edition import watched
 from edition.dependents import Dependents, Inputs
+from edition.watched import DEBOUNCE_MS
 
 from .cdp import Browser
 from .conftest import ROOT
@@ -333,3 +335,61 @@ def test_the_preview_carries_the_fonts_of_every_script_it_shows(tmp_path):
     assert "fonts/CharisSIL-Regular.ttf" in urls
     assert any(url.startswith("fonts/EditionGreek") for url in urls)
     assert all(url in book.files for url in urls), "a font the stylesheet names is not served"
+
+
+# -- only the project's own files (issue 27) -------------------------------------------
+
+
+def test_changes_outside_the_project_never_reach_the_loop(tmp_path, watch):
+    """A link in the work's folder to a folder elsewhere: each change out there
+    was a save in the work (60 writes, 61 cancelled builds, no output in a
+    minute). Nor does a hidden file (an editor's lock) start a build."""
+    project = small_project(tmp_path / "p")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "content/test/ext").symlink_to(elsewhere)
+    watcher = watch(project, "--format", "epub", "--out", "dist")
+    watcher.expect(r"^test: outputs ready")
+    for number in range(30):
+        (elsewhere / f"{number}.md").write_text(f"written elsewhere {number}\n", encoding="utf-8")
+        time.sleep(0.02)
+    (project / "content/test/text/.#01-one.md").write_text("an editor's lock\n", encoding="utf-8")
+    time.sleep(DEBOUNCE_MS / 1000 + 0.5)  # any batch of those would have reached the loop by now
+    save(project / "content/test/text/01-one.md", section("Words saved after the writes elsewhere.\n"))
+    watcher.expect(r"^test: outputs ready")
+    assert "Words saved after the writes elsewhere" in epub_text(project / "dist/test.epub")
+    assert watcher.interrupt() == 130
+    assert [line for line in watcher.output if line == "test: building"] == ["test: building"] * 2, watcher.output
+    assert not any("cancelling" in line for line in watcher.output), watcher.output
+
+
+def test_the_loop_watches_only_the_projects_own_folders(tmp_path):
+    project = small_project(tmp_path / "p")
+    content = project / "content"
+    (content / "test/usr").symlink_to("/usr")  # out of the project: never walked (it was, whole)
+    (content / "test/root").symlink_to("../..")  # the project's root: holds dist/ and the caches
+    (content / "test/loop").symlink_to(".")
+    (content / "test/.git").mkdir()  # hidden: the build never reads it
+    (project / "shared/text").mkdir(parents=True)
+    (content / "test/shared").symlink_to("../../shared")  # inside the project: followed once
+    (content / "test/dist").mkdir()
+    started = time.monotonic()
+    found = watched.folders(project, content / "test/dist")
+    assert time.monotonic() - started < 1
+    names = [f.relative_to(project).as_posix() for f in found]
+    assert [n for n in names if not n.startswith("templates/")] == [
+        "content",
+        "bib",
+        "templates",
+        "content/test",
+        "content/test/shared",
+        "content/test/text",
+        "content/test/shared/text",
+    ]
+    assert {n for n in names if n.startswith("templates/")} == {
+        p.relative_to(project).as_posix() for p in (project / "templates").rglob("*") if p.is_dir()
+    }
+    assert watched.relevant(content / "test/shared/text/a.md", project)
+    assert not watched.relevant(content / "test/usr/bin/python3", project)
+    assert not watched.relevant(content / "test/text/.#01-one.md", project)
+    assert not watched.relevant(tmp_path / "elsewhere.md", project)
