@@ -36,7 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import cache, recorded, tools
+from edition.infra import cache, recorded, tools
 
 STAMP = ".edition-build.json"
 STAMP_FORMAT = 3
@@ -121,7 +121,7 @@ def _system_fonts() -> list[Path]:
     """The fonts for scripts beyond Charis (hundreds of MB of CJK): known by
     path, size and modification time, never read, so a no-change rebuild stays
     fast; a package upgrade changes their size or time."""
-    from .scripts import font_files
+    from edition.fonts.scripts import font_files
 
     return font_files()
 

@@ -25,9 +25,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from edition import freshness, loopback, serve
+from edition import freshness
 from edition.cli import main
-from edition.preview import check
+from edition.loop import loopback, serve
+from edition.loop.preview import check
 
 from .projects import BIB_MIN, make_project, section
 from .test_watch import Watcher, get, small_project

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from edition import cache, freshness
+from edition import freshness
 from edition.cli import main
+from edition.infra import cache
 
 from .projects import BIB_MIN, make_project, section
 
