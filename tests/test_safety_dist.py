@@ -237,6 +237,8 @@ def test_a_link_into_the_projects_root_does_not_fool_the_no_change_check(project
     (project / "shared").mkdir()
     (project / "shared/notes.txt").write_text("outside the input folders\n")
     (project / "content/test/shared").symlink_to("../../shared")
+    (project / "content/test/out").symlink_to("../../dist")  # the output folder: written by the build
+    (project / "content/test/cache").symlink_to("../../.edition-cache")  # hidden: never read
     capsys.readouterr()
     assert main(["--format", "epub", "--out", str(project / "dist")], project=project) == 0
     printed = capsys.readouterr()

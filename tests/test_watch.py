@@ -393,3 +393,41 @@ def test_the_loop_watches_only_the_projects_own_folders(tmp_path):
     assert not watched.relevant(content / "test/usr/bin/python3", project)
     assert not watched.relevant(content / "test/text/.#01-one.md", project)
     assert not watched.relevant(tmp_path / "elsewhere.md", project)
+
+
+def test_the_folders_watched_are_bounded(tmp_path, monkeypatch):
+    project = small_project(tmp_path / "p")
+    for number in range(20):
+        (project / f"content/test/many/{number:02d}").mkdir(parents=True)
+    monkeypatch.setattr(watched, "MAX_FOLDERS", 10)
+    assert len(watched.folders(project)) == 10
+
+
+def test_a_folder_made_while_watching_is_watched(tmp_path, watch):
+    """Each folder is watched on its own (a recursive watch follows links out):
+    a new folder, and the file saved in it, are seen all the same."""
+    project = small_project(tmp_path / "p")
+    watcher = watch(project, "--format", "epub", "--out", "dist")
+    watcher.expect(r"^test: outputs ready")
+    figures = project / "content/test/figures"
+    figures.mkdir()
+    (figures / "map.png").write_bytes(_png((200, 40, 40)))
+    save(project / "content/test/text/01-one.md", section("A map.\n\n![A map](../figures/map.png)\n"))
+    watcher.expect(r"^test: outputs ready")
+    (figures / "map.png").write_bytes(_png((40, 40, 200)))  # only the image changes
+    watcher.expect(r"^test: input checked")
+    watcher.expect(r"^test: outputs ready")
+    with zipfile.ZipFile(project / "dist/test.epub") as epub:
+        images = [n for n in epub.namelist() if n.startswith("EPUB/images/test-")]
+        assert [epub.read(n) for n in images] == [_png((40, 40, 200))]
+    assert watcher.interrupt() == 130
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", (40, 30), colour).save(data, format="PNG")
+    return data.getvalue()

@@ -178,8 +178,8 @@ class Handler(loopback.Handler):
 
     def _send_book_file(self, book: Book, name: str, head: bool) -> None:
         data = book.files.get(name)
-        if isinstance(data, Path):  # a font of the install, never a file of the project
-            data = cache.read_regular(data, limit=MAX_FONT)
+        if isinstance(data, Path):  # a font of the install (which may be a link), never a file of the project
+            data = cache.read_regular(data.resolve(), limit=MAX_FONT)
         if not isinstance(data, bytes):
             return self.send_error(HTTPStatus.NOT_FOUND, "not found")
         suffix = Path(name).suffix.lower()

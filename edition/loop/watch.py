@@ -404,6 +404,8 @@ def _run(loop: Loop, server: serve.Server | None, signals: Signals) -> int:
     watcher = threading.Thread(target=watched.watch_files, args=args, name="edition-watch", daemon=True)
     watcher.start()
     folders = watched.folders(loop.project, loop.out)
+    if len(folders) >= watched.MAX_FOLDERS:
+        say(f"note: watching the first {watched.MAX_FOLDERS} folders of the project only", err=True)
     say(f"watching {', '.join(f'{name}/' for name in INPUT_FOLDERS if loop.project / name in folders)} (Ctrl-C stops)")
     if server is not None:
         say(f"preview at {server.url}")
