@@ -186,7 +186,11 @@ def _walk_all(
             for name in sorted(names):
                 if name.endswith(suffix) and not name.startswith("."):
                     path = here / name
-                    files[str(path.absolute())] = file_digest(path, inside)
+                    if path.is_symlink() and not path.exists():  # dangling now, perhaps a folder later
+                        target = _resolved(path)
+                        files[str(path.absolute())] = f"link to {_relative(target, inside) if target else 'nowhere'}"
+                    else:
+                        files[str(path.absolute())] = file_digest(path, inside)
 
 
 def _resolved(path: Path) -> Path | None:
