@@ -27,9 +27,10 @@ from PIL import Image
 
 from edition import freshness
 from edition.cli import main
-from edition.loop import loopback, serve
+from edition.loop import loopback, serve, watched
 from edition.loop.preview import check
 
+from .conftest import ROOT
 from .projects import BIB_MIN, make_project, section
 from .test_watch import Watcher, small_project
 
@@ -416,6 +417,37 @@ def _closed(sock: socket.socket) -> bool:
     except OSError:
         pass
     return True
+
+
+def test_a_client_that_does_not_read_is_let_go(server, monkeypatch):
+    """A write that does not go through within ``SEND_TIMEOUT`` ends the connection."""
+    monkeypatch.setattr(loopback, "SEND_TIMEOUT", 1.0)
+    big = serve.Book("T", [("a.xhtml", "A")], {"a.xhtml": b"<p/>", "big.css": b"/* */" * 4_000_000})
+    running, url = server(big)
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", running.port))
+        sock.sendall(f"GET /epub/test/big.css HTTP/1.1\r\nHost: 127.0.0.1:{running.port}\r\n\r\n".encode())
+        deadline = time.monotonic() + 10
+        while running.connections._value < loopback.MAX_CONNECTIONS:  # the server's own count
+            assert time.monotonic() < deadline, "the connection is still held"
+            time.sleep(0.1)
+
+
+def test_the_readme_states_the_bounds_the_code_has():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    safety = readme[readme.index("## Safety") : readme.index("## Scripts and fonts")]
+    for stated in (
+        f"at most {loopback.MAX_CONNECTIONS}\n  connections at once, {loopback.MAX_STREAMS} of them event streams",
+        f"must arrive within {loopback.REQUEST_TIMEOUT:.0f} seconds",
+        f"the request line at most {loopback.MAX_REQUEST_LINE // 1024} KiB",
+        f"line and headers together {loopback.MAX_HEAD // 1024} KiB",
+        f"within {loopback.SEND_TIMEOUT:.0f} seconds",
+        f"| folders `--watch` watches | {watched.MAX_FOLDERS:,} |",
+        f"| {loopback.MAX_CONNECTIONS} / {loopback.MAX_STREAMS} (one more: `503`) |",
+        f"of at most {freshness.MAX_STAMP // 2**20} MiB",
+    ):
+        assert stated in safety, stated
 
 
 def test_event_streams_are_bounded(server):

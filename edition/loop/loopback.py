@@ -186,7 +186,6 @@ class Handler(BaseHTTPRequestHandler):
     server: Server
     server_version = "edition-preview"
     protocol_version = "HTTP/1.0"
-    timeout = SEND_TIMEOUT
     #: The Content-Security-Policy of the response being sent.
     csp = RESOURCE_CSP
     #: Whether this response may be shown in the preview's own frame.
@@ -197,6 +196,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.connection.settimeout(SEND_TIMEOUT)
         self.rfile.close()
         self._reader = _DeadlineReader(self.connection)
         self._reader.deadline = time.monotonic() + REQUEST_TIMEOUT
