@@ -146,9 +146,10 @@ def _walk_all(
     skipped = _resolved(skip) if skip is not None else None
     seen: set[tuple[int, int]] = set()
     pending = [top for top in tops if top.is_dir()]
+    start = tops[0]
 
     def unlistable(error: OSError) -> None:
-        files[str(Path(error.filename or pending[0]).absolute())] = f"unreadable folder: {error.strerror}"
+        files[str(Path(error.filename or start).absolute())] = f"unreadable folder: {error.strerror}"
 
     while pending:
         start = pending.pop(0)
@@ -366,10 +367,6 @@ def stale(out: Path, names: list[str], options: dict[str, Any], current: str, pr
             if not isinstance(source, str) or file_digest(project / source, project) != digest:
                 return f"{source} changed since {name} was built"
     return None
-
-
-def up_to_date(out: Path, names: list[str], options: dict[str, Any], current: str, project: Path) -> bool:
-    return stale(out, names, options, current, project) is None
 
 
 def stamp(
