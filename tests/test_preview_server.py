@@ -32,7 +32,7 @@ from edition.loop.preview import check
 
 from .conftest import ROOT
 from .projects import BIB_MIN, make_project, section
-from .test_watch import Watcher, small_project
+from .test_watch import small_project, watch  # noqa: F401 - watch is test_watch's fixture
 
 SECRET = b"only the owner may read this\n"
 
@@ -519,7 +519,7 @@ def test_a_failure_while_serving_is_one_line_never_a_traceback(server, capfd):
 # -- end to end: python build.py --serve ------------------------------------------------------
 
 
-def test_the_preview_never_serves_a_dist_link_the_project_brings(tmp_path, watch):
+def test_the_preview_never_serves_a_dist_link_the_project_brings(tmp_path, watch):  # noqa: F811 - the fixture
     """A project whose build fails (so dist/ is kept) and whose dist/test.pdf is a
     link to a file outside: ``--serve`` served that file."""
     project = small_project(tmp_path / "p", "A call to a note never written.[^9]\n")
@@ -533,20 +533,6 @@ def test_the_preview_never_serves_a_dist_link_the_project_brings(tmp_path, watch
     status, body = get(url, "/pdf/test.pdf")
     assert status == 404 and SECRET not in body
     assert watcher.interrupt() == 130
-
-
-@pytest.fixture
-def watch():
-    started: list[Watcher] = []
-
-    def start(project: Path, *args: str) -> Watcher:
-        watcher = Watcher(project, *args)
-        started.append(watcher)
-        return watcher
-
-    yield start
-    for watcher in started:
-        watcher.close()
 
 
 def test_threads_do_not_pile_up(server, monkeypatch):
