@@ -15,6 +15,7 @@ import hashlib
 import http.client
 import io
 import json
+import logging
 import os
 import socket
 import threading
@@ -510,10 +511,21 @@ def test_nothing_is_smuggled_on_a_connection(server):
 
 
 def test_a_failure_while_serving_is_one_line_never_a_traceback(server, capfd):
+    """An item of a type the server does not expect was a traceback on the terminal."""
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("edition.loop.loopback").addHandler(handler)
     book = serve.Book("T", [("a.xhtml", "A")], {"a.xhtml": b"<p/>", "broken.png": object()})  # type: ignore[dict-item]
     _, url = server(book)
     assert get(url, "/epub/test/broken.png")[0] == 404
+    book.pages.append(("only a name",))  # type: ignore[arg-type] - the page list cannot be shown: a bug
+    with pytest.raises(http.client.RemoteDisconnected):
+        get(url, "/")
+    assert get(url, "/preview.css")[0] == 200  # the server goes on
+    logging.getLogger("edition.loop.loopback").removeHandler(handler)
     assert "Traceback" not in capfd.readouterr().err
+    assert lines == ["preview: GET / failed: ValueError: not enough values to unpack (expected 2, got 1)"]
 
 
 # -- end to end: python build.py --serve ------------------------------------------------------
