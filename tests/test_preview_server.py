@@ -392,12 +392,13 @@ def test_connections_are_bounded(server, monkeypatch):
         for sock in sockets:
             sock.setblocking(False)
             try:
-                answers.append(sock.recv(200))
+                answers.append(sock.recv(2000))
             except BlockingIOError:
                 answers.append(None)  # held, waiting for its request
         held = [a for a in answers if a is None]
         assert len(held) == loopback.MAX_CONNECTIONS
         assert all(a.startswith(b"HTTP/1.0 503 ") for a in answers if a is not None)
+        assert all(b"\r\nX-Frame-Options: DENY\r\n" in a for a in answers if a is not None)
         assert get(url, "/")[0] == 503  # the preview is full
         time.sleep(3.5)  # the idle ones time out, and the server answers again
         assert get(url, "/")[0] == 200

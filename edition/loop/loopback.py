@@ -35,6 +35,7 @@ import io
 import ipaddress
 import logging
 import socket
+import sys
 import threading
 import time
 from http import HTTPStatus
@@ -114,9 +115,7 @@ class Server(ThreadingHTTPServer):
             self.connections.release()
 
     def handle_error(self, request, client_address) -> None:  # noqa: ARG002
-        """One line in the log (with -v), never a traceback on the terminal."""
-        import sys
-
+        """One line in the log, never a traceback on the terminal."""
         kind, error = sys.exc_info()[:2]
         if kind is not None and issubclass(kind, (ConnectionError, TimeoutError)):
             return
@@ -124,14 +123,21 @@ class Server(ThreadingHTTPServer):
 
 
 def _refuse(request: socket.socket) -> None:
-    """Tell a connection past the limit so, without waiting on it."""
+    """Tell a connection past the limit so, without waiting on it (with the
+    headers of every response)."""
     body = b"503 the preview serves at most %d connections at once\n" % MAX_CONNECTIONS
-    head = (
-        b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        b"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
-    )
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Retry-After", "1"),
+        *COMMON_HEADERS,
+        ("X-Frame-Options", "DENY"),
+        ("Content-Security-Policy", RESOURCE_CSP),
+        ("Connection", "close"),
+    ]
+    head = "HTTP/1.0 503 Service Unavailable\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
     with contextlib.suppress(OSError):
-        request.send(head + body, socket.MSG_DONTWAIT)
+        request.send(head.encode("latin-1") + body, socket.MSG_DONTWAIT)
 
 
 class _DeadlineReader(io.RawIOBase):

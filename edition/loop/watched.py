@@ -87,6 +87,10 @@ def watch_files(
     failures = 0
     try:
         while not stop.is_set():
+            if not watched:  # every input folder is gone: look again now and then
+                stop.wait(TICK_MS / 1000)
+                watched, since = folders(project, out), time.time()
+                continue
             batches = _batches(watched, stop)
             try:
                 for batch in batches:
