@@ -523,10 +523,13 @@ def test_a_failure_while_serving_is_one_line_never_a_traceback(server, capfd):
     book.pages.append(("only a name",))  # type: ignore[arg-type] - the page list cannot be shown: a bug
     with pytest.raises(http.client.RemoteDisconnected):
         get(url, "/")
+    port = url.rstrip("/").rsplit(":", 1)[1]  # the path as the log shows it: escaped
+    assert request(url, f"GET /?\x1b[31m HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()) == b""
     assert get(url, "/preview.css")[0] == 200  # the server goes on
     logging.getLogger("edition.loop.loopback").removeHandler(handler)
     assert "Traceback" not in capfd.readouterr().err
-    assert lines == ["preview: GET / failed: ValueError: not enough values to unpack (expected 2, got 1)"]
+    failed = "failed: ValueError: not enough values to unpack (expected 2, got 1)"
+    assert lines == [f"preview: GET / {failed}", f"preview: GET /?\\x1b[31m {failed}"]
 
 
 # -- end to end: python build.py --serve ------------------------------------------------------

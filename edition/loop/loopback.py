@@ -41,6 +41,8 @@ import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from edition.diagnostics import printable
+
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
@@ -119,7 +121,7 @@ class Server(ThreadingHTTPServer):
         kind, error = sys.exc_info()[:2]
         if kind is not None and issubclass(kind, (ConnectionError, TimeoutError)):
             return
-        log.warning("preview: a request failed: %s: %s", getattr(kind, "__name__", kind), error)
+        log.warning(printable(f"preview: a request failed: {getattr(kind, '__name__', kind)}: {error}"))
 
 
 def _refuse(request: socket.socket) -> None:
@@ -233,7 +235,7 @@ class Handler(BaseHTTPRequestHandler):
         except (ConnectionError, TimeoutError):
             return None
         except Exception as exc:  # a bug: one line in the log, and the connection closed
-            log.warning("preview: %s %s failed: %s: %s", self.command, self.path[:200], type(exc).__name__, exc)
+            log.warning(printable(f"preview: {self.command} {self.path[:200]} failed: {type(exc).__name__}: {exc}"))
             return None
         return None
 
