@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from edition import freshness
 from edition.cli import main
+from edition.commands import freshness
 from edition.loop import loopback, serve, watched
 from edition.loop.preview import check
 

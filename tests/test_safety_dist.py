@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from edition import freshness
 from edition.cli import main
+from edition.commands import freshness
 from edition.infra import cache
 
 from .projects import BIB_MIN, make_project, section

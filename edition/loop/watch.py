@@ -18,7 +18,7 @@ For each batch of saved files:
    (``preview.check``): diagnostics are printed at once, and nothing is built
    while the input has errors, so ``dist/`` keeps the last good outputs;
 2. when the input is good, a *build* child runs the command line's own entry
-   point (``cli.main``: the same writing, stamp and locking as
+   point (``commands.build.main``: the same writing, stamp and locking as
    ``python build.py``), while the check child, with ``--serve``, resolves the
    citations and renders the EPUB's XHTML for the preview: the first answer;
 3. a newer save cancels a build still running (SIGTERM to its process group:
@@ -45,12 +45,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edition import freshness
-from edition.cli import CACHE_FOLDER
+from edition import project as project_facts
+from edition.commands import freshness
 from edition.diagnostics import Diagnostic, suggest
 from edition.loop import children, serve, watched
 from edition.loop.children import Child
-from edition.loop.dependents import INPUT_FOLDERS, Dependents, editions
+from edition.loop.dependents import Dependents
 
 #: Options of the loop itself, not passed on to the builds.
 LOOP_OPTIONS = ("watch", "serve", "port", "help")
@@ -104,7 +104,7 @@ class Loop:
 
     # what is watched
     def watched(self) -> tuple[list[str], list[str]]:
-        works, readers = editions(self.project)
+        works, readers = project_facts.works(self.project), project_facts.readers(self.project)
         if self.args.slugs:
             return [s for s in self.args.slugs if s in works], [s for s in self.args.slugs if s in readers]
         return works, readers
@@ -134,7 +134,7 @@ class Loop:
             job.works,
             [s for s in job.editions if s not in job.works],
             self.state is not None,
-            None if self.args.no_cache else self.project / CACHE_FOLDER,
+            None if self.args.no_cache else self.project / project_facts.CACHE_FOLDER,
         )
         self._status(job.editions, "checking the input…")
 
@@ -318,7 +318,7 @@ class Loop:
 
 def build_argv(args: argparse.Namespace, slugs: list[str]) -> list[str]:
     """The command line of one build: the loop's own options removed, ``slugs`` as the editions."""
-    from edition.cli import parser
+    from edition.commands.arguments import parser
 
     argv = list(slugs)
     for action in parser()._actions:
@@ -353,7 +353,7 @@ def say(line: str, err: bool = False) -> None:
 
 
 def _unknown(project: Path, slugs: list[str]) -> list[Diagnostic]:
-    works, readers = editions(project)
+    works, readers = project_facts.works(project), project_facts.readers(project)
     known = works + readers
     return [
         Diagnostic(None, "cli.option", f"no work {slug!r} in content/ or readers/{suggest(slug, known)}")
@@ -376,7 +376,7 @@ def watch(args: argparse.Namespace, project: Path) -> int:
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
     state = server = None
     if args.serve:
-        works, readers = editions(project)
+        works, readers = project_facts.works(project), project_facts.readers(project)
         shown = list(args.slugs) or works + readers
         state = serve.State(out=out, editions=shown, pdf="pdf" in (args.format or ("pdf",)))
         try:
@@ -406,7 +406,9 @@ def _run(loop: Loop, server: serve.Server | None, signals: Signals) -> int:
     folders = watched.folders(loop.project, loop.out)
     if len(folders) >= watched.MAX_FOLDERS:
         say(f"note: watching the first {watched.MAX_FOLDERS} folders of the project only", err=True)
-    say(f"watching {', '.join(f'{name}/' for name in INPUT_FOLDERS if loop.project / name in folders)} (Ctrl-C stops)")
+    say(
+        f"watching {', '.join(f'{name}/' for name in project_facts.INPUT_FOLDERS if loop.project / name in folders)} (Ctrl-C stops)"
+    )
     if server is not None:
         say(f"preview at {server.url}")
     try:

@@ -31,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from edition.loop.dependents import INPUT_FOLDERS
+from edition.project import INPUT_FOLDERS, hidden
 
 #: Folders watched at most (each takes one of the user's inotify watches).
 MAX_FOLDERS = 10_000
@@ -58,7 +58,7 @@ def folders(project: Path, out: Path | None = None) -> list[Path]:
         found.append(folder)
         try:
             with os.scandir(folder) as entries:
-                names = sorted(e.name for e in entries if not e.name.startswith(".") and _is_dir(e))
+                names = sorted(e.name for e in entries if not hidden(e.name) and _is_dir(e))
         except OSError:
             continue
         pending += [folder / name for name in names]
@@ -72,7 +72,7 @@ def relevant(path: Path, project: Path) -> bool:
         below = path.relative_to(project).parts
     except ValueError:
         return False
-    if any(part.startswith(".") for part in below):
+    if any(hidden(part) for part in below):
         return False
     real = _resolved(path)
     return real is None or not real.exists() or real.is_relative_to(project.resolve())
@@ -157,7 +157,7 @@ def _changed_since(watched: list[Path], since: float) -> set[Path]:
 def _files_in(folder: Path) -> list[Path]:
     try:
         with os.scandir(folder) as entries:
-            return [folder / e.name for e in entries if not e.name.startswith(".")]
+            return [folder / e.name for e in entries if not hidden(e.name)]
     except OSError:
         return []
 
@@ -167,7 +167,7 @@ def _own(real: Path, root: Path, skipped: Path | None) -> bool:
         return False
     if skipped is not None and real.is_relative_to(skipped):
         return False
-    return not any(part.startswith(".") for part in real.relative_to(root).parts)
+    return not any(hidden(part) for part in real.relative_to(root).parts)
 
 
 def _is_dir(entry: os.DirEntry) -> bool:
