@@ -3,6 +3,7 @@ and the ``--serve`` preview in a real headless Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import queue
@@ -431,3 +432,40 @@ def _png(colour: tuple[int, int, int]) -> bytes:
     data = io.BytesIO()
     Image.new("RGB", (40, 30), colour).save(data, format="PNG")
     return data.getvalue()
+
+
+def _cancelled_at_start(send, alive) -> None:
+    """A child that the loop cancels while it is starting: SIGTERM arrives as it
+    starts its thread (``children._child_main``'s first steps)."""
+    import threading as real
+
+    from edition.loop import children
+
+    class Thread(real.Thread):
+        def start(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler runs here
+            super().start()
+
+    children.threading.Thread = Thread  # type: ignore[misc] - in this forked child only
+    children._child_main("check", send, alive)
+
+
+def test_a_child_cancelled_as_it_starts_says_nothing_but_its_exit():
+    """A save during the first steps of a build's child printed a traceback
+    (``Terminated`` raised before the child's ``try``)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    alive, _keep = context.Pipe(duplex=False)
+    process = context.Process(target=_cancelled_at_start, args=(send, alive))
+    process.start()
+    send.close()
+    messages = []
+    with contextlib.suppress(EOFError):
+        while receive.poll(30):
+            messages.append(receive.recv())
+    process.join(30)
+    assert not any("Traceback" in str(m) for m in messages), messages
+    assert messages[-1] == ("exit", 130)
