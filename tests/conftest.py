@@ -18,6 +18,7 @@ from edition.project import CACHE_FOLDER
 from . import outputs, transcript
 from .builds import Built, WarmCache, build_into, build_project, run_cli
 from .projects import BIB_MIN, DEMO_READER, KITCHEN_SINK, ROOT, SOURCE, make_project, project_with_every_input
+from .watcher import Watcher
 
 __all__ = ["READER", "ROOT", "SOURCE", "Built", "build_into"]
 
@@ -157,3 +158,20 @@ def warm_project(every_input_built: WarmCache, tmp_path: Path, monkeypatch: pyte
     home = tmp_path / "user-cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
     return every_input_built.restore(home)
+
+
+@pytest.fixture
+def watch():
+    """``watch(project, *args)`` starts ``python build.py --watch *args`` in the
+    project (a ``watcher.Watcher``); whatever is still running is killed when
+    the test ends."""
+    started: list[Watcher] = []
+
+    def start(project: Path, *args: str) -> Watcher:
+        watcher = Watcher(project, *args)
+        started.append(watcher)
+        return watcher
+
+    yield start
+    for watcher in started:
+        watcher.close()

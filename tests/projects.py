@@ -162,3 +162,8 @@ def project_with_every_input(root: Path) -> Path:
             "readers/r.yaml": EVERY_INPUT_READER,
         },
     )
+
+
+def small_project(root: Path, text: str = "First words of the test.\n") -> Path:
+    """A project of one work of one short section (the edit loop's tests)."""
+    return make_project(root, sections={"01-one.md": section(text)}, bib=BIB_MIN)
