@@ -4,7 +4,11 @@ Before a build reads anything it takes a snapshot of every file the outputs
 may depend on (content, BibTeX, readers, templates, the pipeline's own code,
 the fonts: Charis by content, the script fallbacks - hundreds of MB of CJK -
 by size and date), and with the pinned tool versions and ``SOURCE_DATE_EPOCH`` makes
-one key of it. The stamp in the output folder records, for each output file,
+one key of it. The project's files are known by size, date and mode, never
+read: a file lying in ``content/`` that no edition reads (a 20 GB sparse file,
+a thousand of them) costs one ``stat``, and a hidden one (which the sandbox
+never reads) nothing at all. What the build did read is checked by content
+afterwards (``held_still``), within the largest size any input may have. The stamp in the output folder records, for each output file,
 its SHA-256, the options it was made with and that key. The next build is
 "up to date" only if every output it would write is in the stamp, unchanged,
 made with the same options, from the same key.
@@ -30,7 +34,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import tools
+from . import readlog, tools
 
 STAMP = ".edition-build.json"
 STAMP_FORMAT = 2
@@ -55,8 +59,11 @@ TOOLS = (
     "pdfminer.six",  # reads a PDF reading's text layer for the EPUB
 )
 CODE_DIR = Path(__file__).resolve().parent
-#: A snapshot entry known by size and date, not by content (the big fallback fonts).
+#: A snapshot entry known by size and date, not by content (the project's files, the big fallback fonts).
 STAT_PREFIX = "stat: "
+#: The largest file any input may be: a file over it is refused by the build,
+#: so the freshness checks never read one either.
+LARGEST_INPUT = readlog.LARGEST_INPUT
 
 
 def snapshot(project: Path, font_dir: Path, out: Path | None = None) -> dict[str, str]:
@@ -68,7 +75,7 @@ def snapshot(project: Path, font_dir: Path, out: Path | None = None) -> dict[str
     the project; special files (a FIFO, a device) are never opened."""
     files: dict[str, str] = {}
     for folder in INPUT_FOLDERS:
-        _walk(project / folder, project, files, skip=out)
+        _walk(project / folder, project, files, skip=out, project_files=True)
     _walk(CODE_DIR, CODE_DIR, files, suffix=".py")
     _walk(font_dir, font_dir, files, suffix=".ttf")
     for path in _system_fonts():
@@ -121,7 +128,16 @@ def _system_fonts() -> list[Path]:
     return font_files()
 
 
-def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "", skip: Path | None = None) -> None:
+def _walk(
+    top: Path,
+    inside: Path,
+    files: dict[str, str],
+    suffix: str = "",
+    skip: Path | None = None,
+    project_files: bool = False,
+) -> None:
+    """Every file below ``top`` by its content, or (``project_files``) by
+    ``file_stat``, hidden names left out: the build never reads them."""
     if not top.is_dir():
         return
     seen: set[tuple[int, int]] = set()
@@ -131,6 +147,8 @@ def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "", skip
 
     for folder, dirs, names in os.walk(top, followlinks=True, onerror=unlistable):
         here = Path(folder)
+        if project_files:
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
         try:
             info = here.stat()
             real = here.resolve()
@@ -145,37 +163,73 @@ def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "", skip
             continue
         seen.add((info.st_dev, info.st_ino))
         for name in sorted(names):
-            if name.endswith(suffix):
-                path = here / name
-                files[str(path.absolute())] = file_digest(path, inside)
+            if not name.endswith(suffix) or (project_files and name.startswith(".")):
+                continue
+            path = here / name
+            files[str(path.absolute())] = file_stat(path, inside) if project_files else file_digest(path, inside)
 
 
-def file_digest(path: Path, inside: Path | None = None) -> str:
-    """SHA-256 of a file's content, or a description of why it has none."""
+def _real_file(path: Path, inside: Path | None) -> os.stat_result | str:
+    """The file's ``stat`` (links followed, only inside ``inside``), or why it has none."""
     try:
         real = path.resolve()
         if inside is not None and not real.is_relative_to(inside.resolve()):
             return f"link to {real}"
         info = real.stat()
-        if not stat.S_ISREG(info.st_mode):
-            return "not a regular file"
-        with open(real, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as exc:
         return f"unreadable: {exc.strerror}"
     except RuntimeError:  # a symbolic link loop (Python 3.11's resolve)
         return "unreadable: symbolic link loop"
+    return info if stat.S_ISREG(info.st_mode) else "not a regular file"
+
+
+def file_stat(path: Path, inside: Path | None = None) -> str:
+    """A file known without reading it: its size, modification time and mode
+    (an edit changes the first two, a ``chmod`` the third)."""
+    info = _real_file(path, inside)
+    if isinstance(info, str):
+        return info
+    return f"{STAT_PREFIX}{info.st_size} {info.st_mtime_ns} {info.st_mode:o}"
+
+
+def file_digest(path: Path, inside: Path | None = None, limit: int | None = None) -> str:
+    """SHA-256 of a file's content, or a description of why it has none: a
+    file over ``limit`` bytes is not read (its size says it changed)."""
+    info = _real_file(path, inside)
+    if isinstance(info, str):
+        return info
+    if limit is not None and info.st_size > limit:
+        return f"over {limit} bytes: {info.st_size}"
+    try:
+        # without blocking: a file swapped for a named pipe since the stat never hangs the check
+        fd = os.open(path.resolve(), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            opened = os.fstat(handle.fileno())
+            if not stat.S_ISREG(opened.st_mode):
+                return "not a regular file"
+            if limit is not None and opened.st_size > limit:
+                return f"over {limit} bytes: {opened.st_size}"
+            digest = hashlib.sha256()
+            left = limit + 1 if limit is not None else None
+            while chunk := handle.read(1024 * 1024 if left is None else min(1024 * 1024, left)):
+                digest.update(chunk)
+                if left is not None:
+                    left -= len(chunk)
+                    if left <= 0:
+                        return f"over {limit} bytes: grew while it was read"
+            return digest.hexdigest()
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    except RuntimeError:
+        return "unreadable: symbolic link loop"
 
 
 def held_still(before: dict[str, str], after: dict[str, str], reads: dict[str, list[str]]) -> bool:
-    """True when nothing changed during the build and every file was read as it is."""
+    """True when nothing changed during the build and every file was read as it
+    is: each file read once-over (one content) and holding that content now."""
     if before != after:
         return False
-    for path, found in reads.items():
-        now = before.get(path) or file_digest(Path(path))
-        if not now.startswith(STAT_PREFIX) and found != [now]:
-            return False
-    return True
+    return all(found == [file_digest(Path(path), limit=LARGEST_INPUT)] for path, found in reads.items())
 
 
 def read_outside(before: dict[str, str], reads: dict[str, list[str]], project: Path) -> dict[str, str]:
@@ -240,7 +294,7 @@ def up_to_date(out: Path, names: list[str], options: dict[str, Any], current: st
         if not isinstance(outside, dict):
             return False
         for source, digest in outside.items():
-            if file_digest(project / source, project) != digest:
+            if file_digest(project / source, project, LARGEST_INPUT) != digest:
                 return False
     return bool(names)
 

@@ -27,6 +27,7 @@ from . import (
     __version__,
     cache,
     checks,
+    clashes,
     fonts,
     ids,
     layoutcache,
@@ -40,7 +41,7 @@ from .atomic import FolderLock, Transaction, recover
 from .diagnostics import BuildFailed, Collector, Diagnostic
 from .layoutcache import Laid
 from .links import check as check_links
-from .model import Edition, SourceLocation
+from .model import Edition
 from .outputs import epub
 from .outputs.permissions import permissions_csv
 from .papers import PAPERS
@@ -259,20 +260,16 @@ def _check_slugs(project: Path, slugs: list[str]) -> None:
     known = discover(project) + volume.discover(project)
     from .diagnostics import suggest
 
-    works = set(discover(project))
     for slug in dict.fromkeys(slugs):
         if slug not in known:
             diags.error(None, "cli.option", f"no work {slug!r} in content/ or readers/{suggest(slug, known)}")
-        elif slug in works and slug in volume.discover(project):
-            diags.error(
-                SourceLocation(project / "readers" / f"{slug}.yaml"),
-                "file.name",
-                f"the reader {slug!r} has the name of the work content/{slug}/: both would write dist/{slug}.pdf; "
-                "rename the reader",
-            )
     if not slugs:
         diags.error(None, "file.missing", "content/ holds no work (a folder with a work.yaml)")
     diags.check()
+    # editions whose outputs would have one name: said before a file is read
+    clashing = clashes.check(project, discover(project), volume.discover(project), slugs)
+    if clashing:
+        raise BuildFailed(clashing)
 
 
 def _read_all(project: Path, slugs: list[str]) -> list:

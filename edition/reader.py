@@ -139,14 +139,22 @@ def markdown_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.md") if not p.name.startswith("."))
 
 
-def read_work(project: Path, slug: str, sections: list[str] | None = None, documents: list[int] | None = None) -> Work:
+def read_work(
+    project: Path,
+    slug: str,
+    sections: list[str] | None = None,
+    documents: list[int] | None = None,
+    sandbox: Sandbox | None = None,
+) -> Work:
     """Read ``content/<slug>/``; ``sections`` (file stems) and ``documents``
     (numbers) select an excerpt, whose notes are numbered from 1.
 
-    Every file is read through one ``Sandbox``; the files it opened are the
-    work's ``inputs`` (the sources the PDF/A embeds), and nothing else."""
+    Every file is read through one ``Sandbox`` (a fresh one, or a reader's for
+    this reading, which counts what the reader read before it); the files it
+    opened are the work's ``inputs`` (the sources the PDF/A embeds), and
+    nothing else."""
     root = project / "content" / slug
-    sandbox = Sandbox(project)
+    sandbox = sandbox if sandbox is not None else Sandbox(project)
     diags = Collector()
     _check_folder(root, slug, sandbox, diags)
     diags.check()
@@ -193,7 +201,8 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     images = _read_images(parses, sandbox, diags)
     for parsed in parses:
         mdcheck.check(parsed, diags)
-    characters = scripts.check_files(_printed_files(tuple(sandbox.texts), root, meta), diags)
+    printed = _printed_files(tuple(sandbox.texts), root, meta)
+    characters = scripts.check_files([(p, sandbox.texts[p]) for p in printed], diags)
     diags.check()
     assert meta is not None
     return Work(

@@ -3,6 +3,7 @@ and signatures of the ones that shape the outputs (Pandoc, the text libraries)."
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import os
@@ -69,13 +70,15 @@ def run_pandoc(args: list[str], stdin: bytes, files: dict[str, bytes] | None = N
 
     files = files or {}
     store = cache.active()
-    key = ""
+    named = [part for name, data in sorted(files.items()) for part in (name, data)]
+    key = cache.key("pandoc-run", cache.code_version(), pandoc_signature(), json.dumps(args), stdin, *named)
+    if key in _RUNS:  # the same run already made in this process (a reader's readings of one source)
+        _RUNS.move_to_end(key)
+        return _RUNS[key]
     if store is not None:
-        named = [part for name, data in sorted(files.items()) for part in (name, data)]
-        key = cache.key("pandoc-run", cache.code_version(), pandoc_signature(), json.dumps(args), stdin, *named)
         found = store.get_json("pandoc-run", key, _is_pandoc_output)
         if found is not None:
-            return found["stdout"].encode("utf-8"), found["stderr"]
+            return _remember(key, (found["stdout"].encode("utf-8"), found["stderr"]))
     with tempfile.TemporaryDirectory(prefix="edition-pandoc-") as tmp:
         paths = {name: str(Path(tmp) / name) for name in files}
         for name, data in files.items():
@@ -86,7 +89,19 @@ def run_pandoc(args: list[str], stdin: bytes, files: dict[str, bytes] | None = N
     if store is not None:
         with contextlib.suppress(UnicodeDecodeError):  # not text: not kept
             store.put_json("pandoc-run", key, {"stdout": stdout.decode("utf-8"), "stderr": stderr})
-    return stdout, stderr
+    return _remember(key, (stdout, stderr))
+
+
+#: The latest Pandoc runs of this process, by the key of everything that shapes them.
+_RUNS: collections.OrderedDict[str, tuple[bytes, str]] = collections.OrderedDict()
+_KEPT_RUNS = 64
+
+
+def _remember(key: str, output: tuple[bytes, str]) -> tuple[bytes, str]:
+    _RUNS[key] = output
+    while len(_RUNS) > _KEPT_RUNS:
+        _RUNS.popitem(last=False)
+    return output
 
 
 def _is_pandoc_output(value) -> bool:
