@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
@@ -229,9 +228,6 @@ def check_names(names: list[str], target: Path, where: SourceLocation) -> None:
         if problem:
             code = "resource.refused" if problem.startswith("would land") else "extract.name"
             diags.error(where, code, f"embedded file {name!r} {problem}")
-    for name, count in sorted(Counter(names).items()):
-        if count > 1:
-            diags.error(where, "extract.name", f"embedded file {name!r} appears {count} times")
     diags.check()
     folders = {str(p) for name in names for p in PurePosixPath(name).parents if str(p) != "."}
     for name in names:

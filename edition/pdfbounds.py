@@ -33,6 +33,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pikepdf
@@ -260,9 +261,11 @@ def _page_streams(page: pikepdf.Object, seen: set[tuple[int, int]]) -> Iterator[
         if _first_time(stream, seen):
             yield stream
     yield from _resources(page.get("/Resources"), seen, [])
-    for annot in page.get("/Annots") or []:
-        if not isinstance(annot, pikepdf.Dictionary):
-            continue
+    annots = page.get("/Annots")
+    if annots is not None and not (isinstance(annots, pikepdf.Array) and all(_is_dict(a) for a in annots)):
+        raise PdfDamaged("a page's /Annots is not a list of annotations")
+    for annot in annots or []:
+        _annotation_shape(annot)
         for appearance in (annot.get("/AP") or {}).values() if isinstance(annot.get("/AP"), pikepdf.Dictionary) else []:
             states = appearance.values() if isinstance(appearance, pikepdf.Dictionary) else [appearance]
             for state in states:
@@ -272,9 +275,15 @@ def _page_streams(page: pikepdf.Object, seen: set[tuple[int, int]]) -> Iterator[
 
 def _resources(res: Any, seen: set[tuple[int, int]], path: list[tuple[int, int]]) -> Iterator[pikepdf.Stream]:
     """The streams a resource dictionary reaches: forms, tiling patterns, Type 3
-    glyphs. A dictionary many pages share is walked once."""
-    if not isinstance(res, pikepdf.Dictionary) or not _first_time(res, seen):
+    glyphs. A dictionary many pages share is walked once; one of the wrong
+    shape (what the outputs and the PDF/A checks walk) is refused."""
+    if res is None:
         return
+    if not isinstance(res, pikepdf.Dictionary):
+        raise PdfDamaged("a page's or form's /Resources is not a dictionary")
+    if not _first_time(res, seen):
+        return
+    _resources_shape(res)
     for key in ("/XObject", "/Pattern"):
         for _, value in (res.get(key) or {}).items():
             if isinstance(value, pikepdf.Stream) and value.get("/Subtype") != "/Image":
@@ -287,6 +296,62 @@ def _resources(res: Any, seen: set[tuple[int, int]], path: list[tuple[int, int]]
                 if isinstance(glyph, pikepdf.Stream) and _first_time(glyph, seen):
                     yield glyph
             yield from _resources(font.get("/Resources"), seen, path)
+
+
+#: What each kind of resource must be: the outputs and the PDF/A checks read them so.
+RESOURCE_KINDS = {
+    "/Font": (pikepdf.Dictionary,),
+    "/XObject": (pikepdf.Stream,),
+    "/ExtGState": (pikepdf.Dictionary,),
+    "/Pattern": (pikepdf.Dictionary, pikepdf.Stream),
+    "/ColorSpace": (pikepdf.Name, pikepdf.Array),
+    "/Shading": (pikepdf.Dictionary, pikepdf.Stream),
+    "/Properties": (pikepdf.Dictionary,),
+}
+
+
+def _is_dict(value: Any) -> bool:
+    return isinstance(value, pikepdf.Dictionary)
+
+
+def _numbers(value: Any, count: int) -> bool:
+    return (
+        isinstance(value, pikepdf.Array)
+        and len(value) == count
+        and all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _resources_shape(res: pikepdf.Dictionary) -> None:
+    for key, kinds in RESOURCE_KINDS.items():
+        group = res.get(key)
+        if group is None:
+            continue
+        if not isinstance(group, pikepdf.Dictionary):
+            raise PdfDamaged(f"its resources' {key} is not a dictionary")
+        for name, value in group.items():
+            if not isinstance(value, kinds):
+                raise PdfDamaged(f"its resource {key} {name} is not a {key[1:]} resource")
+    for _, state in (res.get("/ExtGState") or {}).items():
+        for key in ("/CA", "/ca"):
+            if key in state and not _numbers(pikepdf.Array([state[key]]), 1):
+                raise PdfDamaged(f"a graphics state's {key} is not a number")
+    for _, xobject in (res.get("/XObject") or {}).items():
+        if xobject.get("/Subtype") == "/Form" and not _numbers(xobject.get("/BBox"), 4):
+            raise PdfDamaged("a form XObject's /BBox is not four numbers")
+        if "/Matrix" in xobject and not _numbers(xobject.get("/Matrix"), 6):
+            raise PdfDamaged("a form XObject's /Matrix is not six numbers")
+
+
+def _annotation_shape(annot: pikepdf.Dictionary) -> None:
+    """What the outputs read of an annotation: its rectangle, action, appearances, flags."""
+    if "/Rect" in annot and not _numbers(annot.get("/Rect"), 4):
+        raise PdfDamaged("an annotation's /Rect is not four numbers")
+    for key in ("/A", "/AP", "/AA"):
+        if key in annot and not isinstance(annot.get(key), pikepdf.Dictionary):
+            raise PdfDamaged(f"an annotation's {key} is not a dictionary")
+    if "/F" in annot and not _numbers(pikepdf.Array([annot.get("/F")]), 1):
+        raise PdfDamaged("an annotation's /F is not a number")
 
 
 def _drawn(stream: pikepdf.Stream, seen: set[tuple[int, int]], path: list[tuple[int, int]]) -> Iterator[pikepdf.Stream]:

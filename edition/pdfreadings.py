@@ -48,6 +48,8 @@ MAX_VOLUME_PDF_PAGES = 2000
 #: The smallest and largest side of a page, in points (ISO 32000-1, annex C: 3 to 14,400 units).
 MIN_SIDE, MAX_SIDE = 3.0, 14_400.0
 KEYS = {"pdf", "pages", "cite", "title", "permissions", "epub_text"}
+#: How qpdf names a file it reads from memory, which says nothing to the reader of the message.
+BUFFER_RE = re.compile(r"^(?:stream )?<_io\.BytesIO object at 0x[0-9a-f]+>:? ?")
 RANGE = re.compile(r"\s*(\d+)\s*(?:[-–]\s*(\d+)\s*)?")
 
 
@@ -155,9 +157,14 @@ def _entry(spec: dict, bib: dict[str, BibEntry], bib_path: Path | None, where, d
     return bib[cite]
 
 
+def _damaged(exc: Exception) -> str:
+    """A malformed object met while reading the pages, said on one short line."""
+    return "an object on its pages is not of the kind PDF prescribes (" + " ".join(str(exc).split())[:120] + ")"
+
+
 def _unreadable(name: str, exc: pikepdf.PdfError) -> str:
     """qpdf's reason on one line, cut to a length a diagnostic can carry."""
-    reason = " ".join(str(exc).split())[:160]
+    reason = " ".join(BUFFER_RE.sub("", str(exc)).split())[:160]
     return f"{name} cannot be read as a PDF: {reason}"
 
 
@@ -250,6 +257,9 @@ def read_source(
         return None
     except pikepdf.PdfError as exc:
         diags.error(where("pdf"), "pdf.unreadable", _unreadable(name, exc))
+        return None
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # an object of another kind than PDF says
+        diags.error(where("pdf"), "pdf.unreadable", f"{name} cannot be printed: {_damaged(exc)}; give a repaired copy")
         return None
     files.pages += last - first + 1
     text = _text(file, first, last) if with_text else ()
@@ -375,10 +385,10 @@ def displayed_size(page: pikepdf.Page, number: int = 1) -> tuple[float, float]:
     xs = [a * x + c * y for x in (x0, x1) for y in (y0, y1)]
     ys = [b * x + d * y for x in (x0, x1) for y in (y0, y1)]
     width, height = round(max(xs) - min(xs), 3), round(max(ys) - min(ys), 3)
-    box = "[" + " ".join(_shown(v) for v in form.BBox) + "]"
+    box = "[" + " ".join(_number(float(v)) for v in form.BBox) + "]"
     if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
         raise PageBoxError(
-            f"page {number} is {width:g} × {height:g} points (its box {box}); a page is {MIN_SIDE:g} "
+            f"page {number} is {_number(width)} × {_number(height)} points (its box {box}); a page is {MIN_SIDE:g} "
             f"to {MAX_SIDE:g} points wide and high"
         )
     return width, height
@@ -397,6 +407,11 @@ def _inherited(page: pikepdf.Object, key: str) -> Any:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _number(value: float) -> str:
+    """A number as PDF writes it: ``300``, ``10000000``, ``0.5``."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
 def _shown(value: Any) -> str:

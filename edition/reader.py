@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from . import bibliography, ids, mdblocks, mdcheck, scripts
+from . import bibliography, ids, mdblocks, mdcheck, scripts, tablesize
 from .diagnostics import Collector
 from .markdown import MAX_NOTES, Parsed, parse, plain_text, walk_inline
 from .model import (
@@ -25,6 +25,7 @@ from .model import (
     RegisterEntry,
     Section,
     SourceLocation,
+    Table,
     Work,
     WorkMeta,
 )
@@ -195,6 +196,7 @@ def read_work(
     _link_headings(parses)
     notes = _number_notes(parses, diags)
     check_placements(sections, tables, root, diags)
+    _check_cells(sections + documents, tables, diags)
     if not (meta and meta.bibliography and bib_path is None):  # (an unreadable one has its own diagnostic)
         _check_citations(parses, bib, bib_path, diags)
         _check_documents(documents, bib, diags)
@@ -250,6 +252,15 @@ def _read_style(
         return None
     where = SourceLocation(root / "work.yaml", meta_map.line("csl") if meta.csl else None)
     return find_style(meta.csl, root, sandbox, where, diags)
+
+
+def _check_cells(sections: tuple[Section, ...], tables: dict[str, Table], diags: Collector) -> None:
+    """The cells of all the work's tables (Markdown, and CSV tables placed) within the limit for an edition."""
+    over = tablesize.over_edition_limit(tablesize.edition_cells(sections, tables, placed_ids(sections)))
+    if over is not None:
+        where, total = over
+        code = "csv.size" if where.path.suffix == ".csv" else "md.size"
+        diags.error(where, code, tablesize.edition_message(total))
 
 
 def _printed_files(inputs: tuple[Path, ...], root: Path, meta: WorkMeta | None) -> list[Path]:

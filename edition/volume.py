@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import anchors, bibliography, ids, scripts
+from . import anchors, bibliography, ids, scripts, tablesize
 from .diagnostics import Collector, suggest
 from .markdown import parse, walk_inline
 from .model import BibEntry, Citation, Edition, Note, ReaderMeta, Reading, SourceLocation, Work
@@ -22,6 +22,7 @@ from .resolve import resolve_work
 from .sandbox import Sandbox
 from .schema import PARAGRAPH, Field, check_value, text, validate
 from .sources import Mapping_, item_lines, load_yaml, read_text
+from .tables import placed_ids
 
 #: Longest introduction of a reader, in characters of Markdown.
 INTRODUCTION = 50_000
@@ -145,6 +146,7 @@ class _Volume:
     whole: dict[str, Work] = field(default_factory=dict)  # each work read whole once, however often it is read
     original_words: dict[str, int] = field(default_factory=dict)
     pdf_files: PdfFiles = field(default_factory=PdfFiles)  # each PDF read and measured once
+    cells: int = 0  # the cells of the readings' tables so far
 
     def reading(self, index: int, spec: object) -> Work | None:
         """One reading of the volume, or ``None`` after its diagnostics."""
@@ -180,6 +182,12 @@ class _Volume:
         if not _check_selection(spec, self.whole[work], mapping, index, path, diags):
             return None
         part = self._read(work, spec.get("sections"), spec.get("documents"))
+        found = list(tablesize.edition_cells(part.all_sections, part.tables, placed_ids(part.all_sections)))
+        over = tablesize.over_edition_limit(found, self.cells)  # the volume's tables, counted in every reading
+        if over is not None:
+            diags.error(where, "meta.length", f"reading {index}: {tablesize.edition_message(over[1])}")
+            return None
+        self.cells += sum(cells for _, cells in found)
         return _reading(index, spec, part, self.original_words[work])
 
     def _read(self, work: str, sections: list[str] | None = None, documents: list[int] | None = None) -> Work:
