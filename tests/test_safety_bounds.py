@@ -32,8 +32,9 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from edition import bibliography, pdfreadings, sandbox, tablesize
 from edition.cli import main
+from edition.read import bibliography, sandbox, tablesize
+from edition.read.pdf import readings as pdfreadings
 
 from . import pdfs
 from .bounded import ROOT, build_bounded, killed_by_limit
@@ -97,7 +98,7 @@ def test_pages_sharing_one_stream_are_parsed_once_and_the_file_read_once(tmp_pat
     """Every page of the file draws the one content stream, and two readings
     name the file: it was parsed once a page and a reading (0.9 s a page for
     a large stream), and the file read again for each reading."""
-    from edition import volume
+    from edition.read import course_reader
 
     project = pdf_reader(tmp_path, shared_pages(40, 4000), readings=2)
     parsed: list[object] = []
@@ -106,7 +107,7 @@ def test_pages_sharing_one_stream_are_parsed_once_and_the_file_read_once(tmp_pat
     opened: list[Path] = []
     real_read = sandbox.read_checked
     monkeypatch.setattr(sandbox, "read_checked", lambda path, *a, **k: opened.append(path) or real_read(path, *a, **k))
-    edition = volume.read_reader(project, "r")
+    edition = course_reader.read_reader(project, "r").edition
     assert [p.pdf.pages for p in edition.parts if p.pdf] == [40, 40]
     assert len(parsed) == 1
     assert [p.name for p in opened].count("x.pdf") == 1
@@ -262,17 +263,17 @@ def test_a_source_line_is_formatted_once_for_all_the_readings_of_one_source(tmp_
     """Three readings of one PDF ran Pandoc's citeproc three times for one
     and the same source line (with --no-cache, every build; a reader of 200
     readings spent 100 s there)."""
-    from edition import tools
+    from edition.infra import fingerprints, tools
+    from edition.read import course_reader
+    from edition.resolve.volume import resolve_volume
 
     project = pdf_reader(tmp_path, shared_pages(2, 16), readings=3)
     runs: list[str] = []
-    real = tools.pandoc_path
-    monkeypatch.setattr(tools, "pandoc_path", lambda: runs.append("pandoc") or real())
+    real = fingerprints.pandoc_path
+    monkeypatch.setattr(fingerprints, "pandoc_path", lambda: runs.append("pandoc") or real())
     monkeypatch.setattr(bibliography, "_CSL_CACHE", {})
     monkeypatch.setattr(tools, "_RUNS", type(tools._RUNS)())
-    from edition import volume
-
-    volume.read_reader(project, "r")
+    resolve_volume(course_reader.read_reader(project, "r"))
     assert len(runs) == 2  # the reader's BibTeX to CSL, and one citeproc run
 
 
