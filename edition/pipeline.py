@@ -24,7 +24,7 @@ from edition import project
 from edition.diagnostics import BuildFailed, Collector, Diagnostic, suggest
 from edition.fonts import faces
 from edition.forked import WarningCounter, collect, in_child, silence
-from edition.infra import cache, parallel
+from edition.infra import cache, parallel, tools
 from edition.infra.atomic import FolderLock, Transaction, recover
 from edition.infra.progress import Timings
 from edition.layout import print_layout
@@ -89,6 +89,7 @@ def run(options: Options, transaction: Transaction | None = None) -> Result:
     counter = WarningCounter(result.warnings)
     logging.getLogger("edition").addHandler(counter)
     readlog.start()
+    tools.forget_runs()  # Pandoc's runs are shared within a build (a reader's readings), never between builds
     try:
         with cache.use(options.cache) as store:
             try:

@@ -59,7 +59,7 @@ def run_pandoc(
     key = fingerprints.key(
         "pandoc-run", fingerprints.code_version(), fingerprints.pandoc_signature(), json.dumps(args), stdin, *named
     )
-    if key in _RUNS:  # the same run already made in this process (a reader's readings of one source)
+    if key in _RUNS:  # the same run already made in this build (a reader's readings of one source)
         _RUNS.move_to_end(key)
         return _RUNS[key]
     if store is not None:
@@ -79,9 +79,15 @@ def run_pandoc(
     return _remember(key, (stdout, stderr))
 
 
-#: The latest Pandoc runs of this process, by the key of everything that shapes them.
+#: The latest Pandoc runs of this build, by the key of everything that shapes them.
 _RUNS: collections.OrderedDict[str, tuple[bytes, str]] = collections.OrderedDict()
 _KEPT_RUNS = 64
+
+
+def forget_runs() -> None:
+    """A build begins: Pandoc's runs of an earlier build in this process are not
+    its own (the cache, when there is one, still has them)."""
+    _RUNS.clear()
 
 
 def _remember(key: str, output: tuple[bytes, str]) -> tuple[bytes, str]:
