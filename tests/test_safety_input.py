@@ -956,7 +956,7 @@ def _tree_5000_deep(pdf: pikepdf.Pdf) -> None:
         (
             _content_bomb,
             "readers/readings/scan.pdf: the content of page 1 decodes to more than 134217728 bytes "
-            "(the limit for the pages of one reading); give a smaller file or fewer pages [file.size]",
+            "(the limit for the PDF pages of one volume); give a smaller file or fewer pages [file.size]",
         ),
         (
             _form_drawing_itself,

@@ -25,10 +25,11 @@ from edition.model import (
     RegisterEntry,
     Section,
     SourceLocation,
+    Table,
     Work,
     WorkMeta,
 )
-from edition.read import bibliography
+from edition.read import bibliography, tablesize
 from edition.read.markdown import blocks as mdblocks
 from edition.read.markdown import check as mdcheck
 from edition.read.markdown.parse import MAX_NOTES, Parsed, parse, plain_text, walk_inline
@@ -143,14 +144,22 @@ def markdown_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.md") if not p.name.startswith("."))
 
 
-def read_work(project: Path, slug: str, sections: list[str] | None = None, documents: list[int] | None = None) -> Work:
+def read_work(
+    project: Path,
+    slug: str,
+    sections: list[str] | None = None,
+    documents: list[int] | None = None,
+    sandbox: Sandbox | None = None,
+) -> Work:
     """Read ``content/<slug>/``; ``sections`` (file stems) and ``documents``
     (numbers) select an excerpt, whose notes are numbered from 1.
 
-    Every file is read through one ``Sandbox``; the files it opened are the
-    work's ``inputs`` (the sources the PDF/A embeds), and nothing else."""
+    Every file is read through one ``Sandbox`` (a fresh one, or a reader's for
+    this reading, which counts what the reader read before it); the files it
+    opened are the work's ``inputs`` (the sources the PDF/A embeds), and
+    nothing else."""
     root = project / "content" / slug
-    sandbox = Sandbox(project)
+    sandbox = sandbox if sandbox is not None else Sandbox(project)
     diags = Collector()
     _check_folder(root, slug, sandbox, diags)
     diags.check()
@@ -191,13 +200,15 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     _link_headings(parses)
     notes = _number_notes(parses, diags)
     check_placements(sections, tables, root, diags)
+    _check_cells(sections + documents, tables, diags)
     if not (meta and meta.bibliography and bib_path is None):  # (an unreadable one has its own diagnostic)
         _check_citations(parses, bib, bib_path, diags)
         _check_documents(documents, bib, diags)
     images = _read_images(parses, sandbox, diags)
     for parsed in parses:
         mdcheck.check(parsed, diags)
-    characters = scripts.check_files(_printed_files(tuple(sandbox.texts), root, meta), diags)
+    printed = _printed_files(tuple(sandbox.texts), root, meta)
+    characters = scripts.check_files([(p, sandbox.texts[p]) for p in printed], diags)
     diags.check()
     assert meta is not None
     return Work(
@@ -245,6 +256,15 @@ def _read_style(
         return None
     where = SourceLocation(root / "work.yaml", meta_map.line("csl") if meta.csl else None)
     return find_style(meta.csl, root, sandbox, where, diags)
+
+
+def _check_cells(sections: tuple[Section, ...], tables: dict[str, Table], diags: Collector) -> None:
+    """The cells of all the work's tables (Markdown, and CSV tables placed) within the limit for an edition."""
+    over = tablesize.over_edition_limit(tablesize.edition_cells(sections, tables, placed_ids(sections)))
+    if over is not None:
+        where, total = over
+        code = "csv.size" if where.path.suffix == ".csv" else "md.size"
+        diags.error(where, code, tablesize.edition_message(total))
 
 
 def _printed_files(inputs: tuple[Path, ...], root: Path, meta: WorkMeta | None) -> list[Path]:

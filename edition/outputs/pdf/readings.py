@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
+from edition.diagnostics import BuildFailed, Diagnostic
 from edition.layout.reading_pages import Placement
 from edition.model import Edition, Work
 from edition.outputs.pdf import save as pdfsave
@@ -53,12 +54,28 @@ def insert(
         for work in edition.parts:
             mine = [p for p in placements if p.reading == work.slug]
             if work.pdf is not None and mine:
-                _insert_reading(volume, work, mine, tree)
+                try:
+                    _insert_reading(volume, work, mine, tree)
+                except (pikepdf.PdfError, TypeError, ValueError, AttributeError, KeyError) as exc:
+                    # a structure of the file the reader stage did not walk, of another kind than PDF says
+                    raise BuildFailed([_unplaceable(work, exc)]) from exc
         if tree is not None:
             tree.finish()
         if finish is not None:
             finish(volume)
         return pdfsave.save(volume)
+
+
+def _unplaceable(work: Work, exc: Exception) -> Diagnostic:
+    source = work.pdf
+    assert source is not None
+    detail = " ".join(str(exc).split())[:120]
+    return Diagnostic(
+        source.location,
+        "pdf.unreadable",
+        f"{source.name} cannot be printed: an object on its pages is not of the kind PDF prescribes ({detail}); "
+        "give a repaired copy",
+    )
 
 
 def _insert_reading(volume: pikepdf.Pdf, work: Work, placements: list[Placement], tree: StructTree | None) -> None:

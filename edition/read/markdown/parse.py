@@ -35,6 +35,7 @@ from mdit_py_plugins.superscript import superscript_plugin
 
 from edition.diagnostics import Collector
 from edition.model import Citation, SourceLocation
+from edition.read import tablesize
 from edition.read.markdown import blocks as mdblocks
 from edition.read.markdown import citations as mdcite
 from edition.read.markdown import lines as mdlines
@@ -237,6 +238,14 @@ def parse(
             SourceLocation(path, line), "md.nesting", f"Markdown nested more than {MAX_NESTING} levels deep; flatten it"
         )
         return Parsed(path, [])
+    for token in tokens:  # a grid table measured by its borders, before it was read
+        if token.type == "table_too_large":
+            diags.error(SourceLocation(path, (token.map[0] if token.map else 0) + 1), "md.size", token.content)
+            return Parsed(path, [])
+    for start, rows, widest, cells in tablesize.markdown_tables(tokens):
+        if (problem := tablesize.too_large(rows, widest, cells)) is not None:
+            diags.error(SourceLocation(path, start + 1), "md.size", problem)
+            return Parsed(path, [])
     _check_definitions(body, path, offset, env, diags)
     body_tokens, note_tokens = _split_notes(tokens)
     call_lines = {c.meta["id"]: line for c, line in walk_inline(body_tokens) if c.type == "footnote_ref"}
