@@ -60,6 +60,7 @@ CODES: dict[str, str] = {
     "table.unknown": "the text places a table that has no data file",
     "font.missing-glyph": "a character of the content is in no font of the edition",
     "template.error": "a template cannot be rendered",
+    "template.unsafe": "a template reaches beyond the data it is handed, or past the bounds of what it may do",
     "resource.refused": "content refers to a resource outside the project",
     "pdf.unreadable": "a PDF reading's file is not a PDF, or is damaged beyond reading",
     "pdf.encrypted": "a PDF reading's file is encrypted",

@@ -60,6 +60,7 @@ from .render import (
     volume_toc,
 )
 from .resolve import resolve_work, single_work_edition
+from .templatelimits import budget_scope
 from .tools import pandoc_version
 from .vocabulary import vocabulary
 
@@ -708,6 +709,19 @@ def print_html(
     corrections: pagefit.Corrections | None = None,
     press: bool = False,
 ) -> str:
+    """The print edition's HTML; its templates share one budget (``templatesandbox``)."""
+    with budget_scope():
+        return _print_html(edition, env, options, date, corrections, press)
+
+
+def _print_html(
+    edition: Edition,
+    env,
+    options: Options,
+    date: datetime.datetime,
+    corrections: pagefit.Corrections | None,
+    press: bool,
+) -> str:
     marks = corrections.marks() if corrections else {}
     links = volume_links(edition.parts)
     bodies = {
@@ -726,7 +740,7 @@ def print_html(
         "print/book.html",
         edition=edition,
         bodies=bodies,
-        blocks=env.get_template("body/blocks.html").module,
+        blocks=env.macros("body/blocks.html"),
         tocs={work.slug: toc_entries(work, build_locator(work, PRINT)) for work in edition.parts},
         volume_toc=volume_toc(edition, PRINT),
         introduction=render_introduction(edition, PRINT, env),

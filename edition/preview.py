@@ -34,6 +34,7 @@ from .reader import read_work
 from .render import environment
 from .resolve import resolve_work, single_work_edition
 from .serve import Book
+from .templatelimits import budget_scope
 from .volume import read_reader
 
 Send = Callable[[tuple], None]
@@ -102,10 +103,11 @@ def inputs(item: Work | Edition) -> Inputs:
 
 def book(edition: Edition, env, project: Path) -> Book:
     """The EPUB's pages as XHTML, its CSS, fonts and images, for the preview."""
-    package = package_pages(edition, env)
-    files: dict[str, bytes | Path] = {
-        page.file: page_xhtml(env, page, edition.language).encode() for page in package.pages
-    }
+    with budget_scope():  # the templates of one output share one budget
+        package = package_pages(edition, env)
+        files: dict[str, bytes | Path] = {
+            page.file: page_xhtml(env, page, edition.language).encode() for page in package.pages
+        }
     # the faces for scripts beyond Charis, as the EPUB has them (none for a text in Latin script)
     fallback_css, fallback_files = scripts.epub_fonts(set("".join(page.content for page in package.pages)))
     files.update(stylesheets(project, fallback_css))

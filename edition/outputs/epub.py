@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
 from ebooklib import epub
 from markupsafe import Markup
 
@@ -37,7 +36,9 @@ from ..render import (
     volume_links,
     volume_toc,
 )
+from ..templatelimits import budget_scope
 from ..templates import read_template
+from ..templatesandbox import TemplateEnvironment
 from . import accessibility, markers, pagebreaks
 from .cover import cover_alt, cover_texts, draw_cover
 
@@ -78,12 +79,25 @@ class Package:
 
 def build_epub(
     edition: Edition,
-    env: jinja2.Environment,
+    env: TemplateEnvironment,
     project: Path,
     date: datetime.datetime,
     page_starts: Sequence[PageStart] = (),
     print_identifier: str = "",
     reading_pages: dict[str, tuple[int, int]] | None = None,
+) -> bytes:
+    with budget_scope():  # the templates of one output share one budget
+        return _build_epub(edition, env, project, date, page_starts, print_identifier, reading_pages)
+
+
+def _build_epub(
+    edition: Edition,
+    env: TemplateEnvironment,
+    project: Path,
+    date: datetime.datetime,
+    page_starts: Sequence[PageStart],
+    print_identifier: str,
+    reading_pages: dict[str, tuple[int, int]] | None,
 ) -> bytes:
     package = package_pages(edition, env, reading_pages, page_starts)
     texts = cover_texts(edition)
@@ -118,7 +132,7 @@ def build_epub(
 
 def package_pages(
     edition: Edition,
-    env: jinja2.Environment,
+    env: TemplateEnvironment,
     reading_pages: dict[str, tuple[int, int]] | None = None,
     page_starts: Sequence[PageStart] = (),
 ) -> Package:
@@ -142,7 +156,7 @@ def package_pages(
     return package
 
 
-def page_xhtml(env: jinja2.Environment, page: Page, lang: str) -> str:
+def page_xhtml(env: TemplateEnvironment, page: Page, lang: str) -> str:
     """One page as the XHTML file the EPUB holds, before print page breaks are added."""
     xhtml = render_template(
         env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
@@ -188,8 +202,8 @@ def _holds_no_reference(css: str, path: Path) -> None:
     )
 
 
-def _add_reader_front(package: Package, edition: Edition, env: jinja2.Environment) -> None:
-    blocks = env.get_template("body/blocks.html").module
+def _add_reader_front(package: Package, edition: Edition, env: TemplateEnvironment) -> None:
+    blocks = env.macros("body/blocks.html")
     reader = edition.reader
     package.pages.append(
         Page(f"{edition.slug}-titlepage.xhtml", reader.title, str(blocks.reader_titlepage(edition)), "frontmatter")
@@ -199,17 +213,17 @@ def _add_reader_front(package: Package, edition: Edition, env: jinja2.Environmen
         package.pages.append(Page(f"{edition.slug}-introduction.xhtml", "Introduction", content, "frontmatter"))
 
 
-def _add_permissions(package: Package, edition: Edition, env: jinja2.Environment, pages) -> None:
-    blocks = env.get_template("body/blocks.html").module
+def _add_permissions(package: Package, edition: Edition, env: TemplateEnvironment, pages) -> None:
+    blocks = env.macros("body/blocks.html")
     content = str(blocks.permissions(edition, permission_rows(edition, pages)))
     package.pages.append(Page(f"{edition.slug}-permissions.xhtml", "Permissions", content, "backmatter"))
 
 
-def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: dict | None = None) -> None:
+def _add_work(package: Package, work: Work, env: TemplateEnvironment, elsewhere: dict | None = None) -> None:
     bodies, renderer = render_bodies(work, EPUB, env, elsewhere=elsewhere)
     package.images.update(renderer.images)
-    blocks = env.get_template("body/blocks.html").module
-    notes = env.get_template("body/notes.html").module
+    blocks = env.macros("body/blocks.html")
+    notes = env.macros("body/notes.html")
     note_bodies = {n.number: renderer.note_body(n, inline=True) for n in work.notes}
 
     def page(file: str, title: str, heading: Markup | None, body: Markup, section: Section | None, kind: str) -> Page:
@@ -274,12 +288,12 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: 
 
 
 def _add_pdf_reading(
-    package: Package, work: Work, env: jinja2.Environment, pages: tuple[int, int] | None, printed_on: dict[str, int]
+    package: Package, work: Work, env: TemplateEnvironment, pages: tuple[int, int] | None, printed_on: dict[str, int]
 ) -> None:
     """A reading printed from a PDF: a short section that says where it stands in
     the print edition, each print page in the page list, and, when asked for,
     the PDF's text layer as an appendix marked as extracted."""
-    macros = env.get_template("body/pdfreading.html").module
+    macros = env.macros("body/pdfreading.html")
     pdf = work.pdf
     page_of = {n: printed_on.get(ids.output_id(work.slug, f"pdf-page-{n}"), 0) for n in pdf.page_numbers}
     text_file = f"{work.slug}-pdf-text.xhtml" if pdf.text else ""
@@ -363,7 +377,7 @@ def _work_metadata(book: epub.EpubBook, meta) -> None:
 
 
 def _render_pages(
-    package: Package, env: jinja2.Environment, lang: str, starts: Sequence[PageStart]
+    package: Package, env: TemplateEnvironment, lang: str, starts: Sequence[PageStart]
 ) -> tuple[dict[str, bytes], dict[int, str]]:
     """Each XHTML file, finished: print page breaks inserted, original-page
     markers where they are read. Returns file -> XHTML, and page -> file."""
@@ -395,13 +409,13 @@ def _add_pages(book: epub.EpubBook, package: Package, documents: dict[str, bytes
 def _add_nav(
     book: epub.EpubBook,
     package: Package,
-    env: jinja2.Environment,
+    env: TemplateEnvironment,
     edition: Edition,
     starts: Sequence[PageStart],
     page_files: dict[int, str],
 ) -> list[dict]:
     """The navigation document; returns the page list (page, href)."""
-    blocks = env.get_template("body/blocks.html").module
+    blocks = env.macros("body/blocks.html")
     contents = ids.output_id(edition.slug, "contents")
     here = [s for s in starts if s.anchor == contents]
     page_files.update({s.page: "nav.xhtml" for s in here})
