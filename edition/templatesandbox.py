@@ -70,11 +70,16 @@ INTERNALS = "one of Python's internals (a name beginning with '_')"
 
 
 def _walk(tree: nodes.Node) -> Iterator[nodes.Node]:
-    todo = [tree]
+    """Every node, inner ones first, in the order written (``lipsum`` before
+    ``lipsum.__globals__``), without recursion (a template may nest deeply)."""
+    todo: list[tuple[nodes.Node, bool]] = [(tree, False)]
     while todo:
-        node = todo.pop()
-        yield node
-        todo.extend(node.iter_child_nodes())
+        node, expanded = todo.pop()
+        if expanded:
+            yield node
+            continue
+        todo.append((node, True))
+        todo.extend((child, False) for child in reversed(list(node.iter_child_nodes())))
 
 
 def _loads(node: nodes.Expr) -> str | None:
@@ -124,11 +129,14 @@ def refusals(tree: nodes.Template) -> Iterator[tuple[int, str]]:
 
 
 def check_template(tree: nodes.Template, filename: str | None) -> None:
-    """Refuse, with every line, what ``refusals`` finds in a template."""
-    found = sorted(set(refusals(tree)))
+    """Refuse what ``refusals`` finds in a template: one diagnostic a line,
+    for the first thing refused on it."""
+    found: dict[int, str] = {}
+    for line, message in refusals(tree):
+        found.setdefault(line, message)
     if found:
         raise BuildFailed(
-            [_diagnostic("template.unsafe", f"{message}; {REACH}", filename, line) for line, message in found]
+            [_diagnostic("template.unsafe", f"{found[line]}; {REACH}", filename, line) for line in sorted(found)]
         )
 
 
