@@ -34,12 +34,21 @@ from .pdfbounds import PdfDamaged, PdfTooLarge
 from .pdfbounds import check as check_bounds
 from .pdfproblems import problems
 from .sandbox import Limit, Sandbox
+from .schema import PARAGRAPH, Field, check_value
 
 #: Largest PDF a reading may be (a 300-page scan at 300 dpi is about 60 MB).
 MAX_PDF_BYTES = 256 * 1024 * 1024
 #: Most pages one reading may print: each is a page of the layout.
 MAX_PDF_PAGES = 1000
-KEYS = {"pdf", "pages", "cite", "title", "permissions", "epub_text"}
+SCHEMA = {
+    "pdf": Field(str),
+    "pages": Field((str, int)),
+    "cite": Field(str),
+    "title": Field(str),
+    "permissions": Field(str, max_chars=PARAGRAPH),
+    "epub_text": Field(bool),
+}
+KEYS = set(SCHEMA)
 RANGE = re.compile(r"\s*(\d+)\s*(?:[-–]\s*(\d+)\s*)?")
 
 
@@ -80,16 +89,10 @@ def read_pdf_reading(
 
 
 def _check_types(spec: dict, where, diags: Collector) -> None:
-    for key, kind, name in (
-        ("pdf", str, "text"),
-        ("cite", str, "text"),
-        ("title", str, "text"),
-        ("permissions", str, "text"),
-        ("epub_text", bool, "true or false"),
-        ("pages", (str, int), "a page or a range such as 3-28"),
-    ):
-        if key in spec and not isinstance(spec[key], kind):
-            diags.error(where(key), "meta.type", f"{key!r} in a PDF reading must be {name}")
+    """Each key's type and length, by the schema every definition is checked with."""
+    for key, field in SCHEMA.items():
+        if key in spec:
+            check_value(spec[key], field, where(key), f"{key!r} in a PDF reading", diags)
 
 
 def _entry(spec: dict, bib: dict[str, BibEntry], bib_path: Path | None, where, diags: Collector) -> BibEntry | None:

@@ -24,14 +24,14 @@ from .diagnostics import Collector, suggest
 from .markdown import div_attrs
 from .model import COLUMN_TYPES, Column, Section, SourceLocation, Table
 from .sandbox import Sandbox
-from .schema import Field, text, validate
+from .schema import PARAGRAPH, Field, text, validate
 from .sources import Mapping_, load_mapping, read_text
 
 TABLE_SCHEMA = {
     "columns": Field(dict, True),
-    "caption": Field(str),
-    "source": Field(str),
-    "notes": Field((list, str)),
+    "caption": Field(str, max_chars=PARAGRAPH),
+    "source": Field(str, max_chars=PARAGRAPH),
+    "notes": Field((list, str), max_chars=PARAGRAPH),
     "group_by": Field(str),
     "list_column": Field(str),
     "headers": Field(dict),
@@ -42,7 +42,7 @@ TABLE_SCHEMA = {
     "column_groups": Field(list),
     "missing": Field(str),
     "original_pages": Field(dict),
-    "source_note": Field(str),
+    "source_note": Field(str, max_chars=PARAGRAPH),
     "stated_totals": Field(dict),
 }
 #: The keys of a column given in the long form, ``name: {type: decimal, ...}``.

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import datetime
 import io
-import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ebooklib import epub
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from .. import fonts, ids, links, scripts
+from .. import cssrefs, fonts, ids, links, scripts
 from ..diagnostics import BuildFailed, Diagnostic
 from ..model import Edition, Image, Section, SourceLocation, Work
 from ..pagestart import PageStart
@@ -39,7 +38,7 @@ from ..render import (
 from ..templatelimits import budget_scope
 from ..templates import read_template
 from ..templatesandbox import TemplateEnvironment
-from . import accessibility, markers, pagebreaks
+from . import accessibility, loads, markers, pagebreaks
 from .cover import cover_alt, cover_texts, draw_cover
 
 CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
@@ -161,7 +160,19 @@ def page_xhtml(env: TemplateEnvironment, page: Page, lang: str) -> str:
     xhtml = render_template(
         env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
     )
-    return links.check(xhtml, page.file)
+    return loads_only_the_book(links.check(xhtml, page.file), page.file)
+
+
+def loads_only_the_book(xhtml: str, file: str) -> str:
+    """``xhtml``, after making sure it loads or runs nothing but files of the book (``loads``)."""
+    found = loads.problems(xhtml)
+    if found:
+        message = (
+            f"the EPUB page {file} holds {found[0]}, which would load or run what is not a file of the book; "
+            "a template may write only pages that load the book's own files"
+        )
+        raise BuildFailed([Diagnostic(None, "template.unsafe", message)])
+    return xhtml
 
 
 def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
@@ -183,19 +194,20 @@ def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
 
 def _holds_no_reference(css: str, path: Path) -> None:
     """A template stylesheet of the EPUB names no other file (``url(…)``,
-    ``@import``): the book would point at a file it does not hold (and out of
-    the container: ``../../secret.css``), which EPUBCheck rejects. The build
-    adds the fonts' ``url``s itself."""
-    found = re.search(r"@import|\burl\s*\(", css, re.IGNORECASE)
-    if found is None:
+    ``@import``, ``image-set(…)``, however escaped: ``cssrefs``): the book
+    would point at a file it does not hold (out of the container:
+    ``../../secret.css``, or on the web: a tracking request from the reading
+    system), which EPUBCheck rejects. The build adds the fonts' ``url``s itself."""
+    found = cssrefs.fetches(css)
+    if not found:
         return
-    line = css.count("\n", 0, found.start()) + 1
+    line, what = found[0]
     raise BuildFailed(
         [
             Diagnostic(
                 SourceLocation(path, line),
                 "template.error",
-                f"template error: the EPUB's stylesheet refers to another file ({found.group().strip()}…), "
+                f"template error: the EPUB's stylesheet refers to another file ({what}…), "
                 "which the EPUB does not hold; the build adds the fonts itself",
             )
         ]
@@ -437,6 +449,7 @@ def _add_nav(
         content=Markup(content),
         body_type="frontmatter",
     )
+    xhtml = loads_only_the_book(links.check(xhtml, "nav.xhtml"), "nav.xhtml")
     nav = epub.EpubItem(
         uid="nav",
         file_name="nav.xhtml",
@@ -485,8 +498,9 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
 
 
 def _package_lang(opf: bytes, lang: str) -> bytes:
-    """ebooklib writes no language on <package>; reading systems and Ace want it."""
-    return opf.replace(b"<package ", f'<package xml:lang="{lang}" '.encode(), 1)
+    """ebooklib writes no language on <package>; reading systems and Ace want it.
+    (The language is a checked tag, ``languages``; escaped all the same.)"""
+    return opf.replace(b"<package ", f'<package xml:lang="{escape(lang)}" '.encode(), 1)
 
 
 def normalize_zip(data: bytes, transforms: dict | None = None) -> bytes:
