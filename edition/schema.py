@@ -121,7 +121,8 @@ def check_texts(value: Any, limit: int, where: SourceLocation, name: str, diags:
         inner = value
     else:
         return True
-    return all(check_texts(item, limit, where, f"a text in {name}", diags) for item in inner)
+    inner_name = name if name.startswith("a text in ") else f"a text in {name}"
+    return all(check_texts(item, limit, where, inner_name, diags) for item in inner)
 
 
 def check_language(value: str, where: SourceLocation, name: str, diags: Collector) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import re
 import types
 from dataclasses import replace
 from pathlib import Path
@@ -27,8 +28,12 @@ from edition.templatelimits import LIMITS, Expose, Limits
 from edition.templatepolicy import Unsafe, is_callable, is_data, is_pure_method
 from edition.templatesandbox import GuardedMacro, Macros
 
+from .bounded import build_bounded, killed_by_limit
 from .conftest import ROOT
-from .projects import BIB_MIN, make_project, section
+from .projects import BIB_MIN, WORK_YAML, make_project, reader_head, section
+
+#: Memory a bounded build of a small project may use.
+MEMORY = 1024 * 1024 * 1024
 
 PAGE = "templates/epub/page.xhtml"
 
@@ -458,3 +463,311 @@ def test_nothing_but_data_is_reachable_from_what_templates_are_handed(tmp_path, 
         with pytest.raises(Unsafe):
             env.finalize(obj)
         assert not is_callable(obj)
+
+
+# -- a pattern in work.yaml is a small language, not a format string --------------------------
+
+WORK = "content/test/work.yaml"
+DOCUMENT_2 = '---\nnumber: 2\ntitle: "A report"\nsource_line: "[Source: an archive.]"\n---\nThe report.\n'
+
+
+def labelled(root: Path, pattern: str) -> Path:
+    work_yaml = WORK_YAML.format(slug="test") + f"document_label: {pattern!r}\n"
+    return make_project(root, bib=BIB_MIN, work_yaml=work_yaml, extra={"content/test/documents/2.md": DOCUMENT_2})
+
+
+def problems_of(read) -> list[str]:
+    try:
+        read()
+    except BuildFailed as failed:
+        return [re.sub(r"^.*?/(content|readers|templates)/", r"\1/", str(d)) for d in failed.diagnostics]
+    return []
+
+
+FORM = 'write text with {number} once in it, as "Document No. {number}" (no other braces, no format) [meta.type]'
+
+
+def test_a_label_pattern_that_would_pad_to_gigabytes_is_refused(tmp_path):
+    """``{number:>1500000000}`` reached ``str.format``: gigabytes of spaces
+    (MemoryError, exit 1). Run under a memory limit, as the old code would eat it."""
+    project = labelled(tmp_path / "p", "{number:>1500000000}")
+    result = build_bounded(project, "-q", "--format", "epub", "--out", str(project / "dist"), mem_bytes=MEMORY)
+    assert not killed_by_limit(result), result.stderr[-2000:]
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        f"{WORK}:11: error: 'document_label' is '{{number:>1500000000}}': '{{number:>1500000000}}' "
+        f"is not {{number}}; {FORM}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        ("{number:.999999999}", "'{number:.999999999}' is not {number}"),  # ValueError, exit 1
+        ("{number!r}", "'{number!r}' is not {number}"),
+        ("{number.__class__}", "'{number.__class__}' is not {number}"),
+        ("{number[0]}", "'{number[0]}' is not {number}"),
+        ("{0}", "'{0}' is not {number}"),
+        ("Doc {number} of {{", "'{' is not {number}"),
+        ("Doc {number} {number}", "it holds {number} more than once"),
+        ("Doc", "it holds {number} nowhere"),
+    ],
+)
+def test_a_label_pattern_holds_text_and_the_number_only(tmp_path, pattern, problem):
+    project = labelled(tmp_path / "p", pattern)
+    assert problems_of(lambda: read_work(project, "test")) == [
+        f"{WORK}:11: error: 'document_label' is {pattern!r}: {problem}; {FORM}"
+    ]
+
+
+def test_a_label_pattern_prints_its_text_around_the_number(tmp_path):
+    project = labelled(tmp_path / "p", "Doc. {number} (50% of {all})".replace("{all}", "all"))
+    assert [d.label for d in read_work(project, "test").documents] == ["Doc. 2 (50% of all)"]
+
+
+def test_a_number_too_long_for_python_is_refused_in_yaml(tmp_path):
+    """``original_page: 999…9`` (5,000 digits): Python refuses to read it (exit 1)."""
+    work_yaml = WORK_YAML.format(slug="test") + "original_page: " + "9" * 5000 + "\n"
+    project = make_project(tmp_path / "p", bib=BIB_MIN, work_yaml=work_yaml)
+    assert problems_of(lambda: read_work(project, "test")) == [
+        f"{WORK}:11: error: a number of 5000 characters, over the limit of 100 [yaml.limit]"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "page"),
+    [
+        ("One []{.op n=²} two.\n", 4, "²"),  # str.isdigit takes it, int does not (exit 1)
+        ("One.[^1]\n\n[^1]: A note []{.op n=x} here.\n", 6, "x"),  # a marker in a note was never checked
+        ("One []{.op n=" + "9" * 5000 + "} two.\n", 4, "9" * 5000),
+    ],
+)
+def test_an_original_page_number_is_digits_in_the_text_and_its_notes(tmp_path, body, line, page):
+    project = make_project(tmp_path / "p", sections={"01-one.md": section(body)}, bib=BIB_MIN)
+    assert problems_of(lambda: read_work(project, "test")) == [
+        f"content/test/text/01-one.md:{line}: error: original-page marker with page {page!r}: "
+        "write []{.op n=5} with the page number [md.page-marker]"
+    ]
+
+
+# -- a language is a BCP 47 tag, wherever one is accepted -------------------------------------
+
+NOT_A_TAG = "not a BCP 47 language tag (such as en, ko-Latn or zh-Hant)"
+
+
+def test_a_work_language_cannot_write_attributes_into_the_package(tmp_path):
+    """``language: 'en" dir="rtl" xmlns:x="urn:x'`` wrote attributes into the
+    EPUB's ``<package>`` element."""
+    work_yaml = WORK_YAML.format(slug="test").replace("language: en", 'language: \'en" dir="rtl" xmlns:x="urn:x\'')
+    project = make_project(tmp_path / "p", bib=BIB_MIN, work_yaml=work_yaml)
+    assert problems_of(lambda: read_work(project, "test")) == [
+        f"{WORK}:7: error: 'language' in work metadata is 'en\" dir=\"rtl\" xmlns:x=\"urn:x', {NOT_A_TAG} [meta.language]"
+    ]
+    # and the package writes it escaped all the same
+    from edition.outputs.epub import _package_lang
+
+    assert _package_lang(b"<package >", 'a"b') == b'<package xml:lang="a&#34;b" >'
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"language": "en_US"},
+            f"{WORK}:7: error: 'language' in work metadata is 'en_US', {NOT_A_TAG} [meta.language]",
+        ),
+        ({"language": "jp"}, f"{WORK}:7: error: 'language' in work metadata is 'jp', {NOT_A_TAG} [meta.language]"),
+        (
+            {"title": 'A [Test]{lang="x onclick=y"} Work'},
+            f"{WORK}:1: error: a span's lang= in 'title' in work metadata is 'x onclick=y', {NOT_A_TAG} [meta.language]",
+        ),
+    ],
+)
+def test_a_language_in_work_metadata_is_a_tag(tmp_path, change, expected):
+    work_yaml = WORK_YAML.format(slug="test")
+    for key, value in change.items():
+        work_yaml = re.sub(rf"^{key}: .*$", f"{key}: {value!r}", work_yaml, flags=re.M)
+    project = make_project(tmp_path / "p", bib=BIB_MIN, work_yaml=work_yaml)
+    assert problems_of(lambda: read_work(project, "test")) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "lang"),
+    [
+        ('A [word]{lang="en onclick=x"} here.\n', 4, "en onclick=x"),
+        ("::: {lang=xx-yy-zz}\nA block.\n:::\n", 4, "xx-yy-zz"),
+        ("# A heading {lang=english}\n\nText.\n", 4, "english"),
+        ("Text.[^1]\n\n[^1]: A [mot]{lang=fr_FR} in a note.\n", 6, "fr_FR"),
+        ("A `code`{lang=en-Latn-Latn} span.\n", 4, "en-Latn-Latn"),
+    ],
+)
+def test_a_language_in_markdown_is_a_tag(tmp_path, body, line, lang):
+    project = make_project(tmp_path / "p", sections={"01-one.md": section(body)}, bib=BIB_MIN)
+    assert problems_of(lambda: read_work(project, "test")) == [
+        f"content/test/text/01-one.md:{line}: error: lang={lang!r} is {NOT_A_TAG} [md.language]"
+    ]
+
+
+def test_a_reader_language_is_a_tag(tmp_path):
+    from edition.volume import read_reader
+
+    project = make_project(
+        tmp_path / "p",
+        bib=BIB_MIN,
+        extra={
+            "readers/r.yaml": reader_head("R").replace("language: en", "language: de-DE-x-\u00e9")
+            + "readings:\n  - work: test\n"
+        },
+    )
+    assert problems_of(lambda: read_reader(project, "r")) == [
+        f"readers/r.yaml:8: error: 'language' in reader definition is 'de-DE-x-\u00e9', {NOT_A_TAG} [meta.language]"
+    ]
+
+
+# -- the EPUB fetches nothing: its stylesheets and its pages ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "found"),
+    [
+        ("a { background: \\75 rl(https://tracker.example/p.png); }", "url("),  # a CSS escape
+        ('a { background-image: image-set("https://tracker.example/p.png" 1x); }', "image-set("),
+        ('@import "https://tracker.example/a.css";', "@import"),
+        ("a { background: URL(https://tracker.example/p.png); }", "url("),
+        ("a { mask: -webkit-image-set('https://tracker.example/m.png' 1x); }", "-webkit-image-set("),
+        ("@media print { @import url(x.css); }", "@import"),
+        ("a::after { content: attr(data-x url); }", "attr(… url)"),
+        ("@font-face { font-family: X; src: src('https://tracker.example/f.woff'); }", "src("),
+    ],
+)
+def test_the_epubs_stylesheet_fetches_nothing_however_written(tmp_path, capsys, rule, found):
+    project = make_project(tmp_path / "p", bib=BIB_MIN)
+    css = project / "templates/epub/epub.css"
+    css.write_text("/* the house style */\n" + rule + "\n" + css.read_text(encoding="utf-8"), encoding="utf-8")
+    code, lines = run_epub(project, capsys)
+    assert code == 2
+    assert lines == [
+        f"templates/epub/epub.css:2: error: template error: the EPUB's stylesheet refers to another file ({found}…), "
+        "which the EPUB does not hold; the build adds the fonts itself [template.error]"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("markup", "found"),
+    [
+        ('<img src="https://tracker.example/p.png" alt=""/>', "src='https://tracker.example/p.png'"),
+        ('<link rel="stylesheet" href="//tracker.example/a.css"/>', "href='//tracker.example/a.css'"),
+        ('<p style="background: \\75 rl(https://tracker.example/)">x</p>', "a style= with url(…"),
+        ('<style>@import "https://tracker.example/a.css";</style>', "a <style> with @import…"),
+        ('<p onmouseover="alert(1)">x</p>', "a script (onmouseover=)"),
+        (
+            '<svg xmlns="http://www.w3.org/2000/svg"><image href="https://tracker.example/y.png"/></svg>',
+            "href='https://tracker.example/y.png'",
+        ),
+        ("<script>alert(1)</script>", "a <script> element"),
+        ('<img src="../../secret.png" alt=""/>', "src='../../secret.png'"),
+        (
+            '<img srcset="images/a.png 1x, https://tracker.example/b.png 2x" alt=""/>',
+            "srcset='images/a.png 1x, https://tracker.example/b.png 2x'",
+        ),
+    ],
+)
+def test_a_template_cannot_make_an_epub_page_load_anything_else(tmp_path, capsys, markup, found):
+    """Templates write the pages: a tracking image, a remote stylesheet, a script."""
+    project = make_project(tmp_path / "p", bib=BIB_MIN)
+    put_line(project / "templates/epub/section.xhtml", 1, markup)
+    code, lines = run_epub(project, capsys)
+    assert code == 2
+    assert lines == [
+        f"error: the EPUB page test-01-one.xhtml holds {found}, which would load or run what is not a file of the "
+        "book; a template may write only pages that load the book's own files [template.unsafe]"
+    ]
+
+
+# -- links kept from a PDF reading pass the project's own rule ---------------------------------
+
+
+def test_links_kept_from_a_pdf_reading_pass_the_link_rule():
+    """``http://``, ``mailto:``, a space and a NUL, a port out of range stayed clickable."""
+    from edition.outputs.pdfpages import _take_links
+
+    uris = [
+        "http://",
+        "mailto:",
+        "http://a b\x00x",
+        "http://u:p@[::1]:99999/",
+        "javascript:alert(1)",
+        "https://example.org/a",
+    ]
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    page = pdf.pages[0]
+    page.obj.Annots = pdf.make_indirect(
+        pikepdf.Array(
+            [
+                pikepdf.Dictionary(
+                    Type=pikepdf.Name.Annot,
+                    Subtype=pikepdf.Name.Link,
+                    Rect=[0, 0, 10, 10],
+                    A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String(uri)),
+                )
+                for uri in uris
+            ]
+        )
+    )
+    assert [link.uri for link in _take_links(page)] == ["https://example.org/a"]
+
+
+# -- every text of a definition is bounded, in one place --------------------------------------
+
+
+def test_a_pdf_readings_texts_are_bounded(tmp_path):
+    """A PDF reading's ``permissions`` of 60,000 characters and ``title`` of
+    5,000 passed, though README's Limits said 10,000 and 500."""
+    from edition.volume import read_reader
+
+    from .pdfs import scan
+    from .test_pdf_readings import pdf_project
+
+    more = f"    title: {'T' * 5000}\n    permissions: {'P' * 60000}\n"
+    project = pdf_project(tmp_path / "p", {"scan.pdf": scan([(300, 400)])}, more=more)
+    assert problems_of(lambda: read_reader(project, "r")) == [
+        "readers/r.yaml:15: error: 'title' in a PDF reading is 5000 characters long, over the limit of 500; "
+        "shorten it [meta.length]",
+        "readers/r.yaml:16: error: 'permissions' in a PDF reading is 60000 characters long, over the limit of "
+        "10000; shorten it [meta.length]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("description", "line", "name", "limit", "length"),
+    [
+        (f"columns:\n  year: integer\n  name: text\nnotes:\n  - {'N' * 20000}\n", 4, "a text in 'notes'", 10000, 20000),
+        (
+            f"columns:\n  year: integer\n  name: text\nheaders:\n  name: {'H' * 600}\n",
+            4,
+            "a text in 'headers'",
+            500,
+            600,
+        ),
+        (
+            f"columns:\n  year: {{type: integer, header: {'H' * 600}}}\n  name: text\n",
+            1,
+            "a text in 'columns'",
+            500,
+            600,
+        ),
+    ],
+)
+def test_texts_inside_a_table_description_are_bounded(tmp_path, description, line, name, limit, length):
+    """A table's notes (a list) and column heads (mappings) were never measured."""
+    project = make_project(
+        tmp_path / "p",
+        sections={"01-one.md": section("::: {.table #t}\nA table.\n:::\n")},
+        bib=BIB_MIN,
+        extra={"content/test/tables/t.csv": "year,name\n1971,A\n", "content/test/tables/t.yaml": description},
+    )
+    assert problems_of(lambda: read_work(project, "test")) == [
+        f"content/test/tables/t.yaml:{line}: error: {name} in table description is {length} characters long, "
+        f"over the limit of {limit}; shorten it [meta.length]"
+    ]
