@@ -1,7 +1,7 @@
 """A stranger's folder runs no code: templates, and the patterns and tags of
 its metadata (issue 27).
 
-Templates are rendered in ``edition.templatesandbox``; each known way out of
+Templates are rendered in ``edition.template_sandbox``; each known way out of
 Jinja's sandbox (and out of its default, unsandboxed environment, which the
 build used) is tried here, in a template of its own, and must stop the build
 with ``template.unsafe`` naming the template's file and line.
@@ -19,14 +19,14 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from edition import templatelimits
 from edition.cli import main
 from edition.diagnostics import BuildFailed
-from edition.reader import read_work
-from edition.render import environment
-from edition.templatelimits import LIMITS, Expose, Limits
-from edition.templatepolicy import Unsafe, is_callable, is_data, is_pure_method
-from edition.templatesandbox import GuardedMacro, Macros
+from edition.read.work import read_work
+from edition.render import template_limits
+from edition.render.body import environment
+from edition.render.template_limits import LIMITS, Expose, Limits
+from edition.render.template_policy import Unsafe, is_callable, is_data, is_pure_method
+from edition.render.template_sandbox import GuardedMacro, Macros
 
 from .bounded import build_bounded, killed_by_limit
 from .conftest import ROOT
@@ -322,7 +322,7 @@ def test_what_a_template_is_handed_it_may_use(tmp_path, work):
 def test_a_step_limit_stops_loops_inside_loops(tmp_path, work, monkeypatch):
     """Two loops of 100,000 turns one inside the other: 10 billion turns. The
     real bound is 10 million steps (a few seconds); a hundredth of it here."""
-    monkeypatch.setattr(templatelimits, "LIMITS", replace(LIMITS, steps=LIMITS.steps // 100))
+    monkeypatch.setattr(template_limits, "LIMITS", replace(LIMITS, steps=LIMITS.steps // 100))
     out = render_case(
         tmp_path, "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", work
     )
@@ -330,7 +330,7 @@ def test_a_step_limit_stops_loops_inside_loops(tmp_path, work, monkeypatch):
 
 
 def test_a_character_limit_stops_printing_the_same_text_again(tmp_path, work, monkeypatch):
-    monkeypatch.setattr(templatelimits, "LIMITS", replace(LIMITS, characters=LIMITS.characters // 100))
+    monkeypatch.setattr(template_limits, "LIMITS", replace(LIMITS, characters=LIMITS.characters // 100))
     out = render_case(tmp_path, "{% set s = 'x' * 1000000 %}{% for i in range(100000) %}{{ s }}{% endfor %}", work)
     assert out.startswith("case.html:3: error: the templates write or build more than 1,342,177 characters"), out
 
@@ -402,9 +402,14 @@ def test_nothing_but_data_is_reachable_from_what_templates_are_handed(tmp_path, 
     """Every context and macro argument the build hands templates, for a work
     with notes, a table, an image and documents, and a reader with a PDF
     reading, walked as far as the sandbox lets a template go."""
-    from edition import fonts, pipeline, scripts
-    from edition.outputs import epub
-    from edition.volume import read_reader
+    from edition import pipeline
+    from edition.fonts import faces, scripts
+    from edition.outputs.epub import builder as epub
+    from edition.read.course_reader import read_reader
+    from edition.render.print_html import print_html
+    from edition.resolve.edition import resolve_work, single_work_edition
+    from edition.resolve.volume import resolve_volume
+    from edition.settings import Options
 
     from .pdfs import scan
     from .test_pdf_readings import pdf_project
@@ -430,17 +435,17 @@ def test_nothing_but_data_is_reachable_from_what_templates_are_handed(tmp_path, 
     monkeypatch.setattr(type(environment(project / "templates")), "render", render)
     monkeypatch.setattr(GuardedMacro, "__call__", call)
     cut = lambda *_args: b"\x00\x01\x00\x00"  # noqa: E731 - the fonts are no template's business; cutting them takes long
-    monkeypatch.setattr(fonts, "cached_subset", cut)
+    monkeypatch.setattr(faces, "cached_subset", cut)
     monkeypatch.setattr(scripts, "cached_subset", cut)
     env = environment(project / "templates")
-    options = pipeline.Options(project=project, out=tmp_path / "out")
+    options = Options(project=project, out=tmp_path / "out")
     editions = [
-        pipeline.single_work_edition(pipeline.resolve_work(read_work(project, "kitchen-sink"))),
-        read_reader(project, "r"),
+        single_work_edition(resolve_work(read_work(project, "kitchen-sink"))),
+        resolve_volume(read_reader(project, "r")),
     ]
     for edition in editions:
         date = pipeline.build_date(edition)
-        pipeline.print_html(edition, env, options, date)
+        print_html(edition, env, options, date)
         epub.build_epub(edition, env, project, date)
     found = reachable(env, roots + list(env.globals.values()))  # a filter is applied, never held
     assert len(found) > 1000
@@ -564,7 +569,7 @@ def test_a_work_language_cannot_write_attributes_into_the_package(tmp_path):
         f"{WORK}:7: error: 'language' in work metadata is 'en\" dir=\"rtl\" xmlns:x=\"urn:x', {NOT_A_TAG} [meta.language]"
     ]
     # and the package writes it escaped all the same
-    from edition.outputs.epub import _package_lang
+    from edition.outputs.epub.builder import _package_lang
 
     assert _package_lang(b"<package >", 'a"b') == b'<package xml:lang="a&#34;b" >'
 
@@ -609,7 +614,7 @@ def test_a_language_in_markdown_is_a_tag(tmp_path, body, line, lang):
 
 
 def test_a_reader_language_is_a_tag(tmp_path):
-    from edition.volume import read_reader
+    from edition.read.course_reader import read_reader
 
     project = make_project(
         tmp_path / "p",
@@ -689,7 +694,7 @@ def test_a_template_cannot_make_an_epub_page_load_anything_else(tmp_path, capsys
 
 def test_links_kept_from_a_pdf_reading_pass_the_link_rule():
     """``http://``, ``mailto:``, a space and a NUL, a port out of range stayed clickable."""
-    from edition.outputs.pdfpages import _take_links
+    from edition.outputs.pdf.readings import _take_links
 
     uris = [
         "http://",
@@ -724,7 +729,7 @@ def test_links_kept_from_a_pdf_reading_pass_the_link_rule():
 def test_a_pdf_readings_texts_are_bounded(tmp_path):
     """A PDF reading's ``permissions`` of 60,000 characters and ``title`` of
     5,000 passed, though README's Limits said 10,000 and 500."""
-    from edition.volume import read_reader
+    from edition.read.course_reader import read_reader
 
     from .pdfs import scan
     from .test_pdf_readings import pdf_project
