@@ -335,6 +335,48 @@ def test_a_character_limit_stops_printing_the_same_text_again(tmp_path, work, mo
     assert out.startswith("case.html:3: error: the templates write or build more than 1,342,177 characters"), out
 
 
+def test_a_cpu_limit_stops_steps_that_each_cost_much(tmp_path, work, monkeypatch):
+    """Sorting a list of 100,000 numbers is one step: the steps alone do not
+    bound the time. The real bound is 30 s for an output; a fifth of a second here."""
+    monkeypatch.setattr(template_limits, "LIMITS", replace(LIMITS, seconds=0.2))
+    out = render_case(tmp_path, "{% for i in range(100000) %}{{ range(100000)|list|sort|length }}{% endfor %}", work)
+    assert out.startswith("case.html:3: error: the templates take more than 0.2 s of CPU time for one output"), out
+
+
+def test_a_build_bounds_the_cpu_time_of_all_its_outputs(monkeypatch):
+    """The print edition is rendered again at every round of its make-up:
+    each output's bound alone would let a build take 30 s a round."""
+    monkeypatch.setattr(template_limits, "LIMITS", replace(LIMITS, seconds=10.0, build_seconds=0.0))
+    with template_limits.build_scope(), template_limits.budget_scope() as budget:
+        assert budget.seconds == 0.0
+        with pytest.raises(Unsafe, match="more than 0 s of CPU time"):
+            template_limits.charge(clock=True)
+
+
+def test_a_function_of_the_build_takes_a_bounded_text(tmp_path, work):
+    """``inline_markdown`` of 16 million characters takes minutes."""
+    out = render_case(tmp_path, "{{ inline_markdown('*x* ' * 1000000) }}", work)
+    assert out.startswith(
+        "case.html:3: error: inline_markdown() is given 4,000,000 characters of text, over the 100,000 "
+        "a function of the build takes [template.unsafe]"
+    ), out
+
+
+def test_balanced_measure_is_linear_in_its_title(tmp_path, work):
+    """Measured anew at each break, a 100,000-character title took a minute;
+    one pass takes a fraction of a second, and gives what it gave for titles."""
+    import time
+
+    from edition.render.body import balanced_measure
+
+    assert balanced_measure("Juche and North Korea's Global Aspirations") == "11.01em"  # as main gives them
+    assert balanced_measure("The Korean War and the Cold War in Asia, 1945–1953") == "13.37em"
+    started = time.process_time()
+    out = render_case(tmp_path, "{{ ('word ' * 19999)|balanced_measure }}", work)
+    assert time.process_time() - started < 5
+    assert out.endswith("em\n"), out
+
+
 def test_the_readme_states_the_template_limits():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert (
@@ -345,6 +387,9 @@ def test_the_readme_states_the_template_limits():
             items=100_000,
             integer_bits=4096,
             depth=50,
+            text_argument=100_000,
+            seconds=30.0,
+            build_seconds=120.0,
         )
         == LIMITS
     )
@@ -356,6 +401,9 @@ def test_the_readme_states_the_template_limits():
         "100,000 items",
         "4,096 bits",
         "50 deep",
+        "100,000 characters",
+        "30 s of CPU time",
+        "120 s",
     ):
         assert stated in row, stated
 

@@ -5,10 +5,17 @@ A template in a stranger's folder must not exhaust the machine: a loop over
 100,000 turns one inside the other. So the templates of one output (the print
 book, the EPUB) share one ``Budget``: steps (a block entered, a loop's turn,
 a call, an operator, a lookup), characters (written, and built by operators,
-filters and methods), and the depth of calls one inside another. A value a
-template builds (a string, a list, a whole number, a range) is bounded, and
-an operator or filter that would build one over its bound is refused before
-it is made. ``LIMITS`` holds the bounds (README "Limits").
+filters and methods), the depth of calls one inside another, and CPU time
+(a step's cost varies: a filter over a long list, a function of the build
+over a long text). A value a template builds (a string, a list, a whole
+number, a range) is bounded, and an operator or filter that would build one
+over its bound is refused before it is made; a text handed to a function of
+the build is bounded too. Steps and characters are counted, so they stop a
+template at the same place on every machine; the CPU time (which a template
+of the project's own takes milliseconds of) is the last resort, for each
+output and for all the outputs of one build (``build_scope``: the print
+edition is rendered again at each round of its make-up). ``LIMITS`` holds
+the bounds (README "Limits").
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ from __future__ import annotations
 import contextlib
 import decimal
 import functools
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
@@ -38,6 +46,9 @@ class Limits:
     items: int = 100_000  # items of one list a template builds, or of one range
     integer_bits: int = 4096  # a whole number a template computes (1,233 digits)
     depth: int = 50  # macros and recursive loops called one inside another
+    text_argument: int = 100_000  # characters of a text handed to a function of the build (one YAML value's)
+    seconds: float = 30.0  # CPU time of one output's templates
+    build_seconds: float = 120.0  # CPU time of all the templates of one build
 
 
 LIMITS = Limits()
@@ -50,10 +61,19 @@ class Budget:
     steps: int = 0
     characters: int = 0
     depth: int = 0
+    started: float = field(default_factory=time.process_time)
+    seconds: float = LIMITS.seconds  # CPU time it may take (less when the build has spent much)
 
-    def spend(self, characters: int = 0) -> None:
+    def spend(self, characters: int = 0, clock: bool = False) -> None:
+        """A step; ``clock``: one that may have been long, so the CPU time is read now
+        (else at every 1,024th step)."""
         self.steps += 1
         self.characters += characters
+        if (clock or not self.steps & 1023) and time.process_time() - self.started > self.seconds:
+            raise Unsafe(
+                f"the templates take more than {self.seconds:g} s of CPU time for one output "
+                f"(or all of a build's more than {LIMITS.build_seconds:g} s); loop over the data, not over a large range"
+            )
         if self.steps > LIMITS.steps:
             raise Unsafe(
                 f"the templates take more than {LIMITS.steps:,} steps (blocks, loop turns, calls, lookups) "
@@ -78,6 +98,18 @@ class Budget:
 
 
 _BUDGET: ContextVar[Budget | None] = ContextVar("template_budget", default=None)
+#: CPU seconds the templates of the running build have taken (``build_scope``).
+_BUILD: ContextVar[list[float] | None] = ContextVar("template_build", default=None)
+
+
+@contextlib.contextmanager
+def build_scope() -> Iterator[None]:
+    """One build: its outputs' templates share ``LIMITS.build_seconds``."""
+    token = _BUILD.set([0.0])
+    try:
+        yield
+    finally:
+        _BUILD.reset(token)
 
 
 @contextlib.contextmanager
@@ -87,24 +119,27 @@ def budget_scope() -> Iterator[Budget]:
     if current is not None:
         yield current
         return
-    budget = Budget()
+    build = _BUILD.get()
+    budget = Budget(seconds=LIMITS.seconds if build is None else min(LIMITS.seconds, LIMITS.build_seconds - build[0]))
     token = _BUDGET.set(budget)
     try:
         yield budget
     finally:
         _BUDGET.reset(token)
+        if build is not None:
+            build[0] += time.process_time() - budget.started
 
 
 def current() -> Budget | None:
     return _BUDGET.get()
 
 
-def charge(characters: int = 0) -> None:
+def charge(characters: int = 0, clock: bool = False) -> None:
     """One step of the running templates. Outside an output (Jinja folds
     constants when it compiles a template) there is nothing to charge."""
     budget = _BUDGET.get()
     if budget is not None:
-        budget.spend(characters)
+        budget.spend(characters, clock)
 
 
 def size(value: Any) -> int:
@@ -166,12 +201,18 @@ class Expose(Exposed):
         self._name, self._fn = name, fn
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        texts = sum(len(a) for a in (*args, *kwargs.values()) if isinstance(a, str))
+        if texts > LIMITS.text_argument:
+            raise Unsafe(
+                f"{self._name}() is given {texts:,} characters of text, over the {LIMITS.text_argument:,} "
+                "a function of the build takes"
+            )
         try:
             result = self._fn(*args, **kwargs)
         except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
             raise jinja2.TemplateRuntimeError(f"{self._name}() cannot take these arguments ({exc})") from exc
         check_size(result, f"the result of {self._name}()")
-        charge(size(result))
+        charge(texts + size(result), clock=True)
         return result
 
 
@@ -188,7 +229,7 @@ def _bounded(name: str, fn: Callable, check: Callable[..., None] | None) -> Call
             check(*(args[1:] if passes else args), **kwargs)
         result = fn(*args, **kwargs)
         check_size(result, f"the result of the filter {name}")
-        charge(size(result))
+        charge(size(result), clock=True)
         return result
 
     return run
@@ -246,7 +287,7 @@ def _join(fn: Callable) -> Callable:
             check_printable(item, "join() is given")
         length = sum(len(str(i)) for i in items) + len(str(d)) * max(len(items) - 1, 0)
         check_text(length, "the joined text")
-        charge(length)
+        charge(length, clock=True)
         return fn(eval_ctx, items, d)
 
     return run

@@ -294,7 +294,8 @@ class TemplateEnvironment(ImmutableSandboxedEnvironment):
         with budget.deeper() if nested else contextlib.nullcontext():
             result = context.call(obj, *args, **kwargs)
         if is_pure_method(obj):
-            charge(size(result) + (sum(size(r) for r in result) if isinstance(result, (list, tuple)) else 0))
+            made = size(result) + (sum(size(r) for r in result) if isinstance(result, (list, tuple)) else 0)
+            charge(made, clock=True)
         return result
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
