@@ -280,6 +280,10 @@ ESCAPES = {
         "{% macro down(n) %}{{ down(n + 1) }}{% endmacro %}{{ down(0) }}",
         "macros call one another more than 50 deep",
     ),
+    "an include of itself": (
+        '{% include "case.html" %}',
+        "templates include, import or extend one another in a loop, or too deep",
+    ),
     "a huge join": ("{{ range(10)|join('x' * 10000000) }}", "the joined text would be 90,000,010 characters long"),
     "a huge replace": (
         "{{ ('x' * 1000)|replace('', 'y' * 100000) }}",

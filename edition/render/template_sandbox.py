@@ -384,6 +384,9 @@ class TemplateEnvironment(ImmutableSandboxedEnvironment):
             return BuildFailed([_diagnostic("template.error", message, filename, line)])
         if isinstance(exc, jinja2.TemplateError):
             return BuildFailed([_diagnostic("template.error", f"template error: {exc}", filename, line)])
+        if isinstance(exc, RecursionError) and filename is not None:  # {% include %} of itself, or a loop of them
+            message = "templates include, import or extend one another in a loop, or too deep; end the loop"
+            return BuildFailed([_diagnostic("template.unsafe", message, filename, line)])
         if filename is not None and _raised_by_template(exc):
             message = f"template error: {type(exc).__name__}: {exc}"
             return BuildFailed([_diagnostic("template.error", message, filename, line)])
