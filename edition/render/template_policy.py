@@ -144,7 +144,7 @@ class Unsafe(SecurityError):
 
 
 class Exposed:
-    """A function of the build handed to templates (``template_limits.expose``)."""
+    """A function of the build handed to templates (``template_limits.Expose``, which bounds and charges it)."""
 
 
 class Handed:

@@ -1,8 +1,8 @@
 """Templates are code: the Jinja environment every template renders in.
 
 A project's ``templates/`` (or the templates of a folder extracted from a
-PDF/A, or brought along with a reader) comes from whoever made the folder,
-and Jinja renders a template by running Python. So a template runs in
+PDF/A; a course reader uses the project's) comes from whoever made the
+folder, and Jinja renders a template by running Python. So a template runs in
 Jinja's immutable sandbox, tightened from its denylist to an allowlist
 (``template_policy``: data, the build's functions and filters, methods that
 read), within the bounds of one output (``template_limits``), and reads other
@@ -98,34 +98,37 @@ def _loads(node: nodes.Expr) -> str | None:
     return None
 
 
+def _key(node: nodes.Node) -> str | None:
+    """The name a lookup written as a constant reaches for: ``x['__class__']``,
+    ``x|attr('__class__')``; None for any other node."""
+    if isinstance(node, nodes.Getitem):
+        key = node.arg
+    elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args:
+        key = node.args[0]
+    else:
+        return None
+    return key.value if isinstance(key, nodes.Const) and isinstance(key.value, str) else None
+
+
 def refusals(tree: nodes.Template) -> Iterator[tuple[int, str]]:
     """(line, message) for each thing a template writes that it may not use,
     whether or not a rendering would reach it."""
     for node in _walk(tree):
-        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
-            yield node.lineno, f"the template reaches for '{node.attr}', {INTERNALS}"
-        elif isinstance(node, (nodes.Getitem, nodes.Filter)):
-            key = (
-                node.arg
-                if isinstance(node, nodes.Getitem)
-                else (node.args[0] if node.name == "attr" and node.args else None)
+        name = node.attr if isinstance(node, nodes.Getattr) else _key(node)
+        if name is not None and name.startswith("_"):
+            yield node.lineno, f"the template reaches for '{name}', {INTERNALS}"
+        elif isinstance(node, nodes.Filter) and node.name in LEFT_OUT_FILTERS:
+            yield (
+                node.lineno,
+                f"the filter '{node.name}' is not given to templates ({', '.join(LEFT_OUT_FILTERS)} are not)",
             )
-            if isinstance(key, nodes.Const) and isinstance(key.value, str) and key.value.startswith("_"):
-                yield node.lineno, f"the template reaches for '{key.value}', {INTERNALS}"
-            if isinstance(node, nodes.Filter) and node.name in LEFT_OUT_FILTERS:
-                yield (
-                    node.lineno,
-                    f"the filter '{node.name}' is not given to templates ({', '.join(LEFT_OUT_FILTERS)} are not)",
-                )
         elif isinstance(node, nodes.Name) and node.ctx == "load" and node.name in LEFT_OUT_GLOBALS:
             yield (
                 node.lineno,
                 f"'{node.name}' is not given to templates (Jinja's {', '.join(LEFT_OUT_GLOBALS)} are not)",
             )
-        elif isinstance(node, (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
-            problem = _loads(node.template)
-            if problem:
-                yield node.lineno, problem
+        elif isinstance(node, (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)) and _loads(node.template):
+            yield node.lineno, _loads(node.template)
 
 
 def check_template(tree: nodes.Template, filename: str | None) -> None:
