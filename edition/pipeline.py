@@ -39,6 +39,7 @@ from edition.read.work import read_work
 from edition.render import templates
 from edition.render.body import environment
 from edition.render.print_html import PRINT_STYLESHEETS, PRINT_TEMPLATES, print_identifier
+from edition.render.template_limits import build_scope
 from edition.resolve.edition import resolve_work, single_work_edition
 from edition.resolve.volume import resolve_volume
 from edition.settings import Options
@@ -91,7 +92,7 @@ def run(options: Options, transaction: Transaction | None = None) -> Result:
     readlog.start()
     tools.forget_runs()  # Pandoc's runs are shared within a build (a reader's readings), never between builds
     try:
-        with cache.use(options.cache) as store:
+        with cache.use(options.cache) as store, build_scope():
             try:
                 if transaction is not None:
                     return _run(options, result, transaction)

@@ -39,12 +39,12 @@ READER_SCHEMA = {
     "term": Field(str, True),
     "identifier": Field(str, True),
     "date": Field((str, int), True, date=True),
-    "language": Field(str, True),
+    "language": Field(str, True, language=True),
     "rights": Field(str, True, max_chars=PARAGRAPH),
     "introduction": Field(str, max_chars=INTRODUCTION),
     "permissions_page": Field(bool),
     "bibliography": Field(str),  # in bib/: the sources of the PDF readings
-    "readings": Field(list, True),
+    "readings": Field(list, True, own_schema=True),  # READING_SCHEMA, or pdfreadings.SCHEMA
 }
 READING_SCHEMA = {
     "work": Field(str, True),

@@ -25,14 +25,14 @@ from edition.model import COLUMN_TYPES, Column, Section, SourceLocation, Table
 from edition.read import tablesize
 from edition.read.markdown.parse import div_attrs
 from edition.read.sandbox import Sandbox
-from edition.read.schema import Field, text, validate
+from edition.read.schema import PARAGRAPH, Field, text, validate
 from edition.read.sources import Mapping_, load_mapping, read_text
 
 TABLE_SCHEMA = {
     "columns": Field(dict, True),
-    "caption": Field(str),
-    "source": Field(str),
-    "notes": Field((list, str)),
+    "caption": Field(str, max_chars=PARAGRAPH),
+    "source": Field(str, max_chars=PARAGRAPH),
+    "notes": Field((list, str), max_chars=PARAGRAPH),
     "group_by": Field(str),
     "list_column": Field(str),
     "headers": Field(dict),
@@ -43,7 +43,7 @@ TABLE_SCHEMA = {
     "column_groups": Field(list),
     "missing": Field(str),
     "original_pages": Field(dict),
-    "source_note": Field(str),
+    "source_note": Field(str, max_chars=PARAGRAPH),
     "stated_totals": Field(dict),
 }
 #: The keys of a column given in the long form, ``name: {type: decimal, ...}``.

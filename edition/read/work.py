@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import os
-import string
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +47,7 @@ WORK_SCHEMA = {
     "title": Field(str, True),
     "subtitle": Field(str),
     "short_title": Field(str),
-    "authors": Field(list, True),
+    "authors": Field(list, True, own_schema=True),  # AUTHOR_SCHEMA
     "series": Field(str),
     "number": Field((int, str)),
     "series_editors": Field(list, items=str),
@@ -55,7 +55,7 @@ WORK_SCHEMA = {
     "place": Field(str),
     "date": Field((str, int), True, date=True),
     "edition_date": Field((str, int), date=True),
-    "language": Field(str, True),
+    "language": Field(str, True, language=True),
     "identifier": Field(str, True),
     "rights": Field(str, True, max_chars=PARAGRAPH),
     "abstract": Field(str, max_chars=PARAGRAPH),
@@ -291,11 +291,13 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
     if authors is None:
         return None
     d = m.data
-    if not _label_pattern_ok(text(d.get("document_label")) or DOCUMENT_LABEL):
+    problem = label_pattern_problem(text(d.get("document_label")) or DOCUMENT_LABEL)
+    if problem:
         diags.error(
             SourceLocation(path, m.line("document_label")),
             "meta.type",
-            "'document_label' must hold {number} and no other braces, as \"Document No. {number}\"",
+            f"'document_label' is {d['document_label']!r}: {problem}; write text with {{number}} once in it, "
+            'as "Document No. {number}" (no other braces, no format)',
         )
         return None
     smart = d.get("smart_quotes", True) is not False
@@ -329,12 +331,26 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
     )
 
 
-def _label_pattern_ok(pattern: str) -> bool:
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
-    except ValueError:
-        return False
-    return fields == ["number"]
+#: What a document label pattern holds: text, and ``{number}`` once. Parsed
+#: here, never handed to ``str.format`` (``{number:>1500000000}`` is a
+#: gigabyte of spaces, ``{number.__class__}`` an attribute).
+NUMBER_FIELD = "{number}"
+
+
+def label_pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is not a document label pattern; None if it is."""
+    fields = re.findall(r"\{[^{}]*\}?|\}", pattern)
+    others = [f for f in fields if f != NUMBER_FIELD]
+    if others:
+        return f"{others[0]!r} is not {NUMBER_FIELD}"
+    if len(fields) != 1:
+        return f"it holds {NUMBER_FIELD} " + ("more than once" if fields else "nowhere")
+    return None
+
+
+def document_label(pattern: str, number: int) -> str:
+    """A document's label from its work's pattern (checked by ``label_pattern_problem``)."""
+    return pattern.replace(NUMBER_FIELD, str(number))
 
 
 def _authors(m: Mapping_, path: Path, diags: Collector) -> list[Person] | None:
@@ -417,7 +433,7 @@ def _read_document(
         location=SourceLocation(path, 1),
         original_page=d.get("original_page"),
         number=d["number"],
-        label=d.get("label") or label.format(number=d["number"]),
+        label=d.get("label") or document_label(label, d["number"]),
         source_line=d["source_line"],
         date=text(d.get("date")),
         cite=text(d.get("cite")),

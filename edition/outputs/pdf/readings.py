@@ -39,6 +39,7 @@ from edition.layout.reading_pages import Placement
 from edition.model import Edition, Work
 from edition.outputs.pdf import save as pdfsave
 from edition.outputs.pdf.reading_tags import Graft, StructTree
+from edition.resolve.links import external_href
 
 
 def insert(
@@ -232,7 +233,9 @@ class Link:
 
 def _take_links(page: pikepdf.Page) -> list[Link]:
     """The page's web links and jumps; every other action (JavaScript, launching
-    files, remote documents) is left behind."""
+    files, remote documents) is left behind, and so is a web link the
+    project's own links could not be (``links.external_href``: ``http://``
+    without a host, a space or a control character, a port out of range)."""
     out = []
     for annot in page.obj.get("/Annots") or []:
         if annot.get("/Subtype") != "/Link" or "/Rect" not in annot:
@@ -240,8 +243,8 @@ def _take_links(page: pikepdf.Page) -> list[Link]:
         rect = tuple(float(v) for v in annot.Rect)
         action = annot.get("/A")
         if isinstance(action, Dictionary) and action.get("/S") == "/URI":
-            uri = str(action.get("/URI", ""))
-            if uri.startswith(("http://", "https://", "mailto:")):
+            uri = external_href(str(action.get("/URI", "")))
+            if uri is not None:
                 out.append(Link(rect, annot, uri=uri))
         elif isinstance(action, Dictionary) and action.get("/S") == "/GoTo":
             out.append(Link(rect, annot, dest=action.get("/D")))

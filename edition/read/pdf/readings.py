@@ -38,6 +38,7 @@ from edition.read.pdf.bounds import Budget, PdfDamaged, PdfMeasure, PdfTooLarge
 from edition.read.pdf.bounds import check as check_bounds
 from edition.read.pdf.problems import problems
 from edition.read.sandbox import Limit, Sandbox
+from edition.read.schema import PARAGRAPH, Field, check_value
 
 #: Largest PDF a reading may be (a 300-page scan at 300 dpi is about 60 MB): the largest input of all.
 MAX_PDF_BYTES = readlog.LARGEST_INPUT
@@ -47,9 +48,17 @@ MAX_PDF_PAGES = 1000
 MAX_VOLUME_PDF_PAGES = 2000
 #: The smallest and largest side of a page, in points (ISO 32000-1, annex C: 3 to 14,400 units).
 MIN_SIDE, MAX_SIDE = 3.0, 14_400.0
-KEYS = {"pdf", "pages", "cite", "title", "permissions", "epub_text"}
 #: How qpdf names a file it reads from memory, which says nothing to the reader of the message.
 BUFFER_RE = re.compile(r"^(?:stream )?<_io\.BytesIO object at 0x[0-9a-f]+>:? ?")
+SCHEMA = {
+    "pdf": Field(str),
+    "pages": Field((str, int)),
+    "cite": Field(str),
+    "title": Field(str),
+    "permissions": Field(str, max_chars=PARAGRAPH),
+    "epub_text": Field(bool),
+}
+KEYS = set(SCHEMA)
 RANGE = re.compile(r"\s*(\d+)\s*(?:[-–]\s*(\d+)\s*)?")
 
 
@@ -122,16 +131,10 @@ class PdfFiles:
 
 
 def _check_types(spec: dict, where, diags: Collector) -> None:
-    for key, kind, name in (
-        ("pdf", str, "text"),
-        ("cite", str, "text"),
-        ("title", str, "text"),
-        ("permissions", str, "text"),
-        ("epub_text", bool, "true or false"),
-        ("pages", (str, int), "a page or a range such as 3-28"),
-    ):
-        if key in spec and not isinstance(spec[key], kind):
-            diags.error(where(key), "meta.type", f"{key!r} in a PDF reading must be {name}")
+    """Each key's type and length, by the schema every definition is checked with."""
+    for key, shape in SCHEMA.items():
+        if key in spec:
+            check_value(spec[key], shape, where(key), f"{key!r} in a PDF reading", diags)
 
 
 def _entry(spec: dict, bib: dict[str, BibEntry], bib_path: Path | None, where, diags: Collector) -> BibEntry | None:
