@@ -39,7 +39,7 @@ from edition.read.pdf import readings as pdfreadings
 from . import pdfs
 from .bounded import ROOT, build_bounded, killed_by_limit
 from .projects import BIB_MIN, make_project, reader_head, section
-from .test_safety_input import build, refused, snapshot
+from .refusals import build, snapshot
 
 COURSE_BIB = "@book{scan2020,\n  author = {Doe, Jane},\n  title = {A Scan},\n  publisher = {P},\n  date = {2020},\n}\n"
 READER = "readers/r.yaml"
@@ -362,20 +362,19 @@ def test_markdown_tables_are_bounded_as_csv_tables_are(tmp_path, table, message)
     assert lines == [f"content/test/text/01-one.md:4: error: {message} [md.size]"]
 
 
-def test_the_tables_of_a_work_are_bounded_together(tmp_path, capsys, monkeypatch):
+def test_the_tables_of_a_work_are_bounded_together(refused, monkeypatch):
     """Each table within its limits, a thousand of them would not be: 100,000
     cells in all for a work, or a reader with all its readings; tried at 5."""
     assert tablesize.MAX_EDITION_CELLS == 100_000
     monkeypatch.setattr(tablesize, "MAX_EDITION_CELLS", 5)
     pipe = "| a | b |\n|---|---|\n| 1 | 2 |\n"
     refused(
-        tmp_path,
-        capsys,
         {"content/test/text/02-two.md": section(pipe, "Two")},
         [
             "content/test/text/02-two.md:4: error: with this table the edition's tables hold 8 cells, over the "
             "limit of 5 for all the tables of a work or reader; split it or print extracts [md.size]"
         ],
+        fresh=True,
         sections={"01-one.md": section(pipe)},
     )
 
@@ -396,20 +395,19 @@ def test_the_tables_of_a_reader_are_counted_in_every_reading(tmp_path, capsys, m
     ]
 
 
-def test_a_bibtex_file_of_too_many_entries(tmp_path, capsys, monkeypatch):
+def test_a_bibtex_file_of_too_many_entries(refused, monkeypatch):
     """330,000 one-line entries in 8 MB: 33 s to parse, then Pandoc ran out of
     its heap after 105 s. At most 20,000 entries, counted before parsing; tried at 3."""
     assert bibliography.MAX_ENTRIES == 20_000
     monkeypatch.setattr(bibliography, "MAX_ENTRIES", 3)
     entries = "".join(f"@misc{{k{n},\n  title = {{T}},\n}}\n" for n in range(4))
     refused(
-        tmp_path,
-        capsys,
         {"bib/test.bib": BIB_MIN + entries},
         [
             "bib/test.bib:13: error: more than 3 BibTeX entries in one file; give the work a file of the entries "
             "it cites [file.size]"
         ],
+        fresh=True,
     )
 
 
