@@ -24,9 +24,10 @@ from hypothesis import strategies as st
 
 from edition.pipeline import Options, run
 
-from .conftest import READER, ROOT
+from .projects import DEMO_READER as READER
+from .projects import KITCHEN_SINK as SINK
+from .projects import ROOT
 
-SINK = ROOT / "tests" / "kitchen-sink"
 ESSAY = Path("content") / "juche" / "text" / "03-joining-the-third-world.md"
 
 
