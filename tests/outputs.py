@@ -476,3 +476,44 @@ def assert_markers_match_pages(pdf: Path, epub: Path, pdf_reading_pages: set[int
         assert starts[page].startswith(fragment), (
             f"page {page}: PDF begins {pdf_word!r}, EPUB marker before {starts[page]!r}"
         )
+
+
+def structure_tree(pdf: Path | bytes) -> tuple:
+    """The PDF's structure tree as nested tuples, as a reader of the tags meets
+    it: each element's role, attributes and kids in order; a marked-content kid
+    as (page index, MCID) whichever way it is written (an integer on the
+    element's page or a reference), a link as (page index, its rectangle).
+    Object numbers, and where an element is kept in the file, are left out."""
+    import io
+
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf) if isinstance(pdf, bytes) else pdf) as document:
+        pages = {page.obj.objgen: index for index, page in enumerate(document.pages)}
+
+        def page_of(holder: pikepdf.Dictionary, home: int | None) -> int | None:
+            return pages[holder.Pg.objgen] if "/Pg" in holder else home
+
+        def element(node: pikepdf.Dictionary, home: int | None) -> tuple:
+            home = page_of(node, home)
+            attrs = tuple(
+                (key, repr(value))
+                for key, value in sorted(node.items())
+                if key not in ("/P", "/K", "/Pg", "/EditionKey", "/Type")
+            )
+            kids = node.get("/K")
+            listed = list(kids) if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
+            return (attrs, tuple(kid_of(kid, home) for kid in listed))
+
+        def kid_of(kid: object, home: int | None) -> tuple:
+            if isinstance(kid, int):
+                return ("mc", home, kid)
+            assert isinstance(kid, pikepdf.Dictionary), kid
+            if kid.get("/Type") == pikepdf.Name.MCR:
+                return ("mc", page_of(kid, home), int(kid.MCID))
+            if kid.get("/Type") == pikepdf.Name.OBJR:
+                return ("link", page_of(kid, home), tuple(round(float(x), 2) for x in kid.Obj.Rect))
+            return element(kid, home)
+
+        root = document.Root.StructTreeRoot.K
+        return tuple(element(kid, None) for kid in (root if isinstance(root, pikepdf.Array) else [root]))

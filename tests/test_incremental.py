@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 
 from edition.pipeline import Options, run
 
+from .builds import typesetting
+from .outputs import structure_tree
 from .projects import DEMO_READER as READER
 from .projects import KITCHEN_SINK as SINK
 from .projects import ROOT
@@ -122,7 +124,7 @@ def test_the_paper_after_only_its_rights_are_changed(paper):
 
 
 @pytest.fixture(scope="module")
-def sink(tmp_path_factory: pytest.TempPathFactory) -> Builds:
+def sink_builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     builds = Builds(copy_project(tmp_path_factory.mktemp("incremental-sink"), sink=True), "kitchen-sink")
     builds.build(True)
     return builds
@@ -141,19 +143,19 @@ def _swap_paragraphs(path: Path) -> None:
     raise AssertionError(f"no two plain paragraphs side by side in {path}")
 
 
-def test_the_kitchen_sink_after_a_paragraph_is_moved(sink):
-    _swap_paragraphs(sink.project / "content" / "kitchen-sink" / "text" / "02-structure.md")
-    sink.same_as_clean()
+def test_the_kitchen_sink_after_a_paragraph_is_moved(sink_builds):
+    _swap_paragraphs(sink_builds.project / "content" / "kitchen-sink" / "text" / "02-structure.md")
+    sink_builds.same_as_clean()
 
 
-def test_the_kitchen_sink_after_a_section_is_added(sink):
-    added = sink.project / "content" / "kitchen-sink" / "text" / "06-added.md"
+def test_the_kitchen_sink_after_a_section_is_added(sink_builds):
+    added = sink_builds.project / "content" / "kitchen-sink" / "text" / "06-added.md"
     added.write_text('---\ntitle: "An Added Section"\n---\nA section written after the others.\n', encoding="utf-8")
-    sink.same_as_clean()
+    sink_builds.same_as_clean()
 
 
-def test_the_kitchen_sink_after_the_paper_size_is_changed(sink):
-    sink.same_as_clean(paper="a4")
+def test_the_kitchen_sink_after_the_paper_size_is_changed(sink_builds):
+    sink_builds.same_as_clean(paper="a4")
 
 
 @pytest.fixture(scope="module")
@@ -214,16 +216,9 @@ def test_random_edits_never_change_a_byte(tmp_path_factory, edits):
 
 def _paper_html(corrections=None) -> str:
     from edition.layout import makeup
-    from edition.layout.print_layout import Typesetting, html
-    from edition.pipeline import build_date
-    from edition.read.work import read_work
-    from edition.render.body import environment
-    from edition.resolve.edition import resolve_work, single_work_edition
+    from edition.layout.print_layout import html
 
-    edition = single_work_edition(resolve_work(read_work(ROOT, "juche")))
-    options = Options(project=ROOT, out=ROOT / "dist")
-    job = Typesetting(edition, environment(ROOT / "templates"), options, build_date(edition))
-    return html(job, corrections or makeup.Corrections())
+    return html(typesetting(ROOT, "juche"), corrections or makeup.Corrections())
 
 
 def _pdf(document) -> bytes:
@@ -272,3 +267,33 @@ def test_chains_laid_out_apart_and_settled_are_the_document_laid_out_whole(built
     documents = [pagination.document(layout) for layout in layouts]
     whole = documents[0].copy([page for document in documents for page in document.pages])
     assert _pdf(whole) == _pdf(lay_out(final, ROOT))
+
+
+def test_the_chains_combined_have_the_structure_tree_of_one_write(built):
+    """The paper's print PDF, its chains written apart and combined, is tagged
+    as the whole document written at once: every element (a work's ``Div``
+    that a forced page break splits included) once, with the same role,
+    attributes and kids, each marked-content kid on the same page."""
+    from edition.layout.engine import lay_out
+    from edition.outputs.pdf import archival
+
+    edition = typesetting(ROOT, "juche").edition
+    whole = archival.write_print(lay_out(_paper_html(built.result.corrections["juche"]), ROOT), edition)
+    assert built.result.chains["juche"][1] > 1, "the paper was laid out in chains"
+    assert structure_tree(built.pdf) == structure_tree(whole)
+
+
+def test_the_preflight_made_chain_by_chain_is_the_whole_layouts(sink):
+    """The kitchen sink's preflight, its chains laid out and checked apart,
+    finds what a check of its whole final layout finds: its contents (in the
+    first chain) point into the other chains, and their entries are checked
+    against their targets there."""
+    from edition.layout import preflight
+    from edition.layout.engine import lay_out
+    from edition.layout.print_layout import html
+
+    project, result = sink["project"], sink["result"]
+    assert result.chains["kitchen-sink"][1] > 1, "the kitchen sink was laid out in chains"
+    job = typesetting(project, "kitchen-sink")
+    whole = lay_out(html(job, result.corrections["kitchen-sink"]), project)
+    assert result.preflight["kitchen-sink"].as_dict() == preflight.preflight(whole, job.words()).as_dict()

@@ -108,6 +108,7 @@ class Written:
     page_anchors: list[list[str]]
     report: dict  # ``preflight.Report.as_dict`` (pages in the chain), the edition's own words left unchecked
     words: list[tuple[int, str]]  # the edition's own words (``preflight.edition_words``)
+    contents: list[tuple[int, str, str]]  # the contents' entries (``preflight.contents_links``), checked by the parent
     calls: dict[tuple[str, int], int]  # note -> page of its call (in the chain, from 1)
     texts: dict[tuple[str, int], int]  # note -> page of its text
     placements: list  # ``reading_pages.Placement`` (pages in the chain)
@@ -282,8 +283,10 @@ class ChainJob:
             ),
             starts=found_starts(document),
             page_anchors=[sorted(page.anchors) for page in document.pages],
-            report=preflight.preflight(document).as_dict(),  # the edition's words are checked by the parent
+            # the edition's words and the contents' entries (their targets are in other chains) are checked by the parent
+            report=preflight.preflight(document, contents=False).as_dict(),
             words=preflight.edition_words([page._page_box for page in document.pages]),
+            contents=preflight.contents_links([page._page_box for page in document.pages]),
             calls=dict(placement.calls),
             texts=dict(placement.texts),
             placements=reading_pages.plan(document, setup.edition),
@@ -384,7 +387,8 @@ def lay_out(setup: Setup, html: str, jobs: int) -> Book:
     finally:
         for worker in pool.values():
             worker.close()
-    book = _book(setup, settlings, [done[k][0] for k in range(count)], [done[k][1] for k in range(count)])
+    ids = preflight.element_ids([built.root_box])  # the contents' targets, in every chain
+    book = _book(setup, settlings, [done[k][0] for k in range(count)], [done[k][1] for k in range(count)], ids)
     book.laid_out = len(writing)
     return book
 
@@ -451,7 +455,9 @@ def _counts_pages(built: pagination.Built) -> bool:
     return bool(_PAGES.search(pagination.stylesheets_text(built)))
 
 
-def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: list[Written]) -> Book:
+def _book(
+    setup: Setup, settlings: list[Settling], said: list[Said], written: list[Written], ids: dict[str, object]
+) -> Book:
     """The chains' PDFs put together, and their summaries in the document's page numbers."""
     for answer, done in zip(said, written, strict=True):
         for level, message in answer.messages + done.messages:
@@ -461,6 +467,7 @@ def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: li
     starts: list[PageStart | None] = []
     page_anchors: list[list[str]] = []
     report = preflight.Report()
+    contents: list[tuple[int, str, str]] = []
     placements: list = []
     notes = NotePlacement()
     corrections = makeup.Corrections()
@@ -476,6 +483,7 @@ def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: li
                         moved[key] += offset
                 report.faults[kind].append(moved)
         preflight.joined_words(report, [(page + offset, word) for page, word in done.words], setup.job.words())
+        contents += [(page + offset, entry, href) for page, entry, href in done.contents]
         placements += [
             reading_pages.Placement(p.page + offset, p.reading, p.source_page, p.rect, p.scale) for p in done.placements
         ]
@@ -483,6 +491,7 @@ def _book(setup: Setup, settlings: list[Settling], said: list[Said], written: li
         notes.texts.update({k: v + offset for k, v in done.texts.items()})
         corrections.ends.update(done.corrections.ends)
         corrections.spacing.update(done.corrections.spacing)
+    preflight.contents_faults(report, contents, ids)
     report.pages = len(page_anchors)
     starts = following_starts(starts)  # a page with no text begins where the next one does, in any chain
     book = Book(

@@ -11,9 +11,10 @@ So a build that changes one chain lays out and writes that chain only, and
 takes the others from here; a chain's entry is what a clean build of the same
 inputs makes of it, byte for byte (``tests/test_incremental.py``).
 
-The preflight's check of the edition's own words is made by the build on the
-words a chain's entry lists (the vocabulary changes with any text of the
-edition). Entries are JSON and bytes (the chain's PDF), each checked for its shape, with
+The preflight's checks of the edition's own words and of the contents' entries
+are made by the build on the words and entries a chain's entry lists (the
+vocabulary changes with any text of the edition; an entry's target may be in
+another chain). Entries are JSON and bytes (the chain's PDF), each checked for its shape, with
 the files the layout read (stylesheets, images, fonts) and their digests,
 checked when the entry is used (``layout.cache.load``'s rule).
 """
@@ -153,6 +154,7 @@ def _written_json(written) -> dict:
         "page_anchors": written.page_anchors,
         "report": written.report,
         "words": [list(w) for w in written.words],
+        "contents": [list(c) for c in written.contents],
         "calls": [[w, n, p] for (w, n), p in sorted(written.calls.items())],
         "texts": [[w, n, p] for (w, n), p in sorted(written.texts.items())],
         "placements": [asdict(p) | {"rect": list(p.rect)} for p in written.placements],
@@ -183,6 +185,7 @@ def _written(value: dict, pdf: bytes):
         page_anchors=[list(a) for a in value["page_anchors"]],
         report=value["report"],
         words=[(page, word) for page, word in value["words"]],
+        contents=[(page, entry, href) for page, entry, href in value["contents"]],
         calls={(w, n): p for w, n, p in value["calls"]},
         texts={(w, n): p for w, n, p in value["texts"]},
         placements=[Placement(**(p | {"rect": tuple(p["rect"])})) for p in value["placements"]],
@@ -206,6 +209,7 @@ def _valid_written(value: Any) -> bool:
         "page_anchors",
         "report",
         "words",
+        "contents",
         "calls",
         "texts",
         "placements",
@@ -226,6 +230,10 @@ def _valid_written(value: Any) -> bool:
         and all(isinstance(a, list) and all(isinstance(n, str) for n in a) for a in w["page_anchors"])
         and layoutcache._report(w["report"])
         and all(isinstance(x, list) and len(x) == 2 and _int(x[0]) and isinstance(x[1], str) for x in w["words"])
+        and all(
+            isinstance(x, list) and len(x) == 3 and _int(x[0]) and all(isinstance(t, str) for t in x[1:])
+            for x in w["contents"]
+        )
         and all(isinstance(x, str) and _int(n) and _int(p) for x, n, p in w["calls"] + w["texts"])
         and all(_placement(p) for p in w["placements"])
         and isinstance(w["ends"], list)

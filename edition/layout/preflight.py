@@ -102,9 +102,11 @@ def _excerpt(line: boxes.Box) -> str:
     return " ".join(_line_text(line).split())[:60]
 
 
-def preflight(document: Document, vocabulary: set[str] | None = None) -> Report:
+def preflight(document: Document, vocabulary: set[str] | None = None, contents: bool = True) -> Report:
     """The faults of a laid-out document; ``vocabulary`` (edition/layout/vocabulary.py)
-    enables the check of the edition's own words."""
+    enables the check of the edition's own words; ``contents=False`` leaves out
+    the check of the contents' entries (a chain's pages: their targets are in
+    other chains, ``contents_links`` and ``contents_faults`` check them)."""
     report = Report(pages=len(document.pages))
     for work, note, call, text in note_placement(document).faults():
         report.faults["notes_misplaced"].append({"page": call, "note": note, "work": work, "printed_on": text})
@@ -122,7 +124,8 @@ def preflight(document: Document, vocabulary: set[str] | None = None) -> Report:
         report.faults["underfull_pages"].append({"page": number + 1, "lines_short": round(short, 1)})
     _heading_space(report, flow)
     _running_heads(report, flow, pages)
-    _contents_entries(report, pages)
+    if contents:
+        contents_faults(report, contents_links(pages), element_ids([page.children[0] for page in pages]))
     if vocabulary is not None:
         _joined_words(report, pages, vocabulary)
     return report
@@ -197,14 +200,20 @@ def _classes(element) -> set[str]:
     return set((element.get("class") or "").split()) if element is not None else set()
 
 
-def _contents_entries(report: Report, pages: list) -> None:
-    """A contents entry must say more than the label of what it points to
-    ("DOCUMENT No. 1" alone, where the document has a title)."""
+def element_ids(roots: list) -> dict[str, object]:
+    """Each id of an element with a box below ``roots`` (each page's root box,
+    or a document's before it is laid out): the element, the first of that id."""
     ids: dict[str, object] = {}
-    for page in pages:
-        for box in _walk(page.children[0]):
+    for root in roots:
+        for box in _walk(root):
             if box.element is not None and box.element.get("id"):
                 ids.setdefault(box.element.get("id"), box.element)
+    return ids
+
+
+def contents_links(pages: list) -> list[tuple[int, str, str]]:
+    """(page, its text, the id it points to) for each entry of a contents."""
+    links = []
     seen: set[int] = set()
     for number, page in enumerate(pages, 1):
         for box, chain in _chains(page.children[0]):
@@ -213,14 +222,22 @@ def _contents_entries(report: Report, pages: list) -> None:
                 continue
             seen.add(id(element))
             entry = " ".join("".join(element.itertext()).split())
-            target = ids.get((element.get("href") or "").lstrip("#"))
-            blocks = text_blocks(target) if target is not None else []
-            label = " ".join(_own_text(blocks[0]).split()) if blocks else ""
-            titles = [t for t in (" ".join(_own_text(b).split()) for b in blocks if b.tag in HEADINGS) if t != label]
-            if not entry or (titles and set(words(entry)) <= set(words(label))):
-                report.faults["contents_entries"].append(
-                    {"page": number, "entry": entry, "target_title": titles[0][:60] if titles else ""}
-                )
+            links.append((number, entry, (element.get("href") or "").lstrip("#")))
+    return links
+
+
+def contents_faults(report: Report, links: list[tuple[int, str, str]], ids: dict[str, object]) -> None:
+    """A contents entry must say more than the label of what it points to
+    ("DOCUMENT No. 1" alone, where the document has a title)."""
+    for number, entry, href in links:
+        target = ids.get(href)
+        blocks = text_blocks(target) if target is not None else []
+        label = " ".join(_own_text(blocks[0]).split()) if blocks else ""
+        titles = [t for t in (" ".join(_own_text(b).split()) for b in blocks if b.tag in HEADINGS) if t != label]
+        if not entry or (titles and set(words(entry)) <= set(words(label))):
+            report.faults["contents_entries"].append(
+                {"page": number, "entry": entry, "target_title": titles[0][:60] if titles else ""}
+            )
 
 
 def _own_text(element) -> str:

@@ -136,7 +136,7 @@ def _graft(target: Any, source: Any, survivors: dict) -> None:
         and added
         and _is_element(kids[-1])
         and _is_element(added[0])
-        and KEY in kids[-1]
+        and "/" + KEY in kids[-1]  # pikepdf names a key with its slash
         and kids[-1].get("/" + KEY) == added[0].get("/" + KEY)
         and kids[-1].S == added[0].S
     ):
