@@ -6,6 +6,8 @@ The steps, each in its module:
 1. ``package``: the file is checked as a package from a stranger (size, zip
    bomb, encryption, macros, XML without entities) before anything reads it;
 2. ``revisions``: unresolved tracked changes refuse it; comments are listed;
+   ``fields``: Word's fields settled in its XML (citations' ids, the citation
+   manager's bibliography, tables of contents);
 3. ``reading``: Pandoc reads it (``docx+citations``) into its JSON model,
    within bounds;
 4. ``convert``, ``tables``, ``images``, ``citations``: the model becomes the
@@ -30,6 +32,7 @@ from edition.diagnostics import BuildFailed, Diagnostic, printable
 from edition.manuscripts import (
     citations,
     convert,
+    fields,
     images,
     markdown,
     metadata,
@@ -98,12 +101,16 @@ def import_manuscript(path: Path, project: Path, slug: str | None = None) -> Imp
         )
     checked = package.read_package(path)
     revisions.check_revisions(checked)
+    images.check_linked(checked)
     work = Path("content") / name
     notices = Notices(path, work)
     for comment in revisions.comments(checked):
         notices.warn("import.comment", revisions.describe(comment))
+    settled = fields.settle(checked, notices)
     doc = reading.read_document(checked)
     bib_name = f"{name}.bib" if citations.rename_keys(doc) else None
+    if settled.bibliographies:
+        convert.settle_bibliography(doc, bool(bib_name), notices)
     if bib_name:
         writing.check_free(project, name, with_bib=True)
     props = properties.properties(checked)
@@ -116,13 +123,16 @@ def import_manuscript(path: Path, project: Path, slug: str | None = None) -> Imp
         + [p.title for p in converted.parts]
     )
     files, texts = _sections(converted, lines[2:], work)
+    seen: dict[tuple[int, str], int] = {}
     for number, src in converted.alt_missing:
+        nth = seen[number, src] = seen.get((number, src), -1) + 1
         notices.warn(
             "import.alt-text",
             f"image '{src}' has no alt text in the manuscript: describe it between the brackets, "
             f"![A map of …]({src}); the build refuses an image without one",
             notices.section(converted.parts[number].stem),
-            f"]({src})",
+            f"![]({src})",
+            nth,
         )
     bib = None
     if bib_name:

@@ -17,6 +17,7 @@ from typing import Any
 
 from PIL import Image as PILImage
 
+from edition.diagnostics import printable
 from edition.manuscripts.package import Package, refuse
 from edition.manuscripts.pandoc_ast import Node, stringify
 from edition.read.sandbox import MAX_IMAGE_BYTES
@@ -26,6 +27,16 @@ from edition.read.work import IMAGE_FORMATS, MAX_IMAGE_PIXELS
 CONVERTED = {"BMP", "TIFF", "DIB", "PCX", "TGA"}
 #: Where the images go, relative to a section file.
 FOLDER = "images"
+
+R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+A_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
+V_IMAGEDATA = "{urn:schemas-microsoft-com:vml}imagedata"
+O_RELID = "{urn:schemas-microsoft-com:office:office}relid"
+RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+DRAW_IMAGE = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}image"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+#: The parts of a .docx whose pictures are part of the text.
+TEXT_PARTS = ("word/document.xml", "word/footnotes.xml", "word/endnotes.xml")
 
 
 @dataclass
@@ -48,6 +59,71 @@ def extract(package: Package, image: Node, extracted: Extracted) -> str:
         extracted.names[member] = name
         extracted.files[name] = data
     return f"{FOLDER}/{extracted.names[member]}"
+
+
+def check_linked(package: Package) -> None:
+    """Refuse a picture the file links to rather than holds (Word: Insert >
+    Pictures > Link to File; a path or URL outside the package): Pandoc would
+    drop it without a word, and nothing outside the file is ever read."""
+    for target in _linked_targets(package):
+        raise refuse(
+            package.path,
+            "import.image",
+            f"the text shows a picture linked to a file outside the document ({printable(target)[:200]}), which "
+            "the import never reads: insert the picture into the document itself (Word: Insert > Pictures > "
+            "This Device; or Edit Links to Files > Save picture in document) and import again",
+        )
+
+
+def _linked_targets(package: Package) -> list[str]:
+    if package.kind == "odt":
+        root = package.xml("content.xml")
+        hrefs = [e.get(XLINK_HREF) or "" for e in root.iter(DRAW_IMAGE)] if root is not None else []
+        return [h for h in hrefs if h and h.lstrip("./") not in package.members]
+    found: list[str] = []
+    for part in TEXT_PARTS:
+        root = package.xml(part)
+        if root is None:
+            continue
+        rels = _relationships(package, part)
+        for element in root.iter(A_BLIP, V_IMAGEDATA):
+            if element.tag == A_BLIP:
+                ids = [element.get(R + "embed")] if element.get(R + "embed") else [element.get(R + "link")]
+            else:
+                ids = [element.get(R + "id") or element.get(O_RELID)]
+            for rel_id in ids:
+                if rel_id is None:
+                    continue
+                target, member = rels.get(rel_id, (rel_id, None))
+                if member is None or member not in package.members:
+                    found.append(target)
+    return found
+
+
+def _relationships(package: Package, part: str) -> dict[str, tuple[str, str | None]]:
+    """A part's relationships: id -> (target as written, the member it names
+    inside the package, or None for an external one)."""
+    folder, name = part.rsplit("/", 1)
+    root = package.xml(f"{folder}/_rels/{name}.rels")
+    out: dict[str, tuple[str, str | None]] = {}
+    if root is None:
+        return out
+    for rel in root.iter(RELS):
+        target = rel.get("Target") or ""
+        if rel.get("TargetMode") == "External":
+            out[rel.get("Id") or ""] = (target, None)
+            continue
+        parts = [] if target.startswith("/") else folder.split("/")
+        for piece in target.lstrip("/").split("/"):
+            if piece == "..":
+                if not parts:
+                    parts = None
+                    break
+                parts.pop()
+            elif piece not in ("", "."):
+                parts.append(piece)
+        out[rel.get("Id") or ""] = (target, "/".join(parts) if parts is not None else None)
+    return out
 
 
 def _member(package: Package, source: str) -> str:
@@ -81,28 +157,39 @@ def _usable(package: Package, member: str, number: int) -> tuple[bytes, str]:
             "save it as a PNG picture (Word: right-click > Save as Picture), insert that instead and import again",
         )
     fmt, size = kind
-    if size[0] * size[1] > MAX_IMAGE_PIXELS:
+    if size is None or size[0] * size[1] > MAX_IMAGE_PIXELS:
+        declared = f"{size[0]} x {size[1]} pixels" if size else "more pixels than Pillow opens (a decompression bomb?)"
         raise refuse(
             package.path,
             "file.size",
-            f"{what} has {size[0]} x {size[1]} pixels, over the limit of {MAX_IMAGE_PIXELS}; make it smaller",
+            f"{what} has {declared}, over the limit of {MAX_IMAGE_PIXELS} pixels; make it smaller and import again",
         )
     if fmt in IMAGE_FORMATS:
         return data, IMAGE_FORMATS[fmt][1]
-    with PILImage.open(io.BytesIO(data)) as picture:
-        buffer = io.BytesIO()
-        picture.save(buffer, "PNG")
+    try:
+        with PILImage.open(io.BytesIO(data)) as picture:
+            buffer = io.BytesIO()
+            picture.save(buffer, "PNG")
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for a damaged file
+        raise refuse(
+            package.path,
+            "import.image",
+            f"{what} is a damaged {fmt} picture ({type(exc).__name__}); insert it again as a PNG picture",
+        ) from None
     return buffer.getvalue(), ".png"
 
 
-def _format(data: bytes) -> tuple[str, tuple[int, int]] | None:
+def _format(data: bytes) -> tuple[str, tuple[int, int] | None] | None:
     """Pillow's name and size of a raster image it reads from the header (never
-    decoded here); ``None`` for a vector picture or anything else."""
+    decoded here), the size ``None`` for one declaring more pixels than
+    Pillow opens at all; ``None`` for a vector picture or anything else."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with PILImage.open(io.BytesIO(data)) as picture:
                 fmt, size = picture.format or "", picture.size
+    except PILImage.DecompressionBombError:
+        return "", None
     except Exception:  # noqa: BLE001 - Pillow raises many kinds for a file it cannot read
         return None
     if fmt in IMAGE_FORMATS or fmt in CONVERTED:
