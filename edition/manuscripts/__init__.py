@@ -20,6 +20,7 @@ The steps, each in its module:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ from pathlib import Path
 import yaml
 
 from edition import ids
-from edition.diagnostics import BuildFailed, Diagnostic, printable
+from edition.diagnostics import BuildFailed, Collector, Diagnostic, printable
+from edition.fonts import scripts
 from edition.manuscripts import (
     citations,
     convert,
@@ -144,6 +146,9 @@ def import_manuscript(path: Path, project: Path, slug: str | None = None) -> Imp
     )
     files["work.yaml"] = metadata.dump(meta, printable(path.name)).encode("utf-8")
     writing.publish(project, name, files, bib)
+    # a character no font of the edition draws (an emoji) stops the build: said now, where it stands
+    glyphs = Collector()
+    scripts.check_files([project / work / "work.yaml", *(project / path for path in texts)], glyphs)
     blocks = [p.blocks for p in converted.parts]
     return Imported(
         slug=name,
@@ -152,7 +157,8 @@ def import_manuscript(path: Path, project: Path, slug: str | None = None) -> Imp
         citations=sum(len(node["c"][0]) for node in walk(blocks) if node["t"] == "Cite"),
         images=len(converted.images.files),
         tables=len(converted.tables),
-        warnings=notices.diagnostics(project, texts),
+        warnings=notices.diagnostics(project, texts)
+        + [dataclasses.replace(d, severity="warning") for d in glyphs.items],
         to_fill=meta.to_fill,
         to_check=meta.to_check,
     )

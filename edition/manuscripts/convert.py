@@ -462,11 +462,13 @@ def _unlinked(inlines: list[Node]) -> list[Node]:
 
 
 def _odt_notes(part: Part) -> None:
-    """Pandoc's ODT reader reads every note's text as one block quotation (the
-    note style's indent): the note holds the paragraphs inside it."""
+    """Pandoc's ODT reader reads a note's paragraphs as block quotations (the
+    note style's indent): the note holds the paragraphs inside them."""
     for node in walk(part.blocks):
-        if node["t"] == "Note" and len(node["c"]) == 1 and node["c"][0]["t"] == "BlockQuote":
-            node["c"] = node["c"][0]["c"]
+        if node["t"] == "Note":
+            node["c"] = [
+                inner for block in node["c"] for inner in (block["c"] if block["t"] == "BlockQuote" else [block])
+            ]
 
 
 def _notes_hold_paragraphs(part: Part, notices: Notices) -> None:

@@ -10,8 +10,8 @@ the text keeps the characters the author typed (“curly” quotes, dashes,
 ellipses, and straight ones where typed), and the work says
 ``smart_quotes: false``. What the build's reader reads as syntax where
 Pandoc's would not is escaped here, where it is typed as text: ``--`` (an en
-dash) and ``...`` (an ellipsis), every ``@`` (a citation), ``{`` (attributes)
-and ``:::`` (a fenced div). Two lists in a row are kept apart by an HTML
+dash) and ``...`` (an ellipsis), every ``@`` (a citation), ``{`` (attributes),
+``:::`` (a fenced div) and ``&`` before ``amp;`` (a character reference). Two lists in a row are kept apart by an HTML
 comment, which the build drops (Pandoc's writer would put a paragraph
 holding a no-break space between them).
 """
@@ -32,7 +32,9 @@ WRITER = (
     "-native_divs-link_attributes-implicit_figures-auto_identifiers"
 )
 #: What the build's reader would read as typography, a citation, attributes or a div.
-TYPED_RE = re.compile(r"--|\.\.\.|@|\{|:::")
+TYPED_RE = re.compile(r"--|\.\.\.|@|\{|:::|&#?[A-Za-z0-9]+;")
+#: What the build's reader reads as a character reference (``&amp;``, ``&#x41;``).
+ENTITY_RE = re.compile(r"&#?[A-Za-z0-9]+;")
 LISTS_APART = {"t": "RawBlock", "c": ["markdown", "<!-- -->"]}
 #: A marker paragraph between the parts of one writer run.
 SEPARATOR = "EDITIONIMPORTSEPARATOR"
@@ -76,8 +78,8 @@ def _lists_apart(items: list[Any]) -> list[Any]:
 
 
 def _escape_typed(items: list[Any]) -> list[Any]:
-    """Split each ``Str`` so that its ``--``, ``...``, ``@``, ``{`` and ``:::``
-    are written escaped (``-\\-``, ``..\\.``, ``\\@``, ``\\{``, ``\\:::``) as raw
+    """Split each ``Str`` so that its ``--``, ``...``, ``@``, ``{``, ``:::`` and
+    ``&amp;`` are written escaped (``-\\-``, ``..\\.``, ``\\@``, ``\\{``, ``\\:::``) as raw
     Markdown."""
     if not any(isinstance(i, dict) and i.get("t") == "Str" and TYPED_RE.search(i["c"]) for i in items):
         return items
@@ -93,6 +95,7 @@ def _escape_typed(items: list[Any]) -> list[Any]:
                 or (char == "-" and text[index - 1 : index] == "-")
                 or (char == "." and text[index - 2 : index] == "..")
                 or (char == ":" and text[index : index + 3] == ":::" and text[index - 1 : index] != ":")
+                or (char == "&" and ENTITY_RE.match(text, index))
             ):
                 if text[start:index]:
                     out.append({"t": "Str", "c": text[start:index]})
