@@ -87,7 +87,7 @@ CODES: dict[str, str] = {
     "or a citation field cites nothing readable and is kept as its text (a warning)",
     "import.field": "--import: a field Word generates (a table of contents, an index, the citation manager's "
     "bibliography) was left out, or a page number field keeps Word's number (a warning)",
-    "import.moved": "--import: a note or citation in a heading was moved after it (a warning)",
+    "import.moved": "--import: a note or citation in a heading, or a text box's text, was moved after it (a warning)",
     "import.note": "--import: a note held blocks a note cannot hold, kept as paragraphs (a warning)",
     "import.equation": "--import: an equation is kept as its TeX in code (a warning)",
     "import.link": "--import: a link to a place the work does not hold is kept as its words (a warning)",

@@ -6,8 +6,9 @@ The steps, each in its module:
 1. ``package``: the file is checked as a package from a stranger (size, zip
    bomb, encryption, macros, XML without entities) before anything reads it;
 2. ``revisions``: unresolved tracked changes refuse it; comments are listed;
-   ``fields``: Word's fields settled in its XML (citations' ids, the citation
-   manager's bibliography, tables of contents);
+   ``boxes``, ``fields``: text boxes made paragraphs, and Word's fields
+   settled, in its XML (citations' ids, the citation manager's bibliography,
+   tables of contents);
 3. ``reading``: Pandoc reads it (``docx+citations``) into its JSON model,
    within bounds;
 4. ``convert``, ``tables``, ``images``, ``citations``: the model becomes the
@@ -32,6 +33,7 @@ from edition import ids
 from edition.diagnostics import BuildFailed, Collector, Diagnostic, printable
 from edition.fonts import scripts
 from edition.manuscripts import (
+    boxes,
     citations,
     convert,
     fields,
@@ -108,6 +110,7 @@ def import_manuscript(path: Path, project: Path, slug: str | None = None) -> Imp
     notices = Notices(path, work)
     for comment in revisions.comments(checked):
         notices.warn("import.comment", revisions.describe(comment))
+    boxes.settle(checked, notices)
     settled = fields.settle(checked, notices)
     doc = reading.read_document(checked)
     bib_name = f"{name}.bib" if citations.rename_keys(doc) else None

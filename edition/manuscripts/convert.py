@@ -542,6 +542,7 @@ def _place_images(package: Package, part: Part, number: int, converted: Converte
         alt_in_word = block.pop("alt_in_word", None) if isinstance(block, dict) else None
         for node in walk(block):
             if node["t"] == "Image":
+                images.with_title_as_alt(node)
                 src = images.extract(package, node, converted.images)
                 node["c"] = images.plain_image(src, node["c"][1])["c"]
                 if not images.alt_text(node):

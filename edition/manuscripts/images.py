@@ -4,8 +4,11 @@ Pandoc names each image by its place in the package (``media/image1.png`` in
 a ``.docx``, ``Pictures/….png`` in an ``.odt``); the import copies it to
 ``text/images/figure-N.<ext>`` in the order the text shows it. PNG, JPEG,
 GIF and WebP are copied byte for byte; a BMP or TIFF is converted to PNG by
-Pillow (within the build's pixel limit); a vector image (EMF, WMF, SVG) the
-outputs cannot carry is refused with the way to save it as a picture.
+Pillow (within the build's pixel limit); an SVG that Word stored with a PNG
+copy is taken as that PNG; a vector image (EMF, WMF, SVG) the outputs cannot
+carry is refused with the way to save it as a picture. Word's alt text is
+the picture's description, or its title when it has none (Word 2010's "Title"
+field).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from PIL import Image as PILImage
 
 from edition.diagnostics import printable
 from edition.manuscripts.package import Package, refuse
-from edition.manuscripts.pandoc_ast import Node, stringify
+from edition.manuscripts.pandoc_ast import Node, stringify, text_inlines
 from edition.read.sandbox import MAX_IMAGE_BYTES
 from edition.read.work import IMAGE_FORMATS, MAX_IMAGE_PIXELS
 
@@ -31,6 +34,7 @@ FOLDER = "images"
 R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 A_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
 V_IMAGEDATA = "{urn:schemas-microsoft-com:vml}imagedata"
+SVG_BLIP = "{http://schemas.microsoft.com/office/drawing/2016/SVG/main}svgBlip"
 O_RELID = "{urn:schemas-microsoft-com:office:office}relid"
 RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 DRAW_IMAGE = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}image"
@@ -46,6 +50,7 @@ class Extracted:
 
     files: dict[str, bytes] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # package member -> file name
+    fallbacks: dict[str, str] | None = None  # an SVG member -> the PNG Word stored beside it
 
 
 def extract(package: Package, image: Node, extracted: Extracted) -> str:
@@ -53,6 +58,9 @@ def extract(package: Package, image: Node, extracted: Extracted) -> str:
     its path relative to a section file."""
     source = image["c"][2][0]
     member = _member(package, source)
+    if extracted.fallbacks is None:
+        extracted.fallbacks = _svg_fallbacks(package)
+    member = extracted.fallbacks.get(member, member)
     if member not in extracted.names:
         data, ext = _usable(package, member, len(extracted.names) + 1)
         name = f"figure-{len(extracted.names) + 1}{ext}"
@@ -97,6 +105,26 @@ def _linked_targets(package: Package) -> list[str]:
                 target, member = rels.get(rel_id, (rel_id, None))
                 if member is None or member not in package.members:
                     found.append(target)
+    return found
+
+
+def _svg_fallbacks(package: Package) -> dict[str, str]:
+    """Word 2016 and later store an SVG picture with a PNG copy for readers
+    without SVG (the picture's ``a:blip``, the SVG in its ``asvg:svgBlip``
+    extension); Pandoc takes the SVG, which the outputs cannot carry: the PNG
+    stands in for it."""
+    found: dict[str, str] = {}
+    for part in TEXT_PARTS if package.kind == "docx" else ():
+        root = package.xml(part)
+        if root is None:
+            continue
+        rels = _relationships(package, part)
+        for blip in root.iter(A_BLIP):
+            png = rels.get(blip.get(R + "embed") or "", ("", None))[1]
+            for svg_blip in blip.iter(SVG_BLIP):
+                svg = rels.get(svg_blip.get(R + "embed") or "", ("", None))[1]
+                if svg and png and png in package.members:
+                    found[svg] = png
     return found
 
 
@@ -210,6 +238,14 @@ def _vector_kind(data: bytes) -> str:
 
 def alt_text(image: Node) -> str:
     return " ".join(stringify(image["c"][1]).split())
+
+
+def with_title_as_alt(image: Node) -> None:
+    """An image whose alt text Word kept as its title only (Pandoc's image
+    title): the title is the description."""
+    title = " ".join(image["c"][2][1].split())
+    if not alt_text(image) and title:
+        image["c"][1] = text_inlines(title)
 
 
 def plain_image(src: str, description: list[Any]) -> Node:
