@@ -257,8 +257,10 @@ def pandoc_manuscript(path: Path, markdown: str, extra: dict[str, bytes] | None 
 
 
 def libreoffice_copy(source: Path, target: Path) -> Path:
-    """``source`` opened and saved as ``.docx`` by LibreOffice Writer, headless,
-    with a profile of its own (so it runs beside another LibreOffice, as root)."""
+    """``source`` opened and saved as ``.docx`` (or, for a ``target`` named
+    ``.odt``, as OpenDocument) by LibreOffice Writer, headless, with a profile
+    of its own (so it runs beside another LibreOffice, as root)."""
+    kind = "odt:writer8" if target.suffix == ".odt" else "docx:MS Word 2007 XML"
     office = shutil.which("libreoffice") or shutil.which("soffice")
     if office is None:
         raise RuntimeError("LibreOffice is not installed (bash .ci/setup installs libreoffice-writer-nogui)")
@@ -273,7 +275,7 @@ def libreoffice_copy(source: Path, target: Path) -> Path:
                 "--headless",
                 "--norestore",
                 "--convert-to",
-                "docx:MS Word 2007 XML",
+                kind,
                 "--outdir",
                 str(out),
                 str(source),
@@ -283,7 +285,7 @@ def libreoffice_copy(source: Path, target: Path) -> Path:
             timeout=300,
             env=env,
         )
-        shutil.move(out / (source.stem + ".docx"), target)
+        shutil.move(out / (source.stem + target.suffix), target)
     return target
 
 

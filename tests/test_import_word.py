@@ -335,3 +335,46 @@ def test_a_text_box_in_a_note_keeps_the_note_s_words(tmp_path, capsys):
         tmp_path, capsys, [("Normal", t("Text.") + manuscripts.note_call(1))], [note], "boxnote.docx"
     )
     assert "[^1]: The note's words.\n\n    A box in the note.\n" in text
+
+
+# -- a LibreOffice manuscript --------------------------------------------------------------
+
+#: A text as LibreOffice keeps it (Flat ODT): footnotes (one of two paragraphs),
+#: an endnote, a heading with a bookmark and a cross-reference to it.
+FLAT_ODT = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+ xmlns:dc="http://purl.org/dc/elements/1.1/" office:version="1.3" office:mimetype="application/vnd.oasis.opendocument.text">
+<office:meta><dc:title>Zwei Kapitel</dc:title><dc:creator>Lena Office</dc:creator></office:meta>
+<office:styles>
+ <style:style style:name="Heading_20_1" style:display-name="Heading 1" style:family="paragraph" style:default-outline-level="1"/>
+</office:styles>
+<office:body><office:text>
+<text:h text:style-name="Heading_20_1" text:outline-level="1">Erstes Kapitel</text:h>
+<text:p>Der Text.<text:note text:id="ftn1" text:note-class="footnote"><text:note-citation>1</text:note-citation><text:note-body>
+<text:p>Eine Fußnote.</text:p><text:p>Ihr zweiter Absatz.</text:p></text:note-body></text:note> Weiter.<text:note text:id="edn1"
+ text:note-class="endnote"><text:note-citation>i</text:note-citation><text:note-body><text:p>Eine Endnote.</text:p></text:note-body></text:note></text:p>
+<text:h text:style-name="Heading_20_1" text:outline-level="1"><text:bookmark-start text:name="zwei"/>Zweites Kapitel<text:bookmark-end text:name="zwei"/></text:h>
+<text:p>Siehe <text:bookmark-ref text:reference-format="text" text:ref-name="zwei">Zweites Kapitel</text:bookmark-ref>.</text:p>
+</office:text></office:body></office:document>
+"""
+
+
+@pytest.fixture(scope="module")
+def libreoffice_odt(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("libreoffice")
+    (folder / "kapitel.fodt").write_text(FLAT_ODT, encoding="utf-8")
+    return manuscripts.libreoffice_copy(folder / "kapitel.fodt", folder / "kapitel.odt")
+
+
+def test_libreoffice_notes_and_cross_references_come_in_whole(libreoffice_odt, tmp_path, capsys):
+    """Pandoc reads each paragraph of a LibreOffice note as a block quotation
+    (the note style's indent), and a bookmark in a heading as an id of its own
+    (``anchor``): neither is worth a warning, nor may stop the build."""
+    project = tmp_path / "project"
+    status, _, err = run_cli(["--import", str(libreoffice_odt)], project, capsys)
+    assert status == 0 and err == []
+    first = (project / "content/kapitel/text/01-erstes-kapitel.md").read_text(encoding="utf-8")
+    assert first.endswith("[^1]: Eine Fußnote.\n\n    Ihr zweiter Absatz.\n\n[^2]: Eine Endnote.\n")
+    second = (project / "content/kapitel/text/02-zweites-kapitel.md").read_text(encoding="utf-8")
+    assert second.endswith("---\nSiehe [Zweites Kapitel](#02-zweites-kapitel).\n")
