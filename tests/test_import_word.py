@@ -378,3 +378,23 @@ def test_libreoffice_notes_and_cross_references_come_in_whole(libreoffice_odt, t
     assert first.endswith("[^1]: Eine Fußnote.\n\n    Ihr zweiter Absatz.\n\n[^2]: Eine Endnote.\n")
     second = (project / "content/kapitel/text/02-zweites-kapitel.md").read_text(encoding="utf-8")
     assert second.endswith("---\nSiehe [Zweites Kapitel](#02-zweites-kapitel).\n")
+
+
+def test_a_comment_on_a_note_s_words_is_listed_with_them(tmp_path, capsys):
+    commented = '<w:commentRangeStart w:id="3"/>' + t("these words") + '<w:commentRangeEnd w:id="3"/>'
+    source = manuscripts.word_document(
+        tmp_path / "source.docx",
+        [("Normal", t("Text.") + manuscripts.note_call(1))],
+        notes=[t("A note on ") + commented],
+    )
+    comments = (
+        f'<w:comments xmlns:w="{manuscripts.W_NS}"><w:comment w:id="3" w:author="Ed Itor">'
+        "<w:p><w:r><w:t>Source?</w:t></w:r></w:p></w:comment></w:comments>"
+    ).encode()
+    path = manuscripts.rewrite_member(source, tmp_path / "noted.docx", "", lambda d: d, {"word/comments.xml": comments})
+    status, _, err = run_cli(["--import", str(path)], tmp_path / "project", capsys)
+    assert status == 0
+    assert err == [
+        f"{path}: warning: comment by Ed Itor on 'these words' dropped (comments are no part of the text): "
+        "'Source?' [import.comment]"
+    ]
