@@ -398,3 +398,10 @@ def test_a_comment_on_a_note_s_words_is_listed_with_them(tmp_path, capsys):
         f"{path}: warning: comment by Ed Itor on 'these words' dropped (comments are no part of the text): "
         "'Source?' [import.comment]"
     ]
+
+
+def test_a_text_box_sharing_a_run_with_words_keeps_them(tmp_path, capsys):
+    box = manuscripts.text_box(t("Boxed."))
+    shared = box.replace("<w:r>", '<w:r><w:t xml:space="preserve">Same run. </w:t>', 1)
+    _, _, text, _ = _import(tmp_path, capsys, [("Normal", t("Before. ") + shared)], name="shared.docx")
+    assert text.endswith("---\nBefore. Same run.\n\nBoxed.\n")

@@ -44,7 +44,8 @@ def _move_boxes(root: etree._Element, notices: Notices) -> bool:
             if box is None:
                 continue
             blocks = [copy.deepcopy(child) for child in box if child.tag in (W + "p", W + "tbl")]
-            run.getparent().remove(run)
+            holder = next(a for a in [box, *box.iterancestors()] if a.getparent() is run)
+            run.remove(holder)  # the run's own text, if it holds any beside the box, stays
             for block in blocks:
                 place.addnext(block)
                 place = block
