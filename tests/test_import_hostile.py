@@ -290,3 +290,16 @@ def test_pandoc_s_failure_is_one_line_without_its_backtrace(tmp_path, capsys):
     assert status == 2 and len(err) == 2
     assert err[0].startswith(f"{path}: error: Pandoc cannot read the file: ")
     assert err[0].endswith("[import.format]") and "HasCallStack" not in err[0] and "backtrace" not in err[0]
+
+
+def test_a_work_name_too_long_for_a_file_name_is_refused_or_cut(tmp_path, capsys):
+    path = manuscripts.small_word(tmp_path / ("Chapter" + "x" * 240 + ".docx"), [manuscripts.text_run("Text.")])
+    status, _, err = run_cli(["--import", str(path), "--slug", "a" * 300], tmp_path / "project", capsys)
+    assert status == 2
+    assert err[0] == (
+        "error: --slug is 300 characters long, over the limit of 100 for a work's name (its files' names hold it); "
+        "give a shorter one [file.name]"
+    )
+    status, out, err = run_cli(["--import", str(path)], tmp_path / "project", capsys)
+    assert status == 0, err
+    assert out[-1] == f"build it with: python build.py {('chapter' + 'x' * 240)[:100]} --check"

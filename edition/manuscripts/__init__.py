@@ -52,6 +52,9 @@ from edition.model import SourceLocation
 
 #: The manuscript formats the import reads, by suffix.
 SUFFIXES = (".docx", ".docm", ".odt")
+#: The longest work name the import makes (a file name holds at most 255 bytes,
+#: and the outputs add to the name: ``-pdfa.pdf``, ``.preflight.json``).
+MAX_SLUG = 100
 
 
 @dataclass
@@ -75,8 +78,19 @@ def slug_for(path: Path, slug: str | None) -> str:
             raise BuildFailed(
                 [Diagnostic(None, "file.name", f"--slug {slug!r} is no work name: a work's name is {ids.NAME_RULE}")]
             )
+        if len(slug) > MAX_SLUG:
+            raise BuildFailed(
+                [
+                    Diagnostic(
+                        None,
+                        "file.name",
+                        f"--slug is {len(slug)} characters long, over the limit of {MAX_SLUG} for a work's name "
+                        "(its files' names hold it); give a shorter one",
+                    )
+                ]
+            )
         return slug
-    made = "-".join(ids.ascii_slug(path.stem).split("-")[:8])
+    made = "-".join(ids.ascii_slug(path.stem).split("-")[:8])[:MAX_SLUG].strip("-")
     if made and not made[0].isalpha():
         made = "work-" + made
     if not made or not ids.NAME_RE.match(made):
