@@ -165,7 +165,8 @@ def import_manuscript(path: Path, project: Path, slug: str | None = None) -> Imp
     writing.publish(project, name, files, bib)
     # a character no font of the edition draws (an emoji) stops the build: said now, where it stands
     glyphs = Collector()
-    scripts.check_files([project / work / "work.yaml", *(project / path for path in texts)], glyphs)
+    written = [(project / work / "work.yaml", files["work.yaml"].decode("utf-8"))]
+    scripts.check_files([*written, *((project / path, text) for path, text in texts.items())], glyphs)
     blocks = [p.blocks for p in converted.parts]
     return Imported(
         slug=name,
