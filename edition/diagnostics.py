@@ -143,9 +143,6 @@ class Collector:
     def error(self, location: SourceLocation | None, code: str, message: str) -> None:
         self.items.append(Diagnostic(location, code, message))
 
-    def warn(self, location: SourceLocation | None, code: str, message: str) -> None:
-        self.items.append(Diagnostic(location, code, message, "warning"))
-
     def extend(self, other: Iterable[Diagnostic]) -> None:
         self.items.extend(other)
 
