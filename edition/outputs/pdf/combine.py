@@ -18,6 +18,7 @@ each anchor's own chain gives its destination.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,8 @@ from edition.outputs.pdf import subsets
 from edition.outputs.pdf import ua as pdfua
 from edition.outputs.pdf.structure import KEY
 
+#: The id ``structure`` gives a table's header cell that has none of its own.
+HEADER_CELL = re.compile(r"header-cell-(\d+)")
 #: PDF points per CSS pixel.
 SCALE = 0.75
 
@@ -66,6 +69,9 @@ def combine(parts: list[Part], xmp: Callable[[dict], bytes] | None = None) -> by
 
 def _structure(pdf: pikepdf.Pdf, sources: list[pikepdf.Pdf], firsts: list[int], counts: list[int]) -> None:
     roots = [pdf.Root.StructTreeRoot] + [pdf.copy_foreign(s.Root.StructTreeRoot) for s in sources[1:]]
+    numbered = 0
+    for root in roots:
+        numbered += _number_header_cells(root, numbered)
     document = roots[0].K
     survivors: dict[tuple[int, int], Any] = {}
     for root in roots[1:]:
@@ -108,6 +114,37 @@ def _structure(pdf: pikepdf.Pdf, sources: list[pikepdf.Pdf], firsts: list[int], 
         del tree_root.IDTree
     document.P = tree_root
     _unkey(document)
+
+
+def _number_header_cells(root: Any, before: int) -> int:
+    """The ids a write gives table header cells (``header-cell-N``, from 1 in
+    each write) counted on from the ``before`` of the chains before, as one
+    write of the document numbers them (else two chains' tables would share
+    ids, and a cell's ``Headers`` name another chain's header); the cells
+    numbered here are returned."""
+
+    def renamed(name: Any) -> Any:
+        match = HEADER_CELL.fullmatch(str(name))
+        return String(f"header-cell-{int(match[1]) + before}") if match else name
+
+    count = 0
+    stack = list(_kids(root))
+    while stack:
+        element = stack.pop()
+        if not _is_element(element):
+            continue
+        if "/ID" in element and HEADER_CELL.fullmatch(str(element.ID)):
+            element.ID = renamed(element.ID)
+            count += 1
+        attributes = element.get("/A")
+        for owner in attributes if isinstance(attributes, Array) else [attributes]:
+            if isinstance(owner, Dictionary) and "/Headers" in owner:
+                owner.Headers = Array([renamed(h) for h in owner.Headers])
+        stack.extend(_kids(element))
+    if before and "/IDTree" in root:
+        names = root.IDTree.Names
+        root.IDTree.Names = Array([renamed(n) if i % 2 == 0 else n for i, n in enumerate(names)])
+    return count
 
 
 def _number_tree(tree: Any) -> dict[int, Any]:
