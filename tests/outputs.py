@@ -517,3 +517,24 @@ def structure_tree(pdf: Path | bytes) -> tuple:
 
         root = document.Root.StructTreeRoot.K
         return tuple(element(kid, None) for kid in (root if isinstance(root, pikepdf.Array) else [root]))
+
+
+def wrong_page_references(pdf: Path) -> list[tuple[int, str, str]]:
+    """The links whose description ends "page N" (contents entries, cross-references)
+    where N is not the label of the page the link goes to: (page, description, label)."""
+    import pikepdf
+
+    wrong = []
+    with pikepdf.open(pdf) as document:
+        index = {page.obj.objgen: n for n, page in enumerate(document.pages)}
+        names = dict(pikepdf.NameTree(document.Root.Names.Dests).items()) if "/Names" in document.Root else {}
+        for n, page in enumerate(document.pages, 1):
+            for link in page.obj.get("/Annots") or []:
+                said = re.search(r"page (\S+)$", str(link.get("/Contents", "")))
+                target = link.get("/Dest")
+                target = target if isinstance(target, pikepdf.Array) else names.get(str(target))
+                if said and target is not None:
+                    label = document.pages[index[target[0].objgen]].label
+                    if label != said[1]:
+                        wrong.append((n, str(link.Contents), label))
+    return wrong

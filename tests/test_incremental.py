@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from edition.pipeline import Options, run
 
 from .builds import typesetting
-from .outputs import structure_tree
+from .outputs import structure_tree, wrong_page_references
 from .projects import DEMO_READER as READER
 from .projects import KITCHEN_SINK as SINK
 from .projects import ROOT
@@ -297,3 +297,11 @@ def test_the_preflight_made_chain_by_chain_is_the_whole_layouts(sink):
     job = typesetting(project, "kitchen-sink")
     whole = lay_out(html(job, result.corrections["kitchen-sink"]), project)
     assert result.preflight["kitchen-sink"].as_dict() == preflight.preflight(whole, job.words()).as_dict()
+
+
+def test_every_page_reference_of_the_reader_names_its_targets_page(built_reader):
+    """The demo reader's contents and cross-references, settled chain by chain
+    once the chains before are laid out, name the pages their targets are on
+    (a whole-document layout said "Bibliography, page 16" of page 17, and
+    "page 17" of the "Note on the Text" on page 18)."""
+    assert wrong_page_references(built_reader.out / f"{READER}.pdf") == []
