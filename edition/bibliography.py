@@ -37,7 +37,7 @@ GENRES = {"PhD thesis": "PhD diss.", "Master’s thesis": "master’s thesis", "
 
 #: Fields each supported entry type needs; a tuple means "one of these".
 REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
-    "book": (("author", "editor"), ("title",), ("date", "year"), ("publisher",)),
+    "book": (("title",), ("date", "year"), ("publisher",)),
     "article": (("author",), ("title",), ("journaltitle", "journal"), ("date", "year")),
     "incollection": (("author",), ("title",), ("booktitle",), ("date", "year")),
     "report": (("author", "institution"), ("title",), ("institution",), ("date", "year")),

@@ -278,3 +278,19 @@ def _images_without_alt(tokens: list[Token]) -> Iterator[tuple[int | None, str]]
                     "the description is also the figure's caption"
                 ),
             )
+
+
+def line_problems(children: list[Token], source: str) -> Iterator[str]:
+    """What a line of metadata Markdown (``source``, parsed into ``children``)
+    holds that would print as syntax or lose words: the checks of the text's
+    inline constructs (math, raw TeX, attributes that cannot be read) and raw
+    HTML, once each."""
+    said: set[str] = set()
+    for child in children:
+        problems = [message for _, message in _inline_problems(child, None)]
+        if child.type == "text":
+            problems += [message for _, message in _raw_html(child, 1, [source], 1)]
+        for message in problems:
+            if message not in said:
+                said.add(message)
+                yield message

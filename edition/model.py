@@ -155,6 +155,16 @@ class Table:
     source_note: str = ""
     original_pages: Mapping[Any, int] = field(default_factory=dict)
     stated_totals: Mapping[str, Any] | None = None
+    # where the Markdown lines of the description stand: "caption", "source", "note-1", ...
+    text_lines: Mapping[str, SourceLocation] = field(default_factory=dict)
+
+    @property
+    def texts(self) -> tuple[tuple[str, str], ...]:
+        """The description's lines of Markdown that print, by name: the caption,
+        the source line and each note ("note-1", "note-2", ...)."""
+        named = [("caption", self.caption), ("source", self.source)]
+        named += [(f"note-{n}", note) for n, note in enumerate(self.notes, 1)]
+        return tuple((name, line) for name, line in named if line)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from . import bibliography, ids, mdblocks, mdcheck, scripts
+from . import bibliography, ids, mdblocks, mdcheck, metalines, scripts
 from .diagnostics import Collector
 from .markdown import MAX_NOTES, Parsed, parse, plain_text, walk_inline
 from .model import (
@@ -190,6 +190,9 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     if not (meta and meta.bibliography and bib_path is None):  # (an unreadable one has its own diagnostic)
         _check_citations(parses, bib, bib_path, diags)
         _check_documents(documents, bib, diags)
+    cites_readable = not (meta and meta.bibliography and bib_path is None)
+    bib_name = f"bib/{bib_path.name}" if bib_path else "the work's bibliography (none is set)"
+    metalines.check_table_lines(tables.values(), bib if cites_readable else None, bib_name, diags)
     images = _read_images(parses, sandbox, diags)
     for parsed in parses:
         mdcheck.check(parsed, diags)

@@ -21,7 +21,7 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
-from . import anchors, ids, links, tabular
+from . import anchors, ids, links, tablecites, tabular
 from .diagnostics import BuildFailed, Diagnostic
 from .markdown import PARSER, div_attrs, walk_inline
 from .model import Image, Note, Section, SourceLocation, Table, Work
@@ -373,10 +373,11 @@ class BodyRenderer(RendererHTML):
         # would end the line there
         return " " if self._in_note else "\n"
 
-    def inline(self, markdown: str) -> Markup:
-        """Render a line of Markdown from metadata (a caption, a source note)."""
-        tokens = PARSER.parseInline(markdown, {"smart": self.work.meta.smart_quotes})
-        return Markup(self.renderInline(tokens[0].children or [], self.options, {}))
+    def inline(self, markdown: str, citations: str = "") -> Markup:
+        """Render a line of Markdown from metadata (a caption, a source note);
+        ``citations`` is the id prefix of the line's citations (``tablecites``)."""
+        children = tablecites.parse_line(markdown, citations, self.work.meta.smart_quotes)
+        return Markup(self.renderInline(children, self.options, {}))
 
     # -- blocks -------------------------------------------------------------
 
@@ -461,10 +462,15 @@ class BodyRenderer(RendererHTML):
         """A table placed by a div: its caption is the div's text, or the
         description's ``caption``."""
         caption = self._blocks([t for t in inner if t.type not in ("paragraph_open", "paragraph_close")]).strip()
+
+        def line(name: str, markdown: str) -> Markup:
+            return self.inline(markdown, tablecites.line_id(self.work.slug, table, name))
+
         if not caption and table.caption:
-            caption = self.inline(table.caption)
-        source = self.inline(table.source) if table.source else Markup("")
-        notes = list(zip(tabular.note_labels(len(table.notes)), map(self.inline, table.notes), strict=True))
+            caption = line("caption", table.caption)
+        source = line("source", table.source) if table.source else Markup("")
+        texts = [line(f"note-{n}", note) for n, note in enumerate(table.notes, 1)]
+        notes = list(zip(tabular.note_labels(len(table.notes)), texts, strict=True))
         view = tabular.table_view(table, display_date)
         return str(self.macros.table(self.work, table, Markup(caption), self.original_page_marker, view, source, notes))
 

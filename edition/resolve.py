@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import anchors, bibliography, citeproc
+from . import anchors, bibliography, citeproc, tablecites
 from .diagnostics import Collector
 from .markdown import walk_inline
 from .model import Citation, Edition, SourceLocation, Work
@@ -15,9 +15,17 @@ def resolve_work(work: Work) -> Work:
     items = bibliography.to_csl(work.bib_path, dict(work.bib)) if work.bib_path else []
     style = work.style.path if work.style else None
     events = citation_events(work)
-    formatted = citeproc.format_notes(events, items, _csl_lang(work.meta.language), diags, style)
+    lines = tablecites.line_notes(work)
+    lang = _csl_lang(work.meta.language)
+    formatted = citeproc.format_notes(events, items, lang, diags, style, tablecites.cited_keys(lines))
+    citations = dict(formatted.citations)
+    if lines:  # a table's lines cite apart from the chain of notes (tablecites)
+        apart = tablecites.with_boundaries(lines)
+        citations.update(
+            citeproc.format_notes(apart, [*items, tablecites.BOUNDARY_ITEM], lang, diags, style).citations
+        )
     diags.check()
-    work = replace(work, citations=formatted.citations, bibliography=formatted.bibliography)
+    work = replace(work, citations=citations, bibliography=formatted.bibliography)
     diags.extend(anchors.check_work(work))
     diags.check()
     return work

@@ -110,8 +110,19 @@ def _read_table(sandbox: Sandbox, spec_path: Path, spec: Mapping_, diags: Collec
         original_pages=dict(d.get("original_pages") or {}),
         stated_totals=d.get("stated_totals"),
         missing=text(d["missing"]) if "missing" in d else "\u2014",
+        text_lines=_text_lines(spec, spec_path),
         **layout,
     )
+
+
+def _text_lines(spec: Mapping_, path: Path) -> dict[str, SourceLocation]:
+    """Where the caption, the source line and each note are written."""
+    found = {key: SourceLocation(path, spec.line(key)) for key in ("caption", "source") if key in spec.data}
+    notes = spec.data.get("notes")
+    for index in range(len(notes) if isinstance(notes, list) else 1 if notes else 0):
+        line = spec.line_at("notes", index) if isinstance(notes, list) else spec.line("notes")
+        found[f"note-{index + 1}"] = SourceLocation(path, line)
+    return found
 
 
 def _key_lines(spec: Mapping_) -> dict[tuple[str, ...], int]:
@@ -275,6 +286,9 @@ def _layout(
         err("stated_totals", "'stated_totals' needs 'group_by' and a declared 'column' to count")
     elif stated is not None:
         _check_stated(stated, err)
+        by = names.get(group_by)
+        if stated.get("years") is not None and by is not None and by.kind != "integer":
+            err("stated_totals", f"'stated_totals' years count the rows of years: 'group_by' ({group_by!r}) must be an integer column", "years")
     for key, page in (d.get("original_pages") or {}).items():
         if not isinstance(page, int) or isinstance(page, bool) or page < 1:
             err("original_pages", f"the original page of {key!r} must be a whole number from 1", str(key))

@@ -115,8 +115,8 @@ def table_view(table: Table, date_format: Callable[[str], str] = str) -> View:
     formats = {c.name: column_format(c, (r[c.name] for r in table.rows)) for c in shown if c.numeric}
     if table.group_by:
         group_column = table.column(table.group_by)
-        group_format = column_format(group_column, (r[group_column.name] for r in table.rows))
-        formats.setdefault(group_column.name, group_format)
+        if group_column.numeric:  # a text or date column's groups are headed by its values as written
+            formats.setdefault(group_column.name, column_format(group_column, (r[group_column.name] for r in table.rows)))
 
     def show(column: Column, value: Any) -> str:
         if value is None or value == "":

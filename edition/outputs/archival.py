@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
 import io
 import json
@@ -35,7 +36,7 @@ from .. import readlog
 from ..freshness import TOOLS
 from ..model import Edition
 from ..tools import pandoc_version
-from . import pdfsave, pdfua
+from . import pdfsave, pdftagfaults, pdfua
 
 #: How a file relates to the PDF (ISO 32000-2, 7.11.3), by what it is.
 RELATIONSHIPS = {".md": "Source", ".bib": "Source", ".csv": "Data", ".yaml": "Data", ".json": "Supplement"}
@@ -224,7 +225,8 @@ def claim(data: bytes, edition: Edition, pdfa: bool) -> bytes:
     if edition.untagged_pdf_readings:
         return data
     name = f"{edition.slug}-pdfa.pdf" if pdfa else f"{edition.slug}.pdf"
-    return pdfua.claim(data, lambda info, claimed: xmp_packet(info, edition, pdfa, claimed), name)
+    explain = functools.partial(pdftagfaults.explain, edition, name)
+    return pdfua.claim(data, lambda info, claimed: xmp_packet(info, edition, pdfa, claimed), name, explain)
 
 
 def _stable_pdfx_ids(_document: weasyprint.Document, pdf: pydyf.PDF) -> None:
