@@ -9,11 +9,11 @@ import time
 import traceback
 from pathlib import Path
 
-from . import freshness
-from .atomic import FolderLock, Terminated, Transaction, recover, terminate_as_exception
-from .diagnostics import BuildFailed, Diagnostic
-from .model import SourceLocation
-from .papers import PAPERS
+from edition import freshness
+from edition.diagnostics import BuildFailed, Diagnostic
+from edition.infra.atomic import FolderLock, Terminated, Transaction, recover, terminate_as_exception
+from edition.layout.papers import PAPERS
+from edition.model import SourceLocation
 
 FORMATS = ("pdf", "pdfa", "epub")
 #: Where results are kept between builds (``edition.cache``), in the project.
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
         print(refusal, file=sys.stderr)
         return 2
     if args.watch or args.serve:
-        from .watch import watch
+        from edition.loop.watch import watch
 
         return watch(args, project)
     if args.extract:
@@ -129,7 +129,7 @@ def _default_out_refused(out: Path) -> Diagnostic | None:
 
 def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Transaction) -> int:
     """Check whether the outputs are up to date; if not, build, stamp and publish them."""
-    from .fonts import FONT_DIR
+    from edition.fonts.faces import FONT_DIR
 
     formats = tuple(args.format or FORMATS)
     press = args.press or bool(args.cmyk_profile)
@@ -142,7 +142,7 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
         if not args.quiet:
             print(f"up to date: nothing to build in {out}")
         return 0
-    from .pipeline import Options, run
+    from edition.pipeline import Options, run
 
     options = Options(
         project=project,
@@ -185,7 +185,7 @@ def _run_extract(args: argparse.Namespace) -> int:
     shown = str(target).rstrip("/") + "/"
     try:
         with terminate_as_exception():
-            from .extract import extract
+            from edition.extract import extract
 
             written = extract(pdf_path, target, on_wait=_tell)
     except BuildFailed as failed:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .model import SourceLocation
+from edition.model import SourceLocation
 
 #: Every code the pipeline emits, with what it means. The README's table is
 #: checked against this mapping by the tests.

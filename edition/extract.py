@@ -27,10 +27,10 @@ from pathlib import Path, PurePosixPath
 
 import pikepdf
 
-from .atomic import RESERVED, FolderLock, Transaction, recover
-from .diagnostics import BuildFailed, Collector, Diagnostic
-from .model import SourceLocation
-from .pdfreadings import MAX_PDF_BYTES
+from edition.diagnostics import BuildFailed, Collector, Diagnostic
+from edition.infra.atomic import RESERVED, FolderLock, Transaction, recover
+from edition.model import SourceLocation
+from edition.read.pdf.readings import MAX_PDF_BYTES
 
 #: Largest embedded file extracted: the largest input a build reads (a PDF reading).
 MAX_FILE_BYTES = MAX_PDF_BYTES

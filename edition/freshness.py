@@ -30,7 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import tools
+from edition.infra import tools
 
 STAMP = ".edition-build.json"
 STAMP_FORMAT = 2
@@ -116,7 +116,7 @@ def _system_fonts() -> list[Path]:
     """The fonts for scripts beyond Charis (hundreds of MB of CJK): known by
     path, size and modification time, never read, so a no-change rebuild stays
     fast; a package upgrade changes their size or time."""
-    from .scripts import font_files
+    from edition.fonts.scripts import font_files
 
     return font_files()
 

@@ -23,30 +23,27 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from . import (
-    __version__,
-    cache,
-    checks,
-    fonts,
-    ids,
-    layoutcache,
-    parallel,
-    readlog,
-    scripts,
-    templates,
-    volume,
-)
-from .atomic import FolderLock, Transaction, recover
-from .diagnostics import BuildFailed, Collector, Diagnostic
-from .layoutcache import Laid
-from .links import check as check_links
-from .model import Edition, SourceLocation
-from .outputs import epub
-from .outputs.permissions import permissions_csv
-from .papers import PAPERS
-from .progress import Timings
-from .reader import read_work
-from .render import (
+from edition import __version__, ids
+from edition.diagnostics import BuildFailed, Collector, Diagnostic
+from edition.fonts import faces as fonts
+from edition.fonts import scripts
+from edition.infra import cache, parallel
+from edition.infra.atomic import FolderLock, Transaction, recover
+from edition.infra.progress import Timings
+from edition.infra.tools import pandoc_version
+from edition.layout import cache as layoutcache
+from edition.layout.cache import Laid
+from edition.layout.papers import PAPERS
+from edition.layout.vocabulary import vocabulary
+from edition.model import Edition, SourceLocation
+from edition.outputs.checks import epubcheck as checks
+from edition.outputs.epub import builder as epub
+from edition.outputs.permissions import permissions_csv
+from edition.read import course_reader as volume
+from edition.read import readlog
+from edition.read.work import read_work
+from edition.render import templates
+from edition.render.body import (
     PRINT,
     Marks,
     build_locator,
@@ -59,12 +56,12 @@ from .render import (
     volume_links,
     volume_toc,
 )
-from .resolve import resolve_work, single_work_edition
-from .tools import pandoc_version
-from .vocabulary import vocabulary
+from edition.resolve.edition import resolve_work, single_work_edition
+from edition.resolve.links import check as check_links
 
 if TYPE_CHECKING:  # the layout engine is imported only where a layout is made
-    from . import pagefit, preflight
+    from edition.layout import makeup as pagefit
+    from edition.layout import preflight
 
 # The layout engine (WeasyPrint) and the PDF writers (pikepdf) are imported
 # where they are used: an EPUB made from a cached layout needs neither.
@@ -257,7 +254,7 @@ def print_identifier(edition: Edition, paper: str) -> str:
 def _check_slugs(project: Path, slugs: list[str]) -> None:
     diags = Collector()
     known = discover(project) + volume.discover(project)
-    from .diagnostics import suggest
+    from edition.diagnostics import suggest
 
     works = set(discover(project))
     for slug in dict.fromkeys(slugs):
@@ -355,8 +352,8 @@ MAX_LAYOUT_ROUNDS = 30
 def _lay_out(edition: Edition, env, options: Options, date, result: Result):
     """The print layout, its summary (kept in the cache for a later EPUB-only
     build) and the places of the PDF readings' pages."""
-    from . import preflight
-    from .outputs import pdfpages
+    from edition.layout import preflight
+    from edition.outputs.pdf import readings as pdfpages
 
     said = _Listen()
     logger = logging.getLogger("edition")
@@ -388,7 +385,7 @@ def _lay_out(edition: Edition, env, options: Options, date, result: Result):
 
 
 def page_starts(document):
-    from .layout import page_starts as starts
+    from edition.layout.pages import page_starts as starts
 
     return starts(document)
 
@@ -432,7 +429,7 @@ def _words(edition: Edition, env, result: Result) -> set[str]:
 
 def _report_layout(edition: Edition, laid: Laid, options: Options, result: Result, files: dict[Path, bytes]) -> None:
     """The preflight report and, for a volume, the permissions table (both from the layout)."""
-    from .preflight import Report, diagnostics
+    from edition.layout.preflight import Report, diagnostics
 
     result.pages[edition.slug] = laid.pages
     report = Report(pages=laid.preflight["pages"], faults=laid.preflight["faults"])
@@ -498,7 +495,8 @@ def _write_pdfs(document, edition: Edition, env, options: Options, date, placeme
     """The print PDF and the PDF/A from one write of the layout: written and
     tagged once (the PDF readings' pages laid in), then claimed as PDF/UA-1
     here, and made into the PDF/A in a child at the same time."""
-    from .outputs import archival, pdfpages
+    from edition.outputs.pdf import archival
+    from edition.outputs.pdf import readings as pdfpages
 
     out: dict[Path, bytes] = {}
     with result.timings.stage(f"{edition.slug}: write pdf"):
@@ -528,7 +526,8 @@ def _write_pdfs(document, edition: Edition, env, options: Options, date, placeme
 
 
 def _write_press(edition: Edition, env, options: Options, date, result: Result) -> bytes:
-    from .outputs import archival, pdfpages
+    from edition.outputs.pdf import archival
+    from edition.outputs.pdf import readings as pdfpages
 
     press_document = lay_out_with_notes_in_place(edition, env, options, date, result, press=True)
     with result.timings.stage(f"{edition.slug}: write press pdf"):
@@ -539,7 +538,7 @@ def _write_press(edition: Edition, env, options: Options, date, result: Result) 
 def _pdfa_sources(edition: Edition, env, options: Options, result: Result) -> list:
     """What the PDF/A embeds: the edition's inputs and the templates, stylesheets,
     images and layouts its builders load, whichever formats this build writes."""
-    from .outputs import archival
+    from edition.outputs.pdf import archival
 
     css = options.project / "templates"
     used = templates.closure(env, PRINT_TEMPLATES + epub.TEMPLATES)
@@ -610,7 +609,7 @@ def _check_pdf_readings(edition: Edition, options: Options, result: Result) -> N
     """Before any layout: what the PDF/A cannot carry fails the build; what the
     build fixes is said; an untagged PDF reading drops the PDF/UA claim."""
     if "pdfa" in options.formats and any(w.pdf for w in edition.parts):
-        from . import pdfproblems
+        from edition.read.pdf import problems as pdfproblems
 
         errors, fixes = pdfproblems.pdfa_diagnostics(edition)
         if errors:
@@ -627,7 +626,7 @@ def _check_pdf_readings(edition: Edition, options: Options, result: Result) -> N
 
 def _log_placements(edition: Edition, placements: list, result: Result) -> None:
     """How much each PDF reading was scaled to fit inside the margins."""
-    from .outputs import pdfpages
+    from edition.outputs.pdf import readings as pdfpages
 
     scales = pdfpages.scales(placements)
     result.pdf_scales[edition.slug] = scales
@@ -654,7 +653,8 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
     call's page or a page is left short (edition/pagefit.py: page ends as
     forced breaks, paragraphs set a line tighter or looser), and lay out again
     until nothing changes; fail if a note is still off its call's page."""
-    from . import pagefit, pdf
+    from edition.layout import engine as pdf
+    from edition.layout import makeup as pagefit
 
     corrections = pagefit.Corrections()
     extra = _profile_dirs(options, press)
@@ -747,6 +747,6 @@ def print_html(
     html = check_links(html, "the print HTML")
     if corrections is None:
         return html
-    from . import pagefit
+    from edition.layout import makeup as pagefit
 
     return pagefit.mark_blocks(html, corrections.blocks())

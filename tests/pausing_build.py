@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edition import atomic, cli, pipeline  # noqa: E402
+from edition import cli, pipeline  # noqa: E402
+from edition.infra import atomic  # noqa: E402
 
 
 def pause(point: str) -> None:

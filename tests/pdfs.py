@@ -123,7 +123,10 @@ def browser_printed(html: str, header_footer: bool = True) -> bytes:
     assert binary, "chromium is missing: run bash .ci/setup"
     with tempfile.TemporaryDirectory(prefix="edition-chromium-") as tmp:
         page = Path(tmp) / "article.html"
-        page.write_text(f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>An Article</title></head><body>{html}</body></html>', encoding="utf-8")
+        page.write_text(
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>An Article</title></head><body>{html}</body></html>',
+            encoding="utf-8",
+        )
         out = Path(tmp) / "article.pdf"
         argv = [binary, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp}/profile"]
         argv += [] if header_footer else ["--no-pdf-header-footer"]

@@ -5,18 +5,17 @@ exit 0 with the right output, or exit 2 with one diagnostic; never exit 1."""
 from __future__ import annotations
 
 import io
-import logging
 import zipfile
 from pathlib import Path
 
 import pikepdf
 import pytest
-from pikepdf import Array, Dictionary, Name, String
+from pikepdf import Array, Dictionary, Name
 
 from edition.cli import main
-from edition.outputs import pdfua_check
+from edition.outputs.checks import pdfua as pdfua_check
 
-from . import outputs, pdfs
+from . import pdfs
 from .projects import BIB_MIN, make_project, reader_head, section
 
 TEXT = "content/test/text/01-one.md"
@@ -146,7 +145,9 @@ CARR = (
 )
 
 
-def reader_project(root: Path, pdf: bytes, reading: str = "", head: str = "A Reader", bib: str = BIB_MIN + CARR) -> Path:
+def reader_project(
+    root: Path, pdf: bytes, reading: str = "", head: str = "A Reader", bib: str = BIB_MIN + CARR
+) -> Path:
     definition = reader_head(head) + "bibliography: test.bib\npermissions_page: true\nreadings:\n"
     definition += "  - pdf: readings/article.pdf\n    cite: carr1939\n" + reading + "  - work: test\n"
     return make_project(

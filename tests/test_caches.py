@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from edition import cache, tools
 from edition.cli import main
+from edition.infra import cache, tools
 
 from .projects import BIB_MIN, make_project, reader_head, section
 
@@ -265,7 +265,7 @@ def test_another_pandoc_is_another_result(tmp_path, monkeypatch):
     the bundled one: a run cached with one Pandoc is never the output of another."""
     import pypandoc
 
-    from edition import bibliography
+    from edition.read import bibliography
 
     project = project_with_every_input(tmp_path / "project")
     build(project, tmp_path / "cached", "--format", "epub", "test")
@@ -407,7 +407,8 @@ def test_other_tools_are_another_layout(tmp_path, monkeypatch, capsys):
     """Another WeasyPrint (its version is in every key) or another Pango or
     HarfBuzz under it (Debian's, upgraded apart from it) may break lines
     elsewhere: an EPUB alone then lays out again, never takes the cached pages."""
-    from edition import freshness, layoutcache
+    from edition import freshness
+    from edition.layout import cache as layoutcache
 
     project = project_with_every_input(tmp_path / "project")
     build(project, tmp_path / "full")

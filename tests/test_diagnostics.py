@@ -8,8 +8,8 @@ import pytest
 
 from edition.cli import main
 from edition.diagnostics import CODES
-from edition.layout import NotePlacement
-from edition.pdf import note_faults
+from edition.layout.engine import note_faults
+from edition.layout.pages import NotePlacement
 
 from .conftest import ROOT
 from .projects import WORK_YAML, make_project, section

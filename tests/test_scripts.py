@@ -17,8 +17,10 @@ import pytest
 from fontTools.ttLib import TTFont
 from lxml import etree
 
-from edition import checks, freshness, scripts
-from edition.outputs.cover import Faces, draw_cover
+from edition import freshness
+from edition.fonts import scripts
+from edition.outputs.checks import epubcheck as checks
+from edition.outputs.epub.cover import Faces, draw_cover
 from edition.pipeline import Options, run
 
 from . import outputs, pdfa_check

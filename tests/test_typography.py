@@ -20,14 +20,14 @@ import pdfplumber
 import pytest
 from PIL import Image, ImageChops
 
-from edition import pagefit
-from edition.pdf import lay_out
+from edition.layout import makeup as pagefit
+from edition.layout.engine import lay_out
+from edition.layout.preflight import preflight
+from edition.layout.vocabulary import is_number, vocabulary, words
 from edition.pipeline import Options, build_date, print_html
-from edition.preflight import preflight
-from edition.reader import read_work
-from edition.render import document_entry, environment
-from edition.resolve import resolve_work, single_work_edition
-from edition.vocabulary import is_number, vocabulary, words
+from edition.read.work import read_work
+from edition.render.body import document_entry, environment
+from edition.resolve.edition import resolve_work, single_work_edition
 
 from . import outputs, stress
 from .conftest import READER, ROOT
@@ -179,7 +179,7 @@ def test_a_run_before_an_inline_element_breaks_at_its_last_word():
     """The WeasyPrint case itself, at every width of a range (edition/linebreaks.py)."""
     import weasyprint
 
-    from edition import fonts
+    from edition.fonts import faces as fonts
 
     text = (
         "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore, "
@@ -426,7 +426,7 @@ def _box_lines(document, page: int) -> list[str]:
 def _text(box) -> str:
     from weasyprint.formatting_structure import boxes
 
-    from edition.layout import _walk
+    from edition.layout.pages import _walk
 
     return " ".join("".join(b.text for b in _walk(box) if isinstance(b, boxes.TextBox)).replace("\u2002", " ").split())
 
@@ -435,7 +435,7 @@ def _note_lines(document) -> list[str]:
     """The lines of the first page's notes (not the lines inside a note number's box)."""
     from weasyprint.formatting_structure import boxes
 
-    from edition.layout import _walk
+    from edition.layout.pages import _walk
 
     for page in document.pages:
         for area in page._page_box.children[1:]:
