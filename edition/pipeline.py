@@ -56,6 +56,7 @@ from edition.render.body import (
     volume_links,
     volume_toc,
 )
+from edition.resolve import notices
 from edition.resolve.edition import resolve_work, single_work_edition
 from edition.resolve.links import check as check_links
 
@@ -296,6 +297,7 @@ def build(edition: Edition, env, options: Options, result: Result, transaction: 
     layout would be the same (``layoutcache``), and lays out nothing."""
     date = build_date(edition)
     files: dict[Path, bytes] = {}
+    notices.report(edition)
     _check_pdf_readings(edition, options, result)
     printed = bool({"pdf", "pdfa"} & set(options.formats)) or options.press
     laid = None if printed else _cached_layout(edition, env, options, date, result)

