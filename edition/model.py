@@ -276,7 +276,7 @@ class Reading:
 
     work: str  # the work's folder in content/
     kind: str  # "whole" | "excerpt" | "documents" | "pdf"
-    title: str
+    title: str  # plain text; the Markdown as written in title_markdown when it has any
     show_authors: bool
     source_line: str = ""  # "Originally published as …", as HTML
     source_text: str = ""  # the same, as plain text (the permissions report)
@@ -284,11 +284,21 @@ class Reading:
     words: int = 0  # words of the original the reading reproduces
     original_words: int = 0  # words of the whole original
     pdf: PdfSource | None = None  # a reading printed from an existing PDF (kind "pdf")
+    title_markdown: str = ""
+    smart_quotes: bool = True  # how title_markdown is read: the reader's text, or its work's
+    original_pages: int = 0  # pages of the original a PDF reading is from (its entry's pages); 0: the file's
+
+    @property
+    def pages_of_original(self) -> int:
+        """What a PDF reading's share is counted against: the pages of the
+        original its BibTeX entry gives (a chapter's ``pages = {32--63}``, a
+        book's ``pagetotal``), else the pages of the file."""
+        return self.original_pages or (self.pdf.total if self.pdf else 0)
 
 
 @dataclass(frozen=True)
 class ReaderMeta:
-    title: str
+    title: str  # plain text; the Markdown as written in title_markdown when it has any
     course_code: str
     instructor: str
     institution: str
@@ -301,6 +311,7 @@ class ReaderMeta:
     definition: Path
     permissions_page: bool = False
     characters: frozenset[str] = frozenset()  # every character of the reader definition
+    title_markdown: str = ""
 
 
 @dataclass(frozen=True)
@@ -373,6 +384,11 @@ class Edition:
     @property
     def rights(self) -> str:
         return self.reader.rights if self.reader else self.main.meta.rights
+
+    @property
+    def smart_quotes(self) -> bool:
+        """How the volume's own metadata reads: a reader's as Pandoc's default, a work's as it says."""
+        return True if self.reader else self.main.meta.smart_quotes
 
     @property
     def untagged_pdf_readings(self) -> tuple[str, ...]:

@@ -42,7 +42,7 @@ from edition.outputs.permissions import permissions_csv
 from edition.read import course_reader as volume
 from edition.read import readlog
 from edition.read.work import read_work
-from edition.render import templates
+from edition.render import printed, templates
 from edition.render.body import (
     PRINT,
     Marks,
@@ -741,7 +741,13 @@ def print_html(
         },
         cmyk_profile=options.cmyk_profile.resolve().as_uri() if press and options.cmyk_profile else "",
         keywords=", ".join(
-            filter(None, [edition.main.meta.series, edition.reader.course_code if edition.reader else ""])
+            filter(
+                None,
+                [
+                    printed.plain(edition.main.meta.series, edition.main.meta.smart_quotes),
+                    printed.plain(edition.reader.course_code) if edition.reader else "",
+                ],
+            )
         ),
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -23,7 +23,7 @@ from edition.diagnostics import BuildFailed, Collector, Diagnostic
 from edition.infra import cache
 from edition.infra.tools import run_pandoc
 from edition.model import BibEntry, SourceLocation
-from edition.read import bibfailure, bibtypes, readlog
+from edition.read import bibfailure, bibtypes, csl_markup, readlog
 
 #: BibTeX field -> CSL variable that Pandoc's reader does not map.
 ARCHIVE_FIELDS = {
@@ -135,6 +135,28 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
     return items
 
 
+def written_title(entry: BibEntry) -> str:
+    """The entry's title as its author wrote it (Pandoc's CSL JSON gives an
+    English title in sentence case, as CSL wants it), read by Pandoc's
+    BibLaTeX reader all the same (``--`` an en dash, ``\\emph`` emphasis,
+    accents), as a line of Markdown (``csl_markup``); "" without a title."""
+    title = entry.fields.get("title", "")
+    if not title:
+        return ""
+    if title not in _WRITTEN:
+        # an entry of no language is not recased: Pandoc keeps the title's capitals
+        source = f"@misc{{written,\n  title = {{{title}}},\n  langid = {{undetermined}},\n}}\n".encode()
+        try:
+            stdout, _ = run_pandoc(["+RTS", f"-M{PANDOC_HEAP}", "-RTS", "-f", "biblatex", "-t", "csljson"], source)
+            items = json.loads(stdout)
+        except (subprocess.CalledProcessError, ValueError):
+            items = []
+        value = str(items[0].get("title", "")) if items else ""
+        _WRITTEN[title] = csl_markup.to_markdown(value) if value else csl_markup.to_markdown(re.sub(r"[{}]", "", title))
+    return _WRITTEN[title]
+
+
+_WRITTEN: dict[str, str] = {}
 _CSL_CACHE: dict[str, list[dict[str, Any]]] = {}
 #: Pandoc's heap for reading one BibTeX file (its manual's advice for untrusted
 #: input): 60,000 entries (5 MB) need about 1 GB; ``@string`` macros that

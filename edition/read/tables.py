@@ -13,7 +13,7 @@ import csv
 import datetime
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import yaml
 
 from edition.diagnostics import Collector, suggest
 from edition.model import COLUMN_TYPES, Column, Section, SourceLocation, Table
+from edition.read.markdown import metalines
 from edition.read.markdown.parse import div_attrs
 from edition.read.sandbox import Sandbox
 from edition.read.schema import Field, text, validate
@@ -94,6 +95,9 @@ def _read_table(sandbox: Sandbox, spec_path: Path, spec: Mapping_, diags: Collec
     if columns is None:
         return None
     layout = _layout(spec, columns, spec_path, lines, diags)
+    for key, text_value in _printed_texts(spec.data):
+        where = SourceLocation(spec_path, lines.get(key) or spec.line_at(*key))
+        metalines.check_line(text_value, where, f"{'.'.join(map(str, key))!r} in the table description", diags)
     rows = _read_csv(sandbox, spec_path.with_suffix(".csv"), columns, diags)
     if layout is None or rows is None or len(diags.items) > before:
         return None
@@ -123,6 +127,28 @@ def _text_lines(spec: Mapping_, path: Path) -> dict[str, SourceLocation]:
         line = spec.line_at("notes", index) if isinstance(notes, list) else spec.line("notes")
         found[f"note-{index + 1}"] = SourceLocation(path, line)
     return found
+
+
+def _printed_texts(d: dict) -> Iterator[tuple[tuple, str]]:
+    """The description's texts that print beside the data, by their path of
+    keys: column heads and units, the totals' label, the column groups'
+    labels, the mark of an empty cell (the caption, source and notes are
+    checked with the work's bibliography: ``check_table_lines``)."""
+    for name, options in (d.get("columns") or {}).items():
+        for key in ("header", "unit"):
+            if isinstance(options, dict) and isinstance(options.get(key), str):
+                yield ("columns", str(name), key), options[key]
+    for name, header in (d.get("headers") or {}).items():
+        if isinstance(header, str):
+            yield ("headers", str(name)), header
+    totals = d.get("totals")
+    if isinstance(totals, dict) and isinstance(totals.get("label"), str):
+        yield ("totals", "label"), totals["label"]
+    for index, group in enumerate(d.get("column_groups") or []):
+        if isinstance(group, dict) and isinstance(group.get("label"), str):
+            yield ("column_groups", index, "label"), group["label"]
+    if isinstance(d.get("missing"), str):
+        yield ("missing",), d["missing"]
 
 
 def _key_lines(spec: Mapping_) -> dict[tuple[str, ...], int]:
@@ -410,6 +436,7 @@ def _read_csv(
         return None
     reader = csv.reader(io.StringIO(source, newline=""))
     rows: list[dict[str, Any]] = []
+    printed_text = [c for c in columns if c.kind == "text" and not c.hidden]
     try:
         header = next(reader, None) or []
         if not _check_header(header, columns, path, diags):
@@ -435,6 +462,10 @@ def _read_csv(
             row = _typed_row(dict(zip(header, record, strict=True)), columns, path, line, diags)
             if row is not None:
                 rows.append(row)
+                for column in printed_text:  # a text cell prints as the Markdown it is (render.printed)
+                    metalines.check_line(
+                        row[column.name] or "", SourceLocation(path, line), f"column {column.name!r}", diags
+                    )
     except csv.Error as exc:
         diags.error(SourceLocation(path, reader.line_num), "csv.fields", f"CSV cannot be read: {exc}")
         return None

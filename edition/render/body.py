@@ -26,7 +26,7 @@ from edition.diagnostics import BuildFailed, Diagnostic
 from edition.fonts.scripts import right_to_left
 from edition.model import Image, Note, Section, SourceLocation, Table, Work
 from edition.read.markdown.parse import PARSER, div_attrs, walk_inline
-from edition.render import tabular
+from edition.render import printed, tabular
 from edition.render.templates import SandboxLoader
 from edition.resolve import anchors, links
 from edition.resolve import table_citations as tablecites
@@ -66,6 +66,8 @@ def environment(templates: Path) -> jinja2.Environment:
     env.globals["original_page_id"] = ids.original_page_id
     env.globals["document_title_level"] = document_title_level
     env.globals["inline_markdown"] = inline_markdown
+    env.globals["md"] = printed.markup
+    env.globals["plain"] = printed.plain
     env.globals["language_spans"] = language_spans
     return configure(env)
 
@@ -74,31 +76,6 @@ def document_title_level(work: Work) -> int:
     """A document's title is an h3 under the appendix heading (an h2), an h2
     in a reading made of documents alone: the outline never skips a level."""
     return 2 if work.documents_only else 3
-
-
-class _LineRenderer(RendererHTML):
-    """Inline Markdown of a metadata line: text, emphasis, and bracketed spans
-    with a language (``[doboz]{lang=hu}``); the language is written as both
-    ``lang`` and ``xml:lang``, which HTML and XHTML alike accept."""
-
-    def span_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        lang = tokens[idx].attrGet("lang")
-        return f'<span lang="{escape(lang)}" xml:lang="{escape(lang)}">' if lang else "<span>"
-
-    def span_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return "</span>"
-
-    def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return str(escape(tokens[idx].content))
-
-    def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return ""  # a metadata line links nowhere: its text stays
-
-    def link_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return ""
-
-    def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return str(escape(self.renderInlineAsText(tokens[idx].children or [], options, env)))
 
 
 def language_spans(work: Work) -> list[tuple[str, str]]:
@@ -121,8 +98,7 @@ def language_spans(work: Work) -> list[tuple[str, str]]:
 
 def inline_markdown(text: str, smart: bool = True) -> Markup:
     """A line of metadata (a document's source line) rendered as inline Markdown."""
-    tokens = PARSER.parseInline(text, {"smart": smart})
-    return Markup(_LineRenderer().renderInline(tokens[0].children or [], PARSER.options, {}))
+    return printed.markup(text, smart)
 
 
 def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
@@ -220,9 +196,11 @@ def toc_entries(work: Work, locator: Locator) -> list[dict]:
     """The contents of a work, for the print contents page and the EPUB nav alike."""
     href = locator.href
     entries = [{"title": s.title, "href": href(s.slug), "children": []} for s in work.sections]
+    smart = work.meta.smart_quotes
     if work.documents:
-        children = [{"title": document_entry(d), "href": href(d.slug), "children": []} for d in work.documents]
-        entries.append({"title": work.meta.appendix_title, "href": href("appendix"), "children": children})
+        children = [{"title": document_entry(d, smart), "href": href(d.slug), "children": []} for d in work.documents]
+        appendix = printed.plain(work.meta.appendix_title, smart)
+        entries.append({"title": appendix, "href": href("appendix"), "children": children})
     if work.bibliography:
         entries.append({"title": "Bibliography", "href": href("bibliography"), "children": []})
     if work.register and not work.documents_only:
@@ -238,7 +216,7 @@ TOC_TITLE_MAX = 76
 TRAILING_DATE = re.compile(r"(?:,|\s+on|\s+of)?\s+\d{1,2}(?:\s*[-–]\s*\d{1,2})?\s+[A-Z][a-z]+\s+\d{4}$")
 
 
-def document_entry(document: Section) -> str:
+def document_entry(document: Section, smart: bool = True) -> str:
     """A document's line in the contents: its label, its title (without a
     trailing date, shortened when long) and its date, as the appendix heads
     it; a label alone ("DOCUMENT No. 1") tells a reader nothing."""
@@ -248,7 +226,7 @@ def document_entry(document: Section) -> str:
     if len(title) > TOC_TITLE_MAX:
         cut = title[: TOC_TITLE_MAX + 1].rsplit(" ", 1)[0]
         title = cut.rstrip(" ,;:–-") + "…"
-    entry = ": ".join(p for p in (document.label, title) if p)
+    entry = ": ".join(p for p in (printed.plain(document.label, smart), title) if p)
     # the date is one unit: a line of the contents never ends inside it ("…, 13" / "December 1977")
     return f"{entry}, {display_date(document.date).replace(' ', NBSP)}" if document.date else entry
 
@@ -312,9 +290,12 @@ def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[d
         else:
             span = f"{pages[work.slug][0]}–{pages[work.slug][1]}"
         share = f"{100 * r.words / r.original_words:.0f}% of its words" if r.original_words else ""
-        if r.pdf:  # a reading printed from a PDF: its share is counted in pages
-            share = f"{r.pdf.pages} of {r.pdf.total} pages ({100 * r.pdf.pages / r.pdf.total:.0f}%)"
-        rows.append({"slug": work.slug, "title": r.title, "source": r.source_text, "pages": span, "share": share})
+        if r.pdf:  # a reading printed from a PDF: its share is counted in pages of the original
+            of = r.pages_of_original
+            share = f"{r.pdf.pages} of {of} pages ({100 * r.pdf.pages / of:.0f}%)"
+        title = printed.markup(r.title_markdown, r.smart_quotes) if r.title_markdown else r.title
+        # the source line as the reading's title page prints it (italics kept), made safe by citeproc
+        rows.append({"slug": work.slug, "title": title, "source": Markup(r.source_line), "pages": span, "share": share})
     return rows
 
 
@@ -474,7 +455,7 @@ class BodyRenderer(RendererHTML):
         source = line("source", table.source) if table.source else Markup("")
         texts = [line(f"note-{n}", note) for n, note in enumerate(table.notes, 1)]
         notes = list(zip(tabular.note_labels(len(table.notes)), texts, strict=True))
-        view = tabular.table_view(table, display_date)
+        view = tabular.table_view(table, display_date, self.work.meta.smart_quotes)
         return str(self.macros.table(self.work, table, Markup(caption), self.original_page_marker, view, source, notes))
 
     def heading_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:

@@ -11,12 +11,14 @@ and line, as in the text: never printed as syntax, never dropped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from edition.diagnostics import Collector, suggest
 from edition.model import BibEntry, SourceLocation
 from edition.read.markdown.check import line_problems
 from edition.read.markdown.parse import PARSER, UNDEFINED_NOTE_RE
+from edition.read.sources import Mapping_
 
 
 def check_line(
@@ -71,3 +73,25 @@ def check_table_lines(tables, bib: Mapping[str, BibEntry] | None, bib_name: str,
             what = TABLE_LINES.get(name, "a table's note")
             where = table.text_lines.get(name, table.location)
             check_line(markdown, where, what, diags, cites=True, bib=bib, bib_name=bib_name)
+
+
+def check_fields(mapping: Mapping_, keys: Iterable[str], path: Path, what: str, diags: Collector) -> None:
+    """Each of ``keys`` of a YAML mapping that holds text (``what`` names the
+    mapping: "work metadata"), at its line."""
+    for key in keys:
+        value = mapping.data.get(key)
+        if isinstance(value, str):
+            check_line(value, SourceLocation(path, mapping.line(key)), f"{key!r} in {what}", diags)
+
+
+def check_list(mapping: Mapping_, key: str, fields: Iterable[str], path: Path, what: str, diags: Collector) -> None:
+    """The text of each item of a YAML list (``series_editors``), or of the
+    ``fields`` of each mapping in it (each author's name and affiliation)."""
+    for index, item in enumerate(mapping.data.get(key) or []):
+        if isinstance(item, str):
+            check_line(item, SourceLocation(path, mapping.line_at(key, index)), f"{key!r} {index + 1} in {what}", diags)
+        elif isinstance(item, dict):
+            for name in fields:
+                if isinstance(item.get(name), str):
+                    where = SourceLocation(path, mapping.line_at(key, index, name))
+                    check_line(item[name], where, f"{name!r} of {key!r} {index + 1} in {what}", diags)

@@ -143,6 +143,11 @@ def plain_text(markdown: str, smart: bool = True) -> str:
     return "".join(out)
 
 
+def markdown_of(title: str, smart: bool = True) -> str:
+    """The title as written when it holds Markdown (its plain text differs), else ""."""
+    return title if plain_text(title, smart) != title else ""
+
+
 def _move_after(ruler, name: str, after: str) -> None:
     rules = ruler.__rules__
     rule = rules.pop(next(i for i, r in enumerate(rules) if r.name == name))

@@ -30,6 +30,8 @@ import pikepdf
 from edition.diagnostics import Collector, suggest
 from edition.ids import slugify
 from edition.model import BibEntry, PdfSource, Person, Reading, SourceLocation, Work, WorkMeta
+from edition.read import csl_markup
+from edition.read.markdown.parse import markdown_of, plain_text
 from edition.read.pdf.bounds import PdfDamaged, PdfTooLarge
 from edition.read.pdf.bounds import check as check_bounds
 from edition.read.pdf.problems import problems
@@ -295,12 +297,16 @@ def _work(
     items = bibliography.to_csl(bib_path, {entry.key: entry}) if bib_path else []
     item = next((i for i in items if i.get("id") == entry.key), {})
     authors = tuple(Person(_name(a)) for a in item.get("author") or item.get("editor") or [] if _name(a))
-    # the entry's title as written (Pandoc's CSL JSON has it in sentence case)
-    written = re.sub(r"[{}]", "", entry.fields.get("title", ""))
-    title = " ".join(str(spec.get("title") or written or Path(source.name).stem).split())
+    # the reader's title for it, or the entry's as written (Markdown, either way)
+    written = str(
+        spec.get("title") or bibliography.written_title(entry) or csl_markup.to_markdown(Path(source.name).stem)
+    )
+    written = " ".join(written.split())
+    title = plain_text(written)
     issued = (item.get("issued") or {}).get("date-parts") or [[""]]
     meta = WorkMeta(
         title=title,
+        title_markdown=markdown_of(written),
         authors=authors,
         language=language,
         identifier="",
@@ -313,9 +319,11 @@ def _work(
         work=source.name,
         kind="pdf",
         title=title,
+        title_markdown=markdown_of(written),
         show_authors=bool(authors),
         permissions=str(spec.get("permissions") or ""),
         pdf=source,
+        original_pages=original_pages(entry),
     )
     slug = f"r{index}-{slugify(Path(source.name).stem)}"
     return Work(
@@ -332,6 +340,20 @@ def _work(
         inputs=(source.path, *((bib_path,) if bib_path else ())),
         reading=reading,
     )
+
+
+#: A BibTeX page range: ``32--63``, ``32-63``, ``32–63``.
+PAGE_RANGE = re.compile(r"\s*(\d+)\s*(?:-{1,3}|\u2013|\u2014)\s*(\d+)\s*")
+
+
+def original_pages(entry: BibEntry) -> int:
+    """Pages of the original the entry describes: its page range (a chapter,
+    an article), or its ``pagetotal`` (a book); 0 when it gives neither."""
+    found = PAGE_RANGE.fullmatch(entry.fields.get("pages", ""))
+    if found and int(found.group(2)) >= int(found.group(1)):
+        return int(found.group(2)) - int(found.group(1)) + 1
+    total = entry.fields.get("pagetotal", "").strip()
+    return int(total) if total.isdigit() and int(total) > 0 else 0
 
 
 def _name(person: dict) -> str:
