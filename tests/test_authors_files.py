@@ -5,7 +5,9 @@ exit 0 with the right output, or exit 2 with one diagnostic; never exit 1."""
 from __future__ import annotations
 
 import io
+import json
 import re
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -435,3 +437,201 @@ def test_no_shipped_style_ends_a_note_with_two_full_stops(tmp_path):
             if re.search(r"\.[”’)]*\.", text.replace("…", "")):
                 doubled[style] = text
     assert doubled == {}
+
+
+# -- every printed string through the same rules -------------------------------------------------
+
+#: What an author types, and what the edition prints for it: curly apostrophe
+#: and quotation marks, emphasis read, an en dash, an ellipsis.
+TYPED = 'Gov\'t "q" *em* -- z...'
+SET = "Gov’t “q” em – z…"
+RAW = ("Gov't", '"q"', "*em*", " -- ", "z...")
+
+
+def typed(marker: str) -> str:
+    """A YAML double-quoted value: the field's marker word, then ``TYPED``."""
+    return json.dumps(f"{marker} {TYPED}")
+
+
+SWEEP_WORK = f"""title: {typed("Wtitle")}
+subtitle: {typed("Wsubtitle")}
+short_title: {typed("Wshort")}
+authors:
+  - name: {typed("Wname")}
+    sort_name: {typed("Wsortname")}
+    affiliation: {typed("Waffiliation")}
+series: {typed("Wseries")}
+number: {typed("Wnumber")}
+series_editors: [{typed("Weditor")}]
+publisher: {typed("Wpublisher")}
+place: {typed("Wplace")}
+date: 2020-01
+language: en
+identifier: urn:uuid:00000000-0000-4000-8000-000000000026
+rights: {typed("Wrights")}
+abstract: {typed("Wabstract")}
+appendix_title: {typed("Wappendix")}
+document_label: {json.dumps("Wlabel " + TYPED + " {number}")}
+bibliography: test.bib
+"""
+SWEEP_SECTION = f"---\ntitle: {typed('Wsection')}\n---\nText [@suh1988].\n\n::: {{.table #t}}\n:::\n"
+SWEEP_DOCUMENTS = {
+    "content/test/documents/1.md": f"---\nnumber: 1\nlabel: {typed('Wdoclabel')}\ntitle: {typed('Wdoctitle')}\nsource_line: {typed('Wsourceline')}\n---\nA document.\n",
+    "content/test/documents/2.md": f"---\nnumber: 2\ntitle: {typed('Wdoc2')}\nsource_line: Archive.\n---\nAnother.\n",
+}
+SWEEP_TABLE = f"""columns:
+  place: {{type: text, header: {typed("Theader")}}}
+  n: {{type: integer, unit: {typed("Tunit")}}}
+  m: integer
+column_groups:
+  - {{label: {typed("Tgroup")}, columns: [n, m]}}
+totals: {{label: {typed("Ttotal")}, columns: [n]}}
+missing: {typed("Tmissing")}
+caption: {typed("Tcaption")}
+source: {typed("Tsource")}
+notes: [{typed("Tnote")}]
+"""
+SWEEP_CSV = f'place,n,m\n"Tcell {TYPED.replace(chr(34), chr(34) * 2)}",1,\nOther,2,3\n'
+SWEEP_BIB = BIB_MIN + (
+    "@report{guide,\n  author = {Team, The},\n  title = {Bguide Gov't ``q'' \\emph{em} -- z\\ldots},\n"
+    "  institution = {Dept},\n  date = {2027},\n  pages = {1--10},\n}\n"
+)
+SWEEP_READER = (
+    f"title: {typed('Rtitle')}\ncourse_code: {typed('Rcourse')}\ninstructor: {typed('Rinstructor')}\n"
+    f"institution: {typed('Rinstitution')}\nterm: {typed('Rterm')}\n"
+    "identifier: urn:uuid:00000000-0000-4000-8000-000000000126\ndate: 2027-09\nlanguage: en\n"
+    f"rights: {typed('Rrights')}\npermissions_page: true\nbibliography: test.bib\nreadings:\n"
+    f"  - work: test\n    title: {typed('Rreading')}\n    permissions: {typed('Rpermissions')}\n"
+    f"  - pdf: readings/guide.pdf\n    cite: guide\n    permissions: {typed('Rpdfpermissions')}\n"
+)
+#: Fields printed only as text (names, running heads, metadata): no emphasis to see.
+MARKERS = [
+    "Wtitle",
+    "Wsubtitle",
+    "Wname",
+    "Waffiliation",
+    "Wseries",
+    "Wnumber",
+    "Weditor",
+    "Wpublisher",
+    "Wplace",
+    "Wrights",
+    "Wappendix",
+    "Wlabel",
+    "Wsection",
+    "Wdoclabel",
+    "Wdoctitle",
+    "Wsourceline",
+    "Wdoc2",
+    "Theader",
+    "Tunit",
+    "Tgroup",
+    "Ttotal",
+    "Tmissing",
+    "Tcaption",
+    "Tsource",
+    "Tnote",
+    "Tcell",
+]
+#: What a reading of the work prints of it (its title page is the reading's own).
+IN_A_READING = [m for m in MARKERS if m[0] == "T" or m in ("Wname", "Waffiliation", "Wsection", "Wappendix")]
+IN_A_READING += ["Wlabel", "Wdoclabel", "Wdoctitle", "Wsourceline", "Wdoc2", "Bguide"]
+READER_MARKERS = [
+    "Rtitle",
+    "Rcourse",
+    "Rinstructor",
+    "Rinstitution",
+    "Rterm",
+    "Rrights",
+    "Rreading",
+    "Rpermissions",
+    "Rpdfpermissions",
+]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sweep")
+    project = make_project(
+        root,
+        sections={"01-one.md": SWEEP_SECTION},
+        bib=SWEEP_BIB,
+        work_yaml=SWEEP_WORK,
+        extra={
+            **SWEEP_DOCUMENTS,
+            "content/test/tables/t.yaml": SWEEP_TABLE,
+            "content/test/tables/t.csv": SWEEP_CSV,
+            "readers/course.yaml": SWEEP_READER,
+            "readers/readings/guide.pdf": pdfs.typeset("<h1>A guide</h1><p>Its text.</p>"),
+        },
+    )
+    code = main(
+        ["-q", "--no-cache", "--out", str(project / "dist"), "--format", "pdf", "--format", "epub"], project=project
+    )
+    assert code == 0
+    return project
+
+
+def _epub_texts(path: Path) -> dict[str, str]:
+    """Every text an EPUB shows or says, by file: element text, the attribute
+    values a reading system reads or shows (titles, labels, running strings),
+    the package's metadata."""
+    texts = {}
+    with zipfile.ZipFile(path) as epub:
+        for name in epub.namelist():
+            if not name.endswith((".xhtml", ".opf", ".ncx")):
+                continue
+            root = etree.fromstring(epub.read(name))
+            said = ["".join(root.itertext())]
+            for element in root.iter():
+                said += [v for k, v in element.attrib.items() if k.split("}")[-1] in SHOWN_ATTRIBUTES]
+            texts[name] = " ".join(" ".join(said).split())
+    return texts
+
+
+SHOWN_ATTRIBUTES = {"alt", "title", "aria-label", "content", "data-title", "data-running-title", "data-running-author"}
+
+
+def _pdf_texts(path: Path) -> str:
+    """The text of every page (running heads, folios, contents included) and the document's metadata."""
+    pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    with pikepdf.open(path) as pdf:
+        meta = pdf.open_metadata()
+        said = [str(v) for k, v in pdf.docinfo.items()] + [str(meta.get(k, "")) for k in meta]
+        outline = [item.title for item in pdf.open_outline().root]
+    return " ".join(" ".join([pages, *said, *outline]).split())
+
+
+@pytest.mark.parametrize("edition", ["test", "course"])
+def test_every_printed_string_is_read_by_the_texts_rules(sweep, edition):
+    """The sweep: every field an edition prints, whatever file it is written
+    in (work.yaml, front matter, a table's YAML and CSV, a reader, BibTeX),
+    holds Gov't "q" *em* -- z...; no output shows it as typed, anywhere."""
+    dist = sweep / "dist"
+    texts = {f"{edition}.pdf": _pdf_texts(dist / f"{edition}.pdf"), **_epub_texts(dist / f"{edition}.epub")}
+    for name, said in texts.items():
+        for raw in RAW:
+            assert raw not in said, (
+                f"{name} prints {raw!r}: …{said[max(0, said.find(raw) - 80) : said.find(raw) + 40]}…"
+            )
+    everything = " ".join(texts.values())
+    markers = MARKERS + ["Wabstract", "Wshort"] if edition == "test" else READER_MARKERS + IN_A_READING
+    for marker in markers:
+        assert f"{marker} {SET}" in everything, f"{marker} is not printed as {SET!r}"
+
+
+def test_emphasis_in_a_printed_string_is_emphasis_in_the_epub(sweep):
+    with zipfile.ZipFile(sweep / "dist" / "test.epub") as epub:
+        pages = " ".join(epub.read(n).decode() for n in epub.namelist() if n.endswith(".xhtml"))
+    for marker in (
+        "Wtitle",
+        "Waffiliation",
+        "Wseries",
+        "Wpublisher",
+        "Wrights",
+        "Tcaption",
+        "Tsource",
+        "Tcell",
+        "Theader",
+    ):
+        assert f"{marker} Gov’t “q” <em>em</em> – z…" in pages, marker

@@ -299,7 +299,9 @@ def _with_source_line(work: Work) -> Reading:
     elif reading.kind == "whole":
         lead = "Originally published as "
     elif reading.kind == "documents":
-        labels = " and ".join(d.label.replace("DOCUMENT", "Document") for d in work.documents)
+        labels = " and ".join(
+            plain_text(d.label, work.meta.smart_quotes).replace("DOCUMENT", "Document") for d in work.documents
+        )
         lead = f"Printed as {labels} in "
     else:
         lead = "Excerpted from "

@@ -266,7 +266,14 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: 
         for doc in work.documents:
             file = section_file(work, doc)
             package.pages.append(
-                page(file, doc.label, None, blocks.document(work, doc, bodies[doc.slug]), doc, "backmatter")
+                page(
+                    file,
+                    plain(doc.label, work.meta.smart_quotes),
+                    None,
+                    blocks.document(work, doc, bodies[doc.slug]),
+                    doc,
+                    "backmatter",
+                )
             )
     if work.bibliography:
         file = f"{work.slug}-bibliography.xhtml"
