@@ -70,6 +70,7 @@ CODES: dict[str, str] = {
     "pdf.no-text": "a PDF reading asks for its text in the EPUB but the file has no text layer",
     "pdf.pdfa": "a PDF reading's pages hold what the archival PDF/A cannot carry (with --format pdfa)",
     "pdf.untagged": "a PDF reading has no tags, so the volume does not claim PDF/UA (a warning)",
+    "pdf.furniture": "a PDF reading prints text where the volume prints its running heads and folios (a warning)",
     "pdf.tags": "a tagged PDF reading whose own tags break a PDF/UA rule, so the volume does not claim PDF/UA (a warning)",
     "layout.note-missing": "a note is missing from the laid-out PDF",
     "layout.note-misplaced": "a note is printed on another page than its call",

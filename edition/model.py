@@ -259,6 +259,13 @@ class PdfSource:
     location: SourceLocation  # the reading's 'pdf:' line in the reader file
     problems: tuple[PdfProblem, ...] = ()
     text: tuple[str, ...] = ()  # the text layer of each used page, when the reader asks for it (epub_text)
+    trim: tuple[float, float, float, float] = (
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    )  # points off each displayed edge (top, right, bottom, left)
+    furniture: tuple[str, ...] = ()  # lines of the source's own running heads or folios, as printed (read.pdf.trim)
 
     @property
     def pages(self) -> int:

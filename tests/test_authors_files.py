@@ -11,6 +11,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import pdfplumber
 import pikepdf
 import pytest
 from lxml import etree
@@ -635,3 +636,100 @@ def test_emphasis_in_a_printed_string_is_emphasis_in_the_epub(sweep):
         "Theader",
     ):
         assert f"{marker} Gov’t “q” <em>em</em> – z…" in pages, marker
+
+
+# -- a browser's header and footer ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser_page() -> bytes:
+    return pdfs.browser_printed("<h1>Trade and Aid</h1><p>The article's text.</p>")
+
+
+def test_a_browser_printed_reading_is_named_for_its_header_and_footer(tmp_path, capsys, browser_page):
+    project = reader_project(tmp_path, browser_page)
+    code, lines = build(project, capsys, "course", "--format", "pdf")
+    assert code == 0
+    assert len(lines) == 1
+    assert re.fullmatch(
+        r"readers/course\.yaml:13: warning: readers/readings/article\.pdf: its pages print text in their top or "
+        r"bottom 0\.6 in \(“\d+/\d+/\d+, \d+:\d+ [AP]M An Article”, “ﬁle:///.*/article\.html 1/1”\), where the "
+        r"volume prints its running heads and folios: cut it off with 'trim: browser' \(a browser's header and "
+        r"footer\) or 'trim: \{top: 36, bottom: 36\}' \(points\), or keep it and ignore this warning \[pdf\.furniture\]",
+        lines[0],
+    ), lines[0]
+
+
+def _placed(volume: Path, number: int) -> tuple[tuple[float, ...], list[float]]:
+    """The matrix that draws the source page on volume page ``number``, and the placed form's box."""
+    with pikepdf.open(volume) as pdf:
+        page = pdf.pages[number - 1]
+        ops = pikepdf.parse_content_stream(page)
+        for index, op in enumerate(ops):
+            if str(op.operator) == "Do" and str(op.operands[0]).startswith("/PdfReading"):
+                matrix = next(tuple(map(float, o.operands)) for o in reversed(ops[:index]) if str(o.operator) == "cm")
+                form = page.Resources.XObject[str(op.operands[0])]
+                return matrix, [float(v) for v in form.BBox]
+    raise AssertionError("no placed page")
+
+
+def _ink(volume: Path, number: int, rect: tuple[float, float, float, float]) -> int:
+    """Dark pixels of volume page ``number`` (72 dpi) inside ``rect`` (PDF points, from the bottom left)."""
+    from PIL import Image
+
+    out = volume.parent / f"page-{number}"
+    subprocess.run(
+        ["pdftoppm", "-r", "72", "-f", str(number), "-l", str(number), "-png", "-singlefile", str(volume), str(out)],
+        check=True,
+    )
+    image = Image.open(f"{out}.png").convert("L")
+    x0, y0, x1, y1 = rect
+    crop = image.crop((int(x0), int(image.height - y1), int(x1) + 1, int(image.height - y0) + 1))
+    return sum(1 for value in crop.getdata() if value < 128)
+
+
+@pytest.mark.parametrize("trim", ["", "    trim: browser\n"])
+def test_trim_browser_cuts_the_header_and_footer_off_the_printed_page(tmp_path, capsys, browser_page, trim):
+    project = reader_project(tmp_path, browser_page, trim)
+    code, lines = build(project, capsys, "course", "--format", "pdf")
+    assert code == 0 and (lines == [] if trim else len(lines) == 1)
+    volume = project / "dist" / "course.pdf"
+    matrix, box = _placed(volume, 4)
+    assert box[1::2] == ([26.0, 766.0] if trim else [0.0, 792.0])  # the form's box: the page less the trim
+    s, _, _, _, e, f = matrix
+    with pdfplumber.open(io.BytesIO(browser_page)) as source:
+        page = source.pages[0]
+        furniture = [w for w in page.extract_words() if w["top"] < 26 or w["bottom"] > page.height - 26]
+    assert len(furniture) >= 4  # the date and the title above, the address and "1/1" below
+    for word in furniture:
+        placed = (e + s * word["x0"], f + s * (792 - word["bottom"]), e + s * word["x1"], f + s * (792 - word["top"]))
+        assert (_ink(volume, 4, placed) == 0) == bool(trim), word["text"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "chrome",
+            "'trim' in a PDF reading is 'chrome': write trim: browser, trim: 36 (points from every edge) or trim: {top: 30, bottom: 40}",
+        ),
+        (
+            "{top: 30, middle: 4}",
+            "'trim' in a PDF reading is {'top': 30, 'middle': 4}: write trim: browser, trim: 36 (points from every edge) or trim: {top: 30, bottom: 40}",
+        ),
+        (
+            "-5",
+            "'trim' in a PDF reading is -5: write trim: browser, trim: 36 (points from every edge) or trim: {top: 30, bottom: 40}",
+        ),
+        (
+            "400",
+            "'trim' leaves less than 1 in of page 1 of readers/readings/article.pdf: trim less (in points, from each edge)",
+        ),
+    ],
+)
+def test_a_trim_that_cannot_be_is_refused_at_its_line(tmp_path, capsys, value, message):
+    project = reader_project(tmp_path, pdfs.typeset("<p>Text.</p>"), f"    trim: {value}\n")
+    assert build(project, capsys, "course", "--format", "pdf") == (
+        2,
+        [f"readers/course.yaml:15: error: {message} [meta.type]"],
+    )

@@ -5,6 +5,8 @@ type) is formatted as a document: a warning names it (``bib.type``), with the
 types to use instead. An entry the style's bibliography leaves out (CMOS 18
 cites unpublished manuscripts and speeches in the notes only) is said in the
 log, naming the entry, so nothing leaves the bibliography without a word.
+A PDF reading whose pages print text where the volume prints its running
+heads and folios (a browser's header and footer) is named (``pdf.furniture``).
 A Markdown link to an address that is not a web or mail address (``file:``,
 ``javascript:``, a relative path) prints as its text without the link, and a
 warning names it (``link.address``).
@@ -31,6 +33,23 @@ def report(edition: Edition) -> None:
     """Every notice for the edition's works, each once."""
     _bibliography(edition)
     _links(edition)
+    _furniture(edition)
+
+
+def _furniture(edition: Edition) -> None:
+    """A PDF reading whose pages print their own running heads or folios
+    where the volume prints its own (``read.pdf.trim``)."""
+    for work in edition.parts:
+        source = work.pdf
+        if source is None or not source.furniture:
+            continue
+        shown = ", ".join(f"“{line}”" for line in source.furniture)
+        message = (
+            f"{source.name}: its pages print text in their top or bottom 0.6 in ({shown}), where the volume "
+            "prints its running heads and folios: cut it off with 'trim: browser' (a browser's header and footer) "
+            "or 'trim: {top: 36, bottom: 36}' (points), or keep it and ignore this warning"
+        )
+        log.warning("%s", Diagnostic(source.location, "pdf.furniture", message, "warning"))
 
 
 def _links(edition: Edition) -> None:

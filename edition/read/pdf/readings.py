@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from edition.ids import slugify
 from edition.model import BibEntry, PdfSource, Person, Reading, SourceLocation, Work, WorkMeta
 from edition.read import csl_markup
 from edition.read.markdown.parse import markdown_of, plain_text
+from edition.read.pdf import trim
 from edition.read.pdf.bounds import PdfDamaged, PdfTooLarge
 from edition.read.pdf.bounds import check as check_bounds
 from edition.read.pdf.problems import problems
@@ -41,7 +43,7 @@ from edition.read.sandbox import Limit, Sandbox
 MAX_PDF_BYTES = 256 * 1024 * 1024
 #: Most pages one reading may print: each is a page of the layout.
 MAX_PDF_PAGES = 1000
-KEYS = {"pdf", "pages", "cite", "title", "permissions", "epub_text"}
+KEYS = {"pdf", "pages", "cite", "title", "permissions", "epub_text", "trim"}
 RANGE = re.compile(r"\s*(\d+)\s*(?:[-–]\s*(\d+)\s*)?")
 
 
@@ -75,9 +77,15 @@ def read_pdf_reading(
     if found is None or len(diags.items) > before:
         return None
     path, data = found
-    source = read_source(path, data, sandbox.project, spec.get("pages"), bool(spec.get("epub_text")), where, diags)
+    cut = trim.parse(spec["trim"]) if "trim" in spec else trim.PRESETS["none"]
+    if isinstance(cut, str):
+        diags.error(where("trim"), "meta.type", cut)
+        return None
+    source = read_source(path, data, sandbox.project, spec.get("pages"), bool(spec.get("epub_text")), where, diags, cut)
     if source is None or entry is None:
         return None
+    if "trim" not in spec:  # a reader that trims has looked at the pages' edges
+        source = replace(source, furniture=trim.furniture(data, source.first, source.last, cut))
     return _work(index, spec, source, entry, bib_path, language)
 
 
@@ -143,7 +151,14 @@ def checked_file(
 
 
 def read_source(
-    path: Path, data: bytes, project: Path, pages: Any, with_text: bool, where, diags: Collector
+    path: Path,
+    data: bytes,
+    project: Path,
+    pages: Any,
+    with_text: bool,
+    where,
+    diags: Collector,
+    cut: trim.Trim = trim.PRESETS["none"],
 ) -> PdfSource | None:
     """Check the file's bytes, read once, and describe the pages the reading uses."""
     name = path.relative_to(project.resolve()).as_posix()
@@ -186,6 +201,16 @@ def read_source(
             diags.error(where("pdf"), "pdf.unreadable", _unreadable(name, exc))
             return None
         used = [pdf.pages[n - 1] for n in range(first, last + 1)]
+        small = [n for n, page in zip(range(first, last + 1), used, strict=True) if trim.too_small(page, cut)]
+        if small:
+            diags.error(
+                where("trim"),
+                "meta.type",
+                f"'trim' leaves less than 1 in of page {small[0]} of {name}: trim less (in points, from each edge)",
+            )
+            return None
+        for page in used:
+            trim.apply(page, cut)
         text = extract_text(data, first, last) if with_text else ()
         if with_text and not any(t.strip() for t in text):
             diags.error(
@@ -206,6 +231,7 @@ def read_source(
             location=where("pdf"),
             problems=tuple(problems(pdf, first, last)),
             text=text,
+            trim=cut,
         )
 
 

@@ -1,0 +1,163 @@
+"""A PDF reading's margins trimmed, and the text of its own furniture found.
+
+A page printed from a browser carries the browser's header and footer in its
+margins (the date, the page's title, a ``file://`` address, "1/5"); a journal's
+PDF its running heads and page numbers. Laid into the volume, they stand
+beside the volume's own running head and folio: two page numbers on a page.
+``trim:`` in the reader cuts the page's edges before it is placed (the
+placed form's box is the trimmed box, so what lies outside is not drawn)::
+
+    trim: browser                 # Chromium's print margins (the header and footer), top and bottom
+    trim: 36                      # points from every edge
+    trim: {top: 30, bottom: 40}   # points from the edges named (top, right, bottom, left)
+
+and, for a reading that does not trim, the build warns (``pdf.furniture``)
+when text of the source stands within 0.6 in of the top or bottom of the page
+(the band the PDF/UA checker takes for pagination), where the reader meets it
+as a second running head or folio. Once a reader trims, the compiler has
+looked at the pages' edges: a page's text may well begin 0.5 in from the
+trimmed edge. Sides are as the page is displayed (``/Rotate`` followed).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pikepdf
+
+#: Named trims: Chromium prints its header and footer within 26 pt of the
+#: page's top and bottom, and the page's own content from 27.7 pt (its default
+#: margins) on.
+PRESETS = {"browser": (26.0, 0.0, 26.0, 0.0), "none": (0.0, 0.0, 0.0, 0.0)}
+SIDES = ("top", "right", "bottom", "left")
+#: Text this close to the printed top or bottom edge is page furniture (as ``pdfua_check``).
+BAND = 43.2
+#: Pages of a reading looked at for furniture: a header or a footer is on every page.
+PAGES_LOOKED_AT = 5
+#: Least a trimmed page may keep of its width and height, in points.
+LEAST = 72.0
+
+Trim = tuple[float, float, float, float]  # top, right, bottom, left: points, as displayed
+
+
+def parse(value: Any) -> Trim | str:
+    """The trim a reading's ``trim:`` gives, or the message that says what to write."""
+    advice = "write trim: browser, trim: 36 (points from every edge) or trim: {top: 30, bottom: 40}"
+    if isinstance(value, str) and value in PRESETS:
+        return PRESETS[value]
+    if _points(value):
+        return (float(value),) * 4
+    if isinstance(value, dict) and value and set(map(str, value)) <= set(SIDES) and all(map(_points, value.values())):
+        return tuple(float(value.get(side, 0)) for side in SIDES)  # type: ignore[return-value]
+    return f"'trim' in a PDF reading is {value!r}: {advice}"
+
+
+def _points(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 10_000
+
+
+def rotation(page: pikepdf.Page) -> int:
+    return int(page.obj.get("/Rotate", 0)) % 360
+
+
+def visible_box(page: pikepdf.Page) -> list[float]:
+    """The box a viewer shows: the trim box, else the crop box, else the media box."""
+    box = page.obj.get("/TrimBox") or page.obj.get("/CropBox") or page.obj.MediaBox
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]
+
+
+def trimmed_box(page: pikepdf.Page, trim: Trim) -> list[float]:
+    """The visible box with ``trim`` taken off its displayed sides."""
+    x0, y0, x1, y1 = visible_box(page)
+    top, right, bottom, left = trim
+    # each displayed side, as a side of the unrotated page: (x0, y0, x1, y1) insets
+    inset = {
+        0: (left, bottom, right, top),
+        90: (top, left, bottom, right),
+        180: (right, top, left, bottom),
+        270: (bottom, right, top, left),
+    }[rotation(page) if rotation(page) in (0, 90, 180, 270) else 0]
+    return [x0 + inset[0], y0 + inset[1], x1 - inset[2], y1 - inset[3]]
+
+
+def apply(page: pikepdf.Page, trim: Trim) -> None:
+    """Make the trimmed box the page's trim box (what ``as_form_xobject`` places)."""
+    if any(trim):
+        page.obj.TrimBox = pikepdf.Array(trimmed_box(page, trim))
+
+
+def too_small(page: pikepdf.Page, trim: Trim) -> bool:
+    x0, y0, x1, y1 = trimmed_box(page, trim)
+    return x1 - x0 < LEAST or y1 - y0 < LEAST
+
+
+def furniture(data: bytes, first: int, last: int, trim: Trim) -> tuple[str, ...]:
+    """The lines of text (the first few) standing within ``BAND`` of the
+    printed top or bottom edge of the reading's first pages."""
+    from pdfminer.pdfinterp import PDFResourceManager
+
+    found: list[str] = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        boxes = {n: (trimmed_box(pdf.pages[n - 1], trim), rotation(pdf.pages[n - 1])) for n in range(first, last + 1)}
+    resources = PDFResourceManager()
+    for number, chars in _pages_chars(data, first, min(last, first + PAGES_LOOKED_AT - 1), resources):
+        box, turn = boxes[number]
+        banded = [c for c in chars if _in_band(c, box, turn)]
+        for line in _lines(banded):
+            if line not in found:
+                found.append(line)
+    return tuple(found[:4])
+
+
+def _pages_chars(data: bytes, first: int, last: int, resources) -> Iterator[tuple[int, list]]:
+    """Each page's characters as pdfminer reads them (no layout analysis)."""
+    from pdfminer.converter import PDFPageAggregator
+    from pdfminer.pdfinterp import PDFPageInterpreter
+    from pdfminer.pdfpage import PDFPage
+
+    device = PDFPageAggregator(resources, laparams=None)
+    interpreter = PDFPageInterpreter(resources, device)
+    for number, page in enumerate(PDFPage.get_pages(io.BytesIO(data), pagenos=set(range(first - 1, last))), first):
+        interpreter.process_page(page)
+        yield number, list(_chars(device.get_result()))
+
+
+def _chars(item) -> Iterator:
+    from pdfminer.layout import LTChar
+
+    for child in item:
+        if isinstance(child, LTChar):
+            if child.get_text().strip():
+                yield child
+        elif hasattr(child, "__iter__"):
+            yield from _chars(child)
+
+
+def _in_band(char, box: list[float], turn: int) -> bool:
+    x, y = (char.x0 + char.x1) / 2, (char.y0 + char.y1) / 2
+    x0, y0, x1, y1 = box
+    if not (x0 <= x <= x1 and y0 <= y <= y1):
+        return False  # trimmed away: not printed
+    edges = {0: (y1 - y, y - y0), 90: (x - x0, x1 - x), 180: (y - y0, y1 - y), 270: (x1 - x, x - x0)}
+    return min(edges.get(turn, edges[0])) < BAND
+
+
+def _lines(chars: list) -> list[str]:
+    """Characters as lines of words, top to bottom."""
+    lines: dict[int, list] = {}
+    for char in chars:
+        lines.setdefault(round((char.y0 + char.y1) / 4), []).append(char)  # rows of 2 pt
+    out = []
+    for _, row in sorted(lines.items(), reverse=True):
+        row.sort(key=lambda c: c.x0)
+        text, last = "", None
+        for char in row:
+            if last is not None and char.x0 - last.x1 > 0.25 * max(char.size, 1):
+                text += " "
+            text += char.get_text()
+            last = char
+        out.append(" ".join(text.split()))
+    return out
