@@ -70,7 +70,9 @@ class WorkMeta:
     @property
     def author_line(self) -> str:
         names = [a.name for a in self.authors]
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        if len(names) < 2:  # (a PDF reading's entry may name no one: a handout, a statute)
+            return "".join(names)
+        return ", ".join(names[:-1]) + " and " + names[-1]
 
     @property
     def running_title(self) -> str:

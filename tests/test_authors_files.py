@@ -22,6 +22,7 @@ from edition.outputs.checks import pdfua as pdfua_check
 
 from . import outputs, pdfs
 from .projects import BIB_MIN, make_project, reader_head, section
+from .test_diagnostics import PNG
 
 TEXT = "content/test/text/01-one.md"
 TABLE_PLACED = section("Text.\n\n::: {.table #t}\nVotes\n:::\n")
@@ -733,3 +734,82 @@ def test_a_trim_that_cannot_be_is_refused_at_its_line(tmp_path, capsys, value, m
         2,
         [f"readers/course.yaml:15: error: {message} [meta.type]"],
     )
+
+
+# -- what the strangers' works found ---------------------------------------------------------------
+
+
+def test_a_pdf_reading_whose_entry_names_no_one(tmp_path, capsys):
+    """A handout cited by an entry without author or editor (it crashed the
+    preflight's word list: a work of no authors had no author line)."""
+    bib = BIB_MIN + "@misc{handout,\n  title = {Questions for Week 3},\n  date = {2027},\n}\n"
+    definition = (
+        reader_head("A Reader") + "bibliography: test.bib\nreadings:\n  - pdf: readings/q.pdf\n    cite: handout\n"
+    )
+    project = make_project(
+        tmp_path,
+        bib=bib,
+        extra={"readers/course.yaml": definition, "readers/readings/q.pdf": pdfs.typeset("<p>Why aid?</p>")},
+    )
+    assert build(project, capsys, "course", "--format", "pdf")[0] == 0
+    text = subprocess.run(
+        ["pdftotext", str(project / "dist" / "course.pdf"), "-"], capture_output=True, text=True
+    ).stdout
+    assert "Reproduced from “Questions for Week 3,” 2027." in " ".join(text.split())
+
+
+def test_a_figures_caption_is_set_with_the_texts_quotation_marks(tmp_path, capsys):
+    body = section('![A map of the Board\'s "trade" regions](map.png)\n')
+    project = make_project(
+        tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra={"content/test/text/map.png": PNG}
+    )
+    assert build(project, capsys) == (0, [])
+    page = xhtml(project)
+    assert 'alt="A map of the Board’s “trade” regions"' in page
+    assert ">A map of the Board’s “trade” regions</figcaption>" in page
+
+
+def test_a_chapter_with_subheadings_is_no_label_in_the_contents(tmp_path, capsys):
+    """The preflight took a chapter's title for a label and its first
+    subheading for the title the contents should give."""
+    body = section("Text.\n\n## A. Doctrine\n\nMore.\n", title="I. The Quiet Clauses")
+    project = make_project(tmp_path, sections={"01-one.md": body}, bib=BIB_MIN)
+    assert build(project, capsys, "--format", "pdf", "--strict") == (0, [])
+    report = json.loads((project / "dist" / "test.preflight.json").read_text())
+    assert report["faults"]["contents_entries"] == []
+
+
+def test_an_apostrophe_typed_in_yaml_is_a_word_of_the_sources(tmp_path, capsys):
+    """The preflight's word list had "Mary's" as typed, the title page "Mary’s" as printed."""
+    from .projects import WORK_YAML
+
+    work = WORK_YAML.format(slug="test").replace("Test University", "St. Mary's University")
+    project = make_project(tmp_path, work_yaml=work, bib=BIB_MIN)
+    assert build(project, capsys, "--format", "pdf", "--strict") == (0, [])
+    report = json.loads((project / "dist" / "test.preflight.json").read_text())
+    assert report["faults"]["joined_words"] == []
+
+
+def test_a_style_s_closing_full_stop_gives_way_to_the_authors_semicolon(tmp_path, capsys):
+    """Bluebook: "(1954).;" where a note goes on after a citation; an
+    abbreviation's full stop stays ("U.S.;")."""
+    from .projects import WORK_YAML
+
+    work = WORK_YAML.format(slug="test") + "csl: bluebook-law-review\n"
+    body = "Text.[^1] More.[^2]\n\n[^1]: [@brown, 540]; [@restatement, 3].\n[^2]: [@brown]; and so on.\n"
+    project = make_project(tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN + LAW, work_yaml=work)
+    assert build(project, capsys)[0] == 0
+    notes = notes_of(project)
+    assert notes[0].startswith("1. Brown v. Board of Education, 347 U.S. 483, 540 (Supreme Court 1954); ")
+    assert notes[1].endswith(", 347 U.S.; and so on.")
+
+
+def test_a_long_browser_printed_article_is_named_for_its_header_and_footer_only(tmp_path, capsys):
+    """Its text runs to 0.4 in of the page's foot; the tags tell it from the browser's footer."""
+    article = pdfs.browser_printed("<h1>Aid</h1>" + "<p>" + "The article's text runs on. " * 400 + "</p>")
+    project = reader_project(tmp_path, article)
+    code, lines = build(project, capsys, "course", "--format", "pdf")
+    assert code == 0 and len(lines) == 1
+    said = re.search(r"\((.*)\), where the volume", lines[0]).group(1)
+    assert "text runs on" not in said
+    assert re.search(r"“ﬁle:///.*/article\.html 1/\d”", said)

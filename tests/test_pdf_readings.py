@@ -106,10 +106,12 @@ def test_the_source_pages_are_printed_scaled_inside_the_margins(reader_dist, row
             page = volume.pages[number - 1]
             # (a text extractor still reads the clipped footer, outside the printed box)
             printed = [w for w in _words(page) if 0.85 * 72 < w["top"] < page.height - 0.9 * 72][: len(original)]
-            assert [w["text"] for w in printed] == [w["text"] for w in original], number
+            # (compared as sets of words: at another scale, a list's number may sit a hair off its line)
+            by_word = lambda w: (w["text"], round(w["size"], 1))  # noqa: E731
+            assert sorted(w["text"] for w in printed) == sorted(w["text"] for w in original), number
             inside = 0.8 * 72, page.width - 0.8 * 72  # the narrower of the two side margins
             assert all(inside[0] <= w["x0"] and w["x1"] <= inside[1] for w in printed)
-            for a, b in zip(original, printed, strict=True):
+            for a, b in zip(sorted(original, key=by_word), sorted(printed, key=by_word), strict=True):
                 assert b["size"] == pytest.approx(a["size"] * scale, rel=0.01)
 
 

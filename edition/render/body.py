@@ -292,7 +292,7 @@ def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[d
         share = f"{100 * r.words / r.original_words:.0f}% of its words" if r.original_words else ""
         if r.pdf:  # a reading printed from a PDF: its share is counted in pages of the original
             of = r.pages_of_original
-            share = f"{r.pdf.pages} of {of} pages ({100 * r.pdf.pages / of:.0f}%)"
+            share = f"{r.pdf.pages} of {of} page{'s' if of != 1 else ''} ({100 * r.pdf.pages / of:.0f}%)"
         title = printed.markup(r.title_markdown, r.smart_quotes) if r.title_markdown else r.title
         # the source line as the reading's title page prints it (italics kept), made safe by citeproc
         rows.append({"slug": work.slug, "title": title, "source": Markup(r.source_line), "pages": span, "share": share})

@@ -129,6 +129,9 @@ def _smart_quotes(state: StateCore) -> None:
         for token in state.tokens:
             if token.type == "inline" and token.children and QUOTE_RE.search(token.content):
                 process_inlines(token.children, state)
+                for child in token.children:  # an image's description (a figure's caption, its alt text)
+                    if child.type == "image" and child.children:
+                        process_inlines(child.children, state)
 
 
 def plain_text(markdown: str, smart: bool = True) -> str:

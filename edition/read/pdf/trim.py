@@ -96,29 +96,55 @@ def too_small(page: pikepdf.Page, trim: Trim) -> bool:
 
 def furniture(data: bytes, first: int, last: int, trim: Trim) -> tuple[str, ...]:
     """The lines of text (the first few) standing within ``BAND`` of the
-    printed top or bottom edge of the reading's first pages."""
-    from pdfminer.pdfinterp import PDFResourceManager
-
+    printed top or bottom edge of the reading's first pages that are not the
+    page's own text: in a tagged file, text its structure does not name (an
+    artifact, or content outside every tag: a browser's header and footer, a
+    journal's running heads), whose body text may run close to the edge; in an
+    untagged one, any text in the band."""
     found: list[str] = []
     with pikepdf.open(io.BytesIO(data)) as pdf:
+        tagged = "/StructTreeRoot" in pdf.Root
         boxes = {n: (trimmed_box(pdf.pages[n - 1], trim), rotation(pdf.pages[n - 1])) for n in range(first, last + 1)}
-    resources = PDFResourceManager()
-    for number, chars in _pages_chars(data, first, min(last, first + PAGES_LOOKED_AT - 1), resources):
+    for number, chars in _pages_chars(data, first, min(last, first + PAGES_LOOKED_AT - 1)):
         box, turn = boxes[number]
-        banded = [c for c in chars if _in_band(c, box, turn)]
+        banded = [c for c in chars if _in_band(c, box, turn) and not (tagged and c.tagged)]
         for line in _lines(banded):
-            if line not in found:
+            if line and line not in found:
                 found.append(line)
     return tuple(found[:4])
 
 
-def _pages_chars(data: bytes, first: int, last: int, resources) -> Iterator[tuple[int, list]]:
-    """Each page's characters as pdfminer reads them (no layout analysis)."""
+def _pages_chars(data: bytes, first: int, last: int) -> Iterator[tuple[int, list]]:
+    """Each page's characters as pdfminer reads them (no layout analysis),
+    each marked ``tagged`` when it is in a marked-content sequence with an MCID."""
     from pdfminer.converter import PDFPageAggregator
-    from pdfminer.pdfinterp import PDFPageInterpreter
+    from pdfminer.layout import LTChar
+    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
     from pdfminer.pdfpage import PDFPage
 
-    device = PDFPageAggregator(resources, laparams=None)
+    class Marked(PDFPageAggregator):
+        """The characters, with whether the structure tree names them."""
+
+        def __init__(self, resources) -> None:
+            super().__init__(resources, laparams=None)
+            self.marks: list[bool] = []
+
+        def begin_tag(self, _tag, props=None) -> None:
+            self.marks.append(isinstance(props, dict) and "MCID" in props)
+
+        def end_tag(self) -> None:
+            if self.marks:
+                self.marks.pop()
+
+        def render_char(self, *args, **kwargs) -> float:
+            advance = super().render_char(*args, **kwargs)
+            item = self.cur_item._objs[-1] if self.cur_item._objs else None
+            if isinstance(item, LTChar):
+                item.tagged = any(self.marks)
+            return advance
+
+    resources = PDFResourceManager()
+    device = Marked(resources)
     interpreter = PDFPageInterpreter(resources, device)
     for number, page in enumerate(PDFPage.get_pages(io.BytesIO(data), pagenos=set(range(first - 1, last))), first):
         interpreter.process_page(page)
@@ -130,8 +156,7 @@ def _chars(item) -> Iterator:
 
     for child in item:
         if isinstance(child, LTChar):
-            if child.get_text().strip():
-                yield child
+            yield child
         elif hasattr(child, "__iter__"):
             yield from _chars(child)
 
