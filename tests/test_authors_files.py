@@ -4,6 +4,7 @@ exit 0 with the right output, or exit 2 with one diagnostic; never exit 1."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -813,3 +814,17 @@ def test_a_long_browser_printed_article_is_named_for_its_header_and_footer_only(
     said = re.search(r"\((.*)\), where the volume", lines[0]).group(1)
     assert "text runs on" not in said
     assert re.search(r"“ﬁle:///.*/article\.html 1/\d”", said)
+
+
+def test_the_permissions_page_counts_a_pdf_reading_against_its_chapter_and_keeps_its_italics(tmp_path, capsys):
+    """The entry gives the chapter's pages (32--63): one page of it is 1 of 32,
+    not 1 of the file's 1; the source is set as the reading's title page sets it."""
+    project = reader_project(tmp_path, pdfs.typeset("<p>A page of the chapter.</p>"))
+    assert build(project, capsys, "course")[0] == 0
+    with zipfile.ZipFile(project / "dist" / "course.epub") as epub:
+        page = epub.read("EPUB/course-permissions.xhtml").decode()
+    assert "<td>1 of 32 pages (3%)</td>" in page
+    assert "in <em>The Twenty Years’ Crisis</em> (Macmillan, 1939).</td>" in page
+    with (project / "dist" / "course.permissions.csv").open(encoding="utf-8") as report:
+        row = next(r for r in csv.DictReader(report) if r["kind"] == "pdf")
+    assert (row["share_of_original"], row["source_total_pages"]) == ("0.031", "1")

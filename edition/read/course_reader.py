@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from html import escape, unescape
 from pathlib import Path
 
 from edition import ids
@@ -305,5 +306,6 @@ def _with_source_line(work: Work) -> Reading:
         lead = f"Printed as {labels} in "
     else:
         lead = "Excerpted from "
-    plain = re.sub(r"<[^>]+>", "", html)
-    return replace(reading, source_line=lead + html, source_text=lead + plain)
+    # the line as HTML (the lead escaped: a document's label is the author's text) and as text
+    plain = unescape(re.sub(r"<[^>]+>", "", html))
+    return replace(reading, source_line=escape(lead) + html, source_text=lead + plain)

@@ -206,12 +206,12 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     _link_headings(parses)
     notes = _number_notes(parses, diags)
     check_placements(sections, tables, root, diags)
-    if not (meta and meta.bibliography and bib_path is None):  # (an unreadable one has its own diagnostic)
+    bib_readable = not (meta and meta.bibliography and bib_path is None)  # (an unreadable one has its own diagnostic)
+    if bib_readable:
         _check_citations(parses, bib, bib_path, diags)
         _check_documents(documents, bib, diags)
-    cites_readable = not (meta and meta.bibliography and bib_path is None)
     bib_name = f"bib/{bib_path.name}" if bib_path else "the work's bibliography (none is set)"
-    metalines.check_table_lines(tables.values(), bib if cites_readable else None, bib_name, diags)
+    metalines.check_table_lines(tables.values(), bib if bib_readable else None, bib_name, diags)
     images = _read_images(parses, sandbox, diags)
     for parsed in parses:
         mdcheck.check(parsed, diags)
@@ -342,6 +342,7 @@ def _authors(m: Mapping_, path: Path, diags: Collector) -> list[Person] | None:
     """Each author is a name, or a mapping of 'name', 'sort_name' and
     'affiliation', each of them text."""
     authors, before = [], len(diags.items)
+    smart = m.data.get("smart_quotes", True) is not False
     if not m.data["authors"]:
         diags.error(SourceLocation(path, m.line("authors")), "meta.missing", "work metadata needs at least one author")
     for index, item in enumerate(m.data["authors"]):
@@ -358,7 +359,6 @@ def _authors(m: Mapping_, path: Path, diags: Collector) -> list[Person] | None:
                 check_value(item[key], spec, inner, f"{key!r} of {name}", diags)
         if len(diags.items) == before:
             # a name prints as text everywhere (title page, running heads, metadata)
-            smart = m.data.get("smart_quotes", True) is not False
             name, sort_name = plain_text(item["name"], smart), plain_text(text(item.get("sort_name")), smart)
             authors.append(Person(name, sort_name, text(item.get("affiliation"))))
     return authors if len(diags.items) == before else None
