@@ -342,6 +342,7 @@ class Work:
     # filled by resolve
     citations: Mapping[str, str] = field(default_factory=dict)
     bibliography: tuple[tuple[str, str], ...] = ()  # (key, html) in style order
+    stops_taken: frozenset[str] = frozenset()  # citations after which the author's full stop is not printed
     characters: frozenset[str] = frozenset()  # every character of the work's text files (fonts)
 
     @property

@@ -222,6 +222,14 @@ LAW = """@book{restatement,
   title = {A Memo},
   year = {1950},
 }
+@article{sunstein,
+  author = {Sunstein, Cass R.},
+  title = {Incompletely Theorized Agreements},
+  journaltitle = {Harvard Law Review},
+  volume = {108},
+  pages = {1733--1772},
+  date = {1995},
+}
 @bibnote{aside,
   title = {An Aside},
   year = {1999},
@@ -288,10 +296,14 @@ def test_a_bibtex_file_pandoc_cannot_read_names_the_entry_and_its_line(tmp_path,
 # -- one full stop -----------------------------------------------------------------------------
 
 STOPS = section(
-    "Text.[^1] More.[^2] And.[^3] Again.[^4] Once more.[^5] Last.[^6]\n\n"
+    "Text.[^1] More.[^2] And.[^3] Again.[^4] Once more.[^5] Last.[^6] On.[^7] Off.[^8] Out.[^9]\n\n"
     "[^1]: [@suh1988, 18].\n[^2]: [@suh1988, 18].\n[^3]: [@brown, 495].\n[^4]: [@brown, 496].\n"
     '[^5]: As "quoted [@restatement, 3]."\n[^6]: See [@memo]. And [@brown, 497].)\n'
+    "[^7]: [@sunstein].\n[^8]: [@suh1988]. Then [@sunstein].\n[^9]: [@sunstein].\n"
 )
+#: Two full stops where one belongs: side by side (not an ellipsis's), around a
+#: closing quotation mark, or a style's closing stop inside parentheses and the author's after them.
+DOUBLED = re.compile(r"(?<!\.)\.\.(?!\.)|\.[”’]+\.|[\d)\]]\.\)+\.")
 
 
 @pytest.mark.parametrize(
@@ -305,9 +317,21 @@ def test_a_note_never_ends_with_two_full_stops(tmp_path, capsys, style):
     code, _ = build(project, capsys)
     assert code == 0
     notes = notes_of(project)
-    assert len(notes) == 6
+    assert len(notes) == 9
     for note in notes:
-        assert not re.search(r"\.[”’)]*\.", note.replace("…", "")), note
+        assert not DOUBLED.search(note), note
+
+
+def test_a_short_form_ending_in_a_quotation_takes_the_authors_full_stop(tmp_path, capsys):
+    """Chicago's short form of an article without a page ends "“Title.”": the
+    author's full stop after it is not printed (the quotation marks close the sentence)."""
+    project = make_project(tmp_path, sections={"01-one.md": STOPS}, bib=BIB_MIN + LAW)
+    assert build(project, capsys)[0] == 0
+    notes = notes_of(project)
+    assert (
+        notes[6] == "7. Cass R. Sunstein, “Incompletely Theorized Agreements,” Harvard Law Review 108 (1995): 1733–72."
+    )
+    assert notes[8] == "9. Sunstein, “Incompletely Theorized Agreements.”"
 
 
 def test_the_bluebook_says_id_once(tmp_path, capsys):
@@ -437,7 +461,7 @@ def test_no_shipped_style_ends_a_note_with_two_full_stops(tmp_path):
         _, renderer = render_bodies(work, EPUB, env)
         for note in work.notes:
             text = re.sub(r"<[^>]+>", "", str(renderer.note_body(note, inline=False)))
-            if re.search(r"\.[”’)]*\.", text.replace("…", "")):
+            if DOUBLED.search(text):
                 doubled[style] = text
     assert doubled == {}
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
@@ -516,6 +517,13 @@ class BodyRenderer(RendererHTML):
         # a call right after another reads "4,5", not "45"
         adjacent = idx > 0 and tokens[idx - 1].type == "footnote_ref"
         return str(self.macros.note_call(self.work, note, body, self.target.name, adjacent)).strip()
+
+    def text(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        content = tokens[idx].content
+        before = tokens[idx - 1] if idx else None
+        if before is not None and before.type == "citation" and before.meta.get("id") in self.work.stops_taken:
+            content = content[1:]  # the citation's quotation closes with the full stop (resolve.full_stops)
+        return escapeHtml(content)
 
     def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         markup = self.work.citations.get(tokens[idx].meta["id"], "")

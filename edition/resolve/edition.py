@@ -28,17 +28,20 @@ def resolve_work(work: Work) -> Work:
         apart = tablecites.with_boundaries(lines)
         citations.update(citeproc.format_notes(apart, [*items, tablecites.BOUNDARY_ITEM], lang, diags, style).citations)
     diags.check()
-    citations = full_stops.single_stops(_inlines(work), citations)
-    work = replace(work, citations=citations, bibliography=formatted.bibliography)
+    citations, taken = full_stops.single_stops(_text_inlines(work), _note_inlines(work), citations)
+    work = replace(work, citations=citations, bibliography=formatted.bibliography, stops_taken=taken)
     diags.extend(anchors.check_work(work))
     diags.check()
     return work
 
 
-def _inlines(work: Work) -> Iterator[list[Token]]:
-    """The children of every inline the work prints citations in: its text,
-    its notes and its tables' lines."""
+def _text_inlines(work: Work) -> Iterator[list[Token]]:
+    """The children of every inline of the work's running text."""
     yield from full_stops.inlines_of(t for s in work.all_sections for t in s.tokens)
+
+
+def _note_inlines(work: Work) -> Iterator[list[Token]]:
+    """The children of every inline of the work's notes and its tables' lines."""
     yield from full_stops.inlines_of(t for n in work.notes for t in n.tokens)
     yield from (children for _, _, _, children in tablecites.placed_lines(work))
 
