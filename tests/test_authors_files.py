@@ -852,3 +852,18 @@ def test_the_permissions_page_counts_a_pdf_reading_against_its_chapter_and_keeps
     with (project / "dist" / "course.permissions.csv").open(encoding="utf-8") as report:
         row = next(r for r in csv.DictReader(report) if r["kind"] == "pdf")
     assert (row["share_of_original"], row["source_total_pages"]) == ("0.031", "1")
+
+
+def test_a_csv_cell_is_read_as_markdown_and_what_it_cannot_print_named_at_its_row(tmp_path, capsys):
+    csv_text = 'handle,n\n"UNICEF\'s \\@unicef",1\n@who,2\n'
+    project = table_project(tmp_path, "columns: {handle: text, n: integer}\n", csv_text)
+    assert build(project, capsys) == (
+        2,
+        [
+            "content/test/tables/t.csv:3: error: a citation in column 'handle' is not formatted: cite in the text, "
+            "or in a table's source line (write \\@ for an at sign) [md.unsupported]"
+        ],
+    )
+    (project / "content/test/tables/t.csv").write_text(csv_text.replace("@who", "\\@who"), encoding="utf-8")
+    assert build(project, capsys) == (0, [])
+    assert '<th scope="row" class="text">UNICEF’s @unicef</th>' in xhtml(project)

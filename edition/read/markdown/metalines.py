@@ -52,7 +52,8 @@ def check_line(
         elif child.type == "citation" and not cites:
             refuse(
                 "md.unsupported",
-                f"a citation in {what} is not formatted: cite in the text, or in a table's source line",
+                f"a citation in {what} is not formatted: cite in the text, or in a table's source line "
+                "(write \\@ for an at sign)",
             )
         elif child.type == "citation" and bib is not None:
             for key in child.meta["keys"]:
