@@ -182,7 +182,7 @@ def test_the_checker_reads_table_cells_attributes_in_an_array(browser_article):
 
 
 def test_a_reader_with_a_browser_printed_table_builds_and_is_claimed(tmp_path, capsys, browser_article):
-    project = reader_project(tmp_path, browser_article)
+    project = reader_project(tmp_path, browser_article, "    trim: browser\n")
     code, lines = build(project, capsys, "course", "--format", "pdf")
     assert (code, lines) == (0, [])
     with pikepdf.open(project / "dist" / "course.pdf") as pdf:
@@ -191,7 +191,7 @@ def test_a_reader_with_a_browser_printed_table_builds_and_is_claimed(tmp_path, c
 
 def test_a_reading_whose_tags_break_a_rule_is_named_with_a_code(tmp_path, capsys):
     listed = pdfs.browser_printed("<h1>Notes</h1><p>Text.</p><hr><ul><li>One</li><li>Two</li></ul>")
-    project = reader_project(tmp_path, listed)
+    project = reader_project(tmp_path, listed, "    trim: browser\n")
     code, lines = build(project, capsys, "course", "--format", "pdf")
     assert code == 0
     assert lines == [
@@ -267,10 +267,10 @@ def test_a_type_no_one_knows_is_named_and_an_entry_left_out_of_the_bibliography_
     said = [line.replace(str(project) + "/", "") for line in capsys.readouterr().err.splitlines()]
     assert code == 0
     assert [line for line in said if "[bib." in line or "[cite." in line] == [
-        "bib/test.bib:19: warning: @bibnote{aside}: BibTeX type 'bibnote' is known neither to Pandoc nor to CSL, so "
+        "bib/test.bib:27: warning: @bibnote{aside}: BibTeX type 'bibnote' is known neither to Pandoc nor to CSL, so "
         "it is formatted as a document; use @book, @article, @incollection, @report, @thesis, @online, @misc or "
         "@unpublished [bib.type]",
-        "bib/test.bib:19: note: @bibnote{aside} is cited in the notes only: the style's bibliography prints nothing "
+        "bib/test.bib:27: note: @bibnote{aside} is cited in the notes only: the style's bibliography prints nothing "
         "for this document [cite.bibliography]",
         "bib/test.bib:14: note: @unpublished{memo} is cited in the notes only: the style's bibliography prints "
         "nothing for this manuscript [cite.bibliography]",

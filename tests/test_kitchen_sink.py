@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from lxml import etree, html
 
-from edition.infra.tools import pandoc_path
+from edition.infra.fingerprints import pandoc_path
 from edition.outputs.checks import epubcheck as checks
 from edition.pipeline import Options, run
 

@@ -14,9 +14,10 @@ from pikepdf import Array, Dictionary, Name, String
 from edition.layout import engine as layout_pdf
 from edition.outputs.checks import pdfua as checker
 from edition.outputs.pdf import archival
-from edition.pipeline import Options, build_date, print_html
+from edition.pipeline import Options, build_date
 from edition.read.work import read_work
 from edition.render.body import environment
+from edition.render.print_html import print_html
 from edition.resolve.edition import resolve_work, single_work_edition
 
 from .pdfua_check import RULES, File, check

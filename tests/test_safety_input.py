@@ -1080,7 +1080,7 @@ def test_the_text_blocks_of_a_large_table_are_found_in_one_walk():
     20,000 cells, in a child limited to 20 s of CPU."""
     code = (
         "import xml.etree.ElementTree as ET\n"
-        "from edition.layout import text_blocks\n"
+        "from edition.layout.pages import text_blocks\n"
         "table = ET.Element('table', id='t')\n"
         "for r in range(10_000):\n"
         "    row = ET.SubElement(table, 'tr')\n"
@@ -1244,7 +1244,7 @@ def test_twenty_thousand_headings_of_one_name():
     code = (
         "from pathlib import Path\n"
         "from edition.diagnostics import Collector\n"
-        "from edition.markdown import parse\n"
+        "from edition.read.markdown.parse import parse\n"
         "parsed = parse('## Same\\n\\nText.\\n\\n' * 20_000, Path('x.md'), 1, Collector(), 'c')\n"
         "ids = [t.attrGet('id') for t in parsed.tokens if t.type == 'heading_open']\n"
         "print(len(set(ids)), ids[0], ids[1], ids[-1])\n"

@@ -102,7 +102,7 @@ def cached_subset(path: Path, index: int, codepoints: frozenset[int], make: Subs
     """``make(path, index, codepoints)``, once per process and, with a cache
     active, once for as long as the font file, the code points and the code
     (fontTools' version, the subsetting options) stay the same."""
-    from edition.infra import cache
+    from edition.infra import cache, fingerprints
 
     memo = (make.__qualname__, str(path), index, codepoints)
     if memo in _made:
@@ -111,8 +111,13 @@ def cached_subset(path: Path, index: int, codepoints: frozenset[int], make: Subs
     key = ""
     if store is not None:
         points = ",".join(map(str, sorted(codepoints)))
-        key = cache.key(
-            "font-subset", cache.code_version(), make.__qualname__, cache.file_digest(path), str(index), points
+        key = fingerprints.key(
+            "font-subset",
+            fingerprints.code_version(),
+            make.__qualname__,
+            fingerprints.file_sha256(path),
+            str(index),
+            points,
         )
         found = store.get("font-subset", key)
         if found is not None and found[:4] in FONT_SIGNATURES:

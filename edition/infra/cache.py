@@ -39,14 +39,12 @@ import logging
 import os
 import secrets
 import stat
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-FOLDER = ".edition-cache"
 MAGIC = b"edition-cache 1\n"
 MAC_SIZE = 32
 #: An entry is never larger (a font subset of a CJK face is a few MB).
@@ -384,46 +382,3 @@ def use(folder: Path | None) -> Iterator[Cache | None]:
 
 def active() -> Cache | None:
     return _active[0]
-
-
-# -- keys ---------------------------------------------------------------------------
-
-
-def key(*parts: str | bytes) -> str:
-    """SHA-256 of the parts, each length-prefixed (two lists of parts never collide)."""
-    digest = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
-    return digest.hexdigest()
-
-
-CODE_DIR = Path(__file__).resolve().parents[1]  # the package: every module of it
-
-
-@functools.cache
-def code_version() -> str:
-    """The pipeline's own code (every module, by content) and the versions of
-    the tools and of Python: part of every key, so an upgrade never reuses a
-    result made by other code."""
-    from edition.freshness import tool_versions
-
-    digest = hashlib.sha256()
-    for path in sorted(CODE_DIR.rglob("*.py")):
-        digest.update(path.relative_to(CODE_DIR).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(json.dumps(tool_versions(), sort_keys=True).encode())
-    digest.update(sys.version.encode())
-    return digest.hexdigest()
-
-
-@functools.cache
-def _file_digest(path: str, _signature: tuple[int, int, int, int]) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's content (read once per process while its size and date hold)."""
-    info = os.stat(path)
-    return _file_digest(str(path), (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns))

@@ -5,7 +5,7 @@ writes from one in-memory layout; the machine has two cores. A forked child
 shares the layout (copy-on-write) without pickling it, sends its bytes back
 through a pipe, and exits; the parent collects them. No file is involved, so a
 killed build leaves nothing behind (a child whose parent is gone dies on the
-closed pipe). On a system without ``fork`` the function runs in the parent.
+closed pipe). The pipeline runs where ``fork`` does (Linux).
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from typing import Any
 
 def start(work: Callable[[], bytes]) -> Callable[[], bytes]:
     """Start ``work`` in a child process; the returned function waits for its bytes."""
-    if not hasattr(os, "fork"):
-        data = work()
-        return lambda: data
     read_end, write_end = os.pipe()
     # signals wait until both sides can take them: a handler that raises (a
     # build's SIGTERM) must not run in the child's at-fork hooks, where the
@@ -71,11 +68,7 @@ class Fed:
     it once; ``wait`` collects its bytes; ``close`` ends a child never fed."""
 
     def __init__(self, work: Callable[[Callable[[], Any]], bytes]) -> None:
-        self._read, self._write = os.pipe() if hasattr(os, "fork") else (-1, -1)
-        self._pending: list[Any] = []
-        if self._read < 0:  # no fork: the work runs in ``wait``, fed with what was sent
-            self._wait = lambda: work(lambda: self._pending[0])
-            return
+        self._read, self._write = os.pipe()
 
         def child() -> bytes:
             os.close(self._write)
@@ -93,9 +86,6 @@ class Fed:
         os.close(self._read)
 
     def feed(self, value: Any) -> None:
-        if self._read < 0:
-            self._pending.append(value)
-            return
         fd, self._write = self._write, -1
         try:
             with os.fdopen(fd, "wb") as pipe:

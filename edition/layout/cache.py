@@ -20,7 +20,6 @@ read: a changed stylesheet is a miss like a changed text.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Iterable
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from edition.fonts.faces import FACES, FONT_DIR
-from edition.infra import cache, tools
+from edition.infra import cache, fingerprints
 from edition.layout.pagestart import PageStart
 from edition.read import readlog
 from edition.read.sandbox import RESOURCES
@@ -56,9 +55,9 @@ def key(html: str, paper: str, words: str = "") -> str:
     preflight accepted ``words``."""
     from edition.fonts.scripts import font_files
 
-    fonts = [cache.file_digest(FONT_DIR / face.file) for face in FACES]
-    system = [tools.file_signature(path) for path in font_files()]
-    return cache.key(KIND, cache.code_version(), paper, html, words, *fonts, *system, *_libraries())
+    fonts = [fingerprints.file_sha256(FONT_DIR / face.file) for face in FACES]
+    system = [fingerprints.file_signature(path) for path in font_files()]
+    return fingerprints.key(KIND, fingerprints.code_version(), paper, html, words, *fonts, *system, *_libraries())
 
 
 def store(found_key: str, laid: Laid, loaded: Iterable[Path]) -> None:
@@ -66,7 +65,7 @@ def store(found_key: str, laid: Laid, loaded: Iterable[Path]) -> None:
     store_ = cache.active()
     if store_ is None:
         return
-    deps = {str(path): hashlib.sha256(readlog.read_once(path)).hexdigest() for path in sorted(set(loaded))}
+    deps = {str(path): fingerprints.sha256(readlog.read_once(path)) for path in sorted(set(loaded))}
     store_.put_json(KIND, found_key, {"laid": _to_json(laid), "loaded": deps})
 
 
@@ -78,7 +77,7 @@ def load(found_key: str) -> Laid | None:
         return None
     for path, digest in value["loaded"].items():
         data = _read_file(Path(path))
-        if data is None or hashlib.sha256(data).hexdigest() != digest:
+        if data is None or fingerprints.sha256(data) != digest:
             return None
     return _from_json(value["laid"])
 
@@ -109,7 +108,7 @@ def _read_file(path: Path) -> bytes | None:
 
 
 def _libraries() -> tuple[str, ...]:
-    return tools.text_libraries()
+    return fingerprints.text_libraries()
 
 
 def _to_json(laid: Laid) -> dict:

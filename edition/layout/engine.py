@@ -12,7 +12,6 @@ from edition.fonts.faces import FONT_DIR
 from edition.layout.fetcher import SandboxFetcher
 from edition.layout.linebreaks import apply as _correct_line_breaks  # noqa: F401 (applied on import)
 from edition.layout.pages import NotePlacement, note_placement
-from edition.layout.papers import PAPERS, Paper  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 

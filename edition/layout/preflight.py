@@ -103,7 +103,7 @@ def _excerpt(line: boxes.Box) -> str:
 
 
 def preflight(document: Document, vocabulary: set[str] | None = None) -> Report:
-    """The faults of a laid-out document; ``vocabulary`` (edition/vocabulary.py)
+    """The faults of a laid-out document; ``vocabulary`` (edition/layout/vocabulary.py)
     enables the check of the edition's own words."""
     report = Report(pages=len(document.pages))
     for work, note, call, text in note_placement(document).faults():
@@ -274,11 +274,6 @@ def _continues_from(block: boxes.Box, other_page: list, forward: bool = False) -
         return False
     neighbour = other_page[0] if forward else other_page[-1]
     return neighbour.element is block.element
-
-
-def _main_children(page: boxes.PageBox) -> list[boxes.Box]:
-    """The page's boxes in flow order, leaves of the block tree."""
-    return [b for b in _walk(page.children[0]) if isinstance(b, boxes.BlockBox) and b.element is not None]
 
 
 def _stranded_heading(report: Report, number: int, page: boxes.PageBox) -> None:

@@ -112,7 +112,12 @@ def vocabulary(edition, env: jinja2.Environment) -> set[str]:
     texts.extend(template_text(env))
     texts.extend(
         module_text(
-            [package / "render" / "body.py", package / "read" / "course_reader.py", package / "resolve" / "citeproc.py"]
+            [
+                package / "render" / "body.py",
+                package / "read" / "course_reader.py",
+                package / "resolve" / "volume.py",
+                package / "resolve" / "citeproc.py",
+            ]
         )
     )
     return {w for text in texts for w in words(text)}

@@ -27,7 +27,7 @@ from edition.infra.atomic import Terminated
 
 #: Modules the fork server imports once, so a child need not.
 PRELOAD = [
-    "edition.cli",
+    "edition.commands.build",
     "edition.pipeline",
     "edition.loop.preview",
     "edition.outputs.epub.builder",
@@ -143,7 +143,7 @@ def _terminated(signum, frame) -> None:  # noqa: ARG001
 def _build(argv: list[str], project: Path) -> int:
     """One build through the command line's entry point (its SIGTERM handling
     covers the pipeline; the child's covers the rest, the freshness stamp included)."""
-    from edition.cli import main
+    from edition.commands.build import main
 
     try:
         return main(argv, project=project)
@@ -172,7 +172,7 @@ class Child:
 
 
 def start(context, alive: multiprocessing.connection.Connection, kind: str, *args) -> Child:
-    """Start a ``check`` (``preview.check(*args)``) or ``build`` (``cli.main(*args)``) child."""
+    """Start a ``check`` (``preview.check(*args)``) or ``build`` (``commands.build.main(*args)``) child."""
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_child_main, args=(kind, send, alive, *args), name=f"edition-{kind}")
     process.start()

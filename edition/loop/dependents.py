@@ -15,16 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: The folders a build reads (``freshness.INPUT_FOLDERS``; not imported, to stay light).
-INPUT_FOLDERS = ("content", "bib", "readers", "templates")
-
-
-def editions(project: Path) -> tuple[list[str], list[str]]:
-    """The works in ``content/`` and the readers in ``readers/`` (as the pipeline finds them)."""
-    content, readers = project / "content", project / "readers"
-    works = sorted(p.name for p in content.iterdir() if (p / "work.yaml").is_file()) if content.is_dir() else []
-    volumes = sorted(p.stem for p in readers.glob("*.yaml")) if readers.is_dir() else []
-    return works, volumes
+from edition.project import INPUT_FOLDERS
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from edition.read.course_reader import read_reader
 from edition.read.work import read_work
 from edition.render.body import environment
 from edition.resolve.edition import resolve_work, single_work_edition
+from edition.resolve.volume import resolve_volume
 
 Send = Callable[[tuple], None]
 
@@ -52,7 +53,7 @@ def check(
         if render and readers:  # the works' pages first: a reader's check formats all its citations
             _previews(send, project, good)
         for slug in readers:
-            _read(send, slug, lambda s=slug: read_reader(project, s), good)
+            _read(send, slug, lambda s=slug: resolve_volume(read_reader(project, s)), good)
         send(("checked-all",))
         if render:
             _previews(send, project, good)

@@ -18,7 +18,7 @@ For each batch of saved files:
    (``preview.check``): diagnostics are printed at once, and nothing is built
    while the input has errors, so ``dist/`` keeps the last good outputs;
 2. when the input is good, a *build* child runs the command line's own entry
-   point (``cli.main``: the same writing, stamp and locking as
+   point (``commands.build.main``: the same writing, stamp and locking as
    ``python build.py``), while the check child, with ``--serve``, resolves the
    citations and renders the EPUB's XHTML for the preview: the first answer;
 3. a newer save cancels a build still running (SIGTERM to its process group:
@@ -45,11 +45,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edition.cli import CACHE_FOLDER
+from edition import project as project_facts
 from edition.diagnostics import Diagnostic, suggest
 from edition.loop import children, serve
 from edition.loop.children import Child
-from edition.loop.dependents import INPUT_FOLDERS, Dependents, editions
+from edition.loop.dependents import Dependents
 
 #: Options of the loop itself, not passed on to the builds.
 LOOP_OPTIONS = ("watch", "serve", "port", "help")
@@ -106,7 +106,7 @@ class Loop:
 
     # what is watched
     def watched(self) -> tuple[list[str], list[str]]:
-        works, readers = editions(self.project)
+        works, readers = project_facts.works(self.project), project_facts.readers(self.project)
         if self.args.slugs:
             return [s for s in self.args.slugs if s in works], [s for s in self.args.slugs if s in readers]
         return works, readers
@@ -136,7 +136,7 @@ class Loop:
             job.works,
             [s for s in job.editions if s not in job.works],
             self.state is not None,
-            None if self.args.no_cache else self.project / CACHE_FOLDER,
+            None if self.args.no_cache else self.project / project_facts.CACHE_FOLDER,
         )
         self._status(job.editions, "checking the input…")
 
@@ -315,7 +315,7 @@ class Loop:
 
 def build_argv(args: argparse.Namespace, slugs: list[str]) -> list[str]:
     """The command line of one build: the loop's own options removed, ``slugs`` as the editions."""
-    from edition.cli import parser
+    from edition.commands.arguments import parser
 
     argv = list(slugs)
     for action in parser()._actions:
@@ -363,7 +363,7 @@ def _watch_files(folders: list[Path], conn: multiprocessing.connection.Connectio
 
 
 def _unknown(project: Path, slugs: list[str]) -> list[Diagnostic]:
-    works, readers = editions(project)
+    works, readers = project_facts.works(project), project_facts.readers(project)
     known = works + readers
     return [
         Diagnostic(None, "cli.option", f"no work {slug!r} in content/ or readers/{suggest(slug, known)}")
@@ -377,7 +377,7 @@ def watch(args: argparse.Namespace, project: Path) -> int:
     problems = _unknown(project, args.slugs)
     if args.extract:
         problems.append(Diagnostic(None, "cli.option", "--extract cannot be combined with --watch or --serve"))
-    folders = [project / name for name in INPUT_FOLDERS if (project / name).is_dir()]
+    folders = [project / name for name in project_facts.INPUT_FOLDERS if (project / name).is_dir()]
     if not (project / "content").is_dir():
         problems.append(Diagnostic(None, "file.missing", "content/ holds no work (a folder with a work.yaml)"))
     if problems:
@@ -387,7 +387,7 @@ def watch(args: argparse.Namespace, project: Path) -> int:
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
     state = server = None
     if args.serve:
-        works, readers = editions(project)
+        works, readers = project_facts.works(project), project_facts.readers(project)
         shown = list(args.slugs) or works + readers
         state = serve.State(out=out, editions=shown, pdf="pdf" in (args.format or ("pdf",)))
         try:

@@ -8,7 +8,6 @@ from bibtexparser's parse (``ARCHIVE_FIELDS``).
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
 import re
@@ -20,7 +19,7 @@ import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
 
 from edition.diagnostics import BuildFailed, Collector, Diagnostic
-from edition.infra import cache
+from edition.infra import cache, fingerprints
 from edition.infra.tools import run_pandoc
 from edition.model import BibEntry, SourceLocation
 from edition.read import bibfailure, bibtypes, csl_markup, readlog
@@ -120,7 +119,7 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
     Pandoc runs once per file content: a course reader that cites one work's
     bibliography in several readings (and in their source lines) reuses it."""
     data = readlog.read_once(path)  # the bytes load() checked
-    key = hashlib.sha256(data).hexdigest()
+    key = fingerprints.sha256(data)
     if key not in _CSL_CACHE or cache.active() is not None:  # (a cache is kept even when memo'd)
         try:
             stdout, _ = run_pandoc(["+RTS", f"-M{PANDOC_HEAP}", "-RTS", "-f", "biblatex", "-t", "csljson"], data)

@@ -1,22 +1,23 @@
 """Course readers: several works, or parts of works, as one volume.
 
 A reader is defined in ``readers/<slug>.yaml``. Each reading is read from its
-work's folder afresh (an excerpt numbers its own notes from 1), resolved on its
-own (its own "Ibid." chains and bibliography), and given the id namespace
-``r<n>-<work>`` so the same work can stand in a volume twice.
+work's folder afresh (an excerpt numbers its own notes from 1) and given the id
+namespace ``r<n>-<work>`` so the same work can stand in a volume twice. The
+volume is read whole here; ``edition.resolve.volume`` then resolves each reading
+on its own (its own "Ibid." chains and bibliography).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
-from html import escape, unescape
+import dataclasses
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edition import ids
+from edition import project as project_facts
 from edition.diagnostics import Collector, suggest
 from edition.fonts import scripts
-from edition.model import BibEntry, Citation, Edition, Note, ReaderMeta, Reading, SourceLocation, Work
+from edition.model import BibEntry, Edition, ReaderMeta, Reading, SourceLocation, Work
 from edition.read import bibliography
 from edition.read.markdown import metalines
 from edition.read.markdown.parse import markdown_of, parse, plain_text, walk_inline
@@ -25,8 +26,6 @@ from edition.read.sandbox import Sandbox
 from edition.read.schema import PARAGRAPH, Field, check_value, text, validate
 from edition.read.sources import Mapping_, item_lines, load_yaml, read_text
 from edition.read.work import read_work
-from edition.resolve import anchors
-from edition.resolve.edition import resolve_work
 
 #: Longest introduction of a reader, in characters of Markdown.
 INTRODUCTION = 50_000
@@ -59,12 +58,16 @@ READING_KEYS = set(READING_SCHEMA)
 PRINTED = ("title", "course_code", "instructor", "institution", "term", "rights")
 
 
-def discover(project: Path) -> list[str]:
-    folder = project / "readers"
-    return sorted(p.stem for p in folder.glob("*.yaml") if not p.name.startswith(".")) if folder.is_dir() else []
+@dataclass(frozen=True)
+class ReadVolume:
+    """A course reader as read: its readings read, not yet resolved."""
+
+    edition: Edition
+    #: each work a reading takes from, read whole (a reading's links are checked against it)
+    whole: dict[str, Work] = dataclasses.field(default_factory=dict)
 
 
-def read_reader(project: Path, slug: str) -> Edition:
+def read_reader(project: Path, slug: str) -> ReadVolume:
     path = project / "readers" / f"{slug}.yaml"
     diags = Collector()
     if not ids.NAME_RE.match(slug):
@@ -80,9 +83,7 @@ def read_reader(project: Path, slug: str) -> Edition:
     d = mapping.data
     metalines.check_fields(mapping, PRINTED, path, "reader definition", diags)
     metalines.check_list(mapping, "readings", ("title", "permissions"), path, "reader definition", diags)
-    works = sorted(
-        p.name for p in (project / "content").iterdir() if not p.name.startswith(".") and (p / "work.yaml").is_file()
-    )
+    works = project_facts.works(project)
     if not d["readings"]:
         diags.error(
             SourceLocation(path, mapping.line("readings")), "meta.missing", "a reader needs at least one reading"
@@ -105,7 +106,7 @@ def read_reader(project: Path, slug: str) -> Edition:
         if is_pdf_reading(spec):
             part = read_pdf_reading(sandbox, path, index, spec, item, bib, bib_path, d["language"], diags)
             if part is not None:
-                readings.append(replace(part, reading=_with_source_line(part)))
+                readings.append(part)
             continue
         if not isinstance(spec, dict) or "work" not in spec or set(map(str, spec)) - READING_KEYS:
             diags.error(
@@ -156,10 +157,7 @@ def read_reader(project: Path, slug: str) -> Edition:
         parts=tuple(readings),
         reader=reader,
     )
-    anchors.check_edition(
-        edition, {w.reading.work: whole[w.reading.work] for w in readings if w.reading and w.reading.work in whole}
-    )
-    return edition
+    return ReadVolume(edition, whole)
 
 
 def _introduction(mapping: Mapping_, path: Path, diags: Collector) -> tuple:
@@ -265,9 +263,7 @@ def _reading(project: Path, index: int, spec: dict, original_words: int) -> Work
         words=count_words(part),
         original_words=original_words,
     )
-    part = replace(part, slug=f"r{index}-{spec['work']}", reading=reading)
-    part = resolve_work(part)
-    return replace(part, reading=_with_source_line(part))
+    return replace(part, slug=f"r{index}-{spec['work']}", reading=reading)
 
 
 def count_words(work: Work) -> int:
@@ -278,34 +274,3 @@ def count_words(work: Work) -> int:
             if child.type == "text":
                 total += len(child.content.split())
     return total
-
-
-def _with_source_line(work: Work) -> Reading:
-    """ "Originally published as …", the work's own source cited in full (for
-    a PDF reading, "Reproduced from …" its entry in the reader's bibliography)."""
-    reading = work.reading
-    assert reading is not None
-    key = next(iter(work.bib)) if work.pdf else work.meta.source
-    if not key:
-        return reading
-    from edition.resolve import citeproc
-
-    items = bibliography.to_csl(work.bib_path, dict(work.bib)) if work.bib_path else []
-    location = work.pdf.location if work.pdf else SourceLocation(work.root / "work.yaml")
-    citation = Citation("source", f"@{key}", (key,), location)
-    note = Note("source", 1, (), location, (citation,), f"[@{key}]")
-    html = citeproc.format_notes([note], items, "en-US", Collector()).citations.get("source", "")
-    if reading.kind == "pdf":
-        lead = "Reproduced from "
-    elif reading.kind == "whole":
-        lead = "Originally published as "
-    elif reading.kind == "documents":
-        labels = " and ".join(
-            plain_text(d.label, work.meta.smart_quotes).replace("DOCUMENT", "Document") for d in work.documents
-        )
-        lead = f"Printed as {labels} in "
-    else:
-        lead = "Excerpted from "
-    # the line as HTML (the lead escaped: a document's label is the author's text) and as text
-    plain = unescape(re.sub(r"<[^>]+>", "", html))
-    return replace(reading, source_line=escape(lead) + html, source_text=lead + plain)

@@ -16,8 +16,9 @@ may use it.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+
+from edition.infra import fingerprints
 
 _bytes: dict[Path, bytes] = {}
 _digests: dict[Path, set[str]] = {}
@@ -44,7 +45,7 @@ def record(path: Path, data: bytes) -> bytes:
         return data
     key = Path(path).absolute()
     _bytes.setdefault(key, data)
-    _digests.setdefault(key, set()).add(hashlib.sha256(data).hexdigest())
+    _digests.setdefault(key, set()).add(fingerprints.sha256(data))
     return data
 
 

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from edition.diagnostics import BuildFailed, Diagnostic
 from edition.fonts import scripts
 from edition.fonts.faces import FACES, FONT_DIR
-from edition.infra import cache
+from edition.infra import cache, fingerprints
 from edition.model import Edition, SourceLocation
 from edition.read import safe_yaml
 from edition.render.printed import plain
@@ -136,11 +136,11 @@ MAX_COVER_PIXELS = 16_000_000
 def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:
     """The cover as a PNG; drawn once for its texts, layout, fonts and code (``cache``)."""
     layout = _layout(layout_path)  # checked before anything is looked up
-    fonts = [cache.file_digest(FONT_DIR / face.file) for face in FACES]
+    fonts = [fingerprints.file_sha256(FONT_DIR / face.file) for face in FACES]
     system = [f"{p} {p.stat().st_size} {p.stat().st_mtime_ns}" for p in scripts.font_files() if p.exists()]
-    key = cache.key(
+    key = fingerprints.key(
         "cover",
-        cache.code_version(),
+        fingerprints.code_version(),
         json.dumps(texts, sort_keys=True),
         json.dumps(layout, sort_keys=True, default=str),
         *fonts,

@@ -18,12 +18,10 @@ import functools
 import hashlib
 import io
 import json
-import platform
 import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -32,7 +30,7 @@ import pydyf
 import weasyprint
 from PIL import Image
 
-from edition.freshness import TOOLS
+from edition.infra import fingerprints
 from edition.infra.tools import pandoc_version
 from edition.model import Edition
 from edition.outputs.pdf import save as pdfsave
@@ -119,17 +117,18 @@ def edition_sources(edition: Edition, project: Path, used: Iterable[Path] = ()) 
 def manifest(
     edition: Edition, sources: list[SourceFile], date: datetime.datetime, options: dict[str, Any]
 ) -> SourceFile:
-    versions = {"python": platform.python_version(), "pandoc": pandoc_version()}
-    for tool in TOOLS:
-        with contextlib.suppress(importlib_metadata.PackageNotFoundError):
-            versions[tool] = importlib_metadata.version(tool)
+    versions = {
+        "python": fingerprints.python_version(),
+        "pandoc": pandoc_version(),
+        **fingerprints.installed_versions(),
+    }
     data = {
         "edition": edition.slug,
         "identifier": edition.identifier,
         "build_date": date.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "options": options,
         "tools": versions,
-        "inputs": {s.name: hashlib.sha256(s.data).hexdigest() for s in sources},
+        "inputs": {s.name: fingerprints.sha256(s.data) for s in sources},
     }
     return SourceFile(MANIFEST_NAME, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 

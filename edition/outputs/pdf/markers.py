@@ -21,8 +21,6 @@ from lxml import etree
 
 #: Elements whose text content is an accessible name.
 NAMED = {"h1", "h2", "h3", "h4", "h5", "h6", "th", "caption", "a", "dt", "figcaption", "summary", "label"}
-#: Elements a marker may not stand directly in (their children are cells, rows, items).
-TABULAR = {"table", "thead", "tbody", "tfoot", "tr", "ul", "ol", "dl"}
 
 Parent = Callable[[Any], Any]
 

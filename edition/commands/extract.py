@@ -20,15 +20,19 @@ The PDF may come from anyone, so nothing in it is trusted:
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import sys
+import traceback
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 import pikepdf
 
+from edition.commands.arguments import tell
 from edition.diagnostics import BuildFailed, Collector, Diagnostic
-from edition.infra.atomic import RESERVED, FolderLock, Transaction, recover
+from edition.infra.atomic import RESERVED, FolderLock, Terminated, Transaction, recover, terminate_as_exception
 from edition.model import SourceLocation
 from edition.read.pdf.readings import MAX_PDF_BYTES
 
@@ -260,3 +264,28 @@ def extract(pdf_path: Path, target: Path, on_wait: Callable[[str], None] | None 
             finally:
                 transaction.discard()
     return written
+
+
+def run(args: argparse.Namespace) -> int:
+    """``--extract PDFA DIR``: the sources embedded in an archival PDF/A, written into DIR."""
+    pdf_path, target = args.extract
+    shown = str(target).rstrip("/") + "/"
+    try:
+        with terminate_as_exception():
+            written = extract(pdf_path, target, on_wait=tell)
+    except BuildFailed as failed:
+        for diagnostic in failed.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        print(f"extraction failed; {shown} was not changed", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Terminated):
+        print(f"extraction interrupted; {shown} was not changed", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: a bug or the environment
+        if args.verbose:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"extracted {len(written)} files into {target}")
+    return 0

