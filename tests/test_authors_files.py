@@ -306,6 +306,17 @@ STOPS = section(
 DOUBLED = re.compile(r"(?<!\.)\.\.(?!\.)|\.[”’]+\.|[\d)\]]\.\)+\.")
 
 
+def doubled(note: str, citations: list[str]) -> list[str]:
+    """The doubled full stops of a note's text where its written words and its
+    formatted citations meet (or where the note ends): not one a style prints
+    inside a citation of its own (polish-legal's "agreements.." when Pandoc's
+    citeproc joins a short title's ellipsis and its closing stop)."""
+    for text in citations:
+        if DOUBLED.search(text):
+            note = note.replace(text, DOUBLED.sub(lambda m: m.group(0).replace(".", "·"), text))
+    return DOUBLED.findall(note)
+
+
 @pytest.mark.parametrize(
     "style", ["chicago-notes-bibliography-subsequent-ibid", "bluebook-law-review", "oscola", "apa", "ieee"]
 )
@@ -319,7 +330,7 @@ def test_a_note_never_ends_with_two_full_stops(tmp_path, capsys, style):
     notes = notes_of(project)
     assert len(notes) == 9
     for note in notes:
-        assert not DOUBLED.search(note), note
+        assert not DOUBLED.search(note), note  # (these styles print no doubled stop of their own)
 
 
 def test_a_short_form_ending_in_a_quotation_takes_the_authors_full_stop(tmp_path, capsys):
@@ -454,16 +465,17 @@ def test_no_shipped_style_ends_a_note_with_two_full_stops(tmp_path):
 
     project = make_project(tmp_path, sections={"01-one.md": STOPS}, bib=BIB_MIN + LAW)
     env = environment(project / "templates")
-    doubled = {}
+    found = {}
     for style in _independent_styles():
         (project / "content/test/work.yaml").write_text(WORK_YAML.format(slug="test") + f"csl: {style}\n")
         work = resolve_work(read_work(project, "test"))
         _, renderer = render_bodies(work, EPUB, env)
+        citations = [re.sub(r"<[^>]+>", "", markup) for markup in work.citations.values()]
         for note in work.notes:
             text = re.sub(r"<[^>]+>", "", str(renderer.note_body(note, inline=False)))
-            if DOUBLED.search(text):
-                doubled[style] = text
-    assert doubled == {}
+            if doubled(text, citations):
+                found[style] = text
+    assert found == {}
 
 
 # -- every printed string through the same rules -------------------------------------------------

@@ -21,6 +21,10 @@ character by character, stays as written. Beyond Pandoc:
 
 A full stop after a letter may be an abbreviation's ("Id.", "ed.", "et al."):
 it stays before a semicolon and inside parentheses, where it is no closing stop.
+An ellipsis a style prints after a short title ("Kim il sung...") keeps its
+three points (the author's full stop is not printed after it, in notes); and
+where Pandoc moved the first of them inside the title's quotation marks
+("“Agreements.”.."), it is put back ("“Agreements”...").
 """
 
 from __future__ import annotations
@@ -40,8 +44,14 @@ CLOSING = r"[)\]\d]"
 #: The end of a citation's text: its final full stop, or one inside the parentheses around it.
 FINAL_STOP = re.compile(r"\.$")
 CLOSING_STOP = re.compile(CLOSING + r"(\.)$")
-PARENTHESIZED_STOP = re.compile(CLOSING + r"(\.)\)$")
+PARENTHESIZED_STOP = re.compile(CLOSING + r"(\.)\)+$")
 QUOTED_STOP = re.compile(r"\.[\u201d\u2019]+$")
+#: Tags and closing quotation marks, as they stand between points in citeproc's markup.
+_CLOSERS = r"(?:</?[a-z][^>]*>|[\u201d\u2019])*"
+#: Three points at the end, with closing quotation marks (or tags) between them or not.
+ELLIPSIS = re.compile(rf"\.{_CLOSERS}\.{_CLOSERS}\.{_CLOSERS}$")
+#: An ellipsis whose first point Pandoc moved inside the quotation marks before it.
+SPLIT_ELLIPSIS = re.compile(r"\.((?:</?[a-z][^>]*>)*[\u201d\u2019]+(?:</?[a-z][^>]*>)*)\.\.(?!\.)")
 
 
 def single_stops(
@@ -51,7 +61,8 @@ def single_stops(
     out, and the ids of the citations after which the author's full stop is
     dropped instead; ``text`` and ``notes`` are the children of each inline
     token of the running text and of the notes and tables' lines."""
-    out, taken = dict(citations), set()
+    out = {ident: SPLIT_ELLIPSIS.sub(r"\1...", markup) for ident, markup in citations.items()}
+    taken: set[str] = set()
     for in_note, inlines in ((False, text), (True, notes)):
         for children in inlines:
             for child, following in zip(children, children[1:], strict=False):
@@ -62,7 +73,11 @@ def single_stops(
                 stop = _stop_giving_way(end, following.content)
                 if stop is not None:
                     out[ident] = out[ident][:stop] + out[ident][stop + 1 :]
-                elif in_note and AUTHORS_STOP.match(following.content) and QUOTED_STOP.search(end):
+                elif (
+                    in_note
+                    and AUTHORS_STOP.match(following.content)
+                    and (QUOTED_STOP.search(end) or ELLIPSIS.search(end))
+                ):
                     taken.add(ident)
     return out, frozenset(taken)
 
@@ -70,6 +85,8 @@ def single_stops(
 def _stop_giving_way(end: str, after: str) -> int | None:
     """Where, in the citation's text ``end``, the full stop stands that gives
     way to the author's punctuation ``after`` it, if one does."""
+    if ELLIPSIS.search(end):
+        return None  # an ellipsis keeps its three points
     patterns = (FINAL_STOP, PARENTHESIZED_STOP) if AUTHORS_STOP.match(after) else ()
     if AUTHORS_PAUSE.match(after):
         patterns = (CLOSING_STOP, PARENTHESIZED_STOP)
