@@ -22,8 +22,7 @@ from edition.cli import main
 from edition.outputs.checks import pdfua as pdfua_check
 
 from . import outputs, pdfs
-from .projects import BIB_MIN, make_project, reader_head, section
-from .test_diagnostics import PNG
+from .projects import BIB_MIN, make_project, png, reader_head, section
 
 TEXT = "content/test/text/01-one.md"
 TABLE_PLACED = section("Text.\n\n::: {.table #t}\nVotes\n:::\n")
@@ -798,7 +797,7 @@ def test_a_pdf_reading_whose_entry_names_no_one(tmp_path, capsys):
 def test_a_figures_caption_is_set_with_the_texts_quotation_marks(tmp_path, capsys):
     body = section('![A map of the Board\'s "trade" regions](map.png)\n')
     project = make_project(
-        tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra={"content/test/text/map.png": PNG}
+        tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra={"content/test/text/map.png": png()}
     )
     assert build(project, capsys) == (0, [])
     page = xhtml(project)

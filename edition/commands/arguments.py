@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import stat
 import sys
 from pathlib import Path
 
 from edition import project as project_facts
 from edition.diagnostics import Diagnostic, SourceLocation
 from edition.papers import PAPERS
+from edition.read.sandbox import BAD_NAME
 
 
 class Parser(argparse.ArgumentParser):
@@ -72,11 +74,33 @@ def start(argv: list[str] | None, project: Path | None) -> tuple[argparse.Namesp
     status when the output folder is refused."""
     args = parser().parse_args(argv)
     configure_logging(args.quiet, args.verbose)
+    folder = (project or Path.cwd()).resolve()
+    if not args.extract and (refusal := _project_path_refused(folder)) is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     chosen, args.out = args.out is not None, args.out or Path(project_facts.OUT_FOLDER)
     if not chosen and (refusal := _default_out_refused(args.out)) is not None:
         print(refusal, file=sys.stderr)
         return 2
-    return args, (project or Path.cwd()).resolve()
+    if not args.extract and (refusal := out_not_a_folder(args.out)) is not None:
+        print(refusal, file=sys.stderr)
+        return 2
+    return args, folder
+
+
+def _project_path_refused(project: Path) -> Diagnostic | None:
+    """The project's own path, checked once before anything is read: every file
+    of the project has it, so a line break or another control character in it
+    would make every file the build reads fail the sandbox's name rule, each
+    with a diagnostic of its own."""
+    if BAD_NAME.search(str(project)) is None:
+        return None
+    return Diagnostic(
+        None,
+        "file.name",
+        f"the project's folder {project} has a path that is not UTF-8 text or holds a control character "
+        "(a line break, a tab, an escape); the build reads no file below it: rename the folder or move the project",
+    )
 
 
 def _default_out_refused(out: Path) -> Diagnostic | None:
@@ -95,6 +119,25 @@ def _default_out_refused(out: Path) -> Diagnostic | None:
         f"the output folder {out} is a symbolic link to {target}, outside the project; "
         "remove the link, or name the folder with --out",
     )
+
+
+def out_not_a_folder(out: Path, fix: str = "remove it, or name another folder with --out") -> Diagnostic | None:
+    """An output folder that is a file, a named pipe or a device (or lies
+    below one): said before anything is read, never a ``NotADirectoryError``."""
+    folder = out if out.is_absolute() else Path.cwd() / out
+    for path in (folder, *folder.parents):
+        try:
+            mode = path.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # made by the build, or a file above it (said below)
+        except OSError as exc:
+            return Diagnostic(None, "cli.option", f"the output folder {out} cannot be used: {exc.strerror or exc}")
+        if stat.S_ISDIR(mode):
+            return None
+        what = "a named pipe" if stat.S_ISFIFO(mode) else "a file" if stat.S_ISREG(mode) else "not a folder"
+        problem = f"is {what}, not a folder" if path == folder else f"cannot be made: {path} is {what}"
+        return Diagnostic(None, "cli.option", f"the output folder {out} {problem}; {fix}")
+    return None
 
 
 def tell(message: str) -> None:

@@ -22,7 +22,10 @@ from edition.diagnostics import BuildFailed, Collector, Diagnostic
 from edition.infra import cache, fingerprints
 from edition.infra.tools import run_pandoc
 from edition.model import BibEntry, SourceLocation
-from edition.read import bibfailure, bibtypes, csl_markup, readlog
+from edition.read import readlog
+from edition.read.bibtex import csl_markup
+from edition.read.bibtex import entry_types as bibtypes
+from edition.read.bibtex import failure as bibfailure
 
 #: BibTeX field -> CSL variable that Pandoc's reader does not map.
 ARCHIVE_FIELDS = {
@@ -52,11 +55,26 @@ REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
 
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
+#: Most entries (and other @-blocks) in one BibTeX file: each is parsed, and
+#: converted by Pandoc, whose heap (``PANDOC_HEAP``) holds about 60,000.
+MAX_ENTRIES = 20_000
+#: The start of a BibTeX block (``@book{``, ``@string(``), as counted before parsing.
+BLOCK_RE = re.compile(r"@[ \t]*[A-Za-z]+[ \t]*[{(]")
+
 
 def parse(text: str, path: Path, diags: Collector) -> dict[str, BibEntry]:
     """Entries by key of a BibTeX file's text (read by the caller, through the
-    sandbox); syntax errors, duplicates and missing fields go to ``diags``."""
+    sandbox); syntax errors, duplicates and missing fields go to ``diags``.
+    A file of more than ``MAX_ENTRIES`` entries is refused before it is parsed."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as ``read_text`` gave
+    for count, block in enumerate(BLOCK_RE.finditer(text), 1):
+        if count > MAX_ENTRIES:
+            diags.error(
+                SourceLocation(path, text.count("\n", 0, block.start()) + 1),
+                "file.size",
+                f"more than {MAX_ENTRIES} BibTeX entries in one file; give the work a file of the entries it cites",
+            )
+            return {}
     library = bibtexparser.parse_string(text)
     for block in library.failed_blocks:
         _report_failed(block, path, diags)

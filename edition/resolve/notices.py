@@ -20,7 +20,8 @@ from urllib.parse import unquote
 
 from edition.diagnostics import Diagnostic
 from edition.model import Edition, SourceLocation, Work
-from edition.read import bibliography, bibtypes
+from edition.read import bibliography
+from edition.read.bibtex import entry_types as bibtypes
 from edition.read.markdown.parse import walk_inline
 from edition.resolve import links, table_citations
 

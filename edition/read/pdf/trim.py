@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pikepdf
@@ -59,13 +60,19 @@ def _points(value: Any) -> bool:
 
 
 def rotation(page: pikepdf.Page) -> int:
-    return int(page.obj.get("/Rotate", 0)) % 360
+    """The page's /Rotate, its own or the nearest page-tree node's above it."""
+    node, seen = page.obj, set()
+    while isinstance(node, pikepdf.Dictionary) and node.objgen not in seen:
+        if "/Rotate" in node:
+            return int(node.get("/Rotate")) % 360
+        seen.add(node.objgen)
+        node = node.get("/Parent")
+    return 0
 
 
 def visible_box(page: pikepdf.Page) -> list[float]:
-    """The box a viewer shows: the trim box, else the crop box, else the media box."""
-    box = page.obj.get("/TrimBox") or page.obj.get("/CropBox") or page.obj.MediaBox
-    x0, y0, x1, y1 = (float(v) for v in box)
+    """The box a viewer shows: the trim box, else the crop box, else the media box (inherited)."""
+    x0, y0, x1, y1 = (float(v) for v in page.trimbox)
     return [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]
 
 
@@ -87,6 +94,24 @@ def apply(page: pikepdf.Page, trim: Trim) -> None:
     """Make the trimmed box the page's trim box (what ``as_form_xobject`` places)."""
     if any(trim):
         page.obj.TrimBox = pikepdf.Array(trimmed_box(page, trim))
+
+
+@contextmanager
+def trimmed(page: pikepdf.Page, trim: Trim) -> Iterator[pikepdf.Page]:
+    """The page with ``trim`` applied while the block runs, as it was after:
+    a file opened once is shared by every reading of the volume that names it."""
+    if not any(trim):
+        yield page
+        return
+    before = page.obj.get("/TrimBox")
+    apply(page, trim)
+    try:
+        yield page
+    finally:
+        if before is None:
+            del page.obj["/TrimBox"]
+        else:
+            page.obj.TrimBox = before
 
 
 def too_small(page: pikepdf.Page, trim: Trim) -> bool:
