@@ -87,14 +87,18 @@ CODES: dict[str, str] = {
     "import.encrypted": "--import: the manuscript is encrypted with a password",
     "import.macros": "--import: the manuscript carries macros (a .docm, Basic modules)",
     "import.tracked-changes": "--import: the manuscript has unresolved tracked changes",
-    "import.exists": "--import: the work's folder or BibTeX file exists already (never overwritten)",
+    "import.exists": "--import: the work's folder or BibTeX file exists already (never overwritten), or a reader has its name",
     "import.image": "--import: an image the outputs cannot carry (a vector picture, a linked file)",
     "import.comment": "--import: a comment of the manuscript was dropped (a warning)",
     "import.alt-text": "--import: an image has no alt text in the manuscript (a warning: the build refuses it)",
-    "import.citation": "--import: a citation manager's entry lacks a field its type needs and is written as @misc (a warning)",
-    "import.moved": "--import: a note or citation in a heading was moved after it (a warning)",
+    "import.citation": "--import: a citation manager's entry lacks a field its type needs and is written as @misc, "
+    "or a citation field cites nothing readable and is kept as its text (a warning)",
+    "import.field": "--import: a field Word generates (a table of contents, an index, the citation manager's "
+    "bibliography) was left out, or a page number field keeps Word's number (a warning)",
+    "import.moved": "--import: a note or citation in a heading, or a text box's text, was moved after it (a warning)",
     "import.note": "--import: a note held blocks a note cannot hold, kept as paragraphs (a warning)",
     "import.equation": "--import: an equation is kept as its TeX in code (a warning)",
+    "import.link": "--import: a link to a place the work does not hold is kept as its words (a warning)",
 }
 
 
@@ -143,9 +147,6 @@ class Collector:
 
     def error(self, location: SourceLocation | None, code: str, message: str) -> None:
         self.items.append(Diagnostic(location, code, message))
-
-    def warn(self, location: SourceLocation | None, code: str, message: str) -> None:
-        self.items.append(Diagnostic(location, code, message, "warning"))
 
     def extend(self, other: Iterable[Diagnostic]) -> None:
         self.items.extend(other)

@@ -45,6 +45,8 @@ from edition.read.markdown import link_syntax
 UNDEFINED_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
 NOTE_DEFINITION_RE = re.compile(r"^\[\^([^\]\s]+)\]:", re.M)
 INLINE_NOTE_RE = re.compile(r"\^\[")
+#: A backslash escape: CommonMark's, before any ASCII punctuation.
+ESCAPE_RE = re.compile(r"\\[!-/:-@\[-`{-~]")
 #: What the bracket-depth check looks at: brackets, escapes, blank lines.
 BRACKET_RE = re.compile(r"\\.|\[|\]|\n[ \t]*\n", re.S)
 DIV_RE = re.compile(r"^\s*(?:\{([^}]*)\}|([\w-]+))\s*$")
@@ -271,7 +273,7 @@ def parse(
     _number_citations(parsed, path, cite_prefix)
     if note_style:
         _automatic_notes(parsed)
-    _check_undefined(body_tokens, path, diags)
+    _check_undefined(body_tokens, path, diags, parsed.lines, first_line)
     everything = [*body_tokens, *(token for note in notes for token in note.tokens)]
     _check_page_markers(everything, path, diags)
     _check_languages(everything, path, diags)
@@ -555,9 +557,20 @@ def _punctuation_after(rest: list[Token]) -> list[Token]:
     return [moved]
 
 
-def _check_undefined(tokens: list[Token], path: Path, diags: Collector) -> None:
+def typed_as_text(pattern: re.Pattern[str], line: int | None, lines: list[str], first_line: int) -> bool:
+    """Whether what ``pattern`` finds in a text token was written escaped in
+    its source line (``\\[\\^1\\]``, ``C:\\\\Users``, ``\\{#id\\}``): the text
+    typed, not the syntax. True when the line, its escapes taken out, holds
+    no match (markdown-it's text token no longer tells an escaped character
+    from a typed one)."""
+    if line is None or not 0 <= line - first_line < len(lines):
+        return False
+    return pattern.search(ESCAPE_RE.sub("", lines[line - first_line])) is None
+
+
+def _check_undefined(tokens: list[Token], path: Path, diags: Collector, lines: list[str], first_line: int) -> None:
     for child, line in walk_inline(tokens):
-        if child.type == "text":
+        if child.type == "text" and not typed_as_text(UNDEFINED_NOTE_RE, line, lines, first_line):
             for m in UNDEFINED_NOTE_RE.finditer(child.content):
                 diags.error(
                     SourceLocation(path, line),
