@@ -322,7 +322,7 @@ def line_problems(children: list[Token], source: str) -> Iterator[str]:
     HTML, once each."""
     said: set[str] = set()
     for child in children:
-        problems = [message for _, message in _inline_problems(child, None)]
+        problems = [message for _, message in _inline_problems(child, 1, [source], 1)]
         if child.type == "text":
             problems += [message for _, message in _raw_html(child, 1, [source], 1)]
         for message in problems:
