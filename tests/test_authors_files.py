@@ -690,7 +690,7 @@ def test_a_browser_printed_reading_is_named_for_its_header_and_footer(tmp_path, 
     assert len(lines) == 1
     assert re.fullmatch(
         r"readers/course\.yaml:13: warning: readers/readings/article\.pdf: its pages print text in their top or "
-        r"bottom 0\.6 in \(“\d+/\d+/\d+, \d+:\d+ [AP]M An Article”, “ﬁle:///.*/article\.html 1/1”\), where the "
+        r"bottom 0\.6 in \(“\d+/\d+/\d+, \d+:\d+ [AP]M An Article”, “file:///.*/article\.html 1/1”\), where the "
         r"volume prints its running heads and folios: cut it off with 'trim: browser' \(a browser's header and "
         r"footer\) or 'trim: \{top: 36, bottom: 36\}' \(points\), or keep it and ignore this warning \[pdf\.furniture\]",
         lines[0],
@@ -722,7 +722,7 @@ def _ink(volume: Path, number: int, rect: tuple[float, float, float, float]) -> 
     image = Image.open(f"{out}.png").convert("L")
     x0, y0, x1, y1 = rect
     crop = image.crop((int(x0), int(image.height - y1), int(x1) + 1, int(image.height - y0) + 1))
-    return sum(1 for value in crop.getdata() if value < 128)
+    return sum(1 for value in crop.get_flattened_data() if value < 128)
 
 
 @pytest.mark.parametrize("trim", ["", "    trim: browser\n"])
@@ -848,7 +848,40 @@ def test_a_long_browser_printed_article_is_named_for_its_header_and_footer_only(
     assert code == 0 and len(lines) == 1
     said = re.search(r"\((.*)\), where the volume", lines[0]).group(1)
     assert "text runs on" not in said
-    assert re.search(r"“ﬁle:///.*/article\.html 1/\d”", said)
+    assert re.search(r"“file:///.*/article\.html 1/\d”", said)
+
+
+def _prose(words: int) -> str:
+    """Text that says something else on every line (a fixed sequence of words: the same file every run)."""
+    vocabulary = ("aid", "trade", "juche", "the", "of", "a", "in", "Pyongyang", "credit", "and", "Japan", "loans")
+    n, out = 7, []
+    for _ in range(words):
+        n = (n * 1103515245 + 12345) % 2**31
+        out.append(vocabulary[n % len(vocabulary)])
+    return " ".join(out) + "."
+
+
+@pytest.mark.parametrize(
+    ("folio", "said"),
+    [
+        ("", None),
+        ("@bottom-center { content: 'Page ' counter(page); margin-bottom: 8pt }", "“Page 1”"),
+    ],
+)
+def test_an_untagged_reading_is_named_for_the_lines_that_come_back_on_every_page(tmp_path, capsys, folio, said):
+    """An untagged file (no tags tell its text from its furniture) whose text
+    runs to 28 pt of the page's edges: the body's lines there say something
+    else on every page and are not furniture; a folio at its place on every
+    page is, quoted once, whatever its number."""
+    css = f"<style>@page {{ margin: 28pt; {folio} }}</style>"
+    project = reader_project(tmp_path, pdfs.typeset(css + f"<p>{_prose(2500)}</p>"))
+    code, lines = build(project, capsys, "course", "--format", "pdf")
+    assert code == 0
+    furniture = [line for line in lines if "[pdf.untagged]" not in line]
+    if said is None:
+        assert furniture == []
+    else:
+        assert len(furniture) == 1 and f"in their top or bottom 0.6 in ({said}), where the volume" in furniture[0]
 
 
 def test_the_permissions_page_counts_a_pdf_reading_against_its_chapter_and_keeps_its_italics(tmp_path, capsys):

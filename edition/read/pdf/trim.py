@@ -12,9 +12,11 @@ placed form's box is the trimmed box, so what lies outside is not drawn)::
     trim: {top: 30, bottom: 40}   # points from the edges named (top, right, bottom, left)
 
 and, for a reading that does not trim, the build warns (``pdf.furniture``)
-when text of the source stands within 0.6 in of the top or bottom of the page
-(the band the PDF/UA checker takes for pagination), where the reader meets it
-as a second running head or folio. Once a reader trims, the compiler has
+when furniture of the source stands within 0.6 in of the top or bottom of the
+page (the band the PDF/UA checker takes for pagination), where the reader
+meets it as a second running head or folio: text a tagged file's structure
+does not name, or, in a file without tags, a line that comes back at its place
+from page to page (``furniture``). Once a reader trims, the compiler has
 looked at the pages' edges: a page's text may well begin 0.5 in from the
 trimmed edge. Sides are as the page is displayed (``/Rotate`` followed).
 """
@@ -22,8 +24,11 @@ trimmed edge. Sides are as the page is displayed (``/Rotate`` followed).
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pikepdf
@@ -37,6 +42,10 @@ SIDES = ("top", "right", "bottom", "left")
 BAND = 43.2
 #: Pages of a reading looked at for furniture: a header or a footer is on every page.
 PAGES_LOOKED_AT = 5
+#: Numbers, which change from page to page in a header or footer (a folio, "1/5").
+DIGITS = re.compile(r"\d+")
+#: The Latin ligatures of Unicode's presentation forms (ﬀ to ﬆ).
+LIGATURES = ("\ufb00", "\ufb06")
 #: Least a trimmed page may keep of its width and height, in points.
 LEAST = 72.0
 
@@ -122,21 +131,60 @@ def too_small(page: pikepdf.Page, trim: Trim) -> bool:
 def furniture(data: bytes, first: int, last: int, trim: Trim) -> tuple[str, ...]:
     """The lines of text (the first few) standing within ``BAND`` of the
     printed top or bottom edge of the reading's first pages that are not the
-    page's own text: in a tagged file, text its structure does not name (an
+    page's own text. In a tagged file, text its structure does not name (an
     artifact, or content outside every tag: a browser's header and footer, a
-    journal's running heads), whose body text may run close to the edge; in an
-    untagged one, any text in the band."""
-    found: list[str] = []
+    journal's running heads), whose body text may run close to the edge. In
+    an untagged one, a line that stands at the same place on another of the
+    pages looked at, the same but for its numbers (a running head, "Page 3",
+    "1/5"): body text that runs into the band says something else on every
+    page. A one-page untagged reading has nothing to compare: any text there."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
         tagged = "/StructTreeRoot" in pdf.Root
         boxes = {n: (trimmed_box(pdf.pages[n - 1], trim), rotation(pdf.pages[n - 1])) for n in range(first, last + 1)}
+    pages: list[list[Line]] = []
     for number, chars in _pages_chars(data, first, min(last, first + PAGES_LOOKED_AT - 1)):
         box, turn = boxes[number]
-        banded = [c for c in chars if _in_band(c, box, turn) and not (tagged and c.tagged)]
-        for line in _lines(banded):
-            if line and line not in found:
-                found.append(line)
-    return tuple(found[:4])
+        shown = (_shown(c, box, turn) for c in chars if not (tagged and c.tagged))
+        pages.append([line for line in _lines([s for s in shown if s is not None]) if line.distance < BAND])
+    if not tagged and len(pages) > 1:
+        pages = [[line for line in lines if _repeated(line, pages, index)] for index, lines in enumerate(pages)]
+    found: dict[str, str] = {}  # each line once, a folio once whatever its number
+    for line in (line for lines in pages for line in lines if line.text):
+        found.setdefault(DIGITS.sub("#", line.text), line.text)
+    return tuple(found.values())[:4]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A character as the page is displayed: its extent across the page, its
+    distance from the top and the bottom edge, in points."""
+
+    start: float
+    end: float
+    top: float
+    bottom: float
+    size: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of text near an edge: which edge, how far from it, and its words."""
+
+    edge: str  # "top" or "bottom"
+    distance: float
+    text: str
+
+
+def _repeated(line: Line, pages: list[list[Line]], index: int) -> bool:
+    """Whether another page has the line at the same place (within 3 pt), the same but for its numbers."""
+    masked = DIGITS.sub("#", line.text)
+    return any(
+        other.edge == line.edge and abs(other.distance - line.distance) <= 3 and DIGITS.sub("#", other.text) == masked
+        for number, lines in enumerate(pages)
+        if number != index
+        for other in lines
+    )
 
 
 def _pages_chars(data: bytes, first: int, last: int) -> Iterator[tuple[int, list]]:
@@ -186,28 +234,41 @@ def _chars(item) -> Iterator:
             yield from _chars(child)
 
 
-def _in_band(char, box: list[float], turn: int) -> bool:
+def _shown(char, box: list[float], turn: int) -> Shown | None:
+    """The character where the displayed page has it; ``None`` when the trim cuts it away."""
     x, y = (char.x0 + char.x1) / 2, (char.y0 + char.y1) / 2
     x0, y0, x1, y1 = box
     if not (x0 <= x <= x1 and y0 <= y <= y1):
-        return False  # trimmed away: not printed
-    edges = {0: (y1 - y, y - y0), 90: (x - x0, x1 - x), 180: (y - y0, y1 - y), 270: (x1 - x, x - x0)}
-    return min(edges.get(turn, edges[0])) < BAND
+        return None  # trimmed away: not printed
+    start, end, top, bottom = {
+        0: (char.x0 - x0, char.x1 - x0, y1 - y, y - y0),
+        90: (char.y0 - y0, char.y1 - y0, x - x0, x1 - x),
+        180: (x1 - char.x1, x1 - char.x0, y - y0, y1 - y),
+        270: (y1 - char.y1, y1 - char.y0, x1 - x, x - x0),
+    }.get(turn, (char.x0 - x0, char.x1 - x0, y1 - y, y - y0))
+    return Shown(start, end, top, bottom, char.size, _unligated(char.get_text()))
 
 
-def _lines(chars: list) -> list[str]:
-    """Characters as lines of words, top to bottom."""
-    lines: dict[int, list] = {}
+def _unligated(text: str) -> str:
+    """A typeface's ligature (ﬁ, ﬂ) as its letters, so the warning quotes "file://" as written."""
+    return "".join(unicodedata.normalize("NFKC", c) if LIGATURES[0] <= c <= LIGATURES[1] else c for c in text)
+
+
+def _lines(chars: list[Shown]) -> list[Line]:
+    """Characters as lines of words, top to bottom of the displayed page."""
+    rows: dict[int, list[Shown]] = {}
     for char in chars:
-        lines.setdefault(round((char.y0 + char.y1) / 4), []).append(char)  # rows of 2 pt
+        rows.setdefault(round(char.top / 2), []).append(char)  # rows of 2 pt
     out = []
-    for _, row in sorted(lines.items(), reverse=True):
-        row.sort(key=lambda c: c.x0)
+    for _, row in sorted(rows.items()):
+        row.sort(key=lambda c: c.start)
         text, last = "", None
         for char in row:
-            if last is not None and char.x0 - last.x1 > 0.25 * max(char.size, 1):
+            if last is not None and char.start - last.end > 0.25 * max(char.size, 1):
                 text += " "
-            text += char.get_text()
+            text += char.text
             last = char
-        out.append(" ".join(text.split()))
+        top, bottom = sum(c.top for c in row) / len(row), sum(c.bottom for c in row) / len(row)
+        edge, distance = ("top", top) if top <= bottom else ("bottom", bottom)
+        out.append(Line(edge, distance, " ".join(text.split())))
     return out
