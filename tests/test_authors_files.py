@@ -743,6 +743,33 @@ def test_trim_browser_cuts_the_header_and_footer_off_the_printed_page(tmp_path, 
         assert (_ink(volume, 4, placed) == 0) == bool(trim), word["text"]
 
 
+def test_two_readings_of_one_file_each_keep_their_own_trim(tmp_path, capsys):
+    """The volume opens a file once for every reading that names it; one
+    reading's trim is not another's (the trim is set on the shared page only
+    while it is measured)."""
+    definition = reader_head("A Reader") + "bibliography: test.bib\nreadings:\n"
+    definition += "  - pdf: readings/article.pdf\n    cite: carr1939\n    trim: {top: 100}\n"
+    definition += "  - pdf: readings/article.pdf\n    cite: carr1939\n"
+    definition += "  - pdf: readings/article.pdf\n    cite: carr1939\n    trim: {bottom: 50}\n"
+    project = make_project(
+        tmp_path,
+        bib=BIB_MIN + CARR,
+        extra={"readers/course.yaml": definition, "readers/readings/article.pdf": pdfs.typeset("<p>Text.</p>")},
+    )
+    from edition.read.course_reader import read_reader
+
+    heights = [round(w.pdf.sizes[0][1]) for w in read_reader(project, "course").edition.parts if w.pdf]
+    assert heights == [742, 842, 792]  # what the layout scales: A4's 842 pt less each reading's own trim
+    code, _ = build(project, capsys, "course", "--format", "pdf")
+    assert code == 0
+    placed = []
+    with pikepdf.open(project / "dist" / "course.pdf") as pdf:
+        for page in pdf.pages:
+            forms = page.Resources.get("/XObject", {})
+            placed += [round(float(forms[k].BBox[3] - forms[k].BBox[1])) for k in forms if k.startswith("/PdfReading")]
+    assert placed == heights
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
