@@ -878,6 +878,24 @@ def test_a_long_browser_printed_article_is_named_for_its_header_and_footer_only(
     assert re.search(r"“file:///.*/article\.html 1/\d”", said)
 
 
+def test_a_reading_pdfminer_cannot_read_through_builds_without_the_furniture_warning(tmp_path, capsys):
+    """A composite font without its descendant fonts: qpdf and the volume's
+    print PDF need nothing of it, pdfminer stops on it (KeyError); the
+    warning is advice, so the build goes on without it, never exit 1."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(612, 792))
+    page = pdf.pages[0]
+    font = pdf.make_indirect(Dictionary(Type=Name.Font, Subtype=Name.Type0, BaseFont=Name.Helvetica))
+    page.obj.Resources = Dictionary(Font=Dictionary(F1=font))
+    page.obj.Contents = pdf.make_stream(b"BT /F1 24 Tf 72 780 Td (Hello) Tj ET")
+    out = io.BytesIO()
+    pdf.save(out)
+    project = reader_project(tmp_path, out.getvalue())
+    code, lines = build(project, capsys, "course", "--format", "pdf")
+    assert code == 0
+    assert [line for line in lines if "[pdf.untagged]" not in line] == []
+
+
 def _prose(words: int) -> str:
     """Text that says something else on every line (a fixed sequence of words: the same file every run)."""
     vocabulary = ("aid", "trade", "juche", "the", "of", "a", "in", "Pyongyang", "credit", "and", "Japan", "loans")

@@ -24,6 +24,7 @@ trimmed edge. Sides are as the page is displayed (``/Rotate`` followed).
 from __future__ import annotations
 
 import io
+import logging
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -32,6 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pikepdf
+
+log = logging.getLogger(__name__)
 
 #: Named trims: Chromium prints its header and footer within 26 pt of the
 #: page's top and bottom, and the page's own content from 27.7 pt (its default
@@ -137,12 +140,26 @@ def furniture(data: bytes, first: int, last: int, trim: Trim) -> tuple[str, ...]
     an untagged one, a line that stands at the same place on another of the
     pages looked at, the same but for its numbers (a running head, "Page 3",
     "1/5"): body text that runs into the band says something else on every
-    page. A one-page untagged reading has nothing to compare: any text there."""
+    page. A one-page untagged reading has nothing to compare: any text there.
+
+    The warning is advice: a file whose pages pdfminer cannot read through
+    (a font without the entries it expects, which qpdf and the volume's
+    outputs never need) is not looked at, and the log says so with ``-v``."""
+    try:
+        return _furniture(data, first, min(last, first + PAGES_LOOKED_AT - 1), trim)
+    except Exception as exc:  # pdfminer's errors are of every kind (KeyError, TypeError, its own, ...)
+        log.debug(
+            "the edges of pages %d-%d were not looked at for furniture: %s: %s", first, last, type(exc).__name__, exc
+        )
+        return ()
+
+
+def _furniture(data: bytes, first: int, last: int, trim: Trim) -> tuple[str, ...]:
     with pikepdf.open(io.BytesIO(data)) as pdf:
         tagged = "/StructTreeRoot" in pdf.Root
         boxes = {n: (trimmed_box(pdf.pages[n - 1], trim), rotation(pdf.pages[n - 1])) for n in range(first, last + 1)}
     pages: list[list[Line]] = []
-    for number, chars in _pages_chars(data, first, min(last, first + PAGES_LOOKED_AT - 1)):
+    for number, chars in _pages_chars(data, first, last):
         box, turn = boxes[number]
         shown = (_shown(c, box, turn) for c in chars if not (tagged and c.tagged))
         pages.append([line for line in _lines([s for s in shown if s is not None]) if line.distance < BAND])
