@@ -878,6 +878,22 @@ def test_a_long_browser_printed_article_is_named_for_its_header_and_footer_only(
     assert re.search(r"“file:///.*/article\.html 1/\d”", said)
 
 
+def test_a_bibtex_title_with_angle_brackets_keeps_its_words(tmp_path, capsys):
+    """Pandoc's CSL JSON writes a title's "<blink>" as it is, beside its own
+    tags (<i>): read as HTML, the word was lost from the reading's title."""
+    bib = BIB_MIN + (
+        "@article{carr1939,\n  author = {Doe, Jane},\n  title = {The <blink> Tag -- a History of AT\\&T's "
+        "\\emph{Web}},\n  journaltitle = {Web},\n  date = {2001},\n  pages = {1--20},\n}\n"
+    )
+    project = reader_project(tmp_path, pdfs.typeset("<p>Text.</p>"), bib=bib)
+    assert build(project, capsys, "course", "--format", "epub")[0] == 0
+    with zipfile.ZipFile(project / "dist" / "course.epub") as epub:
+        nav = epub.read("EPUB/nav.xhtml").decode()
+        title_page = epub.read("EPUB/r1-article-titlepage.xhtml").decode()
+    assert ">The &lt;blink&gt; Tag – a History of AT&amp;T’s Web</a>" in nav
+    assert ">The &lt;blink&gt; Tag – a History of AT&amp;T’s <em>Web</em></h1>" in title_page
+
+
 def test_a_reading_pdfminer_cannot_read_through_builds_without_the_furniture_warning(tmp_path, capsys):
     """A composite font without its descendant fonts: qpdf and the volume's
     print PDF need nothing of it, pdfminer stops on it (KeyError); the

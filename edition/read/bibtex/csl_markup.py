@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import re
 
-from lxml import html
-
 #: Characters Markdown (with the edition's extensions) reads in a line.
-SPECIAL = re.compile(r"([\\`*_\[\]{}<>#^~$@|])")
+SPECIAL = re.compile(r"([\\`*_\[\]{}<>#^~$@|&])")
 #: The Markdown around each CSL tag's content.
 WRAP = {
     "i": ("*", "*"),
@@ -28,35 +26,38 @@ WRAP = {
     "sub": ("~", "~"),
 }
 SMALL_CAPS = re.compile(r"font-variant\s*:\s*small-caps")
+#: The tags Pandoc writes into CSL JSON. Anything else that looks like a tag
+#: (a title's "<than>") is the author's text: Pandoc writes it as it is.
+TAG = re.compile(r"<(/?)(i|em|b|strong|sup|sub|span)((?:\s[^<>]*)?)>")
 
 
 def to_markdown(value: str) -> str:
-    """``value`` (a CSL JSON string with Pandoc's tags) as a line of Markdown."""
-    if "<" not in value:
-        return _escape(value)
-    root = html.fragment_fromstring(value, create_parent="div")
-    return _inner(root).strip()
-
-
-def _inner(element: html.HtmlElement) -> str:
-    out = [_escape(element.text or "")]
-    for child in element:
-        out.append(_element(child))
-        out.append(_escape(child.tail or ""))
-    return "".join(out)
-
-
-def _element(element: html.HtmlElement) -> str:
-    inner = _inner(element)
-    if not inner.strip():
-        return inner
-    tag = str(element.tag).lower()
-    if tag in WRAP:
-        before, after = WRAP[tag]
-        return f"{before}{inner}{after}"
-    if tag == "span" and SMALL_CAPS.search(element.get("style") or ""):
-        return f"[{inner}]{{.smallcaps}}"
-    return inner  # nocase spans and anything else: the words alone
+    """``value`` (a CSL JSON string with Pandoc's tags) as a line of Markdown:
+    the tags as their Markdown, a tag left open or closed without opening as
+    the characters it is, every other character as itself."""
+    out: list[str] = []
+    opened: list[tuple[str, str, str, int]] = []  # tag, its Markdown after, the tag as written, where in out
+    pos = 0
+    for m in TAG.finditer(value):
+        out.append(_escape(value[pos : m.start()]))
+        pos = m.end()
+        closing, tag, attributes = m.group(1) == "/", m.group(2), m.group(3)
+        if not closing:
+            before, after = WRAP.get(tag) or (("[", "]{.smallcaps}") if SMALL_CAPS.search(attributes) else ("", ""))
+            opened.append((tag, after, m.group(0), len(out)))
+            out.append(before)
+        elif opened and opened[-1][0] == tag:
+            _, after, _, at = opened.pop()
+            if "".join(out[at + 1 :]).strip():
+                out.append(after)
+            else:
+                out[at] = ""  # nothing inside: no marks around nothing
+        else:
+            out.append(_escape(m.group(0)))
+    out.append(_escape(value[pos:]))
+    for _, _, written, at in opened:
+        out[at] = _escape(written)
+    return "".join(out).strip()
 
 
 def _escape(text: str) -> str:
