@@ -894,6 +894,23 @@ def test_a_bibtex_title_with_angle_brackets_keeps_its_words(tmp_path, capsys):
     assert ">The &lt;blink&gt; Tag – a History of AT&amp;T’s <em>Web</em></h1>" in title_page
 
 
+def test_small_capitals_in_a_printed_string_are_small_capitals(tmp_path, capsys):
+    """BibTeX's \\textsc in a PDF reading's title, a span with a class in
+    the reader's title: the class the text's own spans keep (.smallcaps)."""
+    bib = BIB_MIN + (
+        "@book{carr1939,\n  author = {Doe, Jane},\n  title = {The \\textsc{Kim} Years},\n"
+        "  publisher = {P},\n  date = {2001},\n}\n"
+    )
+    head = '"The [UN]{.smallcaps} Reader"'
+    project = reader_project(tmp_path, pdfs.typeset("<p>Text.</p>"), head=head, bib=bib)
+    assert build(project, capsys, "course", "--format", "epub")[0] == 0
+    with zipfile.ZipFile(project / "dist" / "course.epub") as epub:
+        title_page = epub.read("EPUB/r1-article-titlepage.xhtml").decode()
+        reader_page = epub.read("EPUB/course-titlepage.xhtml").decode()
+    assert '>The <span class="smallcaps">Kim</span> Years</h1>' in title_page
+    assert '>The <span class="smallcaps">UN</span> Reader</h1>' in reader_page
+
+
 def test_a_reading_pdfminer_cannot_read_through_builds_without_the_furniture_warning(tmp_path, capsys):
     """A composite font without its descendant fonts: qpdf and the volume's
     print PDF need nothing of it, pdfminer stops on it (KeyError); the

@@ -28,13 +28,17 @@ from edition.read.markdown.parse import PARSER, plain_text
 
 class _LineRenderer(RendererHTML):
     """Inline Markdown of a metadata line: text, emphasis, and bracketed spans
-    with a language (``[doboz]{lang=hu}``); the language is written as both
+    with a class (``[Kim]{.smallcaps}``, as BibTeX's ``\\textsc`` comes) or a
+    language (``[doboz]{lang=hu}``); the language is written as both
     ``lang`` and ``xml:lang``, which HTML and XHTML alike accept. A line break
     of the value is a space (a title page's line is set by its layout)."""
 
     def span_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        lang = tokens[idx].attrGet("lang")
-        return f'<span lang="{escape(lang)}" xml:lang="{escape(lang)}">' if lang else "<span>"
+        token = tokens[idx]
+        kind, lang = token.attrGet("class"), token.attrGet("lang")
+        attributes = f' class="{escape(kind)}"' if kind else ""  # .smallcaps, as the text sets it
+        attributes += f' lang="{escape(lang)}" xml:lang="{escape(lang)}"' if lang else ""
+        return f"<span{attributes}>"
 
     def span_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         return "</span>"
