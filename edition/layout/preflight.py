@@ -232,7 +232,9 @@ def contents_faults(report: Report, links: list[tuple[int, str, str]], ids: dict
     for number, entry, href in links:
         target = ids.get(href)
         blocks = text_blocks(target) if target is not None else []
-        label = " ".join(_own_text(blocks[0]).split()) if blocks else ""
+        # a label is what stands before the title (a document's "DOCUMENT No. 1"); a
+        # chapter opens with its title, and its subheadings are no title of it
+        label = " ".join(_own_text(blocks[0]).split()) if blocks and blocks[0].tag not in HEADINGS else ""
         titles = [t for t in (" ".join(_own_text(b).split()) for b in blocks if b.tag in HEADINGS) if t != label]
         if not entry or (titles and set(words(entry)) <= set(words(label))):
             report.faults["contents_entries"].append(
