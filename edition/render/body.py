@@ -525,8 +525,8 @@ class BodyRenderer(RendererHTML):
         number = tokens[idx].meta["note_number"]
         note = self.work.notes[number - 1]
         body = self.note_body(note, inline=self.target.name == "print")
-        # a call right after another reads "4,5", not "45"
-        adjacent = idx > 0 and tokens[idx - 1].type == "footnote_ref"
+        # a call right after another reads "4,5", not "45" (CMOS 14.26)
+        adjacent = _follows_a_call(tokens, idx)
         return str(self.macros.note_call(self.work, note, body, self.target.name, adjacent)).strip()
 
     def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -611,6 +611,18 @@ class BodyRenderer(RendererHTML):
         )
         style = f' style="{escape(size)}"' if size else ""
         return f'<img src="{escape(src)}" alt="{escape(alt)}"{style}{end}'
+
+
+def _follows_a_call(tokens: list[Token], idx: int) -> bool:
+    """Whether a note call comes right after another, with nothing printed
+    between them: a citation that became a note leaves an empty text token
+    where its punctuation moved before its call ("text [@a].[^2]")."""
+    for token in reversed(tokens[:idx]):
+        if token.type == "footnote_ref":
+            return True
+        if token.type != "text" or token.content:
+            return False
+    return False
 
 
 OPENING = {

@@ -1,0 +1,104 @@
+"""What the edition adds around the author's words, read back from both outputs:
+figures and tables numbered in their captions, cross-references printing
+their target's label and (in print) its page, note calls side by side kept
+apart, and the epigraph (issue 24).
+
+One small work, built once (print PDF and EPUB), holds every case.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from edition.cli import main
+
+from .projects import BIB_MIN, make_project, section
+from .test_epub_reader import _png
+
+BIB = (
+    BIB_MIN
+    + "@book{kim2001,\n  author = {Kim, Suzy},\n  title = {Everyday Life},\n  publisher = {Cornell},\n  date = {2001},\n}\n"
+)
+
+TEXT = """\
+::: {.epigraph lang=de}
+Grau, teurer Freund, ist alle Theorie,
+und grün des Lebens goldner Baum.
+
+--- Goethe, *Faust I*
+:::
+
+The harbour (see [Figure 1](#fig:harbour)) and the houses, [](#tbl:houses), are shown
+below; [](#fig:square) is a square.[^one][^two] A citation [@kim2001].[^three] Two
+citations [@suh1988] [@kim2001] end here. [](#trade) is placed from its data.
+
+![The harbour of Wonsan](square.png){#fig:harbour}
+
+| Street | Houses |
+|--------|-------:|
+| Harbour Road | 12 |
+
+Table: Houses of the port. {#tbl:houses}
+
+::: {.table #trade}
+Trade of the port
+:::
+
+![A red square](square.png){#fig:square}
+
+:::: epigraph
+| A line block
+| of verse.
+
+::: attribution
+Anonymous
+:::
+::::
+
+After the second epigraph.
+
+[^one]: See supra [](#note-2) and notes [1](#note-1)–[2](#note-2), and [the harbour](#fig:harbour).
+[^two]: The second note.
+[^three]: The third note.
+"""
+
+TABLE = {
+    "content/test/tables/trade.csv": "partner,value\nChina,12\nUSSR,30\n",
+    "content/test/tables/trade.yaml": "columns: {partner: text, value: integer}\n",
+}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("apparatus")
+    extra = {"content/test/text/square.png": _png(), **TABLE}
+    project = make_project(root, sections={"01-one.md": section(TEXT)}, bib=BIB, extra=extra)
+    out = root / "dist"
+    assert main(["-q", "--out", str(out), "--format", "pdf", "--format", "epub"], project=project) == 0
+    with pikepdf.open(out / "test.pdf") as pdf:
+        texts = [_page_text(out / "test.pdf", n) for n in range(1, len(pdf.pages) + 1)]
+    with zipfile.ZipFile(out / "test.epub") as z:
+        xhtml = z.read("EPUB/test-01-one.xhtml").decode()
+    return {"out": out, "pdf": out / "test.pdf", "epub": out / "test.epub", "text": " ".join(texts), "xhtml": xhtml}
+
+
+def _page_text(pdf: Path, number: int) -> str:
+    import subprocess
+
+    text = subprocess.run(
+        ["pdftotext", "-f", str(number), "-l", str(number), str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return re.sub(r"\s+", " ", text)
+
+
+def test_note_calls_side_by_side_are_kept_apart(work):
+    """CMOS 14.26: never "12" for calls 1 and 2; a citation that became a note
+    beside a written note ("[@kim2001].[^three]") too."""
+    text = work["text"]
+    assert "square.1,2 A citation.3,4 Two citations5,6 end" in text
+    assert len(re.findall(r'class="noteref adjacent"', work["xhtml"])) == 3
