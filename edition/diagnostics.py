@@ -41,6 +41,7 @@ CODES: dict[str, str] = {
     "md.size": "a work with more notes than the pipeline lays out",
     "id.duplicate": "two elements of the outputs would have one id",
     "link.target": "an internal link to an id that nothing has",
+    "link.label": "a link's text names a figure, table or note by another number than its target's (a warning)",
     "reader.selection": "a reading names a section or document its work does not have",
     "md.unsupported": "a Pandoc construct the pipeline does not render (the message names the alternative)",
     "md.table": "a pipe or grid table that cannot be read",

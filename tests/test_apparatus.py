@@ -96,9 +96,62 @@ def _page_text(pdf: Path, number: int) -> str:
     return re.sub(r"\s+", " ", text)
 
 
+def test_figures_and_tables_are_numbered_in_their_captions(work):
+    for caption in ("Figure 1. The harbour of Wonsan", "Table 1. Houses of the port.", "Table 2. Trade of the port"):
+        assert caption in work["text"], caption
+    assert "Figure 2. A red square" in work["text"]
+    for caption in ("Figure 1.</span> The harbour", "Table 1.</span> Houses", "Table 2.</span> Trade"):
+        assert caption in work["xhtml"], caption
+
+
+def test_a_caption_with_its_own_label_is_printed_as_written(tmp_path):
+    body = "Text.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nTable: TABLE: As the original printed it.\n"
+    project = make_project(tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN)
+    assert main(["-q", "--out", str(tmp_path / "dist"), "--format", "pdf"], project=project) == 0
+    text = _page_text(tmp_path / "dist/test.pdf", 3)
+    assert "TABLE: As the original printed it." in text and "Table 1." not in text
+
+
+def test_a_cross_reference_prints_the_label_and_the_page_without_doubled_parentheses(work):
+    text = work["text"]
+    assert "(see Figure 1, p. 3)" in text
+    assert "the houses, table 1, p. 3, are" in text
+    assert "; figure 2, p. 3 is a square" in text
+    assert "Table 2, p. 3 is placed" in text  # a sentence's first word
+    assert "((" not in text and "(p." not in text
+
+
+def test_a_reference_to_a_note_prints_its_number_and_no_page(work):
+    text = work["text"]
+    assert "See supra note 2 and notes 1–2, and the harbour, p. 3." in text
+    assert "note 2, p." not in text
+    assert '<a class="xref xref-note" href="test-01-one.xhtml#test--note-2">note 2</a>' in work["xhtml"]
+
+
+def test_the_epub_links_print_the_labels_without_pages(work):
+    xhtml = work["xhtml"]
+    assert '<a class="xref" href="test-01-one.xhtml#test--tbl:houses">table 1</a>' in xhtml
+    assert '<a class="xref" href="test-01-one.xhtml#test--fig:square">figure 2</a>' in xhtml
+    assert "p.\u00a0" not in re.sub(r"<[^>]+>", "", xhtml)
+
+
 def test_note_calls_side_by_side_are_kept_apart(work):
     """CMOS 14.26: never "12" for calls 1 and 2; a citation that became a note
     beside a written note ("[@kim2001].[^three]") too."""
     text = work["text"]
     assert "square.1,2 A citation.3,4 Two citations5,6 end" in text
     assert len(re.findall(r'class="noteref adjacent"', work["xhtml"])) == 3
+
+
+def test_a_link_text_naming_another_number_is_a_warning(tmp_path, capsys):
+    body = "See [Figure 2](#fig:a).\n\n![A red square](square.png){#fig:a}\n"
+    project = make_project(
+        tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN, extra={"content/test/text/square.png": _png()}
+    )
+    assert main(["-q", "--out", str(tmp_path / "dist"), "--format", "epub"], project=project) == 0
+    said = capsys.readouterr().err
+    assert (
+        "content/test/text/01-one.md:4: warning: the link text 'Figure 2' names figure 2, but its target is "
+        "figure 1; write [](#fig:a) to print the label [link.label]"
+    ) in said
+    assert main(["-q", "--strict", "--out", str(tmp_path / "strict"), "--format", "epub"], project=project) == 2

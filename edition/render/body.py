@@ -29,6 +29,7 @@ from edition.read.markdown.parse import PARSER, div_attrs, walk_inline
 from edition.render import tabular
 from edition.render.templates import SandboxLoader
 from edition.resolve import anchors, links
+from edition.resolve.labels import Label, labels
 
 #: Span and div attributes content may set; everything else is dropped.
 SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
@@ -339,6 +340,8 @@ class BodyRenderer(RendererHTML):
         self.section: Section | None = None
         self.heading_shift = 1
         self.images: dict[str, tuple[Image, str]] = {}  # EPUB name -> (image, alt text)
+        self.labels = labels(work)  # figures and tables numbered, notes named
+        self._table_label: Label | None = None  # the Markdown table being rendered
 
     # -- entry points -------------------------------------------------------
 
@@ -465,6 +468,9 @@ class BodyRenderer(RendererHTML):
         caption = self._blocks([t for t in inner if t.type not in ("paragraph_open", "paragraph_close")]).strip()
         if not caption and table.caption:
             caption = self.inline(table.caption)
+        label = self.labels.targets.get(table.id)
+        if label is not None and caption and not _labelled(caption):
+            caption = self._caption_label(label) + Markup(" ") + Markup(caption)
         source = self.inline(table.source) if table.source else Markup("")
         notes = list(zip(tabular.note_labels(len(table.notes)), map(self.inline, table.notes), strict=True))
         view = tabular.table_view(table, display_date)
@@ -490,6 +496,9 @@ class BodyRenderer(RendererHTML):
         image = (inline.children or [None])[0]
         attrs = self._safe_attrs(opening)
         caption = self.renderInline(image.children or [], self.options, {}) if image else ""
+        label = self.labels.of_token(opening)
+        if label is not None and not _labelled(caption):
+            caption = f"{self._caption_label(label)} {caption}"
         img = self.image([image], 0, self.options, {}) if image else ""
         # the caption repeats the alt text: read once (as Pandoc marks it)
         hidden = "" if image is not None and image.attrGet("alt") else ' aria-hidden="true"'
@@ -497,7 +506,18 @@ class BodyRenderer(RendererHTML):
 
     def table_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         """A Markdown table; its id (from ``Table: … {#tbl:id}``) in the work's namespace."""
+        label = self.labels.of_token(tokens[idx])
+        self._table_label = label
         return f"<table{self._safe_attrs(tokens[idx])}>\n"
+
+    def caption_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        """A Markdown table's caption, after its label ("Table 2.")."""
+        label, self._table_label = self._table_label, None
+        text = tokens[idx + 1].content if idx + 1 < len(tokens) else ""
+        return "<caption>" + (f"{self._caption_label(label)} " if label is not None and not _labelled(text) else "")
+
+    def _caption_label(self, label: Label) -> Markup:
+        return Markup(str(self.macros.caption_label(label.kind, label.number)).strip())
 
     def fence(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         """A code block; its info string is a language or Pandoc attributes
@@ -584,10 +604,20 @@ class BodyRenderer(RendererHTML):
 
     def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         href = str(tokens[idx].attrGet("href") or "")
-        if href.startswith("#"):  # a cross-reference: print adds the page (print.css)
+        if href.startswith("#"):  # a cross-reference: print adds the page (print.css), not to a note
             # a target the volume leaves out (a reading's excerpt) is printed unlinked
             local = href[1:]
-            return f'<a class="xref" href="{escape(self.locator.href(local))}">' if self.locator.known(local) else "<a>"
+            label = self.labels.targets.get(local)
+            kind = " xref-note" if label is not None and label.kind == "note" else ""
+            opening = (
+                f'<a class="xref{kind}" href="{escape(self.locator.href(local))}">'
+                if self.locator.known(local)
+                else "<a>"
+            )
+            if label is not None and idx + 1 < len(tokens) and tokens[idx + 1].type == "link_close":
+                # a link written without text prints its target's label ("figure 2", "note 47")
+                opening += str(self.macros.xref_label(label.kind, label.number, _opens_sentence(tokens, idx))).strip()
+            return opening
         external = links.external_href(href)
         return f'<a href="{escape(external)}">' if external else "<a>"
 
@@ -611,6 +641,21 @@ class BodyRenderer(RendererHTML):
         )
         style = f' style="{escape(size)}"' if size else ""
         return f'<img src="{escape(src)}" alt="{escape(alt)}"{style}{end}'
+
+
+#: A caption that carries its own label, as an original printed it ("TABLE: …",
+#: "Figure 3. …", "Fig. 2 …"): it is printed as written, without another.
+OWN_LABEL = re.compile(r"^\s*(?:<[^>]+>\s*)*(?:table|tab\.|figure|fig\.)\s*(?:\d+|[ivxlc]+\b|:|\.)", re.IGNORECASE)
+
+
+def _labelled(caption: str) -> bool:
+    return bool(OWN_LABEL.match(caption))
+
+
+def _opens_sentence(tokens: list[Token], idx: int) -> bool:
+    """Whether nothing but a sentence's end stands before token ``idx`` of an inline."""
+    before = "".join(t.content for t in tokens[:idx] if t.type in ("text", "code_inline")).rstrip()
+    return not before or bool(re.search(r"[.!?][\"”’)]*$", before))
 
 
 def _follows_a_call(tokens: list[Token], idx: int) -> bool:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from edition.diagnostics import Collector
 from edition.model import Citation, Edition, SourceLocation, Work
 from edition.read import bibliography
 from edition.read.markdown.parse import walk_inline
-from edition.resolve import anchors, citeproc
+from edition.resolve import anchors, citeproc, labels
+
+log = logging.getLogger(__name__)
 
 
 def resolve_work(work: Work) -> Work:
@@ -21,6 +24,8 @@ def resolve_work(work: Work) -> Work:
     work = replace(work, citations=formatted.citations, bibliography=formatted.bibliography)
     diags.extend(anchors.check_work(work))
     diags.check()
+    for warning in labels.check_link_texts(work, labels.labels(work)):
+        log.warning("%s", warning)
     return work
 
 
