@@ -16,7 +16,9 @@ import pikepdf
 import pytest
 
 from edition.cli import main
+from edition.outputs.checks import epubcheck
 
+from .pdfua_check import File, check
 from .projects import BIB_MIN, make_project, section
 from .test_epub_reader import _png
 
@@ -155,3 +157,48 @@ def test_a_link_text_naming_another_number_is_a_warning(tmp_path, capsys):
         "figure 1; write [](#fig:a) to print the label [link.label]"
     ) in said
     assert main(["-q", "--strict", "--out", str(tmp_path / "strict"), "--format", "epub"], project=project) == 2
+
+
+def test_the_epigraph_is_set_as_an_epigraph(work):
+    xhtml = work["xhtml"]
+    assert '<blockquote class="epigraph" lang="de" xml:lang="de" epub:type="epigraph" role="doc-epigraph">' in xhtml
+    assert '<p class="attribution">— Goethe, <em>Faust I</em></p>' in xhtml
+    assert '<span class="attribution-dash" data-edition="apparatus">—\u200a</span>Anonymous' in xhtml
+    assert epubcheck.epubcheck(work["epub"].read_bytes(), "test.epub") == []
+
+
+def test_the_epigraph_is_narrower_smaller_and_its_attribution_flush_right(work):
+    import pdfplumber
+
+    with pdfplumber.open(work["pdf"]) as pdf:
+        page = pdf.pages[2]
+        words = page.extract_words(extra_attrs=["size"])
+        body = next(w for w in words if w["text"] == "harbour")
+        quote = next(w for w in words if w["text"] == "Grau,")
+        credit = next(w for w in words if w["text"] == "Goethe,")
+        after = next(w for w in words if w["text"] == "Faust")
+        text_left = min(w["x0"] for w in words if w["size"] == body["size"])
+        text_right = max(w["x1"] for w in words if w["size"] == body["size"])
+    assert quote["size"] < body["size"]
+    assert quote["x0"] > text_left + 72  # a narrower measure, well in from the left
+    assert after["x1"] > text_right - 72 and after["x1"] <= text_right + 0.5  # flush right in its measure
+    assert credit["top"] > quote["top"]
+    below = [w for w in words if w["top"] > credit["bottom"]]
+    top = min(w["top"] for w in below)
+    the = min((w for w in below if abs(w["top"] - top) < 2), key=lambda w: w["x0"])
+    assert the["text"] == "The"
+    assert the["top"] - credit["bottom"] > 1.5 * body["size"]  # space after it
+    assert abs(the["x0"] - text_left) < 0.5  # the text after it starts flush
+
+
+def test_the_epigraph_is_a_block_quote_with_its_attribution(work):
+    assert check(work["pdf"]) == []
+    with pikepdf.open(work["pdf"]) as pdf:
+        f = File(pdf)
+        quotes = [e for e in f.elements if e.role == "BlockQuote"]
+        assert len(quotes) == 2
+        first = quotes[0]
+        assert str(first.obj.get("/Lang")) == "de"
+        paragraphs = [f.text_of(k) for k in first.elements()]
+        assert paragraphs[0].startswith("Grau, teurer Freund")
+        assert paragraphs[-1].strip() == "— Goethe, Faust I"

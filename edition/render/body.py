@@ -456,11 +456,24 @@ class BodyRenderer(RendererHTML):
         ident, classes, attributes = div_attrs(token.info)
         if "table" in classes:
             return self._table(self.work.tables[ident], inner)
+        if "epigraph" in classes:
+            return self._epigraph(ident, attributes, inner)
         attrs = f' class="{escape(" ".join(classes))}"' if classes else ""
         if ident:
             attrs += f' id="{escape(ids.output_id(self.work.slug, ident))}"'
         attrs += self._language_attrs(attributes.get("lang"), attributes.get("dir"))
         return f"<div{attrs}>\n{self._blocks(inner)}</div>\n"
+
+    def _epigraph(self, ident: str, attributes: dict[str, str], inner: list[Token]) -> str:
+        """``::: epigraph``: a quotation set as an epigraph, its attribution (the
+        last paragraph, when it opens with a dash, or a ``::: attribution`` div
+        inside it) flush right under it (the template macro ``epigraph``)."""
+        body, attribution, dashed = _attribution(inner)
+        language = self._language_attrs(attributes.get("lang"), attributes.get("dir"))
+        own_id = ids.output_id(self.work.slug, ident) if ident else ""
+        quote = Markup(self._blocks(body))
+        credit = Markup(self._blocks(attribution).strip()) if attribution else Markup("")
+        return str(self.macros.epigraph(own_id, Markup(language), quote, credit, dashed, self.target.name)) + "\n"
 
     def _table(self, table: Table, inner: list[Token]) -> str:
         """A table placed by a div: its caption is the div's text, or the
@@ -650,6 +663,27 @@ OWN_LABEL = re.compile(r"^\s*(?:<[^>]+>\s*)*(?:table|tab\.|figure|fig\.)\s*(?:\d
 
 def _labelled(caption: str) -> bool:
     return bool(OWN_LABEL.match(caption))
+
+
+#: What an epigraph's attribution opens with (as written, or as ``---`` becomes).
+ATTRIBUTION_DASHES = ("\u2014", "\u2013", "\u2015", "---", "--")
+
+
+def _attribution(inner: list[Token]) -> tuple[list[Token], list[Token], bool]:
+    """An epigraph's tokens split into its quotation and its attribution's
+    inline tokens; and whether the attribution carries its own dash. The
+    attribution is a ``::: attribution`` div inside the epigraph, or else its
+    last paragraph when that opens with a dash."""
+    for i, token in enumerate(inner):
+        if token.type == "container_div_open" and "attribution" in div_attrs(token.info)[1]:
+            end = _matching_close(inner, i)
+            credit = [t for t in inner[i + 1 : end] if t.type not in ("paragraph_open", "paragraph_close")]
+            text = "".join(t.content for t in credit if t.type == "inline").lstrip()
+            return inner[:i] + inner[end + 1 :], credit, text.startswith(ATTRIBUTION_DASHES)
+    if len(inner) >= 3 and inner[-3].type == "paragraph_open" and inner[-2].type == "inline":
+        if inner[-2].content.lstrip().startswith(ATTRIBUTION_DASHES) and len(inner) > 3:
+            return inner[:-3], [inner[-2]], True
+    return inner, [], False
 
 
 def _opens_sentence(tokens: list[Token], idx: int) -> bool:
