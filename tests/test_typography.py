@@ -293,6 +293,13 @@ def test_preflight_finds_a_contents_entry_that_is_only_a_label(tmp_path):
     assert _preflight(tmp_path / "ok", "Text.\n", extra=extra).faults["contents_entries"] == []
 
 
+def test_preflight_passes_the_contents_entry_of_a_section_with_subheadings(tmp_path):
+    """A section is named by its own heading: its subheadings are not its title
+    (issue 24: "entry I. From Ad Coelum…, target_title A. The Maxim at Common Law")."""
+    body = "Text.\n\n## A. The Maxim at Common Law\n\nMore text.\n\n## B. The Air Age\n\nText.\n"
+    assert _preflight(tmp_path, body).faults["contents_entries"] == []
+
+
 def test_preflight_finds_words_a_template_joined(tmp_path):
     joined = (
         "{{ work.meta.publisher }}{% if work.meta.place %}",
