@@ -300,6 +300,19 @@ def test_preflight_passes_the_contents_entry_of_a_section_with_subheadings(tmp_p
     assert _preflight(tmp_path, body).faults["contents_entries"] == []
 
 
+def test_preflight_counts_a_hole_before_a_heading_that_would_have_fit(tmp_path):
+    """A page more than three lines short is a hole unless a forced break or a
+    heading kept with its text follows: here the heading and two lines of its
+    text would have fitted (a stylesheet keeps twelve lines with it)."""
+    rng = random.Random(3)
+    paragraphs = "\n\n".join(" ".join(stress._sentence(rng, 30, 40) for _ in range(4)) for _ in range(10))
+    after = " ".join(stress._sentence(rng, 30, 40) for _ in range(10))
+    body = f"{paragraphs}\n\n### A Subheading\n\n{after}\n"
+    holes = _preflight(tmp_path, body, css="h3 + p { orphans: 12; }").faults["underfull_pages"]
+    assert [h["page"] for h in holes] == [4] and holes[0]["lines_short"] > 3, holes
+    assert _preflight(tmp_path / "ok", body).faults["underfull_pages"] == []
+
+
 def test_preflight_finds_words_a_template_joined(tmp_path):
     joined = (
         "{{ work.meta.publisher }}{% if work.meta.place %}",

@@ -349,18 +349,37 @@ def page_shortfall(flow: Flow, page: Page) -> float:
     return (page.bottom - used) / flow.line_height
 
 
-def short_pages(flow: Flow) -> list[tuple[int, float]]:
-    """(page, lines short) for every page more than SHORT_LINES short where
-    no section ends: the chunk goes on, and the next page does not open with
-    a heading (a heading needs room for itself and two lines after it)."""
+def short_pages(flow: Flow, limit: float = SHORT_LINES) -> list[tuple[int, float]]:
+    """(page, lines short) for every page more than ``limit`` lines short
+    where no section ends: the chunk goes on (no forced break follows), and
+    the next page does not open with a heading that needs more room than was
+    left (a heading is kept with two lines of its text)."""
     out = []
     for chunk in flow.chunks():
         for page, following in zip(chunk, chunk[1:], strict=False):
             short = page_shortfall(flow, page)
-            opens_section = bool(following.lines) and following.lines[0].tag in HEADINGS
-            if short > SHORT_LINES and not opens_section:
+            if short > limit and not _heading_needs(following) > short * flow.line_height:
                 out.append((page.number, short))
     return out
+
+
+#: Lines of text a heading is kept with at the foot of a page (the paragraph's orphans).
+KEPT_WITH_HEADING = 2
+
+
+def _heading_needs(page: Page) -> float:
+    """The height a page's opening heading would need at the foot of the page
+    before: the space its style asks above it, its lines, and the lines kept
+    with it; 0 when the page does not open with a heading."""
+    lines = page.lines
+    if not lines or not (lines[0].tag in HEADINGS or _in_header(lines[0])):
+        return 0.0
+    last = 0
+    while last < len(lines) and (lines[last].tag in HEADINGS or _in_header(lines[last])):
+        last += 1
+    last = min(len(lines), last + KEPT_WITH_HEADING) - 1
+    above = max((_px(b.style["margin_top"]) for b in lines[0].chain[1:]), default=0.0)
+    return above + lines[last].bottom - lines[0].top
 
 
 # -- making up pages -------------------------------------------------------------------

@@ -680,9 +680,13 @@ def _attribution(inner: list[Token]) -> tuple[list[Token], list[Token], bool]:
             credit = [t for t in inner[i + 1 : end] if t.type not in ("paragraph_open", "paragraph_close")]
             text = "".join(t.content for t in credit if t.type == "inline").lstrip()
             return inner[:i] + inner[end + 1 :], credit, text.startswith(ATTRIBUTION_DASHES)
-    if len(inner) >= 3 and inner[-3].type == "paragraph_open" and inner[-2].type == "inline":
-        if inner[-2].content.lstrip().startswith(ATTRIBUTION_DASHES) and len(inner) > 3:
-            return inner[:-3], [inner[-2]], True
+    last = inner[-3:]
+    if (
+        len(inner) > 3
+        and [t.type for t in last] == ["paragraph_open", "inline", "paragraph_close"]
+        and last[1].content.lstrip().startswith(ATTRIBUTION_DASHES)
+    ):
+        return inner[:-3], [last[1]], True
     return inner, [], False
 
 
