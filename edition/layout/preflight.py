@@ -44,7 +44,7 @@ FORCED = {"page", "left", "right", "recto", "verso"}
 OVERFULL_TOLERANCE = 0.5
 MAX_HYPHEN_RUN = 2
 #: A page may end this many body lines short before the text goes on (more is a hole).
-HOLE_LINES = 3.0
+HOLE_LINES = pagefit.HOLE_LINES
 #: A heading that does not open its page has at least this share of a body line above it.
 MIN_HEADING_SPACE = 0.5
 #: Elements whose text the edition writes (checked word by word against its sources).
