@@ -1,13 +1,14 @@
 """Command line: ``python build.py [WORK-OR-READER ...] [options]``, the top of
 the package (imported by nothing): it parses the options and hands them to
 one command: the build (``commands.build``), the extraction of a PDF/A's
-sources (``commands.extract``) or the edit loop (``loop.watch``)."""
+sources (``commands.extract``), the import of a manuscript
+(``commands.manuscript``) or the edit loop (``loop.watch``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from edition.commands import build, extract
+from edition.commands import build, extract, manuscript
 from edition.commands.arguments import start
 
 
@@ -22,4 +23,6 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
         return watch(args, folder)
     if args.extract:
         return extract.run(args)
+    if args.import_path is not None or args.slug is not None:
+        return manuscript.run(args, folder)
     return build.run(args, folder)

@@ -79,3 +79,14 @@ def test_a_hidden_old_copy_of_a_work_is_no_edition_anywhere(tmp_path, capsys):
     capsys.readouterr()
     assert main(["--format", "epub", "--out", str(out)], project=project) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_the_fork_server_preloads_modules_that_exist():
+    """The edit loop's fork server imports these once (``multiprocessing``
+    ignores a name that does not import: a wrong one would only cost time)."""
+    import importlib
+
+    from edition.loop.children import PRELOAD
+
+    for name in PRELOAD:
+        importlib.import_module(name)

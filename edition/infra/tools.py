@@ -35,8 +35,11 @@ def pandoc_version() -> str:
     return str(pypandoc.get_pandoc_version())
 
 
-def run_pandoc(args: list[str], stdin: bytes, files: dict[str, bytes] | None = None) -> tuple[bytes, str]:
-    """Run Pandoc (``check=True``); returns its stdout and stderr.
+def run_pandoc(
+    args: list[str], stdin: bytes, files: dict[str, bytes] | None = None, timeout: float | None = None
+) -> tuple[bytes, str]:
+    """Run Pandoc (``check=True``, and ``timeout`` seconds at most if given:
+    ``subprocess.TimeoutExpired`` then); returns its stdout and stderr.
 
     ``files`` are written into a temporary folder first: ``{name}`` in ``args``
     stands for the path of the file ``name``. With a cache active, a run whose
@@ -65,7 +68,7 @@ def run_pandoc(args: list[str], stdin: bytes, files: dict[str, bytes] | None = N
         for name, data in files.items():
             Path(paths[name]).write_bytes(data)
         argv = [fingerprints.pandoc_path(), *(_fill(a, paths) for a in args)]
-        result = subprocess.run(argv, input=stdin, capture_output=True, check=True)
+        result = subprocess.run(argv, input=stdin, capture_output=True, check=True, timeout=timeout)
     stdout, stderr = result.stdout, result.stderr.decode("utf-8", "replace")
     if store is not None:
         with contextlib.suppress(UnicodeDecodeError):  # not text: not kept

@@ -127,6 +127,8 @@ def _raw_html(child: Token, line: int | None, lines: list[str], first_line: int)
     for match in HTML_TAG_RE.finditer(child.content):
         tag = match.group(0).translate(STRAIGHT)  # as typed: smart quotes have curled its attributes' quotes
         source = lines[line - first_line] if line is not None and 0 <= line - first_line < len(lines) else None
+        # an escaped '>' is text as well ('\\<b\\>', as Pandoc's writer escapes a tag)
+        source = source.replace("\\>", ">") if source is not None else None
         if source is not None and tag in source and not _unescaped(source, tag):
             continue
         name = tag.strip("</>").split()[0].rstrip("/")
