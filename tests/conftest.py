@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,14 +43,15 @@ class Built:
     out: Path
     result: Result
     warnings: list[logging.LogRecord]
+    slug: str = "juche"
 
     @property
     def pdf(self) -> Path:
-        return self.out / "juche.pdf"
+        return self.out / f"{self.slug}.pdf"
 
     @property
     def epub(self) -> Path:
-        return self.out / "juche.epub"
+        return self.out / f"{self.slug}.epub"
 
 
 class _Capture(logging.Handler):
@@ -61,15 +63,15 @@ class _Capture(logging.Handler):
         self.records.append(record)
 
 
-def build_into(out: Path, slugs: tuple[str, ...] = ("juche",), **kwargs) -> Built:
+def build_into(out: Path, slugs: tuple[str, ...] = ("juche",), project: Path = ROOT, **kwargs) -> Built:
     capture = _Capture()
     logger = logging.getLogger("edition")
     logger.addHandler(capture)
     try:
-        result = run(Options(project=ROOT, out=out, slugs=slugs, **kwargs))
+        result = run(Options(project=project, out=out, slugs=slugs, **kwargs))
     finally:
         logger.removeHandler(capture)
-    return Built(out, result, capture.records)
+    return Built(out, result, capture.records, slugs[0])
 
 
 @pytest.fixture(scope="session")
@@ -117,5 +119,29 @@ def paper_build(built: Built, tmp_path_factory: pytest.TempPathFactory):
         if paper not in cache:
             cache[paper] = build_into(tmp_path_factory.mktemp(f"dist-{paper}"), formats=("pdf",), paper=paper)
         return cache[paper]
+
+    return get
+
+
+#: The works the page make-up is tested on (made by tests/makeup_works.py).
+MAKEUP_WORKS = ROOT / "tests" / "makeup-works"
+
+
+@pytest.fixture(scope="session")
+def makeup_build(tmp_path_factory: pytest.TempPathFactory):
+    """A stress work of the make-up (``law-review``, ``chapter``) built with
+    --strict once per session and paper: the print PDF, and on Letter the EPUB."""
+    cache: dict[tuple[str, str], Built] = {}
+
+    def get(slug: str, paper: str = "letter") -> Built:
+        if (slug, paper) not in cache:
+            project = tmp_path_factory.mktemp(f"{slug}-{paper}") / "project"
+            shutil.copytree(MAKEUP_WORKS, project)
+            shutil.copytree(ROOT / "templates", project / "templates")
+            formats = ("pdf", "epub") if paper == "letter" else ("pdf",)
+            cache[(slug, paper)] = build_into(
+                project / "dist", (slug,), project=project, formats=formats, paper=paper, strict=True
+            )
+        return cache[(slug, paper)]
 
     return get

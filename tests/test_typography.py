@@ -352,6 +352,10 @@ GOLDEN_PAGES = [
     ("reader-01-title", "reader", 1),
     ("reader-08-note-19", "reader", 8),
     ("reader-23-reading", "reader", 23),
+    # the make-up's stress works (tests/makeup-works/), on Letter
+    ("law-review-10-long-note", "law-review", 10),
+    ("chapter-05-figure-at-head", "chapter", 5),
+    ("chapter-07-table-at-head", "chapter", 7),
 ]
 #: Resolution of the pictures, and how many pixels may differ (a rasterizer's
 #: anti-aliasing may vary between poppler versions; the builds are byte-reproducible).
@@ -360,8 +364,13 @@ GOLDEN_TOLERANCE = 0.002
 
 
 @pytest.mark.parametrize(("name", "build", "page"), GOLDEN_PAGES, ids=[n for n, _, _ in GOLDEN_PAGES])
-def test_golden_page(name, build, page, request, tmp_path, paper_build, reader_dist):
-    pdf = reader_dist / f"{READER}.pdf" if build == "reader" else paper_build(build).pdf
+def test_golden_page(name, build, page, request, tmp_path, paper_build, reader_dist, makeup_build):
+    if build == "reader":
+        pdf = reader_dist / f"{READER}.pdf"
+    elif build in ("law-review", "chapter"):
+        pdf = makeup_build(build).pdf
+    else:
+        pdf = paper_build(build).pdf
     actual = _render_page(pdf, page, tmp_path / f"{name}-actual")
     golden = GOLDEN / f"{name}.png"
     if request.config.getoption("--update-golden"):
