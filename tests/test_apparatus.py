@@ -19,8 +19,7 @@ from edition.cli import main
 from edition.outputs.checks import epubcheck
 
 from .pdfua_check import File, check
-from .projects import BIB_MIN, make_project, section
-from .test_epub_reader import _png
+from .projects import BIB_MIN, make_project, png, section
 
 BIB = (
     BIB_MIN
@@ -78,7 +77,7 @@ TABLE = {
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("apparatus")
-    extra = {"content/test/text/square.png": _png(), **TABLE}
+    extra = {"content/test/text/square.png": png(4, 4, "red"), **TABLE}
     project = make_project(root, sections={"01-one.md": section(TEXT)}, bib=BIB, extra=extra)
     out = root / "dist"
     assert main(["-q", "--out", str(out), "--format", "pdf", "--format", "epub"], project=project) == 0
@@ -148,7 +147,10 @@ def test_note_calls_side_by_side_are_kept_apart(work):
 def test_a_link_text_naming_another_number_is_a_warning(tmp_path, capsys):
     body = "See [Figure 2](#fig:a).\n\n![A red square](square.png){#fig:a}\n"
     project = make_project(
-        tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN, extra={"content/test/text/square.png": _png()}
+        tmp_path,
+        sections={"01-one.md": section(body)},
+        bib=BIB_MIN,
+        extra={"content/test/text/square.png": png(4, 4, "red")},
     )
     assert main(["-q", "--out", str(tmp_path / "dist"), "--format", "epub"], project=project) == 0
     said = capsys.readouterr().err

@@ -11,8 +11,8 @@ from edition.diagnostics import CODES
 from edition.layout.engine import note_faults
 from edition.layout.pages import NotePlacement
 
-from .conftest import ROOT
-from .projects import WORK_YAML, make_project, section
+from .builds import cli_epub, relative
+from .projects import ROOT, WORK_YAML, make_project, section
 
 BIB = "@book{suh1988,\n  author = {Suh, Dae-Sook},\n  title = {Kim Il Sung},\n  publisher = {Columbia University Press},\n  date = {1988},\n}\n"
 TEXT = "content/test/text/01-one.md"
@@ -23,14 +23,7 @@ PNG = (
 )
 
 
-def run_build(project, capsys, *args: str) -> tuple[int, list[str]]:
-    code = main(["-q", "--out", str(project / "dist"), "--format", "epub", *args], project=project)
-    err = capsys.readouterr().err.strip().splitlines()
-    return code, [line for line in err if not line.startswith("build failed")]
-
-
-def relative(lines: list[str], project) -> list[str]:
-    return [line.replace(str(project) + "/", "") for line in lines]
+run_build = cli_epub
 
 
 CASES = {
@@ -299,12 +292,14 @@ def test_every_code_is_documented_in_the_readme_and_tested():
     tested |= {"file.unreadable", "file.name", "yaml.limit", "meta.length", "meta.date", "md.size"}
     tested |= {"id.duplicate", "link.target", "reader.selection", "yaml.duplicate-key"}  # in test_safety_input.py
     tested |= {"cite.link", "extract.name", "extract.size", "extract.stream"}  # in test_safety_output.py
+    tested |= {"template.unsafe", "meta.language", "md.language"}  # in test_safety_templates.py
     # in test_pdf_readings.py
     tested |= {"pdf.unreadable", "pdf.encrypted", "pdf.pages", "pdf.no-text", "pdf.pdfa", "pdf.untagged"}
     # in test_import.py
     tested |= {"import.format", "import.encrypted", "import.macros", "import.tracked-changes", "import.exists"}
     tested |= {"import.image", "import.comment", "import.alt-text", "import.citation", "import.moved"}
     tested |= {"import.note", "import.equation"}
+    tested |= {"import.field", "import.link"}  # in test_import_word.py
     for code in CODES:
         assert f"`{code}`" in readme, f"{code} is not in the README's table"
         assert code in tested, f"{code} has no test"

@@ -31,9 +31,8 @@ from edition.read.work import read_work
 from edition.resolve.edition import single_work_edition
 
 from . import outputs
-from .conftest import MAKEUP_WORKS
 from .pdfua_check import File
-from .test_pagination import notes_on_their_pages
+from .projects import MAKEUP_WORKS
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 NOTES = {"law-review": 64, "chapter": 11}
@@ -56,7 +55,7 @@ def test_the_stress_works_build_strict_with_every_note_on_its_page(slug, paper, 
     everything = list(range(1, NOTES[slug] + 1))
     assert sorted(n for p in pages for n in p["calls"]) == everything
     assert sorted(n for p in pages for n in p["notes"]) == everything
-    assert notes_on_their_pages(build.pdf) == {}
+    assert outputs.notes_on_their_pages(build.pdf) == {}
 
 
 def _note_lines(pdf, number: int) -> list[list[dict]]:

@@ -4,7 +4,7 @@ what the last build wrote, loopback only, bounded, and headers that forbid frami
 One small project (a section with an image) is built once; each test starts the
 real server in this process on a free port, with the book the edit loop's check
 renders (``preview.check``) or the built EPUB, and talks to it over real sockets.
-The end-to-end test drives a real ``python build.py --serve`` (``test_watch``'s
+The end-to-end test drives a real ``python build.py --serve`` (``tests/watcher.py``'s
 ``Watcher``).
 """
 
@@ -31,9 +31,7 @@ from edition.commands import freshness
 from edition.loop import loopback, serve, watched
 from edition.loop.preview import check
 
-from .conftest import ROOT
-from .projects import BIB_MIN, make_project, section
-from .test_watch import small_project, watch  # noqa: F401 - watch is test_watch's fixture
+from .projects import BIB_MIN, ROOT, make_project, section, small_project
 
 SECRET = b"only the owner may read this\n"
 

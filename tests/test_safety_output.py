@@ -35,8 +35,7 @@ from edition.cli import main
 from edition.commands import extract as extract_module
 
 from . import outputs, pdfa_check
-from .conftest import ROOT
-from .projects import BIB_MIN, WORK_YAML, make_project, section
+from .projects import BIB_MIN, ROOT, WORK_YAML, make_project, section
 
 TEXT = "content/test/text/01-one.md"
 WRAPPER = str(ROOT / "tests" / "pausing_build.py")
@@ -666,7 +665,7 @@ def test_extract_bounds_the_total_and_the_number_of_files(tmp_path, capsys, monk
     monkeypatch.setattr(extract_module, "MAX_FILES", 3)
     assert main(["--extract", str(pdf_path), str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.splitlines()[0] == (
-        f"{pdf_path}: error: the PDF embeds 4 files, over the limit of 3 [extract.size]"
+        f"{pdf_path}: error: the PDF embeds more than 3 files, over the limit of 3 [extract.size]"
     )
     assert not (tmp_path / "out").exists()
 
@@ -754,7 +753,7 @@ def test_extract_into_a_file_is_refused(tmp_path, capsys):
     assert main(["--extract", str(pdf_path), str(tmp_path / "out")]) == 2
     assert (
         capsys.readouterr().err.splitlines()[0]
-        == f"error: {tmp_path / 'out'} is a file: give --extract a folder [cli.option]"
+        == f"error: the output folder {tmp_path / 'out'} is a file, not a folder; give --extract a folder [cli.option]"
     )
 
 

@@ -15,8 +15,9 @@ from edition.outputs.checks import epubcheck as checks
 from edition.pipeline import Options, run
 
 from . import outputs
+from .builds import cli_epub as run_build
+from .builds import relative
 from .projects import BIB_MIN, WORK_YAML, make_project, section
-from .test_diagnostics import relative, run_build
 
 H = "{http://www.w3.org/1999/xhtml}"
 TRADE_YAML = """\
@@ -354,6 +355,6 @@ def test_a_label_pattern_without_the_number_is_refused(tmp_path, capsys):
     status, lines = run_build(project, capsys)
     assert status == 2
     assert relative(lines, project) == [
-        "content/test/work.yaml:11: error: 'document_label' must hold {number} and no other braces, "
-        'as "Document No. {number}" [meta.type]'
+        "content/test/work.yaml:11: error: 'document_label' is 'Document {num}': '{num}' is not {number}; "
+        'write text with {number} once in it, as "Document No. {number}" (no other braces, no format) [meta.type]'
     ]

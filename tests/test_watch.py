@@ -6,108 +6,26 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import queue
 import re
-import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
 import zipfile
 from pathlib import Path
-
-import pytest
 
 from edition.loop import watched
 from edition.loop.dependents import Dependents, Inputs
 from edition.loop.watched import DEBOUNCE_MS
 
 from .cdp import Browser
-from .conftest import ROOT
-from .projects import BIB_MIN, make_project, section
+from .projects import BIB_MIN, make_project, section, small_project
+from .watcher import TIMEOUT, Watcher
 
-#: A safety net only: every wait below ends on an event (a line, a page load).
-TIMEOUT = 120.0
 FORMATS = ("--format", "epub", "--format", "pdf")
 BAD_LINE = (
     "content/test/text/01-one.md:4: error: note [^9] is called but never defined; "
     "add a line '[^9]: ...' [md.footnote-undefined]"
 )
-
-
-class Watcher:
-    """``python build.py --watch ...`` run in a project; its output read line by line."""
-
-    def __init__(self, project: Path, *args: str) -> None:
-        shutil.copy(ROOT / "build.py", project / "build.py")
-        self.tmp = project / "tmp"  # the process's own TMPDIR, to see that it leaves nothing there
-        self.tmp.mkdir()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "TMPDIR": str(self.tmp)}
-        self.project = project
-        self.process = subprocess.Popen(
-            [sys.executable, "build.py", "--watch", *args],
-            cwd=project,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def expect(self, pattern: str) -> re.Match:
-        """Wait for the next line matching ``pattern``."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                pytest.fail(f"no line matching {pattern!r} in:\n" + "\n".join(self.output))
-            if line is None:
-                pytest.fail(f"the watcher ended before {pattern!r}:\n" + "\n".join(self.output))
-            self.output.append(line)
-            match = re.search(pattern, line)
-            if match:
-                return match
-
-    def interrupt(self) -> int:
-        """Ctrl-C: SIGINT, then the rest of the output."""
-        self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=TIMEOUT)
-        while (line := self.lines.get(timeout=TIMEOUT)) is not None:
-            self.output.append(line)
-        return code
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-@pytest.fixture
-def watch():
-    started: list[Watcher] = []
-
-    def start(project: Path, *args: str) -> Watcher:
-        watcher = Watcher(project, *args)
-        started.append(watcher)
-        return watcher
-
-    yield start
-    for watcher in started:
-        watcher.close()
-
-
-def small_project(root: Path, text: str = "First words of the test.\n") -> Path:
-    return make_project(root, sections={"01-one.md": section(text)}, bib=BIB_MIN)
 
 
 def save(path: Path, text: str) -> None:
