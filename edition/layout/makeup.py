@@ -550,11 +550,12 @@ def _natural_width(line: Line) -> tuple[float, int, int]:
     return width, spaces, chars
 
 
-def _respaced_by_a_line(lines: list[Line], sign: int) -> float | None:
+def _respaced_by_a_line(lines: list[Line], sign: int, high: float | None = None) -> float | None:
     """Whether setting a paragraph tighter (sign -1) or looser (+1) makes it
-    exactly one line shorter or longer: the width the change frees or takes,
-    against what its last line holds or lacks (with a margin, as words do not
-    break anywhere). Returns how sure (the spare width, in measures), or None."""
+    exactly one line shorter or longer (or, with ``high``, at least one): the
+    width the change frees or takes, against what its last line holds or lacks
+    (with a margin, as words do not break anywhere). Returns how sure (the
+    spare width, in measures), or None."""
     if len(lines) < 3 or any(line.box is None for line in lines):
         return None
     em = lines[0].box.style["font_size"]
@@ -567,8 +568,8 @@ def _respaced_by_a_line(lines: list[Line], sign: int) -> float | None:
     need = last if sign < 0 else measure - last
     spare = (change - need) / measure
     # words do not break anywhere: a small spare may not move a line; a large one may move two
-    low, high = SPARE[sign]
-    return spare if low <= spare <= high else None
+    low, most = SPARE[sign]
+    return spare if low <= spare <= (most if high is None else high) else None
 
 
 def _candidates(run: _Run, start: int, end: int, sign: int, taken: set) -> list[tuple[str, int]]:
@@ -726,27 +727,34 @@ def _plan_whole(page: _Page, fit: int, taken: set) -> Plan | None:
         for key in _candidates(run, 0, end, +1, taken | set(spacing))[: min(MAX_LOOSENED, int(short) - 1)]:
             spacing[key] = +1
             short -= 1
-    if short > HOLE_LINES:  # still a hole: the paragraph the page ends in takes a line more of it
+    if short > HOLE_LINES:  # still a hole: the paragraph the page ends in, a line looser, gives it one more
         key = _straddling(run, end, taken | set(spacing))
         if key is not None:
-            spacing[key] = +1
-            short -= 1
+            # no cut: one at the characters the looser lines no longer end on would leave the
+            # page's last line short and stretched (text-align-last: justify); the layout ends
+            # the page where the looser lines fall, keeping its widows and orphans
+            return Plan(None, {**spacing, key: +1}, short - 1)
     return Plan(_end_position(run, end), spacing, short)
 
 
 def _straddling(run: _Run, end: int, taken: set) -> tuple[str, int] | None:
-    """The paragraph a page that ends before line ``end`` ends in, if set a
-    line looser it fills one more line of the page (the page keeps the same
-    text, so the next one does not change)."""
+    """The paragraph a page that ends before line ``end`` ends in, if a line
+    looser it fills one more line of the page (set looser, it takes a line
+    more before its own lines at the head of the next page, which the layout
+    keeps two or more)."""
     if end >= len(run.lines) or end < 3:
         return None
     line = run.lines[end]
     if line.position is None or line.index == 0 or line.position[:2] in taken:
         return None
     on_page = [x for x in run.lines[:end] if x.position and x.position[:2] == line.position[:2]]
-    if len(on_page) < 3 or "continued" in _classes(on_page[0].element) or on_page[0].index != 0:
+    if len(on_page) < 3 or on_page[0].index != 0 or "continued" in _classes(on_page[0].element):
         return None
-    return line.position[:2] if _respaced_by_a_line(on_page, +1) is not None else None
+    whole = [x for x in run.lines if x.position and x.position[:2] == line.position[:2]]
+    if len(whole) != line.total:
+        return None
+    # a line more or two: the layout keeps its lines at the next page's head together either way
+    return line.position[:2] if _respaced_by_a_line(whole, +1, high=2.0) is not None else None
 
 
 def _end_position(run: _Run, end: int) -> End | None:
