@@ -433,6 +433,15 @@ def short_pages(flow: Flow, limit: float = SHORT_LINES) -> list[tuple[int, float
 KEPT_WITH_HEADING = 2
 
 
+def _kept_with_heading(first: Line | None) -> int:
+    """The lines of the text after a heading that go with it to the foot of a
+    page: two, or the whole paragraph when it is too short to leave two on
+    either side of a break (three lines cannot break without a widow)."""
+    if first is None or first.index != 0 or first.total >= 2 * KEPT_WITH_HEADING:
+        return KEPT_WITH_HEADING
+    return first.total
+
+
 def _heading_needs(page: Page) -> float:
     """The height a page's opening heading would need at the foot of the page
     before: the space its style asks above it, its lines, and the lines kept
@@ -443,7 +452,7 @@ def _heading_needs(page: Page) -> float:
     last = 0
     while last < len(lines) and (lines[last].tag in HEADINGS or _in_header(lines[last])):
         last += 1
-    last = min(len(lines), last + KEPT_WITH_HEADING) - 1
+    last = min(len(lines), last + _kept_with_heading(lines[last] if last < len(lines) else None)) - 1
     above = max((_px(b.style["margin_top"]) for b in lines[0].chain[1:]), default=0.0)
     return above + lines[last].bottom - lines[0].top
 

@@ -6,10 +6,11 @@ paragraph alone at the top or the foot of a page), headings stranded at the
 foot of a page, lines wider than the measure, runs of more than two hyphenated
 line ends, holes (pages more than three lines short, except before a forced
 break or a heading that could not have stood at their foot with two lines of
-its text), headings with less space above them than their style asks (or than
-half a line), running heads on pages that open a part, contents entries that
-give only a label ("DOCUMENT No. 1"), and words of the edition's own text found in none of its
-sources (two words a template joined).
+its text, or a whole paragraph too short to break), headings with less space
+above them than their style asks (or than half a line), running heads on
+pages that open a part, contents entries that give only a label ("DOCUMENT
+No. 1"), and words of the edition's own text found in none of its sources
+(two words a template joined).
 """
 
 from __future__ import annotations
