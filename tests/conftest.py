@@ -205,19 +205,19 @@ def refused(tmp_path: Path, capsys, valid_project):
 @pytest.fixture(scope="session")
 def makeup_build(tmp_path_factory: pytest.TempPathFactory):
     """A stress work of the make-up (``law-review``, ``chapter``; issue 24)
-    built with --strict once per session and paper: the print PDF, and on
-    Letter the EPUB."""
-    cache: dict[tuple[str, str], Built] = {}
+    built with --strict (or without, to read what a fault left) once per
+    session and paper: the print PDF, and on Letter the EPUB."""
+    cache: dict[tuple[str, str, bool], Built] = {}
 
-    def get(slug: str, paper: str = "letter") -> Built:
-        if (slug, paper) not in cache:
+    def get(slug: str, paper: str = "letter", strict: bool = True) -> Built:
+        if (slug, paper, strict) not in cache:
             project = tmp_path_factory.mktemp(f"{slug}-{paper}") / "project"
             shutil.copytree(MAKEUP_WORKS, project)
             shutil.copytree(ROOT / "templates", project / "templates")
             formats = ("pdf", "epub") if paper == "letter" else ("pdf",)
-            cache[(slug, paper)] = build_project(
-                project, project / "dist", (slug,), formats=formats, paper=paper, strict=True
+            cache[(slug, paper, strict)] = build_project(
+                project, project / "dist", (slug,), formats=formats, paper=paper, strict=strict
             )
-        return cache[(slug, paper)]
+        return cache[(slug, paper, strict)]
 
     return get

@@ -28,6 +28,7 @@ from lxml import etree
 
 from edition.layout.engine import note_faults, note_sources
 from edition.layout.pages import NotePlacement
+from edition.outputs.checks.pdfua import page_furniture
 from edition.read.work import read_work
 from edition.resolve.edition import single_work_edition
 
@@ -261,3 +262,15 @@ def test_no_page_ends_on_a_stretched_line(slug, makeup_build):
     gaps = _widest_gaps(makeup_build(slug).pdf)
     stretched = {page: found for page, found in gaps.items() if found[0] > 2 * 10.5}
     assert not stretched, stretched
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_no_note_is_set_past_the_foot_of_the_page(paper, makeup_build):
+    """A part run on that is taller than the notes may be on its page is
+    broken again: none is set whole past the text block, over the folio or
+    off the page (the law review's note 38 on A4 p. 10 and 6 x 9 p. 15, where
+    the notes' area, held to its max-height, hid the overflow from the make-up).
+    Built without --strict, so that a hole elsewhere does not hide this."""
+    build = makeup_build("law-review", paper, strict=paper == "letter")
+    with pikepdf.open(build.pdf) as pdf:
+        assert page_furniture(File(pdf))

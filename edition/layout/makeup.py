@@ -267,8 +267,10 @@ def read_flow(document: Document) -> Flow:
                 elif getattr(limit, "unit", None) == "px":
                     limits.append(limit.value)
             if isinstance(area, boxes.FootnoteAreaBox) and area.children:
-                notes_height = area.margin_height()
                 heights = [c.margin_height() for c in area.children]
+                # the area is held to its max-height; notes it cannot hold (a part run on,
+                # set whole) reach past it, off the foot of the page: count them
+                notes_height = max(area.margin_height(), sum(heights) + area.margin_height() - area.height)
                 if sum(heights) <= area.height + 0.5:  # (an area its notes overflow says nothing of its chrome)
                     chromes.append(notes_height - sum(heights))
                 for child in area.children:
