@@ -82,7 +82,8 @@ def _continued_pages(pdf) -> list[int]:
 
 @pytest.mark.parametrize("paper", PAPERS)
 def test_a_note_longer_than_a_page_runs_on_over_the_next_pages(paper, makeup_build):
-    pdf = makeup_build("law-review", paper).pdf
+    # (without --strict on A4 and 6 x 9, where a hole is left: see the strict test)
+    pdf = makeup_build("law-review", paper, strict=paper == "letter").pdf
     pages = outputs.pdf_pages(pdf)
     call = next(i for i, p in enumerate(pages, 1) if LONG_NOTE in p["calls"])
     assert LONG_NOTE in pages[call - 1]["notes"]  # it begins under its call
@@ -101,10 +102,15 @@ def test_a_note_longer_than_a_page_runs_on_over_the_next_pages(paper, makeup_bui
     with pdfplumber.open(pdf) as doc:
         height = doc.pages[call - 1].height
     assert len(lines) * pitch > height - 2 * 72, (len(lines), pitch, height)
-    # the part run on stands at the notes' text indent, where the text of the page's numbered notes begins
-    after = _note_lines(pdf, call + 1)
-    numbered = next(line for line in after if re.fullmatch(r"\d+\.", line[0]["text"]))
-    assert abs(after[0][0]["x0"] - numbered[1]["x0"]) < 1, (after[0][0], numbered[1])
+    # a part run on stands at the notes' text indent, where the text of the page's numbered notes
+    # begins (on the first page after the call's that holds numbered notes too)
+    for after in (_note_lines(pdf, n) for n in range(call + 1, page)):
+        numbered = next((line for line in after if re.fullmatch(r"\d+\.", line[0]["text"])), None)
+        if numbered is not None:
+            assert abs(after[0][0]["x0"] - numbered[1]["x0"]) < 1, (after[0][0], numbered[1])
+            break
+    else:
+        raise AssertionError("no page the note runs on to holds a numbered note")
 
 
 def _number_line(pdf, page: int) -> dict:
