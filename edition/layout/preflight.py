@@ -219,13 +219,10 @@ def _contents_entries(report: Report, pages: list) -> None:
             entry = " ".join("".join(element.itertext()).split())
             target = ids.get((element.get("href") or "").lstrip("#"))
             blocks = text_blocks(target) if target is not None else []
-            label = " ".join(_own_text(blocks[0]).split()) if blocks else ""
-            # a target that opens with its heading (a section) is named by it: its
-            # subheadings are not its title; one that opens with a label (a
-            # document's "DOCUMENT No. 1") is titled by its first heading
-            titled = bool(blocks) and blocks[0].tag in HEADINGS
-            headings = [" ".join(_own_text(b).split()) for b in blocks if b.tag in HEADINGS]
-            titles = [] if titled else [t for t in headings[:1] if t != label]
+            # a label is what stands before the title (a document's "DOCUMENT No. 1"); a
+            # chapter opens with its title, and its subheadings are no title of it
+            label = " ".join(_own_text(blocks[0]).split()) if blocks and blocks[0].tag not in HEADINGS else ""
+            titles = [t for t in (" ".join(_own_text(b).split()) for b in blocks if b.tag in HEADINGS) if t != label]
             if not entry or (titles and set(words(entry)) <= set(words(label))):
                 report.faults["contents_entries"].append(
                     {"page": number, "entry": entry, "target_title": titles[0][:60] if titles else ""}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
@@ -25,11 +26,12 @@ from edition import ids
 from edition.fonts.scripts import right_to_left
 from edition.model import Image, Note, Section, Table, Work
 from edition.read.markdown.parse import PARSER, div_attrs, walk_inline
-from edition.render import tabular
+from edition.render import printed, tabular
 from edition.render.template_limits import Expose
 from edition.render.template_sandbox import TemplateEnvironment
 from edition.render.templates import SandboxLoader
 from edition.resolve import anchors, links
+from edition.resolve import table_citations as tablecites
 from edition.resolve.labels import Label, labels
 
 #: Span and div attributes content may set; everything else is dropped.
@@ -69,6 +71,8 @@ def environment(templates: Path) -> TemplateEnvironment:
             "original_page_id": ids.original_page_id,
             "document_title_level": document_title_level,
             "inline_markdown": inline_markdown,
+            "md": printed.markup,
+            "plain": printed.plain,
             "language_spans": language_spans,
             "derived_totals": derived_totals,
         },
@@ -84,31 +88,6 @@ def document_title_level(work: Work) -> int:
     """A document's title is an h3 under the appendix heading (an h2), an h2
     in a reading made of documents alone: the outline never skips a level."""
     return 2 if work.documents_only else 3
-
-
-class _LineRenderer(RendererHTML):
-    """Inline Markdown of a metadata line: text, emphasis, and bracketed spans
-    with a language (``[doboz]{lang=hu}``); the language is written as both
-    ``lang`` and ``xml:lang``, which HTML and XHTML alike accept."""
-
-    def span_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        lang = tokens[idx].attrGet("lang")
-        return f'<span lang="{escape(lang)}" xml:lang="{escape(lang)}">' if lang else "<span>"
-
-    def span_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return "</span>"
-
-    def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return str(escape(tokens[idx].content))
-
-    def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return ""  # a metadata line links nowhere: its text stays
-
-    def link_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return ""
-
-    def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return str(escape(self.renderInlineAsText(tokens[idx].children or [], options, env)))
 
 
 def language_spans(work: Work) -> list[tuple[str, str]]:
@@ -131,8 +110,7 @@ def language_spans(work: Work) -> list[tuple[str, str]]:
 
 def inline_markdown(text: str, smart: bool = True) -> Markup:
     """A line of metadata (a document's source line) rendered as inline Markdown."""
-    tokens = PARSER.parseInline(text, {"smart": smart})
-    return Markup(_LineRenderer().renderInline(tokens[0].children or [], PARSER.options, {}))
+    return printed.markup(text, smart)
 
 
 def render_template(env: TemplateEnvironment, name: str, **context: Any) -> str:
@@ -208,9 +186,11 @@ def toc_entries(work: Work, locator: Locator) -> list[dict]:
     """The contents of a work, for the print contents page and the EPUB nav alike."""
     href = locator.href
     entries = [{"title": s.title, "href": href(s.slug), "children": []} for s in work.sections]
+    smart = work.meta.smart_quotes
     if work.documents:
-        children = [{"title": document_entry(d), "href": href(d.slug), "children": []} for d in work.documents]
-        entries.append({"title": work.meta.appendix_title, "href": href("appendix"), "children": children})
+        children = [{"title": document_entry(d, smart), "href": href(d.slug), "children": []} for d in work.documents]
+        appendix = printed.plain(work.meta.appendix_title, smart)
+        entries.append({"title": appendix, "href": href("appendix"), "children": children})
     if work.bibliography:
         entries.append({"title": "Bibliography", "href": href("bibliography"), "children": []})
     if work.register and not work.documents_only:
@@ -226,7 +206,7 @@ TOC_TITLE_MAX = 76
 TRAILING_DATE = re.compile(r"(?:,|\s+on|\s+of)?\s+\d{1,2}(?:\s*[-–]\s*\d{1,2})?\s+[A-Z][a-z]+\s+\d{4}$")
 
 
-def document_entry(document: Section) -> str:
+def document_entry(document: Section, smart: bool = True) -> str:
     """A document's line in the contents: its label, its title (without a
     trailing date, shortened when long) and its date, as the appendix heads
     it; a label alone ("DOCUMENT No. 1") tells a reader nothing."""
@@ -236,7 +216,7 @@ def document_entry(document: Section) -> str:
     if len(title) > TOC_TITLE_MAX:
         cut = title[: TOC_TITLE_MAX + 1].rsplit(" ", 1)[0]
         title = cut.rstrip(" ,;:–-") + "…"
-    entry = ": ".join(p for p in (document.label, title) if p)
+    entry = ": ".join(p for p in (printed.plain(document.label, smart), title) if p)
     # the date is one unit: a line of the contents never ends inside it ("…, 13" / "December 1977")
     return f"{entry}, {display_date(document.date).replace(' ', NBSP)}" if document.date else entry
 
@@ -298,9 +278,12 @@ def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[d
         else:
             span = f"{pages[work.slug][0]}–{pages[work.slug][1]}"
         share = f"{100 * r.words / r.original_words:.0f}% of its words" if r.original_words else ""
-        if r.pdf:  # a reading printed from a PDF: its share is counted in pages
-            share = f"{r.pdf.pages} of {r.pdf.total} pages ({100 * r.pdf.pages / r.pdf.total:.0f}%)"
-        rows.append({"slug": work.slug, "title": r.title, "source": r.source_text, "pages": span, "share": share})
+        if r.pdf:  # a reading printed from a PDF: its share is counted in pages of the original
+            of = r.pages_of_original
+            share = f"{r.pdf.pages} of {of} page{'s' if of != 1 else ''} ({100 * r.pdf.pages / of:.0f}%)"
+        title = printed.markup(r.title_markdown, r.smart_quotes) if r.title_markdown else r.title
+        # the source line as the reading's title page prints it (italics kept), made safe by citeproc
+        rows.append({"slug": work.slug, "title": title, "source": Markup(r.source_line), "pages": span, "share": share})
     return rows
 
 
@@ -364,10 +347,11 @@ class BodyRenderer(RendererHTML):
         # would end the line there
         return " " if self._in_note else "\n"
 
-    def inline(self, markdown: str) -> Markup:
-        """Render a line of Markdown from metadata (a caption, a source note)."""
-        tokens = PARSER.parseInline(markdown, {"smart": self.work.meta.smart_quotes})
-        return Markup(self.renderInline(tokens[0].children or [], self.options, {}))
+    def inline(self, markdown: str, citations: str = "") -> Markup:
+        """Render a line of Markdown from metadata (a caption, a source note);
+        ``citations`` is the id prefix of the line's citations (``tablecites``)."""
+        children = tablecites.parse_line(markdown, citations, self.work.meta.smart_quotes)
+        return Markup(self.renderInline(children, self.options, {}))
 
     # -- blocks -------------------------------------------------------------
 
@@ -465,14 +449,19 @@ class BodyRenderer(RendererHTML):
         """A table placed by a div: its caption is the div's text, or the
         description's ``caption``."""
         caption = self._blocks([t for t in inner if t.type not in ("paragraph_open", "paragraph_close")]).strip()
+
+        def line(name: str, markdown: str) -> Markup:
+            return self.inline(markdown, tablecites.line_id(self.work.slug, table, name))
+
         if not caption and table.caption:
-            caption = self.inline(table.caption)
+            caption = line("caption", table.caption)
         label = self.labels.targets.get(table.id)
         if label is not None and caption and not _labelled(caption):
             caption = self._caption_label(label) + Markup(" ") + Markup(caption)
-        source = self.inline(table.source) if table.source else Markup("")
-        notes = list(zip(tabular.note_labels(len(table.notes)), map(self.inline, table.notes), strict=True))
-        view = tabular.table_view(table, display_date)
+        source = line("source", table.source) if table.source else Markup("")
+        texts = [line(f"note-{n}", note) for n, note in enumerate(table.notes, 1)]
+        notes = list(zip(tabular.note_labels(len(table.notes)), texts, strict=True))
+        view = tabular.table_view(table, display_date, self.work.meta.smart_quotes)
         marker = Expose("marker", self.original_page_marker)
         return str(self.macros.table(self.work, table, Markup(caption), marker, view, source, notes))
 
@@ -548,6 +537,13 @@ class BodyRenderer(RendererHTML):
         # a call right after another reads "4,5", not "45" (CMOS 14.26)
         adjacent = _follows_a_call(tokens, idx)
         return str(self.macros.note_call(self.work, note, body, self.target.name, adjacent)).strip()
+
+    def text(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        content = tokens[idx].content
+        before = tokens[idx - 1] if idx else None
+        if before is not None and before.type == "citation" and before.meta.get("id") in self.work.stops_taken:
+            content = content[1:]  # the citation's quotation closes with the full stop (resolve.full_stops)
+        return escapeHtml(content)
 
     def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         markup = self.work.citations.get(tokens[idx].meta["id"], "")
