@@ -43,6 +43,7 @@ CODES: dict[str, str] = {
     "md.size": "a work with more notes, files or table cells, or a longer paragraph, than the pipeline lays out",
     "id.duplicate": "two elements of the outputs would have one id",
     "link.target": "an internal link to an id that nothing has",
+    "link.label": "a link's text names a figure, table or note by another number than its target's (a warning)",
     "link.address": "a Markdown link to an address that is not http(s) or mailto: its text is printed without the link (a warning)",
     "reader.selection": "a reading names a section or document its work does not have",
     "md.unsupported": "a Pandoc construct the pipeline does not render (the message names the alternative)",

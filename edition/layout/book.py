@@ -111,6 +111,7 @@ class Written:
     contents: list[tuple[int, str, str]]  # the contents' entries (``preflight.contents_links``), checked by the parent
     calls: dict[tuple[str, int], int]  # note -> page of its call (in the chain, from 1)
     texts: dict[tuple[str, int], int]  # note -> page of its text
+    parts: dict[tuple[str, int], dict[int, int]]  # a note that runs on -> page of each later part
     placements: list  # ``reading_pages.Placement`` (pages in the chain)
     corrections: makeup.Corrections
     rounds: int
@@ -289,6 +290,7 @@ class ChainJob:
             contents=preflight.contents_links([page._page_box for page in document.pages]),
             calls=dict(placement.calls),
             texts=dict(placement.texts),
+            parts={key: dict(parts) for key, parts in placement.parts.items()},
             placements=reading_pages.plan(document, setup.edition),
             corrections=self.corrections,
             rounds=self.rounds,
@@ -489,8 +491,11 @@ def _book(
         ]
         notes.calls.update({k: v + offset for k, v in done.calls.items()})
         notes.texts.update({k: v + offset for k, v in done.texts.items()})
+        notes.parts.update({k: {n: v + offset for n, v in parts.items()} for k, parts in done.parts.items()})
         corrections.ends.update(done.corrections.ends)
         corrections.spacing.update(done.corrections.spacing)
+        corrections.cuts.update(done.corrections.cuts)
+        corrections.floats.update(done.corrections.floats)
     preflight.contents_faults(report, contents, ids)
     report.pages = len(page_anchors)
     starts = following_starts(starts)  # a page with no text begins where the next one does, in any chain

@@ -157,11 +157,22 @@ def _written_json(written) -> dict:
         "contents": [list(c) for c in written.contents],
         "calls": [[w, n, p] for (w, n), p in sorted(written.calls.items())],
         "texts": [[w, n, p] for (w, n), p in sorted(written.texts.items())],
+        "parts": [[w, n, sorted([k, p] for k, p in parts.items())] for (w, n), parts in sorted(written.parts.items())],
         "placements": [asdict(p) | {"rect": list(p.rect)} for p in written.placements],
         "ends": [
             [list(chunk), [[k, list(end)] for k, end in ends]] for chunk, ends in written.corrections.ends.items()
         ],
         "spacing": [[w, p, v] for (w, p), v in sorted(written.corrections.spacing.items())],
+        "cuts": [
+            [
+                list(chunk),
+                [[k, list(note), chars, None if beside is None else list(beside)] for k, note, chars, beside in cuts],
+            ]
+            for chunk, cuts in written.corrections.cuts.items()
+        ],
+        "floats": [
+            [list(chunk), [list(move) for move in moves]] for chunk, moves in written.corrections.floats.items()
+        ],
         "rounds": written.rounds,
         "messages": [list(m) for m in written.messages],
     }
@@ -173,6 +184,13 @@ def _written(value: dict, pdf: bytes):
     corrections = makeup.Corrections()
     corrections.ends = {tuple(chunk): [(k, tuple(end)) for k, end in ends] for chunk, ends in value["ends"]}
     corrections.spacing = {(w, p): v for w, p, v in value["spacing"]}
+    corrections.cuts = {
+        tuple(chunk): [
+            (k, tuple(note), chars, None if beside is None else tuple(beside)) for k, note, chars, beside in cuts
+        ]
+        for chunk, cuts in value["cuts"]
+    }
+    corrections.floats = {tuple(chunk): [(k, index) for k, index in moves] for chunk, moves in value["floats"]}
     part = Part(
         pdf,
         set(value["anchors"]),
@@ -188,6 +206,7 @@ def _written(value: dict, pdf: bytes):
         contents=[(page, entry, href) for page, entry, href in value["contents"]],
         calls={(w, n): p for w, n, p in value["calls"]},
         texts={(w, n): p for w, n, p in value["texts"]},
+        parts={(w, n): {k: p for k, p in parts} for w, n, parts in value["parts"]},
         placements=[Placement(**(p | {"rect": tuple(p["rect"])})) for p in value["placements"]],
         corrections=corrections,
         rounds=value["rounds"],
@@ -212,9 +231,12 @@ def _valid_written(value: Any) -> bool:
         "contents",
         "calls",
         "texts",
+        "parts",
         "placements",
         "ends",
         "spacing",
+        "cuts",
+        "floats",
         "rounds",
         "messages",
     }
@@ -235,10 +257,15 @@ def _valid_written(value: Any) -> bool:
             for x in w["contents"]
         )
         and all(isinstance(x, str) and _int(n) and _int(p) for x, n, p in w["calls"] + w["texts"])
+        and all(_parts(x) for x in w["parts"])
         and all(_placement(p) for p in w["placements"])
         and isinstance(w["ends"], list)
         and all(_end(e) for e in w["ends"])
         and all(isinstance(x, str) and _int(p) and v in (-1, 1) for x, p, v in w["spacing"])
+        and isinstance(w["cuts"], list)
+        and all(_chunked(c, _cut) for c in w["cuts"])
+        and isinstance(w["floats"], list)
+        and all(_chunked(f, _move) for f in w["floats"])
         and _int(w["rounds"])
         and _messages(w["messages"])
     )
@@ -345,6 +372,51 @@ def _end(value: Any) -> bool:
             for e in value[1]
         )
     )
+
+
+def _parts(value: Any) -> bool:
+    """[work, note, [[part number, page], ...]] (``pages.NotePlacement.parts``)."""
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and _int(value[1])
+        and isinstance(value[2], list)
+        and all(isinstance(p, list) and len(p) == 2 and _int(p[0]) and _int(p[1]) for p in value[2])
+    )
+
+
+def _chunked(value: Any, item) -> bool:
+    """[chunk, [item, ...]] (a field of ``makeup.Corrections`` by chunk)."""
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], list)
+        and all(isinstance(x, str | int) and not isinstance(x, bool) for x in value[0])
+        and isinstance(value[1], list)
+        and all(item(x) for x in value[1])
+    )
+
+
+def _note(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and _int(value[1])
+
+
+def _cut(value: Any) -> bool:
+    """[page in chunk, note, characters before, the note beside or None] (``Corrections.cuts``)."""
+    return (
+        isinstance(value, list)
+        and len(value) == 4
+        and _int(value[0])
+        and _note(value[1])
+        and _int(value[2])
+        and (value[3] is None or _note(value[3]))
+    )
+
+
+def _move(value: Any) -> bool:
+    """[page in chunk, float's number] (``Corrections.floats``)."""
+    return isinstance(value, list) and len(value) == 2 and _int(value[0]) and _int(value[1])
 
 
 def _start(page: Any, anchor: Any, block: Any, chars: Any) -> bool:

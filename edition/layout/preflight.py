@@ -4,11 +4,13 @@ Reads the same layout tree the note verification reads and reports, page by
 page: notes not on their call's page, widows and orphans (one line of a
 paragraph alone at the top or the foot of a page), headings stranded at the
 foot of a page, lines wider than the measure, runs of more than two hyphenated
-line ends, pages more than two lines short where no section ends, headings with
-less space above them than their style asks (or than half a line), running
-heads on pages that open a part, contents entries that give only a label
-("DOCUMENT No. 1"), and words of the edition's own text found in none of its
-sources (two words a template joined).
+line ends, holes (pages more than three lines short, except before a forced
+break or a heading that could not have stood at their foot with two lines of
+its text, or a whole paragraph too short to break), headings with less space
+above them than their style asks (or than half a line), running heads on
+pages that open a part, contents entries that give only a label ("DOCUMENT
+No. 1"), and words of the edition's own text found in none of its sources
+(two words a template joined).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ FORCED = {"page", "left", "right", "recto", "verso"}
 #: A line may stick out of the measure by this much (CSS px) before it counts.
 OVERFULL_TOLERANCE = 0.5
 MAX_HYPHEN_RUN = 2
+#: A page may end this many body lines short before the text goes on (more is a hole).
+HOLE_LINES = pagefit.HOLE_LINES
 #: A heading that does not open its page has at least this share of a body line above it.
 MIN_HEADING_SPACE = 0.5
 #: Elements whose text the edition writes (checked word by word against its sources).
@@ -120,7 +124,7 @@ def preflight(document: Document, vocabulary: set[str] | None = None, contents: 
             _overfull(report, number, block)
             _hyphen_runs(report, number, block)
         _overfull_tables(report, number, page)
-    for number, short in pagefit.short_pages(flow):
+    for number, short in pagefit.short_pages(flow, HOLE_LINES):
         report.faults["underfull_pages"].append({"page": number + 1, "lines_short": round(short, 1)})
     _heading_space(report, flow)
     _running_heads(report, flow, pages)

@@ -81,10 +81,10 @@ def html(job: Typesetting, corrections: Corrections | None = None, press: bool =
     spacing, and a page break before each block a page must start with."""
     if corrections is None:
         return print_html(job.edition, job.env, job.options, job.date, press=press)
-    from edition.layout.makeup import mark_blocks
+    from edition.layout import htmlmarks
 
     marked = print_html(job.edition, job.env, job.options, job.date, corrections.marks(), press)
-    return mark_blocks(marked, corrections.blocks())
+    return htmlmarks.apply(marked, corrections.blocks(), corrections.note_cuts(), corrections.float_moves())
 
 
 def layout_key(job: Typesetting, first_html: str) -> str:
@@ -181,7 +181,7 @@ def _lay_out_chains(job: Typesetting, writer: Writer) -> Book:
     with job.stage("lay out and write pages"):
         laid = book.lay_out(setup, first, job.options.layout_processes())
     job.rounds, job.corrections, job.chains = laid.rounds, laid.corrections, (laid.laid_out, laid.chains)
-    faults = engine.note_faults(laid.notes)
+    faults = engine.note_faults(laid.notes, engine.note_sources(job.edition))
     if faults:
         raise BuildFailed(faults)
     return laid
@@ -226,7 +226,7 @@ def lay_out_with_notes_in_place(job: Typesetting, press: bool = False) -> Docume
     if not press:
         job.rounds = round_number
         job.corrections = corrections
-    engine.fail_on_note_faults(document)
+    engine.fail_on_note_faults(document, engine.note_sources(job.edition))
     return document
 
 

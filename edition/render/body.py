@@ -32,6 +32,7 @@ from edition.render.template_sandbox import TemplateEnvironment
 from edition.render.templates import SandboxLoader
 from edition.resolve import anchors, links
 from edition.resolve import table_citations as tablecites
+from edition.resolve.labels import Label, labels
 
 #: Span and div attributes content may set; everything else is dropped.
 SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
@@ -308,6 +309,8 @@ class BodyRenderer(RendererHTML):
         self.section: Section | None = None
         self.heading_shift = 1
         self.images: dict[str, tuple[Image, str]] = {}  # EPUB name -> (image, alt text)
+        self.labels = labels(work)  # figures and tables numbered, notes named
+        self._table_label: Label | None = None  # the Markdown table being rendered
 
     # -- entry points -------------------------------------------------------
 
@@ -423,11 +426,24 @@ class BodyRenderer(RendererHTML):
         ident, classes, attributes = div_attrs(token.info)
         if "table" in classes:
             return self._table(self.work.tables[ident], inner)
+        if "epigraph" in classes:
+            return self._epigraph(ident, attributes, inner)
         attrs = f' class="{escape(" ".join(classes))}"' if classes else ""
         if ident:
             attrs += f' id="{escape(ids.output_id(self.work.slug, ident))}"'
         attrs += self._language_attrs(attributes.get("lang"), attributes.get("dir"))
         return f"<div{attrs}>\n{self._blocks(inner)}</div>\n"
+
+    def _epigraph(self, ident: str, attributes: dict[str, str], inner: list[Token]) -> str:
+        """``::: epigraph``: a quotation set as an epigraph, its attribution (the
+        last paragraph, when it opens with a dash, or a ``::: attribution`` div
+        inside it) flush right under it (the template macro ``epigraph``)."""
+        body, attribution, dashed = _attribution(inner)
+        language = self._language_attrs(attributes.get("lang"), attributes.get("dir"))
+        own_id = ids.output_id(self.work.slug, ident) if ident else ""
+        quote = Markup(self._blocks(body))
+        credit = Markup(self._blocks(attribution).strip()) if attribution else Markup("")
+        return str(self.macros.epigraph(own_id, Markup(language), quote, credit, dashed, self.target.name)) + "\n"
 
     def _table(self, table: Table, inner: list[Token]) -> str:
         """A table placed by a div: its caption is the div's text, or the
@@ -439,6 +455,9 @@ class BodyRenderer(RendererHTML):
 
         if not caption and table.caption:
             caption = line("caption", table.caption)
+        label = self.labels.targets.get(table.id)
+        if label is not None and caption and not _labelled(caption):
+            caption = self._caption_label(label) + Markup(" ") + Markup(caption)
         source = line("source", table.source) if table.source else Markup("")
         texts = [line(f"note-{n}", note) for n, note in enumerate(table.notes, 1)]
         notes = list(zip(tabular.note_labels(len(table.notes)), texts, strict=True))
@@ -466,6 +485,9 @@ class BodyRenderer(RendererHTML):
         image = (inline.children or [None])[0]
         attrs = self._safe_attrs(opening)
         caption = self.renderInline(image.children or [], self.options, {}) if image else ""
+        label = self.labels.of_token(opening)
+        if label is not None and not _labelled(caption):
+            caption = f"{self._caption_label(label)} {caption}"
         img = self.image([image], 0, self.options, {}) if image else ""
         # the caption repeats the alt text: read once (as Pandoc marks it)
         hidden = "" if image is not None and image.attrGet("alt") else ' aria-hidden="true"'
@@ -473,7 +495,18 @@ class BodyRenderer(RendererHTML):
 
     def table_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         """A Markdown table; its id (from ``Table: … {#tbl:id}``) in the work's namespace."""
+        label = self.labels.of_token(tokens[idx])
+        self._table_label = label
         return f"<table{self._safe_attrs(tokens[idx])}>\n"
+
+    def caption_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        """A Markdown table's caption, after its label ("Table 2.")."""
+        label, self._table_label = self._table_label, None
+        text = tokens[idx + 1].content if idx + 1 < len(tokens) else ""
+        return "<caption>" + (f"{self._caption_label(label)} " if label is not None and not _labelled(text) else "")
+
+    def _caption_label(self, label: Label) -> Markup:
+        return Markup(str(self.macros.caption_label(label.kind, label.number)).strip())
 
     def fence(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         """A code block; its info string is a language or Pandoc attributes
@@ -501,8 +534,8 @@ class BodyRenderer(RendererHTML):
         number = tokens[idx].meta["note_number"]
         note = self.work.notes[number - 1]
         body = self.note_body(note, inline=self.target.name == "print")
-        # a call right after another reads "4,5", not "45"
-        adjacent = idx > 0 and tokens[idx - 1].type == "footnote_ref"
+        # a call right after another reads "4,5", not "45" (CMOS 14.26)
+        adjacent = _follows_a_call(tokens, idx)
         return str(self.macros.note_call(self.work, note, body, self.target.name, adjacent)).strip()
 
     def text(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -567,10 +600,20 @@ class BodyRenderer(RendererHTML):
 
     def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         href = str(tokens[idx].attrGet("href") or "")
-        if href.startswith("#"):  # a cross-reference: print adds the page (print.css)
+        if href.startswith("#"):  # a cross-reference: print adds the page (print.css), not to a note
             # a target the volume leaves out (a reading's excerpt) is printed unlinked
             local = href[1:]
-            return f'<a class="xref" href="{escape(self.locator.href(local))}">' if self.locator.known(local) else "<a>"
+            label = self.labels.targets.get(local)
+            kind = " xref-note" if label is not None and label.kind == "note" else ""
+            opening = (
+                f'<a class="xref{kind}" href="{escape(self.locator.href(local))}">'
+                if self.locator.known(local)
+                else "<a>"
+            )
+            if label is not None and idx + 1 < len(tokens) and tokens[idx + 1].type == "link_close":
+                # a link written without text prints its target's label ("figure 2", "note 47")
+                opening += str(self.macros.xref_label(label.kind, label.number, _opens_sentence(tokens, idx))).strip()
+            return opening
         external = links.external_href(href)
         return f'<a href="{escape(external)}">' if external else "<a>"
 
@@ -594,6 +637,58 @@ class BodyRenderer(RendererHTML):
         )
         style = f' style="{escape(size)}"' if size else ""
         return f'<img src="{escape(src)}" alt="{escape(alt)}"{style}{end}'
+
+
+#: A caption that carries its own label, as an original printed it ("TABLE: …",
+#: "Figure 3. …", "Fig. 2 …"): it is printed as written, without another.
+OWN_LABEL = re.compile(r"^\s*(?:<[^>]+>\s*)*(?:table|tab\.|figure|fig\.)\s*(?:\d+|[ivxlc]+\b|:|\.)", re.IGNORECASE)
+
+
+def _labelled(caption: str) -> bool:
+    return bool(OWN_LABEL.match(caption))
+
+
+#: What an epigraph's attribution opens with (as written, or as ``---`` becomes).
+ATTRIBUTION_DASHES = ("\u2014", "\u2013", "\u2015", "---", "--")
+
+
+def _attribution(inner: list[Token]) -> tuple[list[Token], list[Token], bool]:
+    """An epigraph's tokens split into its quotation and its attribution's
+    inline tokens; and whether the attribution carries its own dash. The
+    attribution is a ``::: attribution`` div inside the epigraph, or else its
+    last paragraph when that opens with a dash."""
+    for i, token in enumerate(inner):
+        if token.type == "container_div_open" and "attribution" in div_attrs(token.info)[1]:
+            end = _matching_close(inner, i)
+            credit = [t for t in inner[i + 1 : end] if t.type not in ("paragraph_open", "paragraph_close")]
+            text = "".join(t.content for t in credit if t.type == "inline").lstrip()
+            return inner[:i] + inner[end + 1 :], credit, text.startswith(ATTRIBUTION_DASHES)
+    last = inner[-3:]
+    if (
+        len(inner) > 3
+        and [t.type for t in last] == ["paragraph_open", "inline", "paragraph_close"]
+        and last[1].content.lstrip().startswith(ATTRIBUTION_DASHES)
+    ):
+        return inner[:-3], [last[1]], True
+    return inner, [], False
+
+
+def _opens_sentence(tokens: list[Token], idx: int) -> bool:
+    """Whether nothing but a sentence's end stands before token ``idx`` of an inline."""
+    before = "".join(t.content for t in tokens[:idx] if t.type in ("text", "code_inline")).rstrip()
+    return not before or bool(re.search(r"[.!?][\"”’)]*$", before))
+
+
+def _follows_a_call(tokens: list[Token], idx: int) -> bool:
+    """Whether a note call comes right after another, with nothing printed
+    between them: a citation that became a note leaves an empty text token
+    where its punctuation moved before its call ("text [@a].[^2]")."""
+    for token in reversed(tokens[:idx]):
+        if token.type == "footnote_ref":
+            return True
+        if token.type != "text" or token.content:
+            return False
+    return False
 
 
 OPENING = {

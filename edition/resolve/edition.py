@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -11,8 +12,10 @@ from edition.diagnostics import Collector
 from edition.model import Citation, Edition, SourceLocation, Work
 from edition.read import bibliography
 from edition.read.markdown.parse import walk_inline
-from edition.resolve import anchors, citeproc, full_stops
+from edition.resolve import anchors, citeproc, full_stops, labels
 from edition.resolve import table_citations as tablecites
+
+log = logging.getLogger(__name__)
 
 
 def resolve_work(work: Work) -> Work:
@@ -32,6 +35,8 @@ def resolve_work(work: Work) -> Work:
     work = replace(work, citations=citations, bibliography=formatted.bibliography, stops_taken=taken)
     diags.extend(anchors.check_work(work))
     diags.check()
+    for warning in labels.check_link_texts(work, labels.labels(work)):
+        log.warning("%s", warning)
     return work
 
 
