@@ -357,7 +357,7 @@ def _write_pdfs(job: Typesetting, document, placements) -> dict[Path, bytes]:
     tagged once (the PDF readings' pages laid in; a layout made chain by chain
     is written already), then claimed as PDF/UA-1 here, and made into the
     PDF/A in a child at the same time."""
-    from edition.layout.book import Book
+    from edition.layout.chains.book import Book
     from edition.outputs.pdf import archival
     from edition.outputs.pdf import readings as pdfpages
 

@@ -1,6 +1,6 @@
 """Lay out only what changed (issue 23), and never a byte other than a clean build's.
 
-A build keeps each chain of its print layout in the cache (``layout.chaincache``)
+A build keeps each chain of its print layout in the cache (``layout.chains.cache``)
 and, after an edit, lays out and writes only the chains the edit reaches. These
 tests edit the paper, the demo reader and the kitchen sink as an author does
 (one word, a note made half a page longer, a paragraph moved, a section added,
@@ -228,8 +228,8 @@ def _pdf(document) -> bytes:
 def test_a_layout_made_again_from_its_changed_pages_is_a_fresh_layout(built):
     """The make-up's last round laid out only from the pages its corrections
     changed is, byte for byte, the layout of its HTML from nothing."""
+    from edition.layout.chains.pagination import Layouter
     from edition.layout.engine import lay_out
-    from edition.layout.pagination import Layouter
 
     final = _paper_html(built.result.corrections["juche"])
     layouter = Layouter(ROOT)
@@ -243,18 +243,18 @@ def test_chains_laid_out_apart_and_settled_are_the_document_laid_out_whole(built
     """Each chain of the paper laid out on its own boxes, numbered from 1 and
     told none of the pages it cites, then settled, gives the pages of one
     layout of the whole document."""
-    from edition.layout import book, chains, pagination
+    from edition.layout.chains import book, breaks, pagination
+    from edition.layout.chains.pagination import Sandbox
     from edition.layout.engine import lay_out
-    from edition.layout.pagination import Sandbox
 
     final = _paper_html(built.result.corrections["juche"])
     sandbox = Sandbox(ROOT)
-    count = len(chains.find(sandbox.build(final).root_box))
+    count = len(breaks.find(sandbox.build(final).root_box))
     assert count == 3  # the title page and contents, the essay, the appendix and back matter
     layouts = []
     for index in range(count):
         built_apart = sandbox.build(final)  # each its own boxes, as in its own process
-        layouts.append(pagination.paginate(built_apart, chain=chains.find(built_apart.root_box)[index]))
+        layouts.append(pagination.paginate(built_apart, chain=breaks.find(built_apart.root_box)[index]))
     said = [
         book.Said(len(x.pages), x.blank, pagination.anchors(x), pagination.set_strings(x), pagination.cited(x))
         for x in layouts

@@ -1,6 +1,6 @@
 """A piece of the layout in a forked child that answers the parent's requests.
 
-A chain of a document (``chains``) is laid out in a child forked once the
+A chain of a document (``layout.chains``) is laid out in a child forked once the
 document's boxes are built: the child shares them (copy-on-write) without
 pickling them, lays its chain out, and answers each request of the parent (its
 page count and anchors, then the same once settled, then its PDF) through a

@@ -4,8 +4,8 @@ preflight, and summarised (``Laid``) for the outputs that need only its page
 numbers (the EPUB's page list, the permissions table).
 
 Where processes can be forked, the layout is made chain by chain and each
-chain written as it is laid out (``book``, given the PDF writer); every
-round of the make-up is laid out only from the page it moves (``pagination``).
+chain written as it is laid out (``chains.book``, given the PDF writer); every
+round of the make-up is laid out only from the page it moves (``chains.pagination``).
 
 A build that writes no PDF takes that summary from the layout cache when the
 layout would be the same, and lays out nothing (``cached``).
@@ -38,7 +38,7 @@ from edition.settings import Options
 if TYPE_CHECKING:  # the layout engine is imported only where a layout is made
     from weasyprint.document import Document
 
-    from edition.layout.book import Book
+    from edition.layout.chains.book import Book
     from edition.layout.makeup import Corrections
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,8 @@ def lay_out(job: Typesetting, writer: Writer | None = None) -> tuple[Document | 
     """The print layout, its summary (kept in the cache for a later EPUB-only
     build) and the places of the PDF readings' pages. With ``writer`` (and
     ``fork``), laid out chain by chain and written: a ``Book``, its PDF made."""
-    from edition.layout import book, preflight
+    from edition.layout import preflight
+    from edition.layout.chains import book
     from edition.layout.pages import page_starts
 
     said = _Listen()
@@ -169,9 +170,10 @@ class Writer:
 
 
 def _lay_out_chains(job: Typesetting, writer: Writer) -> Book:
-    """The print layout made chain by chain and written (``book``)."""
-    from edition.layout import book, engine
-    from edition.layout.pagination import Sandbox
+    """The print layout made chain by chain and written (``chains.book``)."""
+    from edition.layout import engine
+    from edition.layout.chains import book
+    from edition.layout.chains.pagination import Sandbox
 
     with job.stage("render print html"):
         first = html(job)
@@ -193,7 +195,7 @@ def lay_out_with_notes_in_place(job: Typesetting, press: bool = False) -> Docume
     breaks, paragraphs set a line tighter or looser), and lay out again until
     nothing changes; fail if a note is still off its call's page."""
     from edition.layout import engine, makeup
-    from edition.layout.pagination import Layouter
+    from edition.layout.chains.pagination import Layouter
 
     options = job.options
     corrections = makeup.Corrections()

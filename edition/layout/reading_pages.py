@@ -39,7 +39,7 @@ def plan(document, edition: Edition) -> list[Placement]:
     out = []
     for work in edition.parts:
         if work.pdf is None or placeholder_id(work, work.pdf.page_numbers[0]) not in pages:
-            continue  # no PDF, or its pages are in another chain of the layout (``layout.book``)
+            continue  # no PDF, or its pages are in another chain of the layout (``layout.chains.book``)
         for (width, height), n in zip(work.pdf.sizes, work.pdf.page_numbers, strict=True):
             number = pages[placeholder_id(work, n)]
             page = document.pages[number - 1]

@@ -1,7 +1,7 @@
 """The chains' PDFs put together into the print PDF.
 
-Each chain of the document (``layout.chains``) is laid out, written and tagged
-in a process of its own (``layout.book``): a complete tagged PDF of its pages, whose
+Each chain of the document (``layout.chains.breaks``) is laid out, written and tagged
+in a process of its own (``layout.chains.book``): a complete tagged PDF of its pages, whose
 structure elements carry their element's place in the document
 (``structure.KEY``). This module makes one PDF of them, in order: the pages
 (with their content, fonts, images and annotations as written); one structure
@@ -11,7 +11,7 @@ break) made one again; the parent tree renumbered page by page and link by
 link; the element ids, the named destinations and the outline of all of them.
 Each font is embedded once, its subset holding the glyphs of every chain where
 the subsets agree (``subsets``). A chain names the anchors of the other chains its links go to as stand-ins
-(``layout.book``: WeasyPrint drops a link whose anchor it does not see); only
+(``layout.chains.book``: WeasyPrint drops a link whose anchor it does not see); only
 each anchor's own chain gives its destination.
 """
 
@@ -28,7 +28,7 @@ from pikepdf import Array, Dictionary, Name, String
 from weasyprint.anchors import make_page_bookmark_tree
 from weasyprint.matrix import Matrix
 
-from edition.layout.book import Part
+from edition.layout.chains.book import Part
 from edition.outputs.pdf import save as pdfsave
 from edition.outputs.pdf import subsets
 from edition.outputs.pdf import ua as pdfua

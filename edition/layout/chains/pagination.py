@@ -21,7 +21,7 @@ marks the first page of each change to be made again, and runs WeasyPrint's
 own loop. Kept pages are the earlier layout's page boxes, their elements
 re-pointed to the new document's, so the document handed on reads as one.
 
-The same machine lays out one chain of a document (``chains``) from the state
+The same machine lays out one chain of a document (``breaks``) from the state
 after the forced break that opens it, numbering its pages from 1, and stops
 where the next chain begins; ``settle`` then gives it its place in the
 document (first page number, a blank page before it, inherited running
@@ -78,7 +78,7 @@ from weasyprint.urls import get_url_tuple
 
 from edition.diagnostics import Collector
 from edition.fonts.faces import FONT_DIR
-from edition.layout.chains import Chain
+from edition.layout.chains.breaks import Chain
 from edition.layout.engine import WeasyLog
 from edition.layout.fetcher import SandboxFetcher
 from edition.read import readlog

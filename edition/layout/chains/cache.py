@@ -1,8 +1,8 @@
 """A chain's layout kept between builds (``cache``), found by exactly what it is made from.
 
-A chain (``chains``) is laid out, then settled, then written (``book``). What it
+A chain (``breaks``) is laid out, then settled, then written (``book``). What it
 says of itself once laid out depends only on its boxes and on the document's
-stylesheets and fonts (``chains.digest``, with ``layout.cache.key``'s parts: the
+stylesheets and fonts (``breaks.digest``, with ``layout.cache.key``'s parts: the
 pipeline's code, the tools' versions, the fonts, the text libraries, the paper,
 and the edition's identifier, which its PDF carries); what it writes, on that and on how it is
 settled (``book.Settling``: its first page number, a blank page before it, the
@@ -30,7 +30,8 @@ from xml.etree import ElementTree
 
 from edition.infra import cache, fingerprints
 from edition.layout import cache as layoutcache
-from edition.layout import chains, makeup, pagination
+from edition.layout import makeup
+from edition.layout.chains import breaks, pagination
 from edition.layout.pagestart import PageStart
 from edition.layout.reading_pages import Placement
 from edition.read import readlog
@@ -43,7 +44,7 @@ WRITTEN = "print-chain-written"
 PDF = "print-chain-pdf"
 
 
-def key(built, chain: chains.Chain, paper: str, identifier: str) -> str | None:
+def key(built, chain: breaks.Chain, paper: str, identifier: str) -> str | None:
     """The key of a chain's layout (None when nothing is cached): the
     document's head (stylesheets, fonts, metadata), the paper, the edition's
     identifier (the PDF's), and the chain's own boxes and their surroundings."""
@@ -53,7 +54,7 @@ def key(built, chain: chains.Chain, paper: str, identifier: str) -> str | None:
     styles = ElementTree.tostring(head, encoding="unicode") if head is not None else ""
     document = layoutcache.key(styles, paper, identifier)
     following = bool(FROM_THE_END.search(pagination.stylesheets_text(built)))
-    return fingerprints.key(LAID, document, chains.digest(built.root_box, chain, following))
+    return fingerprints.key(LAID, document, breaks.digest(built.root_box, chain, following))
 
 
 def _settled_key(found: str, settling: Any) -> str:
@@ -85,7 +86,7 @@ def _said_json(said) -> dict:
 
 
 def _said(value: dict):
-    from edition.layout.book import Said
+    from edition.layout.chains.book import Said
 
     return Said(
         value["pages"],
@@ -179,7 +180,7 @@ def _written_json(written) -> dict:
 
 
 def _written(value: dict, pdf: bytes):
-    from edition.layout.book import Part, Written
+    from edition.layout.chains.book import Part, Written
 
     corrections = makeup.Corrections()
     corrections.ends = {tuple(chunk): [(k, tuple(end)) for k, end in ends] for chunk, ends in value["ends"]}

@@ -1,7 +1,7 @@
 """The print edition laid out chain by chain, on all cores, and put together.
 
 The print HTML is read and its boxes built once (``pagination.build``); the
-document then falls apart into chains (``chains``), each laid out in a child
+document then falls apart into chains (``breaks``), each laid out in a child
 forked from that state (``infra.workers``), as many at once as the build may
 use. A chain:
 
@@ -23,7 +23,7 @@ The parent puts the chains' PDFs together (``Setup.combine``) and gathers what
 the other outputs need of the layout: where each page begins, the preflight
 report, the places of the PDF readings' pages, and every note's page. A chain
 laid out, or written, by an earlier build of the same inputs comes from the
-cache (``chaincache``).
+cache (``chains.cache``).
 """
 
 from __future__ import annotations
@@ -41,10 +41,12 @@ from typing import TYPE_CHECKING, Any
 
 from edition import ids
 from edition.infra import workers
-from edition.layout import chaincache, chains, makeup, pagination, preflight, reading_pages
+from edition.layout import makeup, preflight, reading_pages
+from edition.layout.chains import breaks, pagination
+from edition.layout.chains import cache as chaincache
+from edition.layout.chains.pagination import Sandbox, weasyprint_warnings
 from edition.layout.pages import NotePlacement, following_starts, found_starts, note_placement
 from edition.layout.pagestart import PageStart
-from edition.layout.pagination import Sandbox, weasyprint_warnings
 from edition.model import Edition
 from edition.read import readlog
 
@@ -199,7 +201,7 @@ class ChainJob:
     def _lay_out(self) -> Said:
         with weasyprint_warnings():
             built = self.built
-            self.layout = pagination.paginate(built, chain=chains.find(built.root_box)[self.index])
+            self.layout = pagination.paginate(built, chain=breaks.find(built.root_box)[self.index])
             self._make_up()
         return self._said()
 
@@ -234,7 +236,7 @@ class ChainJob:
             setup = self.setup
             self.html = html(setup.job, self.corrections)
             built = setup.sandbox.build(self.html)
-            chain = chains.find(built.root_box)[self.index]
+            chain = breaks.find(built.root_box)[self.index]
             layout = pagination.paginate(built, self.layout, chain=chain, targets=self.targets)
             if self.settling is not None and not layout.settled:
                 s = self.settling
@@ -327,9 +329,9 @@ def _said() -> Iterator[list[tuple[int, str]]]:
 def lay_out(setup: Setup, html: str, jobs: int) -> Book:
     """Lay the print edition out chain by chain (``jobs`` at once) and write
     it; a chain laid out, or written, by an earlier build of the same inputs
-    is taken from the cache (``chaincache``)."""
+    is taken from the cache (``chains.cache``)."""
     built = setup.sandbox.build(html)
-    found = chains.find(built.root_box)
+    found = breaks.find(built.root_box)
     count = len(found)
     fetched = setup.sandbox.fetched
     keys = [chaincache.key(built, chain, setup.job.options.paper, setup.edition.identifier) for chain in found]
@@ -417,7 +419,7 @@ def _settlings(built: pagination.Built, said: list[Said]) -> list[Settling]:
     from what the chains say of themselves; the document's page count only if
     its stylesheets show it (``counter(pages)``): else a chain is not settled
     again because a page was added elsewhere."""
-    found = chains.find(built.root_box)
+    found = breaks.find(built.root_box)
     shows_total = _counts_pages(built)
     right_first = built.root_box.style["break_before"] not in ("left", "verso")  # page 1's side
     firsts, blanks, inherited = [], [], []
