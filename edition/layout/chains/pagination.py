@@ -258,14 +258,18 @@ def _paginate(layout: Pagination) -> None:
 def _make_all_pages(layout: Pagination) -> Iterator[boxes.PageBox]:
     """WeasyPrint's ``make_all_pages``, noting the pages that receive notes
     carried over from the page before (no restart there), and stopping where
-    a chain ends."""
+    a chain ends. A page after a page made again is made again too if either
+    layout carries notes over to it: WeasyPrint compares only where the page
+    begins, so it would keep a page that lacks a note the page before now
+    carries over, or repeats one it now sets itself (a note printed twice)."""
     context, pages = layout.context, layout.pages
     end = layout.chain.end if layout.chain is not None else None
     i = 0
+    carried_to_next = False  # the page before was made again, and carries notes over (or did)
     context.rendered_notes = []
     while True:
         remake_state = context.page_maker[i][-1]
-        if len(pages) == 0 or remake_state["content_changed"] or remake_state["pages_wanted"]:
+        if len(pages) == 0 or carried_to_next or remake_state["content_changed"] or remake_state["pages_wanted"]:
             PROGRESS_LOGGER.info("Step 5 - Creating layout - Page %d", i + 1)
             remake_state["content_changed"] = False
             remake_state["pages_wanted"] = False
@@ -274,6 +278,7 @@ def _make_all_pages(layout: Pagination) -> Iterator[boxes.PageBox]:
             page, resume_at = remake_page(i, context, layout.root_box, layout.html)
             reported = context.reported_footnotes
             layout.made += 1
+            carried_to_next = bool(reported) or i + 1 in layout.carried
             layout.carried.discard(i + 1)
             if reported:
                 layout.carried.add(i + 1)
@@ -281,6 +286,7 @@ def _make_all_pages(layout: Pagination) -> Iterator[boxes.PageBox]:
         else:
             resume_at = context.page_maker[i + 1][0]
             reported = None
+            carried_to_next = False
             yield pages[i]
         i += 1
         if (resume_at is None or (end is not None and resume_at == end)) and not reported:
