@@ -24,7 +24,7 @@ from edition.layout import makeup as pagefit
 from edition.layout.preflight import preflight
 from edition.layout.vocabulary import is_number, words
 from edition.read.work import read_work
-from edition.render.body import document_entry
+from edition.render.contents import document_entry
 
 from . import outputs, stress
 from .builds import first_layout, typesetting

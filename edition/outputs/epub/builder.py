@@ -28,18 +28,17 @@ from edition.model import Edition, Image, Section, SourceLocation, Work
 from edition.outputs.epub import accessibility, cssrefs, loads, pagebreaks
 from edition.outputs.epub.cover import cover_alt, cover_texts, draw_cover
 from edition.outputs.pdf import markers
-from edition.render.body import (
+from edition.render.body import render_bodies, render_introduction
+from edition.render.contents import (
     EPUB,
     build_locator,
     permission_rows,
-    render_bodies,
-    render_introduction,
-    render_template,
     section_file,
     toc_entries,
     volume_links,
     volume_toc,
 )
+from edition.render.environment import render_template
 from edition.render.printed import plain
 from edition.render.template_limits import budget_scope
 from edition.render.template_sandbox import TemplateEnvironment
