@@ -129,6 +129,8 @@ class Corrections:
     spacing: dict[tuple[str, int], int] = field(default_factory=dict)  # (work, paragraph) -> -1 | +1
     attempts: collections.Counter = field(default_factory=collections.Counter)
     filled: dict[tuple, bool] = field(default_factory=dict)  # short pages tried once (True: given an end)
+    # element id -> page: the page numbers the next layout prints written out (``pagerefs``)
+    page_numbers: dict[str, int] = field(default_factory=dict)
 
     def marks(self) -> dict[str, dict[int, tuple[tuple[int, ...], int]]]:
         """work -> paragraph ordinal -> (cuts, spacing), for the renderer."""

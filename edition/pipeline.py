@@ -654,7 +654,7 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
     call's page or a page is left short (edition/pagefit.py: page ends as
     forced breaks, paragraphs set a line tighter or looser), and lay out again
     until nothing changes; fail if a note is still off its call's page."""
-    from . import pagefit, pdf
+    from . import pagefit, pagerefs, pdf
 
     corrections = pagefit.Corrections()
     extra = _profile_dirs(options, press)
@@ -680,7 +680,13 @@ def lay_out_with_notes_in_place(edition: Edition, env, options: Options, date, r
                 fill=round_number <= pagefit.FILL_ROUNDS,
             )
         if not changed:
-            break
+            # the pages are made up: the page numbers printed (contents, permissions,
+            # cross-references) must be theirs; if one is not, lay out again with the
+            # numbers written out (``pagerefs``: WeasyPrint's counters can be stale)
+            if not pagerefs.settle(document, corrections.page_numbers):
+                break
+            log.info("layout %d: page numbers written out (%d)", round_number, len(corrections.page_numbers))
+            continue
         log.info(
             "layout %d: pages made up again (%d page ends, %d paragraphs respaced)",
             round_number,
@@ -747,6 +753,6 @@ def print_html(
     html = check_links(html, "the print HTML")
     if corrections is None:
         return html
-    from . import pagefit
+    from . import pagefit, pagerefs
 
-    return pagefit.mark_blocks(html, corrections.blocks())
+    return pagerefs.mark(pagefit.mark_blocks(html, corrections.blocks()), corrections.page_numbers)

@@ -427,7 +427,7 @@ def _add_nav(
         uid="nav",
         file_name="nav.xhtml",
         media_type="application/xhtml+xml",
-        content=pagebreaks.insert(xhtml.encode(), here),
+        content=markers.relocate_xhtml(pagebreaks.insert(xhtml.encode(), here)),
     )
     nav.properties = ["nav"]
     book.add_item(nav)

@@ -10,6 +10,7 @@ before it (the original's page begins with this row), or before the table.
 
 One rule for both outputs: the EPUB moves the element (``relocate_xhtml``);
 the PDF finisher places the marker's structure element (``reading_place``).
+The EPUB's print page-break markers follow the same rule.
 """
 
 from __future__ import annotations
@@ -69,10 +70,17 @@ def _before_row(cell: Any, parent_of: Parent) -> tuple[Any, str]:
     return (table if table is not None else row), "before"
 
 
+def is_page_break(element: Any) -> bool:
+    """An EPUB's print page-break marker (``role="doc-pagebreak"``)."""
+    return isinstance(element.tag, str) and element.get("role") == "doc-pagebreak"
+
+
 def relocate_xhtml(xhtml: bytes) -> bytes:
-    """The EPUB document with every marker moved to where it is read."""
+    """The EPUB document with every marker moved to where it is read: the
+    original-page markers and the print page-break markers alike (DPUB-ARIA
+    places ``doc-pagebreak`` before a heading, never inside its name)."""
     root = etree.fromstring(xhtml)
-    markers = [e for e in root.iter() if is_marker(e)]
+    markers = [e for e in root.iter() if is_marker(e) or is_page_break(e)]
     moved = False
     for marker in markers:
         place = reading_place(marker, lambda e: e.getparent())
@@ -80,6 +88,9 @@ def relocate_xhtml(xhtml: bytes) -> bytes:
             continue
         _detach(marker)
         target, where = place
+        parent = target.getparent()
+        if where == "before" and parent is not None and local_name(parent) == "nav":
+            target = parent  # a navigation holds its heading and its list, nothing else
         if where == "end":
             target.append(marker)
         else:

@@ -193,20 +193,26 @@ def _destinations(pdf: pikepdf.Pdf) -> set[str]:
     return set(pikepdf.NameTree(names.Dests).keys())
 
 
+def _box(rect: list[float]) -> list[float]:
+    """A rectangle as ``[left, bottom, right, top]``: WeasyPrint writes a link's
+    top before its bottom, and a reader takes the corners in either order."""
+    return [min(rect[0], rect[2]), min(rect[1], rect[3]), max(rect[0], rect[2]), max(rect[1], rect[3])]
+
+
 def _union(rects: list[list[float]]) -> list[float]:
+    boxes = [_box(r) for r in rects]
     return [
-        min(r[0] for r in rects),
-        min(r[1] for r in rects),
-        max(r[2] for r in rects),
-        max(r[3] for r in rects),
+        min(r[0] for r in boxes),
+        min(r[1] for r in boxes),
+        max(r[2] for r in boxes),
+        max(r[3] for r in boxes),
     ]
 
 
 def _lines(rects: list[list[float]]) -> list[list[float]]:
     """The rectangles merged line by line (those that overlap vertically)."""
     lines: list[list[float]] = []
-    for rect in sorted(rects, key=lambda r: (-r[3], r[0])):
-        x1, y1, x2, y2 = min(rect[0], rect[2]), min(rect[1], rect[3]), max(rect[0], rect[2]), max(rect[1], rect[3])
+    for x1, y1, x2, y2 in sorted(map(_box, rects), key=lambda r: (-r[3], r[0])):
         for line in lines:
             if y1 < line[3] and y2 > line[1]:
                 line[:] = [min(line[0], x1), min(line[1], y1), max(line[2], x2), max(line[3], y2)]

@@ -184,11 +184,14 @@ def table_structure(f: File) -> bool:
 
 def table_headers(f: File) -> bool:
     """15-003, 15-005: every table has header cells; each TH has a Scope or an
-    ID its data cells name in Headers, and every Headers id is a TH of the table."""
+    ID its data cells name in Headers, and every Headers id is a TH of the table,
+    found under that ID in the structure tree's ID tree (where a reader looks it up)."""
     for table in (e for e in f.elements if e.role == "Table"):
         cells = [e for e in table.walk() if e.role in ("TH", "TD")]
         headers = {str(c.obj.ID): c for c in cells if c.role == "TH" and "/ID" in c.obj}
         if not any(c.role == "TH" for c in cells):
+            return False
+        if any(f.id_index.get(name) != cell.obj.objgen for name, cell in headers.items()):
             return False
         for cell in cells:
             attrs = cell.obj.get("/A") or {}
