@@ -38,7 +38,7 @@ from ..render import (
     volume_toc,
 )
 from ..templates import read_template
-from . import accessibility, markers, pagebreaks
+from . import accessibility, captions, markers, pagebreaks
 from .cover import cover_alt, cover_texts, draw_cover
 
 CSS_FILES = {"css/base.css": "base.css", "css/epub.css": "epub/epub.css"}
@@ -373,7 +373,7 @@ def _render_pages(
         xhtml = page_xhtml(env, page, lang)
         here = [s for s in starts if f'id="{s.anchor}"' in xhtml]
         page_files.update({s.page: page.file for s in here})
-        documents[page.file] = markers.relocate_xhtml(pagebreaks.insert(xhtml.encode(), here))
+        documents[page.file] = captions.name_tables(markers.relocate_xhtml(pagebreaks.insert(xhtml.encode(), here)))
     return documents, page_files
 
 

@@ -226,6 +226,7 @@ class Builder:
         self.calls: dict[int, Node] = {}
         self.structure = Structure(self.root)
         self.page = 0
+        self.caption_calls: dict[int, int] = {}  # id(Table node) -> note calls of its caption read after it
         self.group_pages: dict[int, int] = {}  # id(thead or tfoot element) -> the page it is first set on
 
     def parent_of(self, element: Any) -> Any:
@@ -414,12 +415,12 @@ class Builder:
         link = self.calls.get(id(footnote))
         if link is not None:
             return link
-        parent = self.node_for(self.parent_of(footnote))
         reference, link = Node("Reference"), Node("Link")
         reference.add(link)
-        parent.add(reference)
         note = Node("Note", footnote, {"ID": footnote.get("id") or f"note-{len(self.calls) + 1}"})
-        parent.add(note)
+        holder, index = self._call_place(footnote)
+        holder.add(reference, index)
+        holder.add(note, None if index is None else index + 1)
         self.nodes[id(footnote)] = note
         self.calls[id(footnote)] = link
         number = "".join(c for c in _box_text(box) if c.isdigit())
@@ -427,6 +428,23 @@ class Builder:
             NoteCall(self.page, self._glyph_rect(box), note.attrs["ID"], f"Note {number}", link)
         )
         return link
+
+    def _call_place(self, footnote: Any) -> tuple[Node, int | None]:
+        """Where a note's call and its note are read: where the call stands, or,
+        for a call in a table's caption, right after the table, so that the
+        caption (the table's name) is its words alone ("…, 1971 – 1980", not
+        "…, 1971 – 198014" and the note's text)."""
+        element = self.parent_of(footnote)
+        caption = element
+        while caption is not None and local_name(caption) != "caption":
+            caption = self.parent_of(caption)
+        if caption is None:
+            return self.node_for(element), None
+        table = self.node_for(self.parent_of(caption))
+        holder = table.parent if table.parent is not None else self.root
+        earlier = self.caption_calls.get(id(table), 0)  # calls of this caption placed already, in order
+        self.caption_calls[id(table)] = earlier + 1
+        return holder, holder.kids.index(table) + 1 + 2 * earlier
 
     def _label(self, node: Node) -> Node:
         if node.kids and isinstance(node.kids[0], Node) and node.kids[0].role == "Lbl":
