@@ -21,7 +21,7 @@ import csv
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -104,6 +104,10 @@ class Link:
     contents: str
     dest_page: int | None
     uri: str | None
+
+
+#: Elements left out of a reading: by type, or by a test.
+Skip = Collection[str] | Callable[[Element], bool]
 
 
 class Pdf:
@@ -288,22 +292,22 @@ class Pdf:
                     out.setdefault((number, int(char["mcid"])), []).append(char)
         return out
 
-    def content(self, element: Element, skip: set[str] = frozenset()) -> list[tuple[int, int]]:
+    def content(self, element: Element, skip: Skip = frozenset()) -> list[tuple[int, int]]:
         """The (page, MCID) of an element's marked content, in order; elements
-        of the types in ``skip`` left out."""
+        of the types in ``skip`` (or for which it says True) left out."""
         out = []
         for kid in element.kids:
             if isinstance(kid, Element):
-                if kid.role not in skip:
+                if not (skip(kid) if callable(skip) else kid.role in skip):
                     out += self.content(kid, skip)
             elif kid[0] == "mcid" and kid[1] is not None:
                 out.append((kid[1], kid[2]))
         return out
 
-    def glyphs(self, element: Element, skip: set[str] = frozenset()) -> list[tuple[int, dict]]:
+    def glyphs(self, element: Element, skip: Skip = frozenset()) -> list[tuple[int, dict]]:
         return [(page, char) for page, mcid in self.content(element, skip) for char in self.mcid_chars[(page, mcid)]]
 
-    def text(self, element: Element, skip: set[str] = frozenset()) -> str:
+    def text(self, element: Element, skip: Skip = frozenset()) -> str:
         """What a screen reader reads for an element: its marked content in
         order (an ``ActualText`` in place of the glyphs), a space where a new
         line begins (a line ending in a soft hyphen joins the next)."""
@@ -519,10 +523,12 @@ def contents_numbers(pdf: Pdf, headings: dict[str, str] | None = None) -> list[s
         return []
     start = max(e.page for e in entries) + 1
     for entry in entries:
+        # in the contents' order: a title a volume prints twice is found after the one before
         found = _first_page_with(pdf, normalise((headings or {}).get(entry.title, entry.title)), start)
         if found is None:
             problems.append(f"contents: {entry.title!r} stands on no page after the contents")
             continue
+        start = found
         if str(entry.number) != pdf.folios[found]:
             problems.append(
                 f"contents: {entry.title!r} says page {entry.number}, "
@@ -663,11 +669,15 @@ def reading_order(pdf: Pdf, paragraphs: list[str]) -> list[str]:
     """The structure tree reads the text in source order: the words of the
     given paragraphs come, in this order, among the words its paragraphs read
     (notes, note calls and page markers left out)."""
-    skip = {"Reference", "Note", "Link", "Artifact"}
+
+    def aside(element: Element) -> bool:
+        marker = element.role == "Span" and "/ActualText" in element.obj
+        return marker or element.role in ("Reference", "Note", "Artifact")
+
     tree_words = []
     for element in pdf.elements:
         if element.role == "P" and not any(a.role in ("Note", "TOCI") for a in element.ancestors()):
-            tree_words += words(pdf.text(element, skip | {"Span"} if _marker_spans(element) else skip))
+            tree_words += words(pdf.text(element, aside))
     wanted = [w for p in paragraphs for w in words(p)]
     position = 0
     for number, word in enumerate(wanted):
@@ -677,10 +687,6 @@ def reading_order(pdf: Pdf, paragraphs: list[str]) -> list[str]:
             context = " ".join(wanted[max(0, number - 5) : number + 1])
             return [f"the structure tree does not read {word!r} after the words before it (… {context})"]
     return []
-
-
-def _marker_spans(element: Element) -> bool:
-    return any(e.role == "Span" and "/ActualText" in e.obj for e in element.walk())
 
 
 def words(text: str) -> list[str]:

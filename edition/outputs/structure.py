@@ -288,6 +288,10 @@ class Builder:
             # the leader dots are an artifact: the page number after them is read
             # with a space before it ("Engaging the World 3", not "World3")
             self.structure.actual_text[key] = " " + text
+        elif text and text.isspace():
+            # WeasyPrint draws no glyph for a box that is only a space (between a
+            # note call and a link): the space is read all the same, not "republiccongress"
+            self.structure.actual_text[key] = " "
 
     def _owner(self, box: Any) -> Node:
         element = box.element
