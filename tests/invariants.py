@@ -36,6 +36,9 @@ DIAGNOSTIC = re.compile(r"^(?:.+?(?::\d+)?: )?(?:error|warning): .+ \[[a-z]+(?:\
 PAGE_IN_DESCRIPTION = re.compile(r"(?:\bpage|\bp\.)\s*(\d+)\)?$")
 #: How far (PDF points) a glyph may stand out of a link's area: rounding.
 TOLERANCE = 0.5
+#: Running heads and folios stand within 0.6 in of the trim edge (README,
+#: "page_furniture"), the text block beyond, on every paper.
+FURNITURE = 0.6 * 72
 XHTML = "{http://www.w3.org/1999/xhtml}"
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 SOFT_HYPHEN = "\u00ad"
@@ -141,10 +144,10 @@ class Pdf:
     @cached_property
     def folios(self) -> list[str]:
         """The number printed at the foot of each page ("" where there is none):
-        the last word of the page's text below its text block."""
+        the last number among the page's words in its foot's furniture zone."""
         out = []
         for page in self.plumb.pages:
-            words = [w for w in page.extract_words() if w["top"] > page.height - 0.9 * 72]
+            words = [w for w in page.extract_words() if w["top"] > page.height - FURNITURE]
             numbers = [w["text"] for w in sorted(words, key=lambda w: (w["top"], w["x0"])) if w["text"].isdigit()]
             out.append(numbers[-1] if numbers else "")
         return out
@@ -155,11 +158,10 @@ class Pdf:
         joined with spaces and a typesetter's hyphen at a line end undone."""
         out = []
         for page in self.plumb.pages:
-            top, bottom = 0.85 * 72, page.height - 0.9 * 72
             lines = [
                 line["text"]
                 for line in page.extract_text_lines()
-                if line["top"] >= top - 1 and line["bottom"] <= bottom + 1
+                if line["top"] >= FURNITURE and line["bottom"] <= page.height - FURNITURE
             ]
             out.append(normalise(join_lines(lines)))
         return out
