@@ -1,0 +1,173 @@
+"""Every number a reader looks up is right and every link can be clicked
+(issue 22), on the paper and the demo course reader, read back from the files
+with tools that are not the project's own (``tests/invariants.py``).
+
+An audit found, while every other test passed: link annotations of no height
+(every note call, every wrapped link), so that Chrome's viewer missed them; a
+reader's contents and permissions page giving pages the layout had moved
+("Bibliography … 16" for a heading on page 17); a table's header row repeated
+on a new page tagged into the same header cells ("Transcript Transcript");
+EPUB headings named with the print page-break marker in them ("3 Engaging the
+World"); a caption that swallowed its note's call ("…, 1971 – 198014"); links
+described as ", page 5"; grafted header cells missing from the ID tree; and
+contents entries read as "Engaging the World3".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from edition.outputs import pdfua_check
+from edition.pdf import lay_out
+from edition.pipeline import Options, build_date, print_html
+from edition.preflight import preflight
+from edition.reader import read_work
+from edition.render import environment
+from edition.resolve import resolve_work, single_work_edition
+
+from . import invariants
+from .cdp import Browser
+from .projects import BIB_MIN, make_project, section
+
+READER = "north-korea-and-the-world"
+BOOKS = ["juche.pdf", "juche-pdfa.pdf", f"{READER}.pdf", f"{READER}-pdfa.pdf"]
+
+
+@pytest.fixture(scope="module")
+def files(built, built_reader) -> dict[str, Path]:
+    """The paper's and the demo reader's outputs (Letter), by file name."""
+    return {path.name: path for folder in (built.out, built_reader.out) for path in folder.iterdir()}
+
+
+@pytest.fixture(scope="module")
+def pdfs(files):
+    """Each PDF read once for the module (its glyphs are read once)."""
+    opened = {name: invariants.Pdf(files[name]) for name in BOOKS}
+    yield opened
+    for pdf in opened.values():
+        pdf.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium = Browser(tmp_path_factory.mktemp("chromium-profile"))
+    yield chromium
+    chromium.close()
+
+
+# -- links ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_every_link_has_an_area_over_its_glyphs(pdfs, name):
+    """A note call's rectangle has height; a wrapped link's rectangle holds its
+    QuadPoints (WeasyPrint writes a rectangle's top before its bottom)."""
+    assert invariants.link_areas(pdfs[name]) == []
+
+
+@pytest.mark.parametrize("name", BOOKS[::2])
+def test_pdfium_finds_every_link_where_its_text_is(pdfs, name):
+    """As Chrome's viewer does: at each glyph of a link's text, the link."""
+    assert invariants.link_hits(pdfs[name]) == []
+
+
+@pytest.mark.parametrize("name", BOOKS[::2])
+def test_every_link_leads_where_its_description_says(pdfs, name):
+    """A page in a description is the page the link leads to and prints; a
+    permissions link says what it leads to, not ", page 5"; a link that wraps
+    keeps its page in its description (note 60 of the reader)."""
+    pdf = pdfs[name]
+    assert invariants.link_destinations(pdf) + invariants.described_links(pdf) == []
+
+
+def test_a_wrapped_link_in_a_note_keeps_its_page(pdfs):
+    wrapped = [link for link in pdfs[f"{READER}.pdf"].links if len(link.quads) > 1]
+    assert wrapped, "the reader has a link that wraps onto a second line"
+    assert all(invariants.PAGE_IN_DESCRIPTION.search(link.contents) for link in wrapped), [
+        link.contents for link in wrapped
+    ]
+
+
+# -- printed page numbers ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", BOOKS[::2])
+def test_the_contents_give_the_pages_of_their_headings(pdfs, name):
+    """On Letter the reader's contents said "Bibliography … 16" for a heading
+    on page 17: WeasyPrint's target-counter was stale (edition/pagerefs.py)."""
+    assert invariants.contents_numbers(pdfs[name]) == []
+
+
+def test_the_permissions_page_the_csv_and_the_epub_agree(files):
+    """The permissions page said 5–17 where the CSV and the EPUB said 5–18."""
+    assert invariants.permissions(files[f"{READER}.pdf"].parent, READER) == []
+
+
+def test_preflight_reports_a_printed_page_that_is_not_the_page(tmp_path):
+    """A page number printed after a link that is not its target's page is a
+    preflight fault, named with the page, the target and both numbers."""
+    project = make_project(
+        tmp_path,
+        sections={"01-one.md": section("One.\n"), "02-two.md": section("Two.\n", "Two")},
+        bib=BIB_MIN,
+    )
+    edition = single_work_edition(resolve_work(read_work(project, "test")))
+    options = Options(project=project, out=tmp_path / "dist")
+    html = print_html(edition, environment(project / "templates"), options, build_date(edition))
+    report = preflight(lay_out(html, project))
+    assert report.faults["page_numbers"] == []
+    # the contents print page 9 for the second section (the stylesheet's written-out number)
+    wrong = html.replace('href="#test--02-two"', 'href="#test--02-two" data-page="9"', 1)
+    report = preflight(lay_out(wrong, project))
+    assert report.faults["page_numbers"] == [{"page": 2, "target": "test--02-two", "printed": 9, "target_page": 3}]
+
+
+# -- the structure tree --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_header_cells_are_read_once_and_found_by_their_ids(pdfs, name):
+    """A header row repeated on a new page is a pagination artifact, not the
+    header cells' text again; a grafted reading's header cells are in the ID tree."""
+    assert invariants.table_headers(pdfs[name]) == []
+
+
+@pytest.mark.parametrize("name", BOOKS[::2])
+def test_contents_entries_read_their_page_apart(pdfs, name):
+    assert invariants.contents_read(pdfs[name]) == []
+
+
+@pytest.mark.parametrize("name", BOOKS[::2])
+def test_headings_and_captions_are_named_by_their_words(pdfs, name):
+    """The table's caption held note 14's call and its note ("…, 1971 –
+    198014 Ibid."): the call and the note are read after the table."""
+    assert invariants.heading_names(pdfs[name]) == []
+
+
+def test_the_checker_finds_a_header_cell_missing_from_the_id_tree(files, tmp_path):
+    """The PDF/UA checker's ``table_headers`` rule looks each header cell up in
+    the ID tree (it passed the reader whose grafted cells were not there)."""
+    broken = tmp_path / "broken.pdf"
+    with pikepdf.open(files[f"{READER}.pdf"]) as pdf:
+        index = pikepdf.NameTree(pdf.Root.StructTreeRoot.IDTree)
+        grafted = [key for key in index.keys() if key.startswith("r2-")]
+        assert grafted
+        del index[grafted[0]]
+        pdf.save(broken)
+    assert "table_headers" not in pdfua_check.check(files[f"{READER}.pdf"])
+    assert "table_headers" in pdfua_check.check(broken)
+
+
+# -- the EPUB -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["juche.epub", f"{READER}.epub"])
+def test_epub_headings_and_tables_are_named_by_their_words(files, browser, name):
+    """Chromium's accessibility tree: no heading named "3 Engaging the World"
+    (the page-break marker stands before the heading), no table named
+    "…, 1971 – 198014" (the caption's note call)."""
+    assert invariants.epub_heading_markup(files[name]) == []
+    assert invariants.epub_names(files[name], browser) == []
