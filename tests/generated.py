@@ -299,10 +299,13 @@ def works(draw, slug: str, uuid_tail: int, used: set[str]) -> Work:
     for index, stem in enumerate(stems):
         title = _title(draw, used)
         blocks, paragraphs, headings, section_notes = [], [], [], []
+        level = 1
         for _ in range(draw(st.integers(1, 5))):
             kind = draw(st.integers(0, 5))
             if kind == 0:
-                level = draw(st.integers(2, 5))  # ## … ##### print as h3 … h6
+                # ## … ##### print as h3 … h6; a heading goes at most one level deeper
+                # than the one before it (a skipped level is the author's fault, not a layout's)
+                level = draw(st.integers(2, min(level + 1, 5)))
                 heading = _title(draw, used)
                 anchor = f"h{next(anchors)}"
                 targets.append(anchor)
