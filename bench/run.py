@@ -112,17 +112,18 @@ def _copy_work(project: Path, slug: str, n: int) -> None:
 
 def final_print_html(project: Path) -> Path:
     """The print HTML the build lays out last (with its page make-up corrections)."""
-    from edition.pipeline import Options, Result, build_date, lay_out_with_notes_in_place, print_html
-    from edition.reader import read_work
-    from edition.render import environment
-    from edition.resolve import resolve_work, single_work_edition
+    from edition.layout import print_layout
+    from edition.pipeline import Options, build_date
+    from edition.read.work import read_work
+    from edition.render.body import environment
+    from edition.resolve.edition import resolve_work, single_work_edition
 
     edition = single_work_edition(resolve_work(read_work(project, PAPER)))
     env = environment(project / "templates")
     options = Options(project=project, out=project / "floor")
-    result = Result()
-    lay_out_with_notes_in_place(edition, env, options, build_date(edition), result)
-    html = print_html(edition, env, options, build_date(edition), result.split_points[PAPER])
+    job = print_layout.Typesetting(edition, env, options, build_date(edition))
+    print_layout.lay_out_with_notes_in_place(job)
+    html = print_layout.html(job, job.corrections)
     path = project / "final-print.html"
     path.write_text(html, encoding="utf-8")
     return path
@@ -131,7 +132,7 @@ def final_print_html(project: Path) -> Path:
 def pandoc_input(project: Path) -> Path:
     """The paper as one Pandoc document: the essay's sections, the table (from
     its CSV, as a Markdown table) and the three appendix documents."""
-    from edition.sources import split_front_matter
+    from edition.read.sources import split_front_matter
 
     work = project / "content" / PAPER
     parts = []
@@ -188,7 +189,7 @@ def cpu_model() -> str:
 def paper_runs(tmp: Path, repeats: int) -> tuple[dict[str, list[float]], str]:
     import pypandoc
 
-    from edition.tools import csl_path
+    from edition.infra.tools import csl_path
 
     project = workspace(tmp, "paper")
     out = project / "dist"

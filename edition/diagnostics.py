@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .model import SourceLocation
+from edition.model import SourceLocation
 
 #: Every code the pipeline emits, with what it means. The README's table is
 #: checked against this mapping by the tests.
@@ -75,6 +75,18 @@ CODES: dict[str, str] = {
     "extract.name": "an embedded file's name cannot be written safely into the --extract folder",
     "extract.size": "an embedded file (or all of them) is over the --extract size limits",
     "extract.stream": "an embedded file's stream cannot be read safely (a filter other than Flate, damaged, a wrong size)",
+    "import.format": "--import: the file is not a .docx or .odt manuscript, or is damaged",
+    "import.encrypted": "--import: the manuscript is encrypted with a password",
+    "import.macros": "--import: the manuscript carries macros (a .docm, Basic modules)",
+    "import.tracked-changes": "--import: the manuscript has unresolved tracked changes",
+    "import.exists": "--import: the work's folder or BibTeX file exists already (never overwritten)",
+    "import.image": "--import: an image the outputs cannot carry (a vector picture, a linked file)",
+    "import.comment": "--import: a comment of the manuscript was dropped (a warning)",
+    "import.alt-text": "--import: an image has no alt text in the manuscript (a warning: the build refuses it)",
+    "import.citation": "--import: a citation manager's entry lacks a field its type needs and is written as @misc (a warning)",
+    "import.moved": "--import: a note or citation in a heading was moved after it (a warning)",
+    "import.note": "--import: a note held blocks a note cannot hold, kept as paragraphs (a warning)",
+    "import.equation": "--import: an equation is kept as its TeX in code (a warning)",
 }
 
 

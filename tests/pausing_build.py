@@ -23,7 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edition import atomic, cli, pipeline  # noqa: E402
+from edition import cli, pipeline  # noqa: E402
+from edition.infra import atomic  # noqa: E402
+from edition.layout import print_layout  # noqa: E402
 
 
 def pause(point: str) -> None:
@@ -71,7 +73,7 @@ def install(points: str) -> None:
         elif kind == "run":
             before(pipeline, "run", point)
         elif kind == "layout":
-            after_nth(pipeline, "lay_out_with_notes_in_place", point, 1)
+            after_nth(print_layout, "lay_out_with_notes_in_place", point, 1)
         elif kind == "built":
             after_nth(pipeline, "run", point, 1)
         else:

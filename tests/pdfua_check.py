@@ -9,6 +9,6 @@ listed in the README ("Accessibility").
 
 from __future__ import annotations
 
-from edition.outputs.pdfua_check import CLAIMS, RULES, File, check
+from edition.outputs.checks.pdfua import CLAIMS, RULES, File, check
 
 __all__ = ["CLAIMS", "RULES", "File", "check"]

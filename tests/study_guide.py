@@ -50,22 +50,22 @@ QUESTIONS_DOCUMENTS = {
 
 
 def _documents() -> list[tuple[int, str, str]]:
-    from edition.reader import read_work
-    from edition.render import display_date
+    from edition.read.work import read_work
+    from edition.render.body import display_date
 
     work = read_work(ROOT, "juche")
     return [(d.number, display_date(d.date), d.title) for d in work.documents]
 
 
 def _chronology() -> list[tuple[int, list[str]]]:
-    from edition.reader import read_work
+    from edition.read.work import read_work
 
     table = read_work(ROOT, "juche").tables["diplomatic-relations"]
     return [(year, [row["country"] for row in rows]) for year, rows in table.groups()]
 
 
 def html() -> str:
-    from edition import fonts
+    from edition.fonts import faces as fonts
 
     documents = "".join(
         f"<li><p><strong>Document No. {n}</strong> ({escape(date)}): {escape(title)}</p>"
@@ -141,8 +141,8 @@ def make() -> bytes:
     """The study guide's PDF bytes (the same on every run)."""
     import weasyprint
 
-    from edition.fetcher import SandboxFetcher
-    from edition.fonts import FONT_DIR
+    from edition.fonts.faces import FONT_DIR
+    from edition.layout.fetcher import SandboxFetcher
 
     fetcher = SandboxFetcher([ROOT, FONT_DIR])
     document = weasyprint.HTML(string=html(), base_url=str(ROOT) + "/", url_fetcher=fetcher).render()
@@ -150,7 +150,7 @@ def make() -> bytes:
     assert document.metadata.created == stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     # tagged as the build tags its own PDFs (a structure tree PDF/UA asks for), so the
     # reader's volume, which grafts these tags, can be claimed as PDF/UA-1
-    from edition.outputs import pdfua
+    from edition.outputs.pdf import ua as pdfua
 
     with pdfua.recording() as record:
         data = document.write_pdf(pdf_tags=True, pdf_identifier=b"hist389-study-guide")

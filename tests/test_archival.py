@@ -11,7 +11,7 @@ import pikepdf
 import pytest
 
 from edition.cli import main
-from edition.extract import embedded_files
+from edition.commands.extract import embedded_files
 
 from . import pdfa_check
 from .conftest import ROOT, build_into

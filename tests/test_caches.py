@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from edition import cache, tools
 from edition.cli import main
+from edition.infra import cache, fingerprints
 
 from .projects import BIB_MIN, make_project, reader_head, section
 
@@ -150,8 +150,8 @@ def test_a_paragraph_edit_runs_no_pandoc_and_a_note_edit_does(tmp_path, monkeypa
     project = project_with_every_input(tmp_path / "project")
     build(project, tmp_path / "dist", "--format", "epub", "test")
     runs: list[str] = []
-    real = tools.pandoc_path
-    monkeypatch.setattr(tools, "pandoc_path", lambda: runs.append("pandoc") or real())
+    real = fingerprints.pandoc_path
+    monkeypatch.setattr(fingerprints, "pandoc_path", lambda: runs.append("pandoc") or real())
     EDITS["section text"](project)
     build(project, tmp_path / "dist", "--format", "epub", "test")
     assert runs == []
@@ -232,15 +232,15 @@ def test_a_cache_folder_that_is_a_link_is_not_used(tmp_path):
 
 def test_the_store_itself(tmp_path):
     store = cache.Cache(tmp_path / "c", b"k" * 32)
-    key = cache.key("a", b"b")
+    key = fingerprints.key("a", b"b")
     assert store.get("kind", key) is None
     store.put("kind", key, b"payload")
     assert store.get("kind", key) == b"payload"
     assert cache.Cache(tmp_path / "c", b"j" * 32).get("kind", key) is None  # another secret
     assert store.get("other-kind", key) is None  # another kind
-    assert store.get("kind", cache.key("a", b"c")) is None  # another key
+    assert store.get("kind", fingerprints.key("a", b"c")) is None  # another key
     assert store.get("../kind", key) is None and store.get("kind", "../" + key[3:]) is None
-    assert cache.key("ab", "c") != cache.key("a", "bc")  # parts never run together
+    assert fingerprints.key("ab", "c") != fingerprints.key("a", "bc")  # parts never run together
     store.put_json("json", key, {"a": [1, 2]})
     assert store.get_json("json", key, lambda v: v["a"] == [1, 2]) == {"a": [1, 2]}
     assert store.get_json("json", key, lambda v: v["b"]) is None  # a validator that fails is a miss
@@ -265,7 +265,7 @@ def test_another_pandoc_is_another_result(tmp_path, monkeypatch):
     the bundled one: a run cached with one Pandoc is never the output of another."""
     import pypandoc
 
-    from edition import bibliography
+    from edition.read import bibliography
 
     project = project_with_every_input(tmp_path / "project")
     build(project, tmp_path / "cached", "--format", "epub", "test")
@@ -274,14 +274,14 @@ def test_another_pandoc_is_another_result(tmp_path, monkeypatch):
     other.chmod(0o755)
     monkeypatch.setattr(pypandoc, "get_pandoc_path", lambda: str(other))
     monkeypatch.setattr(bibliography, "_CSL_CACHE", {})  # the process's memo of the other Pandoc's runs
-    tools.pandoc_path.cache_clear()
-    tools.pandoc_signature.cache_clear()
+    fingerprints.pandoc_path.cache_clear()
+    fingerprints.pandoc_signature.cache_clear()
     try:
         cached = build(project, tmp_path / "cached", "--format", "epub", "test")
         clean = build(project, tmp_path / "clean", "--no-cache", "--format", "epub", "test")
     finally:
-        tools.pandoc_path.cache_clear()
-        tools.pandoc_signature.cache_clear()
+        fingerprints.pandoc_path.cache_clear()
+        fingerprints.pandoc_signature.cache_clear()
     assert "Kolumbia" in _epub_text(clean["test.epub"])  # the other Pandoc ran
     assert cached == clean
 
@@ -350,7 +350,7 @@ def test_links_below_the_folder_are_never_followed(tmp_path):
     """A kind's or a shard's folder that is a link (a stranger owning the project
     may put one there) is neither read, written nor pruned through."""
     secret = b"k" * 32
-    key = cache.key("links")
+    key = fingerprints.key("links")
     elsewhere = tmp_path / "elsewhere"
     cache.Cache(elsewhere, secret).put("kind", key, b"an entry of the user's own, elsewhere")
     folder = tmp_path / "c"
@@ -358,7 +358,7 @@ def test_links_below_the_folder_are_never_followed(tmp_path):
     (folder / "kind").symlink_to(elsewhere / "kind")
     store = cache.Cache(folder, secret)
     assert store.get("kind", key) is None  # not read through the link
-    store.put("kind", cache.key("other"), b"x")
+    store.put("kind", fingerprints.key("other"), b"x")
     store.put("kind", key, b"y")
     assert sorted(p.name for p in (elsewhere / "kind").rglob("*") if p.is_file()) == [key]  # nor written
     store.prune(limit=0)
@@ -374,15 +374,15 @@ def test_links_below_the_folder_are_never_followed(tmp_path):
 @pytest.mark.skipif(os.getuid() != 0, reason="giving a folder to another user needs root")
 def test_a_cache_folder_of_another_user_is_not_used(tmp_path):
     secret = b"k" * 32
-    key = cache.key("theirs")
+    key = fingerprints.key("theirs")
     folder = tmp_path / "c"
     cache.Cache(folder, secret).put("kind", key, b"payload")
     for path in [folder, *folder.rglob("*")]:
         os.chown(path, 12345, 12345, follow_symlinks=False)
     store = cache.Cache(folder, secret)
     assert store.get("kind", key) is None
-    store.put("kind", cache.key("mine"), b"x")
-    assert not (folder / "kind" / cache.key("mine")[:2]).exists()
+    store.put("kind", fingerprints.key("mine"), b"x")
+    assert not (folder / "kind" / fingerprints.key("mine")[:2]).exists()
 
 
 def test_a_layout_entry_of_the_wrong_shape_is_a_miss_for_an_epub_alone(tmp_path):
@@ -407,7 +407,7 @@ def test_other_tools_are_another_layout(tmp_path, monkeypatch, capsys):
     """Another WeasyPrint (its version is in every key) or another Pango or
     HarfBuzz under it (Debian's, upgraded apart from it) may break lines
     elsewhere: an EPUB alone then lays out again, never takes the cached pages."""
-    from edition import freshness, layoutcache
+    from edition.layout import cache as layoutcache
 
     project = project_with_every_input(tmp_path / "project")
     build(project, tmp_path / "full")
@@ -424,13 +424,13 @@ def test_other_tools_are_another_layout(tmp_path, monkeypatch, capsys):
     assert "cached print layout" not in epub_alone()
     monkeypatch.setattr(layoutcache, "_libraries", lambda: libraries)
     assert "cached print layout" in epub_alone()
-    real = freshness.tool_versions
-    monkeypatch.setattr(freshness, "tool_versions", lambda: {**real(), "weasyprint": "99.0"})
-    cache.code_version.cache_clear()
+    real = fingerprints.tool_versions
+    monkeypatch.setattr(fingerprints, "tool_versions", lambda: {**real(), "weasyprint": "99.0"})
+    fingerprints.code_version.cache_clear()
     try:
         assert "cached print layout" not in epub_alone()
     finally:
-        cache.code_version.cache_clear()
+        fingerprints.code_version.cache_clear()
 
 
 def test_a_loaded_file_that_became_a_pipe_is_a_miss_never_a_wait(tmp_path, capsys):
@@ -476,8 +476,8 @@ def test_another_pandoc_or_text_library_is_not_up_to_date(tmp_path, capsys, monk
         return printed.out + printed.err
 
     assert "up to date" in no_change()
-    real = getattr(tools, tool)()
+    real = getattr(fingerprints, tool)()
     other = "another build" if tool == "pandoc_signature" else (*real, "another build")
-    monkeypatch.setattr(tools, tool, lambda: other)
+    monkeypatch.setattr(fingerprints, tool, lambda: other)
     assert "up to date" not in no_change()
     assert "up to date" in no_change()

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from edition.reader import read_work
-from edition.resolve import resolve_work
+from edition.read.work import read_work
+from edition.resolve.edition import resolve_work
 
 from .projects import make_project, section
 
@@ -242,7 +242,7 @@ def test_an_author_date_style_keeps_citations_in_the_text(tmp_path):
 
 
 def test_a_csl_file_inside_the_project(tmp_path):
-    from edition.tools import csl_path
+    from edition.infra.tools import csl_path
 
     style = csl_path("apa").read_text(encoding="utf-8")
     work = resolved(

@@ -8,8 +8,8 @@ import pytest
 
 from edition.cli import main
 from edition.diagnostics import CODES
-from edition.layout import NotePlacement
-from edition.pdf import note_faults
+from edition.layout.engine import note_faults
+from edition.layout.pages import NotePlacement
 
 from .conftest import ROOT
 from .projects import WORK_YAML, make_project, section
@@ -300,6 +300,10 @@ def test_every_code_is_documented_in_the_readme_and_tested():
     tested |= {"cite.link", "extract.name", "extract.size", "extract.stream"}  # in test_safety_output.py
     # in test_pdf_readings.py
     tested |= {"pdf.unreadable", "pdf.encrypted", "pdf.pages", "pdf.no-text", "pdf.pdfa", "pdf.untagged"}
+    # in test_import.py
+    tested |= {"import.format", "import.encrypted", "import.macros", "import.tracked-changes", "import.exists"}
+    tested |= {"import.image", "import.comment", "import.alt-text", "import.citation", "import.moved"}
+    tested |= {"import.note", "import.equation"}
     for code in CODES:
         assert f"`{code}`" in readme, f"{code} is not in the README's table"
         assert code in tested, f"{code} has no test"

@@ -126,8 +126,8 @@ def test_table_data_is_the_printed_table():
 def test_every_cited_key_is_in_the_bibtex():
     import re
 
-    from edition import bibliography
     from edition.diagnostics import Collector
+    from edition.read import bibliography
 
     bib = ROOT / "bib/juche.bib"
     keys = set(bibliography.parse(bib.read_text(encoding="utf-8"), bib, Collector()))

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from lxml import etree, html
 
-from edition import checks
+from edition.infra.fingerprints import pandoc_path
+from edition.outputs.checks import epubcheck as checks
 from edition.pipeline import Options, run
-from edition.tools import pandoc_path
 
 from . import outputs, pdfa_check
 from .conftest import ROOT
@@ -217,7 +217,7 @@ def _pandoc_html(project: Path) -> html.HtmlElement:
         text = path.read_text(encoding="utf-8")
         bodies.append(text.split("---\n", 2)[2])
     style = re.search(r"^csl: (\S+)", (project / "content" / SLUG / "work.yaml").read_text(), re.M).group(1)
-    from edition.tools import csl_path
+    from edition.infra.tools import csl_path
 
     out = subprocess.run(
         [

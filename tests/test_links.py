@@ -20,13 +20,14 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from edition.outputs import pdfua_check
-from edition.pdf import lay_out
-from edition.pipeline import Options, build_date, print_html
-from edition.preflight import preflight
-from edition.reader import read_work
-from edition.render import environment
-from edition.resolve import resolve_work, single_work_edition
+from edition.layout.engine import lay_out
+from edition.layout.preflight import preflight
+from edition.outputs.checks import pdfua as pdfua_check
+from edition.pipeline import Options, build_date
+from edition.read.work import read_work
+from edition.render.body import environment
+from edition.render.print_html import print_html
+from edition.resolve.edition import resolve_work, single_work_edition
 
 from . import invariants
 from .cdp import Browser
@@ -97,7 +98,7 @@ def test_a_wrapped_link_in_a_note_keeps_its_page(pdfs):
 @pytest.mark.parametrize("name", BOOKS[::2])
 def test_the_contents_give_the_pages_of_their_headings(pdfs, name):
     """On Letter the reader's contents said "Bibliography … 16" for a heading
-    on page 17: WeasyPrint's target-counter was stale (edition/pagerefs.py)."""
+    on page 17: WeasyPrint's target-counter was stale (edition/layout/pagerefs.py)."""
     assert invariants.contents_numbers(pdfs[name]) == []
 
 
@@ -153,7 +154,7 @@ def test_the_checker_finds_a_header_cell_missing_from_the_id_tree(files, tmp_pat
     broken = tmp_path / "broken.pdf"
     with pikepdf.open(files[f"{READER}.pdf"]) as pdf:
         index = pikepdf.NameTree(pdf.Root.StructTreeRoot.IDTree)
-        grafted = [key for key in index.keys() if key.startswith("r2-")]
+        grafted = [key for key in index if key.startswith("r2-")]
         assert grafted
         del index[grafted[0]]
         pdf.save(broken)

@@ -17,7 +17,7 @@ from lxml import etree
 
 from edition.cli import main
 from edition.diagnostics import BuildFailed
-from edition.reader import read_work
+from edition.read.work import read_work
 
 from . import outputs
 from .projects import BIB_MIN, make_project, section

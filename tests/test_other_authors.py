@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from edition import safe_yaml
 from edition.diagnostics import BuildFailed
-from edition.reader import read_work
-from edition.scripts import right_to_left
+from edition.fonts.scripts import right_to_left
+from edition.read import safe_yaml
+from edition.read.work import read_work
 
 from .projects import BIB_MIN, make_project, section
 

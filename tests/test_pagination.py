@@ -7,12 +7,13 @@ import json
 import pytest
 
 from edition.cli import main
-from edition.pdf import lay_out
-from edition.pipeline import Options, build_date, print_html
-from edition.preflight import preflight
-from edition.reader import read_work
-from edition.render import environment
-from edition.resolve import resolve_work, single_work_edition
+from edition.layout.engine import lay_out
+from edition.layout.preflight import preflight
+from edition.pipeline import Options, build_date
+from edition.read.work import read_work
+from edition.render.body import environment
+from edition.render.print_html import print_html
+from edition.resolve.edition import resolve_work, single_work_edition
 
 from . import outputs, stress
 from .projects import BIB_MIN, make_project, section

@@ -1,4 +1,4 @@
-"""The forked writers of a build (edition/parallel.py) under signals."""
+"""The forked writers of a build (edition/infra/parallel.py) under signals."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import textwrap
 SCRIPT = textwrap.dedent(
     """
     import os, signal, sys
-    from edition import parallel
+    from edition.infra import parallel
 
     class Terminated(Exception):
         pass

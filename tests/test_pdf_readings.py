@@ -16,9 +16,9 @@ import pikepdf
 import pytest
 from lxml import etree
 
-from edition import pdfreadings
 from edition.cli import main
 from edition.pipeline import Options, run
+from edition.read.pdf import readings as pdfreadings
 
 from . import outputs, pdfa_check, pdfs
 from .conftest import READER, ROOT
@@ -528,7 +528,7 @@ def test_placeholders_a_finisher_dropped_are_made_again(tmp_path, monkeypatch):
     """A finisher that removes empty structure elements before this step (a
     PDF/UA pass) must not break it: the pages still get their Part and
     Figures, in reading order, after the title pages."""
-    from edition.outputs import archival
+    from edition.outputs.pdf import archival
 
     write_print = archival.write_print  # the tagged PDF the PDF/A is made from
 

@@ -11,13 +11,14 @@ import pikepdf
 import pytest
 from pikepdf import Array, Dictionary, Name, String
 
-from edition import pdf as layout_pdf
-from edition.outputs import archival
-from edition.outputs import pdfua_check as checker
-from edition.pipeline import Options, build_date, print_html
-from edition.reader import read_work
-from edition.render import environment
-from edition.resolve import resolve_work, single_work_edition
+from edition.layout import engine as layout_pdf
+from edition.outputs.checks import pdfua as checker
+from edition.outputs.pdf import archival
+from edition.pipeline import Options, build_date
+from edition.read.work import read_work
+from edition.render.body import environment
+from edition.render.print_html import print_html
+from edition.resolve.edition import resolve_work, single_work_edition
 
 from .pdfua_check import RULES, File, check
 from .projects import BIB_MIN, make_project, section

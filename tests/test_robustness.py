@@ -18,10 +18,10 @@ from weasyprint.urls import URLFetchingError
 
 from edition.cli import main
 from edition.diagnostics import BuildFailed
-from edition.fetcher import SandboxFetcher
-from edition.reader import read_work
-from edition.render import EPUB, PRINT, environment, render_bodies
-from edition.resolve import resolve_work
+from edition.layout.fetcher import SandboxFetcher
+from edition.read.work import read_work
+from edition.render.body import EPUB, PRINT, environment, render_bodies
+from edition.resolve.edition import resolve_work
 
 from . import outputs
 from .conftest import ROOT
@@ -148,7 +148,7 @@ def test_a_killed_build_leaves_dist_untouched(built, tmp_path, sig):
 
 def test_writes_are_atomic(tmp_path):
     """A set staged and then abandoned leaves nothing; a committed set replaces the files."""
-    from edition.atomic import Transaction
+    from edition.infra.atomic import Transaction
 
     target = tmp_path / "a.pdf"
     target.write_bytes(b"old")

@@ -27,8 +27,8 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from edition import sandbox
 from edition.cli import main
+from edition.read import sandbox
 
 from . import outputs
 from .bounded import ROOT, build_bounded, killed_by_limit, run_bounded
@@ -409,7 +409,8 @@ def test_100000_notes_in_one_section(tmp_path, capsys):
 
 
 def test_the_notes_limit_counts_the_whole_work(tmp_path, capsys, monkeypatch):
-    from edition import markdown, reader
+    from edition.read import work as reader
+    from edition.read.markdown import parse as markdown
 
     monkeypatch.setattr(markdown, "MAX_NOTES", 3)
     monkeypatch.setattr(reader, "MAX_NOTES", 3)
@@ -892,7 +893,7 @@ def test_a_work_folder_name_the_outputs_cannot_carry(tmp_path, capsys):
 def test_a_csl_style_name_cannot_leave_the_styles_folder(tmp_path, capsys):
     """A style named without '.csl' was looked up in the installed styles'
     folder, and '../' led anywhere: any '.csl' file on the machine was read."""
-    from edition.tools import csl_styles_dir
+    from edition.infra.tools import csl_styles_dir
 
     secret = tmp_path / "elsewhere" / "evil.csl"
     secret.parent.mkdir(parents=True)
@@ -1079,7 +1080,7 @@ def test_the_text_blocks_of_a_large_table_are_found_in_one_walk():
     20,000 cells, in a child limited to 20 s of CPU."""
     code = (
         "import xml.etree.ElementTree as ET\n"
-        "from edition.layout import text_blocks\n"
+        "from edition.layout.pages import text_blocks\n"
         "table = ET.Element('table', id='t')\n"
         "for r in range(10_000):\n"
         "    row = ET.SubElement(table, 'tr')\n"
@@ -1098,7 +1099,7 @@ def test_the_text_blocks_of_a_large_table_are_found_in_one_walk():
 def test_a_work_of_thousands_of_one_line_files(tmp_path, capsys, monkeypatch):
     """Each section opens a page: 3,000 files of 30 bytes asked for 3,000
     pages (minutes of CPU from 90 KB). The limit is 1,000 files; tried at 2."""
-    from edition import reader
+    from edition.read import work as reader
 
     assert reader.MAX_FILES == 1000
     monkeypatch.setattr(reader, "MAX_FILES", 2)
@@ -1154,7 +1155,7 @@ def test_what_one_edition_reads_is_bounded_in_all(tmp_path, capsys, monkeypatch)
 
 def test_a_reader_of_thousands_of_readings(tmp_path, capsys, monkeypatch):
     """Each reading reads its work afresh and keeps it: at most 200; tried at 2."""
-    from edition import volume
+    from edition.read import course_reader as volume
 
     assert volume.MAX_READINGS == 200
     monkeypatch.setattr(volume, "MAX_READINGS", 2)
@@ -1217,7 +1218,7 @@ def test_bibtex_string_macros_that_double_at_each_level(tmp_path, capsys, monkey
     """28 lines of @string, each twice the last: 2 GB of text for Pandoc's
     BibLaTeX reader, an internal error after it had taken the memory. Pandoc's
     heap is bounded (its manual's advice for untrusted input); tried at 64 MB."""
-    from edition import bibliography
+    from edition.read import bibliography
 
     assert bibliography.PANDOC_HEAP == "1536m"
     monkeypatch.setattr(bibliography, "PANDOC_HEAP", "64m")
@@ -1243,7 +1244,7 @@ def test_twenty_thousand_headings_of_one_name():
     code = (
         "from pathlib import Path\n"
         "from edition.diagnostics import Collector\n"
-        "from edition.markdown import parse\n"
+        "from edition.read.markdown.parse import parse\n"
         "parsed = parse('## Same\\n\\nText.\\n\\n' * 20_000, Path('x.md'), 1, Collector(), 'c')\n"
         "ids = [t.attrGet('id') for t in parsed.tokens if t.type == 'heading_open']\n"
         "print(len(set(ids)), ids[0], ids[1], ids[-1])\n"

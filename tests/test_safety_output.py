@@ -31,8 +31,8 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from edition import extract as extract_module
 from edition.cli import main
+from edition.commands import extract as extract_module
 
 from . import outputs, pdfa_check
 from .conftest import ROOT

@@ -17,8 +17,10 @@ import pytest
 from fontTools.ttLib import TTFont
 from lxml import etree
 
-from edition import checks, freshness, scripts
-from edition.outputs.cover import Faces, draw_cover
+from edition.commands import freshness
+from edition.fonts import scripts
+from edition.outputs.checks import epubcheck as checks
+from edition.outputs.epub.cover import Faces, draw_cover
 from edition.pipeline import Options, run
 
 from . import outputs, pdfa_check
@@ -183,8 +185,8 @@ def test_the_fingerprint_knows_system_fonts_by_size_and_date_without_reading_the
     monkeypatch.setattr(freshness, "_system_fonts", lambda: [font])
     project = make_project(tmp_path / "p", bib=BIB_MIN)
     read: list[Path] = []
-    original = freshness.file_digest
-    monkeypatch.setattr(freshness, "file_digest", lambda path, *a: read.append(path) or original(path, *a))
+    original = freshness.snapshot_entry
+    monkeypatch.setattr(freshness, "snapshot_entry", lambda path, *a: read.append(path) or original(path, *a))
 
     def key() -> str:
         return freshness.key(freshness.snapshot(project, tmp_path / "no-charis"), project)

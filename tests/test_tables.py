@@ -11,7 +11,7 @@ import pdfplumber
 import pytest
 from lxml import etree
 
-from edition import checks
+from edition.outputs.checks import epubcheck as checks
 from edition.pipeline import Options, run
 
 from . import outputs

@@ -20,14 +20,17 @@ import pdfplumber
 import pytest
 from PIL import Image, ImageChops
 
-from edition import pagefit
-from edition.pdf import lay_out
-from edition.pipeline import Options, build_date, print_html
-from edition.preflight import preflight
-from edition.reader import read_work
-from edition.render import document_entry, environment
-from edition.resolve import resolve_work, single_work_edition
-from edition.vocabulary import is_number, vocabulary, words
+from edition.layout import makeup as pagefit
+from edition.layout import print_layout
+from edition.layout.engine import lay_out
+from edition.layout.preflight import preflight
+from edition.layout.print_layout import Typesetting
+from edition.layout.vocabulary import is_number, vocabulary, words
+from edition.pipeline import Options, build_date
+from edition.read.work import read_work
+from edition.render.body import document_entry, environment
+from edition.render.print_html import print_html
+from edition.resolve.edition import resolve_work, single_work_edition
 
 from . import outputs, stress
 from .conftest import READER, ROOT
@@ -167,7 +170,7 @@ def test_an_inline_note_runs_its_source_lines_together(tmp_path):
 
 def test_a_note_line_never_holds_a_word_alone(built):
     """Note 19 on Letter: WeasyPrint broke "… Szalontai, March" / "9, 1967" after the
-    first word of a run that ends before a link (edition/linebreaks.py)."""
+    first word of a run that ends before a link (edition/layout/linebreaks.py)."""
     number = _page_of(built.pdf, "István Kádas, “Report")
     texts = _line_texts(built.pdf, number)
     first = next(i for i, t in enumerate(texts) if "István Kádas" in t)
@@ -176,10 +179,10 @@ def test_a_note_line_never_holds_a_word_alone(built):
 
 
 def test_a_run_before_an_inline_element_breaks_at_its_last_word():
-    """The WeasyPrint case itself, at every width of a range (edition/linebreaks.py)."""
+    """The WeasyPrint case itself, at every width of a range (edition/layout/linebreaks.py)."""
     import weasyprint
 
-    from edition import fonts
+    from edition.fonts import faces as fonts
 
     text = (
         "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore, "
@@ -395,7 +398,8 @@ def _lay_out(tmp_path: Path, body: str, corrections=None, project=None):
     work = resolve_work(read_work(project, "test"))
     edition = single_work_edition(work)
     options = Options(project=project, out=tmp_path / "dist")
-    html = print_html(edition, environment(project / "templates"), options, build_date(edition), corrections)
+    job = Typesetting(edition, environment(project / "templates"), options, build_date(edition))
+    html = print_layout.html(job, corrections)
     return lay_out(html, project), project
 
 
@@ -426,7 +430,7 @@ def _box_lines(document, page: int) -> list[str]:
 def _text(box) -> str:
     from weasyprint.formatting_structure import boxes
 
-    from edition.layout import _walk
+    from edition.layout.pages import _walk
 
     return " ".join("".join(b.text for b in _walk(box) if isinstance(b, boxes.TextBox)).replace("\u2002", " ").split())
 
@@ -435,7 +439,7 @@ def _note_lines(document) -> list[str]:
     """The lines of the first page's notes (not the lines inside a note number's box)."""
     from weasyprint.formatting_structure import boxes
 
-    from edition.layout import _walk
+    from edition.layout.pages import _walk
 
     for page in document.pages:
         for area in page._page_box.children[1:]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from edition.dependents import Dependents, Inputs
+from edition.loop.dependents import Dependents, Inputs
 
 from .cdp import Browser
 from .conftest import ROOT
@@ -322,7 +322,7 @@ def test_the_preview_serves_only_what_it_shows(tmp_path, watch):
 
 
 def test_the_preview_carries_the_fonts_of_every_script_it_shows(tmp_path):
-    from edition.preview import check
+    from edition.loop.preview import check
 
     project = make_project(tmp_path, sections={"01-one.md": section("The word [λόγος]{lang=grc}.\n")}, bib=BIB_MIN)
     sent: list[tuple] = []

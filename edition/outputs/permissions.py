@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ..model import Edition
+from edition.model import Edition
 
 #: What makes a spreadsheet read a cell as a formula (or a DDE call) when it
 #: starts the cell, also after leading spaces; full-width forms included.

@@ -1,0 +1,171 @@
+"""How a table's values print: the rows, groups and totals of a ``Table`` as
+cells of text the body template lays out.
+
+Numbers are right-aligned in tabular figures. A column's numbers line up on
+the decimal point: a value with fewer decimals than the column's widest is
+padded with figure spaces (U+2007, the width of a tabular digit) and, when
+it has no decimals at all, a punctuation space (U+2008, the width of the
+point) - no zero is invented. Digits are grouped with commas when the
+column reaches 10,000 (a year column stays "1971"), as the Chicago Manual
+sets numbers in tables; ``thousands`` overrides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from edition.model import Column, Table
+
+FIGURE_SPACE = "\u2007"
+PUNCTUATION_SPACE = "\u2008"
+MINUS = "\u2212"
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    classes: str
+    header: bool = False  # a row header: <th scope="row">
+
+
+@dataclass(frozen=True)
+class Head:
+    text: str
+    unit: str
+    classes: str
+    grouped: bool = False  # under a column group's head (in the second head row)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A cell of the first head row of a table with column groups: a group's
+    label over ``span`` columns, or (``head``) an ungrouped column's head
+    spanning both rows."""
+
+    text: str
+    span: int
+    head: Head | None = None
+
+
+@dataclass
+class Group:
+    label: str | None  # the group's heading row; None for an ungrouped table
+    key: Any = None
+    rows: list[list[Cell]] = field(default_factory=list)
+    subtotal: list[Cell] | None = None
+
+
+@dataclass
+class View:
+    heads: list[Head]
+    groups: list[Group]
+    totals: list[Cell] | None
+    bands: list[Band] = field(default_factory=list)  # the first head row, with column groups
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    places: int | None  # fixed decimals, or None: as written, aligned on the point
+    width: int  # the column's most decimals (the padding target)
+    thousands: bool
+
+
+def column_format(column: Column, values: Iterable[Any]) -> NumberFormat:
+    numbers = [v for v in values if v is not None]
+    width = column.places if column.places is not None else max((_decimals(v) for v in numbers), default=0)
+    thousands = column.thousands
+    if thousands is None:
+        thousands = any(abs(v) >= 10000 for v in numbers)
+    return NumberFormat(column.places, width, thousands)
+
+
+def _decimals(value: int | Decimal) -> int:
+    if isinstance(value, int):
+        return 0
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def format_number(value: int | Decimal, fmt: NumberFormat) -> str:
+    if fmt.places is not None:
+        value = Decimal(value).quantize(Decimal(1).scaleb(-fmt.places), rounding=ROUND_HALF_UP)
+    sign = MINUS if value < 0 else ""
+    digits = f"{abs(value):f}" if isinstance(value, Decimal) else str(abs(value))
+    whole, _, fraction = digits.partition(".")
+    if fmt.thousands:
+        whole = f"{int(whole):,}"
+    if fmt.width == 0:
+        return sign + whole
+    if not fraction:
+        return sign + whole + PUNCTUATION_SPACE + FIGURE_SPACE * fmt.width
+    return sign + whole + "." + fraction + FIGURE_SPACE * (fmt.width - len(fraction))
+
+
+def _classes(column: Column) -> str:
+    kind = "num" if column.numeric else column.kind
+    return f"{kind} align-{column.align}" if column.align else kind
+
+
+def table_view(table: Table, date_format: Callable[[str], str] = str) -> View:
+    """The table's cells, ready to print."""
+    shown = table.shown
+    formats = {c.name: column_format(c, (r[c.name] for r in table.rows)) for c in shown if c.numeric}
+    if table.group_by:
+        group_column = table.column(table.group_by)
+        group_format = column_format(group_column, (r[group_column.name] for r in table.rows))
+        formats.setdefault(group_column.name, group_format)
+
+    def show(column: Column, value: Any) -> str:
+        if value is None or value == "":
+            return table.missing
+        if column.numeric:
+            return format_number(value, formats[column.name])
+        if column.kind == "date":
+            return date_format(value)
+        return str(value)
+
+    def row_cells(row: Mapping[str, Any]) -> list[Cell]:
+        return [Cell(show(c, row[c.name]), _classes(c), c.name == table.row_header) for c in shown]
+
+    def total_cells(rows: list[Mapping[str, Any]], label: str) -> list[Cell]:
+        cells = []
+        for index, column in enumerate(shown):
+            if column.name in table.totals:
+                total = sum((r[column.name] for r in rows if r[column.name] is not None), start=0)
+                cells.append(Cell(show(column, total), _classes(column)))
+            elif index == 0:
+                cells.append(Cell(label, _classes(column), bool(table.row_header)))
+            else:
+                cells.append(Cell("", _classes(column)))
+        return cells
+
+    grouped = {name for _, names in table.column_groups for name in names}
+    heads = [Head(c.header, c.unit, _classes(c), c.name in grouped) for c in shown]
+    bands: list[Band] = []
+    if table.column_groups:
+        starts = {names[0]: (label, len(names)) for label, names in table.column_groups}
+        for column, head in zip(shown, heads, strict=True):
+            if column.name in starts:
+                bands.append(Band(*starts[column.name]))
+            elif column.name not in grouped:
+                bands.append(Band(head.text, 1, head))
+    if table.group_by:
+        groups = [Group(show(group_column, key), key, [row_cells(r) for r in rows]) for key, rows in table.groups()]
+        if table.subtotals:
+            for group, (key, rows) in zip(groups, table.groups(), strict=True):
+                group.subtotal = total_cells(rows, f"{table.totals_label}, {show(group_column, key)}")
+    else:
+        groups = [Group(None, None, [row_cells(r) for r in table.rows])]
+    totals = total_cells(list(table.rows), table.totals_label) if table.totals else None
+    return View(heads, groups, totals, bands)
+
+
+def note_labels(count: int) -> list[str]:
+    """ "Note:" for a table's one note; "a.", "b.", ... for several (Chicago)."""
+    if count == 1:
+        return ["Note:"]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return [f"{letters[i]}." if i < len(letters) else f"{i + 1}." for i in range(count)]
