@@ -172,3 +172,32 @@ def test_epub_headings_and_tables_are_named_by_their_words(files, browser, name)
     "…, 1971 – 198014" (the caption's note call)."""
     assert invariants.epub_heading_markup(files[name]) == []
     assert invariants.epub_names(files[name], browser) == []
+
+
+def test_page_breaks_are_read_before_named_elements_in_valid_places():
+    """The rule for where a page-break marker stands, on markup of each kind:
+    before a heading; at the end of the description before a term (a list
+    holds terms and descriptions only); before a navigation, never in it."""
+    from lxml import etree
+
+    from edition.outputs.pdf.markers import relocate_xhtml
+
+    def marker(page: int) -> str:
+        return f'<span epub:type="pagebreak" role="doc-pagebreak" id="page-{page}" aria-label="{page}"/>'
+
+    xhtml = (
+        '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><body>'
+        f"<h2>{marker(3)}Engaging the World</h2>"
+        f"<dl><dt>One</dt><dd>First.</dd><dt>{marker(4)}Two</dt><dd>Second.</dd></dl>"
+        f'<nav epub:type="toc"><h1>Contents</h1><ol><li><a href="a.xhtml">{marker(5)}Entry</a></li></ol></nav>'
+        "</body></html>"
+    )
+    root = etree.fromstring(relocate_xhtml(xhtml.encode()))
+    ns = {"x": "http://www.w3.org/1999/xhtml"}
+    parents = {m.get("id"): etree.QName(m.getparent()).localname for m in root.iterfind(".//x:span", ns)}
+    following = {m.get("id"): m.getnext() for m in root.iterfind(".//x:span", ns)}
+    assert parents == {"page-3": "body", "page-4": "dd", "page-5": "body"}
+    assert etree.QName(following["page-3"]).localname == "h2"
+    assert etree.QName(following["page-5"]).localname == "nav"
+    assert following["page-4"] is None  # the last thing of the description "First."
+    assert [etree.QName(e).localname for e in root.find(".//x:nav", ns)] == ["h1", "ol"]

@@ -8,8 +8,9 @@ line ends, pages more than two lines short where no section ends, headings with
 less space above them than their style asks (or than half a line), running
 heads on pages that open a part, contents entries that give only a label
 ("DOCUMENT No. 1"), page numbers printed after a link (contents, permissions
-page, cross-references) that are not the page their target stands on, and words of the edition's own text found in none of its
-sources (two words a template joined).
+page, cross-references) that are not the page their target stands on, and
+words of the edition's own text found in none of its sources (two words a
+template joined).
 """
 
 from __future__ import annotations

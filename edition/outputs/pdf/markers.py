@@ -49,7 +49,19 @@ def reading_place(marker: Any, parent_of: Parent) -> tuple[Any, str] | None:
         return _before_row(holder, parent_of)
     if local_name(holder) == "caption":
         return parent_of(holder), "before"
+    if local_name(holder) == "dt":
+        return _before_term(holder, parent_of)
     return holder, "before"
+
+
+def _before_term(term: Any, parent_of: Parent) -> tuple[Any, str]:
+    """The end of the description before a term, else before the list (a
+    definition list holds terms and descriptions, nothing else)."""
+    items = [e for e in parent_of(term) if isinstance(e.tag, str)]
+    index = next((i for i, e in enumerate(items) if e is term), 0)
+    if index > 0 and local_name(items[index - 1]) == "dd":
+        return items[index - 1], "end"
+    return parent_of(term), "before"
 
 
 def _before_row(cell: Any, parent_of: Parent) -> tuple[Any, str]:
@@ -86,9 +98,10 @@ def relocate_xhtml(xhtml: bytes) -> bytes:
             continue
         _detach(marker)
         target, where = place
-        parent = target.getparent()
-        if where == "before" and parent is not None and local_name(parent) == "nav":
-            target = parent  # a navigation holds its heading and its list, nothing else
+        navigation = next((a for a in target.iterancestors() if local_name(a) == "nav"), None)
+        if navigation is not None:
+            # a navigation holds its heading and its list of links, nothing else
+            target, where = navigation, "before"
         if where == "end":
             target.append(marker)
         else:
