@@ -73,6 +73,7 @@ class Section:
     paragraphs: list[str]  # the paragraphs' words, notes and calls left out
     headings: list[str]
     notes: list[Note]
+    anchors: dict[str, str] = field(default_factory=dict)  # a heading's id -> its text
 
 
 @dataclass
@@ -100,6 +101,16 @@ class Work:
     @property
     def paragraphs(self) -> list[str]:
         return [p for s in self.sections for p in s.paragraphs]
+
+    @property
+    def targets(self) -> dict[tuple[str, str], str]:
+        """(work, id) -> the words of each element a link may lead to: sections,
+        headings, tables (by caption) and documents (by title)."""
+        out = {(self.slug, s.stem): s.title for s in self.sections}
+        out.update({(self.slug, a): h for s in self.sections for a, h in s.anchors.items()})
+        out.update({(self.slug, t.id): t.caption for t in self.tables})
+        out.update({(self.slug, f"document-{d.number}"): d.title for d in self.documents})
+        return out
 
 
 @dataclass
@@ -170,6 +181,10 @@ class Project:
                 if reading.sections is None or s.stem in reading.sections:
                     out += s.paragraphs
         return out
+
+    @property
+    def targets(self) -> dict[tuple[str, str], str]:
+        return {key: text for w in self.works for key, text in w.targets.items()}
 
     def describe(self) -> str:
         """A short account of the project, for a failing example's message."""
@@ -298,7 +313,7 @@ def works(draw, slug: str, uuid_tail: int, used: set[str]) -> Work:
     unplaced = list(table_list)
     for index, stem in enumerate(stems):
         title = _title(draw, used)
-        blocks, paragraphs, headings, section_notes = [], [], [], []
+        blocks, paragraphs, headings, section_notes, anchors_of = [], [], [], [], {}
         level = 1
         for _ in range(draw(st.integers(1, 5))):
             kind = draw(st.integers(0, 5))
@@ -311,6 +326,7 @@ def works(draw, slug: str, uuid_tail: int, used: set[str]) -> Work:
                 targets.append(anchor)
                 blocks.append(f"{'#' * level} {heading} {{#{anchor}}}")
                 headings.append(heading)
+                anchors_of[anchor] = heading
             elif kind == 1 and unplaced:
                 table = unplaced.pop(0)
                 caption = table.caption if table.caption_in_div else ""
@@ -327,7 +343,7 @@ def works(draw, slug: str, uuid_tail: int, used: set[str]) -> Work:
             for table in unplaced:  # every table is placed
                 blocks.append(f"::: {{.table #{table.id}}}\n{table.caption if table.caption_in_div else ''}\n:::")
                 table.call = False
-        sections.append(Section(stem, title, blocks, paragraphs, headings, section_notes))
+        sections.append(Section(stem, title, blocks, paragraphs, headings, section_notes, anchors_of))
     return Work(slug, _title(draw, used, 2, 5), "Ada Tester", sections, table_list, documents, uuid_tail)
 
 

@@ -107,6 +107,7 @@ class Link:
     contents: str
     dest_page: int | None
     uri: str | None
+    dest_name: str | None = None  # a named destination: the id of the element it leads to
 
 
 #: Elements left out of a reading: by type, or by a test.
@@ -206,6 +207,8 @@ class Pdf:
                 )
                 action = annot.get("/A")
                 uri = str(action.URI) if action is not None and "/URI" in action else None
+                dest = annot.get("/Dest")
+                name = str(dest) if isinstance(dest, (str, pikepdf.String)) else None
                 out.append(
                     Link(
                         number,
@@ -217,6 +220,7 @@ class Pdf:
                         str(annot.get("/Contents", "")),
                         self._dest_page(annot),
                         uri,
+                        name,
                     )
                 )
         return out
@@ -470,6 +474,29 @@ def link_destinations(pdf: Pdf) -> list[str]:
                 problems.append(f"{where}: the note is on page {link.dest_page + 1}, not on its call's page")
             elif not re.search(rf"(^|\s){number}\.\s", pdf.plumb.pages[link.dest_page].extract_text() + " "):
                 problems.append(f"{where}: note {number} is not printed on the page it leads to")
+    return problems
+
+
+def link_targets(pdf: Pdf, targets: dict[tuple[str, str], str]) -> list[str]:
+    """Every link to an element whose words are known (``targets``: (work,
+    id) -> the words the source gave it: a section's title, a heading, a
+    table's caption, a document's title) leads to a page whose text holds
+    those words. A volume names a reading's ids ``r<n>-<work>--<id>``."""
+    problems = []
+    for link in pdf.links:
+        if link.dest_name is None or "--" not in link.dest_name or link.dest_page is None:
+            continue
+        prefix, local = link.dest_name.split("--", 1)
+        work = re.sub(r"^r\d+-", "", prefix)
+        wanted = targets.get((work, local))
+        if wanted is None:
+            continue
+        text = f" {' '.join(words(pdf.body_texts[link.dest_page]))} "
+        if f" {' '.join(words(wanted))} " not in text:
+            problems.append(
+                f"page {link.page + 1}, link {link.contents!r}: leads to page {link.dest_page + 1}, "
+                f"where {wanted!r} does not stand"
+            )
     return problems
 
 
@@ -789,8 +816,15 @@ def epubcheck(path: Path) -> list[str]:
 # -- all of them ------------------------------------------------------------------------
 
 
-def pdf_problems(path: Path, headings: list[str] | None = None, paragraphs: list[str] | None = None) -> list[str]:
-    """Every invariant of a print PDF (or a PDF/A)."""
+def pdf_problems(
+    path: Path,
+    headings: list[str] | None = None,
+    paragraphs: list[str] | None = None,
+    targets: dict[tuple[str, str], str] | None = None,
+) -> list[str]:
+    """Every invariant of a print PDF (or a PDF/A); with what the source says
+    (its headings, its paragraphs, the words of its link targets) the checks
+    that compare with it."""
     from .pdfua_check import check
 
     with Pdf(path) as pdf:
@@ -806,5 +840,7 @@ def pdf_problems(path: Path, headings: list[str] | None = None, paragraphs: list
         )
         if paragraphs:
             problems += reading_order(pdf, paragraphs)
+        if targets:
+            problems += link_targets(pdf, targets)
     problems += [f"PDF/UA checker: {rule}" for rule in check(path)]
     return [f"{path.name}: {p}" for p in problems]

@@ -62,7 +62,7 @@ def problems(project: generated.Project, root: Path, browser: Browser) -> list[s
         return [*found, f"the build failed: {done.stderr.strip()[-2000:]}"]
     out = root / "dist"
     pdf = out / f"{project.slug}.pdf"
-    found += invariants.pdf_problems(pdf, project.headings, project.paragraphs)
+    found += invariants.pdf_problems(pdf, project.headings, project.paragraphs, project.targets)
     found += invariants.pdf_problems(out / f"{project.slug}-pdfa.pdf")
     found += [
         f"note {n} is called on page {c} but printed on page {p}" for n, (c, p) in notes_on_their_pages(pdf).items()
