@@ -500,6 +500,21 @@ def link_targets(pdf: Pdf, targets: dict[tuple[str, str], str]) -> list[str]:
     return problems
 
 
+def notes_on_call_pages(path: Path) -> list[str]:
+    """Every page prints the notes whose calls it holds, and no other: read
+    from the page's text (``tests/outputs.py``: the calls set small in the
+    apparatus colour, the notes' numbers hanging at the foot). Page by page, so
+    a course reader's notes, numbered again in each reading, are told apart."""
+    from . import outputs
+
+    problems = []
+    for number, page in enumerate(outputs.pdf_pages(path), 1):
+        calls, notes = sorted(page["calls"]), sorted(page["notes"])
+        if calls != notes:
+            problems.append(f"page {number}: calls {calls}, notes {notes}")
+    return problems
+
+
 def described_links(pdf: Pdf) -> list[str]:
     """Every link has a description of words, not a bare ", page 5"."""
     return [

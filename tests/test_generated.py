@@ -28,7 +28,6 @@ from hypothesis import HealthCheck, Phase, given, settings
 from . import generated, invariants
 from .cdp import Browser
 from .conftest import ROOT
-from .test_pagination import notes_on_their_pages
 
 #: Examples of each test in the default run, and with ``--slow``.
 DEFAULT_EXAMPLES = 2
@@ -64,9 +63,7 @@ def problems(project: generated.Project, root: Path, browser: Browser) -> list[s
     pdf = out / f"{project.slug}.pdf"
     found += invariants.pdf_problems(pdf, project.headings, project.paragraphs, project.targets)
     found += invariants.pdf_problems(out / f"{project.slug}-pdfa.pdf")
-    found += [
-        f"note {n} is called on page {c} but printed on page {p}" for n, (c, p) in notes_on_their_pages(pdf).items()
-    ]
+    found += invariants.notes_on_call_pages(pdf)
     if (out / f"{project.slug}.permissions.csv").exists():
         found += invariants.permissions(out, project.slug)
     epub = out / f"{project.slug}.epub"
