@@ -278,11 +278,12 @@ def _paragraph(draw, notes: _Notes, targets: list[str], bib_keys: list[str], sec
 
 
 @st.composite
-def tables(draw, number: int, used: set[str]) -> Table:
+def tables(draw, number: int, used: set[str], rich: bool = False) -> Table:
     caption_in_div = draw(st.booleans())
+    rows = (70, 12, 5, 2) if rich else (2, 5, 12, 70)  # 70 rows break over pages: the header repeats
     return Table(
         id=f"table-{number}",
-        rows=draw(st.sampled_from((2, 5, 12, 70))),  # 70 rows break over pages: the header repeats
+        rows=draw(st.sampled_from(rows)),
         caption_in_div=caption_in_div,
         caption=_title(draw, used, 2, 6),
         call=caption_in_div and draw(st.booleans()),
@@ -292,10 +293,13 @@ def tables(draw, number: int, used: set[str]) -> Table:
 
 
 @st.composite
-def works(draw, slug: str, uuid_tail: int, used: set[str]) -> Work:
+def works(draw, slug: str, uuid_tail: int, used: set[str], rich: bool = False) -> Work:
+    """A work; ``rich``: one that holds every kind of thing at least once (a
+    table long enough to break, a document, two sections, a heading), so that
+    even Hypothesis' simplest example of it exercises them all."""
     notes = _Notes()
     bib_keys = list(BIB_KEYS)
-    table_list = [draw(tables(n, used)) for n in range(1, draw(st.integers(0, 2)) + 1)]
+    table_list = [draw(tables(n, used, rich)) for n in range(1, draw(st.integers(int(rich), 2)) + 1)]
     documents = [
         Document(
             n,
@@ -303,9 +307,9 @@ def works(draw, slug: str, uuid_tail: int, used: set[str]) -> Work:
             f"19{draw(st.integers(50, 89))}-0{draw(st.integers(1, 9))}-1{draw(st.integers(0, 9))}",
             [" ".join(_words(draw, 5, 60)).capitalize() + "." for _ in range(draw(st.integers(1, 4)))],
         )
-        for n in range(1, draw(st.integers(0, 2)) + 1)
+        for n in range(1, draw(st.integers(int(rich), 2)) + 1)
     ]
-    count = draw(st.integers(1, 3))
+    count = draw(st.integers(1 + int(rich), 3))
     stems = [f"0{n}-{'-'.join(_words(draw, 1, 2))}" for n in range(1, count + 1)]
     anchors = iter(range(1, 1000))
     targets = stems + [t.id for t in table_list] + [f"document-{d.number}" for d in documents]
@@ -315,8 +319,9 @@ def works(draw, slug: str, uuid_tail: int, used: set[str]) -> Work:
         title = _title(draw, used)
         blocks, paragraphs, headings, section_notes, anchors_of = [], [], [], [], {}
         level = 1
-        for _ in range(draw(st.integers(1, 5))):
-            kind = draw(st.integers(0, 5))
+        first = [2, 0, 1, 2] if rich else []  # a paragraph, a heading, a table, a paragraph
+        for number in range(draw(st.integers(len(first) or 1, 5))):
+            kind = first[number] if number < len(first) else draw(st.integers(0, 5))
             if kind == 0:
                 # ## … ##### print as h3 … h6; a heading goes at most one level deeper
                 # than the one before it (a skipped level is the author's fault, not a layout's)
@@ -348,19 +353,26 @@ def works(draw, slug: str, uuid_tail: int, used: set[str]) -> Work:
 
 
 @st.composite
-def pdf_readings(draw) -> PdfReading:
+def pdf_readings(draw, makers: tuple[str, ...] = ("weasyprint", "weasyprint-tagged", "chromium")) -> PdfReading:
     pages = draw(st.integers(1, 4))
     first = draw(st.integers(1, pages))
     last = draw(st.integers(first, pages))
-    return PdfReading(draw(st.sampled_from(("weasyprint", "weasyprint-tagged", "chromium"))), pages, first, last, "")
+    return PdfReading(draw(st.sampled_from(makers)), pages, first, last, "")
+
+
+#: The readings of a rich reader, before any drawn: every kind, and a PDF by each maker.
+RICH_READINGS = ("pdf:chromium", "excerpt", "documents", "pdf:weasyprint-tagged")
 
 
 @st.composite
-def readers(draw, work_list: list[Work], used: set[str]) -> Reader:
+def readers(draw, work_list: list[Work], used: set[str], rich: bool = False) -> Reader:
+    """A course reader of the works; ``rich``: one with a reading of every kind."""
     readings = []
-    for _ in range(draw(st.integers(1, 4))):
+    first = RICH_READINGS if rich else ()
+    for number in range(len(first) if rich else draw(st.integers(1, 4))):
         work = draw(st.sampled_from(work_list))
-        kind = draw(st.sampled_from(("whole", "excerpt", "documents", "pdf")))
+        kind = first[number] if number < len(first) else draw(st.sampled_from(("whole", "excerpt", "documents", "pdf")))
+        kind, _, maker = kind.partition(":")
         if kind == "excerpt":
             stems = [s.stem for s in work.sections]
             chosen = draw(st.lists(st.sampled_from(stems), min_size=1, max_size=len(stems), unique=True))
@@ -369,7 +381,7 @@ def readers(draw, work_list: list[Work], used: set[str]) -> Reader:
             number = draw(st.sampled_from([d.number for d in work.documents]))
             readings.append(Reading(work.slug, sections=[], documents=[number], title=_title(draw, used, 2, 5)))
         elif kind == "pdf":
-            reading = draw(pdf_readings())
+            reading = draw(pdf_readings((maker,) if maker else ("weasyprint", "weasyprint-tagged", "chromium")))
             reading.title = _title(draw, used, 2, 5)
             readings.append(Reading(pdf=reading))
         else:
@@ -377,23 +389,25 @@ def readers(draw, work_list: list[Work], used: set[str]) -> Reader:
     return Reader(
         "generated-reader",
         _title(draw, used, 2, 5),
-        draw(st.booleans()),
+        rich or draw(st.booleans()),
         " ".join(_words(draw, 5, 40)).capitalize() + ".",
         readings,
     )
 
 
 @st.composite
-def projects(draw, reader: bool | None = None) -> Project:
-    """A project: one or two works, and (``reader`` True, or as drawn) a reader of them."""
+def projects(draw, reader: bool | None = None, rich: bool = False, papers: tuple[str, ...] = PAPERS) -> Project:
+    """A project: one or two works (one when ``rich``), and (``reader`` True,
+    or as drawn) a reader of them, on one of ``papers`` (the first is the
+    simplest example's)."""
     used: set[str] = set()
-    count = draw(st.integers(1, 2))
-    work_list = [draw(works(f"work{n}", n, used)) for n in range(1, count + 1)]
+    count = 1 if rich else draw(st.integers(1, 2))
+    work_list = [draw(works(f"work{n}", n, used, rich)) for n in range(1, count + 1)]
     with_reader = draw(st.booleans()) if reader is None else reader
     return Project(
         work_list,
-        draw(readers(work_list, used)) if with_reader else None,
-        draw(st.sampled_from(PAPERS)),
+        draw(readers(work_list, used, rich)) if with_reader else None,
+        draw(st.sampled_from(papers)),
     )
 
 

@@ -87,6 +87,14 @@ def _settings(request: pytest.FixtureRequest) -> settings:
     )
 
 
+def _drawn(request: pytest.FixtureRequest, papers: tuple[str, ...]) -> dict:
+    """The default run draws rich projects (each holds every kind of thing, even
+    the simplest example) on the papers in this order; ``--slow`` draws any."""
+    if request.config.getoption("--slow"):
+        return {}
+    return {"rich": True, "papers": papers}
+
+
 def _check(project: generated.Project, browser: Browser) -> None:
     with tempfile.TemporaryDirectory(prefix="generated-") as folder:
         found = problems(project, Path(folder), browser)
@@ -95,7 +103,7 @@ def _check(project: generated.Project, browser: Browser) -> None:
 
 def test_generated_works(request, browser):
     @_settings(request)
-    @given(generated.projects(reader=False))
+    @given(generated.projects(reader=False, **_drawn(request, ("6x9", "a4", "letter"))))
     def run(project):
         _check(project, browser)
 
@@ -104,7 +112,7 @@ def test_generated_works(request, browser):
 
 def test_generated_readers(request, browser):
     @_settings(request)
-    @given(generated.projects(reader=True))
+    @given(generated.projects(reader=True, **_drawn(request, ("letter", "a4", "6x9"))))
     def run(project):
         _check(project, browser)
 
