@@ -9,9 +9,10 @@ to sections, tables, notes and documents, foreign-language spans and headings
 at every level; and, as often, a course reader of excerpts, whole works,
 documents as readings and PDF readings (made by WeasyPrint, tagged or not, or
 by Chromium's print-to-PDF); on Letter, A4 or 6 × 9 in. ``write`` puts it on
-disk with the project's real templates; ``expected`` gives what the source
-says (its headings, its paragraphs' words in order) for ``tests/invariants.py``
-to compare with what the outputs read.
+disk with the project's real templates; the project says what its source says
+(``headings``, ``paragraphs``: their words in order, ``targets``: the words of
+each element a link may lead to) for ``tests/invariants.py`` to compare with
+what the outputs read.
 """
 
 from __future__ import annotations
