@@ -61,8 +61,9 @@ def problems(project: generated.Project, root: Path, browser: Browser) -> list[s
         return [*found, f"the build failed: {done.stderr.strip()[-2000:]}"]
     out = root / "dist"
     pdf = out / f"{project.slug}.pdf"
-    found += invariants.pdf_problems(pdf, project.headings, project.paragraphs, project.targets)
-    found += invariants.pdf_problems(out / f"{project.slug}-pdfa.pdf")
+    claimed = "[pdf.untagged]" not in done.stderr  # a volume with an untagged reading claims nothing, and says so
+    found += invariants.pdf_problems(pdf, project.headings, project.paragraphs, project.targets, claimed)
+    found += invariants.pdf_problems(out / f"{project.slug}-pdfa.pdf", claimed=claimed)
     found += invariants.notes_on_call_pages(pdf)
     if (out / f"{project.slug}.permissions.csv").exists():
         found += invariants.permissions(out, project.slug)
