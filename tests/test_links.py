@@ -23,7 +23,7 @@ import pytest
 from edition.layout.engine import lay_out
 from edition.layout.preflight import preflight
 from edition.outputs.checks import pdfua as pdfua_check
-from edition.pipeline import Options, build_date
+from edition.pipeline import Options, build_date, run
 from edition.read.work import read_work
 from edition.render.body import environment
 from edition.render.print_html import print_html
@@ -201,3 +201,19 @@ def test_page_breaks_are_read_before_named_elements_in_valid_places():
     assert etree.QName(following["page-5"]).localname == "nav"
     assert following["page-4"] is None  # the last thing of the description "First."
     assert [etree.QName(e).localname for e in root.find(".//x:nav", ns)] == ["h1", "ol"]
+
+
+# -- found by the generated works (tests/test_generated.py), shrunk by hand ----------
+
+
+def test_a_space_between_a_note_call_and_a_link_is_read(tmp_path):
+    """ "… neutral republic[^5] [congress reform](#…) market" was read
+    "republiccongress": WeasyPrint draws no glyph for a box that is only a
+    space (here between the call and the link), so the structure tree lost it."""
+    body = "Neutral republic[^1] [congress reform](#02-two) market.\n\n[^1]: A note.\n"
+    project = make_project(
+        tmp_path, sections={"01-one.md": section(body), "02-two.md": section("Two.\n", "Two")}, bib=BIB_MIN
+    )
+    run(Options(project=project, out=tmp_path / "dist", formats=("pdf",)))
+    with invariants.Pdf(tmp_path / "dist/test.pdf") as pdf:
+        assert invariants.reading_order(pdf, ["Neutral republic congress reform market."]) == []
