@@ -546,6 +546,7 @@ def make_pdf(reading: PdfReading, browser=None) -> bytes:
     assert browser is not None, "a Chromium PDF reading needs the browser"
     html = f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{reading.title}</title></head>'
     html += f"<body>{pdf_html(reading)}</body></html>"
+    browser.navigate("about:blank")  # an HTML document (the page may hold an EPUB's XHTML, parsed as XML)
     browser.send("Page.setDocumentContent", {"frameId": _frame(browser), "html": html}, session=browser.session)
     data = browser.send(
         "Page.printToPDF", {"generateTaggedPDF": True, "printBackground": False}, session=browser.session
