@@ -692,10 +692,22 @@ def table_headers(pdf: Pdf) -> list[str]:
         if "/ID" in cell.obj and index.get(str(cell.obj.ID)) != cell.obj.objgen:
             problems.append(f"header cell {name!r}: its ID {str(cell.obj.ID)!r} is not in the ID tree")
     for cell in (e for e in pdf.elements if e.role == "TD"):
-        for header in (cell.obj.get("/A") or {}).get("/Headers") or []:
+        for header in _attributes(cell.obj).get("/Headers") or []:
             if str(header) not in index:
                 problems.append(f"a data cell names the header {str(header)!r}, which is not in the ID tree")
     return problems
+
+
+def _attributes(obj: pikepdf.Dictionary) -> dict:
+    """An element's ``/A``: a dictionary, or an array of them (as Chromium writes)."""
+    value = obj.get("/A")
+    items = value if isinstance(value, pikepdf.Array) else [value] if value is not None else []
+    out: dict = {}
+    for item in items:
+        if isinstance(item, pikepdf.Dictionary):
+            for key, attribute in item.items():
+                out.setdefault(str(key), attribute)
+    return out
 
 
 def contents_read(pdf: Pdf) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
+from edition.cli import main
 from edition.layout.engine import lay_out
 from edition.layout.preflight import preflight
 from edition.outputs.checks import pdfua as pdfua_check
@@ -29,9 +30,9 @@ from edition.render.body import environment
 from edition.render.print_html import print_html
 from edition.resolve.edition import resolve_work, single_work_edition
 
-from . import invariants
+from . import generated, invariants
 from .cdp import Browser
-from .projects import BIB_MIN, make_project, section
+from .projects import BIB_MIN, make_project, reader_head, section
 
 READER = "north-korea-and-the-world"
 BOOKS = ["juche.pdf", "juche-pdfa.pdf", f"{READER}.pdf", f"{READER}-pdfa.pdf"]
@@ -217,3 +218,18 @@ def test_a_space_between_a_note_call_and_a_link_is_read(tmp_path):
     run(Options(project=project, out=tmp_path / "dist", formats=("pdf",)))
     with invariants.Pdf(tmp_path / "dist/test.pdf") as pdf:
         assert invariants.reading_order(pdf, ["Neutral republic congress reform market."]) == []
+
+
+def test_a_pdf_reading_printed_by_chromium_builds_and_keeps_the_invariants(tmp_path, browser):
+    """Chromium's print-to-PDF tags a header cell with an array of attribute
+    dictionaries (``/A [<</O /Table /Scope /Column>> …]``); the PDF/UA checker
+    read ``/A`` as one dictionary and the build ended in an internal error."""
+    reading = generated.PdfReading("chromium", 1, 1, 1, "A Printed Handout")
+    reader = (
+        reader_head("A Reader")
+        + "bibliography: test.bib\nreadings:\n  - pdf: readings/handout.pdf\n    cite: suh1988\n"
+    )
+    extra = {"readers/r.yaml": reader, "readers/readings/handout.pdf": generated.make_pdf(reading, browser)}
+    project = make_project(tmp_path, bib=BIB_MIN, extra=extra)
+    assert main(["-q", "--out", str(tmp_path / "dist"), "r"], project=project) == 0
+    assert invariants.pdf_problems(tmp_path / "dist/r.pdf") == []

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pikepdf
 
-from edition.outputs.checks.pdfua_read import STANDARD, Element, File
+from edition.outputs.checks.pdfua_read import STANDARD, Element, File, attributes
 
 HEADINGS = {f"H{n}" for n in range(1, 7)}
 LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|\d{3}))?(-[A-Za-z0-9]{5,8}|-\d[A-Za-z0-9]{3})*$")
@@ -194,16 +194,16 @@ def table_headers(f: File) -> bool:
         if any(f.id_index.get(name) != cell.obj.objgen for name, cell in headers.items()):
             return False
         for cell in cells:
-            attrs = cell.obj.get("/A") or {}
+            attrs = attributes(cell.obj)
             if cell.role == "TH" and "/Scope" not in attrs and str(cell.obj.get("/ID", "")) not in _named(cells):
                 return False
-            if cell.role == "TD" and "/Headers" in attrs and any(str(h) not in headers for h in attrs.Headers):
+            if cell.role == "TD" and "/Headers" in attrs and any(str(h) not in headers for h in attrs["/Headers"]):
                 return False
     return True
 
 
 def _named(cells: list[Element]) -> set[str]:
-    return {str(h) for c in cells for h in ((c.obj.get("/A") or {}).get("/Headers") or [])}
+    return {str(h) for c in cells for h in (attributes(c.obj).get("/Headers") or [])}
 
 
 def list_structure(f: File) -> bool:
