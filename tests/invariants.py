@@ -491,8 +491,8 @@ def link_targets(pdf: Pdf, targets: dict[tuple[str, str], str]) -> list[str]:
         wanted = targets.get((work, local))
         if wanted is None:
             continue
-        text = f" {' '.join(words(pdf.body_texts[link.dest_page]))} "
-        if f" {' '.join(words(wanted))} " not in text:
+        text = f" {' '.join(tokens(pdf.body_texts[link.dest_page]))} "
+        if f" {' '.join(tokens(wanted))} " not in text:
             problems.append(
                 f"page {link.page + 1}, link {link.contents!r}: leads to page {link.dest_page + 1}, "
                 f"where {wanted!r} does not stand"
@@ -585,8 +585,8 @@ def _first_page_with(pdf: Pdf, heading: str, start: int) -> int | None:
     """The first page from ``start`` whose text holds the heading, or the
     longest beginning of it (three words at least: a document's contents
     entry joins its label, title and date, which its head sets apart)."""
-    wanted = words(heading)
-    pages = [f" {' '.join(words(text))} " for text in pdf.body_texts]
+    wanted = tokens(heading)
+    pages = [f" {' '.join(tokens(text))} " for text in pdf.body_texts]
     for length in range(len(wanted), min(3, len(wanted)) - 1, -1):
         prefix = f" {' '.join(wanted[:length])} "
         found = next((n for n in range(start, len(pages)) if prefix in pages[n]), None)
@@ -748,6 +748,12 @@ def reading_order(pdf: Pdf, paragraphs: list[str]) -> list[str]:
 def words(text: str) -> list[str]:
     """Words without punctuation, for comparing texts read by different means."""
     return re.findall(r"[^\W_]+", text.replace(SOFT_HYPHEN, ""))
+
+
+def tokens(text: str) -> list[str]:
+    """Words and numbers apart, for finding a text on a page: a note's call
+    reads glued to its word in the page's text ("Ocean1")."""
+    return re.findall(r"[^\W\d_]+|\d+", text.replace(SOFT_HYPHEN, ""))
 
 
 # -- the EPUB -----------------------------------------------------------------------
