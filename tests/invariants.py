@@ -154,18 +154,22 @@ class Pdf:
         return out
 
     @cached_property
-    def body_texts(self) -> list[str]:
-        """Each page's text between its running head and its folio, lines
-        joined with spaces and a typesetter's hyphen at a line end undone."""
-        out = []
-        for page in self.plumb.pages:
-            lines = [
+    def body_lines(self) -> list[list[str]]:
+        """Each page's lines of text between its running head and its folio."""
+        return [
+            [
                 line["text"]
                 for line in page.extract_text_lines()
                 if line["top"] >= FURNITURE and line["bottom"] <= page.height - FURNITURE
             ]
-            out.append(normalise(join_lines(lines)))
-        return out
+            for page in self.plumb.pages
+        ]
+
+    @cached_property
+    def body_texts(self) -> list[str]:
+        """Each page's text between its running head and its folio, lines
+        joined with spaces and a typesetter's hyphen at a line end undone."""
+        return [normalise(join_lines(lines)) for lines in self.body_lines]
 
     # -- links ------------------------------------------------------------------
 
@@ -582,16 +586,23 @@ def contents_numbers(pdf: Pdf, headings: dict[str, str] | None = None) -> list[s
 
 
 def _first_page_with(pdf: Pdf, heading: str, start: int) -> int | None:
-    """The first page from ``start`` whose text holds the heading, or the
-    longest beginning of it (three words at least: a document's contents
-    entry joins its label, title and date, which its head sets apart)."""
+    """The first page from ``start`` where the heading is set as lines of its
+    own (one, or a few it wraps onto), or where the beginning of it is (three
+    words at least: a document's contents entry joins its label, title and
+    date, which its head sets on lines apart). Its words in running text ("a
+    decade") or beginning a sentence ("Decade after decade") do not count."""
     wanted = tokens(heading)
-    pages = [f" {' '.join(tokens(text))} " for text in pdf.body_texts]
-    for length in range(len(wanted), min(3, len(wanted)) - 1, -1):
-        prefix = f" {' '.join(wanted[:length])} "
-        found = next((n for n in range(start, len(pages)) if prefix in pages[n]), None)
-        if found is not None:
-            return found
+    for number in range(start, len(pdf.body_lines)):
+        # a margin page marker ("[16]") is set level with the line it marks
+        lines = [tokens(re.sub(r"\[\d+\]", " ", line)) for line in pdf.body_lines[number]]
+        for first in range(len(lines)):
+            run: list[str] = []
+            for line in lines[first : first + 4]:
+                run += line
+                if run == wanted or (len(run) >= 3 and run == wanted[: len(run)] and line is lines[first]):
+                    return number
+                if run != wanted[: len(run)]:
+                    break
     return None
 
 
