@@ -96,25 +96,34 @@ def _drawn(request: pytest.FixtureRequest, papers: tuple[str, ...]) -> dict:
     return {"rich": True, "papers": papers}
 
 
-def _check(project: generated.Project, browser: Browser) -> None:
+#: Projects built by each test of this run (printed at its end: ``-s`` shows it).
+BUILT: dict[str, int] = {}
+
+
+def _check(project: generated.Project, browser: Browser, name: str) -> None:
+    BUILT[name] = BUILT.get(name, 0) + 1
     with tempfile.TemporaryDirectory(prefix="generated-") as folder:
         found = problems(project, Path(folder), browser)
     assert found == [], f"{project.describe()}:\n" + "\n".join(found[:40])
 
 
-def test_generated_works(request, browser):
-    @_settings(request)
-    @given(generated.projects(reader=False, **_drawn(request, ("6x9", "a4", "letter"))))
-    def run(project):
-        _check(project, browser)
+def _run(request: pytest.FixtureRequest, browser: Browser, projects) -> None:
+    name = request.node.name
 
-    run()
+    @_settings(request)
+    @given(projects)
+    def run(project):
+        _check(project, browser, name)
+
+    try:
+        run()
+    finally:
+        print(f"\n{name}: {BUILT.get(name, 0)} generated projects built")
+
+
+def test_generated_works(request, browser):
+    _run(request, browser, generated.projects(reader=False, **_drawn(request, ("6x9", "a4", "letter"))))
 
 
 def test_generated_readers(request, browser):
-    @_settings(request)
-    @given(generated.projects(reader=True, **_drawn(request, ("letter", "a4", "6x9"))))
-    def run(project):
-        _check(project, browser)
-
-    run()
+    _run(request, browser, generated.projects(reader=True, **_drawn(request, ("letter", "a4", "6x9"))))
