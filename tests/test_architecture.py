@@ -11,8 +11,7 @@ from pathlib import Path
 from edition import project as project_facts
 from edition.cli import main
 
-from .conftest import ROOT
-from .projects import BIB_MIN, make_project, section
+from .projects import BIB_MIN, ROOT, make_project, section
 
 LINT = [
     sys.executable,

@@ -14,7 +14,8 @@ from edition.cli import main
 from edition.commands.extract import embedded_files
 
 from . import pdfa_check
-from .conftest import ROOT, build_into
+from .builds import build_into
+from .projects import ROOT
 
 
 @pytest.fixture(scope="module")

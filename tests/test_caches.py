@@ -13,33 +13,11 @@ import os
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from edition.cli import main
 from edition.infra import cache, fingerprints
 
-from .projects import BIB_MIN, make_project, reader_head, section
-
-READER = (
-    reader_head("A Test Reader")
-    + """introduction: Read the test work first.
-readings:
-  - work: test
-"""
-)
-TEXT = (
-    "Opening words of the test.[^1] A second sentence.\n\n"
-    "::: {.table #t}\nTABLE: Diplomatic relations\n:::\n\n"
-    "![A square](square.png)\n\n"
-    "[^1]: [@suh1988, 12]\n"
-)
-TABLE_YAML = "columns:\n  year: integer\n  country: text\n"
-
-
-def _png(colour: str) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), colour).save(out, format="PNG")
-    return out.getvalue()
+from .projects import BIB_MIN, make_project, pdf_project, png, project_with_every_input, section
 
 
 @pytest.fixture(autouse=True)
@@ -49,20 +27,6 @@ def own_secret(tmp_path, monkeypatch):
     cache.secret.cache_clear()
     yield
     cache.secret.cache_clear()
-
-
-def project_with_every_input(root: Path) -> Path:
-    return make_project(
-        root,
-        sections={"01-one.md": section(TEXT)},
-        bib=BIB_MIN,
-        extra={
-            "content/test/tables/t.csv": "year,country\n1971,Malta\n1972,Chile\n",
-            "content/test/tables/t.yaml": TABLE_YAML,
-            "content/test/text/square.png": _png("red"),
-            "readers/r.yaml": READER,
-        },
-    )
 
 
 def build(project: Path, out: Path, *args: str) -> dict[str, bytes]:
@@ -91,14 +55,14 @@ EDITS = {
     "a template": lambda p: edit(p / "templates/body/blocks.html", ">Bibliography</h2>", ">Works Cited</h2>"),
     "a CSS file": lambda p: _append(p / "templates/base.css", "\np { letter-spacing: 0.02em; }\n"),
     "a reader file": lambda p: edit(p / "readers/r.yaml", "Read the test work first.", "Read it twice."),
-    "an image": lambda p: (p / "content/test/text/square.png").write_bytes(_png("blue")),
+    "an image": lambda p: (p / "content/test/text/square.png").write_bytes(png(colour="blue")),
 }
 
 
-def test_every_edited_input_gives_the_bytes_of_a_build_without_cache(tmp_path):
-    project = project_with_every_input(tmp_path / "project")
+def test_every_edited_input_gives_the_bytes_of_a_build_without_cache(tmp_path, warm_project, every_input_built):
+    project = warm_project  # built once, its cache kept: the first build of the edits below
     cached = tmp_path / "cached"
-    before = build(project, cached)
+    before = every_input_built.outputs
     assert sorted(before) == [
         "r-pdfa.pdf",
         "r.epub",
@@ -124,9 +88,10 @@ def test_every_edited_input_gives_the_bytes_of_a_build_without_cache(tmp_path):
         before = after
 
 
-def test_an_epub_alone_takes_the_page_list_from_the_cached_layout_until_an_input_changes(tmp_path, capsys):
-    project = project_with_every_input(tmp_path / "project")
-    full = build(project, tmp_path / "full")
+def test_an_epub_alone_takes_the_page_list_from_the_cached_layout_until_an_input_changes(
+    tmp_path, capsys, warm_project, every_input_built
+):
+    project, full = warm_project, every_input_built.outputs
     capsys.readouterr()
     assert main(["--force", "--format", "epub", "--out", str(tmp_path / "epub"), "test"], project=project) == 0
     said = capsys.readouterr().err
@@ -146,9 +111,8 @@ def test_an_epub_alone_takes_the_page_list_from_the_cached_layout_until_an_input
     assert "cached print layout" not in capsys.readouterr().err
 
 
-def test_a_paragraph_edit_runs_no_pandoc_and_a_note_edit_does(tmp_path, monkeypatch):
-    project = project_with_every_input(tmp_path / "project")
-    build(project, tmp_path / "dist", "--format", "epub", "test")
+def test_a_paragraph_edit_runs_no_pandoc_and_a_note_edit_does(tmp_path, monkeypatch, warm_project):
+    project = warm_project  # its cache holds the Pandoc runs of the inputs as they are
     runs: list[str] = []
     real = fingerprints.pandoc_path
     monkeypatch.setattr(fingerprints, "pandoc_path", lambda: runs.append("pandoc") or real())
@@ -168,10 +132,8 @@ def _entries(project: Path) -> list[Path]:
     return sorted(p for p in (project / ".edition-cache").rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def test_damaged_entries_are_misses(tmp_path):
-    project = project_with_every_input(tmp_path / "project")
-    clean = build(project, tmp_path / "clean", "--no-cache")
-    build(project, tmp_path / "cached")
+def test_damaged_entries_are_misses(tmp_path, warm_project, every_input_built):
+    project, clean = warm_project, every_input_built.clean
     entries = _entries(project)
     assert len(entries) >= 6
     damage = [
@@ -189,12 +151,10 @@ def test_damaged_entries_are_misses(tmp_path):
     assert build(project, tmp_path / "cached") == clean  # and again, from what it kept anew
 
 
-def test_entries_from_a_stranger_are_misses(tmp_path):
+def test_entries_from_a_stranger_are_misses(tmp_path, warm_project, every_input_built):
     """A cache folder that came with the project (written with another secret,
     here with payloads that would change the outputs) is never read."""
-    project = project_with_every_input(tmp_path / "project")
-    clean = build(project, tmp_path / "clean", "--no-cache")
-    build(project, tmp_path / "cached")
+    project, clean = warm_project, every_input_built.clean
     stranger = cache.Cache(project / ".edition-cache", b"s" * 32)
     mine = cache.Cache(project / ".edition-cache", cache.secret())
     for entry in _entries(project):
@@ -205,11 +165,9 @@ def test_entries_from_a_stranger_are_misses(tmp_path):
     assert build(project, tmp_path / "cached") == clean
 
 
-def test_entries_of_the_wrong_shape_are_misses(tmp_path):
+def test_entries_of_the_wrong_shape_are_misses(tmp_path, warm_project, every_input_built):
     """Even with the right secret, a value that is not what the step stores is a miss."""
-    project = project_with_every_input(tmp_path / "project")
-    clean = build(project, tmp_path / "clean", "--no-cache")
-    build(project, tmp_path / "cached")
+    project, clean = warm_project, every_input_built.clean
     mine = cache.Cache(project / ".edition-cache", cache.secret())
     for entry in _entries(project):
         kind, key = entry.parent.parent.name, entry.name
@@ -260,15 +218,14 @@ def test_no_secret_of_the_users_own_means_no_cache(tmp_path):
         assert store is None
 
 
-def test_another_pandoc_is_another_result(tmp_path, monkeypatch):
+def test_another_pandoc_is_another_result(tmp_path, monkeypatch, warm_project):
     """pypandoc may run a system Pandoc (``PATH``, ``PYPANDOC_PANDOC``) rather than
     the bundled one: a run cached with one Pandoc is never the output of another."""
     import pypandoc
 
     from edition.read import bibliography
 
-    project = project_with_every_input(tmp_path / "project")
-    build(project, tmp_path / "cached", "--format", "epub", "test")
+    project = warm_project  # its cache holds the bundled Pandoc's runs
     other = tmp_path / "other-pandoc"
     other.write_text(f"#!/bin/sh\n'{pypandoc.get_pandoc_path()}' \"$@\" | sed 's/Columbia/Kolumbia/g'\n")
     other.chmod(0o755)
@@ -332,7 +289,6 @@ def test_an_epub_alone_after_a_pdf_reading_is_turned_follows_the_new_pdf(tmp_pat
     same PDF with its pages turned (/Rotate: the same words, another scale in
     the permissions table) is another layout, never the cached one."""
     from . import pdfs
-    from .test_pdf_readings import pdf_project
 
     sizes = [(612, 792), (612, 792)]
     project = pdf_project(tmp_path / "project", {"scan.pdf": pdfs.scan(sizes)})
@@ -385,13 +341,12 @@ def test_a_cache_folder_of_another_user_is_not_used(tmp_path):
     assert not (folder / "kind" / fingerprints.key("mine")[:2]).exists()
 
 
-def test_a_layout_entry_of_the_wrong_shape_is_a_miss_for_an_epub_alone(tmp_path):
+def test_a_layout_entry_of_the_wrong_shape_is_a_miss_for_an_epub_alone(tmp_path, warm_project):
     """Even with the right secret, a print-layout entry whose preflight report is
     not a report is a miss: the EPUB is built as without cache, never a crash."""
     import json
 
-    project = project_with_every_input(tmp_path / "project")
-    build(project, tmp_path / "full")
+    project = warm_project
     clean = build(project, tmp_path / "clean", "--no-cache", "--format", "epub", "test")
     mine = cache.Cache(project / ".edition-cache", cache.secret())
     entries = [e for e in _entries(project) if e.parent.parent.name == "print-layout"]
@@ -403,14 +358,13 @@ def test_a_layout_entry_of_the_wrong_shape_is_a_miss_for_an_epub_alone(tmp_path)
     assert build(project, tmp_path / "epub", "--format", "epub", "test") == clean
 
 
-def test_other_tools_are_another_layout(tmp_path, monkeypatch, capsys):
+def test_other_tools_are_another_layout(tmp_path, monkeypatch, capsys, warm_project):
     """Another WeasyPrint (its version is in every key) or another Pango or
     HarfBuzz under it (Debian's, upgraded apart from it) may break lines
     elsewhere: an EPUB alone then lays out again, never takes the cached pages."""
     from edition.layout import cache as layoutcache
 
-    project = project_with_every_input(tmp_path / "project")
-    build(project, tmp_path / "full")
+    project = warm_project
 
     def epub_alone() -> str:
         capsys.readouterr()
@@ -433,14 +387,13 @@ def test_other_tools_are_another_layout(tmp_path, monkeypatch, capsys):
         fingerprints.code_version.cache_clear()
 
 
-def test_a_loaded_file_that_became_a_pipe_is_a_miss_never_a_wait(tmp_path, capsys):
+def test_a_loaded_file_that_became_a_pipe_is_a_miss_never_a_wait(tmp_path, capsys, warm_project):
     """The layout's entry names the stylesheet it loaded; when that is now a
     named pipe, checking the entry must not open it for reading (that waits
     for a writer forever): a miss, and the layout refuses it as without cache."""
     import signal
 
-    project = project_with_every_input(tmp_path / "project")
-    build(project, tmp_path / "full")
+    project = warm_project
     css = project / "templates/print/print.css"
     css.unlink()
     os.mkfifo(css)

@@ -11,8 +11,8 @@ from edition.diagnostics import CODES
 from edition.layout.engine import note_faults
 from edition.layout.pages import NotePlacement
 
-from .conftest import ROOT
-from .projects import WORK_YAML, make_project, section
+from .builds import cli_epub, relative
+from .projects import ROOT, WORK_YAML, make_project, section
 
 BIB = "@book{suh1988,\n  author = {Suh, Dae-Sook},\n  title = {Kim Il Sung},\n  publisher = {Columbia University Press},\n  date = {1988},\n}\n"
 TEXT = "content/test/text/01-one.md"
@@ -23,14 +23,7 @@ PNG = (
 )
 
 
-def run_build(project, capsys, *args: str) -> tuple[int, list[str]]:
-    code = main(["-q", "--out", str(project / "dist"), "--format", "epub", *args], project=project)
-    err = capsys.readouterr().err.strip().splitlines()
-    return code, [line for line in err if not line.startswith("build failed")]
-
-
-def relative(lines: list[str], project) -> list[str]:
-    return [line.replace(str(project) + "/", "") for line in lines]
+run_build = cli_epub
 
 
 CASES = {

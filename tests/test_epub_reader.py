@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from . import outputs
-from .conftest import build_into
-from .projects import BIB_MIN, make_project, section
+from .projects import BIB_MIN, make_project, png, section
 
 TEXT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "caption"}
 
 
-def assert_markers_match_pages(pdf: Path, epub: Path, pdf_reading_pages: set[int] = frozenset()) -> None:
-    """Each page's marker stands before the page's first word; on a page of a
-    PDF reading (whose words the e-book does not have), before its entry in the
-    reading's list of print pages."""
-    firsts = outputs.pdf_page_first_words(pdf)
-    starts = outputs.epub_page_starts(epub)
-    assert sorted(starts) == list(range(1, len(firsts) + 1)), "a page has no marker"
-    for page, pdf_word in enumerate(firsts, 1):
-        if page in pdf_reading_pages:
-            assert starts[page] == "Print", f"page {page} of a PDF reading: marker before {starts[page]!r}"
-            continue
-        if not pdf_word:  # a blank page: its marker stands with the next page's
-            assert starts[page] == starts[page + 1], f"blank page {page}"
-            continue
-        fragment = pdf_word.removesuffix("\u2010")  # a word hyphenated at the end of the page's first line
-        assert starts[page].startswith(fragment), (
-            f"page {page}: PDF begins {pdf_word!r}, EPUB marker before {starts[page]!r}"
-        )
+assert_markers_match_pages = outputs.assert_markers_match_pages
 
 
 def test_each_marker_precedes_the_first_word_of_its_pdf_page(built):
@@ -80,11 +61,6 @@ def test_page_source_metadata(built):
     assert {"printPageNumbers", "pageNavigation", "pageBreakMarkers", "tableOfContents"} <= features
 
 
-@pytest.fixture(scope="module")
-def a4(tmp_path_factory):
-    return build_into(tmp_path_factory.mktemp("a4"), formats=("pdf", "epub"), paper="a4")
-
-
 def test_a4_epub_follows_the_a4_pages(a4, built):
     assert_markers_match_pages(a4.pdf, a4.epub)
     assert outputs.epub_page_starts(a4.epub) != outputs.epub_page_starts(built.epub)
@@ -113,16 +89,6 @@ def test_accessibility_metadata_of_the_paper(built):
     )
 
 
-def _png() -> bytes:
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), "red").save(out, format="PNG")
-    return out.getvalue()
-
-
 @pytest.mark.parametrize("alt", ["A red square", ""])
 def test_alternative_text_follows_the_images(tmp_path, alt):
     """An image has alt text (an image without is refused, md.alt-text), and the
@@ -131,7 +97,7 @@ def test_alternative_text_follows_the_images(tmp_path, alt):
 
     body = section(f"A figure:\n\n![{alt}](square.png)\n")
     project = make_project(
-        tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra={"content/test/text/square.png": _png()}
+        tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra={"content/test/text/square.png": png(4, 4, "red")}
     )
     status = main(["-q", "--out", str(tmp_path / "dist"), "--format", "epub"], project=project)
     if not alt:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from . import outputs, transcript
-from .conftest import ROOT, SOURCE
+from .projects import ROOT, SOURCE
 
 REGISTER = ROOT / "content" / "juche" / "editorial-register.yaml"
 

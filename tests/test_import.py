@@ -29,7 +29,7 @@ from edition.read import bibliography
 
 from . import manuscripts, outputs
 from .bounded import run_bounded
-from .conftest import ROOT
+from .projects import ROOT
 
 #: The Markdown the Pandoc-written manuscripts are made from.
 PANDOC_SOURCE = """\

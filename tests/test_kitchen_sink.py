@@ -7,9 +7,7 @@ scripts); the checks here hold for whatever it contains.
 
 from __future__ import annotations
 
-import logging
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -19,73 +17,14 @@ from lxml import etree, html
 
 from edition.infra.fingerprints import pandoc_path
 from edition.outputs.checks import epubcheck as checks
-from edition.pipeline import Options, run
 
 from . import outputs, pdfa_check
-from .conftest import ROOT
-from .test_pagination import notes_on_their_pages
 
-SINK = ROOT / "tests" / "kitchen-sink"
 SLUG = "kitchen-sink"
-XHTML = "{http://www.w3.org/1999/xhtml}"
+XHTML = outputs.XHTML
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 
-#: The syntax of a construct that was not rendered, as it would show in an
-#: output's text. None of it may appear in the PDF's or the EPUB's text.
-RAW_SYNTAX = {
-    "citation": r"@\w|\[-?@",
-    "note": r"\[\^|\^\[",
-    "attributes": r"\{[#.-][^}]*\}|\]\{",
-    "pipe table or line block": r"\|",
-    "grid table": r"\+[-=:]{3,}|[-=]{3,}\+",
-    "rule": r"(?m)^\s*(?:-{3,}|(?:\*\s*){3,}|_{3,})\s*$",
-    "heading": r"(?m)^\s*#{1,6}\s",
-    "image": r"!\[",
-    "link": r"\]\(|\]\[",
-    "comment": r"<!--|-->",
-    "fenced div or code": r":::|```|~~~",
-    "strikeout": r"~~",
-    "subscript or superscript": r"\^\w+\^|~\w+~",
-    "emphasis": r"\*\*|__|(?<![\w.])\*\w|\w\*(?![\w*])",
-    "code span": r"`",
-    "table caption": r"(?m)^\s*Table:",
-    "definition": r"(?m)^\s*[:~]\s",
-    # TeX math as Pandoc reads it: "$20 and $30" is money, "$x$" is math
-    "TeX": r"\$\$|\$(?=[^\s$])[^$\n]*(?<=[^\s$])\$(?!\d)|\\[A-Za-z]",
-}
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@pytest.fixture(scope="module")
-def sink(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The kitchen sink built once: its project folder, outputs and warnings."""
-    project = tmp_path_factory.mktemp("kitchen-sink") / "project"
-    shutil.copytree(SINK, project)
-    shutil.copytree(ROOT / "templates", project / "templates")
-    capture = _Capture()
-    logger = logging.getLogger("edition")
-    logger.addHandler(capture)
-    try:
-        result = run(Options(project=project, out=project / "dist", slugs=(SLUG,)))
-    finally:
-        logger.removeHandler(capture)
-    dist = project / "dist"
-    return {
-        "project": project,
-        "result": result,
-        "warnings": [r.getMessage() for r in capture.records],
-        "pdf": dist / f"{SLUG}.pdf",
-        "pdfa": dist / f"{SLUG}-pdfa.pdf",
-        "epub": dist / f"{SLUG}.epub",
-    }
+RAW_SYNTAX = outputs.RAW_SYNTAX
 
 
 @pytest.fixture(scope="module")
@@ -98,26 +37,6 @@ def pdf_text(sink) -> list[str]:
 @pytest.fixture(scope="module")
 def epub_docs(sink) -> dict[str, etree._Element]:
     return {name: etree.fromstring(data) for name, data in outputs.epub_spine(sink["epub"])}
-
-
-def _text(element: etree._Element) -> str:
-    """An element's text in reading order, a line break around each block."""
-    parts: list[str] = []
-
-    def visit(node: etree._Element) -> None:
-        block = isinstance(node.tag, str) and etree.QName(node).localname in outputs.BLOCKS
-        if block:
-            parts.append("\n")
-        parts.append(node.text or "")
-        for child in node:
-            if isinstance(child.tag, str):
-                visit(child)
-            parts.append(child.tail or "")
-        if block:
-            parts.append("\n")
-
-    visit(element)
-    return "".join(parts)
 
 
 def test_it_builds_without_a_warning(sink):
@@ -144,7 +63,7 @@ def test_every_note_is_on_its_calls_page(sink):
     notes = sorted(n for p in pages for n in p["notes"])
     assert notes == list(range(1, len(notes) + 1)) and len(notes) >= 17
     assert sorted(n for p in pages for n in p["calls"]) == notes
-    assert notes_on_their_pages(sink["pdf"]) == {}
+    assert outputs.notes_on_their_pages(sink["pdf"]) == {}
 
 
 @pytest.mark.parametrize("construct", sorted(RAW_SYNTAX))
@@ -160,7 +79,7 @@ def test_no_raw_syntax_in_the_epub(epub_docs, construct):
     found = [
         (name, m.group(0))
         for name, root in epub_docs.items()
-        for m in re.finditer(RAW_SYNTAX[construct], _text(root.find(f"{XHTML}body")))
+        for m in re.finditer(RAW_SYNTAX[construct], outputs.block_text(root.find(f"{XHTML}body")))
     ]
     assert found == [], f"{construct} syntax printed in the EPUB"
 
@@ -371,7 +290,7 @@ def test_figure_lists_verse_and_definitions(epub_docs):
     assert figure.find(f"{XHTML}img").get("alt") == "A map of the places named in this section"
     assert "".join(figure.find(f"{XHTML}figcaption").itertext()) == "A map of the places named in this section"
     verse = doc.find(f".//{XHTML}div[@class='line-block']")
-    lines = [line.strip() for line in _text(verse).split("\n") if line.strip()]
+    lines = [line.strip() for line in outputs.block_text(verse).split("\n") if line.strip()]
     assert lines[0] == "The mountains and the rivers of the land,"
     assert "".join(verse.itertext()).count("\u00a0") == 4  # the indented line keeps its indent
     structure = epub_docs[f"{SLUG}-02-structure.xhtml"]
@@ -441,7 +360,7 @@ def test_every_script_reads_back_from_the_pdf(sink, name):
 def test_every_script_is_in_the_epub_with_its_language(epub_docs, name):
     lang, sample = SCRIPT_SAMPLES[name]
     spans = [
-        _words(_text(e))
+        _words(outputs.block_text(e))
         for doc in epub_docs.values()
         for e in doc.iter()
         if isinstance(e.tag, str)
@@ -458,7 +377,7 @@ def test_the_numeric_table_prints_its_totals_aligned(pdf_text, epub_docs):
     ends = {rows[r].index(v) + len(v) for r, v in (("Ethiopia", "12.50"), ("Madagascar", "8.25"), ("Guinea", "9.40"))}
     assert len(ends) == 1
     assert "30.15" in rows["All"] and "100.0" in rows["All"]
-    epub = " ".join(_words(_text(doc)) for doc in epub_docs.values())
+    epub = " ".join(_words(outputs.block_text(doc)) for doc in epub_docs.values())
     assert "All recipients 30.15 100.0" in epub
 
 
@@ -469,7 +388,7 @@ OTHER = f"{SLUG}-05-other-authors.xhtml"
 
 def test_straight_quotes_print_curly_as_pandoc_prints_them(epub_docs, pdf_text):
     expected = "type \u201cdouble\u201d and \u2018single\u2019 straight quotes, and an author\u2019s apostrophe"
-    assert expected in " ".join(_text(epub_docs[OTHER]).split())
+    assert expected in " ".join(outputs.block_text(epub_docs[OTHER]).split())
     assert expected in " ".join(" ".join(pdf_text).split())
 
 
@@ -525,7 +444,7 @@ def test_column_groups_head_their_columns(epub_docs, pdf_text):
 
 
 def test_an_undated_entry_prints_n_d(epub_docs):
-    text = " ".join(" ".join(_text(d) for d in epub_docs.values()).split())
+    text = " ".join(" ".join(outputs.block_text(d) for d in epub_docs.values()).split())
     assert "Long Live the Friendship of the Peoples,\u201d Leaflet, n.d." in text, text
 
 

@@ -20,8 +20,7 @@ from edition.diagnostics import BuildFailed
 from edition.read.work import read_work
 
 from . import outputs
-from .projects import BIB_MIN, make_project, section
-from .test_kitchen_sink import RAW_SYNTAX, XHTML, _text
+from .projects import BIB_MIN, KITCHEN_SINK, make_project, section
 
 TEXT = "content/test/text/01-one.md"
 
@@ -153,12 +152,6 @@ UNSUPPORTED = {
 }
 
 
-def _png() -> bytes:
-    from .test_kitchen_sink import SINK
-
-    return (SINK / "content/kitchen-sink/text/map.png").read_bytes()
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Every supported construct, one section each, built into a PDF and an EPUB."""
@@ -167,12 +160,17 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict:
         f"{k:02d}-{name}.md": section(body + "\n", title=name)
         for k, (name, (body, _)) in enumerate(sorted(SUPPORTED.items()), 1)
     }
-    project = make_project(root, sections=sections, bib=BIB_MIN, extra={"content/test/text/map.png": _png()})
+    project = make_project(
+        root,
+        sections=sections,
+        bib=BIB_MIN,
+        extra={"content/test/text/map.png": (KITCHEN_SINK / "content/kitchen-sink/text/map.png").read_bytes()},
+    )
     status = main(["-q", "--out", str(root / "dist"), "--format", "pdf", "--format", "epub"], project=project)
     assert status == 0
     pdf = subprocess.run(["pdftotext", str(root / "dist/test.pdf"), "-"], capture_output=True, text=True).stdout
     epub = {
-        name: _text(etree.fromstring(data).find(f"{XHTML}body"))
+        name: outputs.block_text(etree.fromstring(data).find(f"{outputs.XHTML}body"))
         for name, data in outputs.epub_spine(root / "dist/test.epub")
     }
     return {"pdf": pdf, "epub": epub, "sections": sorted(sections)}
@@ -188,7 +186,7 @@ def test_construct_is_rendered_in_the_epub(corpus, name):
     text = corpus["epub"][f"test-{file.removesuffix('.md')}.xhtml"]
     for expected in SUPPORTED[name][1]:
         assert expected in _squash(text), expected
-    for construct, pattern in RAW_SYNTAX.items():
+    for construct, pattern in outputs.RAW_SYNTAX.items():
         if name == "verbatim" and construct == "emphasis":  # the code is "*not emphasis*"
             continue
         assert not re.search(pattern, text), f"{construct} syntax in the EPUB's {name}"
@@ -200,7 +198,7 @@ def test_no_construct_prints_raw_syntax_in_the_pdf(corpus):
         for line in expected:
             assert line.split()[0] in text, (name, line)
     exempt = {"emphasis"}  # the code "*not emphasis*" is text (checked per section in the EPUB)
-    found = {c: re.findall(p, text) for c, p in RAW_SYNTAX.items() if c not in exempt}
+    found = {c: re.findall(p, text) for c, p in outputs.RAW_SYNTAX.items() if c not in exempt}
     assert {c: f for c, f in found.items() if f} == {}
     assert "$20,000 and $30,000" in _squash(text)
 

@@ -7,25 +7,13 @@ import json
 import pytest
 
 from edition.cli import main
-from edition.layout.engine import lay_out
 from edition.layout.preflight import preflight
-from edition.pipeline import Options, build_date
-from edition.read.work import read_work
-from edition.render.body import environment
-from edition.render.print_html import print_html
-from edition.resolve.edition import resolve_work, single_work_edition
 
 from . import outputs, stress
+from .builds import first_layout, typesetting
 from .projects import BIB_MIN, make_project, section
 
-
-def notes_on_their_pages(pdf) -> dict:
-    """Note -> (call page, note page) for every note not on its call's page,
-    read from the PDF's text; a note missing from the PDF shows as None."""
-    pages = outputs.pdf_pages(pdf)
-    calls = {n: i for i, p in enumerate(pages, 1) for n in p["calls"]}
-    notes = {n: i for i, p in enumerate(pages, 1) for n in p["notes"]}
-    return {n: (calls.get(n), notes.get(n)) for n in set(calls) | set(notes) if calls.get(n) != notes.get(n)}
+notes_on_their_pages = outputs.notes_on_their_pages
 
 
 def build_stress(tmp_path, seed: int, notes: int, paper: str) -> tuple[int, object]:
@@ -80,12 +68,7 @@ def _report(tmp_path, body: str, css: str = "", paper: str = "letter"):
     if css:
         sheet = project / "templates/print/print.css"
         sheet.write_text(sheet.read_text() + "\n" + css + "\n")
-    work = resolve_work(read_work(project, "test"))
-    edition = single_work_edition(work)
-    env = environment(project / "templates")
-    options = Options(project=project, out=tmp_path / "dist", paper=paper)
-    document = lay_out(print_html(edition, env, options, build_date(edition)), project)
-    return preflight(document)
+    return preflight(first_layout(typesetting(project, paper=paper, out=tmp_path / "dist")))
 
 
 def test_preflight_finds_notes_off_their_page(tmp_path):
@@ -151,14 +134,7 @@ def test_preflight_finds_an_underfull_page(tmp_path):
     project = make_project(tmp_path, sections={"01-one.md": section(project_body)}, bib=BIB_MIN, extra=extra)
     sheet = project / "templates/print/print.css"
     sheet.write_text(sheet.read_text() + "\n.table-block, table { break-inside: avoid; }\n")
-    work = resolve_work(read_work(project, "test"))
-    edition = single_work_edition(work)
-    document = lay_out(
-        print_html(
-            edition, environment(project / "templates"), Options(project=project, out=tmp_path), build_date(edition)
-        ),
-        project,
-    )
+    document = first_layout(typesetting(project, out=tmp_path))
     assert preflight(document).faults["underfull_pages"]
 
 
@@ -174,13 +150,10 @@ def test_strict_fails_on_preflight_faults(tmp_path, capsys):
     assert not (tmp_path / "strict").exists()
 
 
-def test_press_file_has_bleed_crop_marks_and_cmyk_black(tmp_path, built):
+def test_press_file_has_bleed_crop_marks_and_cmyk_black(built):
     import pikepdf
 
-    from .conftest import build_into
-
-    press = build_into(tmp_path, formats=("pdf",), press=True)
-    path = press.out / "juche-press.pdf"
+    path = built.out / "juche-press.pdf"  # the session's build of the paper writes it too
     with pikepdf.open(path) as pdf:
         page = pdf.pages[2]
         trim = [float(v) for v in page.TrimBox]

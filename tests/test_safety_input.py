@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 import sys
 import zlib
 from collections.abc import Callable
@@ -25,14 +24,14 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from PIL import Image
 
 from edition.cli import main
 from edition.read import sandbox
 
 from . import outputs
 from .bounded import ROOT, build_bounded, killed_by_limit, run_bounded
-from .projects import BIB_MIN, WORK_YAML, make_project, section
+from .builds import cli_epub, diagnostic_lines
+from .projects import BIB_MIN, WORK_YAML, make_project, png, section
 
 TEXT = "content/test/text/01-one.md"
 WORK = "content/test/work.yaml"
@@ -44,14 +43,7 @@ CPU = 30
 Change = Callable[[Path], None] | dict[str, str | bytes]
 
 
-def build(project: Path, capsys, *args: str) -> tuple[int, list[str]]:
-    code = main(["-q", "--out", str(project / "dist"), "--format", "epub", *args], project=project)
-    return code, _lines(capsys.readouterr().err, project)
-
-
-def _lines(err: str, project: Path) -> list[str]:
-    lines = err.strip().splitlines()
-    return [line.replace(str(project) + "/", "") for line in lines if line and not line.startswith("build failed")]
+build = cli_epub
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -72,13 +64,35 @@ def apply(project: Path, change: Change) -> None:
             path.write_text(data, encoding="utf-8")
 
 
-def refused(
-    tmp_path: Path, capsys, change: Change, expected: list[str], bounded: bool = False, **project: object
+@pytest.fixture
+def refused(tmp_path: Path, capsys, valid_project):
+    """``refused(change, expected, bounded=False, fresh=False, **project)``:
+    take a valid project, built (a copy of the session's ``valid_project``;
+    with ``fresh``, made and built here, under the limits the test patched),
+    break it, build again: exit 2, exactly the expected lines, dist/ unchanged,
+    no temporary file left. The project's folder is returned."""
+
+    def check(change: Change, expected: list[str], bounded: bool = False, fresh: bool = False, **project) -> Path:
+        return _refused(tmp_path, capsys, valid_project, change, expected, bounded, fresh, **project)
+
+    return check
+
+
+def _refused(
+    tmp_path: Path,
+    capsys,
+    valid_project,
+    change: Change,
+    expected: list[str],
+    bounded: bool,
+    fresh: bool,
+    **project: object,
 ) -> Path:
-    """Build a valid project, break it, build again: exit 2, exactly the
-    expected lines, dist/ unchanged, no temporary file left."""
-    root = make_project(tmp_path / "project", bib=BIB_MIN, **project)  # type: ignore[arg-type]
-    assert build(root, capsys) == (0, [])
+    if fresh:
+        root = make_project(tmp_path / "project", bib=BIB_MIN, **project)  # type: ignore[arg-type]
+        assert build(root, capsys) == (0, [])
+    else:
+        root = valid_project(tmp_path / "project", **project)
     before = snapshot(root / "dist")
     apply(root, change)
     if bounded:
@@ -86,7 +100,7 @@ def refused(
             root, "-q", "--force", "--format", "epub", "--out", str(root / "dist"), mem_bytes=MEMORY, cpu_seconds=CPU
         )
         assert not killed_by_limit(result), result.stderr[-2000:]
-        status, lines = result.returncode, _lines(result.stderr, root)
+        status, lines = result.returncode, diagnostic_lines(result.stderr, root)
     else:
         status, lines = build(root, capsys, "--force")
     assert lines == expected
@@ -124,24 +138,20 @@ SECRET_BIB = (
 # -- nothing outside the project is read ------------------------------------------------
 
 
-def test_a_bibliography_outside_the_project_is_refused(tmp_path, capsys):
+def test_a_bibliography_outside_the_project_is_refused(refused, tmp_path):
     outside(tmp_path, "secret.bib", SECRET_BIB)
     work = W.replace("bibliography: test.bib", "bibliography: ../../../elsewhere/secret.bib")
     body = section("Text.[^1]\n\n[^1]: [@secret]\n")
     refused(
-        tmp_path,
-        capsys,
         {WORK: work, TEXT: body},
         [f"{WORK}:10: error: bibliography bib/../../../elsewhere/secret.bib is outside the project [resource.refused]"],
     )
 
 
-def test_an_absolute_bibliography_is_refused_inside_the_project_too(tmp_path, capsys):
+def test_an_absolute_bibliography_is_refused_inside_the_project_too(refused, tmp_path, capsys):
     secret = outside(tmp_path, "secret.bib", SECRET_BIB)
     project = tmp_path / "project"
     refused(
-        tmp_path,
-        capsys,
         {WORK: W.replace("bibliography: test.bib", f"bibliography: {secret}")},
         [f"{WORK}:10: error: bibliography '{secret}' is outside the project [resource.refused]"],
     )
@@ -152,11 +162,9 @@ def test_an_absolute_bibliography_is_refused_inside_the_project_too(tmp_path, ca
     )
 
 
-def test_a_hidden_file_is_never_read(tmp_path, capsys):
+def test_a_hidden_file_is_never_read(refused):
     """Another instance: inside the project, but hidden (a .env beside bib/)."""
     refused(
-        tmp_path,
-        capsys,
         {".env": SECRET_BIB, WORK: W.replace("bibliography: test.bib", "bibliography: ../.env")},
         [
             f"{WORK}:10: error: bibliography bib/../.env is hidden (a name in its path starts with '.'); "
@@ -165,14 +173,12 @@ def test_a_hidden_file_is_never_read(tmp_path, capsys):
     )
 
 
-def test_a_work_folder_linked_out_of_the_project_is_refused(tmp_path, capsys):
+def test_a_work_folder_linked_out_of_the_project_is_refused(refused, tmp_path):
     elsewhere = tmp_path / "elsewhere" / "evil"
     make_project(tmp_path / "elsewhere-project", slug="evil", bib=BIB_MIN)
     elsewhere.parent.mkdir(parents=True)
     (tmp_path / "elsewhere-project/content/evil").rename(elsewhere)
     refused(
-        tmp_path,
-        capsys,
         link(elsewhere, "content/evil"),
         [
             f"content/evil: error: the work's folder is a symbolic link to {elsewhere}, "
@@ -185,14 +191,12 @@ def test_a_work_folder_linked_out_of_the_project_is_refused(tmp_path, capsys):
     "name",
     ["content/test/text/02-two.md", "content/test/tables/t.yaml", "content/test/editorial-register.yaml"],
 )
-def test_a_file_linked_out_of_the_project_is_refused(tmp_path, capsys, name):
+def test_a_file_linked_out_of_the_project_is_refused(refused, tmp_path, name):
     """A section, and other instances: a table description (of a table the
     text places: one it does not place is never read), the register."""
     secret = outside(tmp_path, "secret.md", section("A private text.\n"))
     table = {"content/test/tables/t.csv": "a\nx\n", "content/test/tables/t.yaml": "columns: {a: text}\n"}
     refused(
-        tmp_path,
-        capsys,
         link(secret, name),
         [f"{name}: error: this path is a symbolic link to {secret}, outside the project [resource.refused]"],
         sections={"01-one.md": section("::: {.table #t}\nA table\n:::\n")},
@@ -200,11 +204,9 @@ def test_a_file_linked_out_of_the_project_is_refused(tmp_path, capsys, name):
     )
 
 
-def test_a_reader_linked_out_of_the_project_is_refused(tmp_path, capsys):
+def test_a_reader_linked_out_of_the_project_is_refused(refused, tmp_path):
     secret = outside(tmp_path, "reader.yaml", "title: x\n")
     refused(
-        tmp_path,
-        capsys,
         link(secret, "readers/course.yaml"),
         [
             f"readers/course.yaml: error: this path is a symbolic link to {secret}, "
@@ -213,10 +215,8 @@ def test_a_reader_linked_out_of_the_project_is_refused(tmp_path, capsys):
     )
 
 
-def test_a_named_pipe_never_hangs_the_build(tmp_path, capsys):
+def test_a_named_pipe_never_hangs_the_build(refused):
     root = refused(
-        tmp_path,
-        capsys,
         lambda project: os.mkfifo(project / "content/test/text/02-x.md"),
         [
             "content/test/text/02-x.md: error: this path is a named pipe, not a file; "
@@ -227,10 +227,8 @@ def test_a_named_pipe_never_hangs_the_build(tmp_path, capsys):
     assert (root / "content/test/text/02-x.md").is_fifo()
 
 
-def test_a_folder_where_a_file_belongs_is_a_diagnostic(tmp_path, capsys):
+def test_a_folder_where_a_file_belongs_is_a_diagnostic(refused, capsys):
     project = refused(
-        tmp_path,
-        capsys,
         lambda project: (project / "content/test/text/02-dir.md").mkdir(),
         [
             "content/test/text/02-dir.md: error: this path is a folder, not a file; "
@@ -245,7 +243,7 @@ def test_a_folder_where_a_file_belongs_is_a_diagnostic(tmp_path, capsys):
     )
 
 
-def test_an_unreadable_section_is_a_diagnostic(tmp_path, capsys, monkeypatch):
+def test_an_unreadable_section_is_a_diagnostic(refused, monkeypatch):
     """chmod 000 does not stop root, so the refusal the kernel gives is staged."""
     real_open = os.open
 
@@ -256,22 +254,19 @@ def test_an_unreadable_section_is_a_diagnostic(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(sandbox.os, "open", denied)
     refused(
-        tmp_path,
-        capsys,
         {"content/test/text/02-two.md": section("Two.\n", "Two")},
         ["content/test/text/02-two.md: error: this path cannot be read: Permission denied [file.unreadable]"],
+        fresh=True,  # its valid project builds under the patch
     )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
-def test_a_section_without_read_permission_is_a_diagnostic(tmp_path, capsys):
+def test_a_section_without_read_permission_is_a_diagnostic(refused):
     def lock(project: Path) -> None:
         (project / "content/test/text/02-two.md").write_text(section("Two.\n", "Two"))
         (project / "content/test/text/02-two.md").chmod(0)
 
     refused(
-        tmp_path,
-        capsys,
         lock,
         ["content/test/text/02-two.md: error: this path cannot be read: Permission denied [file.unreadable]"],
     )
@@ -286,7 +281,7 @@ def test_the_pdfa_embeds_only_the_files_the_build_read(tmp_path, capsys):
         "content/test/notes-to-self.txt": "do not publish\n",
         "content/test/text/01-one.md~": section("an editor's backup\n"),
         "content/test/tables/unused.csv": "a,b\n1,2\n",
-        "content/test/text/map.png": _png(4, 3),
+        "content/test/text/map.png": png(4, 3),
     }
     body = section("A map:\n\n![A map](map.png)\n")
     project = make_project(tmp_path, sections={"01-one.md": body}, bib=BIB_MIN, extra=extra)
@@ -312,10 +307,8 @@ def laughs(levels: int = 9, anchor: str = "a") -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_billion_laughs_in_work_yaml(tmp_path, capsys):
+def test_billion_laughs_in_work_yaml(refused):
     refused(
-        tmp_path,
-        capsys,
         {WORK: W + laughs()},
         [
             f"{WORK}:16: error: YAML stands for more than 100000 values (each alias counted where it is used); "
@@ -334,11 +327,9 @@ def test_billion_laughs_in_work_yaml(tmp_path, capsys):
     ],
     ids=["front-matter", "table", "register"],
 )
-def test_billion_laughs_in_any_yaml(tmp_path, capsys, name, text, line):
+def test_billion_laughs_in_any_yaml(refused, name, text, line):
     """Other instances of the class: front matter, a table description, the register."""
     refused(
-        tmp_path,
-        capsys,
         {name: text.format(bomb=laughs())},
         [
             f"{name}:{line}: error: YAML stands for more than 100000 values (each alias counted where it is used); "
@@ -357,10 +348,8 @@ def test_billion_laughs_in_any_yaml(tmp_path, capsys, name, text, line):
     ],
     ids=["work", "table", "front-matter"],
 )
-def test_a_recursive_alias_is_refused(tmp_path, capsys, name, text, line):
+def test_a_recursive_alias_is_refused(refused, name, text, line):
     refused(
-        tmp_path,
-        capsys,
         {name: text},
         [
             f"{name}:{line}: error: a YAML alias stands inside the value it names (&a [*a]); "
@@ -370,35 +359,29 @@ def test_a_recursive_alias_is_refused(tmp_path, capsys, name, text, line):
 
 
 @pytest.mark.parametrize(("opening", "name"), [("[", WORK), ("{a: ", TEXT)])
-def test_yaml_nested_5000_deep(tmp_path, capsys, opening, name):
+def test_yaml_nested_5000_deep(refused, opening, name):
     text = W + "abstract: " + opening * 5000 + "\n" if name == WORK else "---\ntitle: " + opening * 5000 + "\n---\n"
     line = 11 if name == WORK else 2
     refused(
-        tmp_path,
-        capsys,
         {name: text},
         [f"{name}:{line}: error: YAML nested more than 50 levels deep; flatten it [yaml.limit]"],
         bounded=True,
     )
 
 
-def test_markdown_brackets_nested_5000_deep(tmp_path, capsys):
+def test_markdown_brackets_nested_5000_deep(refused):
     refused(
-        tmp_path,
-        capsys,
         {TEXT: section("Text " + "[" * 5000 + "x\n")},
         [f"{TEXT}:4: error: Markdown nested more than 50 levels deep; flatten it [md.nesting]"],
         bounded=True,
     )
 
 
-def test_100000_notes_in_one_section(tmp_path, capsys):
+def test_100000_notes_in_one_section(refused):
     """2.3 MB of notes: refused before it is parsed (the parse alone took 96 s)."""
     calls = "".join(f"Text.[^{i}]\n" for i in range(100_000))
     notes = "".join(f"[^{i}]: n\n" for i in range(100_000))
     refused(
-        tmp_path,
-        capsys,
         {TEXT: section(calls + "\n" + notes)},
         [
             f"{TEXT}:{4 + 100_000 + 1 + 5000}: error: more than 5000 notes; a work may have at most 5000: "
@@ -408,7 +391,7 @@ def test_100000_notes_in_one_section(tmp_path, capsys):
     )
 
 
-def test_the_notes_limit_counts_the_whole_work(tmp_path, capsys, monkeypatch):
+def test_the_notes_limit_counts_the_whole_work(refused, monkeypatch):
     from edition.read import work as reader
     from edition.read.markdown import parse as markdown
 
@@ -416,30 +399,25 @@ def test_the_notes_limit_counts_the_whole_work(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(reader, "MAX_NOTES", 3)
     two = section("A.[^a] B.[^b]\n\n[^a]: x\n[^b]: y\n")
     refused(
-        tmp_path,
-        capsys,
         {TEXT: two, "content/test/text/02-two.md": two},
         [
             "content/test/text/02-two.md:7: error: more than 3 notes; a work may have at most 3: "
             "split it into several works [md.size]"
         ],
+        fresh=True,  # its valid project builds under the patch
     )
 
 
-def test_a_2_000_000_character_word_in_a_title(tmp_path, capsys):
+def test_a_2_000_000_character_word_in_a_title(refused):
     refused(
-        tmp_path,
-        capsys,
         {WORK: W.replace("title: A Test Work", "title: " + "x" * 2_000_000)},
         [f"{WORK}:1: error: YAML of 2000222 characters, over the limit of 1000000; shorten it [yaml.limit]"],
         bounded=True,
     )
 
 
-def test_a_long_value_in_yaml_within_the_size_limit(tmp_path, capsys):
+def test_a_long_value_in_yaml_within_the_size_limit(refused):
     refused(
-        tmp_path,
-        capsys,
         {WORK: W.replace("title: A Test Work", "title: " + "x" * 200_000)},
         [f"{WORK}:1: error: a YAML value of 200000 characters, over the limit of 100000 [meta.length]"],
     )
@@ -461,48 +439,29 @@ def test_a_long_value_in_yaml_within_the_size_limit(tmp_path, capsys):
     ],
     ids=["author", "section-title"],
 )
-def test_metadata_text_has_a_length_limit(tmp_path, capsys, name, text, expected):
-    refused(tmp_path, capsys, {name: text}, [expected + " [meta.length]"])
+def test_metadata_text_has_a_length_limit(refused, name, text, expected):
+    refused({name: text}, [expected + " [meta.length]"])
 
 
 def _embedded_inputs(project: Path, capsys) -> set[str]:
     """Build the PDF/A alone (no warning allowed): the names of the files it
     embeds, the templates left out."""
     code = main(["-q", "--out", str(project / "dist"), "--format", "pdfa"], project=project)
-    assert (code, _lines(capsys.readouterr().err, project)) == (0, [])
+    assert (code, diagnostic_lines(capsys.readouterr().err, project)) == (0, [])
     with pikepdf.open(project / "dist/test-pdfa.pdf") as pdf:
         return {name for name in pdf.attachments if not name.startswith("templates/")}
 
 
-def _png(width: int, height: int, claimed: tuple[int, int] | None = None) -> bytes:
-    """A PNG; with ``claimed``, one whose header claims another size (a
-    "decompression bomb" a few bytes long)."""
-    if claimed is None:
-        out = __import__("io").BytesIO()
-        Image.new("RGB", (width, height), "white").save(out, format="PNG")
-        return out.getvalue()
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", *claimed, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
-
-
-def test_an_image_bomb_is_refused_from_its_header(tmp_path, capsys):
+def test_an_image_bomb_is_refused_from_its_header(refused):
     refused(
-        tmp_path,
-        capsys,
-        {"content/test/text/bomb.png": _png(1, 1, (100_000, 100_000)), TEXT: section("![A bomb](bomb.png)\n")},
+        {"content/test/text/bomb.png": png(1, 1, claimed=(100_000, 100_000)), TEXT: section("![A bomb](bomb.png)\n")},
         [f"{TEXT}:4: error: image 'bomb.png' has more than 40000000 pixels; scale it down [file.size]"],
         bounded=True,
     )
 
 
-def test_a_file_that_is_no_image_is_refused(tmp_path, capsys):
+def test_a_file_that_is_no_image_is_refused(refused):
     refused(
-        tmp_path,
-        capsys,
         {"content/test/text/map.png": "not an image\n", TEXT: section("![A map](map.png)\n")},
         [
             f"{TEXT}:4: error: image 'map.png' is not a PNG, JPEG, GIF or WebP image; save it as PNG (a drawing, an SVG) or JPEG (a photograph) [file.unreadable]"
@@ -526,10 +485,8 @@ def test_a_file_that_is_no_image_is_refused(tmp_path, capsys):
     ],
     ids=["month-13", "spring", "february-30", "with-time"],
 )
-def test_bad_dates(tmp_path, capsys, value, problem):
+def test_bad_dates(refused, value, problem):
     refused(
-        tmp_path,
-        capsys,
         {WORK: W.replace("date: 2020-01", f"date: {value}")},
         [f"{WORK}:6: error: 'date' in work metadata is {problem} [meta.date]"],
     )
@@ -541,12 +498,10 @@ def test_good_dates_build(tmp_path, capsys, value):
     assert build(project, capsys) == (0, [])
 
 
-def test_a_bad_date_in_a_document_and_in_a_reader(tmp_path, capsys):
+def test_a_bad_date_in_a_document_and_in_a_reader(refused, capsys):
     """Other instances: a document's front matter, a reader."""
     document = "---\nnumber: 1\nlabel: DOCUMENT No. 1\ntitle: A\nsource_line: S\ndate: 1967-02-30\n---\nText.\n"
     project = refused(
-        tmp_path,
-        capsys,
         {"content/test/documents/1.md": document},
         [
             "content/test/documents/1.md:6: error: 'date' in document front matter is '1967-02-30', "
@@ -565,10 +520,8 @@ def test_a_bad_date_in_a_document_and_in_a_reader(tmp_path, capsys):
     )
 
 
-def test_control_characters_from_yaml_escapes(tmp_path, capsys):
+def test_control_characters_from_yaml_escapes(refused):
     refused(
-        tmp_path,
-        capsys,
         {WORK: W.replace("title: A Test Work", 'title: "a\\0b"'), TEXT: '---\ntitle: "\\uFFFE"\n---\nText.\n'},
         [
             f"{WORK}:1: error: a YAML value holds U+0000 (a control character), which XML forbids; delete it [file.encoding]",
@@ -592,20 +545,18 @@ def test_control_characters_from_yaml_escapes(tmp_path, capsys):
     ],
     ids=["U+FFFE-markdown", "U+1FFFF-markdown", "U+FDD0-bibtex", "U+0085-csv"],
 )
-def test_characters_xml_forbids_in_raw_text(tmp_path, capsys, name, data, line, char):
+def test_characters_xml_forbids_in_raw_text(refused, name, data, line, char):
     change: dict[str, str | bytes] = {name: data}
     if name.endswith(".csv"):
         change["content/test/tables/t.yaml"] = "columns: {a: text}\n"
-    refused(tmp_path, capsys, change, [f"{name}:{line}: error: {char}, which XML forbids; delete it [file.encoding]"])
+    refused(change, [f"{name}:{line}: error: {char}, which XML forbids; delete it [file.encoding]"])
 
 
-def test_stated_totals_that_name_no_column(tmp_path, capsys):
+def test_stated_totals_that_name_no_column(refused):
     spec = (
         "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\nstated_totals: {column: nope}\n"
     )
     refused(
-        tmp_path,
-        capsys,
         {
             "content/test/tables/t.csv": "year,country\n1971,Malta\n",
             "content/test/tables/t.yaml": spec,
@@ -617,7 +568,7 @@ def test_stated_totals_that_name_no_column(tmp_path, capsys):
     )
 
 
-def test_stated_totals_with_counts_that_are_no_numbers(tmp_path, capsys):
+def test_stated_totals_with_counts_that_are_no_numbers(refused):
     """Another instance: the column is right, the years and a count are not."""
     spec = (
         "columns: {year: integer, country: text, region: {type: text, hidden: true}}\ngroup_by: year\n"
@@ -625,8 +576,6 @@ def test_stated_totals_with_counts_that_are_no_numbers(tmp_path, capsys):
         "  counts: {Europe: many}\n"
     )
     refused(
-        tmp_path,
-        capsys,
         {
             "content/test/tables/t.csv": "year,country,region\n1971,Malta,Europe\n",
             "content/test/tables/t.yaml": spec,
@@ -683,15 +632,13 @@ READER = "readers/course.yaml"
     ],
     ids=["section-typo", "no-document", "documents-number", "sections-text", "documents-true", "nothing"],
 )
-def test_a_reading_that_selects_nothing_real(tmp_path, capsys, readings, expected):
-    refused(tmp_path, capsys, {READER: reader_yaml(readings)}, [expected])
+def test_a_reading_that_selects_nothing_real(refused, readings, expected):
+    refused({READER: reader_yaml(readings)}, [expected])
 
 
-def test_a_reader_with_the_name_of_a_work(tmp_path, capsys):
+def test_a_reader_with_the_name_of_a_work(refused):
     """Both would write dist/test.pdf: the reader would overwrite the work."""
     refused(
-        tmp_path,
-        capsys,
         {"readers/test.yaml": reader_yaml()},
         [
             "readers/test.yaml: error: the reader 'test' has the name of the work content/test/: "
@@ -700,20 +647,16 @@ def test_a_reader_with_the_name_of_a_work(tmp_path, capsys):
     )
 
 
-def test_author_fields_must_be_text(tmp_path, capsys):
+def test_author_fields_must_be_text(refused):
     refused(
-        tmp_path,
-        capsys,
         {WORK: W.replace("  - name: Ada Tester", "  - name: {first: [Ada]}")},
         [f"{WORK}:3: error: 'name' of author 1 must be text, not a mapping [meta.type]"],
     )
 
 
-def test_series_editors_must_be_text(tmp_path, capsys):
+def test_series_editors_must_be_text(refused):
     """Another instance: a list of names holding a mapping."""
     refused(
-        tmp_path,
-        capsys,
         {WORK: W + "series_editors:\n  - {first: Ada}\n"},
         [f"{WORK}:11: error: item 1 of 'series_editors' in work metadata must be text, not a mapping [meta.type]"],
     )
@@ -722,10 +665,8 @@ def test_series_editors_must_be_text(tmp_path, capsys):
 # -- ids and links: found by the build, always -----------------------------------------------------
 
 
-def test_duplicate_explicit_ids(tmp_path, capsys):
+def test_duplicate_explicit_ids(refused):
     refused(
-        tmp_path,
-        capsys,
         {TEXT: section("[x]{#dup} [y]{#dup} [z]{#title}\n")},
         [
             f"{TEXT}:4: error: the span {{#dup}} has the id 'dup', which the span {{#dup}} ({TEXT}:4) has already; "
@@ -736,11 +677,9 @@ def test_duplicate_explicit_ids(tmp_path, capsys):
     )
 
 
-def test_an_explicit_id_equal_to_a_generated_one(tmp_path, capsys):
+def test_an_explicit_id_equal_to_a_generated_one(refused):
     """Other instances: a section's own id, a heading's generated id."""
     refused(
-        tmp_path,
-        capsys,
         {TEXT: section("## Notes\n\nText [a]{#01-one} [b]{#notes}.\n")},
         [
             f"{TEXT}:6: error: the span {{#01-one}} has the id '01-one', which the section file 'text/01-one.md' "
@@ -751,13 +690,11 @@ def test_an_explicit_id_equal_to_a_generated_one(tmp_path, capsys):
     )
 
 
-def test_two_documents_with_one_number(tmp_path, capsys):
+def test_two_documents_with_one_number(refused):
     def document(title: str) -> str:
         return f"---\nnumber: 3\nlabel: DOCUMENT No. 3\ntitle: {title}\nsource_line: S\n---\nText.\n"
 
     refused(
-        tmp_path,
-        capsys,
         {"content/test/documents/3.md": document("A"), "content/test/documents/3b.md": document("B")},
         [
             "content/test/documents/3b.md:1: error: document number 3 (documents/3b.md) has the id 'document-3', "
@@ -767,10 +704,8 @@ def test_two_documents_with_one_number(tmp_path, capsys):
     )
 
 
-def test_two_section_files_that_map_to_one_name(tmp_path, capsys):
+def test_two_section_files_that_map_to_one_name(refused):
     refused(
-        tmp_path,
-        capsys,
         {
             "content/test/text/02 zwei ä.md": section("Zwei.\n", "Zwei"),
             "content/test/text/02-zwei-a.md": section("B.\n"),
@@ -783,10 +718,8 @@ def test_two_section_files_that_map_to_one_name(tmp_path, capsys):
     )
 
 
-def test_an_original_page_marked_twice(tmp_path, capsys):
+def test_an_original_page_marked_twice(refused):
     refused(
-        tmp_path,
-        capsys,
         {TEXT: section("One []{.op n=5}page.\n\nTwo []{.op n=5}again.\n")},
         [
             f"{TEXT}:6: error: the start of original page 5 has the id 'op-5', which the start of original page 5 "
@@ -805,11 +738,9 @@ def test_an_original_page_marked_twice(tmp_path, capsys):
     ],
     ids=["missing", "near-miss", "reserved-near-miss", "in-a-citation"],
 )
-def test_a_link_to_an_anchor_that_does_not_exist(tmp_path, capsys, body, line, target, hint):
+def test_a_link_to_an_anchor_that_does_not_exist(refused, body, line, target, hint):
     """In the text, and other instances: a near miss, a link inside a citation."""
     refused(
-        tmp_path,
-        capsys,
         {TEXT: section(body)},
         [
             f"{TEXT}:{line}: error: link to '#{target}', which is no id in this work{hint}; "
@@ -826,7 +757,7 @@ def test_what_once_broke_the_epub_now_builds_and_passes_epubcheck(tmp_path, caps
         "## Notes\n\nA.\n\n## Notes\n\nB, see [the second](#notes-1) and [two](#02-zwei-a).\n\n"
         "![A map](karte-ä.png)\n\n![My map](<my map.png>)\n"
     )
-    extra = {"content/test/text/karte-ä.png": _png(3, 2), "content/test/text/my map.png": _png(2, 3)}
+    extra = {"content/test/text/karte-ä.png": png(3, 2), "content/test/text/my map.png": png(2, 3)}
     sections = {"01-one.md": one, "02 zwei ä.md": section("Zwei.\n", "Zwei")}
     project = make_project(tmp_path, sections=sections, bib=BIB_MIN, extra=extra)
     assert build(project, capsys, "--check") == (0, [])
@@ -857,11 +788,9 @@ def test_a_reading_prints_a_link_to_a_part_it_leaves_out_as_text(tmp_path, capsy
     assert '<p>See <a class="xref" href="r2-test-02-two.xhtml#r2-test--02-two">two</a>.</p>' in both
 
 
-def test_a_table_placed_twice(tmp_path, capsys):
+def test_a_table_placed_twice(refused):
     spec = "columns: {year: integer, country: text}\ngroup_by: year\nlist_column: country\n"
     refused(
-        tmp_path,
-        capsys,
         {
             "content/test/tables/t.csv": "year,country\n1971,Malta\n",
             "content/test/tables/t.yaml": spec,
@@ -874,11 +803,9 @@ def test_a_table_placed_twice(tmp_path, capsys):
     )
 
 
-def test_a_work_folder_name_the_outputs_cannot_carry(tmp_path, capsys):
+def test_a_work_folder_name_the_outputs_cannot_carry(refused):
     """It names dist/<name>.pdf and begins every id: a space or a leading digit is refused."""
     refused(
-        tmp_path,
-        capsys,
         {"content/2020 report/work.yaml": W, "content/2020 report/text/01-one.md": section("Text.\n")},
         [
             "content/2020 report: error: a work's folder name must be letters, digits and single hyphens "
@@ -890,7 +817,7 @@ def test_a_work_folder_name_the_outputs_cannot_carry(tmp_path, capsys):
 # -- the hostile review after the fixes: other instances of each class ------------------------------
 
 
-def test_a_csl_style_name_cannot_leave_the_styles_folder(tmp_path, capsys):
+def test_a_csl_style_name_cannot_leave_the_styles_folder(refused, tmp_path):
     """A style named without '.csl' was looked up in the installed styles'
     folder, and '../' led anywhere: any '.csl' file on the machine was read."""
     from edition.infra.tools import csl_styles_dir
@@ -900,8 +827,6 @@ def test_a_csl_style_name_cannot_leave_the_styles_folder(tmp_path, capsys):
     secret.write_bytes((csl_styles_dir() / "apa.csl").read_bytes())
     climb = "../" * len(csl_styles_dir().parts) + str(secret.with_suffix(""))[1:]
     refused(
-        tmp_path,
-        capsys,
         {WORK: W + f"csl: {climb}\n"},
         [
             f"{WORK}:11: error: CSL style {climb!r} is no style's name (a name has no '/' or '..'); "
@@ -923,35 +848,29 @@ READER_FILE = "readers/course.yaml"
     ],
     ids=["work", "front-matter", "table", "reader"],
 )
-def test_a_key_written_twice_in_yaml_is_refused(tmp_path, capsys, name, text, line, key, first):
+def test_a_key_written_twice_in_yaml_is_refused(refused, name, text, line, key, first):
     """PyYAML keeps the last of two equal keys and drops the first without a word."""
     table = {"content/test/tables/t.csv": "a\nx\n", "content/test/tables/t.yaml": "columns: {a: text}\n"}
     refused(
-        tmp_path,
-        capsys,
         {name: text},
         [f"{name}:{line}: error: key {key!r} appears twice in this mapping ({first}); keep one [yaml.duplicate-key]"],
         extra={**table, READER_FILE: reader_yaml()},
     )
 
 
-def test_emphasis_nested_20000_deep(tmp_path, capsys):
+def test_emphasis_nested_20000_deep(refused):
     """markdown-it pairs emphasis after its own nesting limit: WeasyPrint recursed to death."""
     refused(
-        tmp_path,
-        capsys,
         {TEXT: section("*a " * 20_000 + "b" + " c*" * 20_000 + "\n")},
         [f"{TEXT}:4: error: Markdown nested more than 50 levels deep; flatten it [md.nesting]"],
         bounded=True,
     )
 
 
-def test_a_paragraph_of_a_whole_book(tmp_path, capsys):
+def test_a_paragraph_of_a_whole_book(refused):
     """A 750 KB paragraph (within the file limit): placing the print pages in
     the EPUB walked the paragraph once per page, minutes of CPU."""
     refused(
-        tmp_path,
-        capsys,
         {TEXT: section("word " * 150_000 + "\n")},
         [
             f"{TEXT}:4: error: a block of 749999 characters, over the limit of 100000 for one paragraph "
@@ -1057,12 +976,10 @@ def _tree_5000_deep(pdf: pikepdf.Pdf) -> None:
     ],
     ids=["content-inflates-to-1-gib", "form-draws-itself", "tree-inside-itself", "tree-5000-deep"],
 )
-def test_a_pdf_reading_is_bounded_before_it_is_decoded(tmp_path, capsys, change, message):
+def test_a_pdf_reading_is_bounded_before_it_is_decoded(refused, change, message):
     """Before: a MemoryError (the PDF/A checks and the text layer decode the
     content whole), or a RecursionError: internal errors, exit 1."""
     refused(
-        tmp_path,
-        capsys,
         {"readers/readings/scan.pdf": _pdf(change)},
         [f"{READER_FILE}:12: error: {message}"],
         bounded=True,
@@ -1096,7 +1013,7 @@ def test_the_text_blocks_of_a_large_table_are_found_in_one_walk():
     assert result.stdout.split() == ["20001", "td", "td"]  # the note's paragraph is no block of the flow
 
 
-def test_a_work_of_thousands_of_one_line_files(tmp_path, capsys, monkeypatch):
+def test_a_work_of_thousands_of_one_line_files(refused, monkeypatch):
     """Each section opens a page: 3,000 files of 30 bytes asked for 3,000
     pages (minutes of CPU from 90 KB). The limit is 1,000 files; tried at 2."""
     from edition.read import work as reader
@@ -1104,14 +1021,13 @@ def test_a_work_of_thousands_of_one_line_files(tmp_path, capsys, monkeypatch):
     assert reader.MAX_FILES == 1000
     monkeypatch.setattr(reader, "MAX_FILES", 2)
     refused(
-        tmp_path,
-        capsys,
         {"content/test/documents/1.md": "---\nnumber: 1\ntitle: D\nsource_line: S\n---\nText.\n"},
         [
             "content/test/documents/1.md: error: more than 2 section and document files; a work may have at most 2 "
             "(each opens a page): split it into several works [md.size]"
         ],
         sections={"01-one.md": section("One.\n"), "02-two.md": section("Two.\n", "Two")},
+        fresh=True,  # its valid project builds under the patch
     )
 
 
@@ -1137,37 +1053,35 @@ def test_a_table_no_section_places_is_not_published(tmp_path, capsys):
     }
 
 
-def test_what_one_edition_reads_is_bounded_in_all(tmp_path, capsys, monkeypatch):
+def test_what_one_edition_reads_is_bounded_in_all(refused, monkeypatch):
     """Each file under its limit, but a thousand of them (or of 16 MB images)
     would still fill the memory: 512 MiB in all per work; tried at 2,000 bytes."""
     assert sandbox.MAX_TOTAL_BYTES == 512 * 1024 * 1024
     monkeypatch.setattr(sandbox, "MAX_TOTAL_BYTES", 2000)
     refused(
-        tmp_path,
-        capsys,
         {"content/test/text/02-two.md": section("Word " * 400 + "\n", "Two")},
         [
             "content/test/text/02-two.md: error: this file would bring what is read for this edition over 2000 bytes "
             "in all; split the work or the reader [file.size]"
         ],
+        fresh=True,  # its valid project builds under the patch
     )
 
 
-def test_a_reader_of_thousands_of_readings(tmp_path, capsys, monkeypatch):
+def test_a_reader_of_thousands_of_readings(refused, monkeypatch):
     """Each reading reads its work afresh and keeps it: at most 200; tried at 2."""
     from edition.read import course_reader as volume
 
     assert volume.MAX_READINGS == 200
     monkeypatch.setattr(volume, "MAX_READINGS", 2)
     refused(
-        tmp_path,
-        capsys,
         {READER: reader_yaml("  - work: test\n" * 3)},
         [
             f"{READER}:13: error: more than 2 readings; a reader may have at most 2: split it into several readers "
             "[meta.length]"
         ],
         extra={READER: reader_yaml("  - work: test\n" * 2)},
+        fresh=True,  # its valid project builds under the patch
     )
 
 
@@ -1189,10 +1103,8 @@ def _named(name: bytes, text: str) -> Callable[[Path], None]:
     ],
     ids=["escape-sequence", "line-break", "not-utf-8"],
 )
-def test_a_file_name_no_output_can_carry(tmp_path, capsys, name, shown):
+def test_a_file_name_no_output_can_carry(refused, name, shown):
     refused(
-        tmp_path,
-        capsys,
         _named(name, section("Two.\n", "Two")),
         [
             f"content/test/text/{shown}: error: this path has a name that is not UTF-8 text or holds a control "
@@ -1201,11 +1113,9 @@ def test_a_file_name_no_output_can_carry(tmp_path, capsys, name, shown):
     )
 
 
-def test_a_diagnostic_never_passes_a_control_character_to_the_terminal(tmp_path, capsys):
+def test_a_diagnostic_never_passes_a_control_character_to_the_terminal(refused):
     """A name the outputs can carry (a right-to-left override) is still shown escaped."""
     refused(
-        tmp_path,
-        capsys,
         _named("02-\u202etxt.md".encode(), section("[x](#nope)\n", "Two")),
         [
             "content/test/text/02-\\u202etxt.md:4: error: link to '#nope', which is no id in this work; "
@@ -1214,7 +1124,7 @@ def test_a_diagnostic_never_passes_a_control_character_to_the_terminal(tmp_path,
     )
 
 
-def test_bibtex_string_macros_that_double_at_each_level(tmp_path, capsys, monkeypatch):
+def test_bibtex_string_macros_that_double_at_each_level(refused, monkeypatch):
     """28 lines of @string, each twice the last: 2 GB of text for Pandoc's
     BibLaTeX reader, an internal error after it had taken the memory. Pandoc's
     heap is bounded (its manual's advice for untrusted input); tried at 64 MB."""
@@ -1227,14 +1137,13 @@ def test_bibtex_string_macros_that_double_at_each_level(tmp_path, capsys, monkey
     )
     entry = "@book{suh1988,\n  author = {Suh, Dae-Sook},\n  title = s23,\n  publisher = {P},\n  date = {1988},\n}\n"
     refused(
-        tmp_path,
-        capsys,
         {"bib/test.bib": strings + entry},
         [
             "bib/test.bib: error: Pandoc cannot read this BibTeX file within 64 MB of memory (@string macros that "
             "expand too far, or a very large library); give the work a file of the entries it cites [file.size]"
         ],
         sections={"01-one.md": section("Text.[^1]\n\n[^1]: [@suh1988]\n")},
+        fresh=True,  # its valid project builds under the patch
     )
 
 

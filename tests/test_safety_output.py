@@ -35,8 +35,7 @@ from edition.cli import main
 from edition.commands import extract as extract_module
 
 from . import outputs, pdfa_check
-from .conftest import ROOT
-from .projects import BIB_MIN, WORK_YAML, make_project, section
+from .projects import BIB_MIN, ROOT, WORK_YAML, make_project, section
 
 TEXT = "content/test/text/01-one.md"
 WRAPPER = str(ROOT / "tests" / "pausing_build.py")

@@ -24,8 +24,7 @@ from edition.outputs.epub.cover import Faces, draw_cover
 from edition.pipeline import Options, run
 
 from . import outputs, pdfa_check
-from .conftest import ROOT
-from .projects import BIB_MIN, make_project, section
+from .projects import BIB_MIN, ROOT, make_project, section
 
 #: name -> (lang, text, the family that draws it, right to left)
 SAMPLES = {

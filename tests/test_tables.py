@@ -15,8 +15,9 @@ from edition.outputs.checks import epubcheck as checks
 from edition.pipeline import Options, run
 
 from . import outputs
+from .builds import cli_epub as run_build
+from .builds import relative
 from .projects import BIB_MIN, WORK_YAML, make_project, section
-from .test_diagnostics import relative, run_build
 
 H = "{http://www.w3.org/1999/xhtml}"
 TRADE_YAML = """\

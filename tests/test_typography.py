@@ -21,20 +21,14 @@ import pytest
 from PIL import Image, ImageChops
 
 from edition.layout import makeup as pagefit
-from edition.layout import print_layout
-from edition.layout.engine import lay_out
 from edition.layout.preflight import preflight
-from edition.layout.print_layout import Typesetting
-from edition.layout.vocabulary import is_number, vocabulary, words
-from edition.pipeline import Options, build_date
+from edition.layout.vocabulary import is_number, words
 from edition.read.work import read_work
-from edition.render.body import document_entry, environment
-from edition.render.print_html import print_html
-from edition.resolve.edition import resolve_work, single_work_edition
+from edition.render.body import document_entry
 
 from . import outputs, stress
-from .conftest import READER, ROOT
-from .projects import BIB_MIN, make_project, section
+from .builds import first_layout, typesetting
+from .projects import BIB_MIN, DEMO_READER, ROOT, make_project, section
 
 GOLDEN = Path(__file__).parent / "golden"
 TOP_MARGIN_PT = 0.85 * 72  # the running heads stand above this
@@ -105,7 +99,7 @@ def test_no_running_head_on_opening_pages_and_heads_elsewhere(built):
 
 
 def test_each_reading_opens_without_a_running_head(reader_dist):
-    pdf = reader_dist / f"{READER}.pdf"
+    pdf = reader_dist / f"{DEMO_READER}.pdf"
     for title in (
         "Introduction",
         "Kim Il Sung and the Cuban Ambassador (1967)",
@@ -149,8 +143,7 @@ def test_editorial_note_keeps_the_spaces_between_its_words(built, pdf_pages):
 def test_the_editions_own_words_come_from_its_data(built, pdf_pages):
     """The fidelity test for the edition's text: every word of the contents and
     of the editorial note under the table is a word of the data or the templates."""
-    edition = single_work_edition(resolve_work(read_work(ROOT, "juche")))
-    known = vocabulary(edition, environment(ROOT / "templates"))
+    known = typesetting(ROOT, "juche").words()
     toc = pdf_pages[1]["text"]
     page = next(p["text"] for p in pdf_pages if "Editorial note." in p["text"])
     note = re.search(r"Editorial note\..*?as written\.", page, re.S).group(0)
@@ -227,10 +220,10 @@ def test_the_title_is_set_on_two_balanced_lines(paper_build):
 def test_the_reader_page_that_called_note_19_is_full(reader_dist):
     """The issue's page: the make-up no longer ends it a third of the page early
     to carry note 19's line over; every page more than two lines short ends a section."""
-    report = json.loads((reader_dist / f"{READER}.preflight.json").read_text())
+    report = json.loads((reader_dist / f"{DEMO_READER}.preflight.json").read_text())
     assert report["counts"]["underfull_pages"] == 0
     assert report["counts"]["notes_misplaced"] == 0
-    pdf = reader_dist / f"{READER}.pdf"
+    pdf = reader_dist / f"{DEMO_READER}.pdf"
     number = _page_of(pdf, "movements which the Cubans also agreed with")
     pages = outputs.pdf_pages(pdf)
     assert 19 in pages[number - 1]["calls"] and 19 in pages[number - 1]["notes"]
@@ -341,7 +334,7 @@ GOLDEN_TOLERANCE = 0.002
 
 @pytest.mark.parametrize(("name", "build", "page"), GOLDEN_PAGES, ids=[n for n, _, _ in GOLDEN_PAGES])
 def test_golden_page(name, build, page, request, tmp_path, paper_build, reader_dist):
-    pdf = reader_dist / f"{READER}.pdf" if build == "reader" else paper_build(build).pdf
+    pdf = reader_dist / f"{DEMO_READER}.pdf" if build == "reader" else paper_build(build).pdf
     actual = _render_page(pdf, page, tmp_path / f"{name}-actual")
     golden = GOLDEN / f"{name}.png"
     if request.config.getoption("--update-golden"):
@@ -395,12 +388,7 @@ def _difference_picture(expected: Image.Image, got: Image.Image, difference: Ima
 
 def _lay_out(tmp_path: Path, body: str, corrections=None, project=None):
     project = project or make_project(tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN)
-    work = resolve_work(read_work(project, "test"))
-    edition = single_work_edition(work)
-    options = Options(project=project, out=tmp_path / "dist")
-    job = Typesetting(edition, environment(project / "templates"), options, build_date(edition))
-    html = print_layout.html(job, corrections)
-    return lay_out(html, project), project
+    return first_layout(typesetting(project, out=tmp_path / "dist"), corrections), project
 
 
 def _preflight(tmp_path: Path, body: str, css: str = "", extra=None, template=None):
@@ -413,12 +401,8 @@ def _preflight(tmp_path: Path, body: str, css: str = "", extra=None, template=No
         old, new = template
         assert old in blocks.read_text()
         blocks.write_text(blocks.read_text().replace(old, new, 1))
-    work = resolve_work(read_work(project, "test"))
-    edition = single_work_edition(work)
-    env = environment(project / "templates")
-    options = Options(project=project, out=tmp_path / "dist")
-    document = lay_out(print_html(edition, env, options, build_date(edition)), project)
-    return preflight(document, vocabulary(edition, env))
+    job = typesetting(project, out=tmp_path / "dist")
+    return preflight(first_layout(job), job.words())
 
 
 def _box_lines(document, page: int) -> list[str]:

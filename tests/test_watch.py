@@ -3,108 +3,29 @@ and the ``--serve`` preview in a real headless Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
-import queue
 import re
-import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
 import zipfile
 from pathlib import Path
 
-import pytest
-
+from edition.loop import watched
 from edition.loop.dependents import Dependents, Inputs
+from edition.loop.watched import DEBOUNCE_MS
 
 from .cdp import Browser
-from .conftest import ROOT
-from .projects import BIB_MIN, make_project, section
+from .projects import BIB_MIN, make_project, section, small_project
+from .watcher import TIMEOUT, Watcher
 
-#: A safety net only: every wait below ends on an event (a line, a page load).
-TIMEOUT = 120.0
 FORMATS = ("--format", "epub", "--format", "pdf")
 BAD_LINE = (
     "content/test/text/01-one.md:4: error: note [^9] is called but never defined; "
     "add a line '[^9]: ...' [md.footnote-undefined]"
 )
-
-
-class Watcher:
-    """``python build.py --watch ...`` run in a project; its output read line by line."""
-
-    def __init__(self, project: Path, *args: str) -> None:
-        shutil.copy(ROOT / "build.py", project / "build.py")
-        self.tmp = project / "tmp"  # the process's own TMPDIR, to see that it leaves nothing there
-        self.tmp.mkdir()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "TMPDIR": str(self.tmp)}
-        self.project = project
-        self.process = subprocess.Popen(
-            [sys.executable, "build.py", "--watch", *args],
-            cwd=project,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def expect(self, pattern: str) -> re.Match:
-        """Wait for the next line matching ``pattern``."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                pytest.fail(f"no line matching {pattern!r} in:\n" + "\n".join(self.output))
-            if line is None:
-                pytest.fail(f"the watcher ended before {pattern!r}:\n" + "\n".join(self.output))
-            self.output.append(line)
-            match = re.search(pattern, line)
-            if match:
-                return match
-
-    def interrupt(self) -> int:
-        """Ctrl-C: SIGINT, then the rest of the output."""
-        self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=TIMEOUT)
-        while (line := self.lines.get(timeout=TIMEOUT)) is not None:
-            self.output.append(line)
-        return code
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-@pytest.fixture
-def watch():
-    started: list[Watcher] = []
-
-    def start(project: Path, *args: str) -> Watcher:
-        watcher = Watcher(project, *args)
-        started.append(watcher)
-        return watcher
-
-    yield start
-    for watcher in started:
-        watcher.close()
-
-
-def small_project(root: Path, text: str = "First words of the test.\n") -> Path:
-    return make_project(root, sections={"01-one.md": section(text)}, bib=BIB_MIN)
 
 
 def save(path: Path, text: str) -> None:
@@ -333,3 +254,136 @@ def test_the_preview_carries_the_fonts_of_every_script_it_shows(tmp_path):
     assert "fonts/CharisSIL-Regular.ttf" in urls
     assert any(url.startswith("fonts/EditionGreek") for url in urls)
     assert all(url in book.files for url in urls), "a font the stylesheet names is not served"
+
+
+# -- only the project's own files (issue 27) -------------------------------------------
+
+
+def test_changes_outside_the_project_never_reach_the_loop(tmp_path, watch):
+    """A link in the work's folder to a folder elsewhere: each change out there
+    was a save in the work (60 writes, 61 cancelled builds, no output in a
+    minute). Nor does a hidden file (an editor's lock) start a build."""
+    project = small_project(tmp_path / "p")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "content/test/ext").symlink_to(elsewhere)
+    watcher = watch(project, "--format", "epub", "--out", "dist")
+    watcher.expect(r"^test: outputs ready")
+    for number in range(30):
+        (elsewhere / f"{number}.md").write_text(f"written elsewhere {number}\n", encoding="utf-8")
+        time.sleep(0.02)
+    (project / "content/test/text/.#01-one.md").write_text("an editor's lock\n", encoding="utf-8")
+    time.sleep(DEBOUNCE_MS / 1000 + 0.5)  # any batch of those would have reached the loop by now
+    save(project / "content/test/text/01-one.md", section("Words saved after the writes elsewhere.\n"))
+    watcher.expect(r"^test: outputs ready")
+    assert "Words saved after the writes elsewhere" in epub_text(project / "dist/test.epub")
+    assert watcher.interrupt() == 130
+    assert [line for line in watcher.output if line == "test: building"] == ["test: building"] * 2, watcher.output
+    assert not any("cancelling" in line for line in watcher.output), watcher.output
+
+
+def test_the_loop_watches_only_the_projects_own_folders(tmp_path):
+    project = small_project(tmp_path / "p")
+    content = project / "content"
+    (content / "test/usr").symlink_to("/usr")  # out of the project: never walked (it was, whole)
+    (content / "test/root").symlink_to("../..")  # the project's root: holds dist/ and the caches
+    (content / "test/loop").symlink_to(".")
+    (content / "test/.git").mkdir()  # hidden: the build never reads it
+    (project / "shared/text").mkdir(parents=True)
+    (content / "test/shared").symlink_to("../../shared")  # inside the project: followed once
+    (content / "test/dist").mkdir()
+    started = time.monotonic()
+    found = watched.folders(project, content / "test/dist")
+    assert time.monotonic() - started < 1
+    names = [f.relative_to(project).as_posix() for f in found]
+    assert [n for n in names if not n.startswith("templates/")] == [
+        "content",
+        "bib",
+        "templates",
+        "content/test",
+        "content/test/shared",
+        "content/test/text",
+        "content/test/shared/text",
+    ]
+    assert {n for n in names if n.startswith("templates/")} == {
+        p.relative_to(project).as_posix() for p in (project / "templates").rglob("*") if p.is_dir()
+    }
+    assert watched.relevant(content / "test/shared/text/a.md", project)
+    assert not watched.relevant(content / "test/usr/bin/python3", project)
+    assert not watched.relevant(content / "test/text/.#01-one.md", project)
+    assert not watched.relevant(tmp_path / "elsewhere.md", project)
+
+
+def test_the_folders_watched_are_bounded(tmp_path, monkeypatch):
+    project = small_project(tmp_path / "p")
+    for number in range(20):
+        (project / f"content/test/many/{number:02d}").mkdir(parents=True)
+    monkeypatch.setattr(watched, "MAX_FOLDERS", 10)
+    assert len(watched.folders(project)) == 10
+
+
+def test_a_folder_made_while_watching_is_watched(tmp_path, watch):
+    """Each folder is watched on its own (a recursive watch follows links out):
+    a new folder, and the file saved in it, are seen all the same."""
+    project = small_project(tmp_path / "p")
+    watcher = watch(project, "--format", "epub", "--out", "dist")
+    watcher.expect(r"^test: outputs ready")
+    figures = project / "content/test/figures"
+    figures.mkdir()
+    (figures / "map.png").write_bytes(_png((200, 40, 40)))
+    save(project / "content/test/text/01-one.md", section("A map.\n\n![A map](../figures/map.png)\n"))
+    watcher.expect(r"^test: outputs ready")
+    (figures / "map.png").write_bytes(_png((40, 40, 200)))  # only the image changes
+    watcher.expect(r"^test: input checked")
+    watcher.expect(r"^test: outputs ready")
+    with zipfile.ZipFile(project / "dist/test.epub") as epub:
+        images = [n for n in epub.namelist() if n.startswith("EPUB/images/test-")]
+        assert [epub.read(n) for n in images] == [_png((40, 40, 200))]
+    assert watcher.interrupt() == 130
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", (40, 30), colour).save(data, format="PNG")
+    return data.getvalue()
+
+
+def _cancelled_at_start(send, alive) -> None:
+    """A child that the loop cancels while it is starting: SIGTERM arrives as it
+    starts its thread (``children._child_main``'s first steps)."""
+    import threading as real
+
+    from edition.loop import children
+
+    class Thread(real.Thread):
+        def start(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler runs here
+            super().start()
+
+    children.threading.Thread = Thread  # type: ignore[misc] - in this forked child only
+    children._child_main("check", send, alive)
+
+
+def test_a_child_cancelled_as_it_starts_says_nothing_but_its_exit():
+    """A save during the first steps of a build's child printed a traceback
+    (``Terminated`` raised before the child's ``try``)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    alive, _keep = context.Pipe(duplex=False)
+    process = context.Process(target=_cancelled_at_start, args=(send, alive))
+    process.start()
+    send.close()
+    messages = []
+    with contextlib.suppress(EOFError):
+        while receive.poll(30):
+            messages.append(receive.recv())
+    process.join(30)
+    assert not any("Traceback" in str(m) for m in messages), messages
+    assert messages[-1] == ("exit", 130)

@@ -11,6 +11,7 @@ from pathlib import Path
 from edition import project as project_facts
 from edition.diagnostics import Diagnostic, SourceLocation
 from edition.papers import PAPERS
+from edition.read.sandbox import BAD_NAME
 
 
 class Parser(argparse.ArgumentParser):
@@ -72,11 +73,30 @@ def start(argv: list[str] | None, project: Path | None) -> tuple[argparse.Namesp
     status when the output folder is refused."""
     args = parser().parse_args(argv)
     configure_logging(args.quiet, args.verbose)
+    folder = (project or Path.cwd()).resolve()
+    if not args.extract and (refusal := _project_path_refused(folder)) is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     chosen, args.out = args.out is not None, args.out or Path(project_facts.OUT_FOLDER)
     if not chosen and (refusal := _default_out_refused(args.out)) is not None:
         print(refusal, file=sys.stderr)
         return 2
-    return args, (project or Path.cwd()).resolve()
+    return args, folder
+
+
+def _project_path_refused(project: Path) -> Diagnostic | None:
+    """The project's own path, checked once before anything is read: every file
+    of the project has it, so a line break or another control character in it
+    would make every file the build reads fail the sandbox's name rule, each
+    with a diagnostic of its own."""
+    if BAD_NAME.search(str(project)) is None:
+        return None
+    return Diagnostic(
+        None,
+        "file.name",
+        f"the project's folder {project} has a path that is not UTF-8 text or holds a control character "
+        "(a line break, a tab, an escape); the build reads no file below it: rename the folder or move the project",
+    )
 
 
 def _default_out_refused(out: Path) -> Diagnostic | None:

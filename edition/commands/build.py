@@ -8,6 +8,9 @@ together (``edition.infra.atomic``), under the folder's lock.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import logging
+import os
 import sys
 import time
 import traceback
@@ -16,8 +19,11 @@ from pathlib import Path
 from edition import project as project_facts
 from edition.commands import freshness
 from edition.commands.arguments import start, tell
-from edition.diagnostics import BuildFailed
+from edition.diagnostics import BuildFailed, printable
 from edition.infra.atomic import FolderLock, Terminated, Transaction, recover, terminate_as_exception
+from edition.infra.recorded import Record
+
+log = logging.getLogger("edition")
 
 
 def main(argv: list[str] | None = None, project: Path | None = None) -> int:
@@ -67,12 +73,13 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
     made_with = _made_with(args)
     before = freshness.snapshot(project, FONT_DIR, out)
     inputs = freshness.key(before, project)
-    if not args.force and freshness.up_to_date(
-        out, _wanted(project, args.slugs, formats, press), made_with, inputs, project
-    ):
-        if not args.quiet:
-            print(f"up to date: nothing to build in {out}")
-        return 0
+    if not args.force:
+        why = freshness.stale(out, _wanted(project, args.slugs, formats, press), made_with, inputs, project)
+        if why is None:
+            if not args.quiet:
+                print(f"up to date: nothing to build in {out}")
+            return 0
+        log.debug(printable(f"building: {why}"))
     from edition.pipeline import Options, run
 
     options = Options(
@@ -92,7 +99,7 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
     result = run(options, transaction)
     # certified only if nothing changed while the build read it
     certified = freshness.held_still(before, freshness.snapshot(project, FONT_DIR, out), result.reads)
-    made = {path.name: freshness.snapshot_entry(transaction.staged(path)) for path in result.outputs}
+    made = {path.name: _record(transaction.staged(path)) for path in result.outputs}
     outside = freshness.read_outside(before, result.reads, project)
     stamped = freshness.stamp(out, made, made_with, inputs if certified else None, outside)
     transaction.stage(out / freshness.STAMP, stamped)
@@ -109,6 +116,13 @@ def _build(args: argparse.Namespace, project: Path, out: Path, transaction: Tran
         names = ", ".join(str(p.name) for p in result.outputs)
         print(f"built {names} ({pages}) in {elapsed:.1f} s")
     return 0
+
+
+def _record(path: Path) -> Record:
+    """What the stamp records of a staged output: its size and SHA-256."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        return Record(hashlib.file_digest(handle, "sha256").hexdigest(), size)
 
 
 def _wanted(project: Path, slugs: list[str], formats: tuple[str, ...], press: bool) -> list[str]:

@@ -186,7 +186,7 @@ class Cache:
                 os.close(shard)
 
     def _mac(self, kind: str, key: str, payload: bytes) -> bytes:
-        return hmac.new(self.secret, f"{kind}\0{key}\0".encode() + payload, hashlib.sha256).digest()
+        return sign(self.secret, kind, key, payload)
 
     def _verified(self, kind: str, key: str, data: bytes) -> bytes | None:
         head = len(MAGIC) + MAC_SIZE
@@ -267,9 +267,21 @@ def _accepts(valid: Callable[[Any], bool], value: Any) -> bool:
         return False
 
 
+def sign(secret: bytes, kind: str, key: str, payload: bytes) -> bytes:
+    """HMAC-SHA256 of ``payload`` for ``kind`` and ``key`` under the user's
+    ``secret``: what a cache entry carries, and the output folder's stamp
+    (``freshness``), so that neither is trusted unless this user made it."""
+    return hmac.new(secret, f"{kind}\0{key}\0".encode() + payload, hashlib.sha256).digest()
+
+
 def _read_regular(path: Path | int, name: str | None = None) -> bytes | None:
-    """A regular file's bytes, never through a link, never more than ``MAX_ENTRY``
-    (``_read_regular(path)``, or ``_read_regular(folder_fd, name)``)."""
+    return read_regular(path, name, MAX_ENTRY + len(MAGIC) + MAC_SIZE)
+
+
+def read_regular(path: Path | int, name: str | None = None, limit: int = MAX_ENTRY) -> bytes | None:
+    """A regular file's bytes, never through a link, never more than ``limit``
+    (``read_regular(path)``, or ``read_regular(folder_fd, name)``); None for
+    anything else (a link, a pipe, a folder, a larger file, an error)."""
     try:
         if isinstance(path, int):
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=path)
@@ -279,11 +291,11 @@ def _read_regular(path: Path | int, name: str | None = None) -> bytes | None:
         return None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY + len(MAGIC) + MAC_SIZE:
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
             return None
         with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(MAX_ENTRY + len(MAGIC) + MAC_SIZE + 1)
-        return data if len(data) <= MAX_ENTRY + len(MAGIC) + MAC_SIZE else None
+            data = handle.read(limit + 1)
+        return data if len(data) <= limit else None
     except OSError:
         return None
     finally:

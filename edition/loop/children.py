@@ -101,13 +101,15 @@ def _child_main(
     relayed, SIGTERM raised as an exception so temporary files are removed."""
     os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the loop decides when a child stops
-    signal.signal(signal.SIGTERM, _terminated)
-    threading.Thread(target=_stop_with_parent, args=(alive,), daemon=True).start()
     sys.stdout = _Relay(conn, "out", sys.__stdout__)
     sys.stderr = _Relay(conn, "err", sys.__stderr__)
     code = 130
     try:
         try:
+            # a SIGTERM from here on (the loop cancels a child that has only just
+            # started) is the child's Terminated, never a traceback
+            signal.signal(signal.SIGTERM, _terminated)
+            threading.Thread(target=_stop_with_parent, args=(alive,), daemon=True).start()
             if kind == "check":
                 from edition.loop.preview import check
 

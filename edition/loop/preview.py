@@ -113,5 +113,5 @@ def book(edition: Edition, env, project: Path) -> Book:
     files.update(stylesheets(project, fallback_css))
     files.update({f"fonts/{face.file}": FONT_DIR / face.file for face in FACES})
     files.update({f"fonts/{name}": data for name, _, data in fallback_files})
-    files.update({name: path for name, (path, _) in package.images.items()})
+    files.update({name: image.data for name, (image, _) in package.images.items()})
     return Book(edition.title, [(page.file, page.title) for page in package.pages], files)

@@ -9,12 +9,20 @@ shows the diagnostics.
 
 Only what the preview needs is served, by name: a page or asset is looked up
 in the in-memory table of the edition's book (``Book.files``), a PDF by its
-edition's slug, so no part of a URL ever becomes a filesystem path.
+edition's slug, so no part of a URL ever becomes a filesystem path. A file of
+the output folder (the PDF, the built EPUB) is served only when the last build
+wrote it: the build's signed stamp names it with its size and SHA-256, and the
+file is opened without following a link and checked against them
+(``edition.infra.recorded``), so a ``dist/juche.pdf`` that is a link out of the
+project, or a file put there by anyone else, is never served. The server's own
+bounds (loopback only, connections, time, sizes, headers) are ``edition.loop.loopback``'s.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import io
 import json
 import mimetypes
 import threading
@@ -22,12 +30,17 @@ import zipfile
 from collections import deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from edition.infra import cache, recorded
+from edition.loop import loopback
+
 #: Seconds between keep-alive comments on an idle event stream.
 KEEP_ALIVE = 15.0
+
+#: A font of the install the preview serves by path is never larger.
+MAX_FONT = 64 * 1024 * 1024
 
 MEDIA_TYPES = {
     ".xhtml": "application/xhtml+xml",
@@ -48,18 +61,31 @@ class Book:
 
     title: str
     pages: list[tuple[str, str]]  # (file, title) in reading order
-    files: dict[str, bytes | Path]  # name in the EPUB -> its bytes, or a file the build named
+    files: dict[str, bytes | Path]  # name in the EPUB -> its bytes, or a font of the install
     source: str = "rendered"  # "rendered" (before the layout) or "epub" (the built file)
 
 
-def epub_files(path: Path) -> dict[str, bytes | Path]:
+def epub_files(data: bytes) -> dict[str, bytes | Path]:
     """The content files of a built EPUB, by their name under ``EPUB/``."""
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {
             name.removeprefix("EPUB/"): archive.read(name)
             for name in archive.namelist()
             if name.startswith("EPUB/") and not name.endswith("/")
         }
+
+
+def read_output(out: Path, name: str, record: recorded.Record) -> bytes | None:
+    """The bytes of an output the build recorded, read from the file checked
+    (no link, a regular file, the recorded size and SHA-256); None otherwise."""
+    try:
+        with recorded.opened(out, name) as (fd, info):
+            if info.st_size != record.size:
+                return None
+            data = b"".join(recorded.chunks(fd, record.size + 1))
+    except recorded.Refused:
+        return None
+    return data if len(data) == record.size and hashlib.sha256(data).hexdigest() == record.sha256 else None
 
 
 @dataclass
@@ -74,6 +100,10 @@ class State:
     errors: dict[str, list[str]] = field(default_factory=dict)  # slug -> diagnostics of its last failure
     status: dict[str, str] = field(default_factory=dict)  # slug -> what happens to it now
     events: deque = field(default_factory=lambda: deque(maxlen=64))  # the latest, oldest first
+    #: What the last build wrote into ``out``, as its signed stamp records it: nothing else there is served.
+    outputs: dict[str, recorded.Record] = field(default_factory=dict)
+    #: The state (``recorded.identity``) in which each output was found to hold its recorded bytes.
+    verified: dict[str, tuple] = field(default_factory=dict)
     closing: bool = False
     changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -97,17 +127,14 @@ class State:
             self.changed.notify_all()
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class Server(loopback.Server):
     def __init__(self, port: int, state: State) -> None:
         self.state = state
-        super().__init__(("127.0.0.1", port), Handler)
+        super().__init__(port, Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/"
+        return f"http://{loopback.HOST}:{self.port}/"
 
 
 def start(port: int, state: State) -> Server:
@@ -123,27 +150,15 @@ def stop(server: Server) -> None:
     server.server_close()
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(loopback.Handler):
     server: Server
-    server_version = "edition-preview"
 
-    def log_message(self, format, *args) -> None:  # noqa: A002, ARG002 - the loop prints its own lines
-        return
-
-    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
-        self._route(head=True)
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._route(head=False)
-
-    def _route(self, head: bool) -> None:
-        if not self._host_allowed():
-            return self._send_error(HTTPStatus.FORBIDDEN, "this preview answers only to 127.0.0.1 and localhost")
+    def route(self, head: bool) -> None:
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         segments = [unquote(s) for s in url.path.split("/")[1:]]
         if any(s in (".", "..") or "/" in s or "\\" in s or "\0" in s for s in segments):
-            return self._send_error(HTTPStatus.NOT_FOUND, "not found")
+            return self.send_error(HTTPStatus.NOT_FOUND, "not found")
         state = self.server.state
         match segments:
             case [""]:
@@ -155,69 +170,71 @@ class Handler(BaseHTTPRequestHandler):
             case ["events"] if not head:
                 self._events(max(_int(query.get("since")), _int(self.headers.get("Last-Event-ID"))))
             case ["pdf", name] if state.pdf and name.endswith(".pdf") and name[:-4] in state.editions:
-                self._send_file(state.out / name, "application/pdf", head)
+                self._send_output(name, "application/pdf", head)
             case ["epub", slug, *rest] if rest and slug in state.books:
                 self._send_book_file(state.books[slug], "/".join(rest), head)
             case _:
-                self._send_error(HTTPStatus.NOT_FOUND, "not found")
-
-    def _host_allowed(self) -> bool:
-        """Refuse other host names: a web page cannot reach the preview by DNS rebinding."""
-        port = self.server.server_address[1]
-        return self.headers.get("Host", "") in (f"127.0.0.1:{port}", f"localhost:{port}")
+                self.send_error(HTTPStatus.NOT_FOUND, "not found")
 
     def _send_book_file(self, book: Book, name: str, head: bool) -> None:
         data = book.files.get(name)
-        if isinstance(data, Path):
-            try:
-                data = data.read_bytes()
-            except OSError:
-                data = None
-        if data is None:
-            return self._send_error(HTTPStatus.NOT_FOUND, "not found")
+        if isinstance(data, Path):  # a font of the install (which may be a link), never a file of the project
+            data = cache.read_regular(data.resolve(), limit=MAX_FONT)
+        if not isinstance(data, bytes):
+            return self.send_error(HTTPStatus.NOT_FOUND, "not found")
         suffix = Path(name).suffix.lower()
         media = MEDIA_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-        self._send(data, media, head, BOOK_CSP)
+        page = suffix in (".xhtml", ".html", ".htm")
+        self._send(data, media, head, PAGE_CSP if page else loopback.RESOURCE_CSP, framed=page)
 
-    def _send_file(self, path: Path, media: str, head: bool) -> None:
+    def _send_output(self, name: str, media: str, head: bool) -> None:
+        """A file the last build wrote, checked and served from one open descriptor."""
+        state = self.server.state
+        record = state.outputs.get(name)
+        if record is None:
+            return self.send_error(HTTPStatus.NOT_FOUND, "not built yet")
         try:
-            data = path.read_bytes()
-        except OSError:
-            return self._send_error(HTTPStatus.NOT_FOUND, "not built yet")
-        self._send(data, media, head)
+            with recorded.opened(state.out, name) as (fd, info):
+                found = (recorded.identity(info), record)
+                if state.verified.get(name) != found:
+                    if not recorded.matches(fd, info, record):
+                        return self.send_error(HTTPStatus.NOT_FOUND, "not the file the last build wrote")
+                    state.verified[name] = found
+                self._head(HTTPStatus.OK, media, record.size, PDF_CSP, framed=True)
+                if not head:
+                    for chunk in recorded.chunks(fd, record.size):
+                        self.wfile.write(chunk)
+        except recorded.Refused:
+            return self.send_error(HTTPStatus.NOT_FOUND, "not built yet")
 
-    def _send(self, data: bytes, media: str, head: bool, csp: str = "") -> None:
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", media)
-        self.send_header("Content-Length", str(len(data)))
-        self._common_headers(csp)
-        self.end_headers()
+    def _send(
+        self, data: bytes, media: str, head: bool, csp: str = loopback.RESOURCE_CSP, framed: bool = False
+    ) -> None:
+        self._head(HTTPStatus.OK, media, len(data), csp, framed)
         if not head:
             self.wfile.write(data)
 
-    def _send_error(self, status: HTTPStatus, message: str) -> None:
-        data = f"{status.value} {html.escape(message)}\n".encode()
+    def _head(self, status: HTTPStatus, media: str, length: int | None, csp: str, framed: bool = False) -> None:
+        self.csp, self.framed = csp, framed
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self._common_headers("")
+        self.send_header("Content-Type", media)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-
-    def _common_headers(self, csp: str) -> None:
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        if csp:
-            self.send_header("Content-Security-Policy", csp)
 
     def _events(self, since: int) -> None:
-        """Server-Sent Events: one ``build`` event per new state, from ``since`` on."""
+        """Server-Sent Events: one ``build`` event per new state, from ``since`` on
+        (at most ``loopback.MAX_STREAMS`` streams at once)."""
+        if not self.server.streams.acquire(blocking=False):
+            return self.send_error(HTTPStatus.SERVICE_UNAVAILABLE, "too many preview pages are open")
+        try:
+            self._stream(since)
+        finally:
+            self.server.streams.release()
+
+    def _stream(self, since: int) -> None:
         state = self.server.state
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/event-stream")
-        self._common_headers("")
-        self.end_headers()
+        self._head(HTTPStatus.OK, "text/event-stream", None, loopback.RESOURCE_CSP)
         try:
             self.wfile.write(b"retry: 500\n\n")
             self.wfile.flush()
@@ -235,7 +252,7 @@ class Handler(BaseHTTPRequestHandler):
                 if not new:
                     self.wfile.write(b": still watching\n\n")
                 self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             return
 
 
@@ -246,8 +263,19 @@ def _int(value: str | None) -> int:
         return 0
 
 
-SHELL_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'self'; frame-src 'self'"
-BOOK_CSP = "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'"
+#: The preview page: its own script, stylesheet and event stream, the frame of a
+#: page or the PDF; nothing else, and framed by nothing.
+SHELL_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    f"frame-src 'self'; base-uri 'none'; form-action 'none'; {loopback.FRAMED_BY_NONE}"
+)
+#: A page of the book, shown in the preview's frame: its stylesheets, fonts and images; no script.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; font-src 'self'; "
+    f"base-uri 'none'; form-action 'none'; {loopback.FRAMED_BY_SELF}"
+)
+#: The PDF, shown in the preview's frame by the browser's PDF viewer.
+PDF_CSP = f"default-src 'none'; object-src 'self'; {loopback.FRAMED_BY_SELF}"
 
 
 def shell(state: State, query: dict[str, str]) -> bytes:

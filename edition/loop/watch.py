@@ -46,16 +46,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edition import project as project_facts
+from edition.commands import freshness
 from edition.diagnostics import Diagnostic, suggest
-from edition.loop import children, serve
+from edition.loop import children, serve, watched
 from edition.loop.children import Child
 from edition.loop.dependents import Dependents
 
 #: Options of the loop itself, not passed on to the builds.
 LOOP_OPTIONS = ("watch", "serve", "port", "help")
-#: watchfiles: a batch ends after this many ms without a new change (at most DEBOUNCE_MS in all).
-STEP_MS = 50
-DEBOUNCE_MS = 1600
 #: A cancelled child has this long to clean up before its process group is killed.
 CANCEL_TIMEOUT = 30.0
 #: A line the build prints that belongs on the error page.
@@ -279,14 +277,19 @@ class Loop:
             self._fail(built, {slug: lines for slug in built})
 
     def _load_built(self, slugs: list[str]) -> None:
-        """The preview shows the built EPUB (with its print page breaks) once there is one."""
+        """The preview serves what the build wrote, as its signed stamp records it, and
+        shows the built EPUB (with its print page breaks) once there is one."""
+        outputs = freshness.records(self.out)
+        with self.state.changed:
+            self.state.outputs = outputs
         if "epub" not in self.formats:
             return
         for slug in slugs:
-            path = self.out / f"{slug}.epub"
+            name = f"{slug}.epub"
             book = self.state.books.get(slug)
-            if book and path.is_file():
-                files = serve.epub_files(path)
+            data = serve.read_output(self.out, name, outputs[name]) if book and name in outputs else None
+            if data is not None:
+                files = serve.epub_files(data)
                 with self.state.changed:
                     self.state.books[slug] = serve.Book(book.title, book.pages, files, "epub")
 
@@ -349,19 +352,6 @@ def say(line: str, err: bool = False) -> None:
         print(line, file=sys.stderr if err else sys.stdout, flush=True)
 
 
-def _watch_files(folders: list[Path], conn: multiprocessing.connection.Connection, stop: threading.Event) -> None:
-    """Send each batch of changed paths; a message (str) if watching fails."""
-    import watchfiles
-
-    try:
-        for changes in watchfiles.watch(
-            *folders, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop, raise_interrupt=False
-        ):
-            conn.send(sorted({Path(path) for _, path in changes}))
-    except Exception as exc:  # e.g. the system's limit of inotify watches
-        conn.send(f"{type(exc).__name__}: {exc}")
-
-
 def _unknown(project: Path, slugs: list[str]) -> list[Diagnostic]:
     works, readers = project_facts.works(project), project_facts.readers(project)
     known = works + readers
@@ -377,7 +367,6 @@ def watch(args: argparse.Namespace, project: Path) -> int:
     problems = _unknown(project, args.slugs)
     if args.extract:
         problems.append(Diagnostic(None, "cli.option", "--extract cannot be combined with --watch or --serve"))
-    folders = [project / name for name in project_facts.INPUT_FOLDERS if (project / name).is_dir()]
     if not (project / "content").is_dir():
         problems.append(Diagnostic(None, "file.missing", "content/ holds no work (a folder with a work.yaml)"))
     if problems:
@@ -405,15 +394,21 @@ def watch(args: argparse.Namespace, project: Path) -> int:
             return 2
     loop = Loop(args, project, out, state)
     with Signals() as signals:
-        return _run(loop, folders, server, signals)
+        return _run(loop, server, signals)
 
 
-def _run(loop: Loop, folders: list[Path], server: serve.Server | None, signals: Signals) -> int:
+def _run(loop: Loop, server: serve.Server | None, signals: Signals) -> int:
     receive, send = multiprocessing.Pipe(duplex=False)
     stop = threading.Event()
-    watcher = threading.Thread(target=_watch_files, args=(folders, send, stop), name="edition-watch", daemon=True)
+    args = (loop.project, loop.out, send, stop)
+    watcher = threading.Thread(target=watched.watch_files, args=args, name="edition-watch", daemon=True)
     watcher.start()
-    say(f"watching {', '.join(f'{f.name}/' for f in folders)} (Ctrl-C stops)")
+    folders = watched.folders(loop.project, loop.out)
+    if len(folders) >= watched.MAX_FOLDERS:
+        say(f"note: watching the first {watched.MAX_FOLDERS} folders of the project only", err=True)
+    say(
+        f"watching {', '.join(f'{name}/' for name in project_facts.INPUT_FOLDERS if loop.project / name in folders)} (Ctrl-C stops)"
+    )
     if server is not None:
         say(f"preview at {server.url}")
     try:
