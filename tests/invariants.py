@@ -18,6 +18,7 @@ what to look at. The tests of issue 22 and the generated works
 from __future__ import annotations
 
 import csv
+import ctypes
 import re
 import tempfile
 import zipfile
@@ -388,53 +389,87 @@ def link_last_text(pdf: Pdf, link: Link) -> str:
     return "".join(c["text"] for c in pdf.mcid_chars.get(marks[-1], [])) if marks else ""
 
 
+def link_groups(pdf: Pdf) -> list[list[Link]]:
+    """The annotations of one link on one page, together: a link set on
+    several lines has one on each (or one with a quad for each)."""
+    groups: dict[tuple, list[Link]] = {}
+    for link in pdf.links:
+        element = pdf.link_elements.get(link.objgen)
+        key = (id(element), link.page) if element is not None else (link.objgen,)
+        groups.setdefault(key, []).append(link)
+    return list(groups.values())
+
+
+def _covers(link: Link, x: float, y: float) -> bool:
+    """Whether a point lies in a link's area: its rectangle, and one of its quads if it has them."""
+    return _inside(x, y, link.rect) and (not link.quads or any(_inside(x, y, q) for q in link.quads))
+
+
 def link_areas(pdf: Pdf) -> list[str]:
-    """Every link annotation has an area (a rectangle with width and height);
-    its QuadPoints lie inside it; every glyph of its text stands inside it, and
-    inside one of its quads when it has them."""
+    """Every link annotation has an area (a rectangle with width and height)
+    holding its QuadPoints; every glyph of a link's text stands in the area of
+    one of its annotations on that page, and every annotation covers some of them."""
     problems = []
     for link in pdf.links:
         where = f"page {link.page + 1}, link {link.contents!r}"
         left, bottom, right, top = link.rect
         if right - left < 1 or top - bottom < 1:
             problems.append(f"{where}: its rectangle {list(link.raw_rect)} has no area")
-            continue
         if len(link.raw_quads) % 8:
             problems.append(f"{where}: QuadPoints of {len(link.raw_quads)} numbers")
         for quad in link.quads:
             if not all(_inside(x, y, link.rect) for x in quad[0::2] for y in quad[1::2]):
                 problems.append(f"{where}: a quad {list(quad)} lies outside its rectangle {list(link.raw_rect)}")
-        for char in link_glyphs(pdf, link):
-            x, y = _centre(pdf, link.page, char)
-            if not _inside(x, y, link.rect):
-                problems.append(f"{where}: its glyph {char['text']!r} at ({x:.1f}, {y:.1f}) is outside its rectangle")
-            elif link.quads and not any(_inside(x, y, q) for q in link.quads):
-                problems.append(f"{where}: its glyph {char['text']!r} at ({x:.1f}, {y:.1f}) is in none of its quads")
+    for group in link_groups(pdf):
+        glyphs = [(char, _centre(pdf, group[0].page, char)) for char in link_glyphs(pdf, group[0])]
+        where = f"page {group[0].page + 1}, link {group[0].contents!r}"
+        for char, (x, y) in glyphs:
+            if not any(_covers(link, x, y) for link in group):
+                problems.append(f"{where}: its glyph {char['text']!r} at ({x:.1f}, {y:.1f}) is outside its area")
+        for link in group:
+            if glyphs and not any(_covers(link, x, y) for _, (x, y) in glyphs):
+                problems.append(f"{where}: an annotation {list(link.raw_rect)} covers none of its glyphs")
     return problems
+
+
+def _same_box(box: tuple[float, ...], rect: tuple[float, ...]) -> bool:
+    """Whether a rectangle, its corners in any order, is a link's (normalised) one."""
+    corners = sorted(box[0::2]) + sorted(box[1::2])
+    return all(abs(a - b) <= TOLERANCE for a, b in zip(corners, [rect[0], rect[2], rect[1], rect[3]], strict=True))
 
 
 def link_hits(pdf: Pdf) -> list[str]:
     """PDFium, as Chrome's viewer asks it, finds at the centre of each glyph of
-    a link's text a link that goes where the annotation goes."""
+    a link's text one of that link's own annotations (not another link whose
+    rectangle lies over it), and it goes where the link goes."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
     problems = []
     document = pdfium.PdfDocument(str(pdf.path))
     try:
-        by_page: dict[int, list[Link]] = {}
-        for link in pdf.links:
-            by_page.setdefault(link.page, []).append(link)
-        for number, links in by_page.items():
+        by_page: dict[int, list[list[Link]]] = {}
+        for group in link_groups(pdf):
+            by_page.setdefault(group[0].page, []).append(group)
+        for number, groups in by_page.items():
             page = document[number]
             try:
-                for link in links:
+                for group in groups:
+                    link = group[0]
                     for char in link_glyphs(pdf, link):
                         x, y = _centre(pdf, number, char)
                         found = raw.FPDFLink_GetLinkAtPoint(page.raw, x, y)
                         where = f"page {number + 1}, link {link.contents!r}, glyph {char['text']!r}"
                         if not found:
                             problems.append(f"{where}: PDFium finds no link there")
+                            continue
+                        rect = raw.FS_RECTF()
+                        raw.FPDFLink_GetAnnotRect(found, ctypes.byref(rect))
+                        box = (rect.left, rect.bottom, rect.right, rect.top)
+                        if not any(_same_box(box, other.rect) for other in group):
+                            problems.append(
+                                f"{where}: PDFium finds there another link, at {[round(v, 1) for v in box]}"
+                            )
                             continue
                         dest = raw.FPDFLink_GetDest(document.raw, found)
                         if link.dest_page is not None:
