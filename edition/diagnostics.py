@@ -17,13 +17,13 @@ from edition.model import SourceLocation
 #: Every code the pipeline emits, with what it means. The README's table is
 #: checked against this mapping by the tests.
 CODES: dict[str, str] = {
-    "cli.option": "a command-line option has a value the pipeline does not know",
+    "cli.option": "a command-line option has a value the pipeline does not know, or the output folder is no folder",
     "file.missing": "a file or folder the content refers to does not exist",
     "file.encoding": "a file is not valid UTF-8, or holds a character XML forbids",
-    "file.size": "a content file or image is larger than the pipeline reads",
+    "file.size": "a content file, image, BibTeX file or PDF reading is larger than the pipeline reads",
     "file.unreadable": "a path the content names is a folder, a pipe or a device, or cannot be read",
     "file.unread": "a folder or a Markdown file in text/ or documents/ that the build would not read",
-    "file.name": "a work or reader name the outputs cannot carry, or one name for a work and a reader",
+    "file.name": "a work or reader name the outputs cannot carry, or two editions whose outputs share a name",
     "yaml.syntax": "YAML metadata or front matter cannot be parsed",
     "yaml.limit": "YAML nested too deep, or aliases that expand too far or contain themselves",
     "yaml.duplicate-key": "a key written twice in one YAML mapping (the first would be dropped silently)",
@@ -32,13 +32,15 @@ CODES: dict[str, str] = {
     "meta.type": "a metadata value has the wrong type",
     "meta.length": "a metadata text is longer than its limit",
     "meta.date": "a date that is not YYYY, YYYY-MM or YYYY-MM-DD, or not in the calendar",
+    "meta.language": "a language in metadata (or a span's lang= in it) that is not a BCP 47 tag",
     "md.footnote-undefined": "a note is called but never defined",
     "md.footnote-unused": "a note is defined but never called",
     "md.footnote-duplicate": "a note label is defined twice",
     "md.div": "a fenced div that places a table has no id",
     "md.nesting": "Markdown nested deeper than the pipeline reads",
     "md.page-marker": "an original-page marker whose page is not a number",
-    "md.size": "a work with more notes than the pipeline lays out",
+    "md.language": "a lang= in Markdown (a span, a div, a heading) that is not a BCP 47 tag",
+    "md.size": "a work with more notes, files or table cells, or a longer paragraph, than the pipeline lays out",
     "id.duplicate": "two elements of the outputs would have one id",
     "link.target": "an internal link to an id that nothing has",
     "reader.selection": "a reading names a section or document its work does not have",
@@ -56,14 +58,15 @@ CODES: dict[str, str] = {
     "csv.header": "a CSV table's header differs from the declared columns",
     "csv.fields": "a CSV row has the wrong number of fields",
     "csv.type": "a CSV value has the wrong type",
-    "csv.size": "a CSV table has more rows than the pipeline lays out",
+    "csv.size": "a CSV table has more rows, columns or cells than the pipeline lays out",
     "table.unknown": "the text places a table that has no data file",
     "font.missing-glyph": "a character of the content is in no font of the edition",
     "template.error": "a template cannot be rendered",
+    "template.unsafe": "a template reaches beyond the data it is handed, or past the bounds of what it may do",
     "resource.refused": "content refers to a resource outside the project",
-    "pdf.unreadable": "a PDF reading's file is not a PDF, or is damaged beyond reading",
+    "pdf.unreadable": "a PDF reading's file is not a PDF, is damaged beyond reading, or has a page no viewer could show",
     "pdf.encrypted": "a PDF reading's file is encrypted",
-    "pdf.pages": "a PDF reading's page range lies outside its file, or the file has no pages",
+    "pdf.pages": "a PDF reading's page range lies outside its file, the file has no pages, or the volume too many",
     "pdf.no-text": "a PDF reading asks for its text in the EPUB but the file has no text layer",
     "pdf.pdfa": "a PDF reading's pages hold what the archival PDF/A cannot carry (with --format pdfa)",
     "pdf.untagged": "a PDF reading has no tags, so the volume does not claim PDF/UA (a warning)",
@@ -79,14 +82,18 @@ CODES: dict[str, str] = {
     "import.encrypted": "--import: the manuscript is encrypted with a password",
     "import.macros": "--import: the manuscript carries macros (a .docm, Basic modules)",
     "import.tracked-changes": "--import: the manuscript has unresolved tracked changes",
-    "import.exists": "--import: the work's folder or BibTeX file exists already (never overwritten)",
+    "import.exists": "--import: the work's folder or BibTeX file exists already (never overwritten), or a reader has its name",
     "import.image": "--import: an image the outputs cannot carry (a vector picture, a linked file)",
     "import.comment": "--import: a comment of the manuscript was dropped (a warning)",
     "import.alt-text": "--import: an image has no alt text in the manuscript (a warning: the build refuses it)",
-    "import.citation": "--import: a citation manager's entry lacks a field its type needs and is written as @misc (a warning)",
-    "import.moved": "--import: a note or citation in a heading was moved after it (a warning)",
+    "import.citation": "--import: a citation manager's entry lacks a field its type needs and is written as @misc, "
+    "or a citation field cites nothing readable and is kept as its text (a warning)",
+    "import.field": "--import: a field Word generates (a table of contents, an index, the citation manager's "
+    "bibliography) was left out, or a page number field keeps Word's number (a warning)",
+    "import.moved": "--import: a note or citation in a heading, or a text box's text, was moved after it (a warning)",
     "import.note": "--import: a note held blocks a note cannot hold, kept as paragraphs (a warning)",
     "import.equation": "--import: an equation is kept as its TeX in code (a warning)",
+    "import.link": "--import: a link to a place the work does not hold is kept as its words (a warning)",
 }
 
 
@@ -135,9 +142,6 @@ class Collector:
 
     def error(self, location: SourceLocation | None, code: str, message: str) -> None:
         self.items.append(Diagnostic(location, code, message))
-
-    def warn(self, location: SourceLocation | None, code: str, message: str) -> None:
-        self.items.append(Diagnostic(location, code, message, "warning"))
 
     def extend(self, other: Iterable[Diagnostic]) -> None:
         self.items.extend(other)

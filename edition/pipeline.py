@@ -24,21 +24,22 @@ from edition import project
 from edition.diagnostics import BuildFailed, Collector, Diagnostic, suggest
 from edition.fonts import faces
 from edition.forked import WarningCounter, collect, in_child, silence
-from edition.infra import cache, parallel
+from edition.infra import cache, parallel, tools
 from edition.infra.atomic import FolderLock, Transaction, recover
 from edition.infra.progress import Timings
 from edition.layout import print_layout
 from edition.layout.cache import Laid
 from edition.layout.print_layout import Typesetting
-from edition.model import Edition, SourceLocation
+from edition.model import Edition
 from edition.outputs.checks import epubcheck
 from edition.outputs.epub import builder as epub
 from edition.outputs.permissions import permissions_csv
-from edition.read import course_reader, readlog
+from edition.read import clashes, course_reader, readlog
 from edition.read.work import read_work
 from edition.render import templates
 from edition.render.body import environment
 from edition.render.print_html import PRINT_STYLESHEETS, PRINT_TEMPLATES, print_identifier
+from edition.render.template_limits import build_scope
 from edition.resolve.edition import resolve_work, single_work_edition
 from edition.resolve.volume import resolve_volume
 from edition.settings import Options
@@ -89,8 +90,9 @@ def run(options: Options, transaction: Transaction | None = None) -> Result:
     counter = WarningCounter(result.warnings)
     logging.getLogger("edition").addHandler(counter)
     readlog.start()
+    tools.forget_runs()  # Pandoc's runs are shared within a build (a reader's readings), never between builds
     try:
-        with cache.use(options.cache) as store:
+        with cache.use(options.cache) as store, build_scope():
             try:
                 if transaction is not None:
                     return _run(options, result, transaction)
@@ -166,16 +168,13 @@ def _check_slugs(folder: Path, slugs: list[str]) -> None:
     for slug in dict.fromkeys(slugs):
         if slug not in known:
             diags.error(None, "cli.option", f"no work {slug!r} in content/ or readers/{suggest(slug, known)}")
-        elif slug in works and slug in readers:
-            diags.error(
-                SourceLocation(project.reader_definition(folder, slug)),
-                "file.name",
-                f"the reader {slug!r} has the name of the work content/{slug}/: both would write dist/{slug}.pdf; "
-                "rename the reader",
-            )
     if not slugs:
         diags.error(None, "file.missing", "content/ holds no work (a folder with a work.yaml)")
     diags.check()
+    # editions whose outputs would have one name: said before a file is read
+    clashing = clashes.check(folder, works, readers, slugs)
+    if clashing:
+        raise BuildFailed(clashing)
 
 
 def _read_works(folder: Path, slugs: list[str]) -> list:

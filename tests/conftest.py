@@ -15,7 +15,7 @@ import pytest
 
 from edition.project import CACHE_FOLDER
 
-from . import outputs, transcript
+from . import outputs, refusals, transcript
 from .builds import Built, WarmCache, build_into, build_project, run_cli
 from .projects import BIB_MIN, DEMO_READER, KITCHEN_SINK, ROOT, SOURCE, make_project, project_with_every_input
 from .watcher import Watcher
@@ -175,3 +175,19 @@ def watch():
     yield start
     for watcher in started:
         watcher.close()
+
+
+@pytest.fixture
+def refused(tmp_path: Path, capsys, valid_project):
+    """``refused(change, expected, bounded=False, fresh=False, **project)``:
+    take a valid project, built (a copy of the session's ``valid_project``;
+    with ``fresh``, made and built here, under the limits the test patched),
+    break it, build again: exit 2, exactly the expected lines, dist/ unchanged,
+    no temporary file left. The project's folder is returned."""
+
+    def check(
+        change: refusals.Change, expected: list[str], bounded: bool = False, fresh: bool = False, **project
+    ) -> Path:
+        return refusals.refuse(tmp_path, capsys, valid_project, change, expected, bounded, fresh, **project)
+
+    return check

@@ -99,28 +99,31 @@ def zotero_field(item: dict, locator: str, shown: str, note_index: int) -> str:
     )
 
 
-def footnotes_xml(notes: list[str]) -> bytes:
-    """Word's footnotes part: the separator (-1... here 0 and 1, as Word numbers
-    them) and one ``w:footnote`` per note, each paragraph opening with the
-    note's own reference mark (``w:footnoteRef``). ``notes`` hold run XML."""
+def footnotes_xml(notes: list[str], kind: str = "footnotes") -> bytes:
+    """Word's footnotes (or endnotes) part: the separator (-1... here 0 and 1,
+    as Word numbers them) and one ``w:footnote`` per note, each paragraph
+    opening with the note's own reference mark (``w:footnoteRef``). ``notes``
+    hold run XML (``</w:p><w:p>`` between a note's paragraphs)."""
+    tag = kind[:-1]  # footnote, endnote
     body = [
-        '<w:footnote w:type="separator" w:id="-1"><w:p><w:pPr><w:spacing w:after="0" w:line="240" '
-        'w:lineRule="auto"/></w:pPr><w:r><w:separator/></w:r></w:p></w:footnote>',
-        '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:pPr><w:spacing w:after="0" w:line="240" '
-        'w:lineRule="auto"/></w:pPr><w:r><w:continuationSeparator/></w:r></w:p></w:footnote>',
+        f'<w:{tag} w:type="separator" w:id="-1"><w:p><w:pPr><w:spacing w:after="0" w:line="240" '
+        f'w:lineRule="auto"/></w:pPr><w:r><w:separator/></w:r></w:p></w:{tag}>',
+        f'<w:{tag} w:type="continuationSeparator" w:id="0"><w:p><w:pPr><w:spacing w:after="0" w:line="240" '
+        f'w:lineRule="auto"/></w:pPr><w:r><w:continuationSeparator/></w:r></w:p></w:{tag}>',
     ]
+    style = "FootnoteText" if tag == "footnote" else "EndnoteText"
     for number, runs in enumerate(notes, 1):
         body.append(
-            f'<w:footnote w:id="{number}"><w:p><w:pPr><w:pStyle w:val="FootnoteText"/></w:pPr>'
-            '<w:r><w:rPr><w:rStyle w:val="FootnoteReference"/></w:rPr><w:footnoteRef/></w:r>'
-            f'<w:r><w:t xml:space="preserve"> </w:t></w:r>{runs}</w:p></w:footnote>'
+            f'<w:{tag} w:id="{number}"><w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr>'
+            f'<w:r><w:rPr><w:rStyle w:val="{tag.capitalize()}Reference"/></w:rPr><w:{tag}Ref/></w:r>'
+            f'<w:r><w:t xml:space="preserve"> </w:t></w:r>{runs}</w:p></w:{tag}>'
         )
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<w:footnotes xmlns:w="{W_NS}" '
+        f'<w:{kind} xmlns:w="{W_NS}" '
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
         + "".join(body)
-        + "</w:footnotes>"
+        + f"</w:{kind}>"
     ).encode("utf-8")
 
 
@@ -254,8 +257,10 @@ def pandoc_manuscript(path: Path, markdown: str, extra: dict[str, bytes] | None 
 
 
 def libreoffice_copy(source: Path, target: Path) -> Path:
-    """``source`` opened and saved as ``.docx`` by LibreOffice Writer, headless,
-    with a profile of its own (so it runs beside another LibreOffice, as root)."""
+    """``source`` opened and saved as ``.docx`` (or, for a ``target`` named
+    ``.odt``, as OpenDocument) by LibreOffice Writer, headless, with a profile
+    of its own (so it runs beside another LibreOffice, as root)."""
+    kind = "odt:writer8" if target.suffix == ".odt" else "docx:MS Word 2007 XML"
     office = shutil.which("libreoffice") or shutil.which("soffice")
     if office is None:
         raise RuntimeError("LibreOffice is not installed (bash .ci/setup installs libreoffice-writer-nogui)")
@@ -270,7 +275,7 @@ def libreoffice_copy(source: Path, target: Path) -> Path:
                 "--headless",
                 "--norestore",
                 "--convert-to",
-                "docx:MS Word 2007 XML",
+                kind,
                 "--outdir",
                 str(out),
                 str(source),
@@ -280,7 +285,7 @@ def libreoffice_copy(source: Path, target: Path) -> Path:
             timeout=300,
             env=env,
         )
-        shutil.move(out / (source.stem + ".docx"), target)
+        shutil.move(out / (source.stem + target.suffix), target)
     return target
 
 
@@ -321,6 +326,147 @@ def small_word(path: Path, paragraphs: list[str], notes: list[str] = (), heading
 
 def text_run(text: str) -> str:
     return _run_xml(text)
+
+
+def field(instruction: str, shown: str) -> str:
+    """A complex field as Word writes it, its instruction split over two runs
+    (Word splits long ones), ``shown`` the run XML of its result."""
+    half = len(instruction) // 2
+    return (
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        f'<w:r><w:instrText xml:space="preserve"> {escape(instruction[:half])}</w:instrText></w:r>'
+        f'<w:r><w:instrText xml:space="preserve">{escape(instruction[half:])} </w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+        f"{shown}"
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    )
+
+
+def csl_field(items: list[tuple[dict, dict]], shown: str, mendeley: bool = False) -> str:
+    """A citation field of Zotero (``ADDIN ZOTERO_ITEM CSL_CITATION``) or
+    Mendeley (``ADDIN CSL_CITATION``, its items numbered ``ITEM-1``, … in each
+    citation): ``items`` are (item data, the citation's own fields: locator,
+    label, prefix, suffix, suppress-author)."""
+    cited = []
+    for number, (data, extra) in enumerate(items, 1):
+        item_id = f"ITEM-{number}" if mendeley else data["id"]
+        uri = (
+            f"http://www.mendeley.com/documents/?uuid={data['id']}"
+            if mendeley
+            else f"http://zotero.org/users/1/items/I{data['id']}"
+        )
+        cited.append({"id": item_id, "uris": [uri], "itemData": {**data, "id": item_id}, **extra})
+    citation = {
+        "citationID": f"c{abs(hash(shown)) % 100000}",
+        "properties": {"formattedCitation": shown, "plainCitation": shown, "noteIndex": 0},
+        "citationItems": cited,
+        "schema": "https://github.com/citation-style-language/schema/raw/master/csl-citation.json",
+    }
+    if mendeley:
+        citation["mendeley"] = {"formattedCitation": shown, "previouslyFormattedCitation": shown}
+    head = "ADDIN CSL_CITATION " if mendeley else "ADDIN ZOTERO_ITEM CSL_CITATION "
+    return field(head + json.dumps(citation, ensure_ascii=False), _runs_from_stars(shown))
+
+
+def endnote_call(number: int) -> str:
+    return (
+        '<w:r><w:rPr><w:rStyle w:val="EndnoteReference"/><w:vertAlign w:val="superscript"/></w:rPr>'
+        f'<w:endnoteReference w:id="{number}"/></w:r>'
+    )
+
+
+def word_document(
+    path: Path,
+    blocks: list[tuple[str, str]],
+    notes: list[str] = (),
+    endnotes: list[str] = (),
+    title: str = "A Short Manuscript",
+    media: dict[str, tuple[str, bytes]] | None = None,
+) -> Path:
+    """A Word manuscript of ``blocks``: (paragraph style, run XML), or
+    ("", XML) for a body element written as is (a table, a content control);
+    footnotes and endnotes of run XML; ``media``: relationship id -> (part
+    name, bytes) for pictures the blocks show."""
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from docx.oxml import parse_xml
+
+    doc = docx.Document()
+    doc.core_properties.title = title
+    doc.core_properties.author = "Ada Tester"
+    rids = {}
+    for rid, (name, data) in (media or {}).items():
+        kind = "image/svg+xml" if name.endswith(".svg") else "image/png"
+        rids[rid] = doc.part.relate_to(
+            Part(PackURI(f"/word/media/{name}"), kind, data, doc.part.package), RELATIONSHIP_TYPE.IMAGE
+        )
+    body = doc.element.body
+    for style, xml in blocks:
+        for rid, real in rids.items():
+            xml = xml.replace(f'"{rid}"', f'"{real}"')
+        if style:
+            _append_xml(doc.add_paragraph(style=style), xml)
+        else:
+            for element in parse_xml(f"<w:body {NAMESPACES}>{xml}</w:body>"):
+                body.find(f"{{{W_NS}}}sectPr").addprevious(element)
+    for kind, content in (("footnotes", notes), ("endnotes", endnotes)):
+        if content:
+            part_type = FOOTNOTES_CT.replace("footnotes", kind)
+            part = Part(PackURI(f"/word/{kind}.xml"), part_type, footnotes_xml(list(content), kind), doc.part.package)
+            doc.part.relate_to(part, FOOTNOTES_RT.replace("footnotes", kind))
+    doc.save(path)
+    return path
+
+
+NAMESPACES = (
+    f'xmlns:w="{W_NS}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+    'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+    'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+    'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture" '
+    'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+    'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+    'xmlns:v="urn:schemas-microsoft-com:vml"'
+)
+
+
+def picture(rid: str, descr: str = "", title: str = "", svg_rid: str = "") -> str:
+    """An inline picture as Word writes it (``descr``: its alt text; ``title``:
+    Word 2010's alt text title; ``svg_rid``: an SVG stored beside the PNG)."""
+    svg = (
+        '<a:extLst><a:ext uri="{96DAC541-7B7A-43D3-8B79-37D633B846F1}"><asvg:svgBlip '
+        f'xmlns:asvg="http://schemas.microsoft.com/office/drawing/2016/SVG/main" r:embed="{svg_rid}"/></a:ext></a:extLst>'
+        if svg_rid
+        else ""
+    )
+    return (
+        f'<w:r><w:drawing><wp:inline {NAMESPACES}><wp:extent cx="571500" cy="381000"/>'
+        f'<wp:docPr id="{abs(hash(rid)) % 1000 + 1}" name="Picture" descr="{escape(descr)}" title="{escape(title)}"/>'
+        '<a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic>'
+        '<pic:nvPicPr><pic:cNvPr id="0" name="picture.png"/><pic:cNvPicPr/></pic:nvPicPr>'
+        f'<pic:blipFill><a:blip r:embed="{rid}">{svg}</a:blip><a:stretch><a:fillRect/></a:stretch></pic:blipFill>'
+        '<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="571500" cy="381000"/></a:xfrm>'
+        '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>'
+        "</wp:inline></w:drawing></w:r>"
+    )
+
+
+def text_box(runs: str) -> str:
+    """A text box as Word writes it: the shape and its VML copy for older readers."""
+    return (
+        f'<w:r><mc:AlternateContent {NAMESPACES}><mc:Choice Requires="wps"><w:drawing><wp:anchor distT="0" '
+        'distB="0" distL="0" distR="0" simplePos="0" relativeHeight="1" behindDoc="0" locked="0" layoutInCell="1" '
+        'allowOverlap="1"><wp:simplePos x="0" y="0"/><wp:positionH relativeFrom="column"><wp:posOffset>0'
+        '</wp:posOffset></wp:positionH><wp:positionV relativeFrom="paragraph"><wp:posOffset>0</wp:posOffset>'
+        '</wp:positionV><wp:extent cx="1000000" cy="500000"/><wp:wrapSquare wrapText="bothSides"/>'
+        '<wp:docPr id="900" name="Text Box 1"/><a:graphic><a:graphicData '
+        'uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"><wps:wsp><wps:txbx><w:txbxContent>'
+        f"<w:p>{runs}</w:p></w:txbxContent></wps:txbx><wps:bodyPr/></wps:wsp></a:graphicData></a:graphic>"
+        '</wp:anchor></w:drawing></mc:Choice><mc:Fallback><w:pict><v:shape style="width:100pt;height:50pt">'
+        f"<v:textbox><w:txbxContent><w:p>{runs}</w:p></w:txbxContent></v:textbox></v:shape></w:pict>"
+        "</mc:Fallback></mc:AlternateContent></w:r>"
+    )
 
 
 def pandoc_reading(path: Path) -> tuple[list[str], list[list[str]]]:

@@ -291,12 +291,14 @@ def test_every_code_is_documented_in_the_readme_and_tested():
     tested |= {"file.unreadable", "file.name", "yaml.limit", "meta.length", "meta.date", "md.size"}
     tested |= {"id.duplicate", "link.target", "reader.selection", "yaml.duplicate-key"}  # in test_safety_input.py
     tested |= {"cite.link", "extract.name", "extract.size", "extract.stream"}  # in test_safety_output.py
+    tested |= {"template.unsafe", "meta.language", "md.language"}  # in test_safety_templates.py
     # in test_pdf_readings.py
     tested |= {"pdf.unreadable", "pdf.encrypted", "pdf.pages", "pdf.no-text", "pdf.pdfa", "pdf.untagged"}
     # in test_import.py
     tested |= {"import.format", "import.encrypted", "import.macros", "import.tracked-changes", "import.exists"}
     tested |= {"import.image", "import.comment", "import.alt-text", "import.citation", "import.moved"}
     tested |= {"import.note", "import.equation"}
+    tested |= {"import.field", "import.link"}  # in test_import_word.py
     for code in CODES:
         assert f"`{code}`" in readme, f"{code} is not in the README's table"
         assert code in tested, f"{code} has no test"

@@ -238,3 +238,40 @@ def test_a_problem_is_reported_at_its_own_line(tmp_path, body, code, line):
     assert [(d.code, d.location.line) for d in failed.value.diagnostics if d.code == code] == [(code, line)], [
         str(d) for d in failed.value.diagnostics
     ]
+
+
+# -- syntax written escaped is text --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ("A path: C:\\\\Users\\\\Ada, and \\\\textbf typed.\n", "A path: C:\\Users\\Ada, and \\textbf typed."),
+        ("Braces typed: \\{#id\\} and \\{.class\\}.\n", "Braces typed: {#id} and {.class}."),
+        ("A call typed: \\[\\^1\\], not a note.\n", "A call typed: [^1], not a note."),
+    ],
+)
+def test_syntax_written_escaped_is_the_text_typed(tmp_path, body, text):
+    """The README's advice, "write \\\\ for a backslash", holds: raw TeX,
+    attributes and note calls are refused as syntax, never when escaped (the
+    import writes an author's C:\\Users so)."""
+    project = make_project(tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN)
+    work = read_work(project, "test")
+    texts = [t.content for token in work.sections[0].tokens for t in token.children or () if t.type == "text"]
+    assert text in "".join(texts)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("A path: C:\\Users\\Ada.\n", "md.unsupported"),
+        ("Braces: {#id} here.\n", "md.unsupported"),
+        ("A call: [^1] here.\n", "md.footnote-undefined"),
+        ("Escaped \\\\ then raw \\textbf here.\n", "md.unsupported"),
+    ],
+)
+def test_the_same_syntax_unescaped_is_still_refused(tmp_path, body, code):
+    project = make_project(tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN)
+    with pytest.raises(BuildFailed) as failed:
+        read_work(project, "test")
+    assert [d.code for d in failed.value.diagnostics] == [code]

@@ -29,84 +29,14 @@ from edition.cli import main
 from edition.read import sandbox
 
 from . import outputs
-from .bounded import ROOT, build_bounded, killed_by_limit, run_bounded
-from .builds import cli_epub, diagnostic_lines
+from .bounded import ROOT, killed_by_limit, run_bounded
+from .builds import diagnostic_lines
 from .projects import BIB_MIN, WORK_YAML, make_project, png, section
+from .refusals import apply, build
 
 TEXT = "content/test/text/01-one.md"
 WORK = "content/test/work.yaml"
 W = WORK_YAML.format(slug="test")
-#: Memory and CPU a bounded build of a small project may use.
-MEMORY = 1024 * 1024 * 1024
-CPU = 30
-
-Change = Callable[[Path], None] | dict[str, str | bytes]
-
-
-build = cli_epub
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file in the folder, hidden ones (temporary files) included."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def apply(project: Path, change: Change) -> None:
-    if callable(change):
-        change(project)
-        return
-    for name, data in change.items():
-        path = project / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, encoding="utf-8")
-
-
-@pytest.fixture
-def refused(tmp_path: Path, capsys, valid_project):
-    """``refused(change, expected, bounded=False, fresh=False, **project)``:
-    take a valid project, built (a copy of the session's ``valid_project``;
-    with ``fresh``, made and built here, under the limits the test patched),
-    break it, build again: exit 2, exactly the expected lines, dist/ unchanged,
-    no temporary file left. The project's folder is returned."""
-
-    def check(change: Change, expected: list[str], bounded: bool = False, fresh: bool = False, **project) -> Path:
-        return _refused(tmp_path, capsys, valid_project, change, expected, bounded, fresh, **project)
-
-    return check
-
-
-def _refused(
-    tmp_path: Path,
-    capsys,
-    valid_project,
-    change: Change,
-    expected: list[str],
-    bounded: bool,
-    fresh: bool,
-    **project: object,
-) -> Path:
-    if fresh:
-        root = make_project(tmp_path / "project", bib=BIB_MIN, **project)  # type: ignore[arg-type]
-        assert build(root, capsys) == (0, [])
-    else:
-        root = valid_project(tmp_path / "project", **project)
-    before = snapshot(root / "dist")
-    apply(root, change)
-    if bounded:
-        result = build_bounded(
-            root, "-q", "--force", "--format", "epub", "--out", str(root / "dist"), mem_bytes=MEMORY, cpu_seconds=CPU
-        )
-        assert not killed_by_limit(result), result.stderr[-2000:]
-        status, lines = result.returncode, diagnostic_lines(result.stderr, root)
-    else:
-        status, lines = build(root, capsys, "--force")
-    assert lines == expected
-    assert status == 2
-    assert snapshot(root / "dist") == before, "dist/ changed, or a temporary file was left"
-    return root
 
 
 def link(target: str | Path, name: str) -> Callable[[Path], None]:
@@ -956,7 +886,7 @@ def _tree_5000_deep(pdf: pikepdf.Pdf) -> None:
         (
             _content_bomb,
             "readers/readings/scan.pdf: the content of page 1 decodes to more than 134217728 bytes "
-            "(the limit for the pages of one reading); give a smaller file or fewer pages [file.size]",
+            "(the limit for the PDF pages of one volume); give a smaller file or fewer pages [file.size]",
         ),
         (
             _form_drawing_itself,

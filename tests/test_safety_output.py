@@ -665,7 +665,7 @@ def test_extract_bounds_the_total_and_the_number_of_files(tmp_path, capsys, monk
     monkeypatch.setattr(extract_module, "MAX_FILES", 3)
     assert main(["--extract", str(pdf_path), str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.splitlines()[0] == (
-        f"{pdf_path}: error: the PDF embeds 4 files, over the limit of 3 [extract.size]"
+        f"{pdf_path}: error: the PDF embeds more than 3 files, over the limit of 3 [extract.size]"
     )
     assert not (tmp_path / "out").exists()
 
@@ -753,7 +753,7 @@ def test_extract_into_a_file_is_refused(tmp_path, capsys):
     assert main(["--extract", str(pdf_path), str(tmp_path / "out")]) == 2
     assert (
         capsys.readouterr().err.splitlines()[0]
-        == f"error: {tmp_path / 'out'} is a file: give --extract a folder [cli.option]"
+        == f"error: the output folder {tmp_path / 'out'} is a file, not a folder; give --extract a folder [cli.option]"
     )
 
 

@@ -355,6 +355,6 @@ def test_a_label_pattern_without_the_number_is_refused(tmp_path, capsys):
     status, lines = run_build(project, capsys)
     assert status == 2
     assert relative(lines, project) == [
-        "content/test/work.yaml:11: error: 'document_label' must hold {number} and no other braces, "
-        'as "Document No. {number}" [meta.type]'
+        "content/test/work.yaml:11: error: 'document_label' is 'Document {num}': '{num}' is not {number}; "
+        'write text with {number} once in it, as "Document No. {number}" (no other braces, no format) [meta.type]'
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import stat
 import sys
 from pathlib import Path
 
@@ -81,6 +82,9 @@ def start(argv: list[str] | None, project: Path | None) -> tuple[argparse.Namesp
     if not chosen and (refusal := _default_out_refused(args.out)) is not None:
         print(refusal, file=sys.stderr)
         return 2
+    if not args.extract and (refusal := out_not_a_folder(args.out)) is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     return args, folder
 
 
@@ -115,6 +119,25 @@ def _default_out_refused(out: Path) -> Diagnostic | None:
         f"the output folder {out} is a symbolic link to {target}, outside the project; "
         "remove the link, or name the folder with --out",
     )
+
+
+def out_not_a_folder(out: Path, fix: str = "remove it, or name another folder with --out") -> Diagnostic | None:
+    """An output folder that is a file, a named pipe or a device (or lies
+    below one): said before anything is read, never a ``NotADirectoryError``."""
+    folder = out if out.is_absolute() else Path.cwd() / out
+    for path in (folder, *folder.parents):
+        try:
+            mode = path.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # made by the build, or a file above it (said below)
+        except OSError as exc:
+            return Diagnostic(None, "cli.option", f"the output folder {out} cannot be used: {exc.strerror or exc}")
+        if stat.S_ISDIR(mode):
+            return None
+        what = "a named pipe" if stat.S_ISFIFO(mode) else "a file" if stat.S_ISREG(mode) else "not a folder"
+        problem = f"is {what}, not a folder" if path == folder else f"cannot be made: {path} is {what}"
+        return Diagnostic(None, "cli.option", f"the output folder {out} {problem}; {fix}")
+    return None
 
 
 def tell(message: str) -> None:

@@ -30,11 +30,12 @@ from pathlib import Path, PurePosixPath
 
 import pikepdf
 
-from edition.commands.arguments import tell
+from edition.commands.arguments import out_not_a_folder, tell
 from edition.diagnostics import BuildFailed, Collector, Diagnostic
 from edition.infra.atomic import RESERVED, FolderLock, Terminated, Transaction, recover, terminate_as_exception
 from edition.model import SourceLocation
 from edition.read.pdf.readings import MAX_PDF_BYTES
+from edition.read.sandbox import BAD_NAME
 
 #: Largest embedded file extracted: the largest input a build reads (a PDF reading).
 MAX_FILE_BYTES = MAX_PDF_BYTES
@@ -44,6 +45,9 @@ MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
 MAX_FILES = 10_000
 #: Longest name of one path component, in UTF-8 bytes (the file systems' limit).
 MAX_COMPONENT_BYTES = 255
+#: Longest path of one file, in UTF-8 bytes: with DIR and the staging folder it
+#: stays well within the system's limit on a path (4,096 bytes on Linux).
+MAX_NAME_BYTES = 1024
 #: Inflation step: the most bytes produced (and held) before the limits are checked again.
 CHUNK = 1024 * 1024
 
@@ -60,9 +64,9 @@ def embedded_files(pdf_path: Path) -> dict[str, bytes]:
         specs = _specs(pdf, where)
         diags = Collector()
         files, total = {}, 0
-        for name, spec in specs:
+        for name, stream in specs:
             try:
-                files[name] = b"".join(_contents(name, spec, MAX_TOTAL_BYTES - total, where, diags))
+                files[name] = b"".join(_contents(name, stream, MAX_TOTAL_BYTES - total, where, diags))
                 total += len(files[name])
             except _Refused:
                 continue
@@ -82,32 +86,74 @@ def _open(pdf_path: Path) -> Iterator[pikepdf.Pdf]:
         yield pdf
 
 
-def _specs(pdf: pikepdf.Pdf, where: SourceLocation) -> list[tuple[str, pikepdf.AttachedFileSpec]]:
+def _specs(pdf: pikepdf.Pdf, where: SourceLocation) -> list[tuple[str, pikepdf.Stream]]:
+    """Every embedded file by its name in the catalog's name tree, with its
+    file stream: each file specification is checked for the shape the build
+    writes (a dictionary whose ``/EF`` holds the file's stream) before anything
+    is read. Names are kept as the tree holds them (a NUL included), never
+    looked up again by a name that could be cut short."""
+    names = pdf.Root.get("/Names")
+    tree = names.get("/EmbeddedFiles") if isinstance(names, pikepdf.Dictionary) else None
+    if tree is None:
+        return []
+    items: list[tuple[str, object]] = []
     try:
-        specs = sorted(pdf.attachments.items())
-    except pikepdf.PdfError as exc:
-        message = f"the PDF's embedded files cannot be read: {exc}"
+        if not isinstance(tree, pikepdf.Dictionary):
+            raise pikepdf.PdfError("/EmbeddedFiles is not a name tree")
+        for name, spec in pikepdf.NameTree(tree).items():
+            items.append((name, spec))
+            if len(items) > MAX_FILES:
+                break
+    except (pikepdf.PdfError, RuntimeError, TypeError, ValueError) as exc:
+        message = f"the PDF's embedded files cannot be read: {' '.join(str(exc).split())[:200]}"
         raise BuildFailed([Diagnostic(where, "extract.stream", message)]) from exc
-    if len(specs) > MAX_FILES:
-        message = f"the PDF embeds {len(specs)} files, over the limit of {MAX_FILES}"
+    if len(items) > MAX_FILES:
+        message = f"the PDF embeds more than {MAX_FILES} files, over the limit of {MAX_FILES}"
         raise BuildFailed([Diagnostic(where, "extract.size", message)])
-    return specs
+    diags = Collector()
+    found = []
+    for name, spec in sorted(items, key=lambda item: item[0]):
+        stream = _file_stream(spec)
+        if stream is None:
+            diags.error(
+                where,
+                "extract.stream",
+                f"embedded file {name!r} has no file stream: its file specification is not one a build writes",
+            )
+        else:
+            found.append((name, stream))
+    diags.check()
+    return found
 
 
-def _stream(name: str, spec: pikepdf.AttachedFileSpec, where: SourceLocation, diags: Collector):
-    """The stream of an embedded file and its declared size, checked before any byte is inflated."""
+def _file_stream(spec: object) -> pikepdf.Stream | None:
+    """The stream of a file specification (``/EF`` ``/UF``, else ``/F``), or ``None``."""
+    if not isinstance(spec, pikepdf.Dictionary):
+        return None
+    files = spec.get("/EF")
+    if not isinstance(files, pikepdf.Dictionary):
+        return None
+    stream = files.get("/UF", files.get("/F"))
+    return stream if isinstance(stream, pikepdf.Stream) else None
+
+
+def _stream(name: str, stream: pikepdf.Stream, where: SourceLocation, diags: Collector):
+    """An embedded file's stream and its declared size, checked before any byte is inflated."""
     try:
-        stream = spec.get_file().obj
-        params = stream.get("/Params") or {}
-        declared = None if params.get("/Size") is None else int(params.get("/Size"))
+        params = stream.get("/Params")
+        size = params.get("/Size") if isinstance(params, pikepdf.Dictionary) else None
+        declared = None if size is None else int(size)
         filters = stream.get("/Filter")
         filters = [] if filters is None else list(filters) if isinstance(filters, pikepdf.Array) else [filters]
         parameters = stream.get("/DecodeParms")
-    except (pikepdf.PdfError, KeyError, TypeError, ValueError) as exc:
+    except (pikepdf.PdfError, KeyError, TypeError, ValueError, AttributeError) as exc:
         diags.error(where, "extract.stream", f"embedded file {name!r} cannot be read: {exc}")
         raise _Refused from exc
-    if declared is not None and declared > MAX_FILE_BYTES:
-        diags.error(where, "extract.size", _too_big(name, declared, MAX_FILE_BYTES, "declares"))
+    if declared is not None and not 0 <= declared <= MAX_FILE_BYTES:
+        if declared < 0:
+            diags.error(where, "extract.stream", f"embedded file {name!r} declares a size of {declared} bytes")
+        else:
+            diags.error(where, "extract.size", _too_big(name, declared, MAX_FILE_BYTES, "declares"))
         raise _Refused
     if [str(f) for f in filters] not in ([], ["/FlateDecode"]) or parameters is not None:
         diags.error(
@@ -120,12 +166,10 @@ def _stream(name: str, spec: pikepdf.AttachedFileSpec, where: SourceLocation, di
     return stream, declared, bool(filters)
 
 
-def _contents(
-    name: str, spec: pikepdf.AttachedFileSpec, room: int, where: SourceLocation, diags: Collector
-) -> Iterator[bytes]:
+def _contents(name: str, stream: pikepdf.Stream, room: int, where: SourceLocation, diags: Collector) -> Iterator[bytes]:
     """An embedded file's bytes, in chunks of at most ``CHUNK``, inflated in
     bounded steps; ``_Refused`` (after a diagnostic) once a limit is passed."""
-    stream, declared, deflated = _stream(name, spec, where, diags)
+    stream, declared, deflated = _stream(name, stream, where, diags)
     if declared is not None and declared > room:
         diags.error(where, "extract.size", _over_total(name, room, "declares"))
         raise _Refused
@@ -219,7 +263,7 @@ def _name_problem(name: str) -> str | None:
         return "has no name"
     if path.as_posix() != name:
         return "is not a plain path (write 'a/b', without '.', '//' or a trailing '/')"
-    if any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in name):
+    if BAD_NAME.search(name) or "\\" in name:  # the rule for the project's own file names
         return "holds a control character or a backslash"
     hidden = next((p for p in path.parts if p.startswith(".")), None)
     if hidden:
@@ -228,6 +272,8 @@ def _name_problem(name: str) -> str | None:
         return "uses a name the extraction keeps for itself"
     if any(len(p.encode("utf-8", "surrogatepass")) > MAX_COMPONENT_BYTES for p in path.parts):
         return f"has a name longer than {MAX_COMPONENT_BYTES} bytes"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return f"has a path longer than {MAX_NAME_BYTES} bytes"
     return None
 
 
@@ -244,9 +290,9 @@ def extract(pdf_path: Path, target: Path, on_wait: Callable[[str], None] | None 
         names = [name for name, _ in specs]
         check_names(names, target, where)
         diags = Collector()
-        for name, spec in specs:  # names, filters and declared sizes: refused before DIR is touched
+        for name, stream in specs:  # names, filters and declared sizes: refused before DIR is touched
             with contextlib.suppress(_Refused):
-                _stream(name, spec, where, diags)
+                _stream(name, stream, where, diags)
         diags.check()
         with FolderLock(target, on_wait):
             recover(target)
@@ -254,9 +300,9 @@ def extract(pdf_path: Path, target: Path, on_wait: Callable[[str], None] | None 
             transaction = Transaction(target)
             try:
                 total, written = 0, []
-                for name, spec in specs:
+                for name, stream in specs:
                     with contextlib.suppress(_Refused):
-                        chunks = _contents(name, spec, MAX_TOTAL_BYTES - total, where, diags)
+                        chunks = _contents(name, stream, MAX_TOTAL_BYTES - total, where, diags)
                         written.append(transaction.stage_chunks(name, chunks))
                         total += transaction.staged(name).stat().st_size
                 diags.check()
@@ -270,6 +316,10 @@ def run(args: argparse.Namespace) -> int:
     """``--extract PDFA DIR``: the sources embedded in an archival PDF/A, written into DIR."""
     pdf_path, target = args.extract
     shown = str(target).rstrip("/") + "/"
+    refusal = out_not_a_folder(target, "give --extract a folder")
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     try:
         with terminate_as_exception():
             written = extract(pdf_path, target, on_wait=tell)

@@ -4,7 +4,11 @@ Before a build reads anything it takes a snapshot of every file the outputs
 may depend on (content, BibTeX, readers, templates, the pipeline's own code,
 the fonts: Charis by content, the script fallbacks - hundreds of MB of CJK -
 by size and date), and with the pinned tool versions and ``SOURCE_DATE_EPOCH`` makes
-one key of it. The stamp in the output folder records, for each output file,
+one key of it. The project's files are known by size, date and mode, never
+read: a file lying in ``content/`` that no edition reads (a 20 GB sparse file,
+a thousand of them) costs one ``stat``. What the build did read is checked by
+content afterwards (``held_still``), within the largest size any input may
+have. The stamp in the output folder records, for each output file,
 its size and SHA-256, the options it was made with and that key, and is signed
 (HMAC-SHA256, ``cache.sign``) with the user's own cache secret and this
 machine's id: a ``dist/`` that came with a project, whose stamp anyone could
@@ -35,11 +39,15 @@ from typing import Any
 
 from edition import project as project_facts
 from edition.infra import cache, fingerprints, recorded
+from edition.read import readlog
 
 STAMP = ".edition-build.json"
 STAMP_FORMAT = 3
-#: A snapshot entry known by size and date, not by content (the big fallback fonts).
+#: A snapshot entry known by size and date, not by content (the project's files, the big fallback fonts).
 STAT_PREFIX = "stat: "
+#: The largest file any input may be: a file over it is refused by the build,
+#: so the freshness checks never read one either.
+LARGEST_INPUT = readlog.LARGEST_INPUT
 
 
 def snapshot(project: Path, font_dir: Path, out: Path | None = None) -> dict[str, str]:
@@ -50,7 +58,7 @@ def snapshot(project: Path, font_dir: Path, out: Path | None = None) -> dict[str
     build then reports it with its diagnostic). Links are followed only inside
     the project; special files (a FIFO, a device) are never opened."""
     files: dict[str, str] = {}
-    _walk_all([project / folder for folder in project_facts.INPUT_FOLDERS], project, files, skip=out)
+    _walk_all([project / folder for folder in project_facts.INPUT_FOLDERS], project, files, skip=out, by_stat=True)
     _walk(fingerprints.CODE_DIR, fingerprints.CODE_DIR, files, suffix=".py")
     _walk(font_dir, font_dir, files, suffix=".ttf")
     for path in _system_fonts():
@@ -92,7 +100,12 @@ def _walk(top: Path, inside: Path, files: dict[str, str], suffix: str = "", skip
 
 
 def _walk_all(
-    tops: list[Path], inside: Path, files: dict[str, str], suffix: str = "", skip: Path | None = None
+    tops: list[Path],
+    inside: Path,
+    files: dict[str, str],
+    suffix: str = "",
+    skip: Path | None = None,
+    by_stat: bool = False,
 ) -> None:
     """Every file below ``tops``, by the name it has there (its real folders
     walked without following a link). A link to a folder is recorded with
@@ -101,7 +114,8 @@ def _walk_all(
     root (which holds the output folder and the caches) and a folder walked
     under its own name anyway are never walked through a link. Hidden names
     (``.edition-cache``, ``.git``, an editor's lock file) are never read by
-    the build, so they are no part of the snapshot."""
+    the build, so they are no part of the snapshot. With ``by_stat`` (the
+    project's files) a file is known by ``file_stat``, never read."""
     root = inside.resolve()
     walked = [_resolved(top) for top in tops]
     skipped = _resolved(skip) if skip is not None else None
@@ -152,7 +166,9 @@ def _walk_all(
                         target = _resolved(path)
                         files[str(path.absolute())] = f"link to {_relative(target, inside) if target else 'nowhere'}"
                     else:
-                        files[str(path.absolute())] = snapshot_entry(path, inside)
+                        files[str(path.absolute())] = (
+                            file_stat(path, inside) if by_stat else snapshot_entry(path, inside)
+                        )
 
 
 def _resolved(path: Path) -> Path | None:
@@ -162,18 +178,52 @@ def _resolved(path: Path) -> Path | None:
         return None
 
 
-def snapshot_entry(path: Path, inside: Path | None = None) -> str:
+def _real_file(path: Path, inside: Path | None) -> os.stat_result | str:
+    """The file's ``stat`` (links followed, only inside ``inside``), or why it has none."""
+    try:
+        real = path.resolve()
+        if inside is not None and not real.is_relative_to(inside.resolve()):
+            return f"link to {real}"
+        info = real.stat()
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    except RuntimeError:  # a symbolic link loop (Python 3.11's resolve)
+        return "unreadable: symbolic link loop"
+    return info if stat.S_ISREG(info.st_mode) else "not a regular file"
+
+
+def file_stat(path: Path, inside: Path | None = None) -> str:
+    """A file known without reading it: its size, modification time and mode
+    (an edit changes the first two, a ``chmod`` the third)."""
+    info = _real_file(path, inside)
+    if isinstance(info, str):
+        return info
+    return f"{STAT_PREFIX}{info.st_size} {info.st_mtime_ns} {info.st_mode:o}"
+
+
+def snapshot_entry(path: Path, inside: Path | None = None, limit: int | None = None) -> str:
     """What a snapshot records of a file: its SHA-256, or why it has none (a
-    link out of ``inside``, not a regular file, unreadable). Never raises."""
+    link out of ``inside``, not a regular file, unreadable, over ``limit``
+    bytes: then not read, its size says it changed). Never raises."""
     try:
         real = path.resolve()
         if inside is not None and not real.is_relative_to(inside.resolve()):
             return f"link to {real}"
         fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a pipe never blocks
         with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
                 return "not a regular file"
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+            if limit is None:
+                return hashlib.file_digest(handle, "sha256").hexdigest()
+            if info.st_size > limit:
+                return f"over {limit} bytes: {info.st_size}"
+            digest = hashlib.sha256()
+            left = limit + 1
+            while left > 0 and (chunk := handle.read(min(1024 * 1024, left))):
+                digest.update(chunk)
+                left -= len(chunk)
+            return digest.hexdigest() if left > 0 else f"over {limit} bytes: grew while it was read"
     except OSError as exc:
         return f"unreadable: {exc.strerror}"
     except RuntimeError:  # a symbolic link loop (Python 3.11's resolve)
@@ -181,14 +231,11 @@ def snapshot_entry(path: Path, inside: Path | None = None) -> str:
 
 
 def held_still(before: dict[str, str], after: dict[str, str], reads: dict[str, list[str]]) -> bool:
-    """True when nothing changed during the build and every file was read as it is."""
+    """True when nothing changed during the build and every file was read as it
+    is: each file read once-over (one content) and holding that content now."""
     if before != after:
         return False
-    for path, found in reads.items():
-        now = before.get(path) or snapshot_entry(Path(path))
-        if not now.startswith(STAT_PREFIX) and found != [now]:
-            return False
-    return True
+    return all(found == [snapshot_entry(Path(path), limit=LARGEST_INPUT)] for path, found in reads.items())
 
 
 def read_outside(before: dict[str, str], reads: dict[str, list[str]], project: Path) -> dict[str, str]:
@@ -303,7 +350,7 @@ def stale(out: Path, names: list[str], options: dict[str, Any], current: str, pr
         if not isinstance(outside, dict):
             return f"{name}'s entry in the stamp is damaged"
         for source, digest in outside.items():
-            if not isinstance(source, str) or snapshot_entry(project / source, project) != digest:
+            if not isinstance(source, str) or snapshot_entry(project / source, project, LARGEST_INPUT) != digest:
                 return f"{source} changed since {name} was built"
     return None
 

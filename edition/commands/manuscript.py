@@ -8,7 +8,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from edition.diagnostics import BuildFailed, Diagnostic
+from edition.diagnostics import BuildFailed, Diagnostic, printable
 from edition.infra.atomic import Terminated, terminate_as_exception
 
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, project: Path) -> int:
     if not args.quiet:
         bib = f" and bib/{slug}.bib" if imported.citations else ""
         print(
-            f"imported {args.import_path.name} as content/{slug}/{bib}: {imported.sections} section(s), "
+            f"imported {printable(args.import_path.name)} as content/{slug}/{bib}: {imported.sections} section(s), "
             f"{imported.notes} note(s), {imported.citations} citation(s), {imported.tables} data table(s), "
             f"{imported.images} image(s)"
         )

@@ -285,16 +285,12 @@ def describe(char: str) -> str:
     return f"U+{ord(char):04X} {name}"
 
 
-def check_files(paths: Iterable[Path], diags: Collector) -> frozenset[str]:
-    """Every character of the content files (character references decoded),
-    and a ``font.missing-glyph`` error for each line holding one no font of
-    the edition draws."""
+def check_files(files: Iterable[tuple[Path, str]], diags: Collector) -> frozenset[str]:
+    """Every character of the content files, as the readers read them
+    (character references decoded), and a ``font.missing-glyph`` error for
+    each line holding one no font of the edition draws."""
     characters: set[str] = set()
-    for path in paths:
-        try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):  # reported by the reader that reads the file
-            continue
+    for path, source in files:
         used = set(_decoded(source, path))
         characters |= used
         if not all(drawable(c) for c in used - _charis()):

@@ -3,6 +3,7 @@ results cached) and the CSL styles. Their fingerprints are in ``fingerprints``."
 
 from __future__ import annotations
 
+import collections
 import functools
 from pathlib import Path
 
@@ -54,15 +55,17 @@ def run_pandoc(
 
     files = files or {}
     store = cache.active()
-    key = ""
+    named = [part for name, data in sorted(files.items()) for part in (name, data)]
+    key = fingerprints.key(
+        "pandoc-run", fingerprints.code_version(), fingerprints.pandoc_signature(), json.dumps(args), stdin, *named
+    )
+    if key in _RUNS:  # the same run already made in this build (a reader's readings of one source)
+        _RUNS.move_to_end(key)
+        return _RUNS[key]
     if store is not None:
-        named = [part for name, data in sorted(files.items()) for part in (name, data)]
-        key = fingerprints.key(
-            "pandoc-run", fingerprints.code_version(), fingerprints.pandoc_signature(), json.dumps(args), stdin, *named
-        )
         found = store.get_json("pandoc-run", key, _is_pandoc_output)
         if found is not None:
-            return found["stdout"].encode("utf-8"), found["stderr"]
+            return _remember(key, (found["stdout"].encode("utf-8"), found["stderr"]))
     with tempfile.TemporaryDirectory(prefix="edition-pandoc-") as tmp:
         paths = {name: str(Path(tmp) / name) for name in files}
         for name, data in files.items():
@@ -73,7 +76,25 @@ def run_pandoc(
     if store is not None:
         with contextlib.suppress(UnicodeDecodeError):  # not text: not kept
             store.put_json("pandoc-run", key, {"stdout": stdout.decode("utf-8"), "stderr": stderr})
-    return stdout, stderr
+    return _remember(key, (stdout, stderr))
+
+
+#: The latest Pandoc runs of this build, by the key of everything that shapes them.
+_RUNS: collections.OrderedDict[str, tuple[bytes, str]] = collections.OrderedDict()
+_KEPT_RUNS = 64
+
+
+def forget_runs() -> None:
+    """A build begins: Pandoc's runs of an earlier build in this process are not
+    its own (the cache, when there is one, still has them)."""
+    _RUNS.clear()
+
+
+def _remember(key: str, output: tuple[bytes, str]) -> tuple[bytes, str]:
+    _RUNS[key] = output
+    while len(_RUNS) > _KEPT_RUNS:
+        _RUNS.popitem(last=False)
+    return output
 
 
 def _is_pandoc_output(value) -> bool:

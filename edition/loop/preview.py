@@ -35,6 +35,7 @@ from edition.outputs.epub.builder import package_pages, page_xhtml, stylesheets
 from edition.read.course_reader import read_reader
 from edition.read.work import read_work
 from edition.render.body import environment
+from edition.render.template_limits import budget_scope
 from edition.resolve.edition import resolve_work, single_work_edition
 from edition.resolve.volume import resolve_volume
 
@@ -104,10 +105,11 @@ def inputs(item: Work | Edition) -> Inputs:
 
 def book(edition: Edition, env, project: Path) -> Book:
     """The EPUB's pages as XHTML, its CSS, fonts and images, for the preview."""
-    package = package_pages(edition, env)
-    files: dict[str, bytes | Path] = {
-        page.file: page_xhtml(env, page, edition.language).encode() for page in package.pages
-    }
+    with budget_scope():  # the templates of one output share one budget
+        package = package_pages(edition, env)
+        files: dict[str, bytes | Path] = {
+            page.file: page_xhtml(env, page, edition.language).encode() for page in package.pages
+        }
     # the faces for scripts beyond Charis, as the EPUB has them (none for a text in Latin script)
     fallback_css, fallback_files = scripts.epub_fonts(set("".join(page.content for page in package.pages)))
     files.update(stylesheets(project, fallback_css))

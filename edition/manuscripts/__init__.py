@@ -6,6 +6,9 @@ The steps, each in its module:
 1. ``package``: the file is checked as a package from a stranger (size, zip
    bomb, encryption, macros, XML without entities) before anything reads it;
 2. ``revisions``: unresolved tracked changes refuse it; comments are listed;
+   ``boxes``, ``fields``: text boxes made paragraphs, and Word's fields
+   settled, in its XML (citations' ids, the citation manager's bibliography,
+   tables of contents);
 3. ``reading``: Pandoc reads it (``docx+citations``) into its JSON model,
    within bounds;
 4. ``convert``, ``tables``, ``images``, ``citations``: the model becomes the
@@ -18,6 +21,7 @@ The steps, each in its module:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 from dataclasses import dataclass, field
@@ -26,10 +30,13 @@ from pathlib import Path
 import yaml
 
 from edition import ids
-from edition.diagnostics import BuildFailed, Diagnostic, printable
+from edition.diagnostics import BuildFailed, Collector, Diagnostic, printable
+from edition.fonts import scripts
 from edition.manuscripts import (
+    boxes,
     citations,
     convert,
+    fields,
     images,
     markdown,
     metadata,
@@ -45,6 +52,9 @@ from edition.model import SourceLocation
 
 #: The manuscript formats the import reads, by suffix.
 SUFFIXES = (".docx", ".docm", ".odt")
+#: The longest work name the import makes (a file name holds at most 255 bytes,
+#: and the outputs add to the name: ``-pdfa.pdf``, ``.preflight.json``).
+MAX_SLUG = 100
 
 
 @dataclass
@@ -68,8 +78,19 @@ def slug_for(path: Path, slug: str | None) -> str:
             raise BuildFailed(
                 [Diagnostic(None, "file.name", f"--slug {slug!r} is no work name: a work's name is {ids.NAME_RULE}")]
             )
+        if len(slug) > MAX_SLUG:
+            raise BuildFailed(
+                [
+                    Diagnostic(
+                        None,
+                        "file.name",
+                        f"--slug is {len(slug)} characters long, over the limit of {MAX_SLUG} for a work's name "
+                        "(its files' names hold it); give a shorter one",
+                    )
+                ]
+            )
         return slug
-    made = "-".join(ids.ascii_slug(path.stem).split("-")[:8])
+    made = "-".join(ids.ascii_slug(path.stem).split("-")[:8])[:MAX_SLUG].strip("-")
     if made and not made[0].isalpha():
         made = "work-" + made
     if not made or not ids.NAME_RE.match(made):
@@ -98,12 +119,17 @@ def import_manuscript(path: Path, project: Path, slug: str | None = None) -> Imp
         )
     checked = package.read_package(path)
     revisions.check_revisions(checked)
+    images.check_linked(checked)
     work = Path("content") / name
     notices = Notices(path, work)
     for comment in revisions.comments(checked):
         notices.warn("import.comment", revisions.describe(comment))
+    boxes.settle(checked, notices)
+    settled = fields.settle(checked, notices)
     doc = reading.read_document(checked)
     bib_name = f"{name}.bib" if citations.rename_keys(doc) else None
+    if settled.bibliographies:
+        convert.settle_bibliography(doc, bool(bib_name), notices)
     if bib_name:
         writing.check_free(project, name, with_bib=True)
     props = properties.properties(checked)
@@ -116,13 +142,16 @@ def import_manuscript(path: Path, project: Path, slug: str | None = None) -> Imp
         + [p.title for p in converted.parts]
     )
     files, texts = _sections(converted, lines[2:], work)
+    seen: dict[tuple[int, str], int] = {}
     for number, src in converted.alt_missing:
+        nth = seen[number, src] = seen.get((number, src), -1) + 1
         notices.warn(
             "import.alt-text",
             f"image '{src}' has no alt text in the manuscript: describe it between the brackets, "
             f"![A map of …]({src}); the build refuses an image without one",
             notices.section(converted.parts[number].stem),
-            f"]({src})",
+            f"![]({src})",
+            nth,
         )
     bib = None
     if bib_name:
@@ -134,6 +163,10 @@ def import_manuscript(path: Path, project: Path, slug: str | None = None) -> Imp
     )
     files["work.yaml"] = metadata.dump(meta, printable(path.name)).encode("utf-8")
     writing.publish(project, name, files, bib)
+    # a character no font of the edition draws (an emoji) stops the build: said now, where it stands
+    glyphs = Collector()
+    written = [(project / work / "work.yaml", files["work.yaml"].decode("utf-8"))]
+    scripts.check_files([*written, *((project / path, text) for path, text in texts.items())], glyphs)
     blocks = [p.blocks for p in converted.parts]
     return Imported(
         slug=name,
@@ -142,7 +175,8 @@ def import_manuscript(path: Path, project: Path, slug: str | None = None) -> Imp
         citations=sum(len(node["c"][0]) for node in walk(blocks) if node["t"] == "Cite"),
         images=len(converted.images.files),
         tables=len(converted.tables),
-        warnings=notices.diagnostics(project, texts),
+        warnings=notices.diagnostics(project, texts)
+        + [dataclasses.replace(d, severity="warning") for d in glyphs.items],
         to_fill=meta.to_fill,
         to_check=meta.to_check,
     )

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edition import ids
-from edition.manuscripts import images, tables
+from edition.manuscripts import fields, images, tables
 from edition.manuscripts.notices import Notices
 from edition.manuscripts.package import Package
-from edition.manuscripts.pandoc_ast import Node, stringify, walk
+from edition.manuscripts.pandoc_ast import Node, map_lists, stringify, walk
 
 #: Blocks a note may hold.
 NOTE_BLOCKS = ("Para", "Plain")
@@ -85,12 +85,65 @@ def shape(package: Package, converted: Converted, work_title: list[Node], notice
         part.blocks = [_clean_block(b, targets, notices) for b in part.blocks]
         part.blocks = [b for b in part.blocks if b is not None]
         part.title = _clean_title(part.title)
+        if package.kind == "odt":
+            _odt_notes(part)
         _notes_hold_paragraphs(part, notices)
         _place_images(package, part, number, converted)
         _place_tables(part, converted)
+    _dead_links(parts, notices)
 
 
 # -- structure --------------------------------------------------------------------------
+
+
+def settle_bibliography(doc: dict[str, Any], cited: bool, notices: Notices) -> None:
+    """The citation manager's bibliography (between the markers ``fields``
+    put around it): left out when the document's citations carry their data
+    (the build prints the bibliography from it), with a heading it leaves
+    with nothing under it; else kept as the author's text."""
+    blocks = _unwrap_divs(doc["blocks"])
+    out: list[Node] = []
+    index = 0
+    while index < len(blocks):
+        start = index
+        if not _is_marker(blocks[start], fields.BIBLIOGRAPHY_START):
+            out.append(blocks[start])
+            index += 1
+            continue
+        end = next(
+            (k for k in range(start + 1, len(blocks)) if _is_marker(blocks[k], fields.BIBLIOGRAPHY_END)), len(blocks)
+        )
+        index = end + 1
+        if not cited:
+            out += blocks[start + 1 : end]
+            continue
+        entries = sum(1 for b in blocks[start + 1 : end] if stringify(b).strip())
+        after = blocks[index] if index < len(blocks) else None
+        heading = out[-1] if out and out[-1]["t"] == "Header" else None
+        what = f"the citation manager's bibliography ({entries} paragraph(s)) was"
+        if heading is not None and (after is None or (after["t"] == "Header" and after["c"][0] <= heading["c"][0])):
+            out.pop()
+            title = " ".join(stringify(heading["c"][2]).split())
+            what = (
+                f"the heading '{title}' and the citation manager's bibliography under it ({entries} paragraph(s)) were"
+            )
+        notices.warn(
+            "import.field",
+            f"{what} left out: the build prints the bibliography of the works cited (under its own heading, "
+            "'Bibliography') from the citations' data in the BibTeX file",
+        )
+    doc["blocks"] = map_lists(out, _without_markers)
+
+
+def _is_marker(block: Node, text: str) -> bool:
+    return block["t"] in ("Para", "Plain") and block["c"] == [{"t": "Str", "c": text}]
+
+
+def _without_markers(items: list[Any]) -> list[Any]:
+    """A marker Pandoc read inside another block (a table, a list) goes; the
+    text between stays."""
+    markers = (fields.BIBLIOGRAPHY_START, fields.BIBLIOGRAPHY_END)
+    return [i for i in items if not (isinstance(i, dict) and any(_is_marker(i, m) for m in markers))]
 
 
 def _unwrap_divs(blocks: list[Node]) -> list[Node]:
@@ -143,14 +196,52 @@ def _name_parts(parts: list[Part]) -> None:
 
 
 def _link_targets(parts: list[Part], targets: set[str]) -> None:
-    """A link to a section's heading points to the section (its id is its file's)."""
-    renamed = {p.anchor: ids.file_id(p.stem) for p in parts if p.anchor and p.anchor in targets}
+    """A link to a section's heading, or to a bookmark in it, points to the
+    section (its id is its file's)."""
+    renamed = {}
+    for part in parts:
+        anchors = [part.anchor] + [n["c"][0][0] for n in walk(part.title) if n["t"] == "Span"]
+        renamed |= {a: ids.file_id(part.stem) for a in anchors if a and a in targets}
     if not renamed:
         return
     for part in parts:
         for node in walk(part.blocks):
             if node["t"] == "Link" and node["c"][2][0][1:] in renamed:
                 node["c"][2][0] = "#" + renamed[node["c"][2][0][1:]]
+
+
+def _dead_links(parts: list[Part], notices: Notices) -> None:
+    """A link to a place the work does not hold (a bookmark Pandoc could not
+    place, one in a part of the file that is not the text) is kept as its
+    words: the build refuses a link to no id."""
+    held = {ids.file_id(p.stem) for p in parts}
+    for node in walk([p.blocks for p in parts]):
+        if node["t"] in ("Header", "Div", "Span"):
+            held.add(node["c"][1][0] if node["t"] == "Header" else node["c"][0][0])
+    for part in parts:
+        dead: list[str] = []
+
+        def keep_words(items: list[Any], dead: list[str] = dead) -> list[Any]:
+            out: list[Any] = []
+            for item in items:
+                url = item["c"][2][0] if isinstance(item, dict) and item.get("t") == "Link" else ""
+                if url.startswith("#") and url[1:] not in held:
+                    dead.append(" ".join(stringify(item["c"][1]).split()))
+                    out += item["c"][1]
+                else:
+                    out.append(item)
+            return out
+
+        part.blocks = map_lists(part.blocks, keep_words)
+        for words in dead:
+            notices.warn(
+                "import.link",
+                f"the link on '{words}' points to a place in the manuscript the work does not hold (a bookmark "
+                "the import cannot place): its words are kept, without the link; link them again if needed "
+                "(to a section: [words](#01-file-name))",
+                notices.section(part.stem),
+                words,
+            )
 
 
 def _level_headings(blocks: list[Node]) -> list[Node]:
@@ -338,7 +429,7 @@ def _clean_inlines(inlines: list[Node], targets: set[str], notices: Notices | No
             continue
         elif kind == "Link":
             attr, content, (url, title) = inline["c"]
-            content = _clean_inlines(content, targets, notices)
+            content = _unlinked(_clean_inlines(content, targets, notices))
             out.append({"t": "Link", "c": [["", [], []], content, [url, ""]]})
         elif kind in ("Emph", "Strong", "Underline", "Strikeout", "Superscript", "Subscript", "SmallCaps"):
             content = _clean_inlines(inline["c"], targets, notices)
@@ -353,7 +444,31 @@ def _clean_inlines(inlines: list[Node], targets: set[str], notices: Notices | No
     return out
 
 
+def _unlinked(inlines: list[Node]) -> list[Node]:
+    """A link's text without links in it, at any depth (Word's hyperlink
+    around a page reference, which is a link of its own): Markdown has no
+    link in a link, and would print the inner one's brackets and target as text."""
+
+    def expand(items: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for item in items:
+            out += item["c"][1] if isinstance(item, dict) and item.get("t") == "Link" else [item]
+        return out
+
+    return map_lists(inlines, expand)
+
+
 # -- notes ------------------------------------------------------------------------------
+
+
+def _odt_notes(part: Part) -> None:
+    """Pandoc's ODT reader reads a note's paragraphs as block quotations (the
+    note style's indent): the note holds the paragraphs inside them."""
+    for node in walk(part.blocks):
+        if node["t"] == "Note":
+            node["c"] = [
+                inner for block in node["c"] for inner in (block["c"] if block["t"] == "BlockQuote" else [block])
+            ]
 
 
 def _notes_hold_paragraphs(part: Part, notices: Notices) -> None:
@@ -427,6 +542,7 @@ def _place_images(package: Package, part: Part, number: int, converted: Converte
         alt_in_word = block.pop("alt_in_word", None) if isinstance(block, dict) else None
         for node in walk(block):
             if node["t"] == "Image":
+                images.with_title_as_alt(node)
                 src = images.extract(package, node, converted.images)
                 node["c"] = images.plain_image(src, node["c"][1])["c"]
                 if not images.alt_text(node):

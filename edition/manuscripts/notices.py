@@ -16,25 +16,34 @@ class Notices:
 
     manuscript: Path
     work: Path  # the work's folder, relative to the project (content/<slug>)
-    items: list[tuple[str, str, Path | None, str]] = field(default_factory=list)
+    items: list[tuple[str, str, Path | None, str, int]] = field(default_factory=list)
 
     def section(self, stem: str) -> Path:
         """A section file's path, relative to the project."""
         return self.work / "text" / f"{stem}.md"
 
-    def warn(self, code: str, message: str, file: Path | None = None, find: str = "") -> None:
-        self.items.append((code, message, file, find))
+    def warn(self, code: str, message: str, file: Path | None = None, find: str = "", nth: int = 0) -> None:
+        """A warning; at ``file``'s line of the ``nth`` (from 0) occurrence of ``find``."""
+        self.items.append((code, message, file, find, nth))
 
     def diagnostics(self, root: Path, texts: dict[Path, str]) -> list[Diagnostic]:
         """The warnings as diagnostics; a file (relative to the project,
         ``root``) is shown with the line of its search string in ``texts``."""
         out = []
-        for code, message, file, find in self.items:
+        for code, message, file, find, nth in self.items:
             if file is None:
                 location = SourceLocation(self.manuscript)
             else:
-                text = texts.get(file, "")
-                line = text[: text.find(find)].count("\n") + 1 if find and find in text else None
-                location = SourceLocation(root / file, line)
+                location = SourceLocation(root / file, _line(texts.get(file, ""), find, nth))
             out.append(Diagnostic(location, code, message, "warning"))
         return out
+
+
+def _line(text: str, find: str, nth: int) -> int | None:
+    """The line of the ``nth`` occurrence of ``find`` in ``text``, if there is one."""
+    at = -1
+    for _ in range(nth + 1):
+        at = text.find(find, at + 1) if find else -1
+        if at < 0:
+            return None
+    return text[:at].count("\n") + 1

@@ -20,8 +20,9 @@ file may come from anyone. Before a byte of it is interpreted:
   refused.
 
 Pandoc then reads ``Package.repacked()``: a new ZIP of exactly the members
-checked here, so that it never sees a byte the checks did not (two ZIP
-readers can disagree on an ambiguous archive).
+checked here (an XML part in UTF-16, which the standard allows and Pandoc
+does not read, re-encoded as UTF-8), so that it never sees a byte the checks
+did not (two ZIP readers can disagree on an ambiguous archive).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 #: ODF Basic modules and scripts (the library index files alone are no macro).
 ODF_MACRO_RE = re.compile(r"^(?:Basic|Scripts)/.+/(?!script-lb\.xml$|dialog-lb\.xml$)[^/]+$")
 
+#: How deep libxml2 nests elements without its "huge" option (which stays off).
+XML_DEPTH = 256
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
@@ -114,9 +117,12 @@ def read_package(path: Path) -> Package:
     if kind == "odt":
         _check_odf_encryption(path, members)
     package = Package(path, kind, members, hashlib.sha256(data).digest())
-    for name, content in members.items():
+    for name, content in list(members.items()):
         if name.endswith((".xml", ".rels")):
-            package._xml[name] = _parse_xml(path, name, content)
+            root = package._xml[name] = _parse_xml(path, name, content)
+            if (root.getroottree().docinfo.encoding or "UTF-8").upper() not in ("UTF-8", "UTF8"):
+                # XML may be UTF-16 (the standard allows it); Pandoc reads UTF-8 only
+                members[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return package
 
 
@@ -293,6 +299,13 @@ def _parse_xml(path: Path, name: str, content: bytes) -> etree._Element:
     try:
         root = etree.fromstring(content, SAFE_XML)
     except etree.XMLSyntaxError as exc:
+        if "Excessive depth" in str(exc):
+            raise refuse(
+                path,
+                "import.format",
+                f"the part {name!r} nests its XML more than {XML_DEPTH} levels deep "
+                "(tables in tables in tables …), past what the import reads; flatten the document",
+            ) from None
         raise refuse(
             path, "import.format", f"the part {name!r} is not well-formed XML ({exc}); the file is damaged"
         ) from None

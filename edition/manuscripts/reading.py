@@ -45,6 +45,7 @@ def _pandoc(package: Package, reader: str, writer: str, *extra: str) -> bytes:
                 "file.size",
                 f"Pandoc cannot read the file within {PANDOC_HEAP[:-1]} MB of memory; split it",
             ) from None
-        detail = " ".join(said.split())[:300] or f"exit status {failed.returncode}"
+        said = said.split("HasCallStack", 1)[0]  # the rest is Haskell's backtrace, no help to an author
+        detail = " ".join(said.replace("pandoc:", "").split())[:300] or f"exit status {failed.returncode}"
         raise refuse(package.path, "import.format", f"Pandoc cannot read the file: {detail}") from None
     return stdout

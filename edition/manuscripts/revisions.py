@@ -100,7 +100,9 @@ def _word_comments(package: Package) -> list[Comment]:
     root = package.xml("word/comments.xml")
     if root is None:
         return []
-    anchors = _word_anchors(package.xml("word/document.xml"))
+    anchors: dict[str | None, str] = {}
+    for part in WORD_TEXT_PARTS:  # a comment may stand on a note's words
+        anchors |= _word_anchors(package.xml(part))
     found = []
     for comment in root.iter(W + "comment"):
         text = " ".join(" ".join(t.text or "" for t in p.iter(W + "t")) for p in comment.iter(W + "p"))

@@ -19,6 +19,7 @@ import secrets
 import shutil
 from pathlib import Path
 
+from edition import project as projects
 from edition.diagnostics import BuildFailed, Diagnostic
 from edition.model import SourceLocation
 
@@ -33,7 +34,21 @@ def reimport_advice(slug: str) -> str:
 
 
 def check_free(project: Path, slug: str, with_bib: bool) -> None:
-    """Refuse early when the work or its BibTeX file exists."""
+    """Refuse early when the work or its BibTeX file exists, or a course
+    reader has the name (the build refuses a work and a reader of one name:
+    both would write ``dist/<slug>.pdf``)."""
+    reader = projects.reader_definition(project, slug)
+    if os.path.lexists(reader):
+        raise BuildFailed(
+            [
+                Diagnostic(
+                    SourceLocation(reader),
+                    "import.exists",
+                    f"a course reader has the name {slug!r}, and a work cannot share it (both would write "
+                    f"dist/{slug}.pdf); import the manuscript under another name (--slug {slug}-text)",
+                )
+            ]
+        )
     for path in (project / "content" / slug, *((project / "bib" / f"{slug}.bib",) if with_bib else ())):
         if os.path.lexists(path):
             raise BuildFailed([_exists(path, slug)])

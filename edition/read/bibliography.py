@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,26 @@ REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
 
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
+#: Most entries (and other @-blocks) in one BibTeX file: each is parsed, and
+#: converted by Pandoc, whose heap (``PANDOC_HEAP``) holds about 60,000.
+MAX_ENTRIES = 20_000
+#: The start of a BibTeX block (``@book{``, ``@string(``), as counted before parsing.
+BLOCK_RE = re.compile(r"@[ \t]*[A-Za-z]+[ \t]*[{(]")
+
 
 def parse(text: str, path: Path, diags: Collector) -> dict[str, BibEntry]:
     """Entries by key of a BibTeX file's text (read by the caller, through the
-    sandbox); syntax errors, duplicates and missing fields go to ``diags``."""
+    sandbox); syntax errors, duplicates and missing fields go to ``diags``.
+    A file of more than ``MAX_ENTRIES`` entries is refused before it is parsed."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as ``read_text`` gave
+    for count, block in enumerate(BLOCK_RE.finditer(text), 1):
+        if count > MAX_ENTRIES:
+            diags.error(
+                SourceLocation(path, text.count("\n", 0, block.start()) + 1),
+                "file.size",
+                f"more than {MAX_ENTRIES} BibTeX entries in one file; give the work a file of the entries it cites",
+            )
+            return {}
     library = bibtexparser.parse_string(text)
     for block in library.failed_blocks:
         _report_failed(block, path, diags)

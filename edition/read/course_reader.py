@@ -18,12 +18,13 @@ from edition import project as project_facts
 from edition.diagnostics import Collector, suggest
 from edition.fonts import scripts
 from edition.model import BibEntry, Edition, ReaderMeta, Reading, SourceLocation, Work
-from edition.read import bibliography
+from edition.read import bibliography, tablesize
 from edition.read.markdown.parse import parse, walk_inline
-from edition.read.pdf.readings import is_pdf_reading, read_pdf_reading
+from edition.read.pdf.readings import PdfFiles, is_pdf_reading, read_pdf_reading
 from edition.read.sandbox import Sandbox
 from edition.read.schema import PARAGRAPH, Field, check_value, text, validate
 from edition.read.sources import Mapping_, item_lines, load_yaml, read_text
+from edition.read.tables import placed_ids
 from edition.read.work import read_work
 
 #: Longest introduction of a reader, in characters of Markdown.
@@ -38,12 +39,12 @@ READER_SCHEMA = {
     "term": Field(str, True),
     "identifier": Field(str, True),
     "date": Field((str, int), True, date=True),
-    "language": Field(str, True),
+    "language": Field(str, True, language=True),
     "rights": Field(str, True, max_chars=PARAGRAPH),
     "introduction": Field(str, max_chars=INTRODUCTION),
     "permissions_page": Field(bool),
     "bibliography": Field(str),  # in bib/: the sources of the PDF readings
-    "readings": Field(list, True),
+    "readings": Field(list, True, own_schema=True),  # READING_SCHEMA, or pdfreadings.SCHEMA
 }
 READING_SCHEMA = {
     "work": Field(str, True),
@@ -91,42 +92,19 @@ def read_reader(project: Path, slug: str) -> ReadVolume:
         )
         diags.check()
     bib_path, bib = _read_bib(sandbox, project, path, mapping, diags)
-    lines = item_lines(mapping, "readings")
     readings: list[Work] = []
-    whole: dict[str, Work] = {}  # each work read whole once, however often it is read
-    original_words: dict[str, int] = {}
-    for index, spec in enumerate(d["readings"], 1):
-        item = lines[index - 1] if index <= len(lines) else {}
-        where = SourceLocation(path, mapping.line_at("readings", index - 1))
-        if is_pdf_reading(spec):
-            part = read_pdf_reading(sandbox, path, index, spec, item, bib, bib_path, d["language"], diags)
+    volume = _Volume(project, sandbox, path, mapping, works, bib, bib_path, diags)
+    try:
+        for index, spec in enumerate(d["readings"], 1):
+            part = volume.reading(index, spec)
             if part is not None:
                 readings.append(part)
-            continue
-        if not isinstance(spec, dict) or "work" not in spec or set(map(str, spec)) - READING_KEYS:
-            diags.error(
-                where,
-                "meta.type",
-                f"reading {index} needs 'work' (or 'pdf') and may have {', '.join(sorted(READING_KEYS - {'work'}))}",
-            )
-            continue
-        if not _valid_reading(spec, mapping, index, path, diags):
-            continue
-        if spec["work"] not in works:
-            diags.error(
-                where,
-                "meta.type",
-                f"reading {index}: no work {spec['work']!r} in content/{suggest(str(spec['work']), works)}",
-            )
-            continue
-        if spec["work"] not in whole:
-            whole[spec["work"]] = read_work(project, spec["work"])
-            original_words[spec["work"]] = count_words(whole[spec["work"]])
-        if _check_selection(spec, whole[spec["work"]], mapping, index, path, diags):
-            readings.append(_reading(project, index, spec, original_words[spec["work"]]))
+    finally:
+        volume.pdf_files.close()
     intro_tokens = _introduction(mapping, path, diags)
     # the reader's bibliography prints too: the title pages of its PDF readings
-    characters = scripts.check_files([path, *([bib_path] if bib_path else [])], diags)
+    printed = [sandbox.absolute(p) for p in (path, bib_path) if p is not None]
+    characters = scripts.check_files([(p, sandbox.texts[p]) for p in printed if p in sandbox.texts], diags)
     diags.check()
     reader = ReaderMeta(
         title=d["title"],
@@ -151,7 +129,76 @@ def read_reader(project: Path, slug: str) -> ReadVolume:
         parts=tuple(readings),
         reader=reader,
     )
-    return ReadVolume(edition, whole)
+    return ReadVolume(edition, volume.whole)
+
+
+@dataclass
+class _Volume:
+    """What the readings of one reader share while they are read."""
+
+    project: Path
+    sandbox: Sandbox
+    path: Path
+    mapping: Mapping_
+    works: list[str]
+    bib: dict[str, BibEntry]
+    bib_path: Path | None
+    diags: Collector
+    whole: dict[str, Work] = dataclasses.field(default_factory=dict)  # each work read whole once
+    original_words: dict[str, int] = dataclasses.field(default_factory=dict)
+    pdf_files: PdfFiles = dataclasses.field(default_factory=PdfFiles)  # each PDF read and measured once
+    cells: int = 0  # the cells of the readings' tables so far
+
+    def reading(self, index: int, spec: object) -> Work | None:
+        """One reading of the volume, or ``None`` after its diagnostics."""
+        mapping, path, diags = self.mapping, self.path, self.diags
+        where = SourceLocation(path, mapping.line_at("readings", index - 1))
+        if is_pdf_reading(spec):
+            assert isinstance(spec, dict)
+            lines = item_lines(mapping, "readings")
+            item = lines[index - 1] if index <= len(lines) else {}
+            language = mapping.data["language"]
+            return read_pdf_reading(
+                self.sandbox, path, index, spec, item, self.bib, self.bib_path, language, diags, self.pdf_files
+            )
+        if not isinstance(spec, dict) or "work" not in spec or set(map(str, spec)) - READING_KEYS:
+            diags.error(
+                where,
+                "meta.type",
+                f"reading {index} needs 'work' (or 'pdf') and may have {', '.join(sorted(READING_KEYS - {'work'}))}",
+            )
+            return None
+        if not _valid_reading(spec, mapping, index, path, diags):
+            return None
+        work = spec["work"]
+        if work not in self.works:
+            diags.error(
+                where, "meta.type", f"reading {index}: no work {work!r} in content/{suggest(str(work), self.works)}"
+            )
+            return None
+        if work not in self.whole:
+            self.whole[work] = self._read(work)
+            self.original_words[work] = count_words(self.whole[work])
+        if not _check_selection(spec, self.whole[work], mapping, index, path, diags):
+            return None
+        part = self._read(work, spec.get("sections"), spec.get("documents"))
+        found = list(tablesize.edition_cells(part.all_sections, part.tables, placed_ids(part.all_sections)))
+        over = tablesize.over_edition_limit(found, self.cells)  # the volume's tables, counted in every reading
+        if over is not None:
+            diags.error(where, "meta.length", f"reading {index}: {tablesize.edition_message(over[1])}")
+            return None
+        self.cells += sum(cells for _, cells in found)
+        return _reading(index, spec, part, self.original_words[work])
+
+    def _read(self, work: str, sections: list[str] | None = None, documents: list[int] | None = None) -> Work:
+        """A work read afresh for a reading, what it reads counted with all the
+        reader has read so far (the same work read twice counts twice): a
+        reader of 200 readings of one large work is refused, not read 200 times."""
+        sandbox = Sandbox(self.project, total=self.sandbox.total)
+        try:
+            return read_work(self.project, work, sections, documents, sandbox)
+        finally:
+            self.sandbox.total = sandbox.total
 
 
 def _introduction(mapping: Mapping_, path: Path, diags: Collector) -> tuple:
@@ -228,10 +275,9 @@ def _read_bib(
     return bib_path, bibliography.parse(source, bib_path, diags)
 
 
-def _reading(project: Path, index: int, spec: dict, original_words: int) -> Work:
+def _reading(index: int, spec: dict, part: Work, original_words: int) -> Work:
     sections = spec.get("sections")
     documents = spec.get("documents")
-    part = read_work(project, spec["work"], sections, documents)
     if sections is None and documents is None:
         kind = "whole"
     elif not part.sections and part.documents:

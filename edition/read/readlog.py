@@ -16,9 +16,16 @@ may use it.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from edition.infra import fingerprints
+
+#: The largest file any input may be (a PDF reading); a file read here again
+#: (a style, a source for the PDF/A) has passed its own, smaller limit when it
+#: was first read, so this only stops one that has grown since.
+LARGEST_INPUT = 256 * 1024 * 1024
 
 _bytes: dict[Path, bytes] = {}
 _digests: dict[Path, set[str]] = {}
@@ -50,8 +57,17 @@ def record(path: Path, data: bytes) -> bytes:
 
 
 def read_bytes(path: Path) -> bytes:
-    """Read a file and note it."""
-    return record(path, Path(path).read_bytes())
+    """Read a file and note it: a regular file, opened without blocking, of
+    at most ``LARGEST_INPUT`` bytes (``OSError`` for anything else)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        data = handle.read(LARGEST_INPUT + 1)
+    if len(data) > LARGEST_INPUT:
+        raise OSError(f"{path} is over {LARGEST_INPUT} bytes")
+    return record(path, data)
 
 
 def read_once(path: Path) -> bytes:

@@ -35,6 +35,10 @@ MAX_DEPTH = 50
 MAX_VALUES = 100_000
 #: Longest single text value.
 MAX_TEXT_CHARS = 100_000
+#: Longest number (Python refuses to read a whole number of more than 4,300
+#: digits; no page, year or count in metadata needs more than a few).
+MAX_NUMBER_CHARS = 100
+NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 #: Longest YAML document (a file, or a Markdown file's front matter): PyYAML
 #: scans about a megabyte a second, so metadata is refused before it is scanned.
 MAX_YAML_CHARS = 1_000_000
@@ -197,4 +201,8 @@ def _check_text(node: yaml.ScalarNode) -> None:
     if bad:
         raise YamlRefused(
             line, "file.encoding", f"a YAML value holds {describe(bad.group())}, which XML forbids; delete it"
+        )
+    if node.tag in NUMBERS and len(value) > MAX_NUMBER_CHARS:
+        raise YamlRefused(
+            line, "yaml.limit", f"a number of {len(value)} characters, over the limit of {MAX_NUMBER_CHARS}"
         )

@@ -3,8 +3,13 @@
 Every text value has a length limit (``LINE`` for a title or a name,
 ``PARAGRAPH`` for an abstract or a rights statement): metadata is set on
 title pages and drawn on the cover, where a runaway value costs minutes of
-layout. Dates are ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` and must exist in
-the calendar. ``true`` is not a number, though Python counts it as one.
+layout. The limit is kept here, for every text a schema's field holds,
+however deep in its lists and mappings (a reading's permissions, a table's
+column heads), so no reader of a definition can let one through. A
+language is a BCP 47 tag, and so is every ``lang=`` in the Markdown of a
+text (``languages``). Dates are ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` and
+must exist in the calendar. ``true`` is not a number, though Python counts
+it as one.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from edition.diagnostics import Collector, suggest
 from edition.model import SourceLocation
+from edition.read.languages import language_problem, span_languages
 from edition.read.sources import Mapping_
 
 #: Longest title, name, label or other one-line text in metadata.
@@ -35,6 +41,8 @@ class Field:
     items: type | tuple[type, ...] | None = None  # for lists: what each item must be
     date: bool = False  # text that must be a date in DATE_FORMS
     minimum: int | None = None  # for whole numbers
+    language: bool = False  # text that must be a language tag (``languages``)
+    own_schema: bool = False  # a list of mappings each checked by a schema of its own, at its own lines
 
 
 def validate(mapping: Mapping_, schema: dict[str, Field], path: Path, diags: Collector, what: str) -> bool:
@@ -63,11 +71,14 @@ def validate(mapping: Mapping_, schema: dict[str, Field], path: Path, diags: Col
 
 
 def check_value(value: Any, spec: Field, where: SourceLocation, name: str, diags: Collector) -> bool:
-    """One value against its field: type, length, date form, list items."""
+    """One value against its field: type, length (of every text in it),
+    languages, date form, list items."""
     if not is_kind(value, spec.kind):
         diags.error(where, "meta.type", f"{name} must be {kind_name(spec.kind)}, not {kind_name(type(value))}")
         return False
-    if isinstance(value, str) and not check_length(value, spec.max_chars, where, name, diags):
+    if not spec.own_schema and not check_texts(value, spec.max_chars, where, name, diags):
+        return False
+    if spec.language and not check_language(value, where, name, diags):
         return False
     if spec.minimum is not None and isinstance(value, int) and value < spec.minimum:
         diags.error(where, "meta.type", f"{name} must be a whole number from {spec.minimum}, not {value}")
@@ -94,6 +105,31 @@ def check_length(value: str, limit: int, where: SourceLocation, name: str, diags
     if len(value) <= limit:
         return True
     diags.error(where, "meta.length", f"{name} is {len(value)} characters long, over the limit of {limit}; shorten it")
+    return False
+
+
+def check_texts(value: Any, limit: int, where: SourceLocation, name: str, diags: Collector) -> bool:
+    """Every text in ``value`` (itself, or inside its lists and mappings, keys
+    too) within ``limit``, and every ``lang=`` in it a language tag."""
+    if isinstance(value, str):
+        if not check_length(value, limit, where, name, diags):
+            return False
+        return all(check_language(tag, where, f"a span's lang= in {name}", diags) for tag in span_languages(value))
+    if isinstance(value, dict):
+        inner = [item for pair in value.items() for item in pair]
+    elif isinstance(value, list):
+        inner = value
+    else:
+        return True
+    inner_name = name if name.startswith("a text in ") else f"a text in {name}"
+    return all(check_texts(item, limit, where, inner_name, diags) for item in inner)
+
+
+def check_language(value: str, where: SourceLocation, name: str, diags: Collector) -> bool:
+    problem = language_problem(value)
+    if problem is None:
+        return True
+    diags.error(where, "meta.language", f"{name} is {value!r}, {problem}")
     return False
 
 

@@ -22,16 +22,17 @@ import yaml
 
 from edition.diagnostics import Collector, suggest
 from edition.model import COLUMN_TYPES, Column, Section, SourceLocation, Table
+from edition.read import tablesize
 from edition.read.markdown.parse import div_attrs
 from edition.read.sandbox import Sandbox
-from edition.read.schema import Field, text, validate
+from edition.read.schema import PARAGRAPH, Field, text, validate
 from edition.read.sources import Mapping_, load_mapping, read_text
 
 TABLE_SCHEMA = {
     "columns": Field(dict, True),
-    "caption": Field(str),
-    "source": Field(str),
-    "notes": Field((list, str)),
+    "caption": Field(str, max_chars=PARAGRAPH),
+    "source": Field(str, max_chars=PARAGRAPH),
+    "notes": Field((list, str), max_chars=PARAGRAPH),
     "group_by": Field(str),
     "list_column": Field(str),
     "headers": Field(dict),
@@ -42,7 +43,7 @@ TABLE_SCHEMA = {
     "column_groups": Field(list),
     "missing": Field(str),
     "original_pages": Field(dict),
-    "source_note": Field(str),
+    "source_note": Field(str, max_chars=PARAGRAPH),
     "stated_totals": Field(dict),
 }
 #: The keys of a column given in the long form, ``name: {type: decimal, ...}``.
@@ -58,8 +59,6 @@ COLUMN_SCHEMA = {
 ALIGNMENTS = ("left", "right", "center")
 WIDE = ("small", "rotate")
 TOTALS_KEYS = {"label", "columns"}
-#: More rows than this is not a table for a printed page: refused, not laid out for an hour.
-MAX_TABLE_ROWS = 5000
 MAX_PLACES = 10
 
 INTEGER_RE = re.compile(r"[+-]?\d+")
@@ -394,6 +393,9 @@ def _read_csv(
     rows: list[dict[str, Any]] = []
     try:
         header = next(reader, None) or []
+        if (problem := tablesize.too_large(0, len(header))) is not None:  # before a row is read
+            diags.error(SourceLocation(path, 1), "csv.size", problem)
+            return None
         if not _check_header(header, columns, path, diags):
             return None
         for record in reader:
@@ -407,12 +409,8 @@ def _read_csv(
                     f"row has {len(record)} fields; expected {len(header)} ({', '.join(header)})",
                 )
                 continue
-            if len(rows) >= MAX_TABLE_ROWS:
-                diags.error(
-                    SourceLocation(path, line),
-                    "csv.size",
-                    f"the table has more than {MAX_TABLE_ROWS} rows; split it or print an extract",
-                )
+            if (problem := tablesize.too_large(len(rows) + 1, len(header))) is not None:
+                diags.error(SourceLocation(path, line), "csv.size", problem)
                 return None
             row = _typed_row(dict(zip(header, record, strict=True)), columns, path, line, diags)
             if row is not None:

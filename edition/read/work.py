@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import os
-import string
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +25,11 @@ from edition.model import (
     RegisterEntry,
     Section,
     SourceLocation,
+    Table,
     Work,
     WorkMeta,
 )
-from edition.read import bibliography
+from edition.read import bibliography, tablesize
 from edition.read.markdown import blocks as mdblocks
 from edition.read.markdown import check as mdcheck
 from edition.read.markdown.parse import MAX_NOTES, Parsed, parse, plain_text, walk_inline
@@ -46,7 +47,7 @@ WORK_SCHEMA = {
     "title": Field(str, True),
     "subtitle": Field(str),
     "short_title": Field(str),
-    "authors": Field(list, True),
+    "authors": Field(list, True, own_schema=True),  # AUTHOR_SCHEMA
     "series": Field(str),
     "number": Field((int, str)),
     "series_editors": Field(list, items=str),
@@ -54,7 +55,7 @@ WORK_SCHEMA = {
     "place": Field(str),
     "date": Field((str, int), True, date=True),
     "edition_date": Field((str, int), date=True),
-    "language": Field(str, True),
+    "language": Field(str, True, language=True),
     "identifier": Field(str, True),
     "rights": Field(str, True, max_chars=PARAGRAPH),
     "abstract": Field(str, max_chars=PARAGRAPH),
@@ -143,14 +144,22 @@ def markdown_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.md") if not p.name.startswith("."))
 
 
-def read_work(project: Path, slug: str, sections: list[str] | None = None, documents: list[int] | None = None) -> Work:
+def read_work(
+    project: Path,
+    slug: str,
+    sections: list[str] | None = None,
+    documents: list[int] | None = None,
+    sandbox: Sandbox | None = None,
+) -> Work:
     """Read ``content/<slug>/``; ``sections`` (file stems) and ``documents``
     (numbers) select an excerpt, whose notes are numbered from 1.
 
-    Every file is read through one ``Sandbox``; the files it opened are the
-    work's ``inputs`` (the sources the PDF/A embeds), and nothing else."""
+    Every file is read through one ``Sandbox`` (a fresh one, or a reader's for
+    this reading, which counts what the reader read before it); the files it
+    opened are the work's ``inputs`` (the sources the PDF/A embeds), and
+    nothing else."""
     root = project / "content" / slug
-    sandbox = Sandbox(project)
+    sandbox = sandbox if sandbox is not None else Sandbox(project)
     diags = Collector()
     _check_folder(root, slug, sandbox, diags)
     diags.check()
@@ -191,13 +200,15 @@ def read_work(project: Path, slug: str, sections: list[str] | None = None, docum
     _link_headings(parses)
     notes = _number_notes(parses, diags)
     check_placements(sections, tables, root, diags)
+    _check_cells(sections + documents, tables, diags)
     if not (meta and meta.bibliography and bib_path is None):  # (an unreadable one has its own diagnostic)
         _check_citations(parses, bib, bib_path, diags)
         _check_documents(documents, bib, diags)
     images = _read_images(parses, sandbox, diags)
     for parsed in parses:
         mdcheck.check(parsed, diags)
-    characters = scripts.check_files(_printed_files(tuple(sandbox.texts), root, meta), diags)
+    printed = _printed_files(tuple(sandbox.texts), root, meta)
+    characters = scripts.check_files([(p, sandbox.texts[p]) for p in printed], diags)
     diags.check()
     assert meta is not None
     return Work(
@@ -247,6 +258,15 @@ def _read_style(
     return find_style(meta.csl, root, sandbox, where, diags)
 
 
+def _check_cells(sections: tuple[Section, ...], tables: dict[str, Table], diags: Collector) -> None:
+    """The cells of all the work's tables (Markdown, and CSV tables placed) within the limit for an edition."""
+    over = tablesize.over_edition_limit(tablesize.edition_cells(sections, tables, placed_ids(sections)))
+    if over is not None:
+        where, total = over
+        code = "csv.size" if where.path.suffix == ".csv" else "md.size"
+        diags.error(where, code, tablesize.edition_message(total))
+
+
 def _printed_files(inputs: tuple[Path, ...], root: Path, meta: WorkMeta | None) -> list[Path]:
     """The text files whose characters reach the outputs (not the copy-text,
     which is only attached to the PDF/A)."""
@@ -271,11 +291,13 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
     if authors is None:
         return None
     d = m.data
-    if not _label_pattern_ok(text(d.get("document_label")) or DOCUMENT_LABEL):
+    problem = label_pattern_problem(text(d.get("document_label")) or DOCUMENT_LABEL)
+    if problem:
         diags.error(
             SourceLocation(path, m.line("document_label")),
             "meta.type",
-            "'document_label' must hold {number} and no other braces, as \"Document No. {number}\"",
+            f"'document_label' is {d['document_label']!r}: {problem}; write text with {{number}} once in it, "
+            'as "Document No. {number}" (no other braces, no format)',
         )
         return None
     smart = d.get("smart_quotes", True) is not False
@@ -309,12 +331,26 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
     )
 
 
-def _label_pattern_ok(pattern: str) -> bool:
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
-    except ValueError:
-        return False
-    return fields == ["number"]
+#: What a document label pattern holds: text, and ``{number}`` once. Parsed
+#: here, never handed to ``str.format`` (``{number:>1500000000}`` is a
+#: gigabyte of spaces, ``{number.__class__}`` an attribute).
+NUMBER_FIELD = "{number}"
+
+
+def label_pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is not a document label pattern; None if it is."""
+    fields = re.findall(r"\{[^{}]*\}?|\}", pattern)
+    others = [f for f in fields if f != NUMBER_FIELD]
+    if others:
+        return f"{others[0]!r} is not {NUMBER_FIELD}"
+    if len(fields) != 1:
+        return f"it holds {NUMBER_FIELD} " + ("more than once" if fields else "nowhere")
+    return None
+
+
+def document_label(pattern: str, number: int) -> str:
+    """A document's label from its work's pattern (checked by ``label_pattern_problem``)."""
+    return pattern.replace(NUMBER_FIELD, str(number))
 
 
 def _authors(m: Mapping_, path: Path, diags: Collector) -> list[Person] | None:
@@ -397,7 +433,7 @@ def _read_document(
         location=SourceLocation(path, 1),
         original_page=d.get("original_page"),
         number=d["number"],
-        label=d.get("label") or label.format(number=d["number"]),
+        label=d.get("label") or document_label(label, d["number"]),
         source_line=d["source_line"],
         date=text(d.get("date")),
         cite=text(d.get("cite")),

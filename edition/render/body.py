@@ -22,11 +22,12 @@ from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
 from edition import ids
-from edition.diagnostics import BuildFailed, Diagnostic
 from edition.fonts.scripts import right_to_left
-from edition.model import Image, Note, Section, SourceLocation, Table, Work
+from edition.model import Image, Note, Section, Table, Work
 from edition.read.markdown.parse import PARSER, div_attrs, walk_inline
 from edition.render import tabular
+from edition.render.template_limits import Expose
+from edition.render.template_sandbox import TemplateEnvironment
 from edition.render.templates import SandboxLoader
 from edition.resolve import anchors, links
 
@@ -50,23 +51,32 @@ PRINT = Target("print", xhtml=False, file_per_section=False)
 EPUB = Target("epub", xhtml=True, file_per_section=True)
 
 
-def environment(templates: Path) -> jinja2.Environment:
-    env = jinja2.Environment(
+def environment(templates: Path) -> TemplateEnvironment:
+    """The environment every template renders in: Jinja's sandbox, handed
+    these functions and filters and nothing else (``template_sandbox``)."""
+    return TemplateEnvironment(
         loader=SandboxLoader(templates),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        functions={
+            "note_id": ids.note_id,
+            "noteref_id": ids.noteref_id,
+            "output_id": ids.output_id,
+            "original_page_id": ids.original_page_id,
+            "document_title_level": document_title_level,
+            "inline_markdown": inline_markdown,
+            "language_spans": language_spans,
+            "derived_totals": derived_totals,
+        },
+        filters={
+            "balanced_measure": balanced_measure,
+            "display_date": display_date,
+            "register_kind": register_kind,
+        },
     )
-    env.globals["note_id"] = ids.note_id
-    env.globals["noteref_id"] = ids.noteref_id
-    env.globals["output_id"] = ids.output_id
-    env.globals["original_page_id"] = ids.original_page_id
-    env.globals["document_title_level"] = document_title_level
-    env.globals["inline_markdown"] = inline_markdown
-    env.globals["language_spans"] = language_spans
-    return configure(env)
 
 
 def document_title_level(work: Work) -> int:
@@ -124,31 +134,9 @@ def inline_markdown(text: str, smart: bool = True) -> Markup:
     return Markup(_LineRenderer().renderInline(tokens[0].children or [], PARSER.options, {}))
 
 
-def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
+def render_template(env: TemplateEnvironment, name: str, **context: Any) -> str:
     """Render a template; a template error becomes a diagnostic naming its line."""
-    try:
-        return env.get_template(name).render(**context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise BuildFailed([_template_diag(exc.filename or name, exc.lineno, exc.message or str(exc))]) from exc
-    except jinja2.TemplateError as exc:
-        line = _template_line(exc)
-        raise BuildFailed([_template_diag(line[0] or name, line[1], str(exc))]) from exc
-
-
-def _template_diag(filename: str, line: int | None, message: str) -> Diagnostic:
-    return Diagnostic(SourceLocation(Path(filename), line), "template.error", f"template error: {message}")
-
-
-def _template_line(exc: BaseException) -> tuple[str | None, int | None]:
-    """The innermost template frame of a traceback (Jinja maps it to template lines)."""
-    tb = exc.__traceback__
-    found: tuple[str | None, int | None] = (None, None)
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename.endswith((".html", ".xhtml", ".css", ".xml")):
-            found = (filename, tb.tb_lineno)
-        tb = tb.tb_next
-    return found
+    return env.render(name, **context)
 
 
 @dataclass(frozen=True)
@@ -286,12 +274,10 @@ def volume_toc(edition, target: Target) -> list[dict]:
     return entries
 
 
-def render_introduction(edition, target: Target, env: jinja2.Environment) -> Markup:
+def render_introduction(edition, target: Target, env: TemplateEnvironment) -> Markup:
     if edition.reader is None or not edition.reader.introduction:
         return Markup("")
-    renderer = BodyRenderer(
-        edition.main, target, env.get_template("body/blocks.html").module, build_locator(edition.main, target)
-    )
+    renderer = BodyRenderer(edition.main, target, env.macros("body/blocks.html"), build_locator(edition.main, target))
     return Markup(renderer._blocks(list(edition.reader.introduction)))
 
 
@@ -472,7 +458,8 @@ class BodyRenderer(RendererHTML):
         source = self.inline(table.source) if table.source else Markup("")
         notes = list(zip(tabular.note_labels(len(table.notes)), map(self.inline, table.notes), strict=True))
         view = tabular.table_view(table, display_date)
-        return str(self.macros.table(self.work, table, Markup(caption), self.original_page_marker, view, source, notes))
+        marker = Expose("marker", self.original_page_marker)
+        return str(self.macros.table(self.work, table, Markup(caption), marker, view, source, notes))
 
     def heading_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
@@ -784,10 +771,15 @@ def balanced_measure(title: str) -> str:
     if len(title) <= BALANCE_FROM:
         return "none"
     words = title.split()
-    best = None
+    # the two lines' widths at each break, in one pass (a title is any text a
+    # template hands the filter; measuring both halves anew at each break was
+    # quadratic). The advances are multiples of 1/2048 em, so the sums are exact.
+    space = _width(" ")
+    total = sum(map(_width, words)) + space * (len(words) - 1)
+    best, wl = None, -space
     for i in range(1, len(words)):
-        left, right = " ".join(words[:i]), " ".join(words[i:])
-        wl, wr = _width(left), _width(right)
+        wl += space + _width(words[i - 1])
+        wr = total - wl - space
         if wl < wr:
             continue
         score = (wl - wr) / (wl + wr)
@@ -798,31 +790,19 @@ def balanced_measure(title: str) -> str:
     return f"{best[1] + 0.2:.2f}em" if best else "none"
 
 
-def configure(env: jinja2.Environment) -> jinja2.Environment:
-    env.filters["balanced_measure"] = balanced_measure
-    env.filters["display_date"] = display_date
-    env.filters["register_kind"] = register_kind
-    env.globals["derived_totals"] = derived_totals
-    return env
-
-
 def render_bodies(
     work: Work,
     target: Target,
-    env: jinja2.Environment,
+    env: TemplateEnvironment,
     marks: dict[int, Marks] | None = None,
     elsewhere: dict | None = None,
 ) -> tuple[dict[str, Markup], BodyRenderer]:
     """Each section's and document's body markup, by slug. In print, every
     paragraph of the text carries its ordinal in the work, and ``marks``
     (ordinal -> Marks) ends pages inside paragraphs or sets them looser."""
-    macros = env.get_template("body/blocks.html").module
+    macros = env.macros("body/blocks.html")
     if target.name == "print" and marks is None:
         marks = {}
     renderer = BodyRenderer(work, target, macros, build_locator(work, target, elsewhere), marks)
-    try:
-        bodies = {s.slug: renderer.section_body(s) for s in work.all_sections}
-    except jinja2.TemplateError as exc:
-        line = _template_line(exc)
-        raise BuildFailed([_template_diag(line[0] or "templates/body", line[1], str(exc))]) from exc
+    bodies = {s.slug: renderer.section_body(s) for s in work.all_sections}
     return bodies, renderer

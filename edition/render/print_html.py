@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import uuid
 
-import jinja2
 from markupsafe import Markup
 
 from edition import __version__
@@ -27,6 +26,8 @@ from edition.render.body import (
     volume_links,
     volume_toc,
 )
+from edition.render.template_limits import budget_scope
+from edition.render.template_sandbox import TemplateEnvironment
 from edition.resolve.links import check as check_links
 from edition.settings import Options
 
@@ -51,13 +52,20 @@ def font_faces(edition: Edition) -> str:
 
 def print_html(
     edition: Edition,
-    env: jinja2.Environment,
+    env: TemplateEnvironment,
     options: Options,
     date: datetime.datetime,
     marks: WorkMarks | None = None,
     press: bool = False,
 ) -> str:
-    marks = marks or {}
+    """The print edition's HTML; its templates share one budget (``template_limits``)."""
+    with budget_scope():
+        return _print_html(edition, env, options, date, marks or {}, press)
+
+
+def _print_html(
+    edition: Edition, env: TemplateEnvironment, options: Options, date: datetime.datetime, marks: WorkMarks, press: bool
+) -> str:
     links = volume_links(edition.parts)
     bodies = {
         work.slug: render_bodies(
@@ -75,7 +83,7 @@ def print_html(
         "print/book.html",
         edition=edition,
         bodies=bodies,
-        blocks=env.get_template("body/blocks.html").module,
+        blocks=env.macros("body/blocks.html"),
         tocs={work.slug: toc_entries(work, build_locator(work, PRINT)) for work in edition.parts},
         volume_toc=volume_toc(edition, PRINT),
         introduction=render_introduction(edition, PRINT, env),

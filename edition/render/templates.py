@@ -22,6 +22,7 @@ from jinja2.loaders import split_template_path
 from edition.diagnostics import BuildFailed, Diagnostic
 from edition.model import SourceLocation
 from edition.read.sandbox import CONTENT, Refusal, read_checked
+from edition.render.template_sandbox import check_template
 
 
 class SandboxLoader(jinja2.BaseLoader):
@@ -83,7 +84,9 @@ def closure(env: jinja2.Environment, names: Iterable[str]) -> list[Path]:
             continue
         try:
             source, filename, _ = env.loader.get_source(env, name)
-            references = list(jinja2.meta.find_referenced_templates(env.parse(source, name, filename)))
+            tree = env.parse(source, name, filename)
+            check_template(tree, filename)  # a name computed when rendering is refused here
+            references = list(jinja2.meta.find_referenced_templates(tree))
         except jinja2.TemplateSyntaxError as exc:
             location = SourceLocation(Path(exc.filename or name), exc.lineno)
             raise BuildFailed([Diagnostic(location, "template.error", f"template error: {exc.message}")]) from exc
@@ -92,16 +95,5 @@ def closure(env: jinja2.Environment, names: Iterable[str]) -> list[Path]:
                 [Diagnostic(None, "template.error", f"template error: no template {exc.name!r} in templates/")]
             ) from exc
         found[name] = Path(filename or name)
-        if None in references:
-            raise BuildFailed(
-                [
-                    Diagnostic(
-                        SourceLocation(Path(filename or name)),
-                        "template.error",
-                        "template error: a template is loaded by a name computed when rendering; "
-                        "write the name in the template",
-                    )
-                ]
-            )
         todo.extend(r for r in references if r is not None)
     return sorted(found.values())

@@ -15,8 +15,6 @@ import html
 import re
 from urllib.parse import urlsplit
 
-#: Schemes an external link may have.
-SCHEMES = ("http", "https", "mailto")
 #: Characters never allowed in a link: C0 controls, space, DEL.
 _FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
 #: ``<a ... href="...">`` in finished (X)HTML, as our templates and renderer write it.

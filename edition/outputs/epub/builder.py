@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import datetime
 import io
-import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
 from ebooklib import epub
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from edition import ids
 from edition.diagnostics import BuildFailed, Diagnostic
@@ -27,7 +25,7 @@ from edition.fonts import faces as fonts
 from edition.fonts import scripts
 from edition.layout.pagestart import PageStart
 from edition.model import Edition, Image, Section, SourceLocation, Work
-from edition.outputs.epub import accessibility, captions, pagebreaks
+from edition.outputs.epub import accessibility, captions, cssrefs, loads, pagebreaks
 from edition.outputs.epub.cover import cover_alt, cover_texts, draw_cover
 from edition.outputs.pdf import markers
 from edition.render.body import (
@@ -42,6 +40,8 @@ from edition.render.body import (
     volume_links,
     volume_toc,
 )
+from edition.render.template_limits import budget_scope
+from edition.render.template_sandbox import TemplateEnvironment
 from edition.render.templates import read_template
 from edition.resolve import links
 
@@ -82,12 +82,25 @@ class Package:
 
 def build_epub(
     edition: Edition,
-    env: jinja2.Environment,
+    env: TemplateEnvironment,
     project: Path,
     date: datetime.datetime,
     page_starts: Sequence[PageStart] = (),
     print_identifier: str = "",
     reading_pages: dict[str, tuple[int, int]] | None = None,
+) -> bytes:
+    with budget_scope():  # the templates of one output share one budget
+        return _build_epub(edition, env, project, date, page_starts, print_identifier, reading_pages)
+
+
+def _build_epub(
+    edition: Edition,
+    env: TemplateEnvironment,
+    project: Path,
+    date: datetime.datetime,
+    page_starts: Sequence[PageStart],
+    print_identifier: str,
+    reading_pages: dict[str, tuple[int, int]] | None,
 ) -> bytes:
     package = package_pages(edition, env, reading_pages, page_starts)
     texts = cover_texts(edition)
@@ -122,7 +135,7 @@ def build_epub(
 
 def package_pages(
     edition: Edition,
-    env: jinja2.Environment,
+    env: TemplateEnvironment,
     reading_pages: dict[str, tuple[int, int]] | None = None,
     page_starts: Sequence[PageStart] = (),
 ) -> Package:
@@ -146,12 +159,24 @@ def package_pages(
     return package
 
 
-def page_xhtml(env: jinja2.Environment, page: Page, lang: str) -> str:
+def page_xhtml(env: TemplateEnvironment, page: Page, lang: str) -> str:
     """One page as the XHTML file the EPUB holds, before print page breaks are added."""
     xhtml = render_template(
         env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
     )
-    return links.check(xhtml, page.file)
+    return loads_only_the_book(links.check(xhtml, page.file), page.file)
+
+
+def loads_only_the_book(xhtml: str, file: str) -> str:
+    """``xhtml``, after making sure it loads or runs nothing but files of the book (``loads``)."""
+    found = loads.problems(xhtml)
+    if found:
+        message = (
+            f"the EPUB page {file} holds {found[0]}, which would load or run what is not a file of the book; "
+            "a template may write only pages that load the book's own files"
+        )
+        raise BuildFailed([Diagnostic(None, "template.unsafe", message)])
+    return xhtml
 
 
 def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
@@ -173,27 +198,28 @@ def stylesheets(project: Path, fallback_css: str = "") -> dict[str, bytes]:
 
 def _holds_no_reference(css: str, path: Path) -> None:
     """A template stylesheet of the EPUB names no other file (``url(…)``,
-    ``@import``): the book would point at a file it does not hold (and out of
-    the container: ``../../secret.css``), which EPUBCheck rejects. The build
-    adds the fonts' ``url``s itself."""
-    found = re.search(r"@import|\burl\s*\(", css, re.IGNORECASE)
-    if found is None:
+    ``@import``, ``image-set(…)``, however escaped: ``cssrefs``): the book
+    would point at a file it does not hold (out of the container:
+    ``../../secret.css``, or on the web: a tracking request from the reading
+    system), which EPUBCheck rejects. The build adds the fonts' ``url``s itself."""
+    found = cssrefs.fetches(css)
+    if not found:
         return
-    line = css.count("\n", 0, found.start()) + 1
+    line, what = found[0]
     raise BuildFailed(
         [
             Diagnostic(
                 SourceLocation(path, line),
                 "template.error",
-                f"template error: the EPUB's stylesheet refers to another file ({found.group().strip()}…), "
+                f"template error: the EPUB's stylesheet refers to another file ({what}…), "
                 "which the EPUB does not hold; the build adds the fonts itself",
             )
         ]
     )
 
 
-def _add_reader_front(package: Package, edition: Edition, env: jinja2.Environment) -> None:
-    blocks = env.get_template("body/blocks.html").module
+def _add_reader_front(package: Package, edition: Edition, env: TemplateEnvironment) -> None:
+    blocks = env.macros("body/blocks.html")
     reader = edition.reader
     package.pages.append(
         Page(f"{edition.slug}-titlepage.xhtml", reader.title, str(blocks.reader_titlepage(edition)), "frontmatter")
@@ -203,17 +229,17 @@ def _add_reader_front(package: Package, edition: Edition, env: jinja2.Environmen
         package.pages.append(Page(f"{edition.slug}-introduction.xhtml", "Introduction", content, "frontmatter"))
 
 
-def _add_permissions(package: Package, edition: Edition, env: jinja2.Environment, pages) -> None:
-    blocks = env.get_template("body/blocks.html").module
+def _add_permissions(package: Package, edition: Edition, env: TemplateEnvironment, pages) -> None:
+    blocks = env.macros("body/blocks.html")
     content = str(blocks.permissions(edition, permission_rows(edition, pages)))
     package.pages.append(Page(f"{edition.slug}-permissions.xhtml", "Permissions", content, "backmatter"))
 
 
-def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: dict | None = None) -> None:
+def _add_work(package: Package, work: Work, env: TemplateEnvironment, elsewhere: dict | None = None) -> None:
     bodies, renderer = render_bodies(work, EPUB, env, elsewhere=elsewhere)
     package.images.update(renderer.images)
-    blocks = env.get_template("body/blocks.html").module
-    notes = env.get_template("body/notes.html").module
+    blocks = env.macros("body/blocks.html")
+    notes = env.macros("body/notes.html")
     note_bodies = {n.number: renderer.note_body(n, inline=True) for n in work.notes}
 
     def page(file: str, title: str, heading: Markup | None, body: Markup, section: Section | None, kind: str) -> Page:
@@ -278,12 +304,12 @@ def _add_work(package: Package, work: Work, env: jinja2.Environment, elsewhere: 
 
 
 def _add_pdf_reading(
-    package: Package, work: Work, env: jinja2.Environment, pages: tuple[int, int] | None, printed_on: dict[str, int]
+    package: Package, work: Work, env: TemplateEnvironment, pages: tuple[int, int] | None, printed_on: dict[str, int]
 ) -> None:
     """A reading printed from a PDF: a short section that says where it stands in
     the print edition, each print page in the page list, and, when asked for,
     the PDF's text layer as an appendix marked as extracted."""
-    macros = env.get_template("body/pdfreading.html").module
+    macros = env.macros("body/pdfreading.html")
     pdf = work.pdf
     page_of = {n: printed_on.get(ids.output_id(work.slug, f"pdf-page-{n}"), 0) for n in pdf.page_numbers}
     text_file = f"{work.slug}-pdf-text.xhtml" if pdf.text else ""
@@ -367,7 +393,7 @@ def _work_metadata(book: epub.EpubBook, meta) -> None:
 
 
 def _render_pages(
-    package: Package, env: jinja2.Environment, lang: str, starts: Sequence[PageStart]
+    package: Package, env: TemplateEnvironment, lang: str, starts: Sequence[PageStart]
 ) -> tuple[dict[str, bytes], dict[int, str]]:
     """Each XHTML file, finished: print page breaks inserted, original-page
     markers where they are read. Returns file -> XHTML, and page -> file."""
@@ -399,13 +425,13 @@ def _add_pages(book: epub.EpubBook, package: Package, documents: dict[str, bytes
 def _add_nav(
     book: epub.EpubBook,
     package: Package,
-    env: jinja2.Environment,
+    env: TemplateEnvironment,
     edition: Edition,
     starts: Sequence[PageStart],
     page_files: dict[int, str],
 ) -> list[dict]:
     """The navigation document; returns the page list (page, href)."""
-    blocks = env.get_template("body/blocks.html").module
+    blocks = env.macros("body/blocks.html")
     contents = ids.output_id(edition.slug, "contents")
     here = [s for s in starts if s.anchor == contents]
     page_files.update({s.page: "nav.xhtml" for s in here})
@@ -427,6 +453,7 @@ def _add_nav(
         content=Markup(content),
         body_type="frontmatter",
     )
+    xhtml = loads_only_the_book(links.check(xhtml, "nav.xhtml"), "nav.xhtml")
     nav = epub.EpubItem(
         uid="nav",
         file_name="nav.xhtml",
@@ -475,8 +502,9 @@ def _add_assets(book: epub.EpubBook, project: Path, package: Package, cover_png:
 
 
 def _package_lang(opf: bytes, lang: str) -> bytes:
-    """ebooklib writes no language on <package>; reading systems and Ace want it."""
-    return opf.replace(b"<package ", f'<package xml:lang="{lang}" '.encode(), 1)
+    """ebooklib writes no language on <package>; reading systems and Ace want it.
+    (The language is a checked tag, ``languages``; escaped all the same.)"""
+    return opf.replace(b"<package ", f'<package xml:lang="{escape(lang)}" '.encode(), 1)
 
 
 def normalize_zip(data: bytes, transforms: dict | None = None) -> bytes:

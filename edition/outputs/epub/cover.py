@@ -7,7 +7,6 @@ import io
 import json
 from pathlib import Path
 
-import yaml
 from PIL import Image, ImageDraw, ImageFont
 
 from edition.diagnostics import BuildFailed, Diagnostic
@@ -15,7 +14,7 @@ from edition.fonts import scripts
 from edition.fonts.faces import FACES, FONT_DIR
 from edition.infra import cache, fingerprints
 from edition.model import Edition, SourceLocation
-from edition.read import safe_yaml
+from edition.outputs.epub import cover_layout
 from edition.render.templates import read_template
 
 FACE_FILES = {
@@ -62,20 +61,7 @@ def _layout(path: Path) -> dict:
     text = read_template(path, path.parents[2])
     if text is None:
         raise BuildFailed([Diagnostic(where, "file.missing", "the cover layout is missing")])
-    try:
-        _node, spec = safe_yaml.load(text)
-    except safe_yaml.YamlRefused as refused:
-        raise BuildFailed([Diagnostic(SourceLocation(path, refused.line), refused.code, refused.message)]) from None
-    except yaml.YAMLError as exc:
-        raise BuildFailed([Diagnostic(where, "yaml.syntax", f"YAML cannot be parsed: {exc}")]) from None
-    size = spec.get("size") if isinstance(spec, dict) else None
-    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(n, int) and n > 0 for n in size)):
-        raise BuildFailed([Diagnostic(where, "meta.type", "the cover layout's size must be [width, height] in pixels")])
-    if size[0] * size[1] > MAX_COVER_PIXELS:
-        raise BuildFailed(
-            [Diagnostic(where, "file.size", f"the cover is {size[0]} x {size[1]} pixels, over {MAX_COVER_PIXELS}")]
-        )
-    return spec
+    return cover_layout.load(text, path)
 
 
 class Faces:
@@ -123,10 +109,6 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, faces: Faces, width: int) -> lis
         else:
             lines.append(word)
     return lines
-
-
-#: Largest cover drawn, in pixels (the layout's ``size``).
-MAX_COVER_PIXELS = 16_000_000
 
 
 def draw_cover(texts: dict[str, str], layout_path: Path) -> bytes:

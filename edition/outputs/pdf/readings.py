@@ -34,10 +34,12 @@ from dataclasses import dataclass
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
+from edition.diagnostics import BuildFailed, Diagnostic
 from edition.layout.reading_pages import Placement
 from edition.model import Edition, Work
 from edition.outputs.pdf import save as pdfsave
 from edition.outputs.pdf.reading_tags import Graft, StructTree
+from edition.resolve.links import external_href
 
 
 def insert(
@@ -53,12 +55,28 @@ def insert(
         for work in edition.parts:
             mine = [p for p in placements if p.reading == work.slug]
             if work.pdf is not None and mine:
-                _insert_reading(volume, work, mine, tree)
+                try:
+                    _insert_reading(volume, work, mine, tree)
+                except (pikepdf.PdfError, TypeError, ValueError, AttributeError, KeyError) as exc:
+                    # a structure of the file the reader stage did not walk, of another kind than PDF says
+                    raise BuildFailed([_unplaceable(work, exc)]) from exc
         if tree is not None:
             tree.finish()
         if finish is not None:
             finish(volume)
         return pdfsave.save(volume)
+
+
+def _unplaceable(work: Work, exc: Exception) -> Diagnostic:
+    source = work.pdf
+    assert source is not None
+    detail = " ".join(str(exc).split())[:120]
+    return Diagnostic(
+        source.location,
+        "pdf.unreadable",
+        f"{source.name} cannot be printed: an object on its pages is not of the kind PDF prescribes ({detail}); "
+        "give a repaired copy",
+    )
 
 
 def _insert_reading(volume: pikepdf.Pdf, work: Work, placements: list[Placement], tree: StructTree | None) -> None:
@@ -215,7 +233,9 @@ class Link:
 
 def _take_links(page: pikepdf.Page) -> list[Link]:
     """The page's web links and jumps; every other action (JavaScript, launching
-    files, remote documents) is left behind."""
+    files, remote documents) is left behind, and so is a web link the
+    project's own links could not be (``links.external_href``: ``http://``
+    without a host, a space or a control character, a port out of range)."""
     out = []
     for annot in page.obj.get("/Annots") or []:
         if annot.get("/Subtype") != "/Link" or "/Rect" not in annot:
@@ -223,8 +243,8 @@ def _take_links(page: pikepdf.Page) -> list[Link]:
         rect = tuple(float(v) for v in annot.Rect)
         action = annot.get("/A")
         if isinstance(action, Dictionary) and action.get("/S") == "/URI":
-            uri = str(action.get("/URI", ""))
-            if uri.startswith(("http://", "https://", "mailto:")):
+            uri = external_href(str(action.get("/URI", "")))
+            if uri is not None:
                 out.append(Link(rect, annot, uri=uri))
         elif isinstance(action, Dictionary) and action.get("/S") == "/GoTo":
             out.append(Link(rect, annot, dest=action.get("/D")))

@@ -37,6 +37,8 @@ from markdown_it.token import Token
 from mdit_py_plugins.attrs.parse import ParseError
 from mdit_py_plugins.attrs.parse import parse as parse_attrs
 
+from edition.read import tablesize
+
 HEADING_ATTRS_RE = re.compile(r"[ \t]*(\{[^{}]*\})[ \t]*$")
 #: ``Table:``, ``table:`` or a colon not followed by punctuation (Pandoc's rule)
 UNESCAPED_PIPE_RE = re.compile(r"(?<!\\)\|")
@@ -193,6 +195,16 @@ def _grid_table(state: StateBlock, start_line: int, end_line: int, silent: bool)
         lines.append(body)
         line += 1
     if silent:
+        return True
+    # its size from its borders, before docutils reads the grid (a 300 x 300 grid took it half a minute)
+    problem = tablesize.too_large(sum(1 for text in lines if text[0] == "+") - 1, lines[0].count("+") - 1)
+    if problem is None and len(lines) * max(len(text) for text in lines) > tablesize.MAX_GRID_CHARACTERS:
+        problem = f"the grid table spans more than {tablesize.MAX_GRID_CHARACTERS} characters; split it"
+    if problem is not None:
+        token = state.push("table_too_large", "", 0)
+        token.map = [start_line, line]
+        token.content = problem
+        state.line = line
         return True
     try:
         aligns, header_rows, body_rows = _read_grid(lines)

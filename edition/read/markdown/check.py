@@ -17,7 +17,7 @@ from markdown_it.token import Token
 
 from edition.diagnostics import Collector
 from edition.model import SourceLocation
-from edition.read.markdown.parse import Parsed, walk_inline
+from edition.read.markdown.parse import Parsed, typed_as_text, walk_inline
 
 RAW_TEX_RE = re.compile(r"\\[A-Za-z]+")
 #: An HTML tag as CommonMark reads raw HTML (markdown-it's own pattern), not
@@ -106,7 +106,7 @@ def _problems(
     yield from _block_problems(tokens, lines, first_line)
     yield from _heading_problems(tokens)
     for child, line in walk_inline(tokens):
-        yield from _inline_problems(child, line or default)
+        yield from _inline_problems(child, line or default, lines, first_line)
         if child.type == "text":
             yield from _raw_html(child, line or default, lines, first_line)
 
@@ -204,12 +204,16 @@ def _heading_problems(tokens: list[Token]) -> Iterator[tuple[int | None, str]]:
                 yield line, CITE_IN_HEADING if child.meta.get("auto") else NOTE_IN_HEADING
 
 
-def _inline_problems(child: Token, line: int | None) -> Iterator[tuple[int | None, str]]:
+def _inline_problems(
+    child: Token, line: int | None, lines: list[str], first_line: int
+) -> Iterator[tuple[int | None, str]]:
+    """A text token's raw TeX or attributes are refused unless written escaped
+    (``C:\\\\Users``, ``\\{#id\\}``: the characters typed)."""
     if child.type in ("math_inline", "math_inline_double", "math_single"):
         yield line, TEX_MATH
     elif child.type == "text":
         tex = RAW_TEX_RE.search(child.content)
-        if tex:
+        if tex and not typed_as_text(RAW_TEX_RE, line, lines, first_line):
             yield (
                 line,
                 (
@@ -217,7 +221,7 @@ def _inline_problems(child: Token, line: int | None) -> Iterator[tuple[int | Non
                     "write \\\\ for a backslash"
                 ),
             )
-        if ATTRS_RE.search(child.content):
+        if ATTRS_RE.search(child.content) and not typed_as_text(ATTRS_RE, line, lines, first_line):
             yield (
                 line,
                 (

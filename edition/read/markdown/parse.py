@@ -35,6 +35,8 @@ from mdit_py_plugins.superscript import superscript_plugin
 
 from edition.diagnostics import Collector
 from edition.model import Citation, SourceLocation
+from edition.read import tablesize
+from edition.read.languages import language_problem
 from edition.read.markdown import blocks as mdblocks
 from edition.read.markdown import citations as mdcite
 from edition.read.markdown import lines as mdlines
@@ -42,6 +44,8 @@ from edition.read.markdown import lines as mdlines
 UNDEFINED_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
 NOTE_DEFINITION_RE = re.compile(r"^\[\^([^\]\s]+)\]:", re.M)
 INLINE_NOTE_RE = re.compile(r"\^\[")
+#: A backslash escape: CommonMark's, before any ASCII punctuation.
+ESCAPE_RE = re.compile(r"\\[!-/:-@\[-`{-~]")
 #: What the bracket-depth check looks at: brackets, escapes, blank lines.
 BRACKET_RE = re.compile(r"\\.|\[|\]|\n[ \t]*\n", re.S)
 DIV_RE = re.compile(r"^\s*(?:\{([^}]*)\}|([\w-]+))\s*$")
@@ -237,6 +241,14 @@ def parse(
             SourceLocation(path, line), "md.nesting", f"Markdown nested more than {MAX_NESTING} levels deep; flatten it"
         )
         return Parsed(path, [])
+    for token in tokens:  # a grid table measured by its borders, before it was read
+        if token.type == "table_too_large":
+            diags.error(SourceLocation(path, (token.map[0] if token.map else 0) + 1), "md.size", token.content)
+            return Parsed(path, [])
+    for start, rows, widest, cells in tablesize.markdown_tables(tokens):
+        if (problem := tablesize.too_large(rows, widest, cells)) is not None:
+            diags.error(SourceLocation(path, start + 1), "md.size", problem)
+            return Parsed(path, [])
     _check_definitions(body, path, offset, env, diags)
     body_tokens, note_tokens = _split_notes(tokens)
     call_lines = {c.meta["id"]: line for c, line in walk_inline(body_tokens) if c.type == "footnote_ref"}
@@ -251,8 +263,10 @@ def parse(
     _number_citations(parsed, path, cite_prefix)
     if note_style:
         _automatic_notes(parsed)
-    _check_undefined(body_tokens, path, diags)
-    _check_page_markers(body_tokens, path, diags)
+    _check_undefined(body_tokens, path, diags, parsed.lines, first_line)
+    everything = [*body_tokens, *(token for note in notes for token in note.tokens)]
+    _check_page_markers(everything, path, diags)
+    _check_languages(everything, path, diags)
     return parsed
 
 
@@ -310,15 +324,37 @@ def assign_heading_ids(tokens: list[Token], used: set[str]) -> None:
         token.meta["auto_id"] = True  # made from its text: another may be made if it clashes (anchors)
 
 
+#: An original page's number: ASCII digits (``str.isdigit`` takes ``²``, which ``int`` refuses).
+PAGE_NUMBER = re.compile(r"[0-9]{1,6}")
+
+
 def _check_page_markers(tokens: list[Token], path: Path, diags: Collector) -> None:
+    """Every ``[]{.op n=5}``, in the text and its notes, gives a page number."""
     for child, line in walk_inline(tokens):
         marker = child.type == "span_open" and "op" in str(child.attrGet("class") or "").split()
-        if marker and not str(child.attrGet("n") or "").isdigit():
+        if marker and not PAGE_NUMBER.fullmatch(str(child.attrGet("n") or "")):
             diags.error(
                 SourceLocation(path, line),
                 "md.page-marker",
                 f"original-page marker with page {child.attrGet('n')!r}: write []{{.op n=5}} with the page number",
             )
+
+
+def _check_languages(tokens: list[Token], path: Path, diags: Collector) -> None:
+    """Every ``lang=`` (of a span, a div, a heading, in the text and its notes)
+    is a language tag: it is written into the outputs' markup."""
+    found: list[tuple[str, int | None]] = []
+    line = None
+    for token in tokens:
+        line = token.map[0] + 1 if token.map else line
+        lang = div_attrs(token.info)[2].get("lang") if token.type == "container_div_open" else token.attrGet("lang")
+        if lang is not None:
+            found.append((str(lang), line))
+    found += [(str(child.attrGet("lang")), line) for child, line in walk_inline(tokens) if child.attrGet("lang")]
+    for lang, where in found:
+        problem = language_problem(lang)
+        if problem:
+            diags.error(SourceLocation(path, where), "md.language", f"lang={lang!r} is {problem}")
 
 
 def _check_definitions(body: str, path: Path, offset: int, env: dict, diags: Collector) -> None:
@@ -511,9 +547,20 @@ def _punctuation_after(rest: list[Token]) -> list[Token]:
     return [moved]
 
 
-def _check_undefined(tokens: list[Token], path: Path, diags: Collector) -> None:
+def typed_as_text(pattern: re.Pattern[str], line: int | None, lines: list[str], first_line: int) -> bool:
+    """Whether what ``pattern`` finds in a text token was written escaped in
+    its source line (``\\[\\^1\\]``, ``C:\\\\Users``, ``\\{#id\\}``): the text
+    typed, not the syntax. True when the line, its escapes taken out, holds
+    no match (markdown-it's text token no longer tells an escaped character
+    from a typed one)."""
+    if line is None or not 0 <= line - first_line < len(lines):
+        return False
+    return pattern.search(ESCAPE_RE.sub("", lines[line - first_line])) is None
+
+
+def _check_undefined(tokens: list[Token], path: Path, diags: Collector, lines: list[str], first_line: int) -> None:
     for child, line in walk_inline(tokens):
-        if child.type == "text":
+        if child.type == "text" and not typed_as_text(UNDEFINED_NOTE_RE, line, lines, first_line):
             for m in UNDEFINED_NOTE_RE.finditer(child.content):
                 diags.error(
                     SourceLocation(path, line),

@@ -17,6 +17,7 @@ import pikepdf
 
 from edition.diagnostics import Diagnostic
 from edition.model import PdfProblem
+from edition.read.pdf.bounds import PdfMeasure
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,20 @@ FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
 UNSAFE_ACTIONS = ("/JavaScript", "/Launch", "/GoToR", "/GoToE", "/ImportData", "/SubmitForm", "/ResetForm")
 
 
-def problems(pdf: pikepdf.Pdf, first: int, last: int) -> list[PdfProblem]:
-    """Every PDF/A problem of the pages ``first``–``last``, one per kind and page."""
+def problems(measure: PdfMeasure, first: int, last: int) -> list[PdfProblem]:
+    """Every PDF/A problem of the pages ``first``–``last``, one per kind and
+    page. Each page, and each resource dictionary pages share, is looked at
+    once per file, each content stream parsed once (``measure``, which has
+    measured them all first)."""
+    pdf = measure.pdf
     found: set[tuple[str, int, str]] = set()
     if _document_javascript(pdf):
         found.add(("javascript", 0, "the document runs JavaScript when opened"))
     for number in range(first, last + 1):
-        page = pdf.pages[number - 1]
-        for kind, detail in _page_problems(page):
+        key = ("page-problems", number)
+        if key not in measure.memo:
+            measure.memo[key] = sorted(set(_page_problems(pdf.pages[number - 1], measure)))
+        for kind, detail in measure.memo[key]:
             found.add((kind, number, detail))
     transparent = {page for kind, page, _ in found if kind == "transparency"}
     # a transparency group is only a problem where something is transparent
@@ -69,7 +76,7 @@ def _document_javascript(pdf: pikepdf.Pdf) -> bool:
     return "/JavaScript" in names or "/AA" in pdf.Root or opens_js
 
 
-def _page_problems(page: pikepdf.Page) -> Iterator[tuple[str, str]]:
+def _page_problems(page: pikepdf.Page, measure: PdfMeasure) -> Iterator[tuple[str, str]]:
     if "/AA" in page.obj:
         yield "javascript", "the page runs JavaScript when opened or closed"
     group = page.obj.get("/Group")
@@ -77,16 +84,46 @@ def _page_problems(page: pikepdf.Page) -> Iterator[tuple[str, str]]:
         yield "transparency-group", "page group"
     resources = [page.obj.get("/Resources")]
     for annot in page.obj.get("/Annots") or []:
+        if not isinstance(annot, pikepdf.Dictionary):
+            continue
         yield from _annotation_problems(annot)
-        appearance = (annot.get("/AP") or {}).get("/N")
-        if isinstance(appearance, pikepdf.Stream) and int(annot.get("/F", 0)) & 4:
+        appearances = annot.get("/AP")
+        appearance = appearances.get("/N") if isinstance(appearances, pikepdf.Dictionary) else None
+        if isinstance(appearance, pikepdf.Stream) and _flags(annot) & 4:
             resources.append(appearance.get("/Resources"))
-    seen: set[tuple[int, int]] = set()
     for res in resources:
-        yield from _resource_problems(res, seen)
-    for stream in [page.obj, *_forms(resources, set())]:
-        if _cmyk_operators(stream):
-            yield "device-cmyk", "colour set with the k/K operators"
+        yield from _shared_resource_problems(res, measure)
+    cmyk = measure.page_operators(page.obj).cmyk if "/Contents" in page.obj else False
+    if cmyk or any(_forms_set_cmyk(res, measure) for res in resources):
+        yield "device-cmyk", "colour set with the k/K operators"
+
+
+def _forms_set_cmyk(res: Any, measure: PdfMeasure) -> bool:
+    """Whether a form a resource dictionary reaches sets DeviceCMYK colour (found once per dictionary)."""
+    key = ("cmyk", res.objgen) if isinstance(res, pikepdf.Dictionary) and res.is_indirect else None
+    if key is None or key not in measure.memo:
+        found = any(measure.form_operators(form).cmyk for form in _forms([res], set()))
+        if key is None:
+            return found
+        measure.memo[key] = found
+    return measure.memo[key]
+
+
+def _shared_resource_problems(res: Any, measure: PdfMeasure) -> list[tuple[str, str]]:
+    """A resource dictionary's problems, found once for every page that shares it."""
+    if not isinstance(res, pikepdf.Dictionary) or not res.is_indirect:
+        return list(_resource_problems(res, set()))
+    key = ("problems", res.objgen)
+    if key not in measure.memo:
+        measure.memo[key] = list(_resource_problems(res, set()))
+    return measure.memo[key]
+
+
+def _flags(annot: pikepdf.Dictionary) -> int:
+    try:
+        return int(annot.get("/F", 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _annotation_problems(annot: pikepdf.Object) -> Iterator[tuple[str, str]]:
@@ -98,7 +135,7 @@ def _annotation_problems(annot: pikepdf.Object) -> Iterator[tuple[str, str]]:
         yield "actions", f"a link action {str(action.get('/S'))[1:]}"
     if subtype == "/Widget":
         yield "form-fields", "form field"
-    elif subtype not in ("/Link", "/Popup") and not int(annot.get("/F", 0)) & 4:
+    elif subtype not in ("/Link", "/Popup") and not _flags(annot) & 4:
         yield "hidden-annotations", f"{str(subtype)[1:]} annotation"
 
 
@@ -184,19 +221,14 @@ def _forms(resources: list[Any], seen: set[tuple[int, int]]) -> Iterator[pikepdf
         if not isinstance(res, pikepdf.Dictionary):
             continue
         for _, xobject in (res.get("/XObject") or {}).items():
-            if xobject.get("/Subtype") == "/Form" and xobject.objgen not in seen:
+            if (
+                isinstance(xobject, pikepdf.Stream)
+                and xobject.get("/Subtype") == "/Form"
+                and xobject.objgen not in seen
+            ):
                 seen.add(xobject.objgen)
                 yield xobject
                 yield from _forms([xobject.get("/Resources")], seen)
-
-
-def _cmyk_operators(stream: pikepdf.Object) -> bool:
-    """Whether a content stream sets DeviceCMYK colour (``k``/``K``)."""
-    try:
-        source = pikepdf.Page(stream) if isinstance(stream, pikepdf.Dictionary) and "/Contents" in stream else stream
-        return bool(pikepdf.parse_content_stream(source, "k K"))
-    except pikepdf.PdfError:
-        return False
 
 
 def pdfa_diagnostics(edition) -> tuple[list[Diagnostic], list[str]]:
