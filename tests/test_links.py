@@ -256,3 +256,18 @@ def test_a_link_set_on_two_lines_leaves_the_links_beside_it_clickable(tmp_path):
         groups = invariants.link_groups(pdf)
         assert any(len(group) > 1 or len(group[0].quads) > 1 for group in groups), "the first link wraps"
         assert invariants.link_hits(pdf) + invariants.link_areas(pdf) == []
+
+
+def test_a_contents_entry_set_on_two_lines_keeps_the_pdfua_claim(tmp_path):
+    """Found by the slow run of the generated works: a contents entry that
+    wraps (a long document title) has an annotation on each line, and the
+    PDF/UA checker took two annotations of one entry on one page for
+    WeasyPrint's overlapping ones: the file was not claimed as PDF/UA-1."""
+    title = " ".join(["A Title Long Enough to Run On Past the End of the Line"] * 3)
+    sections = {"01-one.md": section("One.\n"), "02-two.md": section("Two.\n", title)}
+    project = make_project(tmp_path, sections=sections, bib=BIB_MIN)
+    run(Options(project=project, out=tmp_path / "dist", formats=("pdf",)))
+    with invariants.Pdf(tmp_path / "dist/test.pdf") as pdf:
+        entry = [link for link in pdf.links if link.contents.startswith(title)]
+        assert len(entry) == 2 and entry[0].page == entry[1].page, "the entry is set on two lines of one page"
+    assert invariants.pdf_problems(tmp_path / "dist/test.pdf") == []
