@@ -181,7 +181,7 @@ def test_a_contents_entry_with_annotations_over_each_other_fails(paper):
     with pikepdf.open(io.BytesIO(paper)) as pdf:
         link = _toc_links(pdf)[0]
         (annotation,) = link.annotations()
-        page = next(p for p in pdf.pages if any(a.objgen == annotation.objgen for a in p.Annots))
+        page = next(p for p in pdf.pages if any(a.objgen == annotation.objgen for a in p.get("/Annots") or []))
         again = pdf.make_indirect(Dictionary({k: v for k, v in annotation.items() if k != "/StructParent"}))
         page.Annots.append(again)
         link.obj.K = Array([*link.obj.K, Dictionary(Type=Name.OBJR, Obj=again, Pg=page.obj)])
