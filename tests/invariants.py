@@ -605,13 +605,16 @@ def contents_numbers(pdf: Pdf, headings: dict[str, str] | None = None) -> list[s
     if not entries:
         return []
     start = max(e.page for e in entries) + 1
+    seen: dict[str, int] = {}  # a title -> the page where it was last found
     for entry in entries:
-        # in the contents' order: a title a volume prints twice is found after the one before
-        found = _first_page_with(pdf, normalise((headings or {}).get(entry.title, entry.title)), start)
+        # in the contents' order: a title a volume prints twice (a work excerpted twice) is
+        # found after the one before, and after the page where that same title was found
+        title = normalise((headings or {}).get(entry.title, entry.title))
+        found = _first_page_with(pdf, title, max(start, seen.get(title, -1) + 1))
         if found is None:
             problems.append(f"contents: {entry.title!r} stands on no page after the contents")
             continue
-        start = found
+        start = seen[title] = found
         if str(entry.number) != pdf.folios[found]:
             problems.append(
                 f"contents: {entry.title!r} says page {entry.number}, "

@@ -271,3 +271,22 @@ def test_a_contents_entry_set_on_two_lines_keeps_the_pdfua_claim(tmp_path):
         entry = [link for link in pdf.links if link.contents.startswith(title)]
         assert len(entry) == 2 and entry[0].page == entry[1].page, "the entry is set on two lines of one page"
     assert invariants.pdf_problems(tmp_path / "dist/test.pdf") == []
+
+
+def test_a_work_excerpted_twice_has_each_excerpt_in_the_contents(tmp_path):
+    """Found by the slow run of the generated works: a reader that excerpts one
+    section of a work twice prints its title and headings twice; the contents
+    gave each its page (11 and 13), and the invariant, which looks for each
+    entry after the one before, found the second excerpt's on the first's page."""
+    reader = (
+        reader_head("A Reader")
+        + "bibliography: test.bib\nreadings:\n"
+        + "  - work: test\n    sections: [01-one]\n    permissions: Reproduced by permission.\n" * 2
+    )
+    sections = {"01-one.md": section("One.\n", "Envoy Envoy"), "02-two.md": section("Two.\n", "Two")}
+    project = make_project(tmp_path, sections=sections, bib=BIB_MIN, extra={"readers/r.yaml": reader})
+    assert main(["-q", "--format", "pdf", "--out", str(tmp_path / "dist"), "r"], project=project) == 0
+    with invariants.Pdf(tmp_path / "dist/r.pdf") as pdf:
+        entries = [e for e in invariants.contents_entries(pdf) if e.title == "Envoy Envoy"]
+        assert len(entries) == 2 and entries[0].number != entries[1].number, entries
+        assert invariants.contents_numbers(pdf) == []
