@@ -70,7 +70,9 @@ class WorkMeta:
     @property
     def author_line(self) -> str:
         names = [a.name for a in self.authors]
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        if len(names) < 2:  # (a PDF reading's entry may name no one: a handout, a statute)
+            return "".join(names)
+        return ", ".join(names[:-1]) + " and " + names[-1]
 
     @property
     def running_title(self) -> str:
@@ -155,6 +157,16 @@ class Table:
     source_note: str = ""
     original_pages: Mapping[Any, int] = field(default_factory=dict)
     stated_totals: Mapping[str, Any] | None = None
+    # where the Markdown lines of the description stand: "caption", "source", "note-1", ...
+    text_lines: Mapping[str, SourceLocation] = field(default_factory=dict)
+
+    @property
+    def texts(self) -> tuple[tuple[str, str], ...]:
+        """The description's lines of Markdown that print, by name: the caption,
+        the source line and each note ("note-1", "note-2", ...)."""
+        named = [("caption", self.caption), ("source", self.source)]
+        named += [(f"note-{n}", note) for n, note in enumerate(self.notes, 1)]
+        return tuple((name, line) for name, line in named if line)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -249,6 +261,13 @@ class PdfSource:
     location: SourceLocation  # the reading's 'pdf:' line in the reader file
     problems: tuple[PdfProblem, ...] = ()
     text: tuple[str, ...] = ()  # the text layer of each used page, when the reader asks for it (epub_text)
+    trim: tuple[float, float, float, float] = (
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    )  # points off each displayed edge (top, right, bottom, left)
+    furniture: tuple[str, ...] = ()  # lines of the source's own running heads or folios, as printed (read.pdf.trim)
 
     @property
     def pages(self) -> int:
@@ -266,7 +285,7 @@ class Reading:
 
     work: str  # the work's folder in content/
     kind: str  # "whole" | "excerpt" | "documents" | "pdf"
-    title: str
+    title: str  # plain text; the Markdown as written in title_markdown when it has any
     show_authors: bool
     source_line: str = ""  # "Originally published as …", as HTML
     source_text: str = ""  # the same, as plain text (the permissions report)
@@ -274,11 +293,21 @@ class Reading:
     words: int = 0  # words of the original the reading reproduces
     original_words: int = 0  # words of the whole original
     pdf: PdfSource | None = None  # a reading printed from an existing PDF (kind "pdf")
+    title_markdown: str = ""
+    smart_quotes: bool = True  # how title_markdown is read: the reader's text, or its work's
+    original_pages: int = 0  # pages of the original a PDF reading is from (its entry's pages); 0: the file's
+
+    @property
+    def pages_of_original(self) -> int:
+        """What a PDF reading's share is counted against: the pages of the
+        original its BibTeX entry gives (a chapter's ``pages = {32--63}``, a
+        book's ``pagetotal``), else the pages of the file."""
+        return self.original_pages or (self.pdf.total if self.pdf else 0)
 
 
 @dataclass(frozen=True)
 class ReaderMeta:
-    title: str
+    title: str  # plain text; the Markdown as written in title_markdown when it has any
     course_code: str
     instructor: str
     institution: str
@@ -291,6 +320,7 @@ class ReaderMeta:
     definition: Path
     permissions_page: bool = False
     characters: frozenset[str] = frozenset()  # every character of the reader definition
+    title_markdown: str = ""
 
 
 @dataclass(frozen=True)
@@ -312,6 +342,7 @@ class Work:
     # filled by resolve
     citations: Mapping[str, str] = field(default_factory=dict)
     bibliography: tuple[tuple[str, str], ...] = ()  # (key, html) in style order
+    stops_taken: frozenset[str] = frozenset()  # citations after which the author's full stop is not printed
     characters: frozenset[str] = frozenset()  # every character of the work's text files (fonts)
 
     @property
@@ -363,6 +394,11 @@ class Edition:
     @property
     def rights(self) -> str:
         return self.reader.rights if self.reader else self.main.meta.rights
+
+    @property
+    def smart_quotes(self) -> bool:
+        """How the volume's own metadata reads: a reader's as Pandoc's default, a work's as it says."""
+        return True if self.reader else self.main.meta.smart_quotes
 
     @property
     def untagged_pdf_readings(self) -> tuple[str, ...]:

@@ -40,6 +40,7 @@ from edition.render import templates
 from edition.render.body import environment
 from edition.render.print_html import PRINT_STYLESHEETS, PRINT_TEMPLATES, print_identifier
 from edition.render.template_limits import build_scope
+from edition.resolve import notices
 from edition.resolve.edition import resolve_work, single_work_edition
 from edition.resolve.volume import resolve_volume
 from edition.settings import Options
@@ -215,6 +216,7 @@ def build(
     layout would be the same (``layout.cache``), and lays out nothing."""
     job = Typesetting(edition, env, options, build_date(edition), result.timings)
     files: dict[Path, bytes] = {}
+    notices.report(edition)
     _check_pdf_readings(edition, options, result)
     printed = bool({"pdf", "pdfa"} & set(options.formats)) or options.press
     laid = None if printed else print_layout.cached(job)

@@ -45,14 +45,15 @@ class Built:
     out: Path
     result: Result
     warnings: list[logging.LogRecord]
+    slug: str = "juche"
 
     @property
     def pdf(self) -> Path:
-        return self.out / "juche.pdf"
+        return self.out / f"{self.slug}.pdf"
 
     @property
     def epub(self) -> Path:
-        return self.out / "juche.epub"
+        return self.out / f"{self.slug}.epub"
 
 
 class Capture(logging.Handler):
@@ -79,7 +80,7 @@ def build_project(project: Path, out: Path, slugs: tuple[str, ...] = (), **kwarg
         result = run(Options(project=project, out=out, slugs=slugs, **kwargs))
     finally:
         logger.removeHandler(capture)
-    return Built(out, result, capture.records)
+    return Built(out, result, capture.records, *slugs[:1])
 
 
 def build_into(out: Path, slugs: tuple[str, ...] = ("juche",), **kwargs) -> Built:

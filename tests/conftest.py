@@ -17,7 +17,16 @@ from edition.project import CACHE_FOLDER
 
 from . import outputs, refusals, transcript
 from .builds import Built, WarmCache, build_into, build_project, run_cli
-from .projects import BIB_MIN, DEMO_READER, KITCHEN_SINK, ROOT, SOURCE, make_project, project_with_every_input
+from .projects import (
+    BIB_MIN,
+    DEMO_READER,
+    KITCHEN_SINK,
+    MAKEUP_WORKS,
+    ROOT,
+    SOURCE,
+    make_project,
+    project_with_every_input,
+)
 from .watcher import Watcher
 
 __all__ = ["READER", "ROOT", "SOURCE", "Built", "build_into"]
@@ -191,3 +200,24 @@ def refused(tmp_path: Path, capsys, valid_project):
         return refusals.refuse(tmp_path, capsys, valid_project, change, expected, bounded, fresh, **project)
 
     return check
+
+
+@pytest.fixture(scope="session")
+def makeup_build(tmp_path_factory: pytest.TempPathFactory):
+    """A stress work of the make-up (``law-review``, ``chapter``; issue 24)
+    built with --strict (or without, to read what a fault left) once per
+    session and paper: the print PDF, and on Letter the EPUB."""
+    cache: dict[tuple[str, str, bool], Built] = {}
+
+    def get(slug: str, paper: str = "letter", strict: bool = True) -> Built:
+        if (slug, paper, strict) not in cache:
+            project = tmp_path_factory.mktemp(f"{slug}-{paper}") / "project"
+            shutil.copytree(MAKEUP_WORKS, project)
+            shutil.copytree(ROOT / "templates", project / "templates")
+            formats = ("pdf", "epub") if paper == "letter" else ("pdf",)
+            cache[(slug, paper, strict)] = build_project(
+                project, project / "dist", (slug,), formats=formats, paper=paper, strict=strict
+            )
+        return cache[(slug, paper, strict)]
+
+    return get

@@ -107,3 +107,28 @@ def _save(pdf: pikepdf.Pdf) -> bytes:
     out = io.BytesIO()
     pdf.save(out, deterministic_id=True)
     return out.getvalue()
+
+
+def browser_printed(html: str, header_footer: bool = True) -> bytes:
+    """A page of HTML printed to PDF by Debian's headless Chromium, as a
+    student prints an article from the web: tagged, and (``header_footer``)
+    with the browser's own date, title, ``file://`` address and "1/1" in the
+    page's top and bottom margins."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert binary, "chromium is missing: run bash .ci/setup"
+    with tempfile.TemporaryDirectory(prefix="edition-chromium-") as tmp:
+        page = Path(tmp) / "article.html"
+        page.write_text(
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>An Article</title></head><body>{html}</body></html>',
+            encoding="utf-8",
+        )
+        out = Path(tmp) / "article.pdf"
+        argv = [binary, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp}/profile"]
+        argv += [] if header_footer else ["--no-pdf-header-footer"]
+        subprocess.run([*argv, f"--print-to-pdf={out}", page.as_uri()], capture_output=True, timeout=120, check=True)
+        return out.read_bytes()

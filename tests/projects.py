@@ -20,6 +20,8 @@ SOURCE = ROOT / "content" / "juche" / "copy-text.txt"
 DEMO_READER = "north-korea-and-the-world"
 #: The kitchen-sink project (every construct the pipeline supports), without templates.
 KITCHEN_SINK = ROOT / "tests" / "kitchen-sink"
+#: The works the page make-up is tested on (issue 24; written by tests/makeup_works.py).
+MAKEUP_WORKS = ROOT / "tests" / "makeup-works"
 
 WORK_YAML = """\
 title: A Test Work

@@ -288,6 +288,8 @@ def test_every_code_is_documented_in_the_readme_and_tested():
     tested |= {"md.nesting", "check.epub", "build.warning", "file.size", "csv.size"}  # in test_robustness.py
     tested |= {"preflight.fault"}  # in test_pagination.py
     tested |= {"file.unread"}  # in test_other_authors.py
+    tested |= {"link.label"}  # in test_apparatus.py
+    tested |= {"pdf.tags", "pdf.furniture", "bib.type", "cite.bibliography", "link.address"}  # test_authors_files.py
     tested |= {"file.unreadable", "file.name", "yaml.limit", "meta.length", "meta.date", "md.size"}
     tested |= {"id.duplicate", "link.target", "reader.selection", "yaml.duplicate-key"}  # in test_safety_input.py
     tested |= {"cite.link", "extract.name", "extract.size", "extract.stream"}  # in test_safety_output.py

@@ -286,10 +286,30 @@ def test_preflight_finds_a_contents_entry_that_is_only_a_label(tmp_path):
     assert _preflight(tmp_path / "ok", "Text.\n", extra=extra).faults["contents_entries"] == []
 
 
+def test_preflight_passes_the_contents_entry_of_a_section_with_subheadings(tmp_path):
+    """A section is named by its own heading: its subheadings are not its title
+    (issue 24: "entry I. From Ad Coelum…, target_title A. The Maxim at Common Law")."""
+    body = "Text.\n\n## A. The Maxim at Common Law\n\nMore text.\n\n## B. The Air Age\n\nText.\n"
+    assert _preflight(tmp_path, body).faults["contents_entries"] == []
+
+
+def test_preflight_counts_a_hole_before_a_heading_that_would_have_fit(tmp_path):
+    """A page more than three lines short is a hole unless a forced break or a
+    heading kept with its text follows: here the heading and two lines of its
+    text would have fitted (a stylesheet keeps twelve lines with it)."""
+    rng = random.Random(3)
+    paragraphs = "\n\n".join(" ".join(stress._sentence(rng, 30, 40) for _ in range(4)) for _ in range(10))
+    after = " ".join(stress._sentence(rng, 30, 40) for _ in range(10))
+    body = f"{paragraphs}\n\n### A Subheading\n\n{after}\n"
+    holes = _preflight(tmp_path, body, css="h3 + p { orphans: 12; }").faults["underfull_pages"]
+    assert [h["page"] for h in holes] == [4] and holes[0]["lines_short"] > 3, holes
+    assert _preflight(tmp_path / "ok", body).faults["underfull_pages"] == []
+
+
 def test_preflight_finds_words_a_template_joined(tmp_path):
     joined = (
-        "{{ work.meta.publisher }}{% if work.meta.place %}",
-        "{{ work.meta.publisher }}{{ work.meta.rights }}{% if work.meta.place %}",
+        "{{ md(work.meta.publisher, smart) }}{% if work.meta.place %}",
+        "{{ md(work.meta.publisher, smart) }}{{ md(work.meta.rights, smart) }}{% if work.meta.place %}",
     )
     report = _preflight(tmp_path, "Text.\n", template=joined)
     assert {"page": 1, "word": "PressTest"} in report.faults["joined_words"]
@@ -325,6 +345,10 @@ GOLDEN_PAGES = [
     ("reader-01-title", "reader", 1),
     ("reader-08-note-19", "reader", 8),
     ("reader-23-reading", "reader", 23),
+    # the make-up's stress works (tests/makeup-works/), on Letter
+    ("law-review-10-long-note", "law-review", 10),
+    ("chapter-05-figure-at-head", "chapter", 5),
+    ("chapter-07-table-at-head", "chapter", 7),
 ]
 #: Resolution of the pictures, and how many pixels may differ (a rasterizer's
 #: anti-aliasing may vary between poppler versions; the builds are byte-reproducible).
@@ -333,8 +357,13 @@ GOLDEN_TOLERANCE = 0.002
 
 
 @pytest.mark.parametrize(("name", "build", "page"), GOLDEN_PAGES, ids=[n for n, _, _ in GOLDEN_PAGES])
-def test_golden_page(name, build, page, request, tmp_path, paper_build, reader_dist):
-    pdf = reader_dist / f"{DEMO_READER}.pdf" if build == "reader" else paper_build(build).pdf
+def test_golden_page(name, build, page, request, tmp_path, paper_build, reader_dist, makeup_build):
+    if build == "reader":
+        pdf = reader_dist / f"{DEMO_READER}.pdf"
+    elif build in ("law-review", "chapter"):
+        pdf = makeup_build(build).pdf
+    else:
+        pdf = paper_build(build).pdf
     actual = _render_page(pdf, page, tmp_path / f"{name}-actual")
     golden = GOLDEN / f"{name}.png"
     if request.config.getoption("--update-golden"):

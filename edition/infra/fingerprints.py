@@ -23,6 +23,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from edition.infra import pypandoc_log
+
 #: The pipeline's code: every module of the package, by content.
 CODE_DIR = Path(__file__).resolve().parents[1]
 
@@ -113,6 +115,7 @@ def python_version() -> str:
 def pandoc_path() -> str:
     import pypandoc
 
+    pypandoc_log.quiet()
     return pypandoc.get_pandoc_path()
 
 

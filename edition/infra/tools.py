@@ -7,7 +7,7 @@ import collections
 import functools
 from pathlib import Path
 
-from edition.infra import fingerprints
+from edition.infra import fingerprints, pypandoc_log
 
 #: CMOS 18 notes-bibliography, with "Ibid." for an immediately repeated source.
 CSL_STYLE = "chicago-notes-bibliography-subsequent-ibid"
@@ -33,6 +33,7 @@ def csl_path(style: str = CSL_STYLE) -> Path:
 def pandoc_version() -> str:
     import pypandoc
 
+    pypandoc_log.quiet()
     return str(pypandoc.get_pandoc_version())
 
 

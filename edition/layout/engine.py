@@ -12,6 +12,7 @@ from edition.fonts.faces import FONT_DIR
 from edition.layout.fetcher import SandboxFetcher
 from edition.layout.linebreaks import apply as _correct_line_breaks  # noqa: F401 (applied on import)
 from edition.layout.pages import NotePlacement, note_placement
+from edition.model import SourceLocation
 
 log = logging.getLogger(__name__)
 
@@ -54,34 +55,49 @@ def lay_out(
     return document
 
 
-def note_faults(placement: NotePlacement) -> list[Diagnostic]:
-    """One diagnostic per note that is missing or not on its call's page."""
+#: (work, note number) -> where the note is written and how many words it has
+NoteSources = dict[tuple[str, int], tuple[SourceLocation, int]]
+ADVICE = "shorten the note, make it two notes, or move its call"
+
+
+def note_faults(placement: NotePlacement, sources: NoteSources | None = None) -> list[Diagnostic]:
+    """One diagnostic per note that is missing, not on its call's page, or
+    runs on to another page than the next; with ``sources``, each names the
+    file and line where the note is written, its length and what to do."""
+    sources = sources or {}
     out = []
     for work, number, call, text in placement.faults():
+        where, words = sources.get((work, number), (None, 0))
+        length = f" ({words} words)" if words else ""
+        advice = f"; {ADVICE}" if where is not None else ""
         if text is None:
-            out.append(
-                Diagnostic(
-                    None,
-                    "layout.note-missing",
-                    f"{work}: note {number} (called on page {call}) is missing from the PDF",
-                )
-            )
+            message = f"{work}: note {number}{length} (called on page {call}) is missing from the PDF{advice}"
+            out.append(Diagnostic(where, "layout.note-missing", message))
         elif call is None:
             out.append(
-                Diagnostic(None, "layout.note-missing", f"{work}: the call of note {number} is missing from the PDF")
+                Diagnostic(where, "layout.note-missing", f"{work}: the call of note {number} is missing from the PDF")
             )
         else:
-            out.append(
-                Diagnostic(
-                    None,
-                    "layout.note-misplaced",
-                    f"{work}: note {number} is called on page {call} but printed on page {text}",
-                )
-            )
+            message = f"{work}: note {number}{length} is called on page {call} but printed on page {text}{advice}"
+            out.append(Diagnostic(where, "layout.note-misplaced", message))
+    for work, number, expected, page in placement.broken():
+        where, words = sources.get((work, number), (None, 0))
+        length = f" ({words} words)" if words else ""
+        message = f"{work}: note {number}{length} runs on to page {page}, not to the next page ({expected}); {ADVICE}"
+        out.append(Diagnostic(where, "layout.note-misplaced", message))
     return out
 
 
-def fail_on_note_faults(document: weasyprint.Document) -> None:
-    faults = note_faults(note_placement(document))
+def note_sources(edition) -> NoteSources:
+    """Where each note of an edition is written, and its length in words."""
+    return {
+        (work.slug, note.number): (note.location, len(note.source.split()))
+        for work in edition.parts
+        for note in work.notes
+    }
+
+
+def fail_on_note_faults(document: weasyprint.Document, sources: NoteSources | None = None) -> None:
+    faults = note_faults(note_placement(document), sources)
     if faults:
         raise BuildFailed(faults)

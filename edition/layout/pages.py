@@ -15,13 +15,22 @@ from weasyprint.document import Document
 from weasyprint.formatting_structure import boxes
 
 # where a page begins, in terms both outputs share (kept apart: the EPUB needs no layout engine)
-from edition.layout.pagestart import TEXT_BLOCKS, PageStart, is_marker_element, local_name, text_blocks  # noqa: F401
+from edition.layout.pagestart import (  # noqa: F401
+    FLOAT_MOVED,
+    TEXT_BLOCKS,
+    PageStart,
+    is_marker_element,
+    local_name,
+    text_blocks,
+)
 
 
 @dataclass
 class NotePlacement:
     calls: dict[tuple[str, int], int] = field(default_factory=dict)  # (work, note) -> page
     texts: dict[tuple[str, int], int] = field(default_factory=dict)
+    # a note that runs on: the page of each later part, by part number (2, 3, ...)
+    parts: dict[tuple[str, int], dict[int, int]] = field(default_factory=dict)
 
     def faults(self) -> list[tuple[str, int, int | None, int | None]]:
         """(work, note, call page, text page) for every note not on its call's page."""
@@ -31,6 +40,29 @@ class NotePlacement:
             if call != text:
                 out.append((key[0], key[1], call, text))
         return out
+
+    def broken(self) -> list[tuple[str, int, int, int | None]]:
+        """(work, note, page it should run on to, page it does) for every part
+        of a note that does not stand on the page after the part before it."""
+        out = []
+        for key, parts in sorted(self.parts.items()):
+            previous = self.texts.get(key)
+            for number in sorted(parts):
+                page = parts[number]
+                if previous is not None and page != previous + 1:
+                    out.append((key[0], key[1], previous + 1, page))
+                previous = page
+        return out
+
+
+#: The class of the later parts of a note that runs on (``edition/layout/htmlmarks.py``): the
+#: stylesheet gives them no call and no number, and ``footnote-policy: auto``, with which
+#: WeasyPrint carries a part that does not fit over to the next page, whole, at the head of its notes.
+CONTINUED = "footnote-continued"
+
+
+def is_continued(element) -> bool:
+    return element is not None and CONTINUED in (element.get("class") or "").split()
 
 
 def _walk(box: boxes.Box) -> Iterator[boxes.Box]:
@@ -55,7 +87,7 @@ def note_placement(document: Document) -> NotePlacement:
         root, *areas = page._page_box.children
         for box in _walk(root):
             footnote = getattr(box, "footnote", None)
-            if footnote is not None:
+            if footnote is not None and not is_continued(footnote.element):
                 key = _note_key(footnote.element)
                 if key:
                     placement.calls.setdefault(key, page_number)
@@ -64,7 +96,10 @@ def note_placement(document: Document) -> NotePlacement:
                 continue
             for box in _walk(area):
                 key = _note_key(box.element) if box.element_tag == "span" else None
-                if key:
+                if key and is_continued(box.element):
+                    part = int(box.element.get("data-part") or 2)
+                    placement.parts.setdefault(key, {}).setdefault(part, page_number)
+                elif key:
                     placement.texts.setdefault(key, page_number)
     return placement
 
@@ -82,13 +117,20 @@ def _is_marker(box: boxes.Box) -> bool:
     return element is not None and "original-page" in (element.get("class") or "").split()
 
 
+def _is_generated(box: boxes.Box) -> bool:
+    """A box of a pseudo-element (``::after``, ``::footnote-marker``): text the
+    stylesheet adds (a cross-reference's page), not the source's."""
+    return "::" in (box.element_tag or "")
+
+
 def _line_chars(line: boxes.Box) -> int:
-    """Non-space characters of the paragraph's own text on a line."""
+    """Non-space characters of the paragraph's own text on a line (as the
+    source has them: not a note call, a page marker or generated text)."""
     count = 0
 
     def visit(box: boxes.Box) -> None:
         nonlocal count
-        if _is_marker(box):
+        if _is_marker(box) or _is_generated(box):
             return
         if isinstance(box, boxes.TextBox):
             count += sum(1 for c in box.text if not c.isspace() and c != HYPHENATE_CHARACTER)
@@ -227,8 +269,13 @@ def _first_text(root: boxes.Box, seen_headers: set[int]) -> tuple[list[boxes.Box
     """The boxes from the root down to the page's first line of flow text."""
 
     def skip(box: boxes.Box) -> bool:
-        # a table header repeated at the top of the page is not where the page begins
-        return _is_marker(box) or (getattr(box, "is_header", False) and id(box.element) in seen_headers)
+        # a table header repeated at the top of the page is not where the page begins, nor a
+        # figure or table moved to its head (the EPUB has it where the text places it)
+        return (
+            _is_marker(box)
+            or (getattr(box, "is_header", False) and id(box.element) in seen_headers)
+            or (box.element is not None and FLOAT_MOVED in (box.element.get("class") or "").split())
+        )
 
     path = _path_to(root, lambda box: isinstance(box, boxes.TextBox) and bool(box.text.strip()), skip)
     if path is None:

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 TEXT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "caption", "dt", "dd"}
 
 
+#: The class of a figure or table the print make-up moved to the head of a page.
+FLOAT_MOVED = "float-moved"
+
+
 def local_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -31,6 +35,8 @@ def text_blocks(anchor) -> list:
     ``anchor``) are not the flow's. One walk: a page's start is found in its
     anchor's blocks, and an anchor may be a whole part."""
     blocks: list = []
+    # a figure or table the print make-up moved is counted where the text places it
+    moved = {e.get("data-float"): e for e in anchor.iter() if FLOAT_MOVED in (e.get("class") or "").split()}
 
     def take(element, under_marker: bool) -> None:
         if under_marker or not isinstance(element.tag, str) or local_name(element.tag) not in TEXT_BLOCKS:
@@ -40,6 +46,13 @@ def text_blocks(anchor) -> list:
 
     def visit(node, under_marker: bool) -> None:
         for child in node:
+            if not isinstance(child.tag, str):
+                continue
+            if moved and FLOAT_MOVED in (child.get("class") or "").split():
+                continue
+            origin = moved.get(child.get("data-float-origin")) if moved else None
+            if origin is not None:
+                child = origin
             take(child, under_marker)
             visit(child, under_marker or is_marker_element(child))
 

@@ -4,13 +4,14 @@ Reads the same layout tree the note verification reads and reports, page by
 page: notes not on their call's page, widows and orphans (one line of a
 paragraph alone at the top or the foot of a page), headings stranded at the
 foot of a page, lines wider than the measure, runs of more than two hyphenated
-line ends, pages more than two lines short where no section ends, headings with
-less space above them than their style asks (or than half a line), running
-heads on pages that open a part, contents entries that give only a label
-("DOCUMENT No. 1"), page numbers printed after a link (contents, permissions
-page, cross-references) that are not the page their target stands on, and
-words of the edition's own text found in none of its sources (two words a
-template joined).
+line ends, holes (pages more than three lines short, except before a forced
+break or a heading that could not have stood at their foot with two lines of
+its text, or a whole paragraph too short to break), headings with less space
+above them than their style asks (or than half a line), running heads on
+pages that open a part, contents entries that give only a label ("DOCUMENT
+No. 1"), page numbers printed after a link (contents, permissions page,
+cross-references) that are not the page their target stands on, and words of the edition's own text found in none of its sources
+(two words a template joined).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ FORCED = {"page", "left", "right", "recto", "verso"}
 #: A line may stick out of the measure by this much (CSS px) before it counts.
 OVERFULL_TOLERANCE = 0.5
 MAX_HYPHEN_RUN = 2
+#: A page may end this many body lines short before the text goes on (more is a hole).
+HOLE_LINES = pagefit.HOLE_LINES
 #: A heading that does not open its page has at least this share of a body line above it.
 MIN_HEADING_SPACE = 0.5
 #: Elements whose text the edition writes (checked word by word against its sources).
@@ -122,7 +125,7 @@ def preflight(document: Document, vocabulary: set[str] | None = None) -> Report:
             _overfull(report, number, block)
             _hyphen_runs(report, number, block)
         _overfull_tables(report, number, page)
-    for number, short in pagefit.short_pages(flow):
+    for number, short in pagefit.short_pages(flow, HOLE_LINES):
         report.faults["underfull_pages"].append({"page": number + 1, "lines_short": round(short, 1)})
     _heading_space(report, flow)
     _running_heads(report, flow, pages)
@@ -220,7 +223,9 @@ def _contents_entries(report: Report, pages: list) -> None:
             entry = " ".join("".join(element.itertext()).split())
             target = ids.get((element.get("href") or "").lstrip("#"))
             blocks = text_blocks(target) if target is not None else []
-            label = " ".join(_own_text(blocks[0]).split()) if blocks else ""
+            # a label is what stands before the title (a document's "DOCUMENT No. 1"); a
+            # chapter opens with its title, and its subheadings are no title of it
+            label = " ".join(_own_text(blocks[0]).split()) if blocks and blocks[0].tag not in HEADINGS else ""
             titles = [t for t in (" ".join(_own_text(b).split()) for b in blocks if b.tag in HEADINGS) if t != label]
             if not entry or (titles and set(words(entry)) <= set(words(label))):
                 report.faults["contents_entries"].append(

@@ -75,11 +75,11 @@ def html(job: Typesetting, corrections: Corrections | None = None, press: bool =
     page numbers written out where WeasyPrint's counters were stale (``pagerefs``)."""
     if corrections is None:
         return print_html(job.edition, job.env, job.options, job.date, press=press)
-    from edition.layout import pagerefs
-    from edition.layout.makeup import mark_blocks
+    from edition.layout import htmlmarks, pagerefs
 
     marked = print_html(job.edition, job.env, job.options, job.date, corrections.marks(), press)
-    return pagerefs.mark(mark_blocks(marked, corrections.blocks()), corrections.page_numbers)
+    marked = htmlmarks.apply(marked, corrections.blocks(), corrections.note_cuts(), corrections.float_moves())
+    return pagerefs.mark(marked, corrections.page_numbers)
 
 
 def layout_key(job: Typesetting, first_html: str) -> str:
@@ -190,7 +190,7 @@ def lay_out_with_notes_in_place(job: Typesetting, press: bool = False) -> Docume
     if not press:
         job.rounds = round_number
         job.corrections = corrections
-    engine.fail_on_note_faults(document)
+    engine.fail_on_note_faults(document, engine.note_sources(job.edition))
     return document
 
 

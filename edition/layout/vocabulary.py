@@ -31,7 +31,8 @@ TAG = re.compile(r"<[^>]*>")
 def words(text: str) -> Iterator[str]:
     """The words of a text, as the preflight compares them."""
     for token in SPLIT.split(text):
-        core = token.strip(PUNCTUATION)
+        # an apostrophe as typed in YAML or CSV ("Gov't") prints curly ("Gov’t"): one word
+        core = token.strip(PUNCTUATION).replace("\u2019", "'").replace("\u2018", "'")
         if core:
             yield core
 

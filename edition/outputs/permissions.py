@@ -14,6 +14,7 @@ import csv
 import io
 
 from edition.model import Edition
+from edition.render import printed
 
 #: What makes a spreadsheet read a cell as a formula (or a DDE call) when it
 #: starts the cell, also after leading spaces; full-width forms included.
@@ -35,8 +36,9 @@ def permissions_csv(
 ) -> bytes:
     """The report for the copyright office: each reading, its source, its pages.
 
-    A reading printed from a PDF counts its share in pages of the source file
-    (``share_basis``), and says which pages it used and at what scale they print."""
+    A reading printed from a PDF counts its share in pages (``share_basis``) of
+    the original its BibTeX entry describes (a chapter's page range), else of
+    the file, and says which pages of the file it used and at what scale they print."""
     scales = scales or {}
     out = io.StringIO()
     # every text cell quoted (OWASP's advice; a bare carriage return would end the row)
@@ -77,11 +79,11 @@ def permissions_csv(
             r.words,
             r.original_words,
             share,
-            r.permissions,
+            printed.plain(r.permissions),
         ]
         if r.pdf:
             low, high = scales.get(work.slug, (0.0, 0.0))
-            row[7:10] = ["", "", f"{r.pdf.pages / r.pdf.total:.3f}"]
+            row[7:10] = ["", "", f"{r.pdf.pages / r.pages_of_original:.3f}"]
             row += ["pdf", "pages", f"{r.pdf.first}-{r.pdf.last}", r.pdf.pages, r.pdf.total]
             row.append(f"{low:.3f}" if low == high else f"{low:.3f}-{high:.3f}")
         else:

@@ -23,6 +23,9 @@ from edition.infra import cache, fingerprints
 from edition.infra.tools import run_pandoc
 from edition.model import BibEntry, SourceLocation
 from edition.read import readlog
+from edition.read.bibtex import csl_markup
+from edition.read.bibtex import entry_types as bibtypes
+from edition.read.bibtex import failure as bibfailure
 
 #: BibTeX field -> CSL variable that Pandoc's reader does not map.
 ARCHIVE_FIELDS = {
@@ -38,7 +41,7 @@ GENRES = {"PhD thesis": "PhD diss.", "Master’s thesis": "master’s thesis", "
 
 #: Fields each supported entry type needs; a tuple means "one of these".
 REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
-    "book": (("author", "editor"), ("title",), ("date", "year"), ("publisher",)),
+    "book": (("title",), ("date", "year"), ("publisher",)),
     "article": (("author",), ("title",), ("journaltitle", "journal"), ("date", "year")),
     "incollection": (("author",), ("title",), ("booktitle",), ("date", "year")),
     "report": (("author", "institution"), ("title",), ("institution",), ("date", "year")),
@@ -139,7 +142,7 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
         try:
             stdout, _ = run_pandoc(["+RTS", f"-M{PANDOC_HEAP}", "-RTS", "-f", "biblatex", "-t", "csljson"], data)
         except subprocess.CalledProcessError as failed:
-            raise BuildFailed([_pandoc_failed(path, failed.returncode, failed.stderr or b"")]) from None
+            raise BuildFailed([_pandoc_failed(path, failed.returncode, failed.stderr or b"", data)]) from None
         _CSL_CACHE[key] = json.loads(stdout)
     items = copy.deepcopy(_CSL_CACHE[key])
     for item in items:
@@ -149,6 +152,28 @@ def to_csl(path: Path, entries: dict[str, BibEntry]) -> list[dict[str, Any]]:
     return items
 
 
+def written_title(entry: BibEntry) -> str:
+    """The entry's title as its author wrote it (Pandoc's CSL JSON gives an
+    English title in sentence case, as CSL wants it), read by Pandoc's
+    BibLaTeX reader all the same (``--`` an en dash, ``\\emph`` emphasis,
+    accents), as a line of Markdown (``csl_markup``); "" without a title."""
+    title = entry.fields.get("title", "")
+    if not title:
+        return ""
+    if title not in _WRITTEN:
+        # an entry of no language is not recased: Pandoc keeps the title's capitals
+        source = f"@misc{{written,\n  title = {{{title}}},\n  langid = {{undetermined}},\n}}\n".encode()
+        try:
+            stdout, _ = run_pandoc(["+RTS", f"-M{PANDOC_HEAP}", "-RTS", "-f", "biblatex", "-t", "csljson"], source)
+            items = json.loads(stdout)
+        except (subprocess.CalledProcessError, ValueError):
+            items = []
+        value = str(items[0].get("title", "")) if items else ""
+        _WRITTEN[title] = csl_markup.to_markdown(value) if value else csl_markup.to_markdown(re.sub(r"[{}]", "", title))
+    return _WRITTEN[title]
+
+
+_WRITTEN: dict[str, str] = {}
 _CSL_CACHE: dict[str, list[dict[str, Any]]] = {}
 #: Pandoc's heap for reading one BibTeX file (its manual's advice for untrusted
 #: input): 60,000 entries (5 MB) need about 1 GB; ``@string`` macros that
@@ -156,7 +181,7 @@ _CSL_CACHE: dict[str, list[dict[str, Any]]] = {}
 PANDOC_HEAP = "1536m"
 
 
-def _pandoc_failed(path: Path, status: int, stderr: bytes) -> Diagnostic:
+def _pandoc_failed(path: Path, status: int, stderr: bytes, data: bytes) -> Diagnostic:
     said = stderr.decode("utf-8", "replace")
     if "Heap exhausted" in said:
         return Diagnostic(
@@ -166,10 +191,21 @@ def _pandoc_failed(path: Path, status: int, stderr: bytes) -> Diagnostic:
             "(@string macros that expand too far, or a very large library); give the work a file of the entries it cites",
         )
     detail = " ".join(said.split())[:300] or f"exit status {status}"
-    return Diagnostic(SourceLocation(path), "bib.syntax", f"Pandoc cannot read this BibTeX file: {detail}")
+    detail = re.sub(
+        r'^Error at "[^"]*" ', "Error at ", detail
+    )  # Pandoc's name for its input is no file of the author's
+    line, what, advice = bibfailure.locate(data.decode("utf-8", "replace"), said)
+    if what and advice:
+        message = f"Pandoc cannot read {what}: {advice} (Pandoc: {detail})"
+    elif what:
+        message = f"Pandoc cannot read {what}: {detail}"
+    else:
+        message = f"Pandoc cannot read this BibTeX file: {detail}"
+    return Diagnostic(SourceLocation(path, line), "bib.syntax", message)
 
 
 def _augment(item: dict[str, Any], entry: BibEntry) -> None:
+    bibtypes.complete(item, entry)
     for bib_field, csl_var in ARCHIVE_FIELDS.items():
         if bib_field in entry.fields:
             item[csl_var] = entry.fields[bib_field]

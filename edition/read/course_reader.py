@@ -19,7 +19,8 @@ from edition.diagnostics import Collector, suggest
 from edition.fonts import scripts
 from edition.model import BibEntry, Edition, ReaderMeta, Reading, SourceLocation, Work
 from edition.read import bibliography, tablesize
-from edition.read.markdown.parse import parse, walk_inline
+from edition.read.markdown import metalines
+from edition.read.markdown.parse import markdown_of, parse, plain_text, walk_inline
 from edition.read.pdf.readings import PdfFiles, is_pdf_reading, read_pdf_reading
 from edition.read.sandbox import Sandbox
 from edition.read.schema import PARAGRAPH, Field, check_value, text, validate
@@ -54,6 +55,8 @@ READING_SCHEMA = {
     "permissions": Field(str, max_chars=PARAGRAPH),
 }
 READING_KEYS = set(READING_SCHEMA)
+#: The keys of a reader definition whose text the volume prints (lines of Markdown).
+PRINTED = ("title", "course_code", "instructor", "institution", "term", "rights")
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ def read_reader(project: Path, slug: str) -> ReadVolume:
     if not validate(mapping, READER_SCHEMA, path, diags, "reader definition"):
         diags.check()
     d = mapping.data
+    metalines.check_fields(mapping, PRINTED, path, "reader definition", diags)
+    metalines.check_list(mapping, "readings", ("title", "permissions"), path, "reader definition", diags)
     works = project_facts.works(project)
     if not d["readings"]:
         diags.error(
@@ -107,9 +112,10 @@ def read_reader(project: Path, slug: str) -> ReadVolume:
     characters = scripts.check_files([(p, sandbox.texts[p]) for p in printed if p in sandbox.texts], diags)
     diags.check()
     reader = ReaderMeta(
-        title=d["title"],
+        title=plain_text(d["title"]),
+        title_markdown=markdown_of(d["title"]),
         course_code=d["course_code"],
-        instructor=d["instructor"],
+        instructor=plain_text(d["instructor"]),
         institution=d["institution"],
         term=d["term"],
         identifier=d["identifier"],
@@ -284,14 +290,20 @@ def _reading(index: int, spec: dict, part: Work, original_words: int) -> Work:
         kind = "documents"
     else:
         kind = "excerpt"
-    if kind == "documents":
-        title = spec.get("title") or "; ".join(d.title for d in part.documents)
+    smart = part.meta.smart_quotes
+    if spec.get("title"):  # the compiler's words, read as the reader's text
+        written, smart = str(spec["title"]), True
+    elif kind == "documents":
+        written = "; ".join(d.title_markdown or d.title for d in part.documents)
     else:
-        title = spec.get("title") or part.meta.title
+        written = part.meta.title_markdown or part.meta.title
+    written = " ".join(written.split())
     reading = Reading(
         work=spec["work"],
         kind=kind,
-        title=" ".join(str(title).split()),
+        title=plain_text(written, smart),
+        title_markdown=markdown_of(written, smart),
+        smart_quotes=smart,
         show_authors=kind != "documents",
         permissions=text(spec.get("permissions")),
         words=count_words(part),

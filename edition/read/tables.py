@@ -13,7 +13,7 @@ import csv
 import datetime
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import yaml
 from edition.diagnostics import Collector, suggest
 from edition.model import COLUMN_TYPES, Column, Section, SourceLocation, Table
 from edition.read import tablesize
+from edition.read.markdown import metalines
 from edition.read.markdown.parse import div_attrs
 from edition.read.sandbox import Sandbox
 from edition.read.schema import PARAGRAPH, Field, text, validate
@@ -93,6 +94,9 @@ def _read_table(sandbox: Sandbox, spec_path: Path, spec: Mapping_, diags: Collec
     if columns is None:
         return None
     layout = _layout(spec, columns, spec_path, lines, diags)
+    for key, text_value in _printed_texts(spec.data):
+        where = SourceLocation(spec_path, lines.get(key) or spec.line_at(*key))
+        metalines.check_line(text_value, where, f"{'.'.join(map(str, key))!r} in the table description", diags)
     rows = _read_csv(sandbox, spec_path.with_suffix(".csv"), columns, diags)
     if layout is None or rows is None or len(diags.items) > before:
         return None
@@ -109,8 +113,41 @@ def _read_table(sandbox: Sandbox, spec_path: Path, spec: Mapping_, diags: Collec
         original_pages=dict(d.get("original_pages") or {}),
         stated_totals=d.get("stated_totals"),
         missing=text(d["missing"]) if "missing" in d else "\u2014",
+        text_lines=_text_lines(spec, spec_path),
         **layout,
     )
+
+
+def _text_lines(spec: Mapping_, path: Path) -> dict[str, SourceLocation]:
+    """Where the caption, the source line and each note are written."""
+    found = {key: SourceLocation(path, spec.line(key)) for key in ("caption", "source") if key in spec.data}
+    notes = spec.data.get("notes")
+    for index in range(len(notes) if isinstance(notes, list) else 1 if notes else 0):
+        line = spec.line_at("notes", index) if isinstance(notes, list) else spec.line("notes")
+        found[f"note-{index + 1}"] = SourceLocation(path, line)
+    return found
+
+
+def _printed_texts(d: dict) -> Iterator[tuple[tuple, str]]:
+    """The description's texts that print beside the data, by their path of
+    keys: column heads and units, the totals' label, the column groups'
+    labels, the mark of an empty cell (the caption, source and notes are
+    checked with the work's bibliography: ``check_table_lines``)."""
+    for name, options in (d.get("columns") or {}).items():
+        for key in ("header", "unit"):
+            if isinstance(options, dict) and isinstance(options.get(key), str):
+                yield ("columns", str(name), key), options[key]
+    for name, header in (d.get("headers") or {}).items():
+        if isinstance(header, str):
+            yield ("headers", str(name)), header
+    totals = d.get("totals")
+    if isinstance(totals, dict) and isinstance(totals.get("label"), str):
+        yield ("totals", "label"), totals["label"]
+    for index, group in enumerate(d.get("column_groups") or []):
+        if isinstance(group, dict) and isinstance(group.get("label"), str):
+            yield ("column_groups", index, "label"), group["label"]
+    if isinstance(d.get("missing"), str):
+        yield ("missing",), d["missing"]
 
 
 def _key_lines(spec: Mapping_) -> dict[tuple[str, ...], int]:
@@ -274,6 +311,13 @@ def _layout(
         err("stated_totals", "'stated_totals' needs 'group_by' and a declared 'column' to count")
     elif stated is not None:
         _check_stated(stated, err)
+        by = names.get(group_by)
+        if stated.get("years") is not None and by is not None and by.kind != "integer":
+            err(
+                "stated_totals",
+                f"'stated_totals' years count the rows of years: 'group_by' ({group_by!r}) must be an integer column",
+                "years",
+            )
     for key, page in (d.get("original_pages") or {}).items():
         if not isinstance(page, int) or isinstance(page, bool) or page < 1:
             err("original_pages", f"the original page of {key!r} must be a whole number from 1", str(key))
@@ -391,6 +435,7 @@ def _read_csv(
         return None
     reader = csv.reader(io.StringIO(source, newline=""))
     rows: list[dict[str, Any]] = []
+    printed_text = [c for c in columns if c.kind == "text" and not c.hidden]
     try:
         header = next(reader, None) or []
         if (problem := tablesize.too_large(0, len(header))) is not None:  # before a row is read
@@ -415,6 +460,10 @@ def _read_csv(
             row = _typed_row(dict(zip(header, record, strict=True)), columns, path, line, diags)
             if row is not None:
                 rows.append(row)
+                for column in printed_text:  # a text cell prints as the Markdown it is (render.printed)
+                    metalines.check_line(
+                        row[column.name] or "", SourceLocation(path, line), f"column {column.name!r}", diags
+                    )
     except csv.Error as exc:
         diags.error(SourceLocation(path, reader.line_num), "csv.fields", f"CSV cannot be read: {exc}")
         return None

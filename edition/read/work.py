@@ -32,7 +32,8 @@ from edition.model import (
 from edition.read import bibliography, tablesize
 from edition.read.markdown import blocks as mdblocks
 from edition.read.markdown import check as mdcheck
-from edition.read.markdown.parse import MAX_NOTES, Parsed, parse, plain_text, walk_inline
+from edition.read.markdown import metalines
+from edition.read.markdown.parse import MAX_NOTES, Parsed, markdown_of, parse, plain_text, walk_inline
 from edition.read.sandbox import IMAGES, Sandbox, place
 from edition.read.schema import PARAGRAPH, Field, check_value, text, validate
 from edition.read.sources import Mapping_, load_mapping, load_yaml, read_text, split_front_matter
@@ -91,6 +92,20 @@ REGISTER_SCHEMA = {
     "why": Field(str, max_chars=PARAGRAPH),
 }
 REGISTER_KEYS = tuple(REGISTER_SCHEMA)
+#: The keys of work.yaml whose text the edition prints (each is a line of Markdown).
+PRINTED_META = (
+    "title",
+    "subtitle",
+    "short_title",
+    "series",
+    "number",
+    "publisher",
+    "place",
+    "rights",
+    "abstract",
+    "appendix_title",
+    "document_label",
+)
 #: A document's label when its front matter gives none; a work may set its own
 #: pattern (``document_label`` in work.yaml) with ``{number}`` in it.
 DOCUMENT_LABEL = "Document No. {number}"
@@ -201,9 +216,12 @@ def read_work(
     notes = _number_notes(parses, diags)
     check_placements(sections, tables, root, diags)
     _check_cells(sections + documents, tables, diags)
-    if not (meta and meta.bibliography and bib_path is None):  # (an unreadable one has its own diagnostic)
+    bib_readable = not (meta and meta.bibliography and bib_path is None)  # (an unreadable one has its own diagnostic)
+    if bib_readable:
         _check_citations(parses, bib, bib_path, diags)
         _check_documents(documents, bib, diags)
+    bib_name = f"bib/{bib_path.name}" if bib_path else "the work's bibliography (none is set)"
+    metalines.check_table_lines(tables.values(), bib if bib_readable else None, bib_name, diags)
     images = _read_images(parses, sandbox, diags)
     for parsed in parses:
         mdcheck.check(parsed, diags)
@@ -290,6 +308,9 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
     authors = _authors(m, path, diags)
     if authors is None:
         return None
+    metalines.check_fields(m, PRINTED_META, path, "work metadata", diags)
+    metalines.check_list(m, "authors", ("name", "affiliation", "sort_name"), path, "work metadata", diags)
+    metalines.check_list(m, "series_editors", (), path, "work metadata", diags)
     d = m.data
     problem = label_pattern_problem(text(d.get("document_label")) or DOCUMENT_LABEL)
     if problem:
@@ -303,14 +324,14 @@ def _work_meta(m: Mapping_, path: Path, diags: Collector) -> WorkMeta | None:
     smart = d.get("smart_quotes", True) is not False
     return WorkMeta(
         title=plain_text(d["title"], smart),
-        title_markdown=_markdown_of(d["title"], smart),
+        title_markdown=markdown_of(d["title"], smart),
         subtitle=plain_text(text(d.get("subtitle")), smart),
-        subtitle_markdown=_markdown_of(text(d.get("subtitle")), smart),
+        subtitle_markdown=markdown_of(text(d.get("subtitle")), smart),
         short_title=plain_text(text(d.get("short_title")), smart),
         authors=tuple(authors),
         series=text(d.get("series")),
         number=text(d.get("number")),
-        series_editors=tuple(d.get("series_editors") or ()),
+        series_editors=tuple(plain_text(str(e), smart) for e in d.get("series_editors") or ()),
         publisher=d["publisher"],
         place=text(d.get("place")),
         date=str(d["date"]),
@@ -357,6 +378,7 @@ def _authors(m: Mapping_, path: Path, diags: Collector) -> list[Person] | None:
     """Each author is a name, or a mapping of 'name', 'sort_name' and
     'affiliation', each of them text."""
     authors, before = [], len(diags.items)
+    smart = m.data.get("smart_quotes", True) is not False
     if not m.data["authors"]:
         diags.error(SourceLocation(path, m.line("authors")), "meta.missing", "work metadata needs at least one author")
     for index, item in enumerate(m.data["authors"]):
@@ -372,13 +394,10 @@ def _authors(m: Mapping_, path: Path, diags: Collector) -> list[Person] | None:
                 inner = SourceLocation(path, m.line_at("authors", index, key))
                 check_value(item[key], spec, inner, f"{key!r} of {name}", diags)
         if len(diags.items) == before:
-            authors.append(Person(item["name"], text(item.get("sort_name")), text(item.get("affiliation"))))
+            # a name prints as text everywhere (title page, running heads, metadata)
+            name, sort_name = plain_text(item["name"], smart), plain_text(text(item.get("sort_name")), smart)
+            authors.append(Person(name, sort_name, text(item.get("affiliation"))))
     return authors if len(diags.items) == before else None
-
-
-def _markdown_of(title: str, smart: bool) -> str:
-    """The title as written when it holds Markdown (its plain text differs)."""
-    return title if plain_text(title, smart) != title else ""
 
 
 def _front(sandbox: Sandbox, path: Path, diags: Collector) -> tuple[Mapping_, str, int] | None:
@@ -400,12 +419,13 @@ def _read_section(sandbox: Sandbox, path: Path, reading: _Reading, diags: Collec
     mapping, body, first = loaded
     if not validate(mapping, SECTION_SCHEMA, path, diags, "section front matter"):
         return None
+    metalines.check_fields(mapping, ("title",), path, "section front matter", diags)
     parsed = _parse(body, path, first, diags, f"{reading.slug}-{path.stem}", reading)
     section = Section(
         kind="chapter",
         slug=ids.file_id(path.stem),
         title=plain_text(mapping.data["title"], reading.smart),
-        title_markdown=_markdown_of(mapping.data["title"], reading.smart),
+        title_markdown=markdown_of(mapping.data["title"], reading.smart),
         tokens=tuple(parsed.tokens),
         location=SourceLocation(path, 1),
         original_page=mapping.data.get("original_page"),
@@ -422,13 +442,14 @@ def _read_document(
     mapping, body, first = loaded
     if not validate(mapping, DOCUMENT_SCHEMA, path, diags, "document front matter"):
         return None
+    metalines.check_fields(mapping, ("title", "label", "source_line"), path, "document front matter", diags)
     d = mapping.data
     parsed = _parse(body, path, first, diags, f"{reading.slug}-doc-{path.stem}", reading)
     section = Section(
         kind="document",
         slug=f"document-{d['number']}",
         title=plain_text(d["title"], reading.smart),
-        title_markdown=_markdown_of(d["title"], reading.smart),
+        title_markdown=markdown_of(d["title"], reading.smart),
         tokens=tuple(parsed.tokens),
         location=SourceLocation(path, 1),
         original_page=d.get("original_page"),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
@@ -25,11 +26,13 @@ from edition import ids
 from edition.fonts.scripts import right_to_left
 from edition.model import Image, Note, Section, Table, Work
 from edition.read.markdown.parse import PARSER, div_attrs, walk_inline
-from edition.render import tabular
+from edition.render import printed, tabular
 from edition.render.template_limits import Expose
 from edition.render.template_sandbox import TemplateEnvironment
 from edition.render.templates import SandboxLoader
 from edition.resolve import anchors, links
+from edition.resolve import table_citations as tablecites
+from edition.resolve.labels import Label, labels
 
 #: Span and div attributes content may set; everything else is dropped.
 SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
@@ -68,6 +71,8 @@ def environment(templates: Path) -> TemplateEnvironment:
             "original_page_id": ids.original_page_id,
             "document_title_level": document_title_level,
             "inline_markdown": inline_markdown,
+            "md": printed.markup,
+            "plain": printed.plain,
             "language_spans": language_spans,
             "derived_totals": derived_totals,
         },
@@ -83,31 +88,6 @@ def document_title_level(work: Work) -> int:
     """A document's title is an h3 under the appendix heading (an h2), an h2
     in a reading made of documents alone: the outline never skips a level."""
     return 2 if work.documents_only else 3
-
-
-class _LineRenderer(RendererHTML):
-    """Inline Markdown of a metadata line: text, emphasis, and bracketed spans
-    with a language (``[doboz]{lang=hu}``); the language is written as both
-    ``lang`` and ``xml:lang``, which HTML and XHTML alike accept."""
-
-    def span_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        lang = tokens[idx].attrGet("lang")
-        return f'<span lang="{escape(lang)}" xml:lang="{escape(lang)}">' if lang else "<span>"
-
-    def span_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return "</span>"
-
-    def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return str(escape(tokens[idx].content))
-
-    def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return ""  # a metadata line links nowhere: its text stays
-
-    def link_close(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return ""
-
-    def image(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-        return str(escape(self.renderInlineAsText(tokens[idx].children or [], options, env)))
 
 
 def language_spans(work: Work) -> list[tuple[str, str]]:
@@ -130,8 +110,7 @@ def language_spans(work: Work) -> list[tuple[str, str]]:
 
 def inline_markdown(text: str, smart: bool = True) -> Markup:
     """A line of metadata (a document's source line) rendered as inline Markdown."""
-    tokens = PARSER.parseInline(text, {"smart": smart})
-    return Markup(_LineRenderer().renderInline(tokens[0].children or [], PARSER.options, {}))
+    return printed.markup(text, smart)
 
 
 def render_template(env: TemplateEnvironment, name: str, **context: Any) -> str:
@@ -207,9 +186,11 @@ def toc_entries(work: Work, locator: Locator) -> list[dict]:
     """The contents of a work, for the print contents page and the EPUB nav alike."""
     href = locator.href
     entries = [{"title": s.title, "href": href(s.slug), "children": []} for s in work.sections]
+    smart = work.meta.smart_quotes
     if work.documents:
-        children = [{"title": document_entry(d), "href": href(d.slug), "children": []} for d in work.documents]
-        entries.append({"title": work.meta.appendix_title, "href": href("appendix"), "children": children})
+        children = [{"title": document_entry(d, smart), "href": href(d.slug), "children": []} for d in work.documents]
+        appendix = printed.plain(work.meta.appendix_title, smart)
+        entries.append({"title": appendix, "href": href("appendix"), "children": children})
     if work.bibliography:
         entries.append({"title": "Bibliography", "href": href("bibliography"), "children": []})
     if work.register and not work.documents_only:
@@ -225,7 +206,7 @@ TOC_TITLE_MAX = 76
 TRAILING_DATE = re.compile(r"(?:,|\s+on|\s+of)?\s+\d{1,2}(?:\s*[-–]\s*\d{1,2})?\s+[A-Z][a-z]+\s+\d{4}$")
 
 
-def document_entry(document: Section) -> str:
+def document_entry(document: Section, smart: bool = True) -> str:
     """A document's line in the contents: its label, its title (without a
     trailing date, shortened when long) and its date, as the appendix heads
     it; a label alone ("DOCUMENT No. 1") tells a reader nothing."""
@@ -235,7 +216,7 @@ def document_entry(document: Section) -> str:
     if len(title) > TOC_TITLE_MAX:
         cut = title[: TOC_TITLE_MAX + 1].rsplit(" ", 1)[0]
         title = cut.rstrip(" ,;:–-") + "…"
-    entry = ": ".join(p for p in (document.label, title) if p)
+    entry = ": ".join(p for p in (printed.plain(document.label, smart), title) if p)
     # the date is one unit: a line of the contents never ends inside it ("…, 13" / "December 1977")
     return f"{entry}, {display_date(document.date).replace(' ', NBSP)}" if document.date else entry
 
@@ -301,9 +282,12 @@ def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[d
         else:
             span = f"{pages[work.slug][0]}–{pages[work.slug][1]}"
         share = f"{100 * r.words / r.original_words:.0f}% of its words" if r.original_words else ""
-        if r.pdf:  # a reading printed from a PDF: its share is counted in pages
-            share = f"{r.pdf.pages} of {r.pdf.total} pages ({100 * r.pdf.pages / r.pdf.total:.0f}%)"
-        rows.append({"slug": work.slug, "title": r.title, "source": r.source_text, "pages": span, "share": share})
+        if r.pdf:  # a reading printed from a PDF: its share is counted in pages of the original
+            of = r.pages_of_original
+            share = f"{r.pdf.pages} of {of} page{'s' if of != 1 else ''} ({100 * r.pdf.pages / of:.0f}%)"
+        title = printed.markup(r.title_markdown, r.smart_quotes) if r.title_markdown else r.title
+        # the source line as the reading's title page prints it (italics kept), made safe by citeproc
+        rows.append({"slug": work.slug, "title": title, "source": Markup(r.source_line), "pages": span, "share": share})
     return rows
 
 
@@ -329,6 +313,8 @@ class BodyRenderer(RendererHTML):
         self.section: Section | None = None
         self.heading_shift = 1
         self.images: dict[str, tuple[Image, str]] = {}  # EPUB name -> (image, alt text)
+        self.labels = labels(work)  # figures and tables numbered, notes named
+        self._table_label: Label | None = None  # the Markdown table being rendered
 
     # -- entry points -------------------------------------------------------
 
@@ -365,10 +351,11 @@ class BodyRenderer(RendererHTML):
         # would end the line there
         return " " if self._in_note else "\n"
 
-    def inline(self, markdown: str) -> Markup:
-        """Render a line of Markdown from metadata (a caption, a source note)."""
-        tokens = PARSER.parseInline(markdown, {"smart": self.work.meta.smart_quotes})
-        return Markup(self.renderInline(tokens[0].children or [], self.options, {}))
+    def inline(self, markdown: str, citations: str = "") -> Markup:
+        """Render a line of Markdown from metadata (a caption, a source note);
+        ``citations`` is the id prefix of the line's citations (``tablecites``)."""
+        children = tablecites.parse_line(markdown, citations, self.work.meta.smart_quotes)
+        return Markup(self.renderInline(children, self.options, {}))
 
     # -- blocks -------------------------------------------------------------
 
@@ -443,21 +430,42 @@ class BodyRenderer(RendererHTML):
         ident, classes, attributes = div_attrs(token.info)
         if "table" in classes:
             return self._table(self.work.tables[ident], inner)
+        if "epigraph" in classes:
+            return self._epigraph(ident, attributes, inner)
         attrs = f' class="{escape(" ".join(classes))}"' if classes else ""
         if ident:
             attrs += f' id="{escape(ids.output_id(self.work.slug, ident))}"'
         attrs += self._language_attrs(attributes.get("lang"), attributes.get("dir"))
         return f"<div{attrs}>\n{self._blocks(inner)}</div>\n"
 
+    def _epigraph(self, ident: str, attributes: dict[str, str], inner: list[Token]) -> str:
+        """``::: epigraph``: a quotation set as an epigraph, its attribution (the
+        last paragraph, when it opens with a dash, or a ``::: attribution`` div
+        inside it) flush right under it (the template macro ``epigraph``)."""
+        body, attribution, dashed = _attribution(inner)
+        language = self._language_attrs(attributes.get("lang"), attributes.get("dir"))
+        own_id = ids.output_id(self.work.slug, ident) if ident else ""
+        quote = Markup(self._blocks(body))
+        credit = Markup(self._blocks(attribution).strip()) if attribution else Markup("")
+        return str(self.macros.epigraph(own_id, Markup(language), quote, credit, dashed, self.target.name)) + "\n"
+
     def _table(self, table: Table, inner: list[Token]) -> str:
         """A table placed by a div: its caption is the div's text, or the
         description's ``caption``."""
         caption = self._blocks([t for t in inner if t.type not in ("paragraph_open", "paragraph_close")]).strip()
+
+        def line(name: str, markdown: str) -> Markup:
+            return self.inline(markdown, tablecites.line_id(self.work.slug, table, name))
+
         if not caption and table.caption:
-            caption = self.inline(table.caption)
-        source = self.inline(table.source) if table.source else Markup("")
-        notes = list(zip(tabular.note_labels(len(table.notes)), map(self.inline, table.notes), strict=True))
-        view = tabular.table_view(table, display_date)
+            caption = line("caption", table.caption)
+        label = self.labels.targets.get(table.id)
+        if label is not None and caption and not _labelled(caption):
+            caption = self._caption_label(label) + Markup(" ") + Markup(caption)
+        source = line("source", table.source) if table.source else Markup("")
+        texts = [line(f"note-{n}", note) for n, note in enumerate(table.notes, 1)]
+        notes = list(zip(tabular.note_labels(len(table.notes)), texts, strict=True))
+        view = tabular.table_view(table, display_date, self.work.meta.smart_quotes)
         marker = Expose("marker", self.original_page_marker)
         return str(self.macros.table(self.work, table, Markup(caption), marker, view, source, notes))
 
@@ -481,6 +489,9 @@ class BodyRenderer(RendererHTML):
         image = (inline.children or [None])[0]
         attrs = self._safe_attrs(opening)
         caption = self.renderInline(image.children or [], self.options, {}) if image else ""
+        label = self.labels.of_token(opening)
+        if label is not None and not _labelled(caption):
+            caption = f"{self._caption_label(label)} {caption}"
         img = self.image([image], 0, self.options, {}) if image else ""
         # the caption repeats the alt text: read once (as Pandoc marks it)
         hidden = "" if image is not None and image.attrGet("alt") else ' aria-hidden="true"'
@@ -488,7 +499,18 @@ class BodyRenderer(RendererHTML):
 
     def table_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         """A Markdown table; its id (from ``Table: … {#tbl:id}``) in the work's namespace."""
+        label = self.labels.of_token(tokens[idx])
+        self._table_label = label
         return f"<table{self._safe_attrs(tokens[idx])}>\n"
+
+    def caption_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        """A Markdown table's caption, after its label ("Table 2.")."""
+        label, self._table_label = self._table_label, None
+        text = tokens[idx + 1].content if idx + 1 < len(tokens) else ""
+        return "<caption>" + (f"{self._caption_label(label)} " if label is not None and not _labelled(text) else "")
+
+    def _caption_label(self, label: Label) -> Markup:
+        return Markup(str(self.macros.caption_label(label.kind, label.number)).strip())
 
     def fence(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         """A code block; its info string is a language or Pandoc attributes
@@ -516,9 +538,16 @@ class BodyRenderer(RendererHTML):
         number = tokens[idx].meta["note_number"]
         note = self.work.notes[number - 1]
         body = self.note_body(note, inline=self.target.name == "print")
-        # a call right after another reads "4,5", not "45"
-        adjacent = idx > 0 and tokens[idx - 1].type == "footnote_ref"
+        # a call right after another reads "4,5", not "45" (CMOS 14.26)
+        adjacent = _follows_a_call(tokens, idx)
         return str(self.macros.note_call(self.work, note, body, self.target.name, adjacent)).strip()
+
+    def text(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        content = tokens[idx].content
+        before = tokens[idx - 1] if idx else None
+        if before is not None and before.type == "citation" and before.meta.get("id") in self.work.stops_taken:
+            content = content[1:]  # the citation's quotation closes with the full stop (resolve.full_stops)
+        return escapeHtml(content)
 
     def citation(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         markup = self.work.citations.get(tokens[idx].meta["id"], "")
@@ -575,10 +604,20 @@ class BodyRenderer(RendererHTML):
 
     def link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         href = str(tokens[idx].attrGet("href") or "")
-        if href.startswith("#"):  # a cross-reference: print adds the page (print.css)
+        if href.startswith("#"):  # a cross-reference: print adds the page (print.css), not to a note
             # a target the volume leaves out (a reading's excerpt) is printed unlinked
             local = href[1:]
-            return f'<a class="xref" href="{escape(self.locator.href(local))}">' if self.locator.known(local) else "<a>"
+            label = self.labels.targets.get(local)
+            kind = " xref-note" if label is not None and label.kind == "note" else ""
+            opening = (
+                f'<a class="xref{kind}" href="{escape(self.locator.href(local))}">'
+                if self.locator.known(local)
+                else "<a>"
+            )
+            if label is not None and idx + 1 < len(tokens) and tokens[idx + 1].type == "link_close":
+                # a link written without text prints its target's label ("figure 2", "note 47")
+                opening += str(self.macros.xref_label(label.kind, label.number, _opens_sentence(tokens, idx))).strip()
+            return opening
         external = links.external_href(href)
         return f'<a href="{escape(external)}">' if external else "<a>"
 
@@ -602,6 +641,58 @@ class BodyRenderer(RendererHTML):
         )
         style = f' style="{escape(size)}"' if size else ""
         return f'<img src="{escape(src)}" alt="{escape(alt)}"{style}{end}'
+
+
+#: A caption that carries its own label, as an original printed it ("TABLE: …",
+#: "Figure 3. …", "Fig. 2 …"): it is printed as written, without another.
+OWN_LABEL = re.compile(r"^\s*(?:<[^>]+>\s*)*(?:table|tab\.|figure|fig\.)\s*(?:\d+|[ivxlc]+\b|:|\.)", re.IGNORECASE)
+
+
+def _labelled(caption: str) -> bool:
+    return bool(OWN_LABEL.match(caption))
+
+
+#: What an epigraph's attribution opens with (as written, or as ``---`` becomes).
+ATTRIBUTION_DASHES = ("\u2014", "\u2013", "\u2015", "---", "--")
+
+
+def _attribution(inner: list[Token]) -> tuple[list[Token], list[Token], bool]:
+    """An epigraph's tokens split into its quotation and its attribution's
+    inline tokens; and whether the attribution carries its own dash. The
+    attribution is a ``::: attribution`` div inside the epigraph, or else its
+    last paragraph when that opens with a dash."""
+    for i, token in enumerate(inner):
+        if token.type == "container_div_open" and "attribution" in div_attrs(token.info)[1]:
+            end = _matching_close(inner, i)
+            credit = [t for t in inner[i + 1 : end] if t.type not in ("paragraph_open", "paragraph_close")]
+            text = "".join(t.content for t in credit if t.type == "inline").lstrip()
+            return inner[:i] + inner[end + 1 :], credit, text.startswith(ATTRIBUTION_DASHES)
+    last = inner[-3:]
+    if (
+        len(inner) > 3
+        and [t.type for t in last] == ["paragraph_open", "inline", "paragraph_close"]
+        and last[1].content.lstrip().startswith(ATTRIBUTION_DASHES)
+    ):
+        return inner[:-3], [last[1]], True
+    return inner, [], False
+
+
+def _opens_sentence(tokens: list[Token], idx: int) -> bool:
+    """Whether nothing but a sentence's end stands before token ``idx`` of an inline."""
+    before = "".join(t.content for t in tokens[:idx] if t.type in ("text", "code_inline")).rstrip()
+    return not before or bool(re.search(r"[.!?][\"”’)]*$", before))
+
+
+def _follows_a_call(tokens: list[Token], idx: int) -> bool:
+    """Whether a note call comes right after another, with nothing printed
+    between them: a citation that became a note leaves an empty text token
+    where its punctuation moved before its call ("text [@a].[^2]")."""
+    for token in reversed(tokens[:idx]):
+        if token.type == "footnote_ref":
+            return True
+        if token.type != "text" or token.content:
+            return False
+    return False
 
 
 OPENING = {

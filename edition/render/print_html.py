@@ -14,6 +14,7 @@ from edition.fonts import faces, scripts
 from edition.infra.tools import pandoc_version
 from edition.model import Edition
 from edition.papers import PAPERS
+from edition.render import printed
 from edition.render.body import (
     PRINT,
     Marks,
@@ -96,7 +97,13 @@ def _print_html(
         },
         cmyk_profile=options.cmyk_profile.resolve().as_uri() if press and options.cmyk_profile else "",
         keywords=", ".join(
-            filter(None, [edition.main.meta.series, edition.reader.course_code if edition.reader else ""])
+            filter(
+                None,
+                [
+                    printed.plain(edition.main.meta.series, edition.main.meta.smart_quotes),
+                    printed.plain(edition.reader.course_code) if edition.reader else "",
+                ],
+            )
         ),
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from markupsafe import Markup
+
 from edition.model import Column, Table
+from edition.render import printed
 
 FIGURE_SPACE = "\u2007"
 PUNCTUATION_SPACE = "\u2008"
@@ -109,23 +112,31 @@ def _classes(column: Column) -> str:
     return f"{kind} align-{column.align}" if column.align else kind
 
 
-def table_view(table: Table, date_format: Callable[[str], str] = str) -> View:
-    """The table's cells, ready to print."""
+def table_view(table: Table, date_format: Callable[[str], str] = str, smart: bool = True) -> View:
+    """The table's cells, ready to print: every text from the description or
+    the CSV (a head, a unit, a label, a text cell) as the Markdown it is
+    (``printed``), numbers and dates as formatted."""
+
+    def md(text: str) -> Markup:
+        return printed.markup(text, smart)
+
     shown = table.shown
     formats = {c.name: column_format(c, (r[c.name] for r in table.rows)) for c in shown if c.numeric}
     if table.group_by:
         group_column = table.column(table.group_by)
-        group_format = column_format(group_column, (r[group_column.name] for r in table.rows))
-        formats.setdefault(group_column.name, group_format)
+        if group_column.numeric:  # a text or date column's groups are headed by its values as written
+            formats.setdefault(
+                group_column.name, column_format(group_column, (r[group_column.name] for r in table.rows))
+            )
 
     def show(column: Column, value: Any) -> str:
         if value is None or value == "":
-            return table.missing
+            return md(table.missing)
         if column.numeric:
             return format_number(value, formats[column.name])
         if column.kind == "date":
             return date_format(value)
-        return str(value)
+        return md(str(value))
 
     def row_cells(row: Mapping[str, Any]) -> list[Cell]:
         return [Cell(show(c, row[c.name]), _classes(c), c.name == table.row_header) for c in shown]
@@ -143,23 +154,24 @@ def table_view(table: Table, date_format: Callable[[str], str] = str) -> View:
         return cells
 
     grouped = {name for _, names in table.column_groups for name in names}
-    heads = [Head(c.header, c.unit, _classes(c), c.name in grouped) for c in shown]
+    heads = [Head(md(c.header), md(c.unit), _classes(c), c.name in grouped) for c in shown]
     bands: list[Band] = []
     if table.column_groups:
         starts = {names[0]: (label, len(names)) for label, names in table.column_groups}
         for column, head in zip(shown, heads, strict=True):
             if column.name in starts:
-                bands.append(Band(*starts[column.name]))
+                label, span = starts[column.name]
+                bands.append(Band(md(label), span))
             elif column.name not in grouped:
                 bands.append(Band(head.text, 1, head))
     if table.group_by:
         groups = [Group(show(group_column, key), key, [row_cells(r) for r in rows]) for key, rows in table.groups()]
         if table.subtotals:
             for group, (key, rows) in zip(groups, table.groups(), strict=True):
-                group.subtotal = total_cells(rows, f"{table.totals_label}, {show(group_column, key)}")
+                group.subtotal = total_cells(rows, md(table.totals_label) + Markup(", ") + show(group_column, key))
     else:
         groups = [Group(None, None, [row_cells(r) for r in table.rows])]
-    totals = total_cells(list(table.rows), table.totals_label) if table.totals else None
+    totals = total_cells(list(table.rows), md(table.totals_label)) if table.totals else None
     return View(heads, groups, totals, bands)
 
 

@@ -53,14 +53,21 @@ class Formatted:
 
 
 def format_notes(
-    notes: Sequence[Event], csl_items: list[dict[str, Any]], lang: str, diags: Collector, style: Path | None = None
+    notes: Sequence[Event],
+    csl_items: list[dict[str, Any]],
+    lang: str,
+    diags: Collector,
+    style: Path | None = None,
+    nocite: Sequence[str] = (),
 ) -> Formatted:
     """Format every citation of ``notes`` (written notes, automatic notes and
-    citations of the running text, in reading order) in one Pandoc run."""
+    citations of the running text, in reading order) in one Pandoc run;
+    ``nocite`` names sources the bibliography lists all the same (cited
+    elsewhere, as in a table's source line)."""
     events = list(notes)
-    if not events:  # (a note without citations still goes: Pandoc may read one we do not)
+    if not events and not nocite:  # (a note without citations still goes: Pandoc may read one we do not)
         return Formatted({}, ())
-    document = pandoc_document(events, lang)
+    document = pandoc_document(events, lang, nocite)
     refs = json.dumps(csl_items, ensure_ascii=False).encode("utf-8")
     stdout, stderr = run_pandoc(
         ["-f", "markdown", "-t", "html5", "--wrap=none", "--citeproc", "--csl", "{style.csl}"]
@@ -72,7 +79,7 @@ def format_notes(
     return _read_output(stdout.decode("utf-8"), events, diags)
 
 
-def pandoc_document(events: Sequence[Event], lang: str) -> str:
+def pandoc_document(events: Sequence[Event], lang: str, nocite: Sequence[str] = ()) -> str:
     """One fenced div per event, in order; written notes as footnotes."""
     parts, definitions = [], []
     for k, event in enumerate(events, 1):
@@ -83,7 +90,8 @@ def pandoc_document(events: Sequence[Event], lang: str) -> str:
         else:
             raw = event.source if isinstance(event, Note) else event.raw
             parts.append(f"::: {{#e{k}}}\nx {raw.strip()}\n:::")
-    meta = f"---\nlang: {json.dumps(lang)}\n---\n\n"
+    listed = f"nocite: {json.dumps(', '.join(f'@{{{key}}}' for key in nocite))}\n" if nocite else ""
+    meta = f"---\nlang: {json.dumps(lang)}\n{listed}---\n\n"
     return meta + "\n\n".join(parts) + "\n\n" + "\n\n".join(definitions) + "\n\n::: {#refs}\n:::\n"
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from html import escape, unescape
 
 from edition.diagnostics import Collector
 from edition.model import Citation, Edition, Note, Reading, SourceLocation, Work
 from edition.read import bibliography
 from edition.read.course_reader import ReadVolume
+from edition.read.markdown.parse import plain_text
 from edition.resolve import anchors, citeproc
 from edition.resolve.edition import resolve_work
 
@@ -47,9 +49,12 @@ def _with_source_line(work: Work) -> Reading:
     elif reading.kind == "whole":
         lead = "Originally published as "
     elif reading.kind == "documents":
-        labels = " and ".join(d.label.replace("DOCUMENT", "Document") for d in work.documents)
+        labels = " and ".join(
+            plain_text(d.label, work.meta.smart_quotes).replace("DOCUMENT", "Document") for d in work.documents
+        )
         lead = f"Printed as {labels} in "
     else:
         lead = "Excerpted from "
-    plain = re.sub(r"<[^>]+>", "", html)
-    return replace(reading, source_line=lead + html, source_text=lead + plain)
+    # the line as HTML (the lead escaped: a document's label is the author's text) and as text
+    plain = unescape(re.sub(r"<[^>]+>", "", html))
+    return replace(reading, source_line=escape(lead) + html, source_text=lead + plain)

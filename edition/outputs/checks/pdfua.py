@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pikepdf
 
-from edition.outputs.checks.pdfua_read import STANDARD, Element, File, attributes
+from edition.outputs.checks.pdfua_read import STANDARD, Element, File
 
 HEADINGS = {f"H{n}" for n in range(1, 7)}
 LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|\d{3}))?(-[A-Za-z0-9]{5,8}|-\d[A-Za-z0-9]{3})*$")
@@ -193,17 +193,41 @@ def table_headers(f: File) -> bool:
             return False
         if any(f.id_index.get(name) != cell.obj.objgen for name, cell in headers.items()):
             return False
+        named = _named(cells)
         for cell in cells:
-            attrs = attributes(cell.obj)
-            if cell.role == "TH" and "/Scope" not in attrs and str(cell.obj.get("/ID", "")) not in _named(cells):
+            attrs = attributes(cell)
+            if cell.role == "TH" and "/Scope" not in attrs and str(cell.obj.get("/ID", "")) not in named:
                 return False
-            if cell.role == "TD" and "/Headers" in attrs and any(str(h) not in headers for h in attrs["/Headers"]):
+            if cell.role == "TD" and any(str(h) not in headers for h in _headers(attrs)):
                 return False
     return True
 
 
+def attributes(element: Element) -> dict[str, pikepdf.Object]:
+    """A structure element's attributes, from its ``/A``: one attribute
+    dictionary, or an array of them, each perhaps followed by its revision
+    number (ISO 32000-1, 14.7.5), as Chromium writes a table cell's
+    ``[<</O /Table /Scope /Column>> <</O /Table /RowSpan 1>>]``. The first
+    value of a name wins."""
+    given = element.obj.get("/A")
+    found: dict[str, pikepdf.Object] = {}
+    for item in given if isinstance(given, pikepdf.Array) else [given]:
+        if isinstance(item, pikepdf.Dictionary):
+            for name, value in item.items():
+                found.setdefault(name, value)
+    return found
+
+
+def _headers(attrs: dict[str, pikepdf.Object]) -> list[pikepdf.Object]:
+    """The ids a cell's ``/Headers`` names: an array of strings, or one string."""
+    value = attrs.get("/Headers")
+    if value is None:
+        return []
+    return list(value) if isinstance(value, pikepdf.Array) else [value]
+
+
 def _named(cells: list[Element]) -> set[str]:
-    return {str(h) for c in cells for h in (attributes(c.obj).get("/Headers") or [])}
+    return {str(h) for c in cells for h in _headers(attributes(c))}
 
 
 def list_structure(f: File) -> bool:

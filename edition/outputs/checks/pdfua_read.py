@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 import pikepdf
 from pdfminer.cmapdb import CMapParser, FileUnicodeMap
@@ -89,20 +88,6 @@ class Element:
 
     def annotations(self) -> list[pikepdf.Object]:
         return [k[1] for k in self.kids if not isinstance(k, Element) and k[0] == "objr"]
-
-
-def attributes(element: pikepdf.Dictionary) -> dict[str, Any]:
-    """A structure element's attributes (``/A``): one attribute dictionary, or
-    an array of them, each maybe followed by a revision number (ISO 32000-1,
-    14.7.5; Chromium writes one dictionary per attribute). The first value
-    given for a key is the one read."""
-    value = element.get("/A")
-    out: dict[str, Any] = {}
-    for item in value if isinstance(value, pikepdf.Array) else [value] if value is not None else []:
-        if isinstance(item, pikepdf.Dictionary):
-            for key, attribute in item.items():
-                out.setdefault(str(key), attribute)
-    return out
 
 
 class File:

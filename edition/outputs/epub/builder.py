@@ -40,6 +40,7 @@ from edition.render.body import (
     volume_links,
     volume_toc,
 )
+from edition.render.printed import plain
 from edition.render.template_limits import budget_scope
 from edition.render.template_sandbox import TemplateEnvironment
 from edition.render.templates import read_template
@@ -281,7 +282,7 @@ def _add_work(package: Package, work: Work, env: TemplateEnvironment, elsewhere:
             package.pages.append(
                 page(
                     appendix_file,
-                    work.meta.appendix_title,
+                    plain(work.meta.appendix_title, work.meta.smart_quotes),
                     blocks.appendix_heading(work),
                     Markup(""),
                     None,
@@ -291,7 +292,14 @@ def _add_work(package: Package, work: Work, env: TemplateEnvironment, elsewhere:
         for doc in work.documents:
             file = section_file(work, doc)
             package.pages.append(
-                page(file, doc.label, None, blocks.document(work, doc, bodies[doc.slug]), doc, "backmatter")
+                page(
+                    file,
+                    plain(doc.label, work.meta.smart_quotes),
+                    None,
+                    blocks.document(work, doc, bodies[doc.slug]),
+                    doc,
+                    "backmatter",
+                )
             )
     if work.bibliography:
         file = f"{work.slug}-bibliography.xhtml"
@@ -350,12 +358,11 @@ def _reader_metadata(book: epub.EpubBook, edition: Edition) -> None:
     """The compiler, and each reading's source and authors (dc:source, contributors)."""
     reader = edition.reader
     book.add_author(reader.instructor, role="edt", uid="creator-1")
-    book.add_metadata("DC", "publisher", reader.institution)
+    book.add_metadata("DC", "publisher", plain(reader.institution))
     book.add_metadata("DC", "date", reader.date)
-    book.add_metadata("DC", "rights", reader.rights)
-    book.add_metadata(
-        "DC", "description", f"Course reader for {reader.course_code}, {reader.term}: {len(edition.parts)} readings."
-    )
+    book.add_metadata("DC", "rights", plain(reader.rights))
+    course, term = plain(reader.course_code), plain(reader.term)
+    book.add_metadata("DC", "description", f"Course reader for {course}, {term}: {len(edition.parts)} readings.")
     seen: set[str] = set()
     for work in edition.parts:
         if work.reading and work.reading.source_text:
@@ -373,6 +380,7 @@ def _reader_metadata(book: epub.EpubBook, edition: Edition) -> None:
 
 
 def _work_metadata(book: epub.EpubBook, meta) -> None:
+    smart = meta.smart_quotes
     for number, author in enumerate(meta.authors, 1):
         book.add_author(author.name, file_as=author.sort_name or None, role="aut", uid=f"creator-{number}")
     for number, editor in enumerate(meta.series_editors, 1):
@@ -380,16 +388,19 @@ def _work_metadata(book: epub.EpubBook, meta) -> None:
         book.add_metadata(
             None, "meta", "edt", {"refines": f"#editor-{number}", "property": "role", "scheme": "marc:relators"}
         )
-    book.add_metadata("DC", "publisher", meta.publisher)
+    book.add_metadata("DC", "publisher", plain(meta.publisher, smart))
     book.add_metadata("DC", "date", meta.date)
-    book.add_metadata("DC", "rights", meta.rights)
+    book.add_metadata("DC", "rights", plain(meta.rights, smart))
     if meta.abstract:
-        book.add_metadata("DC", "description", meta.abstract)
+        book.add_metadata("DC", "description", plain(meta.abstract, smart))
     if meta.series:
-        book.add_metadata(None, "meta", meta.series, {"property": "belongs-to-collection", "id": "series"})
+        series = plain(meta.series, smart)
+        book.add_metadata(None, "meta", series, {"property": "belongs-to-collection", "id": "series"})
         book.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
         if meta.number:
-            book.add_metadata(None, "meta", meta.number, {"refines": "#series", "property": "group-position"})
+            book.add_metadata(
+                None, "meta", plain(meta.number, smart), {"refines": "#series", "property": "group-position"}
+            )
 
 
 def _render_pages(

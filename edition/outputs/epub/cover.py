@@ -15,6 +15,7 @@ from edition.fonts.faces import FACES, FONT_DIR
 from edition.infra import cache, fingerprints
 from edition.model import Edition, SourceLocation
 from edition.outputs.epub import cover_layout
+from edition.render.printed import plain
 from edition.render.templates import read_template
 
 FACE_FILES = {
@@ -30,16 +31,19 @@ def cover_texts(edition: Edition) -> dict[str, str]:
         return {
             "title": reader.title,
             "author_line": reader.instructor,
-            "series_line": f"{reader.course_code}, {reader.term}",
-            "publisher": reader.institution,
+            "series_line": f"{plain(reader.course_code)}, {plain(reader.term)}",
+            "publisher": plain(reader.institution),
         }
     meta = edition.main.meta
-    series = f"{meta.series} No. {meta.number}" if meta.series and meta.number else meta.series
+    smart = meta.smart_quotes
+    series = plain(meta.series, smart)
+    if series and meta.number:
+        series = f"{series} No. {plain(meta.number, smart)}"
     return {
         "title": meta.title,
         "author_line": meta.author_line,
         "series_line": series,
-        "publisher": meta.publisher,
+        "publisher": plain(meta.publisher, smart),
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
 import io
 import json
@@ -33,8 +34,10 @@ from edition.infra import fingerprints
 from edition.infra.tools import pandoc_version
 from edition.model import Edition
 from edition.outputs.pdf import save as pdfsave
+from edition.outputs.pdf import tag_faults as pdftagfaults
 from edition.outputs.pdf import ua as pdfua
 from edition.read import readlog
+from edition.render.printed import plain
 
 #: How a file relates to the PDF (ISO 32000-2, 7.11.3), by what it is.
 RELATIONSHIPS = {".md": "Source", ".bib": "Source", ".csv": "Data", ".yaml": "Data", ".json": "Supplement"}
@@ -224,7 +227,8 @@ def claim(data: bytes, edition: Edition, pdfa: bool) -> bytes:
     if edition.untagged_pdf_readings:
         return data
     name = f"{edition.slug}-pdfa.pdf" if pdfa else f"{edition.slug}.pdf"
-    return pdfua.claim(data, lambda info, claimed: xmp_packet(info, edition, pdfa, claimed), name)
+    explain = functools.partial(pdftagfaults.explain, edition, name)
+    return pdfua.claim(data, lambda info, claimed: xmp_packet(info, edition, pdfa, claimed), name, explain)
 
 
 def _stable_pdfx_ids(_document: weasyprint.Document, pdf: pydyf.PDF) -> None:
@@ -339,16 +343,18 @@ def xmp_packet(info: dict, edition: Edition, pdfa: bool = True, pdfua: bool = Fa
     created = _xmp_date(_info(info, "CreationDate"))
     modified = _xmp_date(_info(info, "ModDate"))
     creators = "".join(f"<rdf:li>{escape(name)}</rdf:li>" for name in edition.creators)
-    relation = f"{meta.series} {meta.number}".strip() if meta.series and not edition.reader else ""
+    smart = edition.smart_quotes
+    series, number = plain(meta.series, smart), plain(meta.number, smart)
+    relation = f"{series} {number}".strip() if series and not edition.reader else ""
     fields = [
         f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(_info(info, "Title"))}</rdf:li></rdf:Alt></dc:title>',
         f"<dc:creator><rdf:Seq>{creators}</rdf:Seq></dc:creator>",
         f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(_info(info, "Subject"))}</rdf:li></rdf:Alt></dc:description>',
-        f'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">{escape(edition.rights)}</rdf:li></rdf:Alt></dc:rights>',
+        f'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">{escape(plain(edition.rights, smart))}</rdf:li></rdf:Alt></dc:rights>',
         f"<dc:language><rdf:Bag><rdf:li>{escape(edition.language)}</rdf:li></rdf:Bag></dc:language>",
         f"<dc:identifier>{escape(edition.identifier)}</dc:identifier>",
         f"<dc:date><rdf:Seq><rdf:li>{escape(edition.date)}</rdf:li></rdf:Seq></dc:date>",
-        f"<dc:publisher><rdf:Bag><rdf:li>{escape(edition.publisher)}</rdf:li></rdf:Bag></dc:publisher>",
+        f"<dc:publisher><rdf:Bag><rdf:li>{escape(plain(edition.publisher, smart))}</rdf:li></rdf:Bag></dc:publisher>",
         "<dc:format>application/pdf</dc:format>",
     ]
     if relation:

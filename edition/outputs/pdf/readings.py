@@ -39,6 +39,7 @@ from edition.layout.reading_pages import Placement
 from edition.model import Edition, Work
 from edition.outputs.pdf import save as pdfsave
 from edition.outputs.pdf.reading_tags import Graft, StructTree
+from edition.read.pdf import trim
 from edition.resolve.links import external_href
 
 
@@ -87,6 +88,8 @@ def _insert_reading(volume: pikepdf.Pdf, work: Work, placements: list[Placement]
         destinations = _destinations(src)
         links = {p.source_page: _take_links(src.pages[p.source_page - 1]) for p in placements}
         _flatten(src)
+        for p in placements:  # the reader's trim: the placed form's box is the trimmed page
+            trim.apply(src.pages[p.source_page - 1], source.trim)
         forms = {p.source_page: src.pages[p.source_page - 1].as_form_xobject() for p in placements}
         targets = {p.source_page: (volume.pages[p.page - 1].obj, _matrix(forms[p.source_page], p)) for p in placements}
         graft = Graft(volume, tree, work) if tree is not None and source.tagged else None

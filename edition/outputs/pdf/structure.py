@@ -28,6 +28,7 @@ from typing import Any
 from weasyprint.formatting_structure import boxes
 from weasyprint.layout.absolute import AbsolutePlaceholder
 
+from edition.layout.pages import FLOAT_MOVED, is_continued
 from edition.outputs.pdf.markers import is_marker, local_name, reading_place
 
 #: PDF points per CSS pixel.
@@ -224,6 +225,7 @@ class Builder:
         self.root = Node("Document", html)
         self.nodes: dict[int, Node] = {id(html): self.root}
         self.calls: dict[int, Node] = {}
+        self._ids: dict[str, Any] | None = None  # element by id, made when a note runs on
         self.structure = Structure(self.root)
         self.page = 0
         self.caption_calls: dict[int, int] = {}  # id(Table node) -> note calls of its caption read after it
@@ -325,6 +327,10 @@ class Builder:
             node = Node("Span", element, {"ActualText": _marker_label(element)})
             self._place_marker(node, element, parent)
             return node
+        if tag == "span" and is_continued(element):
+            first = self._first_part(element)
+            if first is not None:  # a part of a note that runs on: the note's own ``Note``
+                return self.node_for(first)
         role = self._role(element, tag, parent, box)
         if role is None:
             return self._language_span(element, parent)
@@ -450,6 +456,13 @@ class Builder:
         self.caption_calls[id(table)] = earlier + 1
         return holder, holder.kids.index(table) + 1 + 2 * earlier
 
+    def _first_part(self, element: Any) -> Any:
+        """The first part (the one with the call) of a note that runs on
+        (``<id>-part-2`` continues ``<id>``)."""
+        if self._ids is None:
+            self._ids = {e.get("id"): e for e in self.root.element.iter() if e.get("id")}
+        return self._ids.get((element.get("id") or "").rsplit("-part-", 1)[0])
+
     def _label(self, node: Node) -> Node:
         if node.kids and isinstance(node.kids[0], Node) and node.kids[0].role == "Lbl":
             return node.kids[0]
@@ -484,8 +497,14 @@ class Builder:
         return len([e for e in figure.iter() if local_name(e) in ("img", "svg")]) == 1
 
     def _previous_sibling(self, element: Any) -> Any:
+        """The element before ``element``, passing over a figure or table the
+        print make-up moved between a paragraph's parts."""
         parent = self.parent_of(element)
-        siblings = [e for e in parent if isinstance(e.tag, str)] if parent is not None else []
+        siblings = (
+            [e for e in parent if isinstance(e.tag, str) and FLOAT_MOVED not in (e.get("class") or "").split()]
+            if parent is not None
+            else []
+        )
         index = next((i for i, e in enumerate(siblings) if e is element), 0)
         return siblings[index - 1] if index > 0 else None
 

@@ -99,13 +99,15 @@ def finish(data: bytes, record: Recording, document: Any, xmp: XmpBuilder | None
         return pdfsave.save(pdf, recompress=True)
 
 
-def claim(data: bytes, xmp: XmpBuilder, name: str) -> bytes:
+def claim(data: bytes, xmp: XmpBuilder, name: str, explain: Callable[[list[str]], bool] | None = None) -> bytes:
     """The finished PDF identified as PDF/UA-1 when the checker finds no fault
-    in it; else unchanged, and a warning names the rules it breaks."""
+    in it; else unchanged, and a warning names the rules it breaks (or
+    ``explain`` says, with the input that breaks them, and returns True)."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
         faults = [f for f in pdfua_check.check(pdf) if f not in pdfua_check.CLAIMS]
         if faults:
-            log.warning("%s is not claimed as PDF/UA-1: it breaks %s", name, ", ".join(faults))
+            if explain is None or not explain(faults):
+                log.warning("%s is not claimed as PDF/UA-1: it breaks %s", name, ", ".join(faults))
             return data
         set_xmp(pdf, xmp(info(pdf), True))
         return pdfsave.save(pdf)  # only the XMP packet changed

@@ -109,6 +109,7 @@ def _problems(
         yield from _inline_problems(child, line or default, lines, first_line)
         if child.type == "text":
             yield from _raw_html(child, line or default, lines, first_line)
+            yield from _unread_link(child, line or default, lines, first_line)
 
 
 def _unescaped(source: str, tag: str) -> bool:
@@ -141,6 +142,32 @@ def _raw_html(child: Token, line: int | None, lines: list[str], first_line: int)
             ),
         )
         return
+
+
+#: A link's syntax left in the text: markdown-it (and Pandoc) could not read it as a link.
+LINK_SYNTAX_RE = re.compile(r"\[[^\[\]\n]*\]\(")
+#: A reference definition left in the text.
+REFERENCE_RE = re.compile(r"^\[[^\[\]\n^]+\]:[ \t]")
+UNREAD_LINK = (
+    'a link that cannot be read (Pandoc prints it as text too): write [text](address "title"), the address in '
+    "<…> if it has spaces, a title's inner quotation marks as \\\" or ’"
+)
+UNREAD_REFERENCE = (
+    'a link reference that cannot be read (Pandoc prints it as text too): write [label]: address "title", the '
+    "address in <…> if it has spaces, a title's inner quotation marks as \\\" or ’"
+)
+
+
+def _unread_link(child: Token, line: int | None, lines: list[str], first_line: int) -> Iterator[tuple[int | None, str]]:
+    """Never print a link's syntax: ``[a](/url 'it's')`` reads as text. Only
+    where the source has it unescaped (``\\[a\\](b)`` is text on purpose)."""
+    match = LINK_SYNTAX_RE.search(child.content)
+    if match is None:
+        return
+    source = lines[line - first_line] if line is not None and 0 <= line - first_line < len(lines) else None
+    if source is None or not LINK_SYNTAX_RE.search(re.sub(r"\\.", "", source)):
+        return
+    yield line, UNREAD_LINK
 
 
 def _block_problems(tokens: list[Token], lines: list[str], first_line: int) -> Iterator[tuple[int | None, str]]:
@@ -178,6 +205,8 @@ def _paragraph_problems(
                 "number the items 1. 2. 3."
             ),
         )
+    elif REFERENCE_RE.match(first):
+        yield line, UNREAD_REFERENCE
     elif first.startswith(":::"):
         yield line, "a fenced div that cannot be read: write '::: {.class}' or '::: {#id}' and close it with ':::'"
 
@@ -284,3 +313,19 @@ def _images_without_alt(tokens: list[Token]) -> Iterator[tuple[int | None, str]]
                     "the description is also the figure's caption"
                 ),
             )
+
+
+def line_problems(children: list[Token], source: str) -> Iterator[str]:
+    """What a line of metadata Markdown (``source``, parsed into ``children``)
+    holds that would print as syntax or lose words: the checks of the text's
+    inline constructs (math, raw TeX, attributes that cannot be read) and raw
+    HTML, once each."""
+    said: set[str] = set()
+    for child in children:
+        problems = [message for _, message in _inline_problems(child, 1, [source], 1)]
+        if child.type == "text":
+            problems += [message for _, message in _raw_html(child, 1, [source], 1)]
+        for message in problems:
+            if message not in said:
+                said.add(message)
+                yield message

@@ -40,6 +40,7 @@ from edition.read.languages import language_problem
 from edition.read.markdown import blocks as mdblocks
 from edition.read.markdown import citations as mdcite
 from edition.read.markdown import lines as mdlines
+from edition.read.markdown import link_syntax
 
 UNDEFINED_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
 NOTE_DEFINITION_RE = re.compile(r"^\[\^([^\]\s]+)\]:", re.M)
@@ -113,6 +114,7 @@ def make_parser() -> MarkdownIt:
     # after the notes: "^[" is an inline note before it is a superscript
     _move_after(md.inline.ruler, "sup", "footnote_ref")
     mdcite.use(md)
+    link_syntax.use(md)
     mdblocks.use(md)
     md.core.ruler.after("inline", "smart_quotes", _smart_quotes)
     mdlines.use(md)
@@ -131,6 +133,9 @@ def _smart_quotes(state: StateCore) -> None:
         for token in state.tokens:
             if token.type == "inline" and token.children and QUOTE_RE.search(token.content):
                 process_inlines(token.children, state)
+                for child in token.children:  # an image's description (a figure's caption, its alt text)
+                    if child.type == "image" and child.children:
+                        process_inlines(child.children, state)
 
 
 def plain_text(markdown: str, smart: bool = True) -> str:
@@ -143,6 +148,11 @@ def plain_text(markdown: str, smart: bool = True) -> str:
         elif child.type in ("softbreak", "hardbreak"):
             out.append(" ")
     return "".join(out)
+
+
+def markdown_of(title: str, smart: bool = True) -> str:
+    """The title as written when it holds Markdown (its plain text differs), else ""."""
+    return title if plain_text(title, smart) != title else ""
 
 
 def _move_after(ruler, name: str, after: str) -> None:

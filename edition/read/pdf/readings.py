@@ -23,7 +23,7 @@ import io
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,9 @@ from edition.diagnostics import Collector, suggest
 from edition.ids import slugify
 from edition.model import BibEntry, PdfSource, Person, Reading, SourceLocation, Work, WorkMeta
 from edition.read import readlog
+from edition.read.bibtex import csl_markup
+from edition.read.markdown.parse import markdown_of, plain_text
+from edition.read.pdf import trim
 from edition.read.pdf.bounds import Budget, PdfDamaged, PdfMeasure, PdfTooLarge
 from edition.read.pdf.bounds import check as check_bounds
 from edition.read.pdf.problems import problems
@@ -57,6 +60,7 @@ SCHEMA = {
     "title": Field(str),
     "permissions": Field(str, max_chars=PARAGRAPH),
     "epub_text": Field(bool),
+    "trim": Field((str, int, float, dict)),  # its forms are read by trim.parse
 }
 KEYS = set(SCHEMA)
 RANGE = re.compile(r"\s*(\d+)\s*(?:[-–]\s*(\d+)\s*)?")
@@ -93,9 +97,15 @@ def read_pdf_reading(
     found = checked_file(spec.get("pdf"), definition.parent, sandbox, where("pdf"), diags, files)
     if found is None or len(diags.items) > before:
         return None
-    source = read_source(found, spec.get("pages"), bool(spec.get("epub_text")), where, diags, files)
+    cut = trim.parse(spec["trim"]) if "trim" in spec else trim.PRESETS["none"]
+    if isinstance(cut, str):
+        diags.error(where("trim"), "meta.type", cut)
+        return None
+    source = read_source(found, spec.get("pages"), bool(spec.get("epub_text")), where, diags, files, cut)
     if source is None or entry is None:
         return None
+    if "trim" not in spec:  # a reader that trims has looked at the pages' edges
+        source = replace(source, furniture=trim.furniture(found.data, source.first, source.last, cut))
     return _work(index, spec, source, entry, bib_path, language)
 
 
@@ -235,7 +245,13 @@ def _open(file: PdfFile) -> PdfFile:
 
 
 def read_source(
-    file: PdfFile, pages: Any, with_text: bool, where, diags: Collector, files: PdfFiles
+    file: PdfFile,
+    pages: Any,
+    with_text: bool,
+    where,
+    diags: Collector,
+    files: PdfFiles,
+    cut: trim.Trim = trim.PRESETS["none"],
 ) -> PdfSource | None:
     """Check the pages the reading uses, within the volume's bounds, and describe them."""
     pdf, measure, name = file.pdf, file.measure, file.name
@@ -248,6 +264,16 @@ def read_source(
     try:
         check_bounds(measure, first, last, files.budget)
         sizes = tuple(_size(measure, pdf, n) for n in range(first, last + 1))
+        small = [n for n in range(first, last + 1) if trim.too_small(pdf.pages[n - 1], cut)]
+        if small:
+            diags.error(
+                where("trim"),
+                "meta.type",
+                f"'trim' leaves less than 1 in of page {small[0]} of {name}: trim less (in points, from each edge)",
+            )
+            return None
+        if any(cut):  # the size of the placed form: the trimmed page
+            sizes = tuple(_size(measure, pdf, n, cut) for n in range(first, last + 1))
         found = problems(measure, first, last)
     except PdfTooLarge as exc:
         diags.error(where("pdf"), "file.size", f"{name}: {exc}")
@@ -285,13 +311,19 @@ def read_source(
         location=where("pdf"),
         problems=tuple(found),
         text=text,
+        trim=cut,
     )
 
 
-def _size(measure: PdfMeasure, pdf: pikepdf.Pdf, number: int) -> tuple[float, float]:
-    key = ("size", number)
+def _size(
+    measure: PdfMeasure, pdf: pikepdf.Pdf, number: int, cut: trim.Trim = trim.PRESETS["none"]
+) -> tuple[float, float]:
+    """The page's displayed size, once per file and trim (the file is shared
+    by the volume's readings: a trim is set on the page only while it is measured)."""
+    key = ("size", number, cut)
     if key not in measure.memo:
-        measure.memo[key] = displayed_size(pdf.pages[number - 1], number)
+        with trim.trimmed(pdf.pages[number - 1], cut) as page:
+            measure.memo[key] = displayed_size(page, number)
     return measure.memo[key]
 
 
@@ -457,12 +489,16 @@ def _work(
     items = bibliography.to_csl(bib_path, {entry.key: entry}) if bib_path else []
     item = next((i for i in items if i.get("id") == entry.key), {})
     authors = tuple(Person(_name(a)) for a in item.get("author") or item.get("editor") or [] if _name(a))
-    # the entry's title as written (Pandoc's CSL JSON has it in sentence case)
-    written = re.sub(r"[{}]", "", entry.fields.get("title", ""))
-    title = " ".join(str(spec.get("title") or written or Path(source.name).stem).split())
+    # the reader's title for it, or the entry's as written (Markdown, either way)
+    written = str(
+        spec.get("title") or bibliography.written_title(entry) or csl_markup.to_markdown(Path(source.name).stem)
+    )
+    written = " ".join(written.split())
+    title = plain_text(written)
     issued = (item.get("issued") or {}).get("date-parts") or [[""]]
     meta = WorkMeta(
         title=title,
+        title_markdown=markdown_of(written),
         authors=authors,
         language=language,
         identifier="",
@@ -475,9 +511,11 @@ def _work(
         work=source.name,
         kind="pdf",
         title=title,
+        title_markdown=markdown_of(written),
         show_authors=bool(authors),
         permissions=str(spec.get("permissions") or ""),
         pdf=source,
+        original_pages=original_pages(entry),
     )
     slug = f"r{index}-{slugify(Path(source.name).stem)}"
     return Work(
@@ -494,6 +532,20 @@ def _work(
         inputs=(source.path, *((bib_path,) if bib_path else ())),
         reading=reading,
     )
+
+
+#: A BibTeX page range: ``32--63``, ``32-63``, ``32–63``.
+PAGE_RANGE = re.compile(r"\s*(\d+)\s*(?:-{1,3}|\u2013|\u2014)\s*(\d+)\s*")
+
+
+def original_pages(entry: BibEntry) -> int:
+    """Pages of the original the entry describes: its page range (a chapter,
+    an article), or its ``pagetotal`` (a book); 0 when it gives neither."""
+    found = PAGE_RANGE.fullmatch(entry.fields.get("pages", ""))
+    if found and int(found.group(2)) >= int(found.group(1)):
+        return int(found.group(2)) - int(found.group(1)) + 1
+    total = entry.fields.get("pagetotal", "").strip()
+    return int(total) if total.isdigit() and int(total) > 0 else 0
 
 
 def _name(person: dict) -> str:
