@@ -9,7 +9,8 @@ break or a heading that could not have stood at their foot with two lines of
 its text, or a whole paragraph too short to break), headings with less space
 above them than their style asks (or than half a line), running heads on
 pages that open a part, contents entries that give only a label ("DOCUMENT
-No. 1"), and words of the edition's own text found in none of its sources
+No. 1"), page numbers printed after a link (contents, permissions page,
+cross-references) that are not the page their target stands on, and words of the edition's own text found in none of its sources
 (two words a template joined).
 """
 
@@ -23,6 +24,7 @@ from weasyprint.formatting_structure import boxes
 
 from edition.diagnostics import Diagnostic
 from edition.layout import makeup as pagefit
+from edition.layout import pagerefs
 from edition.layout.pages import HYPHENATE_CHARACTER, TEXT_BLOCKS, _walk, note_placement, text_blocks
 from edition.layout.vocabulary import is_number, words
 
@@ -37,6 +39,7 @@ KINDS = (
     "heading_space",
     "running_heads",
     "contents_entries",
+    "page_numbers",
     "joined_words",
 )
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -127,6 +130,7 @@ def preflight(document: Document, vocabulary: set[str] | None = None) -> Report:
     _heading_space(report, flow)
     _running_heads(report, flow, pages)
     _contents_entries(report, pages)
+    _page_numbers(report, document)
     if vocabulary is not None:
         _joined_words(report, pages, vocabulary)
     return report
@@ -227,6 +231,15 @@ def _contents_entries(report: Report, pages: list) -> None:
                 report.faults["contents_entries"].append(
                     {"page": number, "entry": entry, "target_title": titles[0][:60] if titles else ""}
                 )
+
+
+def _page_numbers(report: Report, document: Document) -> None:
+    """Every page number printed after a link (the contents, the permissions
+    page, a cross-reference, a link in a note) is the page its target stands on."""
+    for ref, page in pagerefs.wrong(document):
+        report.faults["page_numbers"].append(
+            {"page": ref.page, "target": ref.target, "printed": ref.printed, "target_page": page}
+        )
 
 
 def _own_text(element) -> str:

@@ -176,7 +176,11 @@ def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[d
         if pages is None:
             first = ids.output_id(work.slug, "titlepage")
             last = ids.output_id(work.slug, "end")
-            span = Markup(f'<a class="page-ref" href="#{first}"></a>–<a class="page-ref" href="#{last}"></a>')
+            # the links print only their page numbers: their labels say what they lead to
+            span = Markup(
+                '<a class="page-ref" href="#{}" aria-label="first page of {}"></a>–'
+                '<a class="page-ref" href="#{}" aria-label="last page of {}"></a>'
+            ).format(first, r.title, last, r.title)
         else:
             span = f"{pages[work.slug][0]}–{pages[work.slug][1]}"
         share = f"{100 * r.words / r.original_words:.0f}% of its words" if r.original_words else ""
