@@ -37,7 +37,7 @@ from edition.outputs.permissions import permissions_csv
 from edition.read import clashes, course_reader, readlog
 from edition.read.work import read_work
 from edition.render import templates
-from edition.render.body import environment
+from edition.render.environment import environment
 from edition.render.print_html import PRINT_STYLESHEETS, PRINT_TEMPLATES, print_identifier
 from edition.render.template_limits import build_scope
 from edition.resolve import notices

@@ -26,7 +26,7 @@ from edition.layout import print_layout
 from edition.model import Edition
 from edition.pipeline import Options, Result, build_date, run
 from edition.read.work import read_work
-from edition.render.body import environment
+from edition.render.environment import environment
 from edition.resolve.edition import resolve_work, single_work_edition
 
 from .projects import ROOT

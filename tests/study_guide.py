@@ -51,7 +51,7 @@ QUESTIONS_DOCUMENTS = {
 
 def _documents() -> list[tuple[int, str, str]]:
     from edition.read.work import read_work
-    from edition.render.body import display_date
+    from edition.render.environment import display_date
 
     work = read_work(ROOT, "juche")
     return [(d.number, display_date(d.date), d.title) for d in work.documents]

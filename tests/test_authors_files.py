@@ -457,7 +457,9 @@ def _independent_styles() -> list[str]:
 def test_no_shipped_style_ends_a_note_with_two_full_stops(tmp_path):
     """Every independent style the project ships (about 2,850: some minutes)."""
     from edition.read.work import read_work
-    from edition.render.body import EPUB, environment, render_bodies
+    from edition.render.body import render_bodies
+    from edition.render.contents import EPUB
+    from edition.render.environment import environment
     from edition.resolve.edition import resolve_work
 
     from .projects import WORK_YAML

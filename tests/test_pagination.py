@@ -175,3 +175,24 @@ def test_press_file_has_bleed_crop_marks_and_cmyk_black(built):
     # the press file is the same text, page for page
     assert [p["text"] for p in outputs.pdf_pages(path)] == [p["text"] for p in outputs.pdf_pages(built.pdf)]
     assert notes_on_their_pages(path) == {}
+
+
+def test_a_paragraph_split_around_a_moved_table_starts_its_page_in_its_first_part():
+    """A paragraph cut where the make-up moved a table to the next page's head
+    continues after the table: the page that opens on its second part begins in
+    its first part, never in the table's own notes (a generated work stopped
+    the build with 'is not a text block', issue 22's Hypothesis run)."""
+    from xml.etree import ElementTree
+
+    from edition.layout.pages import _logical_block
+    from edition.layout.pagestart import text_blocks
+
+    section = ElementTree.fromstring(
+        '<section id="s"><p class="split" data-p="w:7">Peasant</p>'
+        '<div class="table-block float-moved" data-float="0"><table><caption>T</caption></table>'
+        '<p class="table-note">A note of the table.</p></div>'
+        '<p class="continued after-float" data-p="w:7">empire</p><p data-p="w:8">Theory</p></section>'
+    )
+    first, moved, continued = section[0], section[1], section[2]
+    assert _logical_block(section, continued) is first
+    assert first in text_blocks(section) and moved.find("p") not in text_blocks(section)

@@ -163,6 +163,31 @@ def test_breaking_a_rule_fails_it(paper, rule):
         assert not rule(File(pdf))
 
 
+def _toc_links(pdf: pikepdf.Pdf) -> list:
+    return [e for item in elements(pdf, "TOCI") for e in item.walk() if e.role == "Link"]
+
+
+def test_a_contents_entry_set_on_two_lines_is_one_link(paper):
+    """A wrapped contents entry ("DOCUMENT No. 1: Report, …") has an annotation
+    on each line, side by side in one Link: one link, which the rule passes."""
+    with pikepdf.open(io.BytesIO(paper)) as pdf:
+        assert any(len(link.annotations()) == 2 for link in _toc_links(pdf)), "an entry wraps"
+        assert checker.toc_structure(File(pdf))
+
+
+def test_a_contents_entry_with_annotations_over_each_other_fails(paper):
+    """WeasyPrint's own contents entry has three annotations over the same
+    words (a Link in a Link): the rule fails one annotation laid over another."""
+    with pikepdf.open(io.BytesIO(paper)) as pdf:
+        link = _toc_links(pdf)[0]
+        (annotation,) = link.annotations()
+        page = next(p for p in pdf.pages if any(a.objgen == annotation.objgen for a in p.get("/Annots") or []))
+        again = pdf.make_indirect(Dictionary({k: v for k, v in annotation.items() if k != "/StructParent"}))
+        page.Annots.append(again)
+        link.obj.K = Array([*link.obj.K, Dictionary(Type=Name.OBJR, Obj=again, Pg=page.obj)])
+        assert not checker.toc_structure(File(pdf))
+
+
 # -- a small project: WeasyPrint's own PDF/UA, and the claim --------------------------
 
 

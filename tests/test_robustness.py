@@ -19,7 +19,9 @@ from weasyprint.urls import URLFetchingError
 from edition.diagnostics import BuildFailed
 from edition.layout.fetcher import SandboxFetcher
 from edition.read.work import read_work
-from edition.render.body import EPUB, PRINT, environment, render_bodies
+from edition.render.body import render_bodies
+from edition.render.contents import EPUB, PRINT
+from edition.render.environment import environment
 from edition.resolve.edition import resolve_work
 
 from . import outputs

@@ -23,7 +23,7 @@ from edition.cli import main
 from edition.diagnostics import BuildFailed
 from edition.read.work import read_work
 from edition.render import template_limits
-from edition.render.body import environment
+from edition.render.environment import environment
 from edition.render.template_limits import LIMITS, Expose, Limits
 from edition.render.template_policy import Unsafe, is_callable, is_data, is_pure_method
 from edition.render.template_sandbox import GuardedMacro, Macros
@@ -371,7 +371,7 @@ def test_balanced_measure_is_linear_in_its_title(tmp_path, work):
     one pass takes a fraction of a second, and gives what it gave for titles."""
     import time
 
-    from edition.render.body import balanced_measure
+    from edition.render.environment import balanced_measure
 
     assert balanced_measure("Juche and North Korea's Global Aspirations") == "11.01em"  # as main gives them
     assert balanced_measure("The Korean War and the Cold War in Asia, 1945–1953") == "13.37em"

@@ -24,7 +24,7 @@ from edition.layout import makeup as pagefit
 from edition.layout.preflight import preflight
 from edition.layout.vocabulary import is_number, words
 from edition.read.work import read_work
-from edition.render.body import document_entry
+from edition.render.contents import document_entry
 
 from . import outputs, stress
 from .builds import first_layout, typesetting
@@ -308,8 +308,8 @@ def test_preflight_counts_a_hole_before_a_heading_that_would_have_fit(tmp_path):
 
 def test_preflight_finds_words_a_template_joined(tmp_path):
     joined = (
-        "{{ work.meta.publisher }}{% if work.meta.place %}",
-        "{{ work.meta.publisher }}{{ work.meta.rights }}{% if work.meta.place %}",
+        "{{ md(work.meta.publisher, smart) }}{% if work.meta.place %}",
+        "{{ md(work.meta.publisher, smart) }}{{ md(work.meta.rights, smart) }}{% if work.meta.place %}",
     )
     report = _preflight(tmp_path, "Text.\n", template=joined)
     assert {"page": 1, "word": "PressTest"} in report.faults["joined_words"]

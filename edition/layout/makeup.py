@@ -150,6 +150,8 @@ class Corrections:
     cuts: dict[tuple, list[tuple[int, NoteKey, int, NoteKey | None]]] = field(default_factory=dict)
     # figures and tables moved to the head of a page: chunk -> (page in chunk before it, float's number)
     floats: dict[tuple, list[tuple[int, int]]] = field(default_factory=dict)
+    # element id -> page: the page numbers the next layout prints written out (``pagerefs``)
+    page_numbers: dict[str, int] = field(default_factory=dict)
 
     def marks(self) -> dict[str, dict[int, tuple[tuple[int, ...], int]]]:
         """work -> paragraph ordinal -> (cuts, spacing), for the renderer."""

@@ -260,9 +260,14 @@ def _page_start(
 
 
 def _logical_block(anchor, element):
-    """A continued paragraph's first part (the block the EPUB has)."""
+    """A continued paragraph's first part (the block the EPUB has): the part
+    with its ordinal (``data-p``), else the paragraph before it in the flow.
+    A figure or table the make-up moved between the parts is not the flow's:
+    its own paragraphs (a table's notes) are never the first part."""
     if "continued" not in (element.get("class") or "").split():
         return element
+    ordinal = element.get("data-p")
+    moved = {id(e) for f in anchor.iter() if FLOAT_MOVED in (f.get("class") or "").split() for e in f.iter()}
     previous = None
     for candidate in anchor.iter():
         if candidate is element:
@@ -270,8 +275,11 @@ def _logical_block(anchor, element):
         if (
             isinstance(candidate.tag, str)
             and candidate.tag == "p"
+            and id(candidate) not in moved
             and "continued" not in (candidate.get("class") or "").split()
         ):
+            if ordinal and candidate.get("data-p") == ordinal:
+                return candidate
             previous = candidate
     return element
 

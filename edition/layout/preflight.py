@@ -9,7 +9,8 @@ break or a heading that could not have stood at their foot with two lines of
 its text, or a whole paragraph too short to break), headings with less space
 above them than their style asks (or than half a line), running heads on
 pages that open a part, contents entries that give only a label ("DOCUMENT
-No. 1"), and words of the edition's own text found in none of its sources
+No. 1"), page numbers printed after a link (contents, permissions page,
+cross-references) that are not the page their target stands on, and words of the edition's own text found in none of its sources
 (two words a template joined).
 """
 
@@ -23,6 +24,7 @@ from weasyprint.formatting_structure import boxes
 
 from edition.diagnostics import Diagnostic
 from edition.layout import makeup as pagefit
+from edition.layout import pagerefs
 from edition.layout.pages import HYPHENATE_CHARACTER, TEXT_BLOCKS, _walk, note_placement, text_blocks
 from edition.layout.vocabulary import is_number, words
 
@@ -37,6 +39,7 @@ KINDS = (
     "heading_space",
     "running_heads",
     "contents_entries",
+    "page_numbers",
     "joined_words",
 )
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -109,8 +112,9 @@ def _excerpt(line: boxes.Box) -> str:
 def preflight(document: Document, vocabulary: set[str] | None = None, contents: bool = True) -> Report:
     """The faults of a laid-out document; ``vocabulary`` (edition/layout/vocabulary.py)
     enables the check of the edition's own words; ``contents=False`` leaves out
-    the check of the contents' entries (a chain's pages: their targets are in
-    other chains, ``contents_links`` and ``contents_faults`` check them)."""
+    the checks that look across the document, of the contents' entries and of
+    the page numbers printed after links (a chain's pages: their targets may be
+    in other chains; ``contents_faults`` and ``page_number_faults`` check them)."""
     report = Report(pages=len(document.pages))
     for work, note, call, text in note_placement(document).faults():
         report.faults["notes_misplaced"].append({"page": call, "note": note, "work": work, "printed_on": text})
@@ -130,6 +134,7 @@ def preflight(document: Document, vocabulary: set[str] | None = None, contents: 
     _running_heads(report, flow, pages)
     if contents:
         contents_faults(report, contents_links(pages), element_ids([page.children[0] for page in pages]))
+        _page_numbers(report, document)
     if vocabulary is not None:
         _joined_words(report, pages, vocabulary)
     return report
@@ -243,6 +248,23 @@ def contents_faults(report: Report, links: list[tuple[int, str, str]], ids: dict
         if not entry or (titles and set(words(entry)) <= set(words(label))):
             report.faults["contents_entries"].append(
                 {"page": number, "entry": entry, "target_title": titles[0][:60] if titles else ""}
+            )
+
+
+def _page_numbers(report: Report, document: Document) -> None:
+    """Every page number printed after a link (the contents, the permissions
+    page, a cross-reference, a link in a note) is the page its target stands on."""
+    page_number_faults(report, pagerefs.printed(document), pagerefs.target_pages(document))
+
+
+def page_number_faults(report: Report, refs: list[pagerefs.PageRef], pages: dict[str, int]) -> None:
+    """The numbers of ``refs`` (``pagerefs.printed``) that are not the page
+    their target begins on (``pages``: id -> page, ``pagerefs.target_pages``)."""
+    for ref in refs:
+        page = pages.get(ref.target)
+        if ref.printed != page:
+            report.faults["page_numbers"].append(
+                {"page": ref.page, "target": ref.target, "printed": ref.printed, "target_page": page}
             )
 
 

@@ -78,13 +78,15 @@ class Typesetting:
 
 def html(job: Typesetting, corrections: Corrections | None = None, press: bool = False) -> str:
     """The print HTML with the make-up's marks: its paragraphs' cuts and
-    spacing, and a page break before each block a page must start with."""
+    spacing, a page break before each block a page must start with, and the
+    page numbers written out where WeasyPrint's counters were stale (``pagerefs``)."""
     if corrections is None:
         return print_html(job.edition, job.env, job.options, job.date, press=press)
-    from edition.layout import htmlmarks
+    from edition.layout import htmlmarks, pagerefs
 
     marked = print_html(job.edition, job.env, job.options, job.date, corrections.marks(), press)
-    return htmlmarks.apply(marked, corrections.blocks(), corrections.note_cuts(), corrections.float_moves())
+    marked = htmlmarks.apply(marked, corrections.blocks(), corrections.note_cuts(), corrections.float_moves())
+    return pagerefs.mark(marked, corrections.page_numbers)
 
 
 def layout_key(job: Typesetting, first_html: str) -> str:
@@ -193,8 +195,9 @@ def lay_out_with_notes_in_place(job: Typesetting, press: bool = False) -> Docume
     """Lay out, then make up again every run of pages where a note is off its
     call's page or a page is left short (``makeup``: page ends as forced
     breaks, paragraphs set a line tighter or looser), and lay out again until
-    nothing changes; fail if a note is still off its call's page."""
-    from edition.layout import engine, makeup
+    nothing changes and every page number printed is its target's page;
+    fail if a note is still off its call's page."""
+    from edition.layout import engine, makeup, pagerefs
     from edition.layout.chains.pagination import Layouter
 
     options = job.options
@@ -218,7 +221,13 @@ def lay_out_with_notes_in_place(job: Typesetting, press: bool = False) -> Docume
                 fill=round_number <= makeup.FILL_ROUNDS,
             )
         if not changed:
-            break
+            # the pages are made up: the page numbers printed (contents, permissions,
+            # cross-references) must be theirs; if one is not, lay out again with the
+            # numbers written out (``pagerefs``: WeasyPrint's counters can be stale)
+            if not pagerefs.settle(document, corrections.page_numbers):
+                break
+            log.info("layout %d: page numbers written out (%d)", round_number, len(corrections.page_numbers))
+            continue
         log.info(
             "layout %d: pages made up again (%d page ends, %d paragraphs respaced)",
             round_number,

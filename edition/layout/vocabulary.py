@@ -114,6 +114,8 @@ def vocabulary(edition, env: jinja2.Environment) -> set[str]:
         module_text(
             [
                 package / "render" / "body.py",
+                package / "render" / "contents.py",
+                package / "render" / "environment.py",
                 package / "read" / "course_reader.py",
                 package / "resolve" / "volume.py",
                 package / "resolve" / "citeproc.py",

@@ -34,7 +34,7 @@ from edition.model import Edition, Work
 from edition.outputs.epub.builder import package_pages, page_xhtml, stylesheets
 from edition.read.course_reader import read_reader
 from edition.read.work import read_work
-from edition.render.body import environment
+from edition.render.environment import environment
 from edition.render.template_limits import budget_scope
 from edition.resolve.edition import resolve_work, single_work_edition
 from edition.resolve.volume import resolve_volume

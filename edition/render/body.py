@@ -1,4 +1,4 @@
-"""Render the document model to HTML (print) or XHTML (EPUB) through Jinja.
+"""Render the bodies of a work's sections to HTML (print) or XHTML (EPUB).
 
 Bodies are markdown-it tokens; ``BodyRenderer`` turns them into markup and hands
 every piece that has its own template (note calls, tables, original-page
@@ -8,14 +8,10 @@ for both targets: the only branch on the target is inside the notes macro.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import jinja2
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
@@ -25,12 +21,13 @@ from markupsafe import Markup, escape
 from edition import ids
 from edition.fonts.scripts import right_to_left
 from edition.model import Image, Note, Section, Table, Work
-from edition.read.markdown.parse import PARSER, div_attrs, walk_inline
-from edition.render import printed, tabular
+from edition.read.markdown.parse import PARSER, div_attrs
+from edition.render import tabular
+from edition.render.contents import Locator, Target, build_locator
+from edition.render.environment import display_date, document_title_level
 from edition.render.template_limits import Expose
 from edition.render.template_sandbox import TemplateEnvironment
-from edition.render.templates import SandboxLoader
-from edition.resolve import anchors, links
+from edition.resolve import links
 from edition.resolve import table_citations as tablecites
 from edition.resolve.labels import Label, labels
 
@@ -39,83 +36,6 @@ SAFE_ATTRIBUTES = ("id", "class", "lang", "dir")
 HREF_RE = re.compile(r'href="#([^"]+)"')
 #: An image's width or height, as Pandoc's ``{width=50%}`` gives it.
 SIZE_RE = re.compile(r"^\d+(?:\.\d+)?(?:%|px|cm|mm|in|em)$")
-
-
-@dataclass(frozen=True)
-class Target:
-    """What differs between outputs, declared as data."""
-
-    name: str  # "print" | "epub"
-    xhtml: bool
-    file_per_section: bool
-
-
-PRINT = Target("print", xhtml=False, file_per_section=False)
-EPUB = Target("epub", xhtml=True, file_per_section=True)
-
-
-def environment(templates: Path) -> TemplateEnvironment:
-    """The environment every template renders in: Jinja's sandbox, handed
-    these functions and filters and nothing else (``template_sandbox``)."""
-    return TemplateEnvironment(
-        loader=SandboxLoader(templates),
-        undefined=jinja2.StrictUndefined,
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        functions={
-            "note_id": ids.note_id,
-            "noteref_id": ids.noteref_id,
-            "output_id": ids.output_id,
-            "original_page_id": ids.original_page_id,
-            "document_title_level": document_title_level,
-            "inline_markdown": inline_markdown,
-            "md": printed.markup,
-            "plain": printed.plain,
-            "language_spans": language_spans,
-            "derived_totals": derived_totals,
-        },
-        filters={
-            "balanced_measure": balanced_measure,
-            "display_date": display_date,
-            "register_kind": register_kind,
-        },
-    )
-
-
-def document_title_level(work: Work) -> int:
-    """A document's title is an h3 under the appendix heading (an h2), an h2
-    in a reading made of documents alone: the outline never skips a level."""
-    return 2 if work.documents_only else 3
-
-
-def language_spans(work: Work) -> list[tuple[str, str]]:
-    """(text, language) of every span the work marks with a language, in the
-    text and the documents' source lines, in order (the Note on the Text lists them)."""
-    children = [child for s in work.all_sections for child, _ in walk_inline(list(s.tokens))]
-    for section in work.documents:
-        children += PARSER.parseInline(section.source_line, {})[0].children or []
-    out, lang, words = [], None, []
-    for child in children:
-        if child.type == "span_open" and child.attrGet("lang"):
-            lang, words = str(child.attrGet("lang")), []
-        elif child.type == "span_close" and lang:
-            out.append(("".join(words), lang))
-            lang = None
-        elif lang and child.type == "text":
-            words.append(child.content)
-    return out
-
-
-def inline_markdown(text: str, smart: bool = True) -> Markup:
-    """A line of metadata (a document's source line) rendered as inline Markdown."""
-    return printed.markup(text, smart)
-
-
-def render_template(env: TemplateEnvironment, name: str, **context: Any) -> str:
-    """Render a template; a template error becomes a diagnostic naming its line."""
-    return env.render(name, **context)
 
 
 @dataclass(frozen=True)
@@ -129,162 +49,11 @@ class Marks:
     spacing: int = 0
 
 
-@dataclass
-class Locator:
-    """Where each work-local id ends up: the file (EPUB) and the output id."""
-
-    work: Work
-    target: Target
-    files: dict[str, str] = field(default_factory=dict)  # local id -> file name
-    # in a volume: ids of the same work that stand in another reading
-    elsewhere: dict[str, tuple[str, str]] = field(default_factory=dict)  # local id -> (reading slug, file)
-
-    def href(self, local: str) -> str:
-        owner, file = self.work.slug, self.files.get(local, "")
-        if local not in self.files and local in self.elsewhere:
-            owner, file = self.elsewhere[local]
-        target_id = ids.output_id(owner, local)
-        return f"{file}#{target_id}" if self.target.file_per_section else f"#{target_id}"
-
-    def known(self, local: str) -> bool:
-        """Whether the output holds the id (a reading may leave its target out)."""
-        return local in self.files or local in self.elsewhere
-
-
-def volume_links(parts: Sequence[Work]) -> dict[str, dict[str, tuple[str, str]]]:
-    """For each reading, where the sections and documents of its work that it
-    leaves out stand in the volume (a note's "printed below as Document No. 3")."""
-    links: dict[str, dict[str, tuple[str, str]]] = {}
-    for work in parts:
-        if work.reading is None:
-            continue
-        own = {s.slug for s in work.all_sections}
-        links[work.slug] = {
-            s.slug: (other.slug, section_file(other, s))
-            for other in parts
-            if other is not work and other.reading and other.reading.work == work.reading.work
-            for s in other.all_sections
-            if s.slug not in own
-        }
-    return links
-
-
-def section_file(work: Work, section: Section) -> str:
-    return f"{work.slug}-{section.slug}.xhtml"
-
-
-def build_locator(work: Work, target: Target, elsewhere: dict | None = None) -> Locator:
-    """Where each id of the work stands: its section's file, or the page the
-    edition adds (the ids themselves are fixed by ``anchors``)."""
-    locator = Locator(work, target, elsewhere=elsewhere or {})
-    for local, page in anchors.registry(work).targets().items():
-        locator.files[local] = "nav.xhtml" if page == "contents" else f"{work.slug}-{page}.xhtml"
-    return locator
-
-
-def toc_entries(work: Work, locator: Locator) -> list[dict]:
-    """The contents of a work, for the print contents page and the EPUB nav alike."""
-    href = locator.href
-    entries = [{"title": s.title, "href": href(s.slug), "children": []} for s in work.sections]
-    smart = work.meta.smart_quotes
-    if work.documents:
-        children = [{"title": document_entry(d, smart), "href": href(d.slug), "children": []} for d in work.documents]
-        appendix = printed.plain(work.meta.appendix_title, smart)
-        entries.append({"title": appendix, "href": href("appendix"), "children": children})
-    if work.bibliography:
-        entries.append({"title": "Bibliography", "href": href("bibliography"), "children": []})
-    if work.register and not work.documents_only:
-        entries.append({"title": "Note on the Text", "href": href("note-on-the-text"), "children": []})
-    return entries
-
-
-NBSP = "\u00a0"
-#: A document's title in the contents is cut at a word boundary past this many characters.
-TOC_TITLE_MAX = 76
-#: A date at the end of a document's title ("…, 9 March 1967", "… on 1 June 1984"):
-#: the contents give the document's own date instead.
-TRAILING_DATE = re.compile(r"(?:,|\s+on|\s+of)?\s+\d{1,2}(?:\s*[-–]\s*\d{1,2})?\s+[A-Z][a-z]+\s+\d{4}$")
-
-
-def document_entry(document: Section, smart: bool = True) -> str:
-    """A document's line in the contents: its label, its title (without a
-    trailing date, shortened when long) and its date, as the appendix heads
-    it; a label alone ("DOCUMENT No. 1") tells a reader nothing."""
-    title = " ".join(document.title.split()).rstrip(".")
-    if document.date:
-        title = TRAILING_DATE.sub("", title)
-    if len(title) > TOC_TITLE_MAX:
-        cut = title[: TOC_TITLE_MAX + 1].rsplit(" ", 1)[0]
-        title = cut.rstrip(" ,;:–-") + "…"
-    entry = ": ".join(p for p in (printed.plain(document.label, smart), title) if p)
-    # the date is one unit: a line of the contents never ends inside it ("…, 13" / "December 1977")
-    return f"{entry}, {display_date(document.date).replace(' ', NBSP)}" if document.date else entry
-
-
-def volume_toc(edition, target: Target) -> list[dict]:
-    """A reader's contents: each reading, with its sections below it."""
-    if edition.reader is None:
-        return []
-    entries = []
-    if edition.reader.introduction:
-        file = f"{edition.slug}-introduction.xhtml" if target.file_per_section else ""
-        entries.append(
-            {"title": "Introduction", "href": f"{file}#{ids.output_id(edition.slug, 'introduction')}", "children": []}
-        )
-    for work in edition.parts:
-        locator = build_locator(work, target)
-        children = toc_entries(work, locator)
-        if work.documents_only:
-            children = []
-        if work.pdf and work.pdf.text and target.file_per_section:  # its text, extracted (EPUB only)
-            file = f"{work.slug}-pdf-text.xhtml"
-            href = f"{file}#{ids.output_id(work.slug, 'pdf-text')}"
-            children = [{"title": "Text extracted from the PDF", "href": href, "children": []}]
-        entries.append(
-            {
-                "title": work.reading.title if work.reading else work.meta.title,
-                "href": locator.href("titlepage"),
-                "children": children,
-            }
-        )
-    if edition.reader.permissions_page:
-        file = f"{edition.slug}-permissions.xhtml" if target.file_per_section else ""
-        entries.append(
-            {"title": "Permissions", "href": f"{file}#{ids.output_id(edition.slug, 'permissions')}", "children": []}
-        )
-    return entries
-
-
 def render_introduction(edition, target: Target, env: TemplateEnvironment) -> Markup:
     if edition.reader is None or not edition.reader.introduction:
         return Markup("")
     renderer = BodyRenderer(edition.main, target, env.macros("body/blocks.html"), build_locator(edition.main, target))
     return Markup(renderer._blocks(list(edition.reader.introduction)))
-
-
-def permission_rows(edition, pages: dict[str, tuple[int, int]] | None) -> list[dict]:
-    """One row per reading: its source, its pages in the volume, its share of
-    the original. Without a layout yet, the print page shows the range through
-    CSS target-counter links."""
-    rows = []
-    for work in edition.parts:
-        r = work.reading
-        if r is None:
-            continue
-        if pages is None:
-            first = ids.output_id(work.slug, "titlepage")
-            last = ids.output_id(work.slug, "end")
-            span = Markup(f'<a class="page-ref" href="#{first}"></a>–<a class="page-ref" href="#{last}"></a>')
-        else:
-            span = f"{pages[work.slug][0]}–{pages[work.slug][1]}"
-        share = f"{100 * r.words / r.original_words:.0f}% of its words" if r.original_words else ""
-        if r.pdf:  # a reading printed from a PDF: its share is counted in pages of the original
-            of = r.pages_of_original
-            share = f"{r.pdf.pages} of {of} page{'s' if of != 1 else ''} ({100 * r.pdf.pages / of:.0f}%)"
-        title = printed.markup(r.title_markdown, r.smart_quotes) if r.title_markdown else r.title
-        # the source line as the reading's title page prints it (italics kept), made safe by citeproc
-        rows.append({"slug": work.slug, "title": title, "source": Markup(r.source_line), "pages": span, "share": share})
-    return rows
 
 
 class BodyRenderer(RendererHTML):
@@ -759,122 +528,6 @@ def _matching_close(tokens: list[Token], start: int) -> int:
             if depth == 0:
                 return i
     return len(tokens) - 1
-
-
-def derived_totals(table: Table) -> dict[str, Any] | None:
-    """The totals the table's own data gives for the totals the text states."""
-    stated = table.stated_totals
-    if not stated:
-        return None
-    column = stated["column"]
-    first, last = stated.get("years", [None, None])
-    counts: dict[str, int] = {}
-    for row in table.rows:
-        year = row[table.group_by]
-        if first is not None and not (first <= year <= last):
-            continue
-        counts[row[column]] = counts.get(row[column], 0) + 1
-    order = list(stated["counts"])
-    rows = [(k, stated["counts"][k], counts.get(k, 0)) for k in order]
-    rows += [(k, 0, v) for k, v in counts.items() if k not in stated["counts"]]
-    return {
-        "first": first,
-        "last": last,
-        "rows": rows,
-        "differs": any(s != d for _, s, d in rows),
-        "stated_sum": sum(s for _, s, _ in rows),
-        "derived_sum": sum(d for _, _, d in rows),
-    }
-
-
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-
-
-def display_date(value: str) -> str:
-    """``2009-04`` -> ``April 2009``; ``1977-12-13`` -> ``13 December 1977``."""
-    parts = str(value).split("-")
-    if len(parts) == 1:
-        return parts[0]
-    month = MONTHS[int(parts[1]) - 1]
-    return f"{month} {parts[0]}" if len(parts) == 2 else f"{int(parts[2])} {month} {parts[0]}"
-
-
-REGISTER_KINDS = {
-    "rehyphenated": ("hyphen restored in a compound", "hyphens restored in compounds"),
-    "rejoined": ("word rejoined", "words rejoined"),
-    "space-restored": ("lost space restored", "lost spaces restored"),
-    "corrected": ("extraction error corrected", "extraction errors corrected"),
-}
-
-
-def register_kind(kind: str, count: int) -> str:
-    one, many = REGISTER_KINDS.get(kind, (kind, kind))
-    return one if count == 1 else many
-
-
-#: A display title longer than this many characters is set on two balanced lines.
-BALANCE_FROM = 32
-#: Words a line should not end on.
-WEAK_ENDINGS = {"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
-
-
-@functools.lru_cache(maxsize=1)
-def _advances() -> tuple[dict[int, float], float]:
-    """Advance widths (in em) of the body face, by code point; an average for the rest."""
-    from fontTools.ttLib import TTFont
-
-    from edition.fonts.faces import FACES, FONT_DIR
-
-    with TTFont(FONT_DIR / FACES[0].file, lazy=True) as font:
-        units = font["head"].unitsPerEm
-        metrics = font["hmtx"].metrics
-        widths = {code: metrics[name][0] / units for code, name in font.getBestCmap().items()}
-    return widths, 0.5
-
-
-def _width(text: str) -> float:
-    widths, average = _advances()
-    return sum(widths.get(ord(c), average) for c in text)
-
-
-def balanced_measure(title: str) -> str:
-    """A CSS width that sets a long display title on two lines, the longer
-    first, broken where the halves are most nearly equal, preferably after
-    punctuation and never after a weak word ("the", "and"): the width of the
-    first line plus less than any word, so the line breaks there."""
-    if len(title) <= BALANCE_FROM:
-        return "none"
-    words = title.split()
-    # the two lines' widths at each break, in one pass (a title is any text a
-    # template hands the filter; measuring both halves anew at each break was
-    # quadratic). The advances are multiples of 1/2048 em, so the sums are exact.
-    space = _width(" ")
-    total = sum(map(_width, words)) + space * (len(words) - 1)
-    best, wl = None, -space
-    for i in range(1, len(words)):
-        wl += space + _width(words[i - 1])
-        wr = total - wl - space
-        if wl < wr:
-            continue
-        score = (wl - wr) / (wl + wr)
-        score += 0.5 if words[i - 1].lower() in WEAK_ENDINGS else 0.0
-        score -= 0.3 if words[i - 1][-1] in ",:;" else 0.0
-        if best is None or score < best[0]:
-            best = (score, wl)
-    return f"{best[1] + 0.2:.2f}em" if best else "none"
 
 
 def render_bodies(

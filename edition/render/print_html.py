@@ -15,18 +15,9 @@ from edition.infra.tools import pandoc_version
 from edition.model import Edition
 from edition.papers import PAPERS
 from edition.render import printed
-from edition.render.body import (
-    PRINT,
-    Marks,
-    build_locator,
-    permission_rows,
-    render_bodies,
-    render_introduction,
-    render_template,
-    toc_entries,
-    volume_links,
-    volume_toc,
-)
+from edition.render.body import Marks, render_bodies, render_introduction
+from edition.render.contents import PRINT, build_locator, permission_rows, toc_entries, volume_links, volume_toc
+from edition.render.environment import render_template
 from edition.render.template_limits import budget_scope
 from edition.render.template_sandbox import TemplateEnvironment
 from edition.resolve.links import check as check_links

@@ -181,3 +181,29 @@ def note_labels(count: int) -> list[str]:
         return ["Note:"]
     letters = "abcdefghijklmnopqrstuvwxyz"
     return [f"{letters[i]}." if i < len(letters) else f"{i + 1}." for i in range(count)]
+
+
+def derived_totals(table: Table) -> dict[str, Any] | None:
+    """The totals the table's own data gives for the totals the text states."""
+    stated = table.stated_totals
+    if not stated:
+        return None
+    column = stated["column"]
+    first, last = stated.get("years", [None, None])
+    counts: dict[str, int] = {}
+    for row in table.rows:
+        year = row[table.group_by]
+        if first is not None and not (first <= year <= last):
+            continue
+        counts[row[column]] = counts.get(row[column], 0) + 1
+    order = list(stated["counts"])
+    rows = [(k, stated["counts"][k], counts.get(k, 0)) for k in order]
+    rows += [(k, 0, v) for k, v in counts.items() if k not in stated["counts"]]
+    return {
+        "first": first,
+        "last": last,
+        "rows": rows,
+        "differs": any(s != d for _, s, d in rows),
+        "stated_sum": sum(s for _, s, _ in rows),
+        "derived_sum": sum(d for _, _, d in rows),
+    }

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from edition import ids
 from edition.infra import workers
-from edition.layout import makeup, preflight, reading_pages
+from edition.layout import makeup, pagerefs, preflight, reading_pages
 from edition.layout.chains import breaks, pagination
 from edition.layout.chains import cache as chaincache
 from edition.layout.chains.pagination import Sandbox, weasyprint_warnings
@@ -111,6 +111,7 @@ class Written:
     report: dict  # ``preflight.Report.as_dict`` (pages in the chain), the edition's own words left unchecked
     words: list[tuple[int, str]]  # the edition's own words (``preflight.edition_words``)
     contents: list[tuple[int, str, str]]  # the contents' entries (``preflight.contents_links``), checked by the parent
+    refs: list[pagerefs.PageRef]  # the page numbers printed after links (``pagerefs.printed``), checked by the parent
     calls: dict[tuple[str, int], int]  # note -> page of its call (in the chain, from 1)
     texts: dict[tuple[str, int], int]  # note -> page of its text
     parts: dict[tuple[str, int], dict[int, int]]  # a note that runs on -> page of each later part
@@ -290,6 +291,7 @@ class ChainJob:
             report=preflight.preflight(document, contents=False).as_dict(),
             words=preflight.edition_words([page._page_box for page in document.pages]),
             contents=preflight.contents_links([page._page_box for page in document.pages]),
+            refs=pagerefs.printed(document),
             calls=dict(placement.calls),
             texts=dict(placement.texts),
             parts={key: dict(parts) for key, parts in placement.parts.items()},
@@ -472,6 +474,7 @@ def _book(
     page_anchors: list[list[str]] = []
     report = preflight.Report()
     contents: list[tuple[int, str, str]] = []
+    refs: list[pagerefs.PageRef] = []
     placements: list = []
     notes = NotePlacement()
     corrections = makeup.Corrections()
@@ -488,6 +491,7 @@ def _book(
                 report.faults[kind].append(moved)
         preflight.joined_words(report, [(page + offset, word) for page, word in done.words], setup.job.words())
         contents += [(page + offset, entry, href) for page, entry, href in done.contents]
+        refs += [pagerefs.PageRef(ref.page + offset, ref.target, ref.printed) for ref in done.refs]
         placements += [
             reading_pages.Placement(p.page + offset, p.reading, p.source_page, p.rect, p.scale) for p in done.placements
         ]
@@ -499,6 +503,11 @@ def _book(
         corrections.cuts.update(done.corrections.cuts)
         corrections.floats.update(done.corrections.floats)
     preflight.contents_faults(report, contents, ids)
+    targets: dict[str, int] = {}  # each anchor's page, the first it is on (``pagerefs.target_pages``)
+    for number, names in enumerate(page_anchors, 1):
+        for name in names:
+            targets.setdefault(name, number)
+    preflight.page_number_faults(report, refs, targets)
     report.pages = len(page_anchors)
     starts = following_starts(starts)  # a page with no text begins where the next one does, in any chain
     book = Book(

@@ -32,6 +32,7 @@ from edition.infra import cache, fingerprints
 from edition.layout import cache as layoutcache
 from edition.layout import makeup
 from edition.layout.chains import breaks, pagination
+from edition.layout.pagerefs import PageRef
 from edition.layout.pagestart import PageStart
 from edition.layout.reading_pages import Placement
 from edition.read import readlog
@@ -156,6 +157,7 @@ def _written_json(written) -> dict:
         "report": written.report,
         "words": [list(w) for w in written.words],
         "contents": [list(c) for c in written.contents],
+        "refs": [[r.page, r.target, r.printed] for r in written.refs],
         "calls": [[w, n, p] for (w, n), p in sorted(written.calls.items())],
         "texts": [[w, n, p] for (w, n), p in sorted(written.texts.items())],
         "parts": [[w, n, sorted([k, p] for k, p in parts.items())] for (w, n), parts in sorted(written.parts.items())],
@@ -205,6 +207,7 @@ def _written(value: dict, pdf: bytes):
         report=value["report"],
         words=[(page, word) for page, word in value["words"]],
         contents=[(page, entry, href) for page, entry, href in value["contents"]],
+        refs=[PageRef(page, target, printed) for page, target, printed in value["refs"]],
         calls={(w, n): p for w, n, p in value["calls"]},
         texts={(w, n): p for w, n, p in value["texts"]},
         parts={(w, n): {k: p for k, p in parts} for w, n, parts in value["parts"]},
@@ -230,6 +233,7 @@ def _valid_written(value: Any) -> bool:
         "report",
         "words",
         "contents",
+        "refs",
         "calls",
         "texts",
         "parts",
@@ -256,6 +260,10 @@ def _valid_written(value: Any) -> bool:
         and all(
             isinstance(x, list) and len(x) == 3 and _int(x[0]) and all(isinstance(t, str) for t in x[1:])
             for x in w["contents"]
+        )
+        and all(
+            isinstance(x, list) and len(x) == 3 and _int(x[0]) and isinstance(x[1], str) and _int(x[2])
+            for x in w["refs"]
         )
         and all(isinstance(x, str) and _int(n) and _int(p) for x, n, p in w["calls"] + w["texts"])
         and all(_parts(x) for x in w["parts"])

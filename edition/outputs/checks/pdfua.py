@@ -184,11 +184,14 @@ def table_structure(f: File) -> bool:
 
 def table_headers(f: File) -> bool:
     """15-003, 15-005: every table has header cells; each TH has a Scope or an
-    ID its data cells name in Headers, and every Headers id is a TH of the table."""
+    ID its data cells name in Headers, and every Headers id is a TH of the table,
+    found under that ID in the structure tree's ID tree (where a reader looks it up)."""
     for table in (e for e in f.elements if e.role == "Table"):
         cells = [e for e in table.walk() if e.role in ("TH", "TD")]
         headers = {str(c.obj.ID): c for c in cells if c.role == "TH" and "/ID" in c.obj}
         if not any(c.role == "TH" for c in cells):
+            return False
+        if any(f.id_index.get(name) != cell.obj.objgen for name, cell in headers.items()):
             return False
         named = _named(cells)
         for cell in cells:
@@ -236,7 +239,8 @@ def list_structure(f: File) -> bool:
 
 def toc_structure(f: File) -> bool:
     """09-006: contents are TOC and TOCI as ISO 32000-1 says; and each entry
-    is one link (one Link element with one annotation per page)."""
+    is one link: one Link element, whose annotations on a page do not overlap
+    (one per line it is set on, not WeasyPrint's three over the same words)."""
     if not _kids_within(f, {"TOC": {"TOCI", "TOC", "Caption"}, "TOCI": {"Lbl", "Reference", "NonStruct", "P", "TOC"}}):
         return False
     for item in (e for e in f.elements if e.role == "TOCI"):
@@ -244,10 +248,20 @@ def toc_structure(f: File) -> bool:
         if len(links) > 1:
             return False
         for link in links:
-            pages = [_annotation_page(f, annotation) for annotation in link.annotations()]
-            if len(pages) != len(set(pages)):
+            placed = [(_annotation_page(f, a), _rect(a)) for a in link.annotations()]
+            if any(p == q and _overlap(r, s) for i, (p, r) in enumerate(placed) for q, s in placed[i + 1 :]):
                 return False
     return True
+
+
+def _rect(annotation: pikepdf.Dictionary) -> tuple[float, float, float, float]:
+    x1, y1, x2, y2 = (float(v) for v in annotation.get("/Rect") or (0, 0, 0, 0))
+    return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...], tolerance: float = 0.5) -> bool:
+    """Whether two rectangles share an area (not an edge: two lines of a link touch)."""
+    return min(a[2], b[2]) - max(a[0], b[0]) > tolerance and min(a[3], b[3]) - max(a[1], b[1]) > tolerance
 
 
 def _walk_without(element: Element, stop: str) -> Iterator[Element]:

@@ -112,6 +112,14 @@ class File:
         return role
 
     @cached_property
+    def id_index(self) -> dict[str, tuple[int, int]]:
+        """The structure tree's ID tree: element ID -> the element's object."""
+        root = self.pdf.Root.get("/StructTreeRoot")
+        if root is None or "/IDTree" not in root:
+            return {}
+        return {str(k): v.objgen for k, v in pikepdf.NameTree(root.IDTree).items()}
+
+    @cached_property
     def tree(self) -> Element | None:
         root = self.pdf.Root.get("/StructTreeRoot")
         if root is None or "/K" not in root:

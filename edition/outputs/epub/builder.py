@@ -25,21 +25,20 @@ from edition.fonts import faces as fonts
 from edition.fonts import scripts
 from edition.layout.pagestart import PageStart
 from edition.model import Edition, Image, Section, SourceLocation, Work
-from edition.outputs.epub import accessibility, cssrefs, loads, pagebreaks
+from edition.outputs.epub import accessibility, captions, cssrefs, loads, pagebreaks
 from edition.outputs.epub.cover import cover_alt, cover_texts, draw_cover
 from edition.outputs.pdf import markers
-from edition.render.body import (
+from edition.render.body import render_bodies, render_introduction
+from edition.render.contents import (
     EPUB,
     build_locator,
     permission_rows,
-    render_bodies,
-    render_introduction,
-    render_template,
     section_file,
     toc_entries,
     volume_links,
     volume_toc,
 )
+from edition.render.environment import render_template
 from edition.render.printed import plain
 from edition.render.template_limits import budget_scope
 from edition.render.template_sandbox import TemplateEnvironment
@@ -414,7 +413,7 @@ def _render_pages(
         xhtml = page_xhtml(env, page, lang)
         here = [s for s in starts if f'id="{s.anchor}"' in xhtml]
         page_files.update({s.page: page.file for s in here})
-        documents[page.file] = markers.relocate_xhtml(pagebreaks.insert(xhtml.encode(), here))
+        documents[page.file] = captions.name_tables(markers.relocate_xhtml(pagebreaks.insert(xhtml.encode(), here)))
     return documents, page_files
 
 
@@ -469,7 +468,7 @@ def _add_nav(
         uid="nav",
         file_name="nav.xhtml",
         media_type="application/xhtml+xml",
-        content=pagebreaks.insert(xhtml.encode(), here),
+        content=markers.relocate_xhtml(pagebreaks.insert(xhtml.encode(), here)),
     )
     nav.properties = ["nav"]
     book.add_item(nav)

@@ -10,6 +10,7 @@ before it (the original's page begins with this row), or before the table.
 
 One rule for both outputs: the EPUB moves the element (``relocate_xhtml``);
 the PDF finisher places the marker's structure element (``reading_place``).
+The EPUB's print page-break markers follow the same rule.
 """
 
 from __future__ import annotations
@@ -48,7 +49,19 @@ def reading_place(marker: Any, parent_of: Parent) -> tuple[Any, str] | None:
         return _before_row(holder, parent_of)
     if local_name(holder) == "caption":
         return parent_of(holder), "before"
+    if local_name(holder) == "dt":
+        return _before_term(holder, parent_of)
     return holder, "before"
+
+
+def _before_term(term: Any, parent_of: Parent) -> tuple[Any, str]:
+    """The end of the description before a term, else before the list (a
+    definition list holds terms and descriptions, nothing else)."""
+    items = [e for e in parent_of(term) if isinstance(e.tag, str)]
+    index = next((i for i, e in enumerate(items) if e is term), 0)
+    if index > 0 and local_name(items[index - 1]) == "dd":
+        return items[index - 1], "end"
+    return parent_of(term), "before"
 
 
 def _before_row(cell: Any, parent_of: Parent) -> tuple[Any, str]:
@@ -67,10 +80,17 @@ def _before_row(cell: Any, parent_of: Parent) -> tuple[Any, str]:
     return (table if table is not None else row), "before"
 
 
+def is_page_break(element: Any) -> bool:
+    """An EPUB's print page-break marker (``role="doc-pagebreak"``)."""
+    return isinstance(element.tag, str) and element.get("role") == "doc-pagebreak"
+
+
 def relocate_xhtml(xhtml: bytes) -> bytes:
-    """The EPUB document with every marker moved to where it is read."""
+    """The EPUB document with every marker moved to where it is read: the
+    original-page markers and the print page-break markers alike (DPUB-ARIA
+    places ``doc-pagebreak`` before a heading, never inside its name)."""
     root = etree.fromstring(xhtml)
-    markers = [e for e in root.iter() if is_marker(e)]
+    markers = [e for e in root.iter() if is_marker(e) or is_page_break(e)]
     moved = False
     for marker in markers:
         place = reading_place(marker, lambda e: e.getparent())
@@ -78,6 +98,10 @@ def relocate_xhtml(xhtml: bytes) -> bytes:
             continue
         _detach(marker)
         target, where = place
+        navigation = next((a for a in target.iterancestors() if local_name(a) == "nav"), None)
+        if navigation is not None:
+            # a navigation holds its heading and its list of links, nothing else
+            target, where = navigation, "before"
         if where == "end":
             target.append(marker)
         else:

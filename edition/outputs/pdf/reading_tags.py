@@ -161,6 +161,7 @@ class Graft:
         self.pages: dict[tuple[int, int], tuple[pikepdf.Object, pikepdf.Object]] = {}  # source page -> (page, form)
         self.annots: dict[tuple[int, int], pikepdf.Object] = {}  # source annotation -> volume annotation
         self.mcids: dict[tuple[int, int], dict[int, pikepdf.Object]] = {}  # form -> MCID -> element
+        self.ids: dict[str, pikepdf.Object] = {}  # the copied elements' IDs (renamed) -> element
 
     def place(
         self,
@@ -190,6 +191,7 @@ class Graft:
         part.T = pikepdf.String(self.work.reading.title)
         part.K = Array([e for e in (self._copy(t, None, part) for t in tops) if e is not None])
         self._merge_maps(src.Root.StructTreeRoot)
+        self._index_ids()
         for _, form in self.pages.values():
             _artifacts(form, set(self.mcids.get(form.objgen, {})))
         for objgen, mcids in self.mcids.items():
@@ -210,6 +212,7 @@ class Graft:
                 new[key] = _plain(element[key])
         if "/ID" in element:
             new.ID = pikepdf.String(f"{self.work.slug}-{element.ID}")
+            self.ids[str(new.ID)] = new
         if "/A" in element:
             new.A = _attributes(element.A, self.work.slug)
         kids = element.get("/K")
@@ -253,6 +256,17 @@ class Graft:
 
     def _volume_page(self, page) -> pikepdf.Object | None:
         return self.pages[page.objgen][0] if page is not None and page.objgen in self.pages else None
+
+    def _index_ids(self) -> None:
+        """The copied elements' IDs in the volume's ID tree, where a table's
+        ``Headers`` are looked up (ISO 32000-1, 14.7.2)."""
+        if not self.ids:
+            return
+        if "/IDTree" not in self.tree.root:
+            self.tree.root.IDTree = pikepdf.NameTree.new(self.volume).obj
+        index = pikepdf.NameTree(self.tree.root.IDTree)
+        for name, element in self.ids.items():
+            index[name] = element
 
     def _merge_maps(self, src_root: pikepdf.Object) -> None:
         """The source's role and class maps, where the volume has no entry of that name."""

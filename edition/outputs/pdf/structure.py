@@ -238,6 +238,8 @@ class Builder:
         self._ids: dict[str, Any] | None = None  # element by id, made when a note runs on
         self.structure = Structure(self.root)
         self.page = 0
+        self.caption_calls: dict[int, int] = {}  # id(Table node) -> note calls of its caption read after it
+        self.group_pages: dict[int, int] = {}  # id(thead or tfoot element) -> the page it is first set on
 
     def parent_of(self, element: Any) -> Any:
         return self.parents.get(id(element))
@@ -255,19 +257,33 @@ class Builder:
 
     # -- the walk -----------------------------------------------------------
 
-    def _visit(self, box: Any, artifact: Artifact | None = None) -> None:
+    def _visit(self, box: Any, artifact: Artifact | None = None, after_leader: bool = False) -> None:
         box = unwrap(box)
         if isinstance(box, boxes.MarginBox):
             artifact = _margin_artifact(box.at_keyword)
         elif getattr(box, "is_leader", False):
             artifact = Artifact("Layout")
+        elif self._repeated_group(box):
+            artifact = Artifact("Pagination")
         mcid = self.mcids[self.page].get(id(box))
         if mcid is not None:
-            self._content(box, Mark(self.page, mcid), artifact)
+            self._content(box, Mark(self.page, mcid), artifact, after_leader)
         for child in getattr(box, "children", ()) or ():
-            self._visit(child, artifact)
+            self._visit(child, artifact, after_leader)
+            after_leader = after_leader or getattr(unwrap(child), "is_leader", False)
 
-    def _content(self, box: Any, mark: Mark, artifact: Artifact | None) -> None:
+    def _repeated_group(self, box: Any) -> bool:
+        """Whether a box is a table's header (or footer) rows repeated on a
+        page after the one they were first set on: the rows are read once,
+        where they stand first, and their repeats are pagination artifacts."""
+        if not isinstance(box, boxes.TableRowGroupBox) or not (box.is_header or box.is_footer):
+            return False
+        if box.element is None:
+            return False
+        first = self.group_pages.setdefault(id(box.element), self.page)
+        return first != self.page
+
+    def _content(self, box: Any, mark: Mark, artifact: Artifact | None, after_leader: bool = False) -> None:
         key = (mark.page, mark.mcid)
         owner = ARTIFACT if artifact else self._owner(box)
         if owner is ARTIFACT:
@@ -280,6 +296,14 @@ class Builder:
         hyphen = box.style["hyphenate_character"] if isinstance(box, boxes.TextBox) else ""
         if hyphen and text.endswith(hyphen):
             self.structure.actual_text[key] = text[: -len(hyphen)] + SOFT_HYPHEN
+        elif after_leader and text and not text[0].isspace():
+            # the leader dots are an artifact: the page number after them is read
+            # with a space before it ("Engaging the World 3", not "World3")
+            self.structure.actual_text[key] = " " + text
+        elif text and text.isspace():
+            # WeasyPrint draws no glyph for a box that is only a space (between a
+            # note call and a link): the space is read all the same, not "republiccongress"
+            self.structure.actual_text[key] = " "
 
     def _owner(self, box: Any) -> Node:
         element = box.element
@@ -413,17 +437,36 @@ class Builder:
         link = self.calls.get(id(footnote))
         if link is not None:
             return link
-        parent = self.node_for(self.parent_of(footnote))
         reference, link = Node("Reference"), Node("Link")
         reference.add(link)
-        parent.add(reference)
         note = Node("Note", footnote, {"ID": footnote.get("id") or f"note-{len(self.calls) + 1}"})
-        parent.add(note)
+        holder, index = self._call_place(footnote)
+        holder.add(reference, index)
+        holder.add(note, None if index is None else index + 1)
         self.nodes[id(footnote)] = note
         self.calls[id(footnote)] = link
         number = "".join(c for c in _box_text(box) if c.isdigit())
-        self.structure.calls.append(NoteCall(self.page, self._rect(box), note.attrs["ID"], f"Note {number}", link))
+        self.structure.calls.append(
+            NoteCall(self.page, self._glyph_rect(box), note.attrs["ID"], f"Note {number}", link)
+        )
         return link
+
+    def _call_place(self, footnote: Any) -> tuple[Node, int | None]:
+        """Where a note's call and its note are read: where the call stands, or,
+        for a call in a table's caption, right after the table, so that the
+        caption (the table's name) is its words alone ("…, 1971 – 1980", not
+        "…, 1971 – 198014" and the note's text)."""
+        element = self.parent_of(footnote)
+        caption = element
+        while caption is not None and local_name(caption) != "caption":
+            caption = self.parent_of(caption)
+        if caption is None:
+            return self.node_for(element), None
+        table = self.node_for(self.parent_of(caption))
+        holder = table.parent if table.parent is not None else self.root
+        earlier = self.caption_calls.get(id(table), 0)  # calls of this caption placed already, in order
+        self.caption_calls[id(table)] = earlier + 1
+        return holder, holder.kids.index(table) + 1 + 2 * earlier
 
     def _first_part(self, element: Any) -> Any:
         """The first part (the one with the call) of a note that runs on
@@ -498,6 +541,20 @@ class Builder:
         w, h = box.margin_width(), box.margin_height()
         return (x * SCALE, (height - y - h) * SCALE, (x + w) * SCALE, (height - y) * SCALE)
 
+    def _glyph_rect(self, box: Any) -> tuple[float, float, float, float]:
+        """The area a box's glyphs cover: the content boxes of its text (a note
+        call is set with ``line-height: 0``, which WeasyPrint gives the text box
+        as negative margins, so its margin box has no height at all)."""
+        texts = [b for b in walk_boxes(box) if isinstance(b, boxes.TextBox) and b.text]
+        if not texts:
+            return self._rect(box)
+        height = self.document.pages[self.page].height
+        left = min(b.content_box_x() for b in texts)
+        right = max(b.content_box_x() + b.width for b in texts)
+        top = min(b.content_box_y() for b in texts)
+        bottom = max(b.content_box_y() + b.height for b in texts)
+        return (left * SCALE, (height - bottom) * SCALE, right * SCALE, (height - top) * SCALE)
+
     def _bbox(self, box: Any) -> list[float]:
         return list(self._rect(box))
 
@@ -554,16 +611,25 @@ def _box_text(box: Any) -> str:
 
 
 def _link_text(element: Any, entries: list[tuple[int, Any]]) -> str:
-    """What a link says, for its annotation's ``Contents``: its text, and the
-    page number generated after it (a contents entry, a cross-reference)."""
-    own = " ".join("".join(element.itertext()).split())
-    generated = ""
+    """What a link says, for its annotation's ``Contents``: its text (or, for a
+    link that prints only a page number, its ``aria-label``), and the page
+    number generated after it (a contents entry, a cross-reference), all of it
+    even when the link wraps onto the next line."""
+    own = " ".join("".join(element.itertext()).split()) or " ".join((element.get("aria-label") or "").split())
+    parts: list[str] = []
+    seen: set[int] = set()
+    line = None
     for _, box in entries:
-        if "::" in (box.element_tag or "") and not generated.strip():
-            generated = "".join(
-                b.text for b in walk_boxes(box) if isinstance(b, boxes.TextBox) and not _in_leader(box, b)
-            )
-    generated = " ".join(generated.split())
+        if "::" not in (box.element_tag or ""):
+            continue
+        for text in walk_boxes(box):
+            if isinstance(text, boxes.TextBox) and id(text) not in seen and not _in_leader(box, text):
+                seen.add(id(text))
+                if line is not None and text.position_y != line:
+                    parts.append(" ")  # the line broke here, at a space the line end took
+                parts.append(text.text)
+                line = text.position_y
+    generated = " ".join("".join(parts).split())
     if generated.isdigit():
         return f"{own}, page {generated}"
     href = element.get("href") or ""

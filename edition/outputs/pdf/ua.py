@@ -149,22 +149,28 @@ class Placed:
 
 
 def _annotations(pdf: pikepdf.Pdf, structure: Structure) -> list[Placed]:
-    """One annotation per link and page (WeasyPrint's others removed), each
-    with a readable ``Contents``; a new one for each note call."""
+    """One annotation per link, page and line (WeasyPrint's others removed),
+    each with a readable ``Contents``; a new one for each note call.
+
+    A link set on two lines gets an annotation on each, not one whose
+    rectangle spans both with QuadPoints for the lines: a viewer that finds a
+    link by its rectangle alone (PDFium, so Chrome's) would take any other link
+    under that rectangle, on either line, for this one."""
     placed: list[Placed] = []
     dropped: set[tuple[int, int]] = set()
     for group in structure.links:
         annotations = [pdf.get_object((n, 0)) for n in group.numbers]
-        keep = annotations[0]
-        rects = [[float(v) for v in a.Rect] for a in annotations]
-        keep.Rect = Array(_union(rects))
-        lines = _lines(rects)
-        if len(lines) > 1:
-            keep.QuadPoints = Array([v for x1, y1, x2, y2 in lines for v in (x1, y2, x2, y2, x1, y1, x2, y1)])
-        keep.Contents = String(group.contents)
-        keep.F = 4
-        dropped |= {a.objgen for a in annotations[1:]}
-        placed.append(Placed(keep, group.page, group.node))
+        kept = []
+        for line, first in _lines([[float(v) for v in a.Rect] for a in annotations]):
+            keep = annotations[first]  # WeasyPrint's first on that line
+            keep.Rect = Array(line)
+            if "/QuadPoints" in keep:
+                del keep.QuadPoints
+            keep.Contents = String(group.contents)
+            keep.F = 4
+            kept.append(keep.objgen)
+            placed.append(Placed(keep, group.page, group.node))
+        dropped |= {a.objgen for a in annotations if a.objgen not in kept}
     destinations = _destinations(pdf)
     for call in structure.calls:
         if call.destination not in destinations:
@@ -198,26 +204,25 @@ def _destinations(pdf: pikepdf.Pdf) -> set[str]:
     return set(pikepdf.NameTree(names.Dests).keys())
 
 
-def _union(rects: list[list[float]]) -> list[float]:
-    return [
-        min(r[0] for r in rects),
-        min(r[1] for r in rects),
-        max(r[2] for r in rects),
-        max(r[3] for r in rects),
-    ]
+def _box(rect: list[float]) -> list[float]:
+    """A rectangle as ``[left, bottom, right, top]``: WeasyPrint writes a link's
+    top before its bottom, and a reader takes the corners in either order."""
+    return [min(rect[0], rect[2]), min(rect[1], rect[3]), max(rect[0], rect[2]), max(rect[1], rect[3])]
 
 
-def _lines(rects: list[list[float]]) -> list[list[float]]:
-    """The rectangles merged line by line (those that overlap vertically)."""
-    lines: list[list[float]] = []
-    for rect in sorted(rects, key=lambda r: (-r[3], r[0])):
-        x1, y1, x2, y2 = min(rect[0], rect[2]), min(rect[1], rect[3]), max(rect[0], rect[2]), max(rect[1], rect[3])
-        for line in lines:
+def _lines(rects: list[list[float]]) -> list[tuple[list[float], int]]:
+    """The rectangles merged line by line (those that overlap vertically),
+    top line first: each line's area and the index of its first rectangle."""
+    lines: list[tuple[list[float], int]] = []
+    order = sorted(range(len(rects)), key=lambda i: (-_box(rects[i])[3], _box(rects[i])[0]))
+    for index in order:
+        x1, y1, x2, y2 = _box(rects[index])
+        for line, _first in lines:
             if y1 < line[3] and y2 > line[1]:
                 line[:] = [min(line[0], x1), min(line[1], y1), max(line[2], x2), max(line[3], y2)]
                 break
         else:
-            lines.append([x1, y1, x2, y2])
+            lines.append(([x1, y1, x2, y2], index))
     return lines
 
 
