@@ -109,9 +109,9 @@ def _excerpt(line: boxes.Box) -> str:
     return " ".join(_line_text(line).split())[:60]
 
 
-def preflight(document: Document, vocabulary: set[str] | None = None, contents: bool = True) -> Report:
+def preflight(document: Document, vocabulary: set[str] | None = None, whole: bool = True) -> Report:
     """The faults of a laid-out document; ``vocabulary`` (edition/layout/vocabulary.py)
-    enables the check of the edition's own words; ``contents=False`` leaves out
+    enables the check of the edition's own words; ``whole=False`` leaves out
     the checks that look across the document, of the contents' entries and of
     the page numbers printed after links (a chain's pages: their targets may be
     in other chains; ``contents_faults`` and ``page_number_faults`` check them)."""
@@ -132,7 +132,7 @@ def preflight(document: Document, vocabulary: set[str] | None = None, contents: 
         report.faults["underfull_pages"].append({"page": number + 1, "lines_short": round(short, 1)})
     _heading_space(report, flow)
     _running_heads(report, flow, pages)
-    if contents:
+    if whole:
         contents_faults(report, contents_links(pages), element_ids([page.children[0] for page in pages]))
         _page_numbers(report, document)
     if vocabulary is not None:

@@ -288,7 +288,7 @@ class ChainJob:
             starts=found_starts(document),
             page_anchors=[sorted(page.anchors) for page in document.pages],
             # the edition's words and the contents' entries (their targets are in other chains) are checked by the parent
-            report=preflight.preflight(document, contents=False).as_dict(),
+            report=preflight.preflight(document, whole=False).as_dict(),
             words=preflight.edition_words([page._page_box for page in document.pages]),
             contents=preflight.contents_links([page._page_box for page in document.pages]),
             refs=pagerefs.printed(document),
