@@ -831,7 +831,7 @@ def test_a_figures_caption_is_set_with_the_texts_quotation_marks(tmp_path, capsy
     assert build(project, capsys) == (0, [])
     page = xhtml(project)
     assert 'alt="A map of the Board’s “trade” regions"' in page
-    assert ">A map of the Board’s “trade” regions</figcaption>" in page
+    assert "</span> A map of the Board’s “trade” regions</figcaption>" in page  # after its label, "Figure 1."
 
 
 def test_a_chapter_with_subheadings_is_no_label_in_the_contents(tmp_path, capsys):

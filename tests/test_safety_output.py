@@ -927,21 +927,23 @@ def test_links_in_a_readers_metadata_are_web_addresses_only(tmp_path):
     assert pdf_uris(project / "dist/links.pdf") == {"https://example.org/c"}
 
 
-#: Reading titles and permission lines a spreadsheet would run, and how the CSV writes them.
+#: Reading titles and permission lines a spreadsheet would run, and how the CSV writes them
+#: (an at sign is written ``\\@``: these lines are Markdown, where ``@x`` cites).
 TITLES = {
-    '=HYPERLINK("http://evil.example","Click")': '\'=HYPERLINK("http://evil.example","Click")',
+    # printed as the title page prints it: with curly quotation marks
+    '=HYPERLINK("http://evil.example","Click")': "'=HYPERLINK(“http://evil.example”,“Click”)",
     "+1+1": "'+1+1",
     "-2+3": "'-2+3",
-    "@SUM(A1:A2)": "'@SUM(A1:A2)",
+    "\\@SUM(A1:A2)": "'@SUM(A1:A2)",
     "＝1+1": "'＝1+1",
     "A plain title": "A plain title",
 }
 PERMISSIONS = {
-    "=cmd|' /C calc'!A0": "'=cmd|' /C calc'!A0",
+    "=cmd|' /C calc'!A0": "'=cmd|’ /C calc’!A0",
     "\t=1+1": "'\t=1+1",
-    "\r=1+1": "'\r=1+1",
+    "\r=1+1": "' =1+1",  # a line break within a Markdown line prints as a space
     "  =1+1": "'  =1+1",
-    "\n@x": "'\n@x",
+    "\n\\@x": "' @x",
     "Granted by the press.": "Granted by the press.",
 }
 

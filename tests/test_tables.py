@@ -113,7 +113,7 @@ def _cells(row: etree._Element) -> list[str]:
 
 def test_every_column_prints_with_its_header_and_unit(built):
     table = _tables(built)["trade"].find(f"{H}table")
-    assert table.find(f"{H}caption").xpath("string()") == "Trade with selected partners, 1985"
+    assert table.find(f"{H}caption").xpath("string()") == "Table 1. Trade with selected partners, 1985"
     heads = table.findall(f"{H}thead/{H}tr/{H}th")
     assert all(h.get("scope") == "col" for h in heads)
     assert _cells(heads) == [
@@ -230,7 +230,7 @@ def test_a_table_wider_than_the_page_is_a_preflight_fault(tmp_path):
     project = make_project(tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN, extra=extra)
     result = run(Options(project=project, out=tmp_path / "dist", formats=("pdf",)))
     faults = result.preflight["test"].faults["overfull_lines"]
-    assert [f["line"] for f in faults] == ["table: Fourteen years of output"]
+    assert [f["line"] for f in faults] == ["table: Table 1. Fourteen years of output"]
     assert faults[0]["over_by_px"] > 50
 
 
