@@ -129,7 +129,7 @@ def lay_out(job: Typesetting) -> tuple[Document, Laid, list]:
         logger.removeHandler(said)
     from edition.layout.pages import page_starts
 
-    starts = reading_pages.page_starts(page_starts(document), job.edition, placements)
+    starts = reading_pages.with_reading_pages(page_starts(document), job.edition, placements)
     laid = Laid(
         pages=len(document.pages),
         starts=tuple(starts),

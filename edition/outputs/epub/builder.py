@@ -108,7 +108,7 @@ def page_xhtml(env: TemplateEnvironment, page: Page, lang: str) -> str:
     xhtml = render_template(
         env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
     )
-    return loads_only_the_book(links.check(xhtml, page.file), page.file)
+    return loads_only_the_book(links.linking_only_where_it_may(xhtml, page.file), page.file)
 
 
 def loads_only_the_book(xhtml: str, file: str) -> str:
@@ -289,7 +289,7 @@ def _add_nav(
         content=Markup(content),
         body_type="frontmatter",
     )
-    xhtml = loads_only_the_book(links.check(xhtml, "nav.xhtml"), "nav.xhtml")
+    xhtml = loads_only_the_book(links.linking_only_where_it_may(xhtml, "nav.xhtml"), "nav.xhtml")
     nav = epub.EpubItem(
         uid="nav",
         file_name="nav.xhtml",
