@@ -144,7 +144,7 @@ def lay_out(job: Typesetting, writer: Writer | None = None) -> tuple[Document | 
         log.info("preflight: %s", report.summary())
     finally:
         logger.removeHandler(said)
-    starts = reading_pages.page_starts(starts, job.edition, placements)
+    starts = reading_pages.with_reading_pages(starts, job.edition, placements)
     laid = Laid(
         pages=pages,
         starts=tuple(starts),

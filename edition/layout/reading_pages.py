@@ -56,7 +56,7 @@ def plan(document, edition: Edition) -> list[Placement]:
     return out
 
 
-def page_starts(starts: list[PageStart], edition: Edition, placements: list[Placement]) -> list[PageStart]:
+def with_reading_pages(starts: list[PageStart], edition: Edition, placements: list[Placement]) -> list[PageStart]:
     """Where the pages of PDF readings begin, for the EPUB's page list: at the
     element that stands for each (the layout finds no text of ours there)."""
     by_page = {p.page: p for p in placements}

@@ -3,7 +3,7 @@
 Runs in a child of the watching process (``edition.watch``), beside the full
 build. Reading is the pipeline's own (``read_work``, ``read_reader``), so a bad
 save gets the diagnostics a build would print, in a fraction of a build's time.
-The preview pages are the EPUB builder's own XHTML (``package_pages``,
+The preview pages are the EPUB's own XHTML (``render.epub_pages.package_pages``,
 ``page_xhtml``, ``stylesheets``), without the print page-break markers, which
 need the print layout; the built EPUB replaces them when the build finishes.
 
@@ -31,10 +31,11 @@ from edition.infra import cache
 from edition.loop.dependents import Inputs
 from edition.loop.serve import Book
 from edition.model import Edition, Work
-from edition.outputs.epub.builder import package_pages, page_xhtml, stylesheets
+from edition.outputs.epub.builder import page_xhtml, stylesheets
 from edition.read.course_reader import read_reader
 from edition.read.work import read_work
 from edition.render.environment import environment
+from edition.render.epub_pages import package_pages
 from edition.render.template_limits import budget_scope
 from edition.resolve.edition import resolve_work, single_work_edition
 from edition.resolve.volume import resolve_volume

@@ -20,7 +20,7 @@ from edition.render.contents import PRINT, build_locator, permission_rows, toc_e
 from edition.render.environment import render_template
 from edition.render.template_limits import budget_scope
 from edition.render.template_sandbox import TemplateEnvironment
-from edition.resolve.links import check as check_links
+from edition.resolve.links import linking_only_where_it_may
 from edition.settings import Options
 
 #: What the print builder loads from templates/ (the templates load the rest).
@@ -99,4 +99,4 @@ def _print_html(
         generator=f"edition {__version__} (WeasyPrint, Pandoc {pandoc_version()})",
         build_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    return check_links(html, "the print HTML")
+    return linking_only_where_it_may(html, "the print HTML")

@@ -62,7 +62,7 @@ def unsafe_links(markup: str) -> list[str]:
     return out
 
 
-def check(markup: str, where: str) -> str:
+def linking_only_where_it_may(markup: str, where: str) -> str:
     """``markup``, after making sure it links nowhere it may not (a bug otherwise)."""
     bad = unsafe_links(markup)
     if bad:

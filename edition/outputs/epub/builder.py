@@ -13,7 +13,6 @@ import datetime
 import io
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ebooklib import epub
@@ -24,21 +23,12 @@ from edition.diagnostics import BuildFailed, Diagnostic
 from edition.fonts import faces as fonts
 from edition.fonts import scripts
 from edition.layout.pagestart import PageStart
-from edition.model import Edition, Image, Section, SourceLocation, Work
+from edition.model import Edition, SourceLocation
 from edition.outputs.epub import accessibility, captions, cssrefs, loads, pagebreaks
 from edition.outputs.epub.cover import cover_alt, cover_texts, draw_cover
 from edition.outputs.pdf import markers
-from edition.render.body import render_bodies, render_introduction
-from edition.render.contents import (
-    EPUB,
-    build_locator,
-    permission_rows,
-    section_file,
-    toc_entries,
-    volume_links,
-    volume_toc,
-)
 from edition.render.environment import render_template
+from edition.render.epub_pages import Package, Page, package_pages
 from edition.render.printed import plain
 from edition.render.template_limits import budget_scope
 from edition.render.template_sandbox import TemplateEnvironment
@@ -58,26 +48,6 @@ TEMPLATES = (
 )
 COVER_LAYOUT = "epub/cover.yaml"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-@dataclass(frozen=True)
-class Page:
-    """One XHTML file of the EPUB."""
-
-    file: str
-    title: str
-    content: str
-    body_type: str = "bodymatter"
-    linear: bool = True
-    properties: tuple[str, ...] = ()
-
-
-@dataclass
-class Package:
-    pages: list[Page] = field(default_factory=list)
-    toc: list[dict] = field(default_factory=list)
-    landmarks: list[dict] = field(default_factory=list)
-    images: dict[str, tuple[Image, str]] = field(default_factory=dict)  # EPUB name -> (image, alt)
 
 
 def build_epub(
@@ -102,7 +72,7 @@ def _build_epub(
     print_identifier: str,
     reading_pages: dict[str, tuple[int, int]] | None,
 ) -> bytes:
-    package = package_pages(edition, env, reading_pages, page_starts)
+    package = package_pages(edition, env, reading_pages, {s.anchor: s.page for s in page_starts})
     texts = cover_texts(edition)
     layout = project / "templates" / COVER_LAYOUT
     cover_png = draw_cover(texts, layout)
@@ -133,38 +103,12 @@ def _build_epub(
     )
 
 
-def package_pages(
-    edition: Edition,
-    env: TemplateEnvironment,
-    reading_pages: dict[str, tuple[int, int]] | None = None,
-    page_starts: Sequence[PageStart] = (),
-) -> Package:
-    """The book's XHTML pages in reading order (without cover and navigation), its
-    table of contents, landmarks and images. Only a PDF reading's page numbers
-    come from the print layout (``reading_pages``, ``page_starts``)."""
-    package = Package()
-    if edition.reader:
-        _add_reader_front(package, edition, env)
-    links = volume_links(edition.parts)
-    printed_on = {s.anchor: s.page for s in page_starts}
-    for work in edition.parts:
-        if work.pdf:
-            _add_pdf_reading(package, work, env, (reading_pages or {}).get(work.slug), printed_on)
-            continue
-        _add_work(package, work, env, links.get(work.slug))
-    if edition.reader:
-        package.toc[:] = volume_toc(edition, EPUB)
-        if edition.reader.permissions_page:
-            _add_permissions(package, edition, env, reading_pages)
-    return package
-
-
 def page_xhtml(env: TemplateEnvironment, page: Page, lang: str) -> str:
     """One page as the XHTML file the EPUB holds, before print page breaks are added."""
     xhtml = render_template(
         env, "epub/page.xhtml", lang=lang, title=page.title, content=Markup(page.content), body_type=page.body_type
     )
-    return loads_only_the_book(links.check(xhtml, page.file), page.file)
+    return loads_only_the_book(links.linking_only_where_it_may(xhtml, page.file), page.file)
 
 
 def loads_only_the_book(xhtml: str, file: str) -> str:
@@ -216,124 +160,6 @@ def _holds_no_reference(css: str, path: Path) -> None:
             )
         ]
     )
-
-
-def _add_reader_front(package: Package, edition: Edition, env: TemplateEnvironment) -> None:
-    blocks = env.macros("body/blocks.html")
-    reader = edition.reader
-    package.pages.append(
-        Page(f"{edition.slug}-titlepage.xhtml", reader.title, str(blocks.reader_titlepage(edition)), "frontmatter")
-    )
-    if reader.introduction:
-        content = str(blocks.introduction(edition, render_introduction(edition, EPUB, env)))
-        package.pages.append(Page(f"{edition.slug}-introduction.xhtml", "Introduction", content, "frontmatter"))
-
-
-def _add_permissions(package: Package, edition: Edition, env: TemplateEnvironment, pages) -> None:
-    blocks = env.macros("body/blocks.html")
-    content = str(blocks.permissions(edition, permission_rows(edition, pages)))
-    package.pages.append(Page(f"{edition.slug}-permissions.xhtml", "Permissions", content, "backmatter"))
-
-
-def _add_work(package: Package, work: Work, env: TemplateEnvironment, elsewhere: dict | None = None) -> None:
-    bodies, renderer = render_bodies(work, EPUB, env, elsewhere=elsewhere)
-    package.images.update(renderer.images)
-    blocks = env.macros("body/blocks.html")
-    notes = env.macros("body/notes.html")
-    note_bodies = {n.number: renderer.note_body(n, inline=True) for n in work.notes}
-
-    def page(file: str, title: str, heading: Markup | None, body: Markup, section: Section | None, kind: str) -> Page:
-        section_notes = [work.notes[n - 1] for n in _note_numbers(section)] if section else []
-        content = render_template(
-            env,
-            "epub/section.xhtml",
-            heading=heading,
-            body=body,
-            work=work,
-            notes=notes,
-            section_notes=section_notes,
-            note_bodies=note_bodies,
-        )
-        return Page(file, title, content, body_type=kind)
-
-    title_file = f"{work.slug}-titlepage.xhtml"
-    if work.reading:
-        head = Page(title_file, work.reading.title, str(blocks.reading_head(work)), "bodymatter")
-    else:
-        head = Page(
-            title_file,
-            work.meta.title,
-            render_template(env, "epub/titlepage.xhtml", work=work, blocks=blocks),
-            "frontmatter",
-        )
-    package.pages.append(head)
-    first = section_file(work, work.sections[0]) if work.sections else title_file
-    if not any(mark["type"] == "bodymatter" for mark in package.landmarks):
-        package.landmarks.append({"type": "bodymatter", "href": first, "title": "Start of the text"})
-    for section in work.sections:
-        file = section_file(work, section)
-        package.pages.append(
-            page(file, section.title, None, blocks.section(work, section, bodies[section.slug]), section, "bodymatter")
-        )
-    if work.documents:
-        if not work.documents_only:
-            appendix_file = f"{work.slug}-appendix.xhtml"
-            package.pages.append(
-                page(
-                    appendix_file,
-                    plain(work.meta.appendix_title, work.meta.smart_quotes),
-                    blocks.appendix_heading(work),
-                    Markup(""),
-                    None,
-                    "backmatter",
-                )
-            )
-        for doc in work.documents:
-            file = section_file(work, doc)
-            package.pages.append(
-                page(
-                    file,
-                    plain(doc.label, work.meta.smart_quotes),
-                    None,
-                    blocks.document(work, doc, bodies[doc.slug]),
-                    doc,
-                    "backmatter",
-                )
-            )
-    if work.bibliography:
-        file = f"{work.slug}-bibliography.xhtml"
-        package.pages.append(page(file, "Bibliography", None, blocks.bibliography(work), None, "backmatter"))
-        package.landmarks.append({"type": "bibliography", "href": file, "title": "Bibliography"})
-    if work.register and not work.documents_only:
-        file = f"{work.slug}-note-on-the-text.xhtml"
-        package.pages.append(page(file, "Note on the Text", None, blocks.note_on_the_text(work), None, "backmatter"))
-    package.toc.extend(toc_entries(work, build_locator(work, EPUB)))
-
-
-def _add_pdf_reading(
-    package: Package, work: Work, env: TemplateEnvironment, pages: tuple[int, int] | None, printed_on: dict[str, int]
-) -> None:
-    """A reading printed from a PDF: a short section that says where it stands in
-    the print edition, each print page in the page list, and, when asked for,
-    the PDF's text layer as an appendix marked as extracted."""
-    macros = env.macros("body/pdfreading.html")
-    pdf = work.pdf
-    page_of = {n: printed_on.get(ids.output_id(work.slug, f"pdf-page-{n}"), 0) for n in pdf.page_numbers}
-    text_file = f"{work.slug}-pdf-text.xhtml" if pdf.text else ""
-    head = str(macros.epub_section(work, pages or (0, 0), page_of, text_file))
-    package.pages.append(Page(f"{work.slug}-titlepage.xhtml", work.reading.title, head, "bodymatter"))
-    if text_file:
-        title = f"{work.reading.title}: extracted text"
-        package.pages.append(Page(text_file, title, str(macros.epub_text(work, page_of)), "bodymatter"))
-
-
-def _note_numbers(section: Section) -> list[int]:
-    numbers = []
-    for token in section.tokens:
-        for child in token.children or ():
-            if child.type == "footnote_ref":
-                numbers.append(child.meta["note_number"])
-    return numbers
 
 
 def _book(edition: Edition, a11y: list[tuple[str, str]], paginated: bool, print_identifier: str) -> epub.EpubBook:
@@ -463,7 +289,7 @@ def _add_nav(
         content=Markup(content),
         body_type="frontmatter",
     )
-    xhtml = loads_only_the_book(links.check(xhtml, "nav.xhtml"), "nav.xhtml")
+    xhtml = loads_only_the_book(links.linking_only_where_it_may(xhtml, "nav.xhtml"), "nav.xhtml")
     nav = epub.EpubItem(
         uid="nav",
         file_name="nav.xhtml",
