@@ -56,14 +56,19 @@ def make_project(
         (work / "text" / name).write_text(text, encoding="utf-8")
     (root / "bib").mkdir(exist_ok=True)
     (root / "bib" / f"{slug}.bib").write_text(bib, encoding="utf-8")
-    for name, data in (extra or {}).items():
+    write_files(root, extra or {})
+    return root
+
+
+def write_files(root: Path, files: dict[str, str | bytes]) -> None:
+    """Write each file (a path under ``root``: text as UTF-8, or bytes)."""
+    for name, data in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(data, bytes):
             path.write_bytes(data)
         else:
             path.write_text(data, encoding="utf-8")
-    return root
 
 
 def reader_head(title: str, course: str = "TEST 101", uuid_tail: str = "99") -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .bounded import build_bounded, killed_by_limit
 from .builds import cli_epub, diagnostic_lines
-from .projects import BIB_MIN, make_project
+from .projects import BIB_MIN, make_project, write_files
 
 #: Memory and CPU a bounded build of a small project may use.
 MEMORY = 1024 * 1024 * 1024
@@ -33,13 +33,7 @@ def apply(project: Path, change: Change) -> None:
     if callable(change):
         change(project)
         return
-    for name, data in change.items():
-        path = project / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, encoding="utf-8")
+    write_files(project, change)
 
 
 def refuse(

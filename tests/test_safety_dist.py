@@ -234,9 +234,9 @@ def test_a_link_into_the_projects_root_does_not_fool_the_no_change_check(project
     said its inputs changed while it read them."""
     (project / "content/test/root").symlink_to("../..")
     (project / "content/test/self").symlink_to(".")
-    (project / "shared").mkdir()
-    (project / "shared/notes.txt").write_text("outside the input folders\n")
-    (project / "content/test/shared").symlink_to("../../shared")
+    (project / "common").mkdir()
+    (project / "common/notes.txt").write_text("outside the input folders\n")
+    (project / "content/test/common").symlink_to("../../common")
     (project / "content/test/out").symlink_to("../../dist")  # the output folder: written by the build
     (project / "content/test/cache").symlink_to("../../.edition-cache")  # hidden: never read
     capsys.readouterr()
@@ -248,6 +248,6 @@ def test_a_link_into_the_projects_root_does_not_fool_the_no_change_check(project
     (project / "tmp/scratch").write_text("a temporary file of another program\n")
     assert build(project, capsys)[1] == up_to_date(project)
     # a file of the project reached through a link is still an input
-    (project / "shared/notes.txt").write_text("edited\n")
+    (project / "common/notes.txt").write_text("edited\n")
     code, out, why = build(project, capsys)
     assert out.startswith("built ") and why == "building: the inputs changed since test.preflight.json was built"

@@ -289,8 +289,8 @@ def test_the_loop_watches_only_the_projects_own_folders(tmp_path):
     (content / "test/root").symlink_to("../..")  # the project's root: holds dist/ and the caches
     (content / "test/loop").symlink_to(".")
     (content / "test/.git").mkdir()  # hidden: the build never reads it
-    (project / "shared/text").mkdir(parents=True)
-    (content / "test/shared").symlink_to("../../shared")  # inside the project: followed once
+    (project / "common/text").mkdir(parents=True)
+    (content / "test/common").symlink_to("../../common")  # inside the project: followed once
     (content / "test/dist").mkdir()
     started = time.monotonic()
     found = watched.folders(project, content / "test/dist")
@@ -301,14 +301,14 @@ def test_the_loop_watches_only_the_projects_own_folders(tmp_path):
         "bib",
         "templates",
         "content/test",
-        "content/test/shared",
+        "content/test/common",
         "content/test/text",
-        "content/test/shared/text",
+        "content/test/common/text",
     ]
     assert {n for n in names if n.startswith("templates/")} == {
         p.relative_to(project).as_posix() for p in (project / "templates").rglob("*") if p.is_dir()
     }
-    assert watched.relevant(content / "test/shared/text/a.md", project)
+    assert watched.relevant(content / "test/common/text/a.md", project)
     assert not watched.relevant(content / "test/usr/bin/python3", project)
     assert not watched.relevant(content / "test/text/.#01-one.md", project)
     assert not watched.relevant(tmp_path / "elsewhere.md", project)
