@@ -10,7 +10,8 @@ stdin. POINTS is a comma-separated list of:
 - ``commit``    when every file is staged, before the swap starts;
 - ``rename:N``  after the N-th rename of the swap (the set is half swapped);
 - ``run``       after the up-to-date snapshot, before the build reads anything;
-- ``layout``    after the first layout, before any output is written;
+- ``layout``    after the print layout (its chains' PDFs written in memory), before any
+  output is staged;
 - ``built``     after the build, before the inputs are compared with the snapshot
   (and before anything is published).
 """
@@ -73,7 +74,7 @@ def install(points: str) -> None:
         elif kind == "run":
             before(pipeline, "run", point)
         elif kind == "layout":
-            after_nth(print_layout, "lay_out_with_notes_in_place", point, 1)
+            after_nth(print_layout, "lay_out", point, 1)
         elif kind == "built":
             after_nth(pipeline, "run", point, 1)
         else:

@@ -18,6 +18,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pikepdf
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -305,3 +306,25 @@ def test_every_page_reference_of_the_reader_names_its_targets_page(built_reader)
     (a whole-document layout said "Bibliography, page 16" of page 17, and
     "page 17" of the "Note on the Text" on page 18)."""
     assert wrong_page_references(built_reader.out / f"{READER}.pdf") == []
+
+
+def test_the_combined_parent_tree_is_a_number_tree_every_page_finds_its_entry_in(built, built_reader, sink):
+    """A number tree's keys go in ascending order (PDF 32000-1, 7.9.7), or a
+    reader's binary search misses: the chains' parent trees combined keep
+    them so (the reader's PDF readings were tagged through a lookup that
+    failed on the combined tree), and each page's ``StructParents`` finds its
+    marked-content list."""
+    for path in (built.pdf, built_reader.out / f"{READER}.pdf", sink["pdf"]):
+        with pikepdf.open(path) as pdf:
+            keys = _number_tree_keys(pdf.Root.StructTreeRoot.ParentTree)
+            assert keys and keys == sorted(set(keys)), path.name
+            found = pikepdf.NumberTree(pdf.Root.StructTreeRoot.ParentTree)
+            for page in pdf.pages:
+                assert isinstance(found[int(page.obj.StructParents)], pikepdf.Array), path.name
+
+
+def _number_tree_keys(node) -> list[int]:
+    """A number tree's keys in the order its nodes hold them (leaves left to right)."""
+    if "/Nums" in node:
+        return [int(node.Nums[i]) for i in range(0, len(node.Nums), 2)]
+    return [key for kid in node.get("/Kids", []) for key in _number_tree_keys(kid)]

@@ -121,22 +121,24 @@ def test_check_runs_epubcheck_and_stops_on_its_errors(tmp_path, capsys):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_a_killed_build_leaves_dist_untouched(built, tmp_path, sig):
+    """A build stopped once its layout is done (its PDFs made in memory, no
+    output staged yet: ``pausing_build.py``) leaves the previous outputs as
+    they were, and no temporary file. (A SIGKILL while files are staged leaves
+    a staging folder the next build clears: ``test_safety_output``.)"""
     out = tmp_path / "dist"
     shutil.copytree(built.out, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "--out", str(out)],
+        [sys.executable, str(ROOT / "tests" / "pausing_build.py"), "layout", "--", "--out", str(out), "--force"],
         cwd=ROOT,
+        stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    # wait until the layout is under way, then kill
-    deadline = time.monotonic() + 60
-    seen = ""
-    while "lay out pages" not in seen and time.monotonic() < deadline:
-        seen += process.stderr.readline()
-    assert "lay out pages" in seen
-    time.sleep(0.5)
+    seen = []
+    while not seen or seen[-1] != "paused at layout\n":
+        seen.append(process.stderr.readline())
+        assert seen[-1], f"the build ended before its layout was done: {seen}"
     process.send_signal(sig)
     process.wait(timeout=60)
     assert process.returncode != 0

@@ -12,6 +12,7 @@ the project's files among them).
 
 from __future__ import annotations
 
+import io
 import mimetypes
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -20,6 +21,30 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError
 
 from edition.read import readlog
 from edition.read.sandbox import RESOURCES, Refusal, check, read_checked
+
+#: Image modes WeasyPrint cannot write (it logs "Unknown image mode" and writes
+#: the samples as 8-bit RGB: noise): 16-bit greys, which PNG and TIFF carry.
+SIXTEEN_BIT_GREYS = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def printable(data: bytes, mime: str) -> bytes:
+    """The bytes of an image WeasyPrint can draw: a 16-bit grey image becomes
+    its 8-bit grey (the PDF's images are 8 bits a sample); anything else is
+    served as read. The EPUB keeps the file as the author made it."""
+    if not mime.startswith("image/") or mime == "image/svg+xml":
+        return data
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            if picture.mode not in SIXTEEN_BIT_GREYS:
+                return data
+            grey = picture.convert("I").point(lambda value: value / 256).convert("L")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return data  # WeasyPrint says what it makes of it
+    out = io.BytesIO()
+    grey.save(out, format="PNG")
+    return out.getvalue()
 
 
 class _Read(URLFetcherResponse):
@@ -53,7 +78,7 @@ class SandboxFetcher(URLFetcher):
             if not isinstance(result, Refusal):
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 self.fetched.append(path)
-                return _Read(url, result, {"Content-Type": mime})
+                return _Read(url, printable(result, mime), {"Content-Type": mime})
             reason = result.message
         self.refused.append(url)
         self.reasons[url] = reason

@@ -76,7 +76,7 @@ def _structure(pdf: pikepdf.Pdf, sources: list[pikepdf.Pdf], firsts: list[int], 
     survivors: dict[tuple[int, int], Any] = {}
     for root in roots[1:]:
         _graft(document, root.K, survivors)
-    nums = Array()
+    entries: dict[int, Any] = {}  # key -> its entry (a number tree's keys go in ascending order)
     ids: dict[str, Any] = {}
     next_key = len(pdf.pages)
     for part, root in enumerate(roots):
@@ -84,13 +84,10 @@ def _structure(pdf: pikepdf.Pdf, sources: list[pikepdf.Pdf], firsts: list[int], 
         pages = counts[part]
         keys: dict[int, int] = {}
         for local in range(pages):
-            entries = tree.get(local, Array())
-            nums.append(firsts[part] + local)
-            nums.append(Array([_survivor(e, survivors) for e in entries]))
+            entries[firsts[part] + local] = Array([_survivor(e, survivors) for e in tree.get(local, Array())])
         for local in sorted(k for k in tree if k >= pages):
             keys[local] = next_key
-            nums.append(next_key)
-            nums.append(_survivor(tree[local], survivors))
+            entries[next_key] = _survivor(tree[local], survivors)
             next_key += 1
         for local in range(pages):
             page = pdf.pages[firsts[part] + local].obj
@@ -104,6 +101,7 @@ def _structure(pdf: pikepdf.Pdf, sources: list[pikepdf.Pdf], firsts: list[int], 
                 ids[str(names[i])] = _survivor(names[i + 1], survivors)
     tree_root = pdf.Root.StructTreeRoot
     tree_root.K = document
+    nums = Array([item for key in sorted(entries) for item in (key, entries[key])])
     tree_root.ParentTree = pdf.make_indirect(Dictionary(Nums=nums))
     tree_root.ParentTreeNextKey = next_key
     if ids:
