@@ -53,6 +53,9 @@ subtotals: true
 wide: small
 """
 REGIONS_CSV = "year,region,count\n1971,Europe,2\n1971,Middle East,1\n1972,Africa,5\n1972,Asia-Pacific,3\n"
+#: Four-digit counts whose total reaches 10,000: the column (total included) groups its digits.
+COUNTS_YAML = "columns:\n  year: {type: integer, header: Year}\n  vessels: {type: integer, header: Vessels}\ntotals: [vessels]\n"
+COUNTS_CSV = "year,vessels\n1903,1133\n1904,9000\n1905,1485\n"
 WIDE_COLUMNS = [f"y{1970 + i}" for i in range(14)]
 WIDE_YAML = (
     "caption: Fourteen years of output\nwide: rotate\ncolumns:\n  name: {type: text, header: Country}\n"
@@ -82,6 +85,10 @@ A wide table stands on a page of its own.
 :::
 
 After the wide table the text goes on.
+
+::: {.table #counts}
+Vessels cleared
+:::
 """
 
 
@@ -95,6 +102,8 @@ def built(tmp_path_factory):
         "content/test/tables/regions.csv": REGIONS_CSV,
         "content/test/tables/wide.yaml": WIDE_YAML,
         "content/test/tables/wide.csv": WIDE_CSV,
+        "content/test/tables/counts.yaml": COUNTS_YAML,
+        "content/test/tables/counts.csv": COUNTS_CSV,
     }
     project = make_project(root, sections={"01-one.md": section(BODY, "Trade")}, bib=BIB_MIN, extra=extra)
     # strict: no preflight fault (the wide table fits its landscape page), no warning
@@ -140,6 +149,16 @@ def test_values_print_by_their_type(built):
     assert first[0].tag == f"{H}th" and first[0].get("scope") == "row"
     assert [c.get("class") for c in first[1:]] == ["num", "num", "num", "num", "date"]
     assert "total" in rows[-1].get("class")
+
+
+def test_a_column_whose_total_reaches_ten_thousand_groups_every_figure(built):
+    """The counts are four-digit, their total five: the column groups them all
+    (CMOS 9.55), so "1,133" lines up above "11,618"; the years stay "1903"."""
+    rows = _tables(built)["counts"].findall(f"{H}table/{H}tbody/{H}tr")
+    assert [_cells(r) for r in rows] == [["1903", "1,133"], ["1904", "9,000"], ["1905", "1,485"], ["Total", "11,618"]]
+    with pdfplumber.open(built / "test.pdf") as pdf:
+        text = "\n".join(page.extract_text() or "" for page in pdf.pages)
+    assert "1903 1,133" in text and "Total 11,618" in text
 
 
 def test_numbers_line_up_on_the_decimal_point_in_print(built):
@@ -225,6 +244,8 @@ def test_a_table_wider_than_the_page_is_a_preflight_fault(tmp_path):
     extra = {
         "content/test/tables/wide.yaml": WIDE_YAML.replace("wide: rotate\n", ""),
         "content/test/tables/wide.csv": WIDE_CSV,
+        "content/test/tables/counts.yaml": COUNTS_YAML,
+        "content/test/tables/counts.csv": COUNTS_CSV,
     }
     body = "Text.\n\n::: {.table #wide}\n:::\n"
     project = make_project(tmp_path, sections={"01-one.md": section(body)}, bib=BIB_MIN, extra=extra)

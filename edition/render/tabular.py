@@ -6,8 +6,8 @@ the decimal point: a value with fewer decimals than the column's widest is
 padded with figure spaces (U+2007, the width of a tabular digit) and, when
 it has no decimals at all, a punctuation space (U+2008, the width of the
 point) - no zero is invented. Digits are grouped with commas when the
-column reaches 10,000 (a year column stays "1971"), as the Chicago Manual
-sets numbers in tables; ``thousands`` overrides.
+column reaches 10,000, its total counted (a year column stays "1971"), as
+the Chicago Manual sets numbers in tables; ``thousands`` overrides.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def table_view(table: Table, date_format: Callable[[str], str] = str, smart: boo
         return printed.markup(text, smart)
 
     shown = table.shown
-    formats = {c.name: column_format(c, (r[c.name] for r in table.rows)) for c in shown if c.numeric}
+    formats = {c.name: column_format(c, _printed_values(table, c)) for c in shown if c.numeric}
     if table.group_by:
         group_column = table.column(table.group_by)
         if group_column.numeric:  # a text or date column's groups are headed by its values as written
@@ -145,8 +145,7 @@ def table_view(table: Table, date_format: Callable[[str], str] = str, smart: boo
         cells = []
         for index, column in enumerate(shown):
             if column.name in table.totals:
-                total = sum((r[column.name] for r in rows if r[column.name] is not None), start=0)
-                cells.append(Cell(show(column, total), _classes(column)))
+                cells.append(Cell(show(column, _sum(rows, column.name)), _classes(column)))
             elif index == 0:
                 cells.append(Cell(label, _classes(column), bool(table.row_header)))
             else:
@@ -173,6 +172,22 @@ def table_view(table: Table, date_format: Callable[[str], str] = str, smart: boo
         groups = [Group(None, None, [row_cells(r) for r in table.rows])]
     totals = total_cells(list(table.rows), md(table.totals_label)) if table.totals else None
     return View(heads, groups, totals, bands)
+
+
+def _sum(rows: Iterable[Mapping[str, Any]], name: str) -> Any:
+    return sum((r[name] for r in rows if r[name] is not None), start=0)
+
+
+def _printed_values(table: Table, column: Column) -> list[Any]:
+    """Every number the column prints: its rows' values and, if it is totalled,
+    its total and subtotals (a column of four-digit counts whose total reaches
+    10,000 groups every figure, so that they line up: "1,133" above "11,618")."""
+    values = [r[column.name] for r in table.rows]
+    if column.name in table.totals:
+        values.append(_sum(table.rows, column.name))
+        if table.group_by and table.subtotals:
+            values += [_sum(rows, column.name) for _, rows in table.groups()]
+    return values
 
 
 def note_labels(count: int) -> list[str]:
