@@ -54,7 +54,9 @@ wide: small
 """
 REGIONS_CSV = "year,region,count\n1971,Europe,2\n1971,Middle East,1\n1972,Africa,5\n1972,Asia-Pacific,3\n"
 #: Four-digit counts whose total reaches 10,000: the column (total included) groups its digits.
-COUNTS_YAML = "columns:\n  year: {type: integer, header: Year}\n  vessels: {type: integer, header: Vessels}\ntotals: [vessels]\n"
+COUNTS_YAML = (
+    "columns:\n  year: {type: integer, header: Year}\n  vessels: {type: integer, header: Vessels}\ntotals: [vessels]\n"
+)
 COUNTS_CSV = "year,vessels\n1903,1133\n1904,9000\n1905,1485\n"
 WIDE_COLUMNS = [f"y{1970 + i}" for i in range(14)]
 WIDE_YAML = (
