@@ -113,6 +113,30 @@ def test_a_note_longer_than_a_page_runs_on_over_the_next_pages(paper, makeup_bui
         raise AssertionError("no page the note runs on to holds a numbered note")
 
 
+@pytest.mark.parametrize("paper", PAPERS)
+def test_notes_run_on_from_the_page_before_stand_under_a_rule_across_the_measure(paper, makeup_build):
+    """The rule above the notes is short (two fifths of the measure); on a page
+    whose notes begin with a part run on from the page before, a rule across
+    the whole measure tells the reader so (read from the drawn paths)."""
+    pdf = makeup_build("law-review", paper, strict=paper == "letter").pdf
+    continued = set(_continued_pages(pdf))
+    assert continued
+    with pdfplumber.open(pdf) as doc:
+        for number, page in enumerate(doc.pages, 1):
+            notes = _note_lines(pdf, number)
+            if not notes:
+                continue
+            words = [w for w in page.extract_words() if w["top"] > 0.85 * 72]
+            measure = max(w["x1"] for w in words) - min(w["x0"] for w in words)
+            above = notes[0][0]["top"]
+            rules = [r for r in page.rects + page.lines if 0 < above - r["top"] < 20]  # a border is drawn as a box
+            widest = max((r["x1"] - r["x0"] for r in rules), default=0)
+            if number in continued:
+                assert widest > 0.97 * measure, (number, widest, measure)
+            else:
+                assert 0.3 * measure < widest < 0.5 * measure, (number, widest, measure)
+
+
 def _number_line(pdf, page: int) -> dict:
     """The long note's number on its call's page."""
     return next(line[0] for line in _note_lines(pdf, page) if line[0]["text"] == f"{LONG_NOTE}.")
