@@ -66,6 +66,19 @@ def test_a_save_rebuilds_the_edition(tmp_path, watch):
     assert list(watcher.tmp.iterdir()) == [], "temporary files were left"
 
 
+def test_a_temporary_folder_too_long_for_a_socket_is_no_traceback(tmp_path, watch):
+    """The fork server's socket is made in the temporary folder; a ``TMPDIR``
+    longer than a socket's path may be (107 bytes) is worked around (the
+    loop started with a traceback), and nothing is left in it."""
+    project = small_project(tmp_path / ("long-" * 14) / "project")
+    watcher = watch(project, "--format", "epub", "--out", "dist")
+    assert len(os.fsencode(watcher.tmp)) > 107
+    watcher.expect(r"^test: outputs ready")
+    assert watcher.interrupt() == 130
+    assert not any("Traceback" in line for line in watcher.output)
+    assert list(watcher.tmp.iterdir()) == [], "temporary files were left"
+
+
 def test_a_bad_save_prints_the_diagnostic_and_keeps_the_outputs(tmp_path, watch):
     project = small_project(tmp_path)
     watcher = watch(project, "--format", "pdf", "--out", "dist")

@@ -49,11 +49,38 @@ PRELOAD = [
 ]
 
 
+#: The longest path of a Unix socket (``sun_path`` holds 108 bytes with its NUL).
+SOCKET_PATH = 107
+#: What multiprocessing adds to its folder for the fork server's socket: ``/pymp-XXXXXXXX/listener-XXXXXXXX``.
+SOCKET_NAME = len("/pymp-xxxxxxxx/listener-xxxxxxxx")
+
+
 def context() -> multiprocessing.context.BaseContext:
     """The fork server every child is forked from."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
+    _socket_folder()
     return ctx
+
+
+def _socket_folder() -> None:
+    """The fork server listens on a Unix socket in multiprocessing's temporary
+    folder, made under ``TMPDIR``: under a ``TMPDIR`` too long for a socket's
+    path, the folder is made in the system's temporary folder instead (and
+    removed at exit, as multiprocessing removes its own), not a traceback."""
+    import multiprocessing.util
+    import tempfile
+
+    if len(os.fsencode(tempfile.gettempdir())) + SOCKET_NAME <= SOCKET_PATH:
+        return
+    saved = tempfile.tempdir
+    tempfile.tempdir = next(
+        (d for d in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(d) and os.access(d, os.W_OK | os.X_OK)), None
+    )
+    try:
+        multiprocessing.util.get_temp_dir()  # made once and kept for this process
+    finally:
+        tempfile.tempdir = saved
 
 
 class _Relay(io.TextIOBase):
