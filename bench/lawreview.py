@@ -81,7 +81,7 @@ def measure(project: Path) -> dict:
     from edition.layout import engine, print_layout
     from edition.pipeline import Options, build_date
     from edition.read.work import read_work
-    from edition.render.body import environment
+    from edition.render.environment import environment
     from edition.resolve.edition import resolve_work, single_work_edition
 
     edition = single_work_edition(resolve_work(read_work(project, SLUG)))
