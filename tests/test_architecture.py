@@ -89,3 +89,29 @@ def test_the_fork_server_preloads_modules_that_exist():
 
     for name in PRELOAD:
         importlib.import_module(name)
+
+
+def test_every_name_the_benchmark_and_the_tests_import_from_the_package_exists():
+    """``bench/`` and the tests import from the package inside functions too,
+    where only running them would find a name that moved (``bench/lawreview.py``
+    kept importing ``environment`` from ``render/body.py`` after it moved to
+    ``render/environment.py``; no test runs the benchmark)."""
+    import ast
+    import importlib
+
+    missing = []
+    for path in sorted([*(ROOT / "bench").glob("*.py"), *(ROOT / "tests").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "edition":
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    found = hasattr(module, alias.name)
+                    if not found:
+                        try:
+                            importlib.import_module(f"{node.module}.{alias.name}")
+                            found = True
+                        except ModuleNotFoundError:
+                            pass
+                    if not found:
+                        missing.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.module}.{alias.name}")
+    assert missing == []
