@@ -124,7 +124,7 @@ class Column:
     header: str
     unit: str = ""
     places: int | None = None  # decimals shown (decimal, percent); None: as in the data
-    thousands: bool | None = None  # group digits with commas; None: when the column reaches 10,000
+    thousands: bool | None = None  # group digits with commas; None: when the column (its totals counted) reaches 10,000
     align: str = ""  # "left" | "right" | "center"; "" chooses by type
     hidden: bool = False  # read (and checked) but not printed
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pdfplumber
 import pytest
 
 from edition.cli import main
@@ -172,9 +174,27 @@ def test_press_file_has_bleed_crop_marks_and_cmyk_black(built):
         assert bleed == [-9, -9, 621, 801]  # 0.125 in on every side
         operators = {str(op.operator) for p in pdf.pages for op in pikepdf.parse_content_stream(p)}
         assert not operators & {"rg", "RG", "g", "G"}, "an RGB or grey colour in the press file"
-    # the press file is the same text, page for page
+        # forms too (the notes' rule is an SVG drawn as a form), but for WeasyPrint's crop marks,
+        # drawn in RGB black outside the trim: lines, where every other form fills rectangles
+        forms = [o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Form"]
+        for form in forms:
+            used = {str(op.operator) for op in pikepdf.parse_content_stream(form)}
+            if "re" in used:
+                assert not used & {"rg", "RG", "g", "G"}, f"an RGB or grey colour in form {form.objgen}"
+    # the press file is the same text, page for page, under the same rules
     assert [p["text"] for p in outputs.pdf_pages(path)] == [p["text"] for p in outputs.pdf_pages(built.pdf)]
+    assert _rules(path) == _rules(built.pdf)
     assert notes_on_their_pages(path) == {}
+
+
+def _rules(pdf: Path) -> list[list[int]]:
+    """The widths of the thin rules drawn on each page (pdfplumber's paths under
+    1.5 pt high), but for crop marks (under 20 pt: the press file's)."""
+    with pdfplumber.open(pdf) as doc:
+        return [
+            sorted(round(r["x1"] - r["x0"]) for r in page.rects + page.lines if r["height"] < 1.5 and r["width"] > 20)
+            for page in doc.pages
+        ]
 
 
 def test_a_paragraph_split_around_a_moved_table_starts_its_page_in_its_first_part():

@@ -1016,3 +1016,21 @@ def test_the_pdfa_embeds_only_the_templates_the_build_loads(tmp_path):
     only = build(project, "--format", "pdfa", "--force", out="only")
     assert only.returncode == 0
     assert (project / "only/test-pdfa.pdf").read_bytes() == (project / "dist/test-pdfa.pdf").read_bytes()
+
+
+def test_a_sixteen_bit_grey_is_drawn_as_its_eight_bit_grey_turned_and_keyed():
+    """WeasyPrint writes a 16-bit grey as 8-bit RGB noise; the layout is handed
+    its 8-bit grey (rounded), turned as its EXIF says, its tRNS key an alpha."""
+    from edition.layout.fetcher import printable
+
+    picture = Image.new("I;16", (4, 2))
+    for x, value in enumerate((65535, 32768, 0, 257)):
+        picture.putpixel((x, 0), value)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera held it turned: shown turned a quarter
+    data = io.BytesIO()
+    picture.save(data, format="PNG", transparency=32768, exif=exif.tobytes())
+    with Image.open(io.BytesIO(printable(data.getvalue(), "image/png"))) as drawn:
+        assert (drawn.mode, drawn.size) == ("LA", (2, 4))
+        assert [drawn.getpixel((1, y)) for y in range(4)] == [(255, 255), (128, 0), (0, 255), (1, 255)]
+    assert printable(b"not an image", "image/png") == b"not an image"

@@ -12,6 +12,7 @@ the project's files among them).
 
 from __future__ import annotations
 
+import functools
 import io
 import mimetypes
 from pathlib import Path
@@ -23,23 +24,37 @@ from edition.read import readlog
 from edition.read.sandbox import RESOURCES, Refusal, check, read_checked
 
 #: Image modes WeasyPrint cannot write (it logs "Unknown image mode" and writes
-#: the samples as 8-bit RGB: noise): 16-bit greys, which PNG and TIFF carry.
+#: the samples as 8-bit RGB: noise): 16-bit greys, which PNG carries.
 SIXTEEN_BIT_GREYS = ("I;16", "I;16L", "I;16B", "I;16N")
 
 
 def printable(data: bytes, mime: str) -> bytes:
     """The bytes of an image WeasyPrint can draw: a 16-bit grey image becomes
-    its 8-bit grey (the PDF's images are 8 bits a sample); anything else is
-    served as read. The EPUB keeps the file as the author made it."""
+    its 8-bit grey (the PDF's images are 8 bits a sample), turned as its EXIF
+    orientation says, its transparent grey (a PNG's tRNS key) an alpha channel;
+    anything else is served as read. The EPUB keeps the file as the author
+    made it."""
     if not mime.startswith("image/") or mime == "image/svg+xml":
         return data
-    from PIL import Image
+    return _eight_bit(data)
+
+
+@functools.lru_cache(maxsize=32)
+def _eight_bit(data: bytes) -> bytes:
+    """(Kept per process: every layout of a build fetches its images again.)"""
+    from PIL import Image, ImageMath, ImageOps
 
     try:
         with Image.open(io.BytesIO(data)) as picture:
             if picture.mode not in SIXTEEN_BIT_GREYS:
                 return data
-            grey = picture.convert("I").point(lambda value: value / 256).convert("L")
+            key = picture.info.get("transparency")
+            turned = ImageOps.exif_transpose(picture)
+            wide = turned.convert("I")
+            grey = wide.point(lambda value: value * (255 / 65535) + 0.5).convert("L")
+            if isinstance(key, int):
+                alpha = ImageMath.lambda_eval(lambda image: (image["a"] != key) * 255, a=wide).convert("L")
+                grey = Image.merge("LA", (grey, alpha))
     except (OSError, ValueError, Image.DecompressionBombError):
         return data  # WeasyPrint says what it makes of it
     out = io.BytesIO()
