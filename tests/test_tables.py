@@ -381,3 +381,19 @@ def test_a_label_pattern_without_the_number_is_refused(tmp_path, capsys):
         "content/test/work.yaml:11: error: 'document_label' is 'Document {num}': '{num}' is not {number}; "
         'write text with {number} once in it, as "Document No. {number}" (no other braces, no format) [meta.type]'
     ]
+
+
+def test_the_grouping_of_digits_follows_the_printed_value():
+    """A value printed with fewer decimals is rounded before the column is
+    measured against 10,000: 9999.7 with no decimals prints "10,000"."""
+    from decimal import Decimal
+
+    from edition.model import Column
+    from edition.render.tabular import column_format, format_number
+
+    rounded = Column("x", "decimal", "X", places=0)
+    fmt = column_format(rounded, [Decimal("9999.7"), Decimal("12.2")])
+    assert [format_number(v, fmt) for v in (Decimal("9999.7"), Decimal("12.2"))] == ["10,000", "12"]
+    as_written = Column("x", "decimal", "X")
+    fmt = column_format(as_written, [Decimal("9999.7")])
+    assert format_number(Decimal("9999.7"), fmt) == "9999.7"

@@ -80,9 +80,16 @@ def column_format(column: Column, values: Iterable[Any]) -> NumberFormat:
     numbers = [v for v in values if v is not None]
     width = column.places if column.places is not None else max((_decimals(v) for v in numbers), default=0)
     thousands = column.thousands
-    if thousands is None:
-        thousands = any(abs(v) >= 10000 for v in numbers)
+    if thousands is None:  # as printed: 9999.7 with no decimals prints "10,000"
+        thousands = any(abs(_rounded(v, column.places)) >= 10000 for v in numbers)
     return NumberFormat(column.places, width, thousands)
+
+
+def _rounded(value: int | Decimal, places: int | None) -> int | Decimal:
+    """The value as a column of ``places`` decimals prints it."""
+    if places is None:
+        return value
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def _decimals(value: int | Decimal) -> int:
@@ -93,8 +100,7 @@ def _decimals(value: int | Decimal) -> int:
 
 
 def format_number(value: int | Decimal, fmt: NumberFormat) -> str:
-    if fmt.places is not None:
-        value = Decimal(value).quantize(Decimal(1).scaleb(-fmt.places), rounding=ROUND_HALF_UP)
+    value = _rounded(value, fmt.places)
     sign = MINUS if value < 0 else ""
     digits = f"{abs(value):f}" if isinstance(value, Decimal) else str(abs(value))
     whole, _, fraction = digits.partition(".")
