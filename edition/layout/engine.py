@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import weasyprint
@@ -28,22 +30,40 @@ class WeasyLog(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def lay_out(
-    html: str, project: Path, extra_allowed: list[Path] | None = None, fetched: set[Path] | None = None
-) -> weasyprint.Document:
-    """Lay the print HTML out once; resources only from the project and fonts
-    (the files read are added to ``fetched``)."""
-    fetcher = SandboxFetcher([project, FONT_DIR, *(extra_allowed or [])])
+@contextlib.contextmanager
+def weasyprint_kept() -> Iterator[WeasyLog]:
+    """WeasyPrint's warnings in the block kept in the handler yielded, not printed."""
     handler = WeasyLog()
     weasy_logger = logging.getLogger("weasyprint")
     weasy_logger.addHandler(handler)
     previous = weasy_logger.propagate
     weasy_logger.propagate = False
     try:
-        document = weasyprint.HTML(string=html, base_url=str(project) + "/", url_fetcher=fetcher).render()
+        yield handler
     finally:
         weasy_logger.removeHandler(handler)
         weasy_logger.propagate = previous
+
+
+@contextlib.contextmanager
+def weasyprint_warnings() -> Iterator[None]:
+    """WeasyPrint's warnings in the block, said afterwards as the build's."""
+    with weasyprint_kept() as handler:
+        try:
+            yield
+        finally:
+            for message in handler.messages:
+                log.warning("weasyprint: %s", message)
+
+
+def lay_out(
+    html: str, project: Path, extra_allowed: list[Path] | None = None, fetched: set[Path] | None = None
+) -> weasyprint.Document:
+    """Lay the print HTML out once; resources only from the project and fonts
+    (the files read are added to ``fetched``)."""
+    fetcher = SandboxFetcher([project, FONT_DIR, *(extra_allowed or [])])
+    with weasyprint_kept() as handler:
+        document = weasyprint.HTML(string=html, base_url=str(project) + "/", url_fetcher=fetcher).render()
     if fetched is not None:
         fetched.update(fetcher.fetched)
     diags = Collector()

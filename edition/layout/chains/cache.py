@@ -365,21 +365,16 @@ def _placement(value: Any) -> bool:
 
 def _end(value: Any) -> bool:
     """[chunk, [[page in chunk, end], ...]] (``pagefit.Corrections.ends``)."""
-    return (
-        isinstance(value, list)
-        and len(value) == 2
-        and isinstance(value[0], list)
-        and all(isinstance(x, str | int) and not isinstance(x, bool) for x in value[0])
-        and isinstance(value[1], list)
-        and all(
+    return _chunked(
+        value,
+        lambda e: (
             isinstance(e, list)
             and len(e) == 2
             and _int(e[0])
             and isinstance(e[1], list)
             and len(e[1]) == 3
             and all(isinstance(x, str | int) and not isinstance(x, bool) for x in e[1])
-            for e in value[1]
-        )
+        ),
     )
 
 

@@ -79,7 +79,7 @@ from weasyprint.urls import get_url_tuple
 from edition.diagnostics import Collector
 from edition.fonts.faces import FONT_DIR
 from edition.layout.chains.breaks import Chain
-from edition.layout.engine import WeasyLog
+from edition.layout.engine import weasyprint_warnings
 from edition.layout.fetcher import SandboxFetcher
 from edition.read import readlog
 
@@ -872,23 +872,6 @@ def _nest(steps: list[int], rest: dict | None) -> dict | None:
 
 
 # -- building and laying out under the sandbox's rule ----------------------------------
-
-
-@contextlib.contextmanager
-def weasyprint_warnings() -> Iterator[None]:
-    """WeasyPrint's warnings in the block, said afterwards as the build's."""
-    handler = WeasyLog()
-    weasy_logger = logging.getLogger("weasyprint")
-    weasy_logger.addHandler(handler)
-    previous = weasy_logger.propagate
-    weasy_logger.propagate = False
-    try:
-        yield
-    finally:
-        weasy_logger.removeHandler(handler)
-        weasy_logger.propagate = previous
-        for message in handler.messages:
-            log.warning("weasyprint: %s", message)
 
 
 class Sandbox:
